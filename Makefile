@@ -1,0 +1,44 @@
+# carehex — the two commands a newcomer needs are `make run` and `make test`.
+SHELL := /bin/bash
+GO ?= go
+DATA ?= ./data
+ADDR ?= 127.0.0.1:8080
+
+.PHONY: run build test test-go check-generate generate fuzz bench clean
+
+## run: build and start the whole system (SQLite + in-process Redis) with demo data
+run: build
+	./bin/carehex serve --data $(DATA) --addr $(ADDR) --demo
+
+build:
+	$(GO) build -o bin/carehex ./cmd/carehex
+
+## test: install test dependencies (apt), start PostgreSQL and Redis on loopback, run everything
+test:
+	scripts/test-deps.sh
+	$(MAKE) check-generate
+	$(GO) vet ./...
+	eval "$$(scripts/test-servers.sh start)" && $(GO) test -count=1 -timeout 15m ./...
+	$(MAKE) fuzz FUZZTIME=10s
+
+## generate: regenerate rpc/ code from the .proto files with the pinned generators
+generate:
+	scripts/generate.sh
+
+## check-generate: fail when regenerating changes the committed code
+check-generate: generate
+	@git diff --exit-code -- rpc/ || { echo "generated code in rpc/ is stale: run make generate and commit" >&2; exit 1; }
+	@test -z "$$(git status --porcelain -- rpc/)" || { git status --porcelain -- rpc/; echo "generate left untracked files in rpc/" >&2; exit 1; }
+
+FUZZTIME ?= 30s
+## fuzz: run each fuzz target for FUZZTIME
+fuzz:
+	scripts/fuzz.sh $(FUZZTIME)
+
+## bench: resident search and store benchmarks (SQLite and PostgreSQL)
+bench:
+	scripts/test-deps.sh
+	eval "$$(scripts/test-servers.sh start)" && $(GO) test -run '^$$' -bench . -benchtime 2s ./...
+
+clean:
+	rm -rf bin

@@ -1,0 +1,50 @@
+package carehex
+
+import (
+	"context"
+	"time"
+)
+
+// Provider is a care worker on the roster.
+type Provider struct {
+	ID           string
+	Name         string
+	Phone        string
+	Gender       Gender
+	Skills       []string // the same strings as ServiceType.RequiredSkill
+	Languages    []string
+	Organisation string
+	Home         LatLng // base location, used until the phone reports a position
+	Cell         Cell   // H3 cell of Home at geo.ResidentRes
+	Active       bool
+	CreateTime   time.Time
+}
+
+// Validate checks a provider record before it is saved.
+func (p *Provider) Validate() error {
+	if err := requireText("name", p.Name, MaxNameLen); err != nil {
+		return err
+	}
+	if err := ValidatePhone("phone", p.Phone); err != nil {
+		return err
+	}
+	if len(p.Skills) == 0 {
+		return Errorf(EINVALID, "skills", "skills must list at least one skill")
+	}
+	for _, s := range p.Skills {
+		if err := requireText("skills", s, MaxNameLen); err != nil {
+			return err
+		}
+	}
+	if err := validGender("gender", p.Gender); err != nil {
+		return err
+	}
+	return p.Home.Validate("location")
+}
+
+// ProviderStore keeps the roster.
+type ProviderStore interface {
+	CreateProvider(ctx context.Context, p *Provider) error
+	Provider(ctx context.Context, id string) (*Provider, error)
+	Providers(ctx context.Context, limit int) ([]*Provider, error)
+}

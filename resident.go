@@ -1,0 +1,191 @@
+package carehex
+
+import (
+	"context"
+	"time"
+	"unicode/utf8"
+)
+
+// Resident is an elderly person the hotline serves.
+type Resident struct {
+	ID                string
+	Name              string
+	Phone             string
+	IDNumber          string // national ID number (身份证号), optional
+	Gender            Gender
+	BirthYear         int
+	Address           string
+	District          string
+	Location          LatLng
+	Cell              Cell // H3 cell of Location at geo.ResidentRes, set on save
+	EmergencyContacts []Contact
+	Preferences       Preferences
+	CreateTime        time.Time
+	UpdateTime        time.Time
+}
+
+// Contact is someone to call in an emergency.
+type Contact struct {
+	Name     string
+	Phone    string
+	Relation string
+}
+
+// Preferences are the resident's wishes about who serves them and how.
+type Preferences struct {
+	Language                string // language or dialect, e.g. "zh-Hans", "Zibo dialect"
+	PreferredProviderGender Gender
+	PreferredProviderIDs    []string
+	BlockedProviderIDs      []string
+	Notes                   string // e.g. "hard of hearing"
+}
+
+// Gender of a resident or provider; empty means unknown or no preference.
+type Gender string
+
+const (
+	GenderUnspecified Gender = ""
+	GenderFemale      Gender = "female"
+	GenderMale        Gender = "male"
+)
+
+// FamilyMember is a relative linked to a resident; they see only that
+// resident's requests and visits.
+type FamilyMember struct {
+	ID         string
+	ResidentID string
+	Name       string
+	Phone      string
+	Relation   string
+	CreateTime time.Time
+}
+
+// ResidentFilter selects residents for the operator's incoming-call lookup.
+// Query is what the operator typed: digits match a phone number (whole or its
+// last digits) or an ID number; anything else matches names by substring.
+type ResidentFilter struct {
+	Query string
+	Limit int
+}
+
+// ResidentStore keeps residents and their family links.
+type ResidentStore interface {
+	CreateResident(ctx context.Context, r *Resident) error
+	UpdateResident(ctx context.Context, r *Resident) error
+	Resident(ctx context.Context, id string) (*Resident, error)
+	SearchResidents(ctx context.Context, f ResidentFilter) ([]*Resident, error)
+	LinkFamilyMember(ctx context.Context, m *FamilyMember) error
+	FamilyMembers(ctx context.Context, residentID string) ([]*FamilyMember, error)
+}
+
+// Limits on free text, so one careless paste cannot fill the database.
+const (
+	MaxNameLen  = 100
+	MaxTextLen  = 2000
+	MaxPhoneLen = 20
+)
+
+// Validate checks what a resident record must hold before it is saved.
+func (r *Resident) Validate() error {
+	if err := requireText("name", r.Name, MaxNameLen); err != nil {
+		return err
+	}
+	if err := ValidatePhone("phone", r.Phone); err != nil {
+		return err
+	}
+	if err := requireText("address", r.Address, MaxTextLen); err != nil {
+		return err
+	}
+	if err := r.Location.Validate("location"); err != nil {
+		return err
+	}
+	if r.IDNumber != "" && !validIDNumber(r.IDNumber) {
+		return Errorf(EINVALID, "id_number", "id_number must be 15 or 18 characters of digits (the last may be X)")
+	}
+	if err := validGender("gender", r.Gender); err != nil {
+		return err
+	}
+	if err := validGender("preferences.preferred_provider_gender", r.Preferences.PreferredProviderGender); err != nil {
+		return err
+	}
+	if r.BirthYear != 0 && (r.BirthYear < 1900 || r.BirthYear > time.Now().Year()) {
+		return Errorf(EINVALID, "birth_year", "birth_year must be between 1900 and this year")
+	}
+	for _, c := range r.EmergencyContacts {
+		if err := requireText("emergency_contacts.name", c.Name, MaxNameLen); err != nil {
+			return err
+		}
+		if err := ValidatePhone("emergency_contacts.phone", c.Phone); err != nil {
+			return err
+		}
+	}
+	if utf8.RuneCountInString(r.Preferences.Notes) > MaxTextLen {
+		return Errorf(EINVALID, "preferences.notes", "preferences.notes is longer than %d characters", MaxTextLen)
+	}
+	return nil
+}
+
+// Validate checks a family link before it is saved.
+func (m *FamilyMember) Validate() error {
+	if m.ResidentID == "" {
+		return Errorf(EINVALID, "resident_id", "resident_id is required")
+	}
+	if err := requireText("name", m.Name, MaxNameLen); err != nil {
+		return err
+	}
+	if err := ValidatePhone("phone", m.Phone); err != nil {
+		return err
+	}
+	return requireText("relation", m.Relation, MaxNameLen)
+}
+
+func requireText(field, v string, max int) error {
+	if Trimmed(v) == "" {
+		return Errorf(EINVALID, field, "%s is required", field)
+	}
+	if !utf8.ValidString(v) {
+		return Errorf(EINVALID, field, "%s is not valid UTF-8", field)
+	}
+	if utf8.RuneCountInString(v) > max {
+		return Errorf(EINVALID, field, "%s is longer than %d characters", field, max)
+	}
+	return nil
+}
+
+// ValidatePhone accepts digits with an optional leading +, 5 to 20 long
+// (hotline callers give landlines, mobiles and extensions).
+func ValidatePhone(field, p string) error {
+	if p == "" {
+		return Errorf(EINVALID, field, "%s is required", field)
+	}
+	if len(p) > MaxPhoneLen || len(p) < 5 {
+		return Errorf(EINVALID, field, "%s must be 5 to %d digits", field, MaxPhoneLen)
+	}
+	for i, c := range p {
+		if (c < '0' || c > '9') && !(i == 0 && c == '+') {
+			return Errorf(EINVALID, field, "%s must contain only digits", field)
+		}
+	}
+	return nil
+}
+
+func validIDNumber(s string) bool {
+	if len(s) != 15 && len(s) != 18 {
+		return false
+	}
+	for i, c := range s {
+		if c >= '0' && c <= '9' || (i == len(s)-1 && (c == 'X' || c == 'x')) {
+			continue
+		}
+		return false
+	}
+	return true
+}
+
+func validGender(field string, g Gender) error {
+	switch g {
+	case GenderUnspecified, GenderFemale, GenderMale:
+		return nil
+	}
+	return Errorf(EINVALID, field, "%s must be female, male or empty", field)
+}
