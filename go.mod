@@ -5,6 +5,7 @@ go 1.26.0
 require (
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/twitchtv/twirp v8.1.3+incompatible
+	github.com/uber/h3-go/v4 v4.5.0
 	google.golang.org/protobuf v1.36.12
 )
 
