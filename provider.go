@@ -36,6 +36,9 @@ func (p *Provider) Validate() error {
 			return err
 		}
 	}
+	if !validText(p.Organisation) {
+		return Errorf(EINVALID, "organisation", "organisation is not valid UTF-8 text")
+	}
 	if err := validGender("gender", p.Gender); err != nil {
 		return err
 	}

@@ -95,7 +95,7 @@ func (r *ServiceRequest) Validate(now time.Time) error {
 	if r.ServiceCode == "" {
 		return Errorf(EINVALID, "service_code", "service_code is required")
 	}
-	if utf8.RuneCountInString(r.Notes) > MaxTextLen || !utf8.ValidString(r.Notes) {
+	if utf8.RuneCountInString(r.Notes) > MaxTextLen || !validText(r.Notes) {
 		return Errorf(EINVALID, "notes", "notes must be valid text of at most %d characters", MaxTextLen)
 	}
 	if len(r.IdempotencyKey) > 200 {

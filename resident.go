@@ -2,6 +2,7 @@ package carehex
 
 import (
 	"context"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -108,6 +109,9 @@ func (r *Resident) Validate() error {
 	if err := validGender("preferences.preferred_provider_gender", r.Preferences.PreferredProviderGender); err != nil {
 		return err
 	}
+	if !validText(r.District) {
+		return Errorf(EINVALID, "district", "district is not valid UTF-8 text")
+	}
 	if r.BirthYear != 0 && (r.BirthYear < 1900 || r.BirthYear > time.Now().Year()) {
 		return Errorf(EINVALID, "birth_year", "birth_year must be between 1900 and this year")
 	}
@@ -119,7 +123,7 @@ func (r *Resident) Validate() error {
 			return err
 		}
 	}
-	if utf8.RuneCountInString(r.Preferences.Notes) > MaxTextLen {
+	if utf8.RuneCountInString(r.Preferences.Notes) > MaxTextLen || !validText(r.Preferences.Notes) {
 		return Errorf(EINVALID, "preferences.notes", "preferences.notes is longer than %d characters", MaxTextLen)
 	}
 	return nil
@@ -139,12 +143,15 @@ func (m *FamilyMember) Validate() error {
 	return requireText("relation", m.Relation, MaxNameLen)
 }
 
+// validText refuses invalid UTF-8 and NUL bytes (PostgreSQL cannot store them).
+func validText(v string) bool { return utf8.ValidString(v) && !strings.ContainsRune(v, 0) }
+
 func requireText(field, v string, max int) error {
 	if Trimmed(v) == "" {
 		return Errorf(EINVALID, field, "%s is required", field)
 	}
-	if !utf8.ValidString(v) {
-		return Errorf(EINVALID, field, "%s is not valid UTF-8", field)
+	if !validText(v) {
+		return Errorf(EINVALID, field, "%s is not valid UTF-8 text", field)
 	}
 	if utf8.RuneCountInString(v) > max {
 		return Errorf(EINVALID, field, "%s is longer than %d characters", field, max)
