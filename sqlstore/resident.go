@@ -1,0 +1,551 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/carehex/carehex"
+	"github.com/carehex/carehex/geo"
+)
+
+// Search limits for the incoming-call lookup.
+const (
+	defaultSearchLimit = 20
+	maxSearchLimit     = 100
+	// minPhoneSuffix is the fewest digits matched as the end of a number;
+	// fewer would list half the city.
+	minPhoneSuffix = 4
+	// maxQueryGrams bounds the index probes of one name search; the LIKE
+	// that follows checks the whole query anyway.
+	maxQueryGrams = 8
+)
+
+// contactJSON and prefsJSON fix the stored JSON shape, so renaming a Go field
+// cannot silently orphan what is already on disk.
+type contactJSON struct {
+	Name     string `json:"name"`
+	Phone    string `json:"phone"`
+	Relation string `json:"relation,omitempty"`
+}
+
+type prefsJSON struct {
+	Language                string   `json:"language,omitempty"`
+	PreferredProviderGender string   `json:"preferred_provider_gender,omitempty"`
+	PreferredProviderIDs    []string `json:"preferred_provider_ids,omitempty"`
+	BlockedProviderIDs      []string `json:"blocked_provider_ids,omitempty"`
+	Notes                   string   `json:"notes,omitempty"`
+}
+
+func encodeContacts(cs []carehex.Contact) string {
+	out := make([]contactJSON, len(cs))
+	for i, c := range cs {
+		out[i] = contactJSON(c)
+	}
+	b, _ := json.Marshal(out) // plain strings cannot fail to encode
+	return string(b)
+}
+
+func decodeContacts(s string) ([]carehex.Contact, error) {
+	var in []contactJSON
+	if err := json.Unmarshal([]byte(s), &in); err != nil {
+		return nil, err
+	}
+	if len(in) == 0 {
+		return nil, nil
+	}
+	out := make([]carehex.Contact, len(in))
+	for i, c := range in {
+		out[i] = carehex.Contact(c)
+	}
+	return out, nil
+}
+
+func encodePrefs(p carehex.Preferences) string {
+	b, _ := json.Marshal(prefsJSON{
+		Language: p.Language, PreferredProviderGender: string(p.PreferredProviderGender),
+		PreferredProviderIDs: p.PreferredProviderIDs, BlockedProviderIDs: p.BlockedProviderIDs, Notes: p.Notes,
+	})
+	return string(b)
+}
+
+func decodePrefs(s string) (carehex.Preferences, error) {
+	var in prefsJSON
+	if err := json.Unmarshal([]byte(s), &in); err != nil {
+		return carehex.Preferences{}, err
+	}
+	return carehex.Preferences{
+		Language: in.Language, PreferredProviderGender: carehex.Gender(in.PreferredProviderGender),
+		PreferredProviderIDs: in.PreferredProviderIDs, BlockedProviderIDs: in.BlockedProviderIDs, Notes: in.Notes,
+	}, nil
+}
+
+// phoneDigits drops the leading + so "+8613…" and "13…" share their tail.
+func phoneDigits(p string) string { return strings.TrimPrefix(p, "+") }
+
+func reverse(s string) string {
+	b := []byte(s) // phone numbers are ASCII digits
+	for i, j := 0, len(b)-1; i < j; i, j = i+1, j-1 {
+		b[i], b[j] = b[j], b[i]
+	}
+	return string(b)
+}
+
+// prefixUpper returns the smallest digit string greater than every string
+// that starts with p (p made of digits): "1234" → "1235", "1299" → "13".
+// ok is false for all nines, which have no such bound among digit strings.
+// Carrying instead of appending a non-digit keeps the bound valid under any
+// collation a PostgreSQL database may have.
+func prefixUpper(p string) (upper string, ok bool) {
+	b := []byte(p)
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] < '9' {
+			b[i]++
+			return string(b[:i+1]), true
+		}
+	}
+	return "", false
+}
+
+// nameGrams returns the distinct 1- and 2-character pieces of a lower-cased
+// name, the keys of resident_name_grams.
+func nameGrams(nameLC string) []string {
+	rs := []rune(nameLC)
+	seen := make(map[string]bool, 2*len(rs))
+	var out []string
+	add := func(g string) {
+		if strings.TrimSpace(g) != "" && !seen[g] {
+			seen[g] = true
+			out = append(out, g)
+		}
+	}
+	for i := range rs {
+		add(string(rs[i]))
+		if i+1 < len(rs) {
+			add(string(rs[i : i+2]))
+		}
+	}
+	return out
+}
+
+// prepareResident validates r and fills in what the store derives.
+func prepareResident(r *carehex.Resident) error {
+	if r == nil {
+		return carehex.Errorf(carehex.EINVALID, "resident", "resident is required")
+	}
+	r.Name = carehex.Trimmed(r.Name)
+	r.IDNumber = strings.ToUpper(carehex.Trimmed(r.IDNumber))
+	if err := r.Validate(); err != nil {
+		return err
+	}
+	cell, err := geo.CellOf(r.Location, geo.ResidentRes)
+	if err != nil {
+		return err
+	}
+	r.Cell = cell
+	return nil
+}
+
+const residentCols = `id, name, name_lc, phone, phone_rev, id_number, gender, birth_year, address, district,
+	lat, lng, cell, emergency_contacts, preferences, create_time, update_time`
+
+func residentArgs(r *carehex.Resident) []any {
+	return []any{r.ID, r.Name, strings.ToLower(r.Name), r.Phone, reverse(phoneDigits(r.Phone)), r.IDNumber,
+		string(r.Gender), r.BirthYear, r.Address, r.District, r.Location.Lat, r.Location.Lng, int64(r.Cell),
+		encodeContacts(r.EmergencyContacts), encodePrefs(r.Preferences), micros(r.CreateTime), micros(r.UpdateTime)}
+}
+
+func (s *DB) insertNameGrams(ctx context.Context, q querier, id, name string) error {
+	grams := nameGrams(strings.ToLower(name))
+	if len(grams) == 0 {
+		return nil
+	}
+	args := make([]any, 0, 3*len(grams))
+	for _, g := range grams {
+		args = append(args, g, name, id)
+	}
+	_, err := q.ExecContext(ctx, s.rebind(`INSERT INTO resident_name_grams (gram, name, resident_id) VALUES `+
+		repeatRow("(?, ?, ?)", len(grams))), args...)
+	return err
+}
+
+// CreateResident validates r, sets its ID, cell and times, and saves it.
+func (s *DB) CreateResident(ctx context.Context, r *carehex.Resident) error {
+	if err := prepareResident(r); err != nil {
+		return err
+	}
+	now := s.stamp()
+	r.ID, r.CreateTime, r.UpdateTime = carehex.NewID("res"), now, now
+	err := s.inTx(ctx, "create resident", func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO residents (`+residentCols+`)
+			VALUES (`+placeholders(17)+`)`), residentArgs(r)...); err != nil {
+			return err
+		}
+		if err := s.insertNameGrams(ctx, tx, r.ID, r.Name); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, &carehex.AuditRecord{Action: "resident.create", ObjectType: "resident", ObjectID: r.ID})
+	})
+	if err != nil {
+		// Nothing was saved, so r must not look saved.
+		r.ID, r.CreateTime, r.UpdateTime = "", time.Time{}, time.Time{}
+	}
+	return err
+}
+
+// ImportResidents saves many new residents at once, as CreateResident would
+// one by one, in a few large transactions; for seeding a city and for
+// migrating records from another hotline system. Each gets an audit record.
+// Nothing is saved unless every record is valid; a database failure midway
+// leaves the transactions before it committed.
+func (s *DB) ImportResidents(ctx context.Context, rs []*carehex.Resident) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	for _, r := range rs {
+		if err := prepareResident(r); err != nil {
+			return err
+		}
+	}
+	now := s.stamp()
+	for _, r := range rs {
+		r.ID, r.CreateTime, r.UpdateTime = carehex.NewID("res"), now, now
+	}
+	actor := actorOf(ctx)
+	// Multi-row INSERTs: one round trip per few hundred rows, well under both
+	// databases' limits on bound parameters (SQLite 32766, PostgreSQL 65535).
+	const rowsPerStmt, rowsPerTx = 500, 20000
+	for start := 0; start < len(rs); start += rowsPerTx {
+		chunk := rs[start:min(start+rowsPerTx, len(rs))]
+		err := s.inTx(ctx, "import residents", func(tx *sql.Tx) error {
+			for i := 0; i < len(chunk); i += rowsPerStmt {
+				part := chunk[i:min(i+rowsPerStmt, len(chunk))]
+				var res, aud, grams []any
+				var gramRows int
+				for _, r := range part {
+					res = append(res, residentArgs(r)...)
+					aud = append(aud, carehex.NewID("aud"), micros(now), actor, "resident.create", "resident", r.ID, "import")
+					for _, g := range nameGrams(strings.ToLower(r.Name)) {
+						grams = append(grams, g, r.Name, r.ID)
+						gramRows++
+					}
+				}
+				if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO residents (`+residentCols+`) VALUES `+
+					repeatRow("("+placeholders(17)+")", len(part))), res...); err != nil {
+					return err
+				}
+				for g := 0; g < gramRows; g += 2 * rowsPerStmt {
+					n := min(2*rowsPerStmt, gramRows-g)
+					if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO resident_name_grams (gram, name, resident_id) VALUES `+
+						repeatRow("(?, ?, ?)", n)), grams[3*g:3*(g+n)]...); err != nil {
+						return err
+					}
+				}
+				if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO audit_records
+					(id, time, actor, action, object_type, object_id, detail) VALUES `+
+					repeatRow("(?, ?, ?, ?, ?, ?, ?)", len(part))), aud...); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	// A bulk load changes the shape of the data at once; fresh statistics
+	// keep the planner on the search indexes.
+	if _, err := s.db.ExecContext(ctx, "ANALYZE"); err != nil {
+		return s.wrap(err, "analyze")
+	}
+	return nil
+}
+
+// UpdateResident replaces a resident's record, keeping its ID and CreateTime.
+func (s *DB) UpdateResident(ctx context.Context, r *carehex.Resident) error {
+	if r == nil {
+		return carehex.Errorf(carehex.EINVALID, "resident", "resident is required")
+	}
+	if r.ID == "" {
+		return carehex.Errorf(carehex.EINVALID, "id", "id is required")
+	}
+	if err := prepareResident(r); err != nil {
+		return err
+	}
+	now := s.stamp()
+	return s.inTx(ctx, "update resident", func(tx *sql.Tx) error {
+		var created int64
+		err := tx.QueryRowContext(ctx, s.rebind(`SELECT create_time FROM residents WHERE id = ?`), r.ID).Scan(&created)
+		if errors.Is(err, sql.ErrNoRows) {
+			return carehex.Errorf(carehex.ENOTFOUND, "id", "no resident %q", r.ID)
+		}
+		if err != nil {
+			return err
+		}
+		r.CreateTime, r.UpdateTime = fromMicros(created), now
+		_, err = tx.ExecContext(ctx, s.rebind(`UPDATE residents SET name = ?, name_lc = ?, phone = ?, phone_rev = ?,
+			id_number = ?, gender = ?, birth_year = ?, address = ?, district = ?, lat = ?, lng = ?, cell = ?,
+			emergency_contacts = ?, preferences = ?, update_time = ? WHERE id = ?`),
+			append(residentArgs(r)[1:15], micros(now), r.ID)...)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, s.rebind(`DELETE FROM resident_name_grams WHERE resident_id = ?`), r.ID); err != nil {
+			return err
+		}
+		if err := s.insertNameGrams(ctx, tx, r.ID, r.Name); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, &carehex.AuditRecord{Action: "resident.update", ObjectType: "resident", ObjectID: r.ID})
+	})
+}
+
+const residentSelect = `SELECT id, name, phone, id_number, gender, birth_year, address, district, lat, lng, cell,
+	emergency_contacts, preferences, create_time, update_time FROM residents`
+
+func scanResident(sc interface{ Scan(...any) error }) (*carehex.Resident, error) {
+	var (
+		r                carehex.Resident
+		gender, contacts string
+		prefs            string
+		cell             int64
+		created, updated int64
+	)
+	err := sc.Scan(&r.ID, &r.Name, &r.Phone, &r.IDNumber, &gender, &r.BirthYear, &r.Address, &r.District,
+		&r.Location.Lat, &r.Location.Lng, &cell, &contacts, &prefs, &created, &updated)
+	if err != nil {
+		return nil, err
+	}
+	r.Gender, r.Cell = carehex.Gender(gender), carehex.Cell(cell)
+	r.CreateTime, r.UpdateTime = fromMicros(created), fromMicros(updated)
+	if r.EmergencyContacts, err = decodeContacts(contacts); err != nil {
+		return nil, err
+	}
+	if r.Preferences, err = decodePrefs(prefs); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// Resident returns one resident.
+func (s *DB) Resident(ctx context.Context, id string) (*carehex.Resident, error) {
+	r, err := scanResident(s.db.QueryRowContext(ctx, s.rebind(residentSelect+` WHERE id = ?`), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, carehex.Errorf(carehex.ENOTFOUND, "id", "no resident %q", id)
+	}
+	if err != nil {
+		return nil, s.wrap(err, "read resident")
+	}
+	return r, nil
+}
+
+// isDigitQuery reports whether an operator typed (part of) a phone number.
+func isDigitQuery(q string) bool {
+	d := strings.TrimPrefix(q, "+")
+	if d == "" {
+		return false
+	}
+	for _, c := range []byte(d) {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// isIDNumberQuery reports whether q has the shape of a national ID number.
+func isIDNumberQuery(q string) bool {
+	if len(q) != 15 && len(q) != 18 {
+		return false
+	}
+	for i, c := range []byte(q) {
+		if c >= '0' && c <= '9' || i == len(q)-1 && (c == 'X' || c == 'x') {
+			continue
+		}
+		return false
+	}
+	return true
+}
+
+// escapeLike makes the operator's text match itself only: % and _ typed into
+// the search box are not wildcards.
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// SearchResidents is the incoming-call lookup. Digits match phone numbers
+// whole or by their last digits, and ID numbers exactly; anything else
+// matches names by substring. Every branch is an index lookup, so it stays
+// fast at city scale.
+func (s *DB) SearchResidents(ctx context.Context, f carehex.ResidentFilter) ([]*carehex.Resident, error) {
+	q := carehex.Trimmed(f.Query)
+	if q == "" {
+		return nil, carehex.Errorf(carehex.EINVALID, "query", "query is required: a phone number, ID number or name")
+	}
+	if !utf8.ValidString(q) {
+		return nil, carehex.Errorf(carehex.EINVALID, "query", "query is not valid UTF-8")
+	}
+	limit := clampLimit(f.Limit, defaultSearchLimit, maxSearchLimit)
+
+	var (
+		query string
+		args  []any
+	)
+	switch {
+	case isDigitQuery(q) || isIDNumberQuery(q):
+		query, args = s.digitSearch(q, limit)
+	default:
+		if utf8.RuneCountInString(q) > carehex.MaxNameLen {
+			return []*carehex.Resident{}, nil // longer than any stored name
+		}
+		query, args = s.nameSearch(q, limit)
+	}
+	rows, err := s.db.QueryContext(ctx, s.rebind(query), args...)
+	if err != nil {
+		return nil, s.wrap(err, "search residents")
+	}
+	defer rows.Close()
+	out := []*carehex.Resident{}
+	for rows.Next() {
+		r, err := scanResident(rows)
+		if err != nil {
+			return nil, s.wrap(err, "search residents")
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.wrap(err, "search residents")
+	}
+	return out, nil
+}
+
+func (s *DB) digitSearch(q string, limit int) (string, []any) {
+	var (
+		conds []string
+		args  []any
+	)
+	d := phoneDigits(q)
+	rev := reverse(d)
+	if isDigitQuery(q) {
+		switch upper, ok := prefixUpper(rev); {
+		case len(d) < minPhoneSuffix:
+			conds, args = append(conds, `phone_rev = ?`), append(args, rev)
+		case ok:
+			conds, args = append(conds, `phone_rev >= ? AND phone_rev < ?`), append(args, rev, upper)
+		default:
+			conds, args = append(conds, `phone_rev >= ?`), append(args, rev)
+		}
+	}
+	if isIDNumberQuery(q) {
+		conds, args = append(conds, `id_number = ?`), append(args, strings.ToUpper(q))
+	}
+	// One indexed subquery per kind of match, joined by UNION, so neither
+	// database is tempted into a scan by the OR.
+	var subs []string
+	for _, c := range conds {
+		subs = append(subs, `SELECT id FROM residents WHERE `+c)
+	}
+	args = append(args, rev, limit)
+	return residentSelect + ` WHERE id IN (` + strings.Join(subs, ` UNION `) + `)
+		ORDER BY CASE WHEN phone_rev = ? THEN 0 ELSE 1 END, name, id LIMIT ?`, args
+}
+
+func (s *DB) nameSearch(q string, limit int) (string, []any) {
+	lc := strings.ToLower(q)
+	rs := []rune(lc)
+	if len(rs) <= 2 {
+		// The query is itself a stored piece: holding it is being a match,
+		// and the index hands the first page over in name order.
+		return residentSelect + ` JOIN (SELECT resident_id FROM resident_name_grams WHERE gram = ?
+				ORDER BY name, resident_id LIMIT ?) g ON g.resident_id = residents.id
+			ORDER BY name, id`, []any{lc, limit}
+	}
+	// Longer queries: residents holding every 2-character piece of the query
+	// are few; the LIKE then checks the pieces are in the right order.
+	var grams []string
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(rs) && len(grams) < maxQueryGrams; i++ {
+		// Same rule as nameGrams, which stores no all-blank pieces.
+		if g := string(rs[i : i+2]); strings.TrimSpace(g) != "" && !seen[g] {
+			seen[g] = true
+			grams = append(grams, g)
+		}
+	}
+	args := make([]any, 0, len(grams)+3)
+	for _, g := range grams {
+		args = append(args, g)
+	}
+	args = append(args, len(grams), "%"+escapeLike(lc)+"%", limit)
+	return residentSelect + ` WHERE id IN (SELECT resident_id FROM resident_name_grams
+			WHERE gram IN (` + placeholders(len(grams)) + `) GROUP BY resident_id HAVING COUNT(*) = ?)
+		AND name_lc LIKE ? ESCAPE '\' ORDER BY name, id LIMIT ?`, args
+}
+
+// LinkFamilyMember saves a relative of an existing resident.
+func (s *DB) LinkFamilyMember(ctx context.Context, m *carehex.FamilyMember) error {
+	if m == nil {
+		return carehex.Errorf(carehex.EINVALID, "family_member", "family member is required")
+	}
+	m.Name, m.Relation = carehex.Trimmed(m.Name), carehex.Trimmed(m.Relation)
+	if err := m.Validate(); err != nil {
+		return err
+	}
+	now := s.stamp()
+	id := carehex.NewID("fam")
+	err := s.inTx(ctx, "link family member", func(tx *sql.Tx) error {
+		if err := s.residentExists(ctx, tx, m.ResidentID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO family_members
+			(id, resident_id, name, phone, relation, create_time) VALUES (?, ?, ?, ?, ?, ?)`),
+			id, m.ResidentID, m.Name, m.Phone, m.Relation, micros(now)); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, &carehex.AuditRecord{Action: "family.link", ObjectType: "resident",
+			ObjectID: m.ResidentID, Detail: id})
+	})
+	if err != nil {
+		return err
+	}
+	m.ID, m.CreateTime = id, now
+	return nil
+}
+
+// residentExists answers ENOTFOUND naming resident_id, the field the caller
+// filled in.
+func (s *DB) residentExists(ctx context.Context, q querier, id string) error {
+	var one int
+	err := q.QueryRowContext(ctx, s.rebind(`SELECT 1 FROM residents WHERE id = ?`), id).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return carehex.Errorf(carehex.ENOTFOUND, "resident_id", "no resident %q", id)
+	}
+	return err
+}
+
+// FamilyMembers lists the relatives linked to a resident, oldest link first.
+func (s *DB) FamilyMembers(ctx context.Context, residentID string) ([]*carehex.FamilyMember, error) {
+	rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT id, resident_id, name, phone, relation, create_time
+		FROM family_members WHERE resident_id = ? ORDER BY create_time, id`), residentID)
+	if err != nil {
+		return nil, s.wrap(err, "list family members")
+	}
+	defer rows.Close()
+	out := []*carehex.FamilyMember{}
+	for rows.Next() {
+		var m carehex.FamilyMember
+		var created int64
+		if err := rows.Scan(&m.ID, &m.ResidentID, &m.Name, &m.Phone, &m.Relation, &created); err != nil {
+			return nil, s.wrap(err, "list family members")
+		}
+		m.CreateTime = fromMicros(created)
+		out = append(out, &m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.wrap(err, "list family members")
+	}
+	return out, nil
+}

@@ -1,0 +1,330 @@
+// Package sqlstore is carehex's system of record: residents and their family
+// links, the service catalogue, providers, service requests with their
+// append-only event history and idempotency keys, visits and the
+// per-provider fences that decide dispatch claims for good, console accounts
+// and token hashes, and the audit trail. It runs on SQLite (the single-binary
+// default) and on PostgreSQL (at scale) with one schema and one set of
+// queries; a request is acknowledged only after its transaction has committed
+// here.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/carehex/carehex"
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// Dialect names, as returned by (*DB).Dialect.
+const (
+	DialectSQLite   = "sqlite"
+	DialectPostgres = "postgres"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// DB is the system of record. It implements every store interface of the
+// root package; it is safe for concurrent use.
+type DB struct {
+	db      *sql.DB
+	dialect string
+	now     carehex.Clock
+}
+
+var (
+	_ carehex.ResidentStore = (*DB)(nil)
+	_ carehex.RequestStore  = (*DB)(nil)
+	_ carehex.ProviderStore = (*DB)(nil)
+	_ carehex.AuthStore     = (*DB)(nil)
+	_ carehex.AuditStore    = (*DB)(nil)
+	_ carehex.Catalog       = (*DB)(nil)
+)
+
+// Open connects to the database named by dsn and brings its schema up to
+// date. A dsn starting with postgres:// or postgresql:// is a PostgreSQL URL;
+// anything else is the path of a SQLite file, created with its directory when
+// missing. clock stamps every record the store writes.
+func Open(ctx context.Context, dsn string, clock carehex.Clock) (*DB, error) {
+	if clock == nil {
+		clock = time.Now
+	}
+	if strings.TrimSpace(dsn) == "" {
+		return nil, carehex.Errorf(carehex.EINVALID, "dsn", "database: give a PostgreSQL URL or a SQLite file path")
+	}
+	s := &DB{now: clock}
+	var err error
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		s.dialect = DialectPostgres
+		s.db, err = sql.Open("pgx", dsn)
+		if err != nil {
+			return nil, carehex.Internal(err, "open postgres")
+		}
+		s.db.SetMaxOpenConns(32)
+		s.db.SetMaxIdleConns(8)
+		s.db.SetConnMaxIdleTime(5 * time.Minute)
+	} else {
+		s.dialect = DialectSQLite
+		s.db, err = openSQLite(dsn)
+		if err != nil {
+			return nil, err
+		}
+	}
+	if err := s.db.PingContext(ctx); err != nil {
+		s.db.Close()
+		return nil, s.wrap(err, "connect to "+s.dialect)
+	}
+	if err := s.migrate(ctx); err != nil {
+		s.db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func openSQLite(path string) (*sql.DB, error) {
+	if strings.ContainsRune(path, '?') {
+		// The driver reads everything after '?' as its own parameters.
+		return nil, carehex.Errorf(carehex.EINVALID, "dsn", "SQLite file path %q must not contain '?'", path)
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, carehex.Internal(err, "create database directory")
+		}
+	}
+	// WAL lets readers go on while one writer commits; busy_timeout makes
+	// writers queue instead of failing; immediate transactions take the write
+	// lock at BEGIN, so a read-then-write transaction cannot deadlock with
+	// another one upgrading its lock at the same time.
+	q := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_txlock=immediate"
+	db, err := sql.Open("sqlite", path+"?"+q)
+	if err != nil {
+		return nil, carehex.Internal(err, "open sqlite")
+	}
+	db.SetMaxOpenConns(16)
+	db.SetMaxIdleConns(16)
+	return db, nil
+}
+
+func (s *DB) migrate(ctx context.Context) error {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return carehex.Internal(err, "migrations")
+	}
+	opts := []goose.ProviderOption{
+		goose.WithDisableGlobalRegistry(true),
+		goose.WithSlog(slog.New(slog.DiscardHandler)),
+	}
+	dialect := goose.DialectSQLite3
+	if s.dialect == DialectPostgres {
+		dialect = goose.DialectPostgres
+		// Several replicas may start at once; one migrates, the others wait.
+		locker, err := lock.NewPostgresSessionLocker()
+		if err != nil {
+			return carehex.Internal(err, "migration lock")
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	p, err := goose.NewProvider(dialect, s.db, sub, opts...)
+	if err != nil {
+		return carehex.Internal(err, "migrations")
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return carehex.Internal(err, "migrate "+s.dialect)
+	}
+	return nil
+}
+
+// Close closes the database.
+func (s *DB) Close() error {
+	if s.dialect == DialectSQLite {
+		// Keeps the query planner's statistics fresh at no cost to callers.
+		_, _ = s.db.Exec("PRAGMA optimize")
+	}
+	if err := s.db.Close(); err != nil {
+		return carehex.Internal(err, "close database")
+	}
+	return nil
+}
+
+// Ping checks that the database answers; /healthz uses it.
+func (s *DB) Ping(ctx context.Context) error {
+	if err := s.db.PingContext(ctx); err != nil {
+		return s.wrap(err, "ping")
+	}
+	return nil
+}
+
+// Dialect says which database is underneath: "sqlite" or "postgres".
+func (s *DB) Dialect() string { return s.dialect }
+
+// rebind turns the ? placeholders every query is written with into
+// PostgreSQL's $1, $2…; no query of this package has a ? inside a literal.
+func (s *DB) rebind(q string) string {
+	if s.dialect != DialectPostgres {
+		return q
+	}
+	var b strings.Builder
+	b.Grow(len(q) + 16)
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(q[i])
+	}
+	return b.String()
+}
+
+// querier is what both *sql.DB and *sql.Tx offer, so helpers run inside or
+// outside a transaction.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// inTx runs fn in one transaction and commits it, so that everything fn
+// writes (a change, its event, its audit record) lands together or not at all.
+func (s *DB) inTx(ctx context.Context, what string, fn func(tx *sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return s.wrap(err, what+": begin")
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return s.wrap(err, what)
+	}
+	if err := tx.Commit(); err != nil {
+		return s.wrap(err, what+": commit")
+	}
+	return nil
+}
+
+// wrap turns a driver error into the one error type callers see. Errors that
+// already are *carehex.Error pass unchanged.
+func (s *DB) wrap(err error, what string) error {
+	if err == nil {
+		return nil
+	}
+	var ce *carehex.Error
+	if errors.As(err, &ce) {
+		return err
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && strings.HasPrefix(pe.Code, "22") {
+		// Class 22 is "data exception": e.g. a NUL byte, which PostgreSQL
+		// text cannot hold but the validators let through. It is the
+		// caller's input, not our bug.
+		return &carehex.Error{Code: carehex.EINVALID, Message: "input contains characters that cannot be stored",
+			Err: fmt.Errorf("%s: %w", what, err)}
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY {
+		return &carehex.Error{Code: carehex.EUNAVAILABLE, Message: "database is busy, retry",
+			Err: fmt.Errorf("%s: %w", what, err)}
+	}
+	var ce2 *pgconn.ConnectError
+	if errors.As(err, &ce2) {
+		return &carehex.Error{Code: carehex.EUNAVAILABLE, Message: "database unavailable, retry",
+			Err: fmt.Errorf("%s: %w", what, err)}
+	}
+	return carehex.Internal(err, what)
+}
+
+// micros is how every time is stored: UTC unix microseconds, the zero time
+// as 0.
+func micros(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
+}
+
+func fromMicros(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(v).UTC()
+}
+
+// precise is t as it will read back: UTC, whole microseconds.
+func precise(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return t.UTC().Truncate(time.Microsecond)
+}
+
+// stamp is now at the precision the database keeps, so a record handed back
+// to the caller equals the one read later.
+func (s *DB) stamp() time.Time {
+	return s.now().UTC().Truncate(time.Microsecond)
+}
+
+// actorOf names who is asking, for records written on their behalf.
+func actorOf(ctx context.Context) string {
+	if p, ok := carehex.PrincipalFrom(ctx); ok && p.Subject != "" {
+		return p.Actor()
+	}
+	return "system"
+}
+
+// audit appends one audit record inside the caller's transaction, so a change
+// is never committed without the record of who made it.
+func (s *DB) audit(ctx context.Context, q querier, rec *carehex.AuditRecord) error {
+	if rec.ID == "" {
+		rec.ID = carehex.NewID("aud")
+	}
+	if rec.Time.IsZero() {
+		rec.Time = s.stamp()
+	}
+	rec.Time = precise(rec.Time)
+	if rec.Actor == "" {
+		rec.Actor = actorOf(ctx)
+	}
+	_, err := q.ExecContext(ctx, s.rebind(`INSERT INTO audit_records
+		(id, time, actor, action, object_type, object_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+		rec.ID, micros(rec.Time), rec.Actor, rec.Action, rec.ObjectType, rec.ObjectID, rec.Detail)
+	if err != nil {
+		return s.wrap(err, "insert audit record")
+	}
+	return nil
+}
+
+// placeholders returns "?, ?, …" for n values.
+func placeholders(n int) string {
+	if n <= 0 {
+		return ""
+	}
+	return strings.Repeat("?, ", n-1) + "?"
+}
+
+// clampLimit applies a default and a cap to a page size.
+func clampLimit(n, def, max int) int {
+	switch {
+	case n <= 0:
+		return def
+	case n > max:
+		return max
+	}
+	return n
+}
