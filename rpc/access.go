@@ -1,0 +1,217 @@
+package rpc
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/carehex/carehex"
+	"github.com/carehex/carehex/auth"
+	"github.com/twitchtv/twirp"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+)
+
+// Public lists the methods callable without a token.
+var Public = map[string]bool{
+	"AuthService/Login": true,
+}
+
+var (
+	staff     = []carehex.Role{carehex.RoleOperator, carehex.RoleSupervisor, carehex.RoleAdmin}
+	writers   = []carehex.Role{carehex.RoleOperator, carehex.RoleAdmin}
+	overseers = []carehex.Role{carehex.RoleSupervisor, carehex.RoleAdmin}
+)
+
+// Access is the role table: for every authenticated method, the console roles
+// that may call it. A method missing here is refused to everyone (fail
+// closed), and provider or family tokens call no Twirp method at all: their
+// API is the mobile API.
+var Access = map[string][]carehex.Role{
+	"AuthService/Logout": staff,
+
+	"ResidentService/CreateResident":    writers,
+	"ResidentService/UpdateResident":    writers,
+	"ResidentService/GetResident":       staff,
+	"ResidentService/SearchResidents":   staff,
+	"ResidentService/LinkFamilyMember":  writers,
+	"ResidentService/ListFamilyMembers": staff,
+
+	"CatalogService/ListServiceTypes": staff,
+
+	"ProviderService/CreateProvider":     writers,
+	"ProviderService/GetProvider":        staff,
+	"ProviderService/ListProviders":      staff,
+	"ProviderService/IssueDeviceToken":   writers,
+	"ProviderService/RevokeDeviceTokens": writers,
+
+	"IntakeService/CreateServiceRequest": writers,
+	"IntakeService/GetServiceRequest":    staff,
+	"IntakeService/ListServiceRequests":  staff,
+	"IntakeService/CancelServiceRequest": writers,
+	"IntakeService/ListRequestEvents":    staff,
+
+	"AuditService/ListAuditRecords": overseers,
+}
+
+// MaxBodyBytes bounds a Twirp request body.
+const MaxBodyBytes = 64 << 10
+
+const protoPackage = "carehex.v1."
+
+// edge authenticates every call, checks the role table, bounds the body and
+// decodes it once so that bad input gets invalid_argument naming the field
+// before any service code runs. Then the Twirp handler runs with the
+// principal in the context.
+func (s *Server) edge(next http.Handler, tel *telemetry) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		service, method, ok := splitPath(r.URL.Path)
+		if !ok || r.Method != http.MethodPost {
+			next.ServeHTTP(w, r) // Twirp answers bad_route
+			return
+		}
+		name := service + "/" + method
+		md := methodDescriptor(service, method)
+		if md == nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		ctx := r.Context()
+		start := time.Now()
+		refuse := func(err error) {
+			te := toTwirp(ctx, s.Logger, err)
+			if werr := twirp.WriteError(w, te); werr != nil {
+				tel.log.Warn("rpc.write_error", "err", werr)
+			}
+			tel.observe(ctx, name, strconv.Itoa(twirp.ServerHTTPStatusFromErrorCode(te.Code())), time.Since(start))
+		}
+		if !Public[name] {
+			token, err := auth.BearerToken(r.Header)
+			if err != nil {
+				refuse(err)
+				return
+			}
+			p, err := auth.Authenticate(ctx, s.Store, s.now(), token)
+			if err != nil {
+				refuse(err)
+				return
+			}
+			if err := allowed(name, p); err != nil {
+				refuse(err)
+				return
+			}
+			ctx = carehex.WithPrincipal(ctx, p)
+			ctx = withToken(ctx, token)
+		}
+		body, err := readBody(w, r)
+		if err == nil {
+			err = decodeCheck(r.Header.Get("Content-Type"), body, md.Input())
+		}
+		if err != nil {
+			refuse(err)
+			return
+		}
+		r = r.WithContext(ctx)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		next.ServeHTTP(w, r)
+	})
+}
+
+// allowed applies the role table to p for method name.
+func allowed(name string, p carehex.Principal) error {
+	if p.Kind != carehex.KindUser {
+		return carehex.Errorf(carehex.EFORBIDDEN, "", "%s tokens cannot call %s; use the mobile API", p.Kind, name)
+	}
+	for _, r := range Access[name] {
+		if r == p.Role {
+			return nil
+		}
+	}
+	return carehex.Errorf(carehex.EFORBIDDEN, "", "role %s may not call %s", p.Role, name)
+}
+
+func splitPath(path string) (service, method string, ok bool) {
+	rest, found := strings.CutPrefix(path, "/twirp/"+protoPackage)
+	if !found {
+		return "", "", false
+	}
+	service, method, ok = strings.Cut(rest, "/")
+	return service, method, ok && service != "" && method != "" && !strings.Contains(method, "/")
+}
+
+func methodDescriptor(service, method string) protoreflect.MethodDescriptor {
+	d, err := protoregistry.GlobalFiles.FindDescriptorByName(protoreflect.FullName(protoPackage + service))
+	if err != nil {
+		return nil
+	}
+	sd, ok := d.(protoreflect.ServiceDescriptor)
+	if !ok {
+		return nil
+	}
+	return sd.Methods().ByName(protoreflect.Name(method))
+}
+
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		return nil, carehex.Errorf(carehex.EINVALID, "body", "request body is larger than %d bytes", MaxBodyBytes)
+	case err != nil:
+		return nil, carehex.Errorf(carehex.EINVALID, "body", "request body could not be read")
+	}
+	return body, nil
+}
+
+// protojson names the field at fault in messages such as
+// `invalid value for enum field urgency: "URGENCY_X"` or `unknown field "x"`.
+var fieldInError = regexp.MustCompile(`\bfield "?([A-Za-z_][A-Za-z0-9_]*)"?`)
+
+// decodeCheck decodes body as the method's input, the way Twirp will, and
+// turns a failure into invalid_argument naming the field where it can.
+func decodeCheck(contentType string, body []byte, input protoreflect.MessageDescriptor) error {
+	mt, err := protoregistry.GlobalTypes.FindMessageByName(input.FullName())
+	if err != nil {
+		return carehex.Internal(err, "find input type")
+	}
+	msg := mt.New().Interface()
+	ct, _, _ := strings.Cut(contentType, ";")
+	switch strings.TrimSpace(strings.ToLower(ct)) {
+	case "application/json":
+		err = protojson.UnmarshalOptions{DiscardUnknown: true}.Unmarshal(body, msg)
+	case "application/protobuf":
+		err = proto.Unmarshal(body, msg)
+	default:
+		return nil // Twirp answers bad_route for other content types
+	}
+	if err == nil {
+		return nil
+	}
+	field := "body"
+	if m := fieldInError.FindStringSubmatch(err.Error()); m != nil {
+		// protojson may name the field in its JSON (camelCase) spelling; answer
+		// with the proto name, as everywhere else.
+		fields := input.Fields()
+		fd := fields.ByJSONName(m[1])
+		if fd == nil {
+			fd = fields.ByName(protoreflect.Name(m[1]))
+		}
+		if fd != nil {
+			field = string(fd.Name())
+		}
+	}
+	// protojson's messages start with "proto: (line 1:12): ..."; keep the part after the position.
+	msgText := err.Error()
+	if i := strings.LastIndex(msgText, "): "); i >= 0 {
+		msgText = msgText[i+3:]
+	}
+	msgText = strings.TrimPrefix(msgText, "proto: ")
+	return carehex.Errorf(carehex.EINVALID, field, "request body is not a valid %s: %s", input.Name(), msgText)
+}

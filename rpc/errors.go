@@ -1,0 +1,51 @@
+package rpc
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"github.com/carehex/carehex"
+	"github.com/twitchtv/twirp"
+)
+
+// twirpCodes maps carehex error codes to Twirp codes: the one table of the
+// Twirp edge.
+var twirpCodes = map[string]twirp.ErrorCode{
+	carehex.EINVALID:         twirp.InvalidArgument,
+	carehex.ENOTFOUND:        twirp.NotFound,
+	carehex.ECONFLICT:        twirp.FailedPrecondition,
+	carehex.EUNAUTHENTICATED: twirp.Unauthenticated,
+	carehex.EFORBIDDEN:       twirp.PermissionDenied,
+	carehex.EUNAVAILABLE:     twirp.Unavailable,
+	carehex.EINTERNAL:        twirp.Internal,
+}
+
+// toTwirp turns any error into a Twirp error safe to send: the message of a
+// *carehex.Error, the field it names as meta "argument", and for internal
+// errors only "internal error" (the cause is logged here).
+func toTwirp(ctx context.Context, log *slog.Logger, err error) twirp.Error {
+	code := carehex.ErrorCode(err)
+	if code == carehex.EINTERNAL && log != nil {
+		method, _ := twirp.MethodName(ctx)
+		log.ErrorContext(ctx, "rpc.internal", "method", method, "err", err)
+	}
+	tc, ok := twirpCodes[code]
+	if !ok {
+		tc = twirp.Internal
+	}
+	// An idempotency key reused for another body is a conflict with an existing object.
+	if errors.Is(err, carehex.ErrIdempotencyMismatch) {
+		tc = twirp.AlreadyExists
+	}
+	te := twirp.NewError(tc, carehex.ErrorMessage(err))
+	if f := carehex.ErrorField(err); f != "" {
+		te = te.WithMeta("argument", f)
+	}
+	return te
+}
+
+// fail converts err for return from a service method.
+func (s *Server) fail(ctx context.Context, err error) error {
+	return toTwirp(ctx, s.Logger, err)
+}

@@ -1,0 +1,61 @@
+// Package rpc implements the Twirp services of carehex.v1 (the .proto files
+// and generated code live in rpc/carehex/v1) and the HTTP edge in front of
+// them: authentication, the role table, body limits and request decoding,
+// error mapping, logging and metrics.
+package rpc
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/carehex/carehex"
+	pb "github.com/carehex/carehex/rpc/carehex/v1"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twitchtv/twirp"
+)
+
+// Stores is everything the services read and write.
+type Stores interface {
+	carehex.ResidentStore
+	carehex.RequestStore
+	carehex.ProviderStore
+	carehex.AuthStore
+	carehex.AuditStore
+	carehex.Catalog
+}
+
+// Server holds the dependencies of every service.
+type Server struct {
+	Store  Stores
+	Clock  carehex.Clock
+	Logger *slog.Logger
+	// Metrics registers the RPC metrics; nil means no metrics.
+	Metrics prometheus.Registerer
+}
+
+func (s *Server) now() time.Time {
+	if s.Clock == nil {
+		return time.Now().UTC()
+	}
+	return s.Clock().UTC()
+}
+
+// Handler returns the Twirp services mounted under /twirp/, behind the edge
+// that authenticates each call and checks the caller's role.
+func (s *Server) Handler() http.Handler {
+	tel := newTelemetry(s.Logger, s.Metrics)
+	opts := []any{twirp.WithServerHooks(tel.hooks()), twirp.WithServerPathPrefix("/twirp")}
+	mux := http.NewServeMux()
+	for _, h := range []pb.TwirpServer{
+		pb.NewAuthServiceServer(authService{s}, opts...),
+		pb.NewResidentServiceServer(residentService{s}, opts...),
+		pb.NewCatalogServiceServer(catalogService{s}, opts...),
+		pb.NewProviderServiceServer(providerService{s}, opts...),
+		pb.NewIntakeServiceServer(intakeService{s}, opts...),
+		pb.NewAuditServiceServer(auditService{s}, opts...),
+	} {
+		mux.Handle(h.PathPrefix(), h)
+	}
+	return s.edge(mux, tel)
+}
