@@ -1,0 +1,106 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Config is every setting of the carehex binary. Defaults are in code;
+// CAREHEX_* variables override them and flags override those.
+type Config struct {
+	Addr            string        // listen address
+	DataDir         string        // SQLite file and other local state
+	DatabaseURL     string        // postgres://…; empty means SQLite under DataDir
+	RedisURL        string        // redis://…; empty means an in-process Redis-protocol server
+	Demo            bool          // seed demo data and accounts on an empty database
+	LogLevel        string        // debug, info, warn, error
+	ShutdownTimeout time.Duration // how long in-flight calls get on shutdown
+}
+
+func defaultConfig(getenv func(string) string) Config {
+	c := Config{
+		Addr:            "127.0.0.1:8080",
+		DataDir:         "./data",
+		LogLevel:        "info",
+		ShutdownTimeout: 10 * time.Second,
+	}
+	set := func(dst *string, key string) {
+		if v := getenv(key); v != "" {
+			*dst = v
+		}
+	}
+	set(&c.Addr, "CAREHEX_ADDR")
+	set(&c.DataDir, "CAREHEX_DATA")
+	set(&c.DatabaseURL, "CAREHEX_DATABASE_URL")
+	set(&c.RedisURL, "CAREHEX_REDIS_URL")
+	set(&c.LogLevel, "CAREHEX_LOG_LEVEL")
+	return c
+}
+
+// storeFlags registers the flags every command that opens the database shares.
+func (c *Config) storeFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.DataDir, "data", c.DataDir, "directory for the SQLite file (env CAREHEX_DATA)")
+}
+
+// validate fails fast with a message a newcomer can act on.
+func (c *Config) validate() error {
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		return fmt.Errorf("--addr / CAREHEX_ADDR %q is not HOST:PORT (e.g. 127.0.0.1:8080): %v", c.Addr, err)
+	}
+	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+		return fmt.Errorf("CAREHEX_DATABASE_URL must start with postgres:// (leave it empty for the SQLite file under --data)")
+	}
+	if c.DatabaseURL == "" && c.DataDir == "" {
+		return fmt.Errorf("--data must name a directory for the SQLite file")
+	}
+	if c.RedisURL != "" {
+		if _, err := redis.ParseURL(c.RedisURL); err != nil {
+			return fmt.Errorf("CAREHEX_REDIS_URL: %v (expected redis://host:port/db)", err)
+		}
+	}
+	if _, err := parseLevel(c.LogLevel); err != nil {
+		return err
+	}
+	return nil
+}
+
+// dsn is what sqlstore.Open takes: the PostgreSQL URL or the SQLite file.
+func (c *Config) dsn() string {
+	if c.DatabaseURL != "" {
+		return c.DatabaseURL
+	}
+	return filepath.Join(c.DataDir, "carehex.db")
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return 0, fmt.Errorf("CAREHEX_LOG_LEVEL %q must be debug, info, warn or error", s)
+	}
+	return l, nil
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	l, _ := parseLevel(level)
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// parseFlags parses args, sending flag errors and -h to stderr.
+func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) error {
+	fs.SetOutput(stderr)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	return nil
+}

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/carehex/carehex"
+	"github.com/carehex/carehex/catalog"
+	"github.com/carehex/carehex/demo"
+	"github.com/carehex/carehex/sqlstore"
+)
+
+// Demo sizes: `make run` loads a district's worth; `carehex demo seed`
+// defaults to the full city.
+const (
+	demoResidents = 3000
+	demoProviders = 300
+	cityResidents = 90000
+	cityProviders = 2000
+)
+
+// demoAccounts are created by `serve --demo`, for trying the system out only.
+var demoAccounts = []struct {
+	username, password string
+	role               carehex.Role
+}{
+	{"operator", "operator-demo-pw", carehex.RoleOperator},
+	{"supervisor", "supervisor-demo-pw", carehex.RoleSupervisor},
+	{"admin", "admin-demo-pw", carehex.RoleAdmin},
+}
+
+// seedDemo fills an empty database with demo people and accounts and prints
+// the logins.
+func seedDemo(ctx context.Context, store *sqlstore.DB, stdout io.Writer, log *slog.Logger) error {
+	existing, err := store.Providers(ctx, 1)
+	if err != nil {
+		return err
+	}
+	if len(existing) == 0 {
+		fmt.Fprintf(stdout, "loading demo data: %d residents, %d providers around Zibo…\n", demoResidents, demoProviders)
+		if err := seed(ctx, store, demoResidents, demoProviders, nil); err != nil {
+			return err
+		}
+	}
+	for _, a := range demoAccounts {
+		if _, err := store.UserByUsername(ctx, a.username); err == nil {
+			continue
+		}
+		if _, err := createUser(ctx, store, a.username, a.role, a.password); err != nil {
+			return fmt.Errorf("demo account %s: %w", a.username, err)
+		}
+		log.Info("demo.account", "username", a.username, "role", a.role)
+	}
+	fmt.Fprintln(stdout, "demo logins (username / password):")
+	for _, a := range demoAccounts {
+		fmt.Fprintf(stdout, "  %-10s / %-20s %s\n", a.username, a.password, a.role)
+	}
+	return nil
+}
+
+func seed(ctx context.Context, store *sqlstore.DB, residents, providers int, progress func(done, total int)) error {
+	types, err := catalog.Load()
+	if err != nil {
+		return err
+	}
+	return demo.Seed(ctx, store, 1, residents, providers, catalog.Skills(types), progress)
+}
+
+// demoSeed loads the full-scale synthetic city.
+func demoSeed(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg := defaultConfig(getenv)
+	fs := flag.NewFlagSet("demo seed", flag.ContinueOnError)
+	cfg.storeFlags(fs)
+	residents := fs.Int("residents", cityResidents, "how many residents")
+	providers := fs.Int("providers", cityProviders, "how many providers")
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	if err := cfg.validate(); err != nil {
+		return err
+	}
+	if *residents < 0 || *residents > 1_000_000 || *providers < 0 || *providers > 20_000 {
+		return fmt.Errorf("--residents must be 0…1000000 and --providers 0…20000")
+	}
+	store, err := openStore(ctx, &cfg)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	last := -1
+	err = seed(ctx, store, *residents, *providers, func(done, total int) {
+		if pct := done * 100 / max(total, 1); pct/10 != last/10 {
+			last = pct
+			fmt.Fprintf(stdout, "seeded %d/%d\n", done, total)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "seeded %d residents and %d providers\n", *residents, *providers)
+	return nil
+}

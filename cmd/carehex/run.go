@@ -1,0 +1,45 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+)
+
+const usage = `carehex — home elderly-care dispatch
+
+usage:
+  carehex serve [--data DIR] [--addr HOST:PORT] [--demo]    run everything in one process
+  carehex user add --username U --role operator|supervisor|admin --password-stdin [--data DIR]
+  carehex demo seed [--residents N] [--providers N] [--data DIR]
+
+Environment: CAREHEX_ADDR, CAREHEX_DATA, CAREHEX_DATABASE_URL (postgres://…),
+CAREHEX_REDIS_URL (redis://…), CAREHEX_LOG_LEVEL (debug|info|warn|error).
+`
+
+// errUsage is returned after the usage text has been printed.
+var errUsage = errors.New("bad usage (see above)")
+
+// run is the whole program: main passes it the process's arguments,
+// environment and streams, so tests can run it in-process.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errUsage
+	}
+	switch cmd, rest := args[0], args[1:]; {
+	case cmd == "serve":
+		return serve(ctx, rest, getenv, stdout, stderr)
+	case cmd == "user" && len(rest) > 0 && rest[0] == "add":
+		return userAdd(ctx, rest[1:], getenv, stdin, stdout, stderr)
+	case cmd == "demo" && len(rest) > 0 && rest[0] == "seed":
+		return demoSeed(ctx, rest[1:], getenv, stdout, stderr)
+	case cmd == "help" || cmd == "-h" || cmd == "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", cmd)
+	}
+}

@@ -1,0 +1,70 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/carehex/carehex"
+	"github.com/carehex/carehex/auth"
+)
+
+// userAdd creates a console account; the password comes on stdin so it never
+// appears in a process list or shell history.
+func userAdd(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	cfg := defaultConfig(getenv)
+	fs := flag.NewFlagSet("user add", flag.ContinueOnError)
+	cfg.storeFlags(fs)
+	username := fs.String("username", "", "login name")
+	role := fs.String("role", "", "operator, supervisor or admin")
+	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	if err := cfg.validate(); err != nil {
+		return err
+	}
+	if strings.TrimSpace(*username) == "" {
+		return fmt.Errorf("--username is required")
+	}
+	r, err := carehex.ParseRole(*role)
+	if err != nil {
+		return fmt.Errorf("--role: %s", carehex.ErrorMessage(err))
+	}
+	if !*fromStdin {
+		return fmt.Errorf("--password-stdin is required: pipe the password in (echo \"$PASSWORD\" | carehex user add …)")
+	}
+	line, err := bufio.NewReader(io.LimitReader(stdin, 1024)).ReadString('\n')
+	if err != nil && err != io.EOF {
+		return fmt.Errorf("read password: %w", err)
+	}
+	store, err := openStore(ctx, &cfg)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	u, err := createUser(ctx, store, *username, r, strings.TrimRight(line, "\r\n"))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "created %s user %s (%s)\n", u.Role, u.Username, u.ID)
+	return nil
+}
+
+func createUser(ctx context.Context, store carehex.AuthStore, username string, role carehex.Role, password string) (*carehex.User, error) {
+	hash, err := auth.HashPassword(password)
+	if err != nil {
+		return nil, fmt.Errorf("password: %s", carehex.ErrorMessage(err))
+	}
+	u := &carehex.User{Username: strings.TrimSpace(username), Role: role, PasswordHash: hash}
+	if err := store.CreateUser(ctx, u); err != nil {
+		if carehex.ErrorCode(err) == carehex.ECONFLICT {
+			return nil, fmt.Errorf("user %q already exists", u.Username)
+		}
+		return nil, err
+	}
+	return u, nil
+}
