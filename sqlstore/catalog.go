@@ -64,20 +64,7 @@ func scanServiceType(sc interface{ Scan(...any) error }) (*carehex.ServiceType, 
 
 // ServiceTypes lists the current catalogue in catalogue order.
 func (s *DB) ServiceTypes(ctx context.Context) ([]*carehex.ServiceType, error) {
-	rows, err := s.db.QueryContext(ctx, serviceTypeSelect+` WHERE retired = 0 ORDER BY position, code`)
-	if err != nil {
-		return nil, s.wrap(err, "list service types")
-	}
-	defer rows.Close()
-	out := []*carehex.ServiceType{}
-	for rows.Next() {
-		t, err := scanServiceType(rows)
-		if err != nil {
-			return nil, s.wrap(err, "list service types")
-		}
-		out = append(out, t)
-	}
-	return out, s.wrap(rows.Err(), "list service types")
+	return queryAll(ctx, s, "list service types", scanServiceType, serviceTypeSelect+` WHERE retired = 0 ORDER BY position, code`)
 }
 
 // ServiceType returns one type of the current catalogue.

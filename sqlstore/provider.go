@@ -105,21 +105,9 @@ func (s *DB) Provider(ctx context.Context, id string) (*carehex.Provider, error)
 // Providers lists the roster in the order providers joined it.
 func (s *DB) Providers(ctx context.Context, limit int) ([]*carehex.Provider, error) {
 	limit = clampLimit(limit, defaultProviderLimit, maxProviderLimit)
-	rows, err := s.db.QueryContext(ctx, s.rebind(providerSelect+` ORDER BY create_time, id LIMIT ?`), limit)
+	out, err := queryAll(ctx, s, "list providers", scanProvider, s.rebind(providerSelect+` ORDER BY create_time, id LIMIT ?`), limit)
 	if err != nil {
-		return nil, s.wrap(err, "list providers")
-	}
-	defer rows.Close()
-	out := []*carehex.Provider{}
-	for rows.Next() {
-		p, err := scanProvider(rows)
-		if err != nil {
-			return nil, s.wrap(err, "list providers")
-		}
-		out = append(out, p)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, s.wrap(err, "list providers")
+		return nil, err
 	}
 	if err := s.loadSkills(ctx, out); err != nil {
 		return nil, err

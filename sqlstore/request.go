@@ -282,20 +282,7 @@ func (s *DB) ServiceRequests(ctx context.Context, f carehex.RequestFilter) ([]*c
 	}
 	q += " ORDER BY create_time DESC, id DESC LIMIT ?"
 	args = append(args, clampLimit(f.Limit, defaultRequestLimit, maxRequestLimit))
-	rows, err := s.db.QueryContext(ctx, s.rebind(q), args...)
-	if err != nil {
-		return nil, s.wrap(err, "list service requests")
-	}
-	defer rows.Close()
-	out := []*carehex.ServiceRequest{}
-	for rows.Next() {
-		r, err := scanRequest(rows)
-		if err != nil {
-			return nil, s.wrap(err, "list service requests")
-		}
-		out = append(out, r)
-	}
-	return out, s.wrap(rows.Err(), "list service requests")
+	return queryAll(ctx, s, "list service requests", scanRequest, s.rebind(q), args...)
 }
 
 func statusStrings(sts []carehex.Status) []string {

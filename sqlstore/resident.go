@@ -404,23 +404,7 @@ func (s *DB) SearchResidents(ctx context.Context, f carehex.ResidentFilter) ([]*
 		}
 		query, args = s.nameSearch(q, limit)
 	}
-	rows, err := s.db.QueryContext(ctx, s.rebind(query), args...)
-	if err != nil {
-		return nil, s.wrap(err, "search residents")
-	}
-	defer rows.Close()
-	out := []*carehex.Resident{}
-	for rows.Next() {
-		r, err := scanResident(rows)
-		if err != nil {
-			return nil, s.wrap(err, "search residents")
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, s.wrap(err, "search residents")
-	}
-	return out, nil
+	return queryAll(ctx, s, "search residents", scanResident, s.rebind(query), args...)
 }
 
 func (s *DB) digitSearch(q string, limit int) (string, []any) {
@@ -528,24 +512,12 @@ func (s *DB) residentExists(ctx context.Context, q querier, id string) error {
 
 // FamilyMembers lists the relatives linked to a resident, oldest link first.
 func (s *DB) FamilyMembers(ctx context.Context, residentID string) ([]*carehex.FamilyMember, error) {
-	rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT id, resident_id, name, phone, relation, create_time
-		FROM family_members WHERE resident_id = ? ORDER BY create_time, id`), residentID)
-	if err != nil {
-		return nil, s.wrap(err, "list family members")
-	}
-	defer rows.Close()
-	out := []*carehex.FamilyMember{}
-	for rows.Next() {
+	return queryAll(ctx, s, "list family members", func(sc interface{ Scan(...any) error }) (*carehex.FamilyMember, error) {
 		var m carehex.FamilyMember
 		var created int64
-		if err := rows.Scan(&m.ID, &m.ResidentID, &m.Name, &m.Phone, &m.Relation, &created); err != nil {
-			return nil, s.wrap(err, "list family members")
-		}
+		err := sc.Scan(&m.ID, &m.ResidentID, &m.Name, &m.Phone, &m.Relation, &created)
 		m.CreateTime = fromMicros(created)
-		out = append(out, &m)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, s.wrap(err, "list family members")
-	}
-	return out, nil
+		return &m, err
+	}, s.rebind(`SELECT id, resident_id, name, phone, relation, create_time
+		FROM family_members WHERE resident_id = ? ORDER BY create_time, id`), residentID)
 }

@@ -328,3 +328,22 @@ func clampLimit(n, def, max int) int {
 	}
 	return n
 }
+
+// queryAll runs a query and scans every row with scan; what names the query
+// in errors.
+func queryAll[T any](ctx context.Context, s *DB, what string, scan func(interface{ Scan(...any) error }) (T, error), q string, args ...any) ([]T, error) {
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, s.wrap(err, what)
+	}
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, s.wrap(err, what)
+		}
+		out = append(out, v)
+	}
+	return out, s.wrap(rows.Err(), what)
+}

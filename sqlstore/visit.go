@@ -384,20 +384,7 @@ func (s *DB) ProviderVisits(ctx context.Context, providerID string, liveOnly boo
 			args = append(args, st)
 		}
 	}
-	rows, err := s.db.QueryContext(ctx, s.rebind(q+` ORDER BY fence DESC LIMIT ?`), append(args, maxProviderVisits)...)
-	if err != nil {
-		return nil, s.wrap(err, "list provider visits")
-	}
-	defer rows.Close()
-	out := []*carehex.Visit{}
-	for rows.Next() {
-		v, err := scanVisit(rows)
-		if err != nil {
-			return nil, s.wrap(err, "list provider visits")
-		}
-		out = append(out, v)
-	}
-	return out, s.wrap(rows.Err(), "list provider visits")
+	return queryAll(ctx, s, "list provider visits", scanVisit, s.rebind(q+` ORDER BY fence DESC LIMIT ?`), append(args, maxProviderVisits)...)
 }
 
 // ProviderFences returns the last committed fence of every provider that
