@@ -79,26 +79,6 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-// fakeClock is a clock a test moves by hand; it starts at the real time.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newFakeClock() *fakeClock { return &fakeClock{t: time.Now().UTC()} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // newServer opens a store on be, loads the catalogue, creates users and
 // starts the Twirp handler on an httptest server.
 func newServer(tb testing.TB, be backend) *testServer {

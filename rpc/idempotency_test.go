@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/carehex/carehex"
+	"github.com/carehex/carehex/internal/testenv"
 	pb "github.com/carehex/carehex/rpc/carehex/v1"
 	"github.com/twitchtv/twirp"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -161,7 +162,7 @@ func TestIdempotency(t *testing.T) {
 func TestIdempotentRetryOutlivesValidation(t *testing.T) {
 	for _, be := range backends {
 		t.Run(be.name, func(t *testing.T) {
-			clock := newFakeClock()
+			clock := testenv.NewClock(time.Now().UTC())
 			ts := newServerWithClock(t, be, clock.Now)
 			op := ts.ctx(t, carehex.RoleOperator)
 			res := ts.createResident(t, "王秀英", "13800138000")

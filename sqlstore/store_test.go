@@ -19,28 +19,10 @@ import (
 // purpose, so tests see the store keep microseconds and answer in UTC.
 var testNow = time.Date(2025, 3, 1, 9, 30, 0, 123456789, time.FixedZone("CST", 8*3600))
 
-// fakeClock is fixed until a test moves it.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // env is one store under test with its clock.
 type env struct {
 	*DB
-	clock *fakeClock
+	clock *testenv.Clock
 }
 
 // dialects opens a fresh store per dialect: SQLite in a temporary file, and
@@ -66,7 +48,7 @@ func eachStore(t *testing.T, fn func(t *testing.T, e *env)) {
 
 func openEnv(t testing.TB, dsn string) *env {
 	t.Helper()
-	c := &fakeClock{t: testNow}
+	c := testenv.NewClock(testNow)
 	s, err := Open(context.Background(), dsn, c.Now)
 	if err != nil {
 		t.Fatalf("Open: %v", err)

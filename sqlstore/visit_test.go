@@ -22,13 +22,6 @@ func at(h, m int) time.Time {
 	return visitDay.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute)
 }
 
-// Set moves the clock to t, so a test can report what happened at t.
-func (c *fakeClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
 func mustCreateProvider(t *testing.T, e *env, name string) *carehex.Provider {
 	t.Helper()
 	p := &carehex.Provider{Name: name, Phone: "13700000000", Skills: []string{"meals"},
