@@ -144,6 +144,8 @@ const (
 	EventCreated      = "created"
 	EventStatusChange = "status_changed"
 	EventCancelled    = "cancelled"
+	EventOffered      = "offered"
+	EventOfferClosed  = "offer_" // + the offer's new status: offer_declined, offer_expired…
 )
 
 // RequestFilter selects requests for the console's lists.
@@ -173,4 +175,8 @@ type RequestStore interface {
 	// machine forbids with ECONFLICT, and appends the event.
 	TransitionRequest(ctx context.Context, id string, to Status, actor, reason string) (*ServiceRequest, error)
 	RequestEvents(ctx context.Context, requestID string) ([]*Event, error)
+	// WaitingRequests is the dispatch queue: pending or offered requests,
+	// soonest due first; scheduled ones only once their window starts before
+	// windowBefore.
+	WaitingRequests(ctx context.Context, windowBefore time.Time, limit int) ([]*ServiceRequest, error)
 }

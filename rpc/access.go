@@ -59,6 +59,14 @@ var Access = map[string][]carehex.Role{
 	"IntakeService/ListRequestEvents":    staff,
 
 	"AuditService/ListAuditRecords": overseers,
+
+	"DispatchService/ListCandidates":    staff,
+	"DispatchService/AssignProvider":    writers,
+	"DispatchService/ListRequestOffers": staff,
+	"DispatchService/ListAlerts":        staff,
+	"DispatchService/AcknowledgeAlert":  writers,
+	"DispatchService/MarkUnfilled":      writers,
+	"DispatchService/RetryDispatch":     writers,
 }
 
 // MaxBodyBytes bounds a Twirp request body.

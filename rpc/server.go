@@ -23,6 +23,8 @@ type Stores interface {
 	carehex.AuthStore
 	carehex.AuditStore
 	carehex.Catalog
+	carehex.OfferStore
+	carehex.AlertStore
 }
 
 // Server holds the dependencies of every service.
@@ -30,6 +32,8 @@ type Server struct {
 	Store  Stores
 	Clock  carehex.Clock
 	Logger *slog.Logger
+	// Dispatch is the matching engine; nil answers dispatch calls unavailable.
+	Dispatch Dispatcher
 	// Metrics registers the RPC metrics; nil means no metrics.
 	Metrics prometheus.Registerer
 }
@@ -54,6 +58,7 @@ func (s *Server) Handler() http.Handler {
 		pb.NewProviderServiceServer(providerService{s}, opts...),
 		pb.NewIntakeServiceServer(intakeService{s}, opts...),
 		pb.NewAuditServiceServer(auditService{s}, opts...),
+		pb.NewDispatchServiceServer(dispatchService{s}, opts...),
 	} {
 		mux.Handle(h.PathPrefix(), h)
 	}

@@ -349,6 +349,11 @@ func (s intakeService) CreateServiceRequest(ctx context.Context, req *pb.CreateS
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
+	if !replayed {
+		// Offer it at once (an emergency must not wait for the next tick);
+		// the answer still shows the status the operator's call committed.
+		s.afterChange(ctx, out, "")
+	}
 	return &pb.CreateServiceRequestResponse{Request: requestToPB(out), Replayed: replayed}, nil
 }
 
@@ -423,8 +428,7 @@ func (s intakeService) CancelServiceRequest(ctx context.Context, req *pb.CancelS
 	if len([]rune(reason)) > carehex.MaxTextLen {
 		return nil, s.fail(ctx, carehex.Errorf(carehex.EINVALID, "reason", "reason is longer than %d characters", carehex.MaxTextLen))
 	}
-	p, _ := carehex.PrincipalFrom(ctx)
-	r, err := s.Store.TransitionRequest(ctx, req.Id, carehex.StatusCancelled, p.Actor(), reason)
+	r, err := s.transition(ctx, req.Id, carehex.StatusCancelled, reason)
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}

@@ -13,7 +13,7 @@ import (
 // Page sizes of the roster list.
 const (
 	defaultProviderLimit = 100
-	maxProviderLimit     = 1000
+	maxProviderLimit     = 100_000 // the dispatcher reads the whole roster to rebuild Redis
 )
 
 // CreateProvider validates p, sets its ID, cell and time, and adds it to the

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/carehex/carehex/dispatch"
+	"github.com/carehex/carehex/providers"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -20,9 +22,13 @@ type Config struct {
 	DataDir         string        // SQLite file and other local state
 	DatabaseURL     string        // postgres://…; empty means SQLite under DataDir
 	RedisURL        string        // redis://…; empty means an in-process Redis-protocol server
+	Zone            string        // dispatch zone (city) whose live state this process serves
+	OfferTTL        time.Duration // how long a provider has to accept an offer
 	Demo            bool          // seed demo data and accounts on an empty database
 	LogLevel        string        // debug, info, warn, error
 	ShutdownTimeout time.Duration // how long in-flight calls get on shutdown
+
+	offerTTLText string // CAREHEX_OFFER_TTL as given, parsed by validate
 }
 
 func defaultConfig(getenv func(string) string) Config {
@@ -30,6 +36,8 @@ func defaultConfig(getenv func(string) string) Config {
 		Addr:            "127.0.0.1:8080",
 		DataDir:         "./data",
 		LogLevel:        "info",
+		Zone:            providers.DefaultZone,
+		OfferTTL:        dispatch.DefaultConfig().OfferTTL,
 		ShutdownTimeout: 10 * time.Second,
 	}
 	set := func(dst *string, key string) {
@@ -42,6 +50,8 @@ func defaultConfig(getenv func(string) string) Config {
 	set(&c.DatabaseURL, "CAREHEX_DATABASE_URL")
 	set(&c.RedisURL, "CAREHEX_REDIS_URL")
 	set(&c.LogLevel, "CAREHEX_LOG_LEVEL")
+	set(&c.Zone, "CAREHEX_ZONE")
+	c.offerTTLText = getenv("CAREHEX_OFFER_TTL")
 	return c
 }
 
@@ -62,14 +72,41 @@ func (c *Config) validate() error {
 		return fmt.Errorf("--data must name a directory for the SQLite file")
 	}
 	if c.RedisURL != "" {
-		if _, err := redis.ParseURL(c.RedisURL); err != nil {
-			return fmt.Errorf("CAREHEX_REDIS_URL: %v (expected redis://host:port/db)", err)
+		rdb, err := redisClient(c.RedisURL)
+		if err != nil {
+			return fmt.Errorf("CAREHEX_REDIS_URL: %v (expected redis://host:port/db, or for Redis Cluster redis://host1:port1?addr=host2:port2&addr=…)", err)
 		}
+		rdb.Close() // only parsed here; serve connects later
+
+	}
+	if c.offerTTLText != "" {
+		d, err := time.ParseDuration(c.offerTTLText)
+		if err != nil || d < 5*time.Second || d > 10*time.Minute {
+			return fmt.Errorf("CAREHEX_OFFER_TTL %q must be a duration from 5s to 10m, e.g. 45s", c.offerTTLText)
+		}
+		c.OfferTTL = d
 	}
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		return err
 	}
 	return nil
+}
+
+// redisClient connects to one redis-server, or to a Redis Cluster when the
+// URL lists more nodes with addr= parameters.
+func redisClient(url string) (redis.UniversalClient, error) {
+	if strings.Contains(url, "addr=") {
+		opt, err := redis.ParseClusterURL(url)
+		if err != nil {
+			return nil, err
+		}
+		return redis.NewClusterClient(opt), nil
+	}
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, err
+	}
+	return redis.NewClient(opt), nil
 }
 
 // dsn is what sqlstore.Open takes: the PostgreSQL URL or the SQLite file.

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	pb "github.com/carehex/carehex/rpc/carehex/v1"
 	"github.com/carehex/carehex/internal/testenv"
+	pb "github.com/carehex/carehex/rpc/carehex/v1"
 	"github.com/twitchtv/twirp"
 )
 

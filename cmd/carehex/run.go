@@ -13,6 +13,7 @@ usage:
   carehex serve [--data DIR] [--addr HOST:PORT] [--demo]    run everything in one process
   carehex user add --username U --role operator|supervisor|admin --password-stdin [--data DIR]
   carehex demo seed [--residents N] [--providers N] [--data DIR]
+  carehex bench dispatch --redis-url URL [--providers N] [--clients N]
 
 Environment: CAREHEX_ADDR, CAREHEX_DATA, CAREHEX_DATABASE_URL (postgres://…),
 CAREHEX_REDIS_URL (redis://…), CAREHEX_LOG_LEVEL (debug|info|warn|error).
@@ -35,6 +36,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return userAdd(ctx, rest[1:], getenv, stdin, stdout, stderr)
 	case cmd == "demo" && len(rest) > 0 && rest[0] == "seed":
 		return demoSeed(ctx, rest[1:], getenv, stdout, stderr)
+	case cmd == "bench" && len(rest) > 0 && rest[0] == "dispatch":
+		return benchDispatch(ctx, rest[1:], getenv, stdout, stderr)
 	case cmd == "help" || cmd == "-h" || cmd == "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -9,10 +9,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/carehex/carehex/catalog"
+	"github.com/carehex/carehex/dispatch"
+	mobileapi "github.com/carehex/carehex/mobile-api"
+	"github.com/carehex/carehex/providers"
 	"github.com/carehex/carehex/rpc"
 	"github.com/carehex/carehex/sqlstore"
 	"github.com/prometheus/client_golang/prometheus"
@@ -53,12 +57,55 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 	}
 
+	live, err := providers.New(rdb, providers.Options{Zone: cfg.Zone})
+	if err != nil {
+		return err
+	}
+	dcfg := dispatch.DefaultConfig()
+	dcfg.OfferTTL = cfg.OfferTTL
+	engine, err := dispatch.New(dcfg, dispatch.Deps{
+		Requests: store, Residents: store, Providers: store, Catalog: store, Visits: store,
+		Offers: store, Alerts: store, Live: live, Log: log,
+	})
+	if err != nil {
+		return err
+	}
+	mobile, err := mobileapi.New(mobileapi.DefaultConfig(), mobileapi.Deps{
+		Store: store, Engine: engine, Live: live, Clock: time.Now, Log: log,
+	})
+	if err != nil {
+		return err
+	}
+	relay := &mobileapi.Relay{Outbox: store, Sender: mobileapi.LogSender{Log: log}, Log: log}
+
+	// Background work, owned here and stopped (and waited for) before the
+	// store and Redis close: the dispatcher's pass (expiring offers,
+	// re-dispatching, alerts, rebuilding Redis), the late/missed visit
+	// watch, and the notification relay. Every replica runs all three.
+	bg, stopBG := context.WithCancel(ctx)
+	var workers sync.WaitGroup
+	for name, run := range map[string]func(context.Context) error{
+		"dispatch": func(ctx context.Context) error { return engine.Run(ctx, time.Second) },
+		"overdue":  func(ctx context.Context) error { return mobile.RunOverdue(ctx, 30*time.Second) },
+		"relay":    func(ctx context.Context) error { return relay.Run(ctx, 2*time.Second) },
+	} {
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			if err := run(bg); err != nil && !errors.Is(err, context.Canceled) {
+				log.Error("worker.stop", "worker", name, "err", err)
+			}
+		}()
+	}
+	defer func() { stopBG(); workers.Wait() }()
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	api := &rpc.Server{Store: store, Clock: func() time.Time { return time.Now() }, Logger: log, Metrics: reg}
+	api := &rpc.Server{Store: store, Clock: time.Now, Logger: log, Metrics: reg, Dispatch: engine}
 
 	mux := http.NewServeMux()
 	mux.Handle("/twirp/", api.Handler())
+	mux.Handle("/m/v1/", mobile.Handler())
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
@@ -143,13 +190,12 @@ func redisKind(cfg *Config) string {
 // openRedis connects to CAREHEX_REDIS_URL, or starts the in-process
 // Redis-protocol server so that one command runs the whole system. Redis holds
 // only state that can be rebuilt, so losing the in-process one on exit is fine.
-func openRedis(ctx context.Context, cfg *Config, log *slog.Logger) (*redis.Client, func(), error) {
+func openRedis(ctx context.Context, cfg *Config, log *slog.Logger) (redis.UniversalClient, func(), error) {
 	if cfg.RedisURL != "" {
-		opt, err := redis.ParseURL(cfg.RedisURL)
+		rdb, err := redisClient(cfg.RedisURL)
 		if err != nil {
 			return nil, nil, err
 		}
-		rdb := redis.NewClient(opt)
 		if err := rdb.Ping(ctx).Err(); err != nil {
 			rdb.Close()
 			return nil, nil, fmt.Errorf("redis at CAREHEX_REDIS_URL: %w", err)
@@ -164,4 +210,3 @@ func openRedis(ctx context.Context, cfg *Config, log *slog.Logger) (*redis.Clien
 	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
 	return rdb, func() { rdb.Close(); mr.Close() }, nil
 }
-

@@ -1901,7 +1901,7 @@ func (s *residentServiceServer) serveListFamilyMembersProtobuf(ctx context.Conte
 }
 
 func (s *residentServiceServer) ServiceDescriptor() ([]byte, int) {
-	return twirpFileDescriptor5, 0
+	return twirpFileDescriptor6, 0
 }
 
 func (s *residentServiceServer) ProtocGenTwirpVersion() string {
@@ -1915,7 +1915,7 @@ func (s *residentServiceServer) PathPrefix() string {
 	return baseServicePath(s.pathPrefix, "carehex.v1", "ResidentService")
 }
 
-var twirpFileDescriptor5 = []byte{
+var twirpFileDescriptor6 = []byte{
 	// 988 bytes of a gzipped FileDescriptorProto
 	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0xa4, 0x56, 0xcd, 0x6e, 0xdb, 0x46,
 	0x10, 0x06, 0xf5, 0xaf, 0xa1, 0xa3, 0x24, 0x1b, 0x45, 0xa2, 0x59, 0xb4, 0x56, 0xd8, 0x14, 0x10,

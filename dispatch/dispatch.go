@@ -1,0 +1,323 @@
+// Package dispatch is carehex's matching engine: it finds the providers who
+// can serve a waiting request, ranks them with an explanation an operator can
+// read, offers the request (to one provider at a time, or to several at once
+// for an emergency), turns an acceptance or an operator's choice into a
+// visit, and runs the background work that keeps dispatch moving: expiring
+// unanswered offers, releasing claims whose holder died, raising alerts when
+// nobody accepts, and rebuilding the live availability after Redis lost it.
+//
+// It owns no state of its own. Redis (package providers) decides fast who may
+// be offered a job: a claim reserves a provider and hands out a fencing
+// token. The system of record decides last: the offer is recorded under that
+// token, and VisitStore.AssignRequest commits an assignment only with a token
+// newer than any it has seen and only into free time, so a claim from a
+// paused replica or from before a Redis restart loses (invariant 1). Every
+// step is safe to run on several replicas at once: losers of a race get
+// ECONFLICT from SQL and undo their Redis claims.
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/carehex/carehex"
+	"github.com/carehex/carehex/providers"
+)
+
+// Actor names the dispatcher in events and audit records.
+const Actor = "system:dispatch"
+
+// Deps is what the engine works with: the system of record (one
+// *sqlstore.DB implements every store), the live availability of one
+// dispatch zone, a clock and a logger.
+type Deps struct {
+	Requests  carehex.RequestStore
+	Residents carehex.ResidentStore
+	Providers carehex.ProviderStore
+	Catalog   carehex.Catalog
+	Visits    carehex.VisitStore
+	Offers    carehex.OfferStore
+	Alerts    carehex.AlertStore
+	Live      *providers.Store
+	Clock     carehex.Clock // default time.Now; share it with Live's in tests
+	Log       *slog.Logger  // default: discard
+}
+
+// Engine matches requests to providers. It is safe for concurrent use, and
+// any number of engines (replicas) may share one database and one Redis.
+type Engine struct {
+	cfg  Config
+	d    Deps
+	now  carehex.Clock
+	log  *slog.Logger
+	live *providers.Store
+
+	mu       sync.Mutex
+	inflight map[string]bool        // requests this engine is dispatching now
+	alerted  map[alertKey]time.Time // when this engine last raised an alert
+}
+
+type alertKey struct{ requestID, kind string }
+
+// New returns an engine. It validates cfg and does no I/O.
+func New(cfg Config, d Deps) (*Engine, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	switch {
+	case d.Requests == nil, d.Residents == nil, d.Providers == nil, d.Catalog == nil, d.Visits == nil,
+		d.Offers == nil, d.Alerts == nil:
+		return nil, carehex.Errorf(carehex.EINVALID, "deps", "dispatch: every store is required")
+	case d.Live == nil:
+		return nil, carehex.Errorf(carehex.EINVALID, "deps", "dispatch: the live availability store is required")
+	}
+	if d.Clock == nil {
+		d.Clock = time.Now
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Engine{cfg: cfg, d: d, now: d.Clock, log: d.Log, live: d.Live,
+		inflight: map[string]bool{}, alerted: map[alertKey]time.Time{}}, nil
+}
+
+// Config returns the engine's settings.
+func (e *Engine) Config() Config { return e.cfg }
+
+// redis bounds one call to the live store, so a Redis outage surfaces as
+// EUNAVAILABLE within RedisTimeout instead of holding the caller.
+func (e *Engine) redis(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, e.cfg.RedisTimeout)
+}
+
+// Run calls Tick every interval until ctx is done and returns ctx's error.
+// Its caller (carehex serve) owns the goroutine it runs in. A failed tick is
+// logged and the next one tries again: dispatch degrades, it does not stop.
+func (e *Engine) Run(ctx context.Context, interval time.Duration) error {
+	if interval <= 0 {
+		return carehex.Errorf(carehex.EINVALID, "interval", "dispatch: tick interval must be positive")
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if err := e.Tick(ctx); err != nil && ctx.Err() == nil {
+			e.log.Warn("dispatch.tick", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// Tick does one pass of the background work. Several replicas may tick at
+// the same time; each step is decided in SQL or by an atomic Redis script,
+// so their work overlaps harmlessly. In order:
+//
+//  1. When Redis has lost the zone, rebuild it from SQL first, so no claim is
+//     made against an empty store with tokens SQL has already seen.
+//  2. Close offers past their expiry (and grace) and release their claims;
+//     the request returns to pending.
+//  3. Sweep Redis claims whose holder died before recording or ending them.
+//  4. Dispatch waiting requests, soonest due first, and raise an alert for
+//     each one past its urgency class's deadline.
+//
+// It returns the errors it met, joined; a step that fails does not stop the
+// steps that do not depend on it. While the live state cannot be checked or
+// rebuilt, nothing is claimed: offers still expire and alerts are still
+// raised, from SQL alone.
+func (e *Engine) Tick(ctx context.Context) error {
+	var errs []error
+	recoverErr := e.recoverLive(ctx)
+	if recoverErr != nil {
+		errs = append(errs, recoverErr)
+	}
+	if err := e.expireDue(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	if recoverErr == nil {
+		if err := e.sweep(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := e.dispatchWaiting(ctx, recoverErr == nil); err != nil {
+		errs = append(errs, err)
+	}
+	e.pruneAlerted()
+	return errors.Join(errs...)
+}
+
+// expireDue closes the offers nobody answered in time.
+func (e *Engine) expireDue(ctx context.Context) error {
+	due, err := e.d.Offers.DueOffers(ctx, e.now().Add(-e.cfg.ExpiryGrace), e.cfg.Batch)
+	if err != nil {
+		return err
+	}
+	for _, o := range due {
+		if err := e.expire(ctx, o); err != nil {
+			e.log.Warn("dispatch.expire", "offer", o.ID, "err", err)
+		}
+	}
+	return nil
+}
+
+// expire closes one due offer. An offer whose provider got the request
+// anyway was accepted by a replica that stopped between the SQL commit and
+// recording the offer: it is recorded as accepted now, not expired.
+func (e *Engine) expire(ctx context.Context, o *carehex.Offer) error {
+	req, err := e.d.Requests.ServiceRequest(ctx, o.RequestID)
+	if err != nil {
+		return err
+	}
+	if req.ProviderID == o.ProviderID && req.VisitID != "" {
+		if _, err := e.d.Offers.CloseOffer(ctx, o.ID, carehex.OfferAccepted, "accepted; recorded after the accepting replica stopped", Actor); err != nil {
+			return ignoreConflict(err)
+		}
+		v, err := e.d.Visits.Visit(ctx, req.VisitID)
+		if err != nil {
+			return err
+		}
+		e.settle(ctx, o, v)
+		return nil
+	}
+	if _, err := e.d.Offers.CloseOffer(ctx, o.ID, carehex.OfferExpired, "no answer within "+e.cfg.OfferTTL.String(), Actor); err != nil {
+		return ignoreConflict(err) // another replica closed it first
+	}
+	e.release(ctx, o.ProviderID, o.Fence)
+	e.log.Info("dispatch.expired", "offer", o.ID, "request", o.RequestID, "provider", o.ProviderID)
+	return nil
+}
+
+// sweep releases Redis claims whose holder died. Their offers, if they were
+// recorded, are closed by expireDue (whose grace is shorter than the
+// sweep's); a claim that never became an offer needs nothing in SQL.
+func (e *Engine) sweep(ctx context.Context) error {
+	rctx, cancel := e.redis(ctx)
+	defer cancel()
+	out, err := e.live.Sweep(rctx)
+	if len(out) > 0 {
+		e.log.Info("dispatch.swept", "claims", len(out))
+	}
+	return err
+}
+
+// dispatchWaiting dispatches the waiting requests of this tick with a few
+// workers (unless claim is false), and raises the alerts of those past their
+// deadline.
+func (e *Engine) dispatchWaiting(ctx context.Context, claim bool) error {
+	now := e.now()
+	reqs, err := e.waiting(ctx, now)
+	if err != nil {
+		return err
+	}
+	types := map[string]*carehex.ServiceType{}
+	var (
+		wg      sync.WaitGroup
+		work    = make(chan string)
+		mu      sync.Mutex
+		downErr error // Redis or SQL down: stop dispatching this tick
+	)
+	for range e.cfg.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for id := range work {
+				mu.Lock()
+				stop := downErr != nil
+				mu.Unlock()
+				if stop {
+					continue
+				}
+				if _, err := e.Dispatch(ctx, id); err != nil {
+					switch carehex.ErrorCode(err) {
+					case carehex.ECONFLICT, carehex.ENOTFOUND: // moved on meanwhile
+					case carehex.EUNAVAILABLE:
+						mu.Lock()
+						downErr = err
+						mu.Unlock()
+					default:
+						e.log.Warn("dispatch.request", "request", id, "err", err)
+					}
+				}
+			}
+		}()
+	}
+	for _, r := range reqs {
+		st := types[r.ServiceCode]
+		if st == nil {
+			if st, err = e.d.Catalog.ServiceType(ctx, r.ServiceCode); err != nil {
+				e.log.Warn("dispatch.service_type", "request", r.ID, "err", err)
+				continue
+			}
+			types[r.ServiceCode] = st
+		}
+		class := classOf(r, st)
+		if due := e.deadline(r, class); !now.Before(due) {
+			e.raise(ctx, r.ID, carehex.AlertUnaccepted, e.unacceptedMessage(r, class, due))
+		}
+		// A routine request holding its offer waits for the answer or the
+		// expiry; an offered emergency may need its fan-out topped up.
+		if claim && e.dueForDispatch(r, now) && (r.Status == carehex.StatusPending || class == carehex.ClassEmergency) {
+			work <- r.ID
+		}
+	}
+	close(work)
+	wg.Wait()
+	return downErr
+}
+
+func (e *Engine) waiting(ctx context.Context, now time.Time) ([]*carehex.ServiceRequest, error) {
+	return e.d.Requests.WaitingRequests(ctx, now.Add(e.cfg.ScheduleLead), e.cfg.Batch)
+}
+
+// raise adds an alert unless this engine raised (or found) the same one
+// within RealertAfter: the store keeps one unacknowledged alert per request
+// and kind, and this keeps an acknowledged one from coming straight back on
+// the next tick.
+func (e *Engine) raise(ctx context.Context, requestID, kind, msg string) {
+	k := alertKey{requestID, kind}
+	now := e.now()
+	e.mu.Lock()
+	last, seen := e.alerted[k]
+	if seen && now.Sub(last) < e.cfg.RealertAfter {
+		e.mu.Unlock()
+		return
+	}
+	e.alerted[k] = now
+	e.mu.Unlock()
+	a := &carehex.Alert{RequestID: requestID, Kind: kind, Message: msg}
+	created, err := e.d.Alerts.RaiseAlert(ctx, a)
+	switch {
+	case err != nil:
+		e.mu.Lock()
+		delete(e.alerted, k) // try again next tick
+		e.mu.Unlock()
+		e.log.Warn("dispatch.alert", "request", requestID, "kind", kind, "err", err)
+	case created:
+		e.log.Info("dispatch.alert", "request", requestID, "kind", kind, "alert", a.ID)
+	}
+}
+
+func (e *Engine) pruneAlerted() {
+	now := e.now()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for k, t := range e.alerted {
+		if now.Sub(t) >= e.cfg.RealertAfter {
+			delete(e.alerted, k)
+		}
+	}
+}
+
+// ignoreConflict drops ECONFLICT: the usual sign that another replica, or
+// the provider, got there first.
+func ignoreConflict(err error) error {
+	if carehex.ErrorCode(err) == carehex.ECONFLICT {
+		return nil
+	}
+	return err
+}

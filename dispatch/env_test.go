@@ -1,0 +1,377 @@
+package dispatch_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"math"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/carehex/carehex"
+	"github.com/carehex/carehex/dispatch"
+	"github.com/carehex/carehex/internal/testenv"
+	"github.com/carehex/carehex/providers"
+	"github.com/carehex/carehex/sqlstore"
+	"github.com/redis/go-redis/v9"
+)
+
+// The tests run the engine against the real things: a SQLite file (or a
+// PostgreSQL database) with the real migrations, and a providers.Store on
+// the test redis-server in a zone of the test's own. Only the clock is fake,
+// shared by the store, the live state and the engine, so a test can let an
+// offer expire without waiting for it.
+
+// zibo is the centre of Zhangdian district, Zibo: the resident's home.
+var zibo = carehex.LatLng{Lat: 36.80, Lng: 118.05}
+
+// at returns the point north and east metres from p.
+func at(p carehex.LatLng, north, east float64) carehex.LatLng {
+	const r = 6371007.180918475
+	return carehex.LatLng{
+		Lat: p.Lat + north/r*180/math.Pi,
+		Lng: p.Lng + east/(r*math.Cos(p.Lat*math.Pi/180))*180/math.Pi,
+	}
+}
+
+// away returns the point m metres north of the resident.
+func away(m float64) carehex.LatLng { return at(zibo, m, 0) }
+
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *fakeClock {
+	// 09:00 in Zibo (UTC+8), so "today" is the same day in UTC and CST.
+	return &fakeClock{t: time.Date(2026, 3, 2, 1, 0, 0, 0, time.UTC)}
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+var operator = carehex.Principal{Kind: carehex.KindUser, Subject: "usr_op1", Role: carehex.RoleOperator, Name: "op"}
+
+func opCtx() context.Context { return carehex.WithPrincipal(context.Background(), operator) }
+
+func catalog() []*carehex.ServiceType {
+	return []*carehex.ServiceType{
+		{Code: "meal_delivery", Category: carehex.CategoryDailyLife, NameZH: "送餐", NameEN: "Meal delivery",
+			RequiredSkill: "meals", DefaultDuration: 30 * time.Minute, UrgencyClass: carehex.ClassSoon},
+		{Code: "bathing", Category: carehex.CategoryDailyLife, NameZH: "助浴", NameEN: "Bathing",
+			RequiredSkill: "bathing", DefaultDuration: time.Hour, UrgencyClass: carehex.ClassScheduled},
+		{Code: "fall_help", Category: carehex.CategoryEmergency, NameZH: "跌倒救助", NameEN: "Help after a fall",
+			RequiredSkill: "first_aid", DefaultDuration: 45 * time.Minute, UrgencyClass: carehex.ClassEmergency},
+	}
+}
+
+// allSkills is what a test provider can do unless the test says otherwise.
+var allSkills = []string{"meals", "bathing", "first_aid"}
+
+func openDB(t testing.TB, dsn string, clock *fakeClock) *sqlstore.DB {
+	t.Helper()
+	db, err := sqlstore.Open(context.Background(), dsn, clock.Now)
+	if err != nil {
+		t.Fatalf("sqlstore.Open: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.SyncCatalog(context.Background(), catalog()); err != nil {
+		t.Fatalf("SyncCatalog: %v", err)
+	}
+	return db
+}
+
+func uniqueZone() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return "d" + hex.EncodeToString(b[:])
+}
+
+// openLive returns a store on the test redis-server in zone, with its own
+// client (a replica has its own connections); the zone's keys are deleted
+// when the test ends.
+func openLive(t testing.TB, zone string, clock *fakeClock) *providers.Store {
+	t.Helper()
+	opt, err := redis.ParseURL(testenv.RedisURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(opt)
+	t.Cleanup(func() {
+		wipe(t, rdb, zone)
+		rdb.Close()
+	})
+	s, err := providers.New(rdb, providers.Options{Zone: zone, Clock: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// wipe deletes every key of zone: on the shared test server this is what
+// losing Redis looks like to the zone, without touching other tests' keys.
+func wipe(t testing.TB, rdb *redis.Client, zone string) {
+	t.Helper()
+	ctx := context.Background()
+	// A large COUNT: the shared server may hold other tests' and
+	// benchmarks' millions of keys, and SCAN walks all of them.
+	iter := rdb.Scan(ctx, 0, "ch:{"+zone+"}:*", 100_000).Iterator()
+	var keys []string
+	for iter.Next(ctx) {
+		keys = append(keys, iter.Val())
+	}
+	if err := iter.Err(); err != nil {
+		t.Logf("wipe %s: %v", zone, err)
+	}
+	if len(keys) > 0 {
+		if err := rdb.Unlink(ctx, keys...).Err(); err != nil {
+			t.Logf("wipe %s: %v", zone, err)
+		}
+	}
+}
+
+func newEngine(t testing.TB, cfg dispatch.Config, db *sqlstore.DB, live *providers.Store, clock *fakeClock) *dispatch.Engine {
+	t.Helper()
+	eng, err := dispatch.New(cfg, dispatch.Deps{Requests: db, Residents: db, Providers: db, Catalog: db, Visits: db,
+		Offers: db, Alerts: db, Live: live, Clock: clock.Now})
+	if err != nil {
+		t.Fatalf("dispatch.New: %v", err)
+	}
+	return eng
+}
+
+// env is one engine on its own database and zone, with a resident at zibo.
+type env struct {
+	t     *testing.T
+	db    *sqlstore.DB
+	zone  string
+	clock *fakeClock
+	live  *providers.Store
+	eng   *dispatch.Engine
+	cfg   dispatch.Config
+	res   *carehex.Resident
+	// providers placed by the test, for refreshing their heartbeats
+	placed map[string]placed
+}
+
+type placed struct {
+	pos       carehex.LatLng
+	available bool
+}
+
+func newEnv(t *testing.T, edit ...func(*dispatch.Config)) *env {
+	t.Helper()
+	e := &env{t: t, clock: newClock(), zone: uniqueZone(), cfg: dispatch.DefaultConfig(), placed: map[string]placed{}}
+	for _, f := range edit {
+		f(&e.cfg)
+	}
+	e.db = openDB(t, filepath.Join(t.TempDir(), "carehex.db"), e.clock)
+	e.live = openLive(t, e.zone, e.clock)
+	e.eng = newEngine(t, e.cfg, e.db, e.live, e.clock)
+	// The first tick finds the new zone "lost" and rebuilds it (empty), as
+	// a fresh `carehex serve` does.
+	if err := e.eng.Tick(context.Background()); err != nil {
+		t.Fatalf("first Tick: %v", err)
+	}
+	e.res = e.resident("张桂兰", zibo, carehex.Preferences{})
+	return e
+}
+
+func (e *env) resident(name string, home carehex.LatLng, prefs carehex.Preferences) *carehex.Resident {
+	e.t.Helper()
+	r := &carehex.Resident{Name: name, Phone: "13905330001", Address: "张店区华光路56号", Location: home, Preferences: prefs}
+	if err := e.db.CreateResident(opCtx(), r); err != nil {
+		e.t.Fatalf("CreateResident: %v", err)
+	}
+	return r
+}
+
+// setPrefs replaces the test resident's preferences.
+func (e *env) setPrefs(p carehex.Preferences) {
+	e.t.Helper()
+	e.res.Preferences = p
+	if err := e.db.UpdateResident(opCtx(), e.res); err != nil {
+		e.t.Fatalf("UpdateResident: %v", err)
+	}
+}
+
+// provider puts a provider on the roster and on the map, available.
+func (e *env) provider(name string, pos carehex.LatLng, edit ...func(*carehex.Provider)) *carehex.Provider {
+	e.t.Helper()
+	p := &carehex.Provider{Name: name, Phone: "13700000000", Skills: append([]string(nil), allSkills...), Home: pos}
+	for _, f := range edit {
+		f(p)
+	}
+	if err := e.db.CreateProvider(opCtx(), p); err != nil {
+		e.t.Fatalf("CreateProvider(%s): %v", name, err)
+	}
+	e.beat(p.ID, pos, true, p.Skills...)
+	return p
+}
+
+// beat is a heartbeat from a provider's phone.
+func (e *env) beat(id string, pos carehex.LatLng, available bool, skills ...string) {
+	e.t.Helper()
+	hb := providers.Heartbeat{ProviderID: id, Position: pos, AccuracyM: 10, Available: available}
+	if len(skills) > 0 {
+		hb.Skills = skills
+	}
+	if _, err := e.live.Heartbeat(context.Background(), hb); err != nil {
+		e.t.Fatalf("heartbeat %s: %v", id, err)
+	}
+	e.placed[id] = placed{pos, available}
+}
+
+// beatAll repeats every provider's last heartbeat, as phones do every few
+// seconds, so that moving the clock does not make them stale.
+func (e *env) beatAll() {
+	e.t.Helper()
+	for id, p := range e.placed {
+		e.beat(id, p.pos, p.available)
+	}
+}
+
+// advance moves the clock, with the phones reporting on the way.
+func (e *env) advance(d time.Duration) {
+	e.t.Helper()
+	e.clock.Add(d)
+	e.beatAll()
+}
+
+func (e *env) request(code string, urgency carehex.Urgency) *carehex.ServiceRequest {
+	e.t.Helper()
+	return e.requestFor(e.res, code, urgency)
+}
+
+func (e *env) requestFor(res *carehex.Resident, code string, urgency carehex.Urgency) *carehex.ServiceRequest {
+	e.t.Helper()
+	r, _, err := e.db.CreateServiceRequest(opCtx(), &carehex.ServiceRequest{ResidentID: res.ID, ServiceCode: code, Urgency: urgency}, "")
+	if err != nil {
+		e.t.Fatalf("CreateServiceRequest: %v", err)
+	}
+	return r
+}
+
+func (e *env) tick() {
+	e.t.Helper()
+	if err := e.eng.Tick(context.Background()); err != nil {
+		e.t.Fatalf("Tick: %v", err)
+	}
+}
+
+func (e *env) dispatch(r *carehex.ServiceRequest) []*carehex.Offer {
+	e.t.Helper()
+	offers, err := e.eng.Dispatch(context.Background(), r.ID)
+	if err != nil {
+		e.t.Fatalf("Dispatch: %v", err)
+	}
+	return offers
+}
+
+func (e *env) accept(o *carehex.Offer) *carehex.Visit {
+	e.t.Helper()
+	v, err := e.eng.Accept(context.Background(), o.ProviderID, o.ID)
+	if err != nil {
+		e.t.Fatalf("Accept(%s by %s): %v", o.ID, o.ProviderID, err)
+	}
+	return v
+}
+
+// complete walks a visit to completed and frees the provider, as the phone
+// does at the door.
+func (e *env) complete(v *carehex.Visit) {
+	e.t.Helper()
+	ctx := context.Background()
+	for _, st := range []carehex.Status{carehex.StatusEnRoute, carehex.StatusInProgress, carehex.StatusCompleted} {
+		if _, err := e.db.TransitionVisit(ctx, v.ID, st, "provider:"+v.ProviderID, "", time.Time{}); err != nil {
+			e.t.Fatalf("TransitionVisit(%s): %v", st, err)
+		}
+	}
+	if _, err := e.live.Finish(ctx, v.ProviderID, uint64(v.Fence)); err != nil {
+		e.t.Fatalf("Finish: %v", err)
+	}
+}
+
+func (e *env) status(id string) carehex.Status {
+	e.t.Helper()
+	r, err := e.db.ServiceRequest(context.Background(), id)
+	if err != nil {
+		e.t.Fatalf("ServiceRequest: %v", err)
+	}
+	return r.Status
+}
+
+func (e *env) liveStatus(id string) providers.Status {
+	e.t.Helper()
+	l, err := e.live.Live(context.Background(), id)
+	if err != nil {
+		e.t.Fatalf("Live(%s): %v", id, err)
+	}
+	return l.Status
+}
+
+// offersOf lists a request's offers as "provider:status", in order.
+func (e *env) offersOf(r *carehex.ServiceRequest) []string {
+	e.t.Helper()
+	os, err := e.db.RequestOffers(context.Background(), r.ID)
+	if err != nil {
+		e.t.Fatalf("RequestOffers: %v", err)
+	}
+	out := make([]string, len(os))
+	for i, o := range os {
+		out[i] = o.ProviderID + ":" + string(o.Status)
+	}
+	return out
+}
+
+// openAlerts lists the unacknowledged alerts of a request as kinds.
+func (e *env) openAlerts(r *carehex.ServiceRequest) []string {
+	e.t.Helper()
+	as, err := e.db.Alerts(context.Background(), true, 0)
+	if err != nil {
+		e.t.Fatalf("Alerts: %v", err)
+	}
+	var out []string
+	for _, a := range as {
+		if a.RequestID == r.ID {
+			out = append(out, a.Kind)
+		}
+	}
+	return out
+}
+
+func ids(cs []dispatch.Candidate) []string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = c.ProviderID
+	}
+	return out
+}
+
+func names(ps ...*carehex.Provider) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.ID
+	}
+	return out
+}
+
+func wantCode(t *testing.T, err error, code string) {
+	t.Helper()
+	if carehex.ErrorCode(err) != code {
+		t.Fatalf("err = %v, want %s", err, code)
+	}
+}
+
+func st(p *carehex.Provider, s carehex.OfferStatus) string { return p.ID + ":" + string(s) }

@@ -1,0 +1,403 @@
+package dispatch
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/carehex/carehex"
+	"github.com/carehex/carehex/providers"
+)
+
+// Dispatch offers a waiting request to the best candidates it can claim: the
+// top one for routine work, the top FanOut at once for an emergency (topping
+// up when one of them declined). It returns the offers it made, none when
+// there is nothing to do: the request already holds its offers, a scheduled
+// request is not yet due, or every candidate was claimed by someone else
+// meanwhile (the next Tick tries again). When nobody qualifies within the
+// class's maximum radius it raises AlertNoCandidates and leaves the request
+// pending, since providers come online all day. ECONFLICT when the request
+// is not waiting for a provider.
+func (e *Engine) Dispatch(ctx context.Context, requestID string) ([]*carehex.Offer, error) {
+	// One dispatch of a request at a time in this process (Decline and
+	// Tick may both try); other replicas are held off by SQL.
+	e.mu.Lock()
+	if e.inflight[requestID] {
+		e.mu.Unlock()
+		return nil, nil
+	}
+	e.inflight[requestID] = true
+	e.mu.Unlock()
+	defer func() {
+		e.mu.Lock()
+		delete(e.inflight, requestID)
+		e.mu.Unlock()
+	}()
+
+	j, err := e.load(ctx, requestID)
+	if err != nil {
+		return nil, err
+	}
+	if j.req.Status != carehex.StatusPending && j.req.Status != carehex.StatusOffered {
+		return nil, carehex.Errorf(carehex.ECONFLICT, "request_id", "request %s is %s, not waiting for a provider", j.req.ID, j.req.Status)
+	}
+	now := e.now()
+	if !e.dueForDispatch(j.req, now) {
+		return nil, nil
+	}
+	open := 0
+	for _, o := range j.offers {
+		if o.Status == carehex.OfferOpen {
+			open++
+		}
+	}
+	need := j.cc.FanOut - open
+	if need <= 0 || j.req.Status == carehex.StatusOffered && j.class != carehex.ClassEmergency {
+		return nil, nil
+	}
+
+	ranked, err := e.rank(ctx, j, now)
+	if err != nil {
+		return nil, err
+	}
+	if len(ranked) == 0 {
+		if open == 0 {
+			e.raise(ctx, j.req.ID, carehex.AlertNoCandidates, fmt.Sprintf("no available provider with skill %q within %.0f km",
+				j.st.RequiredSkill, j.cc.MaxRadiusM/1000))
+		}
+		return nil, nil
+	}
+
+	// Claim in rank order; a provider someone else claimed a moment ago
+	// (or who went offline) is simply skipped.
+	var (
+		claims []providers.Claim
+		offers []*carehex.Offer
+	)
+	for _, c := range ranked {
+		if len(claims) == need {
+			break
+		}
+		rctx, cancel := e.redis(ctx)
+		cl, err := e.live.Claim(rctx, providers.ClaimRequest{ProviderID: c.ProviderID, RequestID: j.req.ID,
+			TTL: e.cfg.OfferTTL, MaxAge: e.cfg.HeartbeatMaxAge})
+		cancel()
+		switch carehex.ErrorCode(err) {
+		case "":
+			claims = append(claims, cl)
+			offers = append(offers, &carehex.Offer{RequestID: j.req.ID, ProviderID: c.ProviderID, ServiceCode: j.req.ServiceCode,
+				Fence: int64(cl.Token), DistanceM: c.DistanceM, ExpireTime: cl.Deadline})
+		case carehex.ECONFLICT, carehex.ENOTFOUND:
+			continue
+		default:
+			e.releaseUnrecorded(ctx, j.req.ID, claims)
+			return nil, err
+		}
+	}
+	if len(claims) == 0 {
+		return nil, nil
+	}
+	if err := e.d.Offers.CreateOffers(ctx, offers, Actor); err != nil {
+		// Another replica offered or assigned the request first, or an
+		// operator cancelled it: our claims must not keep the providers.
+		e.releaseUnrecorded(ctx, j.req.ID, claims)
+		if carehex.ErrorCode(err) == carehex.ECONFLICT {
+			e.log.Debug("dispatch.lost_race", "request", j.req.ID, "err", err)
+			return nil, nil
+		}
+		return nil, err
+	}
+	for _, o := range offers {
+		e.log.Info("dispatch.offered", "request", j.req.ID, "offer", o.ID, "provider", o.ProviderID, "fence", o.Fence,
+			"distance_m", int(o.DistanceM))
+	}
+	return offers, nil
+}
+
+// releaseUnrecorded releases the claims that no offer in SQL carries. A claim
+// is not ours alone when Redis handed the same live claim (same token) to
+// another replica dispatching the same request, and that replica recorded
+// it: releasing it would free a provider who holds a real offer. When SQL
+// cannot tell, the claims are left for the sweep, which frees them after
+// their deadline.
+func (e *Engine) releaseUnrecorded(ctx context.Context, requestID string, claims []providers.Claim) {
+	if len(claims) == 0 {
+		return
+	}
+	recorded, err := e.d.Offers.RequestOffers(ctx, requestID)
+	if err != nil {
+		e.log.Warn("dispatch.release", "request", requestID, "err", err)
+		return
+	}
+	for _, cl := range claims {
+		if !slices.ContainsFunc(recorded, func(o *carehex.Offer) bool {
+			return o.ProviderID == cl.ProviderID && o.Fence == int64(cl.Token)
+		}) {
+			e.release(ctx, cl.ProviderID, int64(cl.Token))
+		}
+	}
+}
+
+// release frees a provider whose offer ended without a visit. A failure is
+// logged only: the claim's deadline passes and the sweep frees them.
+func (e *Engine) release(ctx context.Context, providerID string, fence int64) {
+	rctx, cancel := e.redis(ctx)
+	defer cancel()
+	if _, err := e.live.Release(rctx, providerID, uint64(fence)); err != nil {
+		e.log.Warn("dispatch.release", "provider", providerID, "fence", fence, "err", err)
+	}
+}
+
+// settle brings Redis in line with a visit SQL committed under offer o's
+// claim: busy when the visit is the provider's job now; free for other work
+// when it is booked further ahead (SQL keeps its slot), so that accepting
+// tomorrow's bath does not take them off the map until then.
+func (e *Engine) settle(ctx context.Context, o *carehex.Offer, v *carehex.Visit) {
+	e.settleClaim(ctx, o.ProviderID, o.Fence, v)
+}
+
+func (e *Engine) settleClaim(ctx context.Context, providerID string, fence int64, v *carehex.Visit) {
+	if v.PlannedStart.After(e.now().Add(e.cfg.CommitAhead)) {
+		e.release(ctx, providerID, fence)
+		return
+	}
+	rctx, cancel := e.redis(ctx)
+	defer cancel()
+	ok, err := e.live.Commit(rctx, providerID, uint64(fence))
+	switch {
+	case err != nil:
+		e.log.Warn("dispatch.commit", "provider", providerID, "visit", v.ID, "err", err)
+	case !ok:
+		// The claim lapsed (swept, or Redis restarted) before the commit.
+		// SQL holds the visit all the same and refuses overlapping work;
+		// Redis shows the provider free until their next claim.
+		e.log.Warn("dispatch.commit", "provider", providerID, "visit", v.ID, "err", "claim no longer current")
+	}
+}
+
+// ownOffer returns offer offerID if it is providerID's. A provider sees only
+// its own offers: someone else's is "not found", not "forbidden", so offer
+// IDs cannot be probed.
+func (e *Engine) ownOffer(ctx context.Context, providerID, offerID string) (*carehex.Offer, error) {
+	o, err := e.d.Offers.Offer(ctx, offerID)
+	if err != nil {
+		return nil, err
+	}
+	if o.ProviderID != providerID {
+		return nil, carehex.Errorf(carehex.ENOTFOUND, "offer_id", "no offer %q", offerID)
+	}
+	return o, nil
+}
+
+// Offers lists a provider's open offers, oldest first.
+func (e *Engine) Offers(ctx context.Context, providerID string) ([]*carehex.Offer, error) {
+	return e.d.Offers.OpenOffers(ctx, providerID, e.now())
+}
+
+// Accept turns a provider's acceptance of an offer into a visit. SQL decides:
+// AssignRequest commits only under the offer's fencing token and only into
+// free time, so of several providers accepting an emergency at once exactly
+// one wins, and an offer from before a Redis restart or from a paused
+// replica cannot commit late. The winner's provider is marked busy and the
+// request's other offers are withdrawn and their providers freed. A loser's
+// offer is withdrawn (ECONFLICT). Accepting an offer already accepted
+// returns its visit again: a phone on a weak network retries.
+func (e *Engine) Accept(ctx context.Context, providerID, offerID string) (*carehex.Visit, error) {
+	o, err := e.ownOffer(ctx, providerID, offerID)
+	if err != nil {
+		return nil, err
+	}
+	if o.Status == carehex.OfferAccepted {
+		return e.acceptedVisit(ctx, o)
+	}
+	now := e.now()
+	switch {
+	case o.Status != carehex.OfferOpen:
+		return nil, carehex.Errorf(carehex.ECONFLICT, "offer_id", "the offer was %s", o.Status)
+	case !now.Before(o.ExpireTime):
+		return nil, carehex.Errorf(carehex.ECONFLICT, "offer_id", "the offer expired")
+	}
+	req, err := e.d.Requests.ServiceRequest(ctx, o.RequestID)
+	if err != nil {
+		return nil, err
+	}
+	st, err := e.d.Catalog.ServiceType(ctx, req.ServiceCode)
+	if err != nil {
+		return nil, err
+	}
+	start, end := slot(req, st, now)
+	_, v, err := e.d.Visits.AssignRequest(ctx, carehex.Assignment{RequestID: o.RequestID, ProviderID: providerID,
+		Fence: o.Fence, Start: start, End: end, Actor: "provider:" + providerID, Reason: "offer accepted"})
+	if carehex.ErrorCode(err) == carehex.ECONFLICT {
+		// Someone else won, the request was cancelled, the claim is stale,
+		// or the provider is booked at that time: this offer is over.
+		if _, cerr := e.d.Offers.CloseOffer(ctx, o.ID, carehex.OfferWithdrawn, carehex.ErrorMessage(err), Actor); cerr == nil {
+			e.release(ctx, providerID, o.Fence)
+			if _, derr := e.Dispatch(ctx, o.RequestID); ignoreConflict(derr) != nil {
+				e.log.Warn("dispatch.redispatch", "request", o.RequestID, "err", derr)
+			}
+		}
+		e.log.Info("dispatch.accept_lost", "offer", o.ID, "provider", providerID, "err", err)
+		return nil, carehex.Errorf(carehex.ECONFLICT, "offer_id", "the job is no longer available: %s", carehex.ErrorMessage(err))
+	}
+	if err != nil {
+		return nil, err // the offer stays open; the phone may retry
+	}
+	if _, err := e.d.Offers.CloseOffer(ctx, o.ID, carehex.OfferAccepted, "", "provider:"+providerID); err != nil {
+		// A concurrent retry of this accept recorded it already; anything
+		// else is left for expire, which recognises the visit.
+		e.log.Debug("dispatch.accept_record", "offer", o.ID, "err", err)
+	}
+	e.settle(ctx, o, v)
+	e.withdraw(ctx, o.RequestID, o.ID, "another provider accepted first")
+	e.log.Info("dispatch.accepted", "offer", o.ID, "request", o.RequestID, "provider", providerID, "visit", v.ID)
+	return v, nil
+}
+
+// acceptedVisit returns the visit an accepted offer became.
+func (e *Engine) acceptedVisit(ctx context.Context, o *carehex.Offer) (*carehex.Visit, error) {
+	req, err := e.d.Requests.ServiceRequest(ctx, o.RequestID)
+	if err != nil {
+		return nil, err
+	}
+	if req.ProviderID != o.ProviderID || req.VisitID == "" {
+		return nil, carehex.Errorf(carehex.ECONFLICT, "offer_id", "the offer was accepted but the job has since moved on")
+	}
+	return e.d.Visits.Visit(ctx, req.VisitID)
+}
+
+// withdraw closes a request's open offers, except keep, and frees their
+// providers. It returns how many it closed.
+func (e *Engine) withdraw(ctx context.Context, requestID, keep, reason string) int {
+	offers, err := e.d.Offers.RequestOffers(ctx, requestID)
+	if err != nil {
+		e.log.Warn("dispatch.withdraw", "request", requestID, "err", err)
+		return 0
+	}
+	n := 0
+	for _, o := range offers {
+		if o.ID == keep || o.Status != carehex.OfferOpen {
+			continue
+		}
+		if _, err := e.d.Offers.CloseOffer(ctx, o.ID, carehex.OfferWithdrawn, reason, Actor); err != nil {
+			if ignoreConflict(err) != nil {
+				e.log.Warn("dispatch.withdraw", "offer", o.ID, "err", err)
+			}
+			continue
+		}
+		e.release(ctx, o.ProviderID, o.Fence)
+		n++
+	}
+	return n
+}
+
+// WithdrawOffers closes every open offer of a request and frees their
+// providers at once, rather than letting them wait out the expiry: call it
+// when an operator cancels the request or gives up on it. It returns how
+// many it withdrew.
+func (e *Engine) WithdrawOffers(ctx context.Context, requestID, reason string) (int, error) {
+	if _, err := e.d.Requests.ServiceRequest(ctx, requestID); err != nil {
+		return 0, err
+	}
+	if strings.TrimSpace(reason) == "" {
+		reason = "withdrawn by the operator"
+	}
+	return e.withdraw(ctx, requestID, "", reason), nil
+}
+
+// Decline records a provider's refusal, frees the provider, and offers the
+// request to the next candidate at once. The provider is never offered the
+// same request again. ECONFLICT when the offer is no longer open.
+func (e *Engine) Decline(ctx context.Context, providerID, offerID, reason string) error {
+	o, err := e.ownOffer(ctx, providerID, offerID)
+	if err != nil {
+		return err
+	}
+	if _, err := e.d.Offers.CloseOffer(ctx, o.ID, carehex.OfferDeclined, reason, "provider:"+providerID); err != nil {
+		return err
+	}
+	e.release(ctx, providerID, o.Fence)
+	e.log.Info("dispatch.declined", "offer", o.ID, "request", o.RequestID, "provider", providerID)
+	// The refusal is recorded; finding the next provider is dispatch's
+	// business and a failure of it is retried by the next Tick.
+	if _, err := e.Dispatch(ctx, o.RequestID); ignoreConflict(err) != nil {
+		e.log.Warn("dispatch.redispatch", "request", o.RequestID, "err", err)
+	}
+	return nil
+}
+
+// Assign assigns a request to a provider chosen by an operator, through the
+// same claim as automatic dispatch: the provider must be available in Redis
+// (not offline, stale, busy or holding another request's offer), and SQL
+// commits the assignment only under the claim's fencing token and into free
+// time, so a hand assignment can never double-book either. If the provider
+// holds an open offer of this very request, that offer's claim is used and
+// the offer is recorded as accepted. The request's other open offers are
+// withdrawn once the assignment has committed; withdrawing them first would
+// leave the request pending for a moment, free for another replica to
+// offer it. reason goes into the request's history.
+func (e *Engine) Assign(ctx context.Context, requestID, providerID, actor, reason string) (*carehex.ServiceRequest, *carehex.Visit, error) {
+	j, err := e.load(ctx, requestID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if j.req.Status != carehex.StatusPending && j.req.Status != carehex.StatusOffered {
+		return nil, nil, carehex.Errorf(carehex.ECONFLICT, "request_id", "request %s is %s; only a pending or offered request can be assigned",
+			j.req.ID, j.req.Status)
+	}
+	p, err := e.d.Providers.Provider(ctx, providerID)
+	if carehex.ErrorCode(err) == carehex.ENOTFOUND {
+		return nil, nil, carehex.Errorf(carehex.ENOTFOUND, "provider_id", "no provider %q", providerID)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	switch {
+	case !p.Active:
+		return nil, nil, carehex.Errorf(carehex.ECONFLICT, "provider_id", "provider %s is not active", p.ID)
+	case !slices.Contains(p.Skills, j.st.RequiredSkill):
+		return nil, nil, carehex.Errorf(carehex.ECONFLICT, "provider_id", "provider %s lacks the skill %q this service needs", p.ID, j.st.RequiredSkill)
+	case slices.Contains(j.res.Preferences.BlockedProviderIDs, p.ID):
+		return nil, nil, carehex.Errorf(carehex.ECONFLICT, "provider_id", "the resident has asked not to be served by provider %s", p.ID)
+	}
+	rctx, cancel := e.redis(ctx)
+	cl, err := e.live.Claim(rctx, providers.ClaimRequest{ProviderID: p.ID, RequestID: j.req.ID,
+		TTL: e.cfg.OfferTTL, MaxAge: e.cfg.HeartbeatMaxAge})
+	cancel()
+	if err != nil {
+		return nil, nil, err
+	}
+	var own *carehex.Offer // the provider's open offer of this request, whose claim Claim returned
+	for _, o := range j.offers {
+		if o.Status == carehex.OfferOpen && o.ProviderID == p.ID && o.Fence == int64(cl.Token) {
+			own = o
+		}
+	}
+	if reason = strings.TrimSpace(reason); reason == "" {
+		reason = "assigned by operator"
+	}
+	if actor == "" {
+		actor = Actor
+	}
+	start, end := slot(j.req, j.st, e.now())
+	req, v, err := e.d.Visits.AssignRequest(ctx, carehex.Assignment{RequestID: j.req.ID, ProviderID: p.ID,
+		Fence: int64(cl.Token), Start: start, End: end, Actor: actor, Reason: reason})
+	if err != nil {
+		if own == nil {
+			e.releaseUnrecorded(ctx, j.req.ID, []providers.Claim{cl})
+		}
+		return nil, nil, err
+	}
+	keep := ""
+	if own != nil {
+		keep = own.ID
+		if _, err := e.d.Offers.CloseOffer(ctx, own.ID, carehex.OfferAccepted, reason, actor); err != nil {
+			e.log.Debug("dispatch.assign_record", "offer", own.ID, "err", err)
+		}
+	}
+	e.settleClaim(ctx, p.ID, int64(cl.Token), v)
+	e.withdraw(ctx, j.req.ID, keep, "assigned by hand to another provider")
+	e.log.Info("dispatch.assigned", "request", j.req.ID, "provider", p.ID, "visit", v.ID, "actor", actor)
+	return req, v, nil
+}

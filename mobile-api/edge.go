@@ -1,0 +1,281 @@
+package mobileapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/carehex/carehex"
+	"github.com/carehex/carehex/auth"
+)
+
+// Codes of this edge only, beside the carehex codes.
+const (
+	codeTooLarge    = "too_large"    // body over Config.MaxBodyBytes
+	codeRateLimited = "rate_limited" // token bucket empty
+)
+
+// httpStatus maps error codes to HTTP statuses: the one table of the mobile
+// edge. A code missing here is a 500.
+var httpStatus = map[string]int{
+	carehex.EINVALID:         http.StatusBadRequest,
+	carehex.ENOTFOUND:        http.StatusNotFound,
+	carehex.ECONFLICT:        http.StatusConflict,
+	carehex.EUNAUTHENTICATED: http.StatusUnauthorized,
+	carehex.EFORBIDDEN:       http.StatusForbidden,
+	carehex.EUNAVAILABLE:     http.StatusServiceUnavailable,
+	carehex.EINTERNAL:        http.StatusInternalServerError,
+	codeTooLarge:             http.StatusRequestEntityTooLarge,
+	codeRateLimited:          http.StatusTooManyRequests,
+}
+
+// retryAfterSeconds is what a 503 or 429 tells the phone to wait.
+const retryAfterSeconds = 2
+
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
+
+// fail answers err as {"error":{"code","message"}}; internal detail is
+// logged here and never sent.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	code := carehex.ErrorCode(err)
+	status, ok := httpStatus[code]
+	if !ok {
+		code, status = carehex.EINTERNAL, http.StatusInternalServerError
+	}
+	if code == carehex.EINTERNAL {
+		s.log.ErrorContext(r.Context(), "mobile.internal", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	if status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests {
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
+	}
+	s.writeJSON(w, status, errorBody{Error: errorDetail{Code: code, Message: carehex.ErrorMessage(err),
+		Field: carehex.ErrorField(err)}})
+}
+
+func (s *Server) writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		s.log.Error("mobile.encode", "err", err)
+		status, b = http.StatusInternalServerError, []byte(`{"error":{"code":"internal","message":"internal error"}}`)
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+}
+
+// authed is the one authentication middleware: a bearer token of kind want
+// (a provider's device or a family member's link), the principal in the
+// context, then the token's rate limit.
+func (s *Server) authed(want carehex.PrincipalKind, next http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token, err := auth.BearerToken(r.Header)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		p, err := auth.Authenticate(r.Context(), s.store, s.now(), token)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if p.Kind != want {
+			s.fail(w, r, carehex.Errorf(carehex.EFORBIDDEN, "", "%s tokens cannot call %s; it needs a %s token", p.Kind, r.URL.Path, want))
+			return
+		}
+		if !s.limits.allow(auth.HashToken(token), s.now()) {
+			s.fail(w, r, carehex.Errorf(codeRateLimited, "", "too many requests for this token; slow down"))
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(carehex.WithPrincipal(r.Context(), p)))
+	})
+}
+
+// subject is the authenticated provider or family member ID.
+func subject(r *http.Request) string {
+	p, _ := carehex.PrincipalFrom(r.Context())
+	return p.Subject
+}
+
+// recoverer turns a panic into a 500, so no input takes the process down.
+func (s *Server) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.fail(w, r, carehex.Internal(fmt.Errorf("panic: %v", v), "handler"))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// statusWriter records the status for the request log. Unwrap lets
+// http.ResponseController reach Flush and SetWriteDeadline underneath.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (s *Server) logged(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		s.log.DebugContext(r.Context(), "mobile.request", "method", r.Method, "path", r.URL.Path,
+			"status", sw.status, "duration", time.Since(start))
+	})
+}
+
+// limiter is a token bucket per bearer token (by hash).
+type limiter struct {
+	mu      sync.Mutex
+	rate    float64
+	burst   float64
+	buckets map[string]*bucket
+}
+
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+func newLimiter(rate float64, burst int) *limiter {
+	return &limiter{rate: rate, burst: float64(burst), buckets: map[string]*bucket{}}
+}
+
+// maxBuckets bounds the limiter's memory; full buckets are forgotten first.
+const maxBuckets = 100_000
+
+func (l *limiter) allow(key string, now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.buckets[key]
+	if b == nil {
+		if len(l.buckets) >= maxBuckets {
+			l.prune(now)
+		}
+		b = &bucket{tokens: l.burst, last: now}
+		l.buckets[key] = b
+	}
+	if el := now.Sub(b.last).Seconds(); el > 0 {
+		b.tokens = math.Min(l.burst, b.tokens+el*l.rate)
+		b.last = now
+	}
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
+
+func (l *limiter) prune(now time.Time) {
+	full := time.Duration(l.burst / l.rate * float64(time.Second))
+	for k, b := range l.buckets {
+		if now.Sub(b.last) >= full {
+			delete(l.buckets, k)
+		}
+	}
+	if len(l.buckets) >= maxBuckets { // all busy: start over rather than grow
+		clear(l.buckets)
+	}
+}
+
+// decode reads the body as exactly one JSON object into v: bounded in size,
+// no unknown fields, field types checked, each failure a 400 (413 when too
+// large) naming the field.
+func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) error {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		return carehex.Errorf(codeTooLarge, "body", "request body is larger than %d bytes", s.cfg.MaxBodyBytes)
+	case err != nil:
+		return carehex.Errorf(carehex.EINVALID, "body", "request body could not be read")
+	case len(bytes.TrimSpace(body)) == 0:
+		return carehex.Errorf(carehex.EINVALID, "body", "request body must be a JSON object")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return decodeError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return carehex.Errorf(carehex.EINVALID, "body", "request body must hold exactly one JSON object")
+	}
+	return nil
+}
+
+func decodeError(err error) error {
+	var (
+		typeErr *json.UnmarshalTypeError
+		synErr  *json.SyntaxError
+	)
+	switch {
+	case errors.As(err, &typeErr):
+		field := typeErr.Field
+		if field == "" {
+			return carehex.Errorf(carehex.EINVALID, "body", "request body must be a JSON object")
+		}
+		return carehex.Errorf(carehex.EINVALID, field, "%s must be a JSON %s, not %s", field, jsonKind(typeErr.Type.Kind().String()), typeErr.Value)
+	case errors.As(err, &synErr), errors.Is(err, io.ErrUnexpectedEOF):
+		return carehex.Errorf(carehex.EINVALID, "body", "request body is not valid JSON")
+	}
+	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		name = strings.Trim(name, `"`)
+		return carehex.Errorf(carehex.EINVALID, name, "unknown field %q", name)
+	}
+	var ce *carehex.Error
+	if errors.As(err, &ce) {
+		return ce
+	}
+	return carehex.Errorf(carehex.EINVALID, "body", "request body is not valid: %s", strings.TrimPrefix(err.Error(), "json: "))
+}
+
+func jsonKind(goKind string) string {
+	switch {
+	case strings.HasPrefix(goKind, "float"), strings.HasPrefix(goKind, "int"), strings.HasPrefix(goKind, "uint"):
+		return "number"
+	case goKind == "bool":
+		return "boolean"
+	case goKind == "string":
+		return "string"
+	case goKind == "slice":
+		return "array"
+	}
+	return "object"
+}

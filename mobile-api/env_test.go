@@ -1,0 +1,293 @@
+package mobileapi_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/carehex/carehex"
+	"github.com/carehex/carehex/auth"
+	"github.com/carehex/carehex/dispatch"
+	"github.com/carehex/carehex/internal/testenv"
+	mobileapi "github.com/carehex/carehex/mobile-api"
+	"github.com/carehex/carehex/providers"
+	"github.com/carehex/carehex/sqlstore"
+	"github.com/redis/go-redis/v9"
+)
+
+// The tests run the real handler over HTTP against the real things: a
+// SQLite file (or PostgreSQL database) with the real migrations, the
+// dispatch engine and the live availability on the test redis-server, in a
+// zone of the test's own. Only the clock is fake, shared by all of them.
+
+// zibo is the resident's home in Zhangdian district, Zibo.
+var zibo = carehex.LatLng{Lat: 36.80, Lng: 118.05}
+
+// at returns the point north metres from p.
+func at(p carehex.LatLng, north float64) carehex.LatLng {
+	const r = 6371007.180918475
+	return carehex.LatLng{Lat: p.Lat + north/r*180/math.Pi, Lng: p.Lng}
+}
+
+var operator = carehex.Principal{Kind: carehex.KindUser, Subject: "usr_op1", Role: carehex.RoleOperator, Name: "op"}
+
+func opCtx() context.Context { return carehex.WithPrincipal(context.Background(), operator) }
+
+func testCatalog() []*carehex.ServiceType {
+	return []*carehex.ServiceType{
+		{Code: "meal_delivery", Category: carehex.CategoryDailyLife, NameZH: "送餐", NameEN: "Meal delivery",
+			RequiredSkill: "meals", DefaultDuration: 30 * time.Minute, UrgencyClass: carehex.ClassSoon},
+		{Code: "bathing", Category: carehex.CategoryDailyLife, NameZH: "助浴", NameEN: "Bathing",
+			RequiredSkill: "bathing", DefaultDuration: time.Hour, UrgencyClass: carehex.ClassSoon},
+	}
+}
+
+type env struct {
+	t      testing.TB
+	clock  *testenv.Clock
+	db     *sqlstore.DB
+	live   *providers.Store
+	eng    *dispatch.Engine
+	api    *mobileapi.Server
+	srv    *httptest.Server
+	res    *carehex.Resident
+	family string // token of a family member linked to res
+}
+
+func uniqueZone() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return "m" + hex.EncodeToString(b[:])
+}
+
+// newEnv opens a SQLite store unless dsn is given.
+func newEnv(t testing.TB, dsn string, edit ...func(*mobileapi.Config)) *env {
+	t.Helper()
+	ctx := context.Background()
+	e := &env{t: t, clock: testenv.NewClock(time.Date(2026, 3, 2, 1, 0, 0, 0, time.UTC))}
+	if dsn == "" {
+		dsn = filepath.Join(t.TempDir(), "carehex.db")
+	}
+	db, err := sqlstore.Open(ctx, dsn, e.clock.Now)
+	if err != nil {
+		t.Fatalf("sqlstore.Open: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.SyncCatalog(ctx, testCatalog()); err != nil {
+		t.Fatal(err)
+	}
+	e.db = db
+
+	opt, err := redis.ParseURL(testenv.RedisURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(opt)
+	zone := uniqueZone()
+	t.Cleanup(func() {
+		_ = providers.DeleteZone(context.Background(), rdb, zone)
+		rdb.Close()
+	})
+	e.live, err = providers.New(rdb, providers.Options{Zone: zone, Clock: e.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.eng, err = dispatch.New(dispatch.DefaultConfig(), dispatch.Deps{Requests: db, Residents: db, Providers: db,
+		Catalog: db, Visits: db, Offers: db, Alerts: db, Live: e.live, Clock: e.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.eng.Tick(ctx); err != nil { // rebuilds the new, empty zone
+		t.Fatalf("first Tick: %v", err)
+	}
+	cfg := mobileapi.DefaultConfig()
+	cfg.PollInterval = 20 * time.Millisecond
+	for _, f := range edit {
+		f(&cfg)
+	}
+	s, err := mobileapi.New(cfg, mobileapi.Deps{Store: db, Engine: e.eng, Live: e.live, Clock: e.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.api = s
+	e.srv = httptest.NewServer(s.Handler())
+	t.Cleanup(e.srv.Close)
+
+	e.res = e.resident("张桂兰", "张店区华光路56号")
+	e.family = e.link(e.res)
+	return e
+}
+
+func (e *env) resident(name, address string) *carehex.Resident {
+	e.t.Helper()
+	r := &carehex.Resident{Name: name, Phone: "13905330001", Address: address, Location: zibo}
+	if err := e.db.CreateResident(opCtx(), r); err != nil {
+		e.t.Fatalf("CreateResident: %v", err)
+	}
+	return r
+}
+
+// link makes a family member of r and returns their token.
+func (e *env) link(r *carehex.Resident) string {
+	e.t.Helper()
+	m := &carehex.FamilyMember{ResidentID: r.ID, Name: "李娜", Phone: "13800000001", Relation: "daughter"}
+	if err := e.db.LinkFamilyMember(opCtx(), m); err != nil {
+		e.t.Fatalf("LinkFamilyMember: %v", err)
+	}
+	return e.issue(carehex.Principal{Kind: carehex.KindFamily, Subject: m.ID, Name: m.Name})
+}
+
+func (e *env) issue(p carehex.Principal) string {
+	e.t.Helper()
+	tok, err := auth.Issue(context.Background(), e.db, p, e.clock.Now().Add(24*time.Hour))
+	if err != nil {
+		e.t.Fatalf("auth.Issue: %v", err)
+	}
+	return tok
+}
+
+// provider puts a provider on the roster and returns it with a device token.
+func (e *env) provider(name string) (*carehex.Provider, string) {
+	e.t.Helper()
+	p := &carehex.Provider{Name: name, Phone: "13700000000", Skills: []string{"meals", "bathing"}, Home: zibo}
+	if err := e.db.CreateProvider(opCtx(), p); err != nil {
+		e.t.Fatalf("CreateProvider: %v", err)
+	}
+	return p, e.issue(carehex.Principal{Kind: carehex.KindProvider, Subject: p.ID, Name: p.Name})
+}
+
+func (e *env) request(code string) *carehex.ServiceRequest {
+	e.t.Helper()
+	r, _, err := e.db.CreateServiceRequest(opCtx(), &carehex.ServiceRequest{ResidentID: e.res.ID, ServiceCode: code,
+		Urgency: carehex.UrgencySoon}, "")
+	if err != nil {
+		e.t.Fatalf("CreateServiceRequest: %v", err)
+	}
+	return r
+}
+
+// response is one HTTP answer, decoded loosely.
+type response struct {
+	status int
+	header http.Header
+	raw    string
+	body   map[string]any
+}
+
+func (e *env) do(method, path, token string, body any) response {
+	e.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequest(method, e.srv.URL+path, rd)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	client := *e.srv.Client()
+	client.Timeout = 20 * time.Second // a hung handler fails the test, naming the call
+	resp, err := client.Do(req)
+	if err != nil {
+		e.t.Fatalf("%s %s %q: %v", method, path, body, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	out := response{status: resp.StatusCode, header: resp.Header, raw: string(raw)}
+	_ = json.Unmarshal(raw, &out.body)
+	return out
+}
+
+// want fails unless r has status code, and for errors the JSON error shape.
+func (r response) want(t testing.TB, status int) response {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("status %d, want %d; body %s", r.status, status, r.raw)
+	}
+	if status >= 400 {
+		eb, _ := r.body["error"].(map[string]any)
+		if eb == nil || eb["code"] == "" || eb["message"] == "" {
+			t.Fatalf("error body %s is not {\"error\":{\"code\",\"message\"}}", r.raw)
+		}
+	}
+	return r
+}
+
+func (r response) errField() string {
+	eb, _ := r.body["error"].(map[string]any)
+	f, _ := eb["field"].(string)
+	return f
+}
+
+// get walks a decoded JSON value by keys and indexes.
+func get(v any, path ...any) any {
+	for _, p := range path {
+		switch k := p.(type) {
+		case string:
+			m, _ := v.(map[string]any)
+			v = m[k]
+		case int:
+			a, _ := v.([]any)
+			if k >= len(a) {
+				return nil
+			}
+			v = a[k]
+		}
+	}
+	return v
+}
+
+// heartbeat posts the provider's position near the home.
+func (e *env) heartbeat(token string, pos carehex.LatLng) {
+	e.t.Helper()
+	e.do("POST", "/m/v1/heartbeat", token, map[string]any{"lat": pos.Lat, "lng": pos.Lng, "accuracy_m": 10, "available": true}).
+		want(e.t, http.StatusOK)
+}
+
+// assigned runs a request through dispatch to the provider and accepts it by
+// the API, returning the visit ID.
+func (e *env) assigned(token string) (req *carehex.ServiceRequest, visitID string) {
+	e.t.Helper()
+	e.heartbeat(token, at(zibo, 800))
+	req = e.request("meal_delivery")
+	offers, err := e.eng.Dispatch(context.Background(), req.ID)
+	if err != nil || len(offers) != 1 {
+		e.t.Fatalf("Dispatch: %v, %d offers", err, len(offers))
+	}
+	r := e.do("POST", "/m/v1/offers/"+offers[0].ID+"/accept", token, nil).want(e.t, http.StatusOK)
+	return req, get(r.body, "visit", "id").(string)
+}
+
+type ev struct {
+	id, typ string
+	north   float64 // metres from the home
+	at      time.Time
+}
+
+func (e *env) postEvent(token, visitID string, x ev) response {
+	e.t.Helper()
+	p := at(zibo, x.north)
+	return e.do("POST", "/m/v1/visits/"+visitID+"/events", token, map[string]any{"event_id": x.id, "type": x.typ,
+		"lat": p.Lat, "lng": p.Lng, "accuracy_m": 15, "device_time": x.at.Format(time.RFC3339Nano)})
+}

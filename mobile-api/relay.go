@@ -1,0 +1,129 @@
+package mobileapi
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/carehex/carehex"
+)
+
+// Sender delivers one notification; an error means "try again later".
+type Sender interface {
+	Send(ctx context.Context, n *carehex.Notification) error
+}
+
+// LogSender writes notifications to the log: the default where no push
+// service is configured.
+type LogSender struct{ Log *slog.Logger }
+
+// Send logs n.
+func (s LogSender) Send(ctx context.Context, n *carehex.Notification) error {
+	s.Log.InfoContext(ctx, "notify.send", "kind", n.Kind, "request", n.RequestID, "resident", n.ResidentID,
+		"dedupe_key", n.DedupeKey)
+	return nil
+}
+
+// WebhookSender POSTs each notification's JSON payload to URL with its
+// dedupe key in the Idempotency-Key header; any 2xx is a delivery.
+type WebhookSender struct {
+	URL    string
+	Client *http.Client // default: 10 s timeout
+}
+
+// Send posts n to the webhook.
+func (s WebhookSender) Send(ctx context.Context, n *carehex.Notification) error {
+	c := s.Client
+	if c == nil {
+		c = &http.Client{Timeout: 10 * time.Second}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.URL, bytes.NewReader([]byte(n.Payload)))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Idempotency-Key", n.DedupeKey)
+	req.Header.Set("X-Carehex-carehex.Notification-Kind", n.Kind)
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("webhook answered %s", resp.Status)
+	}
+	return nil
+}
+
+// Relay moves notifications from the outbox to a Sender, at least once.
+type Relay struct {
+	Outbox carehex.Outbox
+	Sender Sender
+	Clock  carehex.Clock // default time.Now
+	Log    *slog.Logger  // default: discard
+	// Lease is how long a claimed notification is left to this relay
+	// before another may retry it; it is also the retry delay after a
+	// failed send. Default 30 s.
+	Lease time.Duration
+	Batch int // default 100
+}
+
+// Once delivers the notifications due now and returns how many were sent.
+func (r *Relay) Once(ctx context.Context) (int, error) {
+	now, log := time.Now, r.Log
+	if r.Clock != nil {
+		now = r.Clock
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	lease, batch := r.Lease, r.Batch
+	if lease <= 0 {
+		lease = 30 * time.Second
+	}
+	if batch <= 0 {
+		batch = 100
+	}
+	ns, err := r.Outbox.ClaimNotifications(ctx, now(), lease, batch)
+	if err != nil {
+		return 0, err
+	}
+	sent := 0
+	var errs []error
+	for _, n := range ns {
+		if err := r.Sender.Send(ctx, n); err != nil {
+			// Left claimed: it is retried when the lease runs out.
+			log.WarnContext(ctx, "notify.retry", "id", n.ID, "attempts", n.Attempts, "err", err)
+			continue
+		}
+		if err := r.Outbox.MarkNotificationSent(ctx, n.ID, now()); err != nil {
+			errs = append(errs, err) // delivered but not marked: it goes again, the dedupe key tells
+			continue
+		}
+		sent++
+	}
+	return sent, errors.Join(errs...)
+}
+
+// Run calls Once every interval until ctx is done; its caller owns the
+// goroutine.
+func (r *Relay) Run(ctx context.Context, interval time.Duration) error {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if _, err := r.Once(ctx); err != nil && ctx.Err() == nil && r.Log != nil {
+			r.Log.WarnContext(ctx, "notify.relay", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,189 @@
+// Package mobileapi is carehex's phone-facing HTTP/JSON API under /m/v1/:
+// care providers' phones (device tokens) heartbeat, receive offers by long
+// poll or Server-Sent Events, accept or decline them, and report a visit's
+// depart, arrive, complete and no_show events, verified against a geofence
+// around the home; family members' phones (family tokens) follow their own
+// relative's requests. It owns the HTTP edge: one authentication middleware,
+// one error table, body limits, per-token rate limits and strict decoding.
+// State lives in the system of record (Store) and the dispatch engine.
+package mobileapi
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/carehex/carehex"
+	"github.com/carehex/carehex/providers"
+)
+
+// Engine is what the mobile API asks of the dispatcher; *dispatch.Engine
+// implements it.
+type Engine interface {
+	// Offers lists a provider's open offers, oldest first.
+	Offers(ctx context.Context, providerID string) ([]*carehex.Offer, error)
+	// Accept turns the provider's acceptance of an offer into a visit;
+	// accepting an offer already accepted returns its visit again.
+	Accept(ctx context.Context, providerID, offerID string) (*carehex.Visit, error)
+	// Decline records a refusal; the request goes to the next candidate.
+	Decline(ctx context.Context, providerID, offerID, reason string) error
+}
+
+// Live is the providers' live availability; *providers.Store implements it.
+type Live interface {
+	Heartbeat(ctx context.Context, hb providers.Heartbeat) (providers.Status, error)
+	// Live is a provider's last reported position, for the family's
+	// estimated arrival.
+	Live(ctx context.Context, providerID string) (*providers.Live, error)
+}
+
+// Config is how the mobile API behaves. DefaultConfig holds the defaults.
+type Config struct {
+	// MaxBodyBytes bounds a request body; phones send a few hundred bytes.
+	MaxBodyBytes int64
+	// RatePerSecond and Burst are each token's bucket: a phone heartbeats
+	// every few seconds and sends a backlog of events after a dead zone.
+	RatePerSecond float64
+	Burst         int
+	// GeofenceM is the radius around the home inside which a check-in is
+	// verified; the reported accuracy (up to the same radius) widens it.
+	GeofenceM float64
+	// CheckoutFarM: a check-out further than this from the home is an
+	// exception.
+	CheckoutFarM float64
+	// MaxClockSkew is how far ahead of the server a device time may be;
+	// MaxEventAge how old a queued event may be when it finally arrives.
+	MaxClockSkew time.Duration
+	MaxEventAge  time.Duration
+	// PollInterval is how often a long poll or stream asks the engine for
+	// offers; MaxWait bounds ?wait=; KeepAlive is the SSE comment period;
+	// StreamLifetime ends a stream so a phone reconnects (and is
+	// re-authenticated) now and then.
+	PollInterval   time.Duration
+	MaxWait        time.Duration
+	KeepAlive      time.Duration
+	StreamLifetime time.Duration
+	// RevealFor is how long after a visit ends its provider still sees the
+	// resident's name and address (need-to-know, invariant 5).
+	RevealFor time.Duration
+	// DayZone is where "today" is for a provider's day list.
+	DayZone *time.Location
+	// LateGrace is how long past a visit's planned start the provider may
+	// arrive before it is an carehex.ExceptionLateArrival alert.
+	LateGrace time.Duration
+	// SpeedKmh turns the distance left into the family's estimated
+	// arrival (an e-bike in town, as dispatch assumes).
+	SpeedKmh float64
+}
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config {
+	return Config{
+		MaxBodyBytes:   16 << 10,
+		RatePerSecond:  5,
+		Burst:          30,
+		GeofenceM:      150,
+		CheckoutFarM:   500,
+		MaxClockSkew:   5 * time.Minute,
+		MaxEventAge:    7 * 24 * time.Hour,
+		PollInterval:   500 * time.Millisecond,
+		MaxWait:        30 * time.Second,
+		KeepAlive:      15 * time.Second,
+		StreamLifetime: 30 * time.Minute,
+		RevealFor:      2 * time.Hour,
+		DayZone:        time.FixedZone("CST", 8*3600),
+		SpeedKmh:       15,
+		LateGrace:      15 * time.Minute,
+	}
+}
+
+// Validate names the first bad setting.
+func (c *Config) Validate() error {
+	bad := func(field, msg string) error {
+		return carehex.Errorf(carehex.EINVALID, field, "mobile api: %s %s", field, msg)
+	}
+	switch {
+	case c.MaxBodyBytes < 512:
+		return bad("MaxBodyBytes", "must be at least 512")
+	case c.RatePerSecond <= 0 || c.Burst < 1:
+		return bad("RatePerSecond", "and Burst must be positive")
+	case c.GeofenceM <= 0 || c.CheckoutFarM < c.GeofenceM:
+		return bad("GeofenceM", "must be positive and no more than CheckoutFarM")
+	case c.MaxClockSkew <= 0 || c.MaxEventAge <= 0:
+		return bad("MaxClockSkew", "and MaxEventAge must be positive")
+	case c.PollInterval <= 0 || c.MaxWait <= 0 || c.KeepAlive <= 0 || c.StreamLifetime <= 0:
+		return bad("PollInterval", "MaxWait, KeepAlive and StreamLifetime must be positive")
+	case c.LateGrace <= 0:
+		return bad("LateGrace", "must be positive")
+	case c.SpeedKmh <= 0:
+		return bad("SpeedKmh", "must be positive")
+	case c.DayZone == nil:
+		return bad("DayZone", "is required")
+	}
+	return nil
+}
+
+// Deps is what the server works with.
+type Deps struct {
+	Store  Store
+	Engine Engine
+	Live   Live
+	Clock  carehex.Clock // default time.Now
+	Log    *slog.Logger  // default: discard
+}
+
+// Server is the mobile API. It holds no goroutines of its own: streams end
+// with their requests.
+type Server struct {
+	cfg    Config
+	store  Store
+	engine Engine
+	live   Live
+	now    carehex.Clock
+	log    *slog.Logger
+	limits *limiter
+}
+
+// New returns a server; it validates cfg and does no I/O.
+func New(cfg Config, d Deps) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if d.Store == nil || d.Engine == nil || d.Live == nil {
+		return nil, errors.New("mobileapi: Store, Engine and Live are required")
+	}
+	if d.Clock == nil {
+		d.Clock = time.Now
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Server{cfg: cfg, store: d.Store, engine: d.Engine, live: d.Live, now: d.Clock, log: d.Log,
+		limits: newLimiter(cfg.RatePerSecond, cfg.Burst)}, nil
+}
+
+// Handler serves the API under /m/v1/.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	p := func(pattern string, h http.HandlerFunc) { mux.Handle(pattern, s.authed(carehex.KindProvider, h)) }
+	f := func(pattern string, h http.HandlerFunc) { mux.Handle(pattern, s.authed(carehex.KindFamily, h)) }
+
+	p("POST /m/v1/heartbeat", s.heartbeat)
+	p("GET /m/v1/offers", s.offers)
+	p("GET /m/v1/offers/stream", s.offerStream)
+	p("POST /m/v1/offers/{id}/accept", s.accept)
+	p("POST /m/v1/offers/{id}/decline", s.decline)
+	p("GET /m/v1/visits", s.visits)
+	p("POST /m/v1/visits/{id}/events", s.visitEvent)
+
+	f("GET /m/v1/family/visits", s.familyVisits)
+	f("GET /m/v1/family/requests/{id}", s.familyRequest)
+	f("GET /m/v1/family/stream", s.familyStream)
+
+	mux.HandleFunc("/m/v1/", func(w http.ResponseWriter, r *http.Request) {
+		s.fail(w, r, carehex.Errorf(carehex.ENOTFOUND, "", "no route %s %s", r.Method, r.URL.Path))
+	})
+	return s.recoverer(s.logged(mux))
+}

@@ -1,0 +1,632 @@
+package providers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/carehex/carehex"
+	"github.com/redis/go-redis/v9"
+)
+
+// BenchOptions configure RunBench. The zero value runs the issue's benchmark:
+// 100,000 providers around Zibo, a skill held by 30%, 3 km, want 10.
+type BenchOptions struct {
+	Providers int    // default 100,000
+	Zone      string // default "bench"; its keys are deleted before and after
+	IndexRes  int    // the coarser index resolution; default geo.IndexRes
+	Seed      int64  // default 1
+	// Clients is the concurrency of the throughput and claim phases; the
+	// client's connection pool must be at least this big. Default 50.
+	Clients  int
+	Samples  int           // lookups timed one at a time, per method; default 3,000
+	Duration time.Duration // of each throughput phase; default 3 s
+	Claims   int           // claims timed under concurrency; default 10,000
+	RadiusM  float64       // default 3,000
+	Want     int           // default 10
+	Progress func(msg string)
+}
+
+// BenchResult is what `carehex bench dispatch` prints as its last line.
+type BenchResult struct {
+	Providers             int     `json:"providers"`
+	H3P50ms               float64 `json:"h3_p50_ms"`
+	H3P99ms               float64 `json:"h3_p99_ms"`
+	H3OpsS                float64 `json:"h3_ops_s"`
+	GeoP50ms              float64 `json:"geo_p50_ms"`
+	GeoP99ms              float64 `json:"geo_p99_ms"`
+	GeoOpsS               float64 `json:"geo_ops_s"`
+	RedisBytesPerProvider float64 `json:"redis_bytes_per_provider"` // MEMORY USAGE of the zone's keys but the geo set, ÷ providers
+	ClaimP99ms            float64 `json:"claim_p99_ms"`             // in bursts of Clients claimers racing for the same providers
+
+	// Detail for the human-readable lines, not part of the JSON contract.
+	IndexRes              int     `json:"-"`
+	GeoBytesPerProvider   float64 `json:"-"` // the GEO set, on top of RedisBytesPerProvider
+	ClaimP50ms            float64 `json:"-"`
+	ClaimsPerSecond       float64 `json:"-"` // closed loop of Clients claimers, each claim with its release
+	ClaimSaturatedP99ms   float64 `json:"-"` // claim latency in that closed loop: queueing
+	UsedMemoryPerProvider float64 `json:"-"` // INFO used_memory difference, for comparison
+	CellsPerLookup        float64 `json:"-"` // H3: cells read per lookup, mean
+	ScannedPerLookup      float64 `json:"-"` // H3: index members read per lookup, mean
+	TripsPerLookup        float64 `json:"-"` // H3: round trips per lookup, mean
+	FoundPerLookup        float64 `json:"-"` // candidates returned per lookup, mean
+	FineShare             float64 `json:"-"` // H3: share of lookups that read the fine resolution
+	Disagreements         int     `json:"-"` // lookups where H3 and GEOSEARCH returned different providers
+	PlaceSeconds          float64 `json:"-"`
+	ProvidersPerIndexCell float64 `json:"-"` // mean over non-empty (skill, cell) sets
+}
+
+// The benchmark's skills: the query's skill is held by 30% of providers,
+// the others are spread so each provider has two to three skills.
+const benchSkill = "meal_aid"
+
+var benchOtherSkills = []string{"cleaning", "bathing", "escort", "nursing", "repair", "rehab", "companion"}
+
+const benchMaxAge = 5 * time.Minute
+
+// RunBench places providers around Zibo in a zone of its own and measures the
+// hot path of dispatch against rdb, H3 index and GEOSEARCH side by side:
+// candidate lookup latency at one client and throughput at Clients, Redis
+// memory per provider, claim latency at Clients concurrent claimers. It
+// deletes the zone's keys when done (and before, in case an earlier run was
+// interrupted); nothing else in rdb is touched.
+func RunBench(ctx context.Context, rdb redis.UniversalClient, o BenchOptions) (BenchResult, error) {
+	if o.Providers <= 0 {
+		o.Providers = 100_000
+	}
+	if o.Zone == "" {
+		o.Zone = "bench"
+	}
+	if o.Seed == 0 {
+		o.Seed = 1
+	}
+	if o.Clients <= 0 {
+		o.Clients = 50
+	}
+	if o.Samples <= 0 {
+		o.Samples = 3000
+	}
+	if o.Duration <= 0 {
+		o.Duration = 3 * time.Second
+	}
+	if o.Claims <= 0 {
+		o.Claims = 10_000
+	}
+	if o.RadiusM <= 0 {
+		o.RadiusM = 3000
+	}
+	if o.Want <= 0 {
+		o.Want = 10
+	}
+	say := func(format string, args ...any) {
+		if o.Progress != nil {
+			o.Progress(fmt.Sprintf(format, args...))
+		}
+	}
+	s, err := New(rdb, Options{Zone: o.Zone, IndexRes: o.IndexRes, GeoSet: true})
+	if err != nil {
+		return BenchResult{}, err
+	}
+	res := BenchResult{Providers: o.Providers, IndexRes: s.res}
+	if err := DeleteZone(ctx, rdb, o.Zone); err != nil {
+		return res, err
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		_ = DeleteZone(ctx, rdb, o.Zone)
+	}()
+
+	// Place the providers and measure what they cost.
+	before, err := usedMemory(ctx, rdb)
+	if err != nil {
+		return res, s.fail(err, "bench memory")
+	}
+	say("placing %d providers around Zibo (index resolutions %d and %d)", o.Providers, s.res, s.res+1)
+	start := time.Now()
+	placed, err := place(ctx, s, o.Providers, o.Seed)
+	if err != nil {
+		return res, err
+	}
+	res.PlaceSeconds = time.Since(start).Seconds()
+	after, err := usedMemory(ctx, rdb)
+	if err != nil {
+		return res, s.fail(err, "bench memory")
+	}
+	geoBytes, err := rdb.MemoryUsage(ctx, s.geoSet, 0).Result()
+	if err != nil {
+		return res, s.fail(err, "bench memory")
+	}
+	zoneBytes, err := zoneMemory(ctx, rdb, o.Zone)
+	if err != nil {
+		return res, s.fail(err, "bench memory")
+	}
+	n := float64(o.Providers)
+	res.GeoBytesPerProvider = float64(geoBytes) / n
+	res.RedisBytesPerProvider = float64(zoneBytes-geoBytes) / n
+	res.UsedMemoryPerProvider = float64(after-before-geoBytes) / n
+	if res.ProvidersPerIndexCell, err = indexFill(ctx, rdb, s); err != nil {
+		return res, s.fail(err, "bench index")
+	}
+	say("placed in %.1fs: %.0f bytes/provider by MEMORY USAGE of the zone's keys (%.0f by INFO used_memory), +%.0f for the geo set; %.1f providers per non-empty (skill, cell) set",
+		res.PlaceSeconds, res.RedisBytesPerProvider, res.UsedMemoryPerProvider, res.GeoBytesPerProvider, res.ProvidersPerIndexCell)
+
+	// Requests come from where people live, which is where providers are:
+	// origins are drawn from the same city, and never repeat within a phase,
+	// so the lookups' hints are learned from neighbours, not from themselves.
+	rng := rand.New(rand.NewSource(o.Seed + 1))
+	queries := make([]Query, 20_000)
+	now := time.Now()
+	for i := range queries {
+		queries[i] = Query{Origin: benchPoint(rng), Skill: benchSkill, MaxRadiusM: o.RadiusM, Want: o.Want, MaxAge: benchMaxAge, Now: now}
+	}
+	h3 := func(ctx context.Context, q Query) ([]Candidate, error) { return s.Candidates(ctx, q) }
+	geo := func(ctx context.Context, q Query) ([]Candidate, error) { return s.CandidatesGeo(ctx, q) }
+
+	// Both methods must agree before their speed means anything; this pass
+	// also warms the script cache, the connection pool and the caches of
+	// cell geometry and hints.
+	const checked = 2000
+	for _, q := range queries[:checked] {
+		a, err := s.Candidates(ctx, q)
+		if err != nil {
+			return res, err
+		}
+		b, err := s.CandidatesGeo(ctx, q)
+		if err != nil {
+			return res, err
+		}
+		if !sameProviders(a, b, q.MaxRadiusM) {
+			res.Disagreements++
+		}
+	}
+	say("%d of %d lookups disagree between H3 and GEOSEARCH", res.Disagreements, checked)
+
+	var st searchStats
+	var found int
+	timed := queries[checked:]
+	for _, m := range []struct {
+		name     string
+		f        func(context.Context, Query) ([]Candidate, error)
+		p50, p99 *float64
+		ops      *float64
+	}{
+		{"h3", func(ctx context.Context, q Query) ([]Candidate, error) {
+			cs, one, err := s.candidates(ctx, q)
+			st.res += one.res
+			st.cells, st.scanned, st.trips, found = st.cells+one.cells, st.scanned+one.scanned, st.trips+one.trips, found+len(cs)
+			return cs, err
+		}, &res.H3P50ms, &res.H3P99ms, &res.H3OpsS},
+		{"geo", geo, &res.GeoP50ms, &res.GeoP99ms, &res.GeoOpsS},
+	} {
+		lat := make([]time.Duration, o.Samples)
+		for i := range lat {
+			t0 := time.Now()
+			if _, err := m.f(ctx, timed[i%len(timed)]); err != nil {
+				return res, err
+			}
+			lat[i] = time.Since(t0)
+		}
+		*m.p50, *m.p99 = percentile(lat, 0.50), percentile(lat, 0.99)
+		f := h3
+		if m.name == "geo" {
+			f = geo
+		}
+		ops, err := throughput(ctx, o.Clients, o.Duration, func(ctx context.Context, i int) error {
+			_, err := f(ctx, timed[(o.Samples+i)%len(timed)])
+			return err
+		})
+		if err != nil {
+			return res, err
+		}
+		*m.ops = ops
+		say("%s: p50 %.3f ms, p99 %.3f ms at 1 client; %.0f lookups/s at %d clients", m.name, *m.p50, *m.p99, ops, o.Clients)
+	}
+	n = float64(o.Samples)
+	res.CellsPerLookup, res.ScannedPerLookup, res.TripsPerLookup, res.FoundPerLookup = float64(st.cells)/n, float64(st.scanned)/n, float64(st.trips)/n, float64(found)/n
+	res.FineShare = float64(st.res-o.Samples*s.res) / n
+	say("H3 lookups read %.1f cells (%.0f%% at the fine resolution) holding %.0f index members, in %.2f round trips; %.1f candidates found",
+		res.CellsPerLookup, 100*res.FineShare, res.ScannedPerLookup, res.TripsPerLookup, res.FoundPerLookup)
+
+	// Claims, as dispatch makes them: bursts in which 50 claimers (requests
+	// dispatched at the same moment by any number of replicas) each claim one
+	// of the ten providers nearest to a request, five to a provider, so every
+	// claim races four others. Each claim is timed; the winners' offers are
+	// released between bursts, untimed.
+	var claimLat []time.Duration
+	for round := 0; round*o.Clients < o.Claims; round++ {
+		q := timed[rng.Intn(len(timed))]
+		q.Now = time.Now()
+		near, err := s.Candidates(ctx, q)
+		if err != nil {
+			return res, err
+		}
+		if len(near) == 0 {
+			continue
+		}
+		lat := make([]time.Duration, o.Clients)
+		won := make([]Claim, o.Clients)
+		start := make(chan struct{})
+		var ready sync.WaitGroup
+		ready.Add(o.Clients)
+		err = workers(ctx, o.Clients, func(ctx context.Context, w int) error {
+			id := near[w%len(near)].ProviderID
+			req := "bench-" + strconv.Itoa(round) + "-" + strconv.Itoa(w)
+			ready.Done()
+			<-start
+			t0 := time.Now()
+			c, err := s.Claim(ctx, ClaimRequest{ProviderID: id, RequestID: req, TTL: 45 * time.Second, MaxAge: benchMaxAge})
+			lat[w] = time.Since(t0)
+			if err == nil {
+				won[w] = c
+			} else if !errors.Is(err, ErrClaimed) {
+				return err
+			}
+			return nil
+		}, func() { ready.Wait(); close(start) })
+		if err != nil {
+			return res, err
+		}
+		claimLat = append(claimLat, lat...)
+		for _, c := range won {
+			if c.Token != 0 {
+				if _, err := s.Release(ctx, c.ProviderID, c.Token); err != nil {
+					return res, err
+				}
+			}
+		}
+	}
+	res.ClaimP50ms, res.ClaimP99ms = percentile(claimLat, 0.50), percentile(claimLat, 0.99)
+	say("claim: p50 %.3f ms, p99 %.3f ms in bursts of %d concurrent claimers racing for the 10 nearest providers",
+		res.ClaimP50ms, res.ClaimP99ms, o.Clients)
+
+	// And at saturation: the same claimers in a closed loop, each claiming a
+	// random available provider and releasing it at once. Latency here is
+	// queueing (Little's law: claimers ÷ throughput), not the claim's cost.
+	var (
+		mu  sync.Mutex
+		sat []time.Duration
+	)
+	ops, err := throughput(ctx, o.Clients, o.Duration, func(ctx context.Context, i int) error {
+		id := placed.available[(i*7919)%len(placed.available)]
+		t0 := time.Now()
+		c, err := s.Claim(ctx, ClaimRequest{ProviderID: id, RequestID: "sat-" + strconv.Itoa(i), TTL: 45 * time.Second, MaxAge: benchMaxAge})
+		d := time.Since(t0)
+		mu.Lock()
+		sat = append(sat, d)
+		mu.Unlock()
+		switch {
+		case errors.Is(err, ErrClaimed):
+			return nil
+		case err != nil:
+			return err
+		}
+		_, err = s.Release(ctx, id, c.Token)
+		return err
+	})
+	if err != nil {
+		return res, err
+	}
+	res.ClaimsPerSecond, res.ClaimSaturatedP99ms = ops, percentile(sat, 0.99)
+	say("claim at saturation: %.0f claims (each with its release) per second, p99 %.3f ms, from %d claimers in a closed loop",
+		ops, res.ClaimSaturatedP99ms, o.Clients)
+	return res, nil
+}
+
+// zoneMemory sums MEMORY USAGE (key, value and hash-table entry) over every
+// key of the zone. Unlike a difference of INFO used_memory, it counts only
+// this zone, whatever else the server is doing meanwhile.
+func zoneMemory(ctx context.Context, rdb redis.UniversalClient, zone string) (int64, error) {
+	var total atomic.Int64
+	err := forEachNode(ctx, rdb, func(ctx context.Context, c *redis.Client) error {
+		iter := c.Scan(ctx, 0, keyPrefix(zone)+"*", 1000).Iterator()
+		var keys []string
+		sum := func() error {
+			cmds, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
+				for _, k := range keys {
+					p.MemoryUsage(ctx, k, 0)
+				}
+				return nil
+			})
+			for _, cmd := range cmds {
+				total.Add(cmd.(*redis.IntCmd).Val())
+			}
+			keys = keys[:0]
+			return err
+		}
+		for iter.Next(ctx) {
+			if keys = append(keys, iter.Val()); len(keys) == 1000 {
+				if err := sum(); err != nil {
+					return err
+				}
+			}
+		}
+		if err := iter.Err(); err != nil || len(keys) == 0 {
+			return err
+		}
+		return sum()
+	})
+	return total.Load(), err
+}
+
+// placed is what place put in Redis.
+type placed struct {
+	available []string // IDs of the available, fresh providers
+}
+
+// place puts n providers around Zibo through Rebuild (one pipeline per 500):
+// 85% available, 5% of those with a heartbeat too old to count, 5% busy, the
+// rest offline. Positions: 60% in a 4 km Gaussian around the centre, 40%
+// uniform over a 15 km radius, so the centre is ~10× denser than the edge.
+func place(ctx context.Context, s *Store, n int, seed int64) (placed, error) {
+	rng := rand.New(rand.NewSource(seed))
+	now := time.Now()
+	var out placed
+	snaps := make([]Snapshot, 0, rebuildBatch)
+	for i := 0; i < n; i++ {
+		p := Snapshot{
+			ProviderID:  benchID(rng),
+			Position:    benchPoint(rng),
+			AccuracyM:   float64(5 + rng.Intn(30)),
+			LastSeen:    now,
+			Status:      StatusAvailable,
+			WantsOffers: true,
+		}
+		if rng.Float64() < 0.30 {
+			p.Skills = append(p.Skills, benchSkill)
+		}
+		for _, j := range rng.Perm(len(benchOtherSkills))[:1+rng.Intn(2)] {
+			p.Skills = append(p.Skills, benchOtherSkills[j])
+		}
+		switch r := rng.Float64(); {
+		case r < 0.10:
+			p.Status, p.WantsOffers = StatusOffline, false
+		case r < 0.15:
+			p.Status, p.RequestID, p.Token = StatusBusy, "req_"+p.ProviderID[4:], 1
+		case r < 0.15+0.85*0.05:
+			p.LastSeen = now.Add(-time.Hour)
+		default:
+			out.available = append(out.available, p.ProviderID)
+		}
+		snaps = append(snaps, p)
+		if len(snaps) == cap(snaps) || i == n-1 {
+			if _, err := s.Rebuild(ctx, snaps); err != nil {
+				return out, err
+			}
+			snaps = snaps[:0]
+		}
+	}
+	return out, nil
+}
+
+var benchIDEncoding = "abcdefghijklmnopqrstuvwxyz234567"
+
+// benchID looks like carehex.NewID("prv"), so memory figures are honest.
+func benchID(rng *rand.Rand) string {
+	var b strings.Builder
+	b.WriteString("prv_")
+	for i := 0; i < 16; i++ {
+		b.WriteByte(benchIDEncoding[rng.Intn(32)])
+	}
+	return b.String()
+}
+
+// benchPoint draws a position from the benchmark's city: 60% in a Gaussian of
+// 4 km around the centre of Zibo, 40% uniform within 15 km.
+func benchPoint(rng *rand.Rand) carehex.LatLng {
+	const r = 6371007.180918475
+	var north, east float64
+	if rng.Float64() < 0.6 {
+		for {
+			north, east = rng.NormFloat64()*4000, rng.NormFloat64()*4000
+			if math.Hypot(north, east) < 15000 {
+				break
+			}
+		}
+	} else {
+		d, a := 15000*math.Sqrt(rng.Float64()), rng.Float64()*2*math.Pi
+		north, east = d*math.Cos(a), d*math.Sin(a)
+	}
+	const lat0, lng0 = 36.80, 118.05
+	return carehex.LatLng{
+		Lat: lat0 + north/r*180/math.Pi,
+		Lng: lng0 + east/(r*math.Cos(lat0*math.Pi/180))*180/math.Pi,
+	}
+}
+
+// sameProviders reports whether two answers to a query of radiusM name the
+// same providers, up to what rounding allows: the two methods measure to
+// positions stored differently (5 decimals against a 52-bit geohash) and
+// GEOSEARCH's earth radius is 0.03% larger than H3's, so providers within a
+// couple of metres of each other may swap places, and one within 0.05% of the
+// radius may be in one answer only.
+func sameProviders(a, b []Candidate, radiusM float64) bool {
+	for i := range min(len(a), len(b)) {
+		if a[i].ProviderID != b[i].ProviderID && math.Abs(a[i].DistanceM-b[i].DistanceM) > 2 {
+			return false
+		}
+	}
+	longer := a
+	if len(b) > len(a) {
+		longer = b
+	}
+	for _, c := range longer[min(len(a), len(b)):] {
+		if c.DistanceM < radiusM*0.9995-2 {
+			return false
+		}
+	}
+	return true
+}
+
+func percentile(d []time.Duration, p float64) float64 {
+	if len(d) == 0 {
+		return 0
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	i := int(math.Ceil(p*float64(len(s)))) - 1
+	return float64(s[max(0, i)]) / float64(time.Millisecond)
+}
+
+// throughput runs f from clients goroutines for d and returns calls per second.
+func throughput(ctx context.Context, clients int, d time.Duration, f func(ctx context.Context, i int) error) (float64, error) {
+	var count atomic.Int64
+	start := time.Now()
+	deadline := start.Add(d)
+	err := workers(ctx, clients, func(ctx context.Context, w int) error {
+		for i := w; time.Now().Before(deadline); i += clients {
+			if err := f(ctx, i); err != nil {
+				return err
+			}
+			count.Add(1)
+		}
+		return nil
+	})
+	return float64(count.Load()) / time.Since(start).Seconds(), err
+}
+
+// workers runs f in n goroutines and waits for all of them; the first error
+// cancels the others. Each of then runs once the goroutines are started.
+func workers(ctx context.Context, n int, f func(ctx context.Context, w int) error, then ...func()) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg    sync.WaitGroup
+		once  sync.Once
+		first error
+	)
+	for w := 0; w < n; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f(ctx, w); err != nil {
+				once.Do(func() { first = err; cancel() })
+			}
+		}()
+	}
+	for _, f := range then {
+		f()
+	}
+	wg.Wait()
+	return first
+}
+
+// usedMemory is INFO memory's used_memory, summed over a cluster's masters.
+func usedMemory(ctx context.Context, rdb redis.UniversalClient) (int64, error) {
+	one := func(ctx context.Context, c *redis.Client) (int64, error) {
+		info, err := c.Info(ctx, "memory").Result()
+		if err != nil {
+			return 0, err
+		}
+		for _, line := range strings.Split(info, "\n") {
+			if v, ok := strings.CutPrefix(line, "used_memory:"); ok {
+				return strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			}
+		}
+		return 0, fmt.Errorf("INFO memory has no used_memory")
+	}
+	switch c := rdb.(type) {
+	case *redis.Client:
+		return one(ctx, c)
+	case *redis.ClusterClient:
+		var total atomic.Int64
+		err := c.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
+			n, err := one(ctx, c)
+			total.Add(n)
+			return err
+		})
+		return total.Load(), err
+	}
+	return 0, fmt.Errorf("cannot read memory of a %T", rdb)
+}
+
+// indexFill is the mean number of members of the zone's non-empty index sets.
+func indexFill(ctx context.Context, rdb redis.UniversalClient, s *Store) (float64, error) {
+	var sets, members atomic.Int64
+	err := forEachNode(ctx, rdb, func(ctx context.Context, c *redis.Client) error {
+		iter := c.Scan(ctx, 0, s.aPrefix+"*", 1000).Iterator()
+		var keys []string
+		count := func() error {
+			cmds, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
+				for _, k := range keys {
+					p.ZCard(ctx, k)
+				}
+				return nil
+			})
+			for _, cmd := range cmds {
+				sets.Add(1)
+				members.Add(cmd.(*redis.IntCmd).Val())
+			}
+			keys = keys[:0]
+			return err
+		}
+		for iter.Next(ctx) {
+			if keys = append(keys, iter.Val()); len(keys) == 1000 {
+				if err := count(); err != nil {
+					return err
+				}
+			}
+		}
+		if err := iter.Err(); err != nil {
+			return err
+		}
+		if len(keys) == 0 {
+			return nil
+		}
+		return count()
+	})
+	if sets.Load() == 0 {
+		return 0, err
+	}
+	return float64(members.Load()) / float64(sets.Load()), err
+}
+
+func forEachNode(ctx context.Context, rdb redis.UniversalClient, f func(ctx context.Context, c *redis.Client) error) error {
+	switch c := rdb.(type) {
+	case *redis.Client:
+		return f(ctx, c)
+	case *redis.ClusterClient:
+		return c.ForEachMaster(ctx, f)
+	}
+	return fmt.Errorf("cannot walk the nodes of a %T", rdb)
+}
+
+// DeleteZone deletes every key of one zone (and nothing else): the
+// benchmark's clean-up, and an operator's way to retire a zone. What it
+// deletes can be rebuilt (Rebuild), but until then the zone is Lost.
+func DeleteZone(ctx context.Context, rdb redis.UniversalClient, zone string) error {
+	if _, err := New(rdb, Options{Zone: zone}); err != nil {
+		return err
+	}
+	err := forEachNode(ctx, rdb, func(ctx context.Context, c *redis.Client) error {
+		iter := c.Scan(ctx, 0, keyPrefix(zone)+"*", 1000).Iterator()
+		var keys []string
+		for iter.Next(ctx) {
+			if keys = append(keys, iter.Val()); len(keys) == 1000 {
+				if err := c.Unlink(ctx, keys...).Err(); err != nil {
+					return err
+				}
+				keys = keys[:0]
+			}
+		}
+		if err := iter.Err(); err != nil {
+			return err
+		}
+		if len(keys) > 0 {
+			return c.Unlink(ctx, keys...).Err()
+		}
+		return nil
+	})
+	if err != nil {
+		return (&Store{}).fail(err, "delete zone")
+	}
+	return nil
+}

@@ -1,0 +1,176 @@
+package providers_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand"
+	"os"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/carehex/carehex"
+	"github.com/carehex/carehex/internal/testenv"
+	"github.com/carehex/carehex/providers"
+	"github.com/redis/go-redis/v9"
+)
+
+// TestRunBench runs the benchmark of `carehex bench dispatch` small, on the
+// real servers (miniredis has no INFO memory), to keep it working. It checks
+// that it runs and that both methods agree; the figures are only logged.
+//
+// With CAREHEX_BENCH_PROVIDERS=N it runs the full benchmark at N providers
+// instead, and its last log line is the JSON the command prints:
+//
+//	CAREHEX_BENCH_PROVIDERS=100000 go test -run 'TestRunBench/redis$' -v -timeout 10m ./providers/
+func TestRunBench(t *testing.T) {
+	opt := providers.BenchOptions{Providers: 3000, Clients: 8, Samples: 200, Duration: 200 * time.Millisecond, Claims: 400}
+	if n, err := strconv.Atoi(os.Getenv("CAREHEX_BENCH_PROVIDERS")); err == nil {
+		opt = providers.BenchOptions{Providers: n}
+	}
+	for _, b := range backends[1:] {
+		t.Run(b.name, func(t *testing.T) {
+			rdb := b.open(t)
+			zone := uniqueZone()
+			opt := opt
+			opt.Zone, opt.Progress = zone, func(msg string) { t.Log(msg) }
+			res, err := providers.RunBench(context.Background(), rdb, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			line, _ := json.Marshal(res)
+			t.Logf("%s", line)
+			if res.Disagreements > 0 {
+				t.Errorf("H3 and GEOSEARCH disagree on %d lookups", res.Disagreements)
+			}
+			if res.H3OpsS <= 0 || res.GeoOpsS <= 0 || res.ClaimP99ms <= 0 || res.RedisBytesPerProvider <= 0 {
+				t.Errorf("missing figures: %+v", res)
+			}
+			if n, err := rdb.Exists(context.Background(), "ch:{"+zone+"}:ready").Result(); err != nil || n != 0 {
+				t.Errorf("the benchmark left its zone behind: %v %v", n, err)
+			}
+		})
+	}
+}
+
+// benchZones are the zones the Go benchmarks placed providers in, one per
+// size, shared by the benchmarks and deleted by TestMain.
+var benchZones struct {
+	sync.Mutex
+	rdb   redis.UniversalClient
+	zones map[int]*providers.Store
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if benchZones.rdb != nil {
+		for _, s := range benchZones.zones {
+			_ = providers.DeleteZone(context.Background(), benchZones.rdb, s.Zone())
+		}
+		benchZones.rdb.Close()
+	}
+	os.Exit(code)
+}
+
+// benchStore returns a store on the test redis-server with n providers
+// placed around Zibo, placing them the first time.
+func benchStore(b *testing.B, n int) *providers.Store {
+	b.Helper()
+	benchZones.Lock()
+	defer benchZones.Unlock()
+	if benchZones.rdb == nil {
+		opt, err := redis.ParseURL(testenv.RedisURL(b))
+		if err != nil {
+			b.Fatal(err)
+		}
+		opt.PoolSize = 64
+		benchZones.rdb = redis.NewClient(opt)
+		benchZones.zones = map[int]*providers.Store{}
+	}
+	if s := benchZones.zones[n]; s != nil {
+		return s
+	}
+	s, err := providers.New(benchZones.rdb, providers.Options{Zone: "gobench" + strconv.Itoa(n), GeoSet: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := providers.DeleteZone(context.Background(), benchZones.rdb, s.Zone()); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := providers.Place(context.Background(), s, n, 1); err != nil {
+		b.Fatal(err)
+	}
+	benchZones.zones[n] = s
+	return s
+}
+
+func benchQueries(n int) []providers.Query {
+	rng := rand.New(rand.NewSource(2))
+	qs := make([]providers.Query, n)
+	for i := range qs {
+		qs[i] = providers.Query{Origin: providers.BenchPoint(rng), Skill: providers.BenchSkill, MaxRadiusM: 3000, Want: 10, MaxAge: 5 * time.Minute}
+	}
+	return qs
+}
+
+func benchLookup(b *testing.B, lookup func(*providers.Store) func(context.Context, providers.Query) ([]providers.Candidate, error)) {
+	for _, n := range []int{5000, 100_000} {
+		b.Run(fmt.Sprintf("providers=%d", n), func(b *testing.B) {
+			s := benchStore(b, n)
+			f := lookup(s)
+			qs := benchQueries(1024)
+			ctx := context.Background()
+			found := 0
+			i := 0
+			for b.Loop() {
+				cs, err := f(ctx, qs[i%len(qs)])
+				if err != nil {
+					b.Fatal(err)
+				}
+				found += len(cs)
+				i++
+			}
+			b.ReportMetric(float64(found)/float64(i), "found/op")
+		})
+	}
+}
+
+// BenchmarkCandidatesH3 is one client's lookup through the H3 cell index:
+// 3 km, want 10, a skill held by 30% of providers.
+func BenchmarkCandidatesH3(b *testing.B) {
+	benchLookup(b, func(s *providers.Store) func(context.Context, providers.Query) ([]providers.Candidate, error) {
+		return s.Candidates
+	})
+}
+
+// BenchmarkCandidatesGeo is the same lookup through GEOSEARCH.
+func BenchmarkCandidatesGeo(b *testing.B) {
+	benchLookup(b, func(s *providers.Store) func(context.Context, providers.Query) ([]providers.Candidate, error) {
+		return s.CandidatesGeo
+	})
+}
+
+// BenchmarkClaim is a claim and its release, one client.
+func BenchmarkClaim(b *testing.B) {
+	s := benchStore(b, 5000)
+	ctx := context.Background()
+	const id = "claimbench"
+	if _, err := s.Heartbeat(ctx, providers.Heartbeat{ProviderID: id, Position: carehex.LatLng{Lat: 36.8, Lng: 118.05}, Available: true, Skills: []string{"meal_aid"}}); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("claim", func(b *testing.B) {
+		for b.Loop() {
+			c, err := s.Claim(ctx, providers.ClaimRequest{ProviderID: id, RequestID: "r", TTL: time.Minute, MaxAge: time.Minute})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.StopTimer()
+			if _, err := s.Release(ctx, id, c.Token); err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+		}
+	})
+}

@@ -1,0 +1,188 @@
+package rpc
+
+import (
+	"context"
+	"time"
+
+	"github.com/carehex/carehex"
+	"github.com/carehex/carehex/dispatch"
+	pb "github.com/carehex/carehex/rpc/carehex/v1"
+)
+
+// Dispatcher is what the console's dispatch calls need of the engine
+// (*dispatch.Engine in production).
+type Dispatcher interface {
+	Rank(ctx context.Context, requestID string) ([]dispatch.Candidate, error)
+	Dispatch(ctx context.Context, requestID string) ([]*carehex.Offer, error)
+	Assign(ctx context.Context, requestID, providerID, actor, reason string) (*carehex.ServiceRequest, *carehex.Visit, error)
+	WithdrawOffers(ctx context.Context, requestID, reason string) (int, error)
+}
+
+type dispatchService struct{ *Server }
+
+// errNoDispatcher answers dispatch calls on a server built without Redis.
+var errNoDispatcher = carehex.Errorf(carehex.EUNAVAILABLE, "", "dispatch is not running on this server")
+
+func (s dispatchService) ListCandidates(ctx context.Context, req *pb.ListCandidatesRequest) (*pb.ListCandidatesResponse, error) {
+	if err := requireID("request_id", req.RequestId); err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	if s.Dispatch == nil {
+		return nil, s.fail(ctx, errNoDispatcher)
+	}
+	cs, err := s.Dispatch.Rank(ctx, req.RequestId)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	out := &pb.ListCandidatesResponse{}
+	for i, c := range cs {
+		if i == limit(req.Limit, 10, 50) {
+			break
+		}
+		pc := &pb.Candidate{ProviderId: c.ProviderID, ProviderName: c.Name, DistanceM: c.DistanceM,
+			EtaS: int32(c.ETA / time.Second), Score: c.Score}
+		for _, f := range c.Factors {
+			pc.Factors = append(pc.Factors, &pb.RankFactor{Name: f.Name, Value: f.Value, Weight: f.Weight, Contribution: f.Contribution})
+		}
+		out.Candidates = append(out.Candidates, pc)
+	}
+	return out, nil
+}
+
+func (s dispatchService) AssignProvider(ctx context.Context, req *pb.AssignProviderRequest) (*pb.AssignProviderResponse, error) {
+	if err := requireID("request_id", req.RequestId); err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	if err := requireID("provider_id", req.ProviderId); err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	if s.Dispatch == nil {
+		return nil, s.fail(ctx, errNoDispatcher)
+	}
+	reason := carehex.Trimmed(req.Reason)
+	if reason == "" {
+		reason = "assigned by operator"
+	}
+	p, _ := carehex.PrincipalFrom(ctx)
+	r, v, err := s.Dispatch.Assign(ctx, req.RequestId, req.ProviderId, p.Actor(), reason)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	return &pb.AssignProviderResponse{Request: requestToPB(r), VisitId: v.ID}, nil
+}
+
+func (s dispatchService) ListRequestOffers(ctx context.Context, req *pb.ListRequestOffersRequest) (*pb.ListRequestOffersResponse, error) {
+	if err := requireID("request_id", req.RequestId); err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	os, err := s.Store.RequestOffers(ctx, req.RequestId)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	out := &pb.ListRequestOffersResponse{}
+	for _, o := range os {
+		out.Offers = append(out.Offers, offerToPB(o))
+	}
+	return out, nil
+}
+
+func (s dispatchService) ListAlerts(ctx context.Context, req *pb.ListAlertsRequest) (*pb.ListAlertsResponse, error) {
+	as, err := s.Store.Alerts(ctx, req.OpenOnly, limit(req.Limit, 100, 500))
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	out := &pb.ListAlertsResponse{}
+	for _, a := range as {
+		out.Alerts = append(out.Alerts, alertToPB(a))
+	}
+	return out, nil
+}
+
+func (s dispatchService) AcknowledgeAlert(ctx context.Context, req *pb.AcknowledgeAlertRequest) (*pb.AcknowledgeAlertResponse, error) {
+	if err := requireID("id", req.Id); err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	p, _ := carehex.PrincipalFrom(ctx)
+	a, err := s.Store.AcknowledgeAlert(ctx, req.Id, p.Actor())
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	return &pb.AcknowledgeAlertResponse{Alert: alertToPB(a)}, nil
+}
+
+func (s dispatchService) MarkUnfilled(ctx context.Context, req *pb.MarkUnfilledRequest) (*pb.MarkUnfilledResponse, error) {
+	if err := requireID("request_id", req.RequestId); err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	reason := carehex.Trimmed(req.Reason)
+	if reason == "" {
+		return nil, s.fail(ctx, carehex.Errorf(carehex.EINVALID, "reason", "reason is required to give up on a request"))
+	}
+	r, err := s.transition(ctx, req.RequestId, carehex.StatusUnfilled, reason)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	return &pb.MarkUnfilledResponse{Request: requestToPB(r)}, nil
+}
+
+func (s dispatchService) RetryDispatch(ctx context.Context, req *pb.RetryDispatchRequest) (*pb.RetryDispatchResponse, error) {
+	if err := requireID("request_id", req.RequestId); err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	r, err := s.transition(ctx, req.RequestId, carehex.StatusPending, "dispatch retried by operator")
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	return &pb.RetryDispatchResponse{Request: requestToPB(r)}, nil
+}
+
+// transition moves a request for an operator, then settles dispatch around
+// the change: open offers are withdrawn when it leaves dispatch (so their
+// providers are free at once, not when the offers expire), and a request
+// back to pending is dispatched at once rather than at the next tick.
+func (s *Server) transition(ctx context.Context, id string, to carehex.Status, reason string) (*carehex.ServiceRequest, error) {
+	p, _ := carehex.PrincipalFrom(ctx)
+	r, err := s.Store.TransitionRequest(ctx, id, to, p.Actor(), reason)
+	if err != nil {
+		return nil, err
+	}
+	s.afterChange(ctx, r, reason)
+	return r, nil
+}
+
+// afterChange is best effort: the engine's background pass does the same
+// work a moment later if this fails.
+func (s *Server) afterChange(ctx context.Context, r *carehex.ServiceRequest, reason string) {
+	if s.Dispatch == nil {
+		return
+	}
+	var err error
+	switch r.Status {
+	case carehex.StatusPending:
+		_, err = s.Dispatch.Dispatch(ctx, r.ID)
+	case carehex.StatusCancelled, carehex.StatusUnfilled:
+		_, err = s.Dispatch.WithdrawOffers(ctx, r.ID, reason)
+	}
+	if err != nil && s.Logger != nil {
+		s.Logger.WarnContext(ctx, "rpc.dispatch_after_change", "request", r.ID, "status", r.Status, "err", err)
+	}
+}
+
+var offerStatuses = map[carehex.OfferStatus]pb.OfferStatus{
+	carehex.OfferOpen:      pb.OfferStatus_OFFER_STATUS_OPEN,
+	carehex.OfferAccepted:  pb.OfferStatus_OFFER_STATUS_ACCEPTED,
+	carehex.OfferDeclined:  pb.OfferStatus_OFFER_STATUS_DECLINED,
+	carehex.OfferExpired:   pb.OfferStatus_OFFER_STATUS_EXPIRED,
+	carehex.OfferWithdrawn: pb.OfferStatus_OFFER_STATUS_WITHDRAWN,
+}
+
+func offerToPB(o *carehex.Offer) *pb.Offer {
+	return &pb.Offer{Id: o.ID, RequestId: o.RequestID, ProviderId: o.ProviderID, ServiceCode: o.ServiceCode,
+		DistanceM: o.DistanceM, Status: offerStatuses[o.Status], Reason: o.Reason,
+		ExpireTime: ts(o.ExpireTime), CreateTime: ts(o.CreateTime), CloseTime: ts(o.CloseTime)}
+}
+
+func alertToPB(a *carehex.Alert) *pb.Alert {
+	return &pb.Alert{Id: a.ID, RequestId: a.RequestID, VisitId: a.VisitID, Kind: a.Kind, Message: a.Message,
+		CreateTime: ts(a.CreateTime), AckTime: ts(a.AckTime), AckBy: a.AckBy}
+}

@@ -1,0 +1,513 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/carehex/carehex"
+	"github.com/jackc/pgx/v5/pgconn"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// This file keeps offers, the dispatcher's queue of waiting requests and the
+// operators' alert queue. An offer is recorded here, under the fencing token
+// of the Redis claim behind it, before the provider's phone is told: Redis
+// can be lost, the system of record cannot, and "never offer a request twice
+// to the same provider" needs every offer ever made.
+//
+// Offer writes take the request's row first (the status-guarded UPDATE in
+// CreateOffers, a no-op UPDATE in CloseOffer). On PostgreSQL that row lock
+// serialises everything that appends to one request's history, so two
+// replicas offering or closing offers of one request at once queue instead
+// of colliding on the event sequence; on SQLite immediate transactions run
+// one at a time anyway.
+
+var (
+	_ carehex.OfferStore = (*DB)(nil)
+	_ carehex.AlertStore = (*DB)(nil)
+)
+
+// Event types of offers in a request's history. They belong beside
+// EventCreated & co. in the root package; until they move there they live
+// here, the one writer of them.
+// Limits of the offer and alert lists.
+const (
+	maxOffersPerCall  = 50
+	defaultOfferLimit = 100
+	maxOfferLimit     = 1000
+	defaultAlertLimit = 100
+	maxAlertLimit     = 500
+	maxWaitingLimit   = 1000
+)
+
+const offerSelect = `SELECT id, request_id, provider_id, service_code, fence, distance_m, status, reason,
+	expire_time, create_time, close_time FROM offers`
+
+func scanOffer(sc interface{ Scan(...any) error }) (*carehex.Offer, error) {
+	var (
+		o                  carehex.Offer
+		status             string
+		expire, ct, closed int64
+	)
+	if err := sc.Scan(&o.ID, &o.RequestID, &o.ProviderID, &o.ServiceCode, &o.Fence, &o.DistanceM, &status, &o.Reason,
+		&expire, &ct, &closed); err != nil {
+		return nil, err
+	}
+	o.Status = carehex.OfferStatus(status)
+	o.ExpireTime, o.CreateTime, o.CloseTime = fromMicros(expire), fromMicros(ct), fromMicros(closed)
+	return &o, nil
+}
+
+// validOffers checks a batch of new offers: one request, distinct providers,
+// each with a claim's fence and a deadline.
+func validOffers(offers []*carehex.Offer, now time.Time) error {
+	switch {
+	case len(offers) == 0:
+		return carehex.Errorf(carehex.EINVALID, "offers", "at least one offer is required")
+	case len(offers) > maxOffersPerCall:
+		return carehex.Errorf(carehex.EINVALID, "offers", "at most %d offers at once", maxOffersPerCall)
+	}
+	seen := make(map[string]bool, len(offers))
+	for _, o := range offers {
+		switch {
+		case o == nil:
+			return carehex.Errorf(carehex.EINVALID, "offers", "an offer is missing")
+		case o.RequestID == "":
+			return carehex.Errorf(carehex.EINVALID, "request_id", "request_id is required")
+		case o.RequestID != offers[0].RequestID:
+			return carehex.Errorf(carehex.EINVALID, "request_id", "offers of one call must be of one request")
+		case o.ProviderID == "":
+			return carehex.Errorf(carehex.EINVALID, "provider_id", "provider_id is required")
+		case seen[o.ProviderID]:
+			return carehex.Errorf(carehex.EINVALID, "provider_id", "provider %s is offered twice in one call", o.ProviderID)
+		case o.Fence <= 0:
+			return carehex.Errorf(carehex.EINVALID, "fence", "fence must be a positive fencing token, got %d", o.Fence)
+		case math.IsNaN(o.DistanceM) || math.IsInf(o.DistanceM, 0) || o.DistanceM < 0:
+			return carehex.Errorf(carehex.EINVALID, "distance_m", "distance_m must be a non-negative number")
+		case o.ExpireTime.IsZero():
+			return carehex.Errorf(carehex.EINVALID, "expire_time", "expire_time is required")
+		case !precise(o.ExpireTime).After(now):
+			return carehex.Errorf(carehex.EINVALID, "expire_time", "expire_time must be in the future")
+		}
+		seen[o.ProviderID] = true
+	}
+	return nil
+}
+
+// CreateOffers records open offers of one request and moves the request
+// pending → offered, with an "offered" event and an audit record, in one
+// transaction. It sets each offer's ID (if empty), service code (the
+// request's), status and create time. An emergency request (by its urgency
+// or its service type's class) may also be offered while already offered:
+// its fan-out is topped up when one of its providers declines. A routine
+// request is offered to one provider at a time, so for it "already offered"
+// is the ECONFLICT a second dispatcher replica gets when it lost the race.
+// ECONFLICT also when the request is no longer pending or offered (assigned,
+// cancelled) or a provider was already offered this request; ENOTFOUND for
+// an unknown request or provider.
+func (s *DB) CreateOffers(ctx context.Context, offers []*carehex.Offer, actor string) error {
+	now := s.stamp()
+	if err := validOffers(offers, now); err != nil {
+		return err
+	}
+	if actor == "" {
+		actor = actorOf(ctx)
+	}
+	reqID := offers[0].RequestID
+	out := make([]carehex.Offer, len(offers))
+	ids := make([]any, len(offers))
+	names := make([]string, len(offers))
+	for i, o := range offers {
+		out[i] = *o
+		n := &out[i]
+		if n.ID == "" {
+			n.ID = carehex.NewID("ofr")
+		}
+		n.Status, n.Reason, n.CreateTime, n.CloseTime = carehex.OfferOpen, "", now, time.Time{}
+		n.ExpireTime = precise(n.ExpireTime)
+		ids[i] = n.ProviderID
+		names[i] = n.ProviderID
+	}
+	err := s.inTx(ctx, "create offers", func(tx *sql.Tx) error {
+		var (
+			from                 carehex.Status
+			code, urgency, class string
+		)
+		err := tx.QueryRowContext(ctx, s.rebind(`SELECT r.status, r.service_code, r.urgency, t.urgency_class
+			FROM service_requests r JOIN service_types t ON t.code = r.service_code WHERE r.id = ?`), reqID).
+			Scan(&from, &code, &urgency, &class)
+		if errors.Is(err, sql.ErrNoRows) {
+			return carehex.Errorf(carehex.ENOTFOUND, "request_id", "no service request %q", reqID)
+		}
+		if err != nil {
+			return err
+		}
+		emergency := carehex.Urgency(urgency) == carehex.UrgencyEmergency || carehex.UrgencyClass(class) == carehex.ClassEmergency
+		switch {
+		case from == carehex.StatusOffered && !emergency:
+			// A routine request is offered to one provider at a time; a
+			// second replica that saw it pending a moment ago loses here.
+			return carehex.Errorf(carehex.ECONFLICT, "request_id", "request %s is already offered; a routine request is offered to one provider at a time", reqID)
+		case from != carehex.StatusPending && from != carehex.StatusOffered:
+			return carehex.Errorf(carehex.ECONFLICT, "request_id", "request %s is %s; only a pending or offered request can be offered", reqID, from)
+		}
+		// The status guard is the optimistic lock, and on PostgreSQL the
+		// row lock that makes a racing replica wait and then fail here.
+		res, err := tx.ExecContext(ctx, s.rebind(`UPDATE service_requests SET status = ?, update_time = ? WHERE id = ? AND status = ?`),
+			string(carehex.StatusOffered), micros(now), reqID, string(from))
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return carehex.Errorf(carehex.ECONFLICT, "request_id", "the request moved from %s while offering it; reload and retry", from)
+		}
+		var known int
+		if err := tx.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM providers WHERE id IN (`+placeholders(len(ids))+`)`),
+			ids...).Scan(&known); err != nil {
+			return err
+		}
+		if known != len(ids) {
+			return carehex.Errorf(carehex.ENOTFOUND, "provider_id", "an offered provider is not on the roster")
+		}
+		var again string
+		err = tx.QueryRowContext(ctx, s.rebind(`SELECT provider_id FROM offers WHERE request_id = ? AND provider_id IN (`+
+			placeholders(len(ids))+`) LIMIT 1`), append([]any{reqID}, ids...)...).Scan(&again)
+		switch {
+		case err == nil:
+			return carehex.Errorf(carehex.ECONFLICT, "provider_id", "request %s was already offered to provider %s", reqID, again)
+		case !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
+		args := make([]any, 0, 11*len(out))
+		for i := range out {
+			n := &out[i]
+			n.ServiceCode = code
+			args = append(args, n.ID, n.RequestID, n.ProviderID, n.ServiceCode, n.Fence, n.DistanceM, string(n.Status),
+				n.Reason, micros(n.ExpireTime), micros(n.CreateTime), micros(n.CloseTime))
+		}
+		if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO offers (id, request_id, provider_id, service_code, fence,
+			distance_m, status, reason, expire_time, create_time, close_time) VALUES `+
+			repeatRow("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", len(out))), args...); err != nil {
+			if isUniqueViolation(err) {
+				return carehex.Errorf(carehex.ECONFLICT, "provider_id", "request %s was already offered to one of these providers", reqID)
+			}
+			return err
+		}
+		reason := "offered to " + strings.Join(names, ", ")
+		if err := s.appendEvent(ctx, tx, &carehex.Event{RequestID: reqID, Type: carehex.EventOffered, FromStatus: from,
+			ToStatus: carehex.StatusOffered, Actor: actor, Reason: reason, Time: now}); err != nil {
+			return err
+		}
+		fences := make([]string, len(out))
+		for i := range out {
+			fences[i] = fmt.Sprintf("%s@%d", out[i].ProviderID, out[i].Fence)
+		}
+		return s.audit(ctx, tx, &carehex.AuditRecord{Actor: actor, Action: "offer.create", ObjectType: "request",
+			ObjectID: reqID, Detail: "offers=" + strings.Join(fences, ",")})
+	})
+	if err != nil {
+		return err
+	}
+	for i, o := range offers {
+		*o = out[i]
+	}
+	return nil
+}
+
+// Offer returns one offer.
+func (s *DB) Offer(ctx context.Context, id string) (*carehex.Offer, error) {
+	o, err := scanOffer(s.db.QueryRowContext(ctx, s.rebind(offerSelect+` WHERE id = ?`), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, carehex.Errorf(carehex.ENOTFOUND, "offer_id", "no offer %q", id)
+	}
+	if err != nil {
+		return nil, s.wrap(err, "read offer")
+	}
+	return o, nil
+}
+
+// OpenOffers lists a provider's open offers that have not expired at now,
+// oldest first.
+func (s *DB) OpenOffers(ctx context.Context, providerID string, now time.Time) ([]*carehex.Offer, error) {
+	return queryAll(ctx, s, "list open offers", scanOffer, s.rebind(offerSelect+` WHERE provider_id = ? AND status = ?
+		AND expire_time > ? ORDER BY create_time, id LIMIT ?`),
+		providerID, string(carehex.OfferOpen), micros(now), defaultOfferLimit)
+}
+
+// RequestOffers lists every offer of a request, in the order they were made.
+func (s *DB) RequestOffers(ctx context.Context, requestID string) ([]*carehex.Offer, error) {
+	return queryAll(ctx, s, "list request offers", scanOffer, s.rebind(offerSelect+` WHERE request_id = ?
+		ORDER BY create_time, id LIMIT ?`), requestID, maxOfferLimit)
+}
+
+// DueOffers lists open offers whose expiry is before now, earliest first.
+func (s *DB) DueOffers(ctx context.Context, now time.Time, limit int) ([]*carehex.Offer, error) {
+	return queryAll(ctx, s, "list due offers", scanOffer, s.rebind(offerSelect+` WHERE status = ? AND expire_time < ?
+		ORDER BY expire_time, id LIMIT ?`), string(carehex.OfferOpen), micros(now),
+		clampLimit(limit, defaultOfferLimit, maxOfferLimit))
+}
+
+// CloseOffer moves an open offer to status with a reason, appending an
+// "offer_<status>" event to the request's history. When the offer was the
+// request's last open one and the request is still offered, the request
+// returns to pending in the same transaction (that event records the move),
+// so dispatch offers it to the next provider. An accepted offer never moves
+// the request: AssignRequest already made it assigned. ECONFLICT when the
+// offer is not open.
+func (s *DB) CloseOffer(ctx context.Context, id string, status carehex.OfferStatus, reason, actor string) (*carehex.Offer, error) {
+	switch status {
+	case carehex.OfferAccepted, carehex.OfferDeclined, carehex.OfferExpired, carehex.OfferWithdrawn:
+	default:
+		return nil, carehex.Errorf(carehex.EINVALID, "status", "an offer closes as accepted, declined, expired or withdrawn, not %q", status)
+	}
+	if err := validReason(reason); err != nil {
+		return nil, err
+	}
+	if actor == "" {
+		actor = actorOf(ctx)
+	}
+	now := s.stamp()
+	var out *carehex.Offer
+	err := s.inTx(ctx, "close offer", func(tx *sql.Tx) error {
+		o, err := scanOffer(tx.QueryRowContext(ctx, s.rebind(offerSelect+` WHERE id = ?`), id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return carehex.Errorf(carehex.ENOTFOUND, "offer_id", "no offer %q", id)
+		}
+		if err != nil {
+			return err
+		}
+		// Take the request's row before anything else (see the top of
+		// this file), then read its status as it is now.
+		if _, err := tx.ExecContext(ctx, s.rebind(`UPDATE service_requests SET update_time = update_time WHERE id = ?`),
+			o.RequestID); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, s.rebind(`UPDATE offers SET status = ?, reason = ?, close_time = ?
+			WHERE id = ? AND status = ?`), string(status), reason, micros(now), id, string(carehex.OfferOpen))
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			var st string
+			if err := tx.QueryRowContext(ctx, s.rebind(`SELECT status FROM offers WHERE id = ?`), id).Scan(&st); err != nil {
+				return err
+			}
+			return carehex.Errorf(carehex.ECONFLICT, "offer_id", "the offer is %s, no longer open", st)
+		}
+		var from carehex.Status
+		if err := tx.QueryRowContext(ctx, s.rebind(`SELECT status FROM service_requests WHERE id = ?`), o.RequestID).Scan(&from); err != nil {
+			return err
+		}
+		to := from
+		if from == carehex.StatusOffered && status != carehex.OfferAccepted {
+			var open int
+			if err := tx.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM offers WHERE request_id = ? AND status = ?`),
+				o.RequestID, string(carehex.OfferOpen)).Scan(&open); err != nil {
+				return err
+			}
+			if open == 0 {
+				to = carehex.StatusPending
+				res, err := tx.ExecContext(ctx, s.rebind(`UPDATE service_requests SET status = ?, update_time = ?
+					WHERE id = ? AND status = ?`), string(to), micros(now), o.RequestID, string(from))
+				if err != nil {
+					return err
+				}
+				if n, err := res.RowsAffected(); err != nil {
+					return err
+				} else if n == 0 {
+					return carehex.Errorf(carehex.ECONFLICT, "request_id", "the request moved from %s while closing its offer; reload and retry", from)
+				}
+			}
+		}
+		why := o.ProviderID + " " + string(status)
+		if reason != "" {
+			why += ": " + reason
+		}
+		if err := s.appendEvent(ctx, tx, &carehex.Event{RequestID: o.RequestID, Type: carehex.EventOfferClosed + string(status),
+			FromStatus: from, ToStatus: to, Actor: actor, Reason: why, Time: now}); err != nil {
+			return err
+		}
+		if err := s.audit(ctx, tx, &carehex.AuditRecord{Actor: actor, Action: "offer.close", ObjectType: "offer", ObjectID: id,
+			Detail: fmt.Sprintf("request=%s provider=%s open→%s", o.RequestID, o.ProviderID, status)}); err != nil {
+			return err
+		}
+		o.Status, o.Reason, o.CloseTime = status, reason, now
+		out = o
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// WaitingRequests is the dispatcher's queue: requests waiting for a provider
+// (pending or offered), soonest due first. A scheduled request is included
+// only when its window starts before windowBefore (the dispatcher books them
+// a lead time ahead) and is due at its window start; any other request is
+// due since it was created. It belongs in carehex.RequestStore (ServiceRequests
+// lists newest first and at most 500, so the oldest waiting request could
+// starve behind newer ones); until it moves there the dispatcher finds it
+// on the store by its method.
+func (s *DB) WaitingRequests(ctx context.Context, windowBefore time.Time, limit int) ([]*carehex.ServiceRequest, error) {
+	return queryAll(ctx, s, "list waiting requests", scanRequest, s.rebind(requestSelect+`
+		WHERE status IN (?, ?) AND (urgency <> ? OR window_start < ?)
+		ORDER BY CASE WHEN urgency = ? THEN window_start ELSE create_time END, id LIMIT ?`),
+		string(carehex.StatusPending), string(carehex.StatusOffered), string(carehex.UrgencyScheduled), micros(windowBefore),
+		string(carehex.UrgencyScheduled), clampLimit(limit, defaultRequestLimit, maxWaitingLimit))
+}
+
+// isUniqueViolation reports whether err is a unique constraint refusing a
+// row, on either database.
+func isUniqueViolation(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "23505"
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return false
+}
+
+const alertSelect = `SELECT id, request_id, visit_id, kind, message, create_time, ack_time, ack_by FROM alerts`
+
+func scanAlert(sc interface{ Scan(...any) error }) (*carehex.Alert, error) {
+	var (
+		a       carehex.Alert
+		ct, ack int64
+	)
+	if err := sc.Scan(&a.ID, &a.RequestID, &a.VisitID, &a.Kind, &a.Message, &ct, &ack, &a.AckBy); err != nil {
+		return nil, err
+	}
+	a.CreateTime, a.AckTime = fromMicros(ct), fromMicros(ack)
+	return &a, nil
+}
+
+func validAlert(a *carehex.Alert) error {
+	switch {
+	case a == nil:
+		return carehex.Errorf(carehex.EINVALID, "alert", "alert is required")
+	case a.RequestID == "":
+		return carehex.Errorf(carehex.EINVALID, "request_id", "request_id is required")
+	case carehex.Trimmed(a.Kind) == "" || len(a.Kind) > carehex.MaxNameLen || strings.ContainsAny(a.Kind, " \t\r\n\x00"):
+		return carehex.Errorf(carehex.EINVALID, "kind", "kind must be a short word such as %q", carehex.AlertUnaccepted)
+	case carehex.Trimmed(a.Message) == "" || !utf8.ValidString(a.Message) || strings.ContainsRune(a.Message, 0) ||
+		utf8.RuneCountInString(a.Message) > carehex.MaxTextLen:
+		return carehex.Errorf(carehex.EINVALID, "message", "message must be valid text of 1 to %d characters", carehex.MaxTextLen)
+	case len(a.VisitID) > 100:
+		return carehex.Errorf(carehex.EINVALID, "visit_id", "visit_id is too long")
+	}
+	return nil
+}
+
+// RaiseAlert adds a to the operators' queue and sets its ID and create time,
+// unless an unacknowledged alert of the same kind is already queued for the
+// request: then a becomes that one and created is false. The partial unique
+// index decides, so replicas raising the same alert at once queue one.
+func (s *DB) RaiseAlert(ctx context.Context, a *carehex.Alert) (bool, error) {
+	if err := validAlert(a); err != nil {
+		return false, err
+	}
+	n := *a
+	n.ID, n.CreateTime, n.AckTime, n.AckBy = carehex.NewID("alr"), s.stamp(), time.Time{}, ""
+	created := false
+	var existing *carehex.Alert
+	err := s.inTx(ctx, "raise alert", func(tx *sql.Tx) error {
+		if err := s.requestExists(ctx, tx, n.RequestID); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO alerts (id, request_id, visit_id, kind, message, create_time, ack_time, ack_by)
+			VALUES (?, ?, ?, ?, ?, ?, 0, '') ON CONFLICT (request_id, kind) WHERE ack_time = 0 DO NOTHING`),
+			n.ID, n.RequestID, n.VisitID, n.Kind, n.Message, micros(n.CreateTime))
+		if err != nil {
+			return err
+		}
+		if c, err := res.RowsAffected(); err != nil {
+			return err
+		} else if c == 0 {
+			existing, err = scanAlert(tx.QueryRowContext(ctx, s.rebind(alertSelect+` WHERE request_id = ? AND kind = ? AND ack_time = 0`),
+				n.RequestID, n.Kind))
+			return err
+		}
+		created = true
+		return s.audit(ctx, tx, &carehex.AuditRecord{Action: "alert.raise", ObjectType: "alert", ObjectID: n.ID,
+			Detail: "request=" + n.RequestID + " kind=" + n.Kind})
+	})
+	if err != nil {
+		return false, err
+	}
+	if existing != nil {
+		*a = *existing
+	} else {
+		*a = n
+	}
+	return created, nil
+}
+
+func (s *DB) requestExists(ctx context.Context, q querier, id string) error {
+	var one int
+	err := q.QueryRowContext(ctx, s.rebind(`SELECT 1 FROM service_requests WHERE id = ?`), id).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return carehex.Errorf(carehex.ENOTFOUND, "request_id", "no service request %q", id)
+	}
+	return err
+}
+
+// Alerts lists the alert queue, newest first; only unacknowledged ones if
+// openOnly. limit defaults to 100, at most 500.
+func (s *DB) Alerts(ctx context.Context, openOnly bool, limit int) ([]*carehex.Alert, error) {
+	q := alertSelect
+	if openOnly {
+		q += ` WHERE ack_time = 0`
+	}
+	return queryAll(ctx, s, "list alerts", scanAlert, s.rebind(q+` ORDER BY create_time DESC, id DESC LIMIT ?`),
+		clampLimit(limit, defaultAlertLimit, maxAlertLimit))
+}
+
+// AcknowledgeAlert records that actor has seen alert id and taken it on. An
+// alert already acknowledged is returned as it is, with its first
+// acknowledgement: two operators clicking at once is not an error.
+func (s *DB) AcknowledgeAlert(ctx context.Context, id, actor string) (*carehex.Alert, error) {
+	if actor == "" {
+		actor = actorOf(ctx)
+	}
+	now := s.stamp()
+	var out *carehex.Alert
+	err := s.inTx(ctx, "acknowledge alert", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.rebind(`UPDATE alerts SET ack_time = ?, ack_by = ? WHERE id = ? AND ack_time = 0`),
+			micros(now), actor, id)
+		if err != nil {
+			return err
+		}
+		c, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		out, err = scanAlert(tx.QueryRowContext(ctx, s.rebind(alertSelect+` WHERE id = ?`), id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return carehex.Errorf(carehex.ENOTFOUND, "id", "no alert %q", id)
+		}
+		if err != nil || c == 0 {
+			return err
+		}
+		return s.audit(ctx, tx, &carehex.AuditRecord{Actor: actor, Action: "alert.ack", ObjectType: "alert", ObjectID: id,
+			Detail: "request=" + out.RequestID + " kind=" + out.Kind})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
