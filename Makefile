@@ -4,7 +4,7 @@ GO ?= go
 DATA ?= ./data
 ADDR ?= 127.0.0.1:8080
 
-.PHONY: run build test test-go check-generate generate fuzz bench clean
+.PHONY: run build test check-generate generate fuzz bench test-faults clean
 
 ## run: build and start the whole system (SQLite + in-process Redis) with demo data
 run: build
@@ -18,7 +18,8 @@ test:
 	scripts/test-deps.sh
 	$(MAKE) check-generate
 	$(GO) vet ./...
-	eval "$$(scripts/test-servers.sh start)" && $(GO) test -count=1 -timeout 15m ./...
+	eval "$$(scripts/test-servers.sh start)" && eval "$$(scripts/redis-cluster.sh start)" && \
+		$(GO) test -count=1 -timeout 15m ./...
 	$(MAKE) fuzz FUZZTIME=10s
 
 ## generate: regenerate rpc/ code from the .proto files with the pinned generators
@@ -35,10 +36,16 @@ FUZZTIME ?= 30s
 fuzz:
 	scripts/fuzz.sh $(FUZZTIME)
 
-## bench: resident search and store benchmarks (SQLite and PostgreSQL)
-bench:
+## bench: Go benchmarks (SQLite, PostgreSQL, redis-server) and the dispatch bench at 100,000 providers
+bench: build
 	scripts/test-deps.sh
-	eval "$$(scripts/test-servers.sh start)" && $(GO) test -run '^$$' -bench . -benchtime 2s ./...
+	eval "$$(scripts/test-servers.sh start)" && $(GO) test -run '^$$' -bench . -benchtime 2s ./... && \
+		./bin/carehex bench dispatch --redis-url "$$CAREHEX_TEST_REDIS_URL" --providers 100000
+
+## test-faults: the fault test of issue 3 (3 replicas, SIGSTOP, SIGKILL, Redis restart)
+test-faults:
+	scripts/test-deps.sh
+	scripts/test-faults.sh
 
 clean:
 	rm -rf bin
