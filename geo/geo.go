@@ -12,12 +12,14 @@ import (
 
 // Resolutions used by carehex.
 const (
-	// ResidentRes (9): hexagons of about 174 m edge and 0.105 km² — about one
+	// ResidentRes (9): hexagons of about 201 m edge and 0.105 km² — about one
 	// residential compound (小区); the home's cell is stored at this resolution.
 	ResidentRes = 9
-	// IndexRes (8): hexagons of about 461 m edge and 0.737 km². A dispatch
-	// search of 1–5 km covers a grid disk of k = 2…6 rings (19…127 cells), so
-	// a lookup touches few cells while each cell holds few providers.
+	// IndexRes (8): hexagons of about 531 m edge and 0.737 km² (h3 v4
+	// figures). The availability index keeps this and the next finer
+	// resolution: a 1–3 km search covers 19–127 res-8 cells, and in dense
+	// areas the res-9 sets hold a fifth as many providers each
+	// (providers/keys.go and docs/PERFORMANCE.md give the figures).
 	IndexRes = 8
 )
 

@@ -43,7 +43,7 @@ func TestCellOf(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			// A res-9 cell's centre is within one edge length (~174 m) and a bit of p.
+			// A res-9 cell's centre is within one edge length (~201 m) and a bit of p.
 			if d := geo.DistanceM(center, tt.p); d > 250 {
 				t.Fatalf("centre of %s is %.0f m from the point", geo.String(c), d)
 			}

@@ -62,20 +62,18 @@ func CoverRadiusM(origin carehex.Cell, k int) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	min := math.Inf(1)
+	nearest := math.Inf(1)
 	for _, c := range outside {
 		b, err := h3.CellToBoundary(h3.Cell(c))
 		if err != nil {
 			return 0, carehex.Errorf(carehex.EINVALID, "cell", "cell boundary: %v", err)
 		}
-		if d := polygonDistanceM(centre, b); d < min {
-			min = d
-		}
+		nearest = math.Min(nearest, polygonDistanceM(centre, b))
 	}
-	if math.IsInf(min, 1) {
+	if math.IsInf(nearest, 1) {
 		return 0, carehex.Errorf(carehex.EINVALID, "cell", "grid ring %d of %s is empty", k+1, String(origin))
 	}
-	return math.Max(0, min*0.995-1), nil
+	return math.Max(0, nearest*0.995-1), nil
 }
 
 // polygonDistanceM is the distance from p to the nearest edge of a cell
@@ -93,7 +91,7 @@ func polygonDistanceM(p carehex.LatLng, b h3.CellBoundary) float64 {
 		}
 		return dLng * math.Pi / 180 * earthRadiusM * cosLat, (v.Lat - p.Lat) * math.Pi / 180 * earthRadiusM
 	}
-	min := math.Inf(1)
+	nearest := math.Inf(1)
 	for i := range b {
 		ax, ay := proj(b[i])
 		bx, by := proj(b[(i+1)%len(b)])
@@ -102,11 +100,9 @@ func polygonDistanceM(p carehex.LatLng, b h3.CellBoundary) float64 {
 		if l := dx*dx + dy*dy; l > 0 {
 			t = math.Max(0, math.Min(1, -(ax*dx+ay*dy)/l))
 		}
-		if d := math.Hypot(ax+t*dx, ay+t*dy); d < min {
-			min = d
-		}
+		nearest = math.Min(nearest, math.Hypot(ax+t*dx, ay+t*dy))
 	}
-	return min
+	return nearest
 }
 
 // FastDistanceM is DistanceM (haversine, the same earth radius) computed in
@@ -127,16 +123,6 @@ func AreaM2(res int) (float64, error) {
 		return 0, carehex.Errorf(carehex.EINVALID, "resolution", "no H3 resolution %d", res)
 	}
 	return a, nil
-}
-
-// Parent returns the cell at resolution res that contains c; res must not be
-// finer than c's own.
-func Parent(c carehex.Cell, res int) (carehex.Cell, error) {
-	p, err := h3.Cell(c).Parent(res)
-	if err != nil {
-		return 0, carehex.Errorf(carehex.EINVALID, "resolution", "no parent of %s at resolution %d: %v", String(c), res, err)
-	}
-	return carehex.Cell(p), nil
 }
 
 // DistanceFrom returns a function measuring from origin that is cheaper

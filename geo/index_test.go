@@ -174,20 +174,3 @@ func BenchmarkCoverRadius(b *testing.B) {
 		}
 	}
 }
-
-func TestParent(t *testing.T) {
-	c, _ := geo.CellOf(zibo, 9)
-	for _, res := range []int{9, 8, 7, 0} {
-		p, err := geo.Parent(c, res)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want, _ := geo.CellOf(zibo, res)
-		if p != want {
-			t.Errorf("Parent(res %d) = %s, want %s", res, geo.String(p), geo.String(want))
-		}
-	}
-	if _, err := geo.Parent(c, 10); carehex.ErrorCode(err) != carehex.EINVALID {
-		t.Errorf("Parent finer than the cell: %v", err)
-	}
-}

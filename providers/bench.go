@@ -160,8 +160,9 @@ func RunBench(ctx context.Context, rdb redis.UniversalClient, o BenchOptions) (B
 		res.PlaceSeconds, res.RedisBytesPerProvider, res.UsedMemoryPerProvider, res.GeoBytesPerProvider, res.ProvidersPerIndexCell)
 
 	// Requests come from where people live, which is where providers are:
-	// origins are drawn from the same city, and never repeat within a phase,
-	// so the lookups' hints are learned from neighbours, not from themselves.
+	// origins are drawn from the same city. There are 20,000 of them, more
+	// than a latency phase uses, and hints are kept per coarse cell, so a
+	// lookup follows the hint its neighbours left, not one of its own.
 	rng := rand.New(rand.NewSource(o.Seed + 1))
 	queries := make([]Query, 20_000)
 	now := time.Now()
