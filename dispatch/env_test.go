@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"math"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -39,27 +38,8 @@ func at(p carehex.LatLng, north, east float64) carehex.LatLng {
 // away returns the point m metres north of the resident.
 func away(m float64) carehex.LatLng { return at(zibo, m, 0) }
 
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *fakeClock {
-	// 09:00 in Zibo (UTC+8), so "today" is the same day in UTC and CST.
-	return &fakeClock{t: time.Date(2026, 3, 2, 1, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+// newClock starts 09:00 in Zibo (UTC+8), so "today" is the same day in UTC and CST.
+func newClock() *testenv.Clock { return testenv.NewClock(time.Date(2026, 3, 2, 1, 0, 0, 0, time.UTC)) }
 
 var operator = carehex.Principal{Kind: carehex.KindUser, Subject: "usr_op1", Role: carehex.RoleOperator, Name: "op"}
 
@@ -79,7 +59,7 @@ func catalog() []*carehex.ServiceType {
 // allSkills is what a test provider can do unless the test says otherwise.
 var allSkills = []string{"meals", "bathing", "first_aid"}
 
-func openDB(t testing.TB, dsn string, clock *fakeClock) *sqlstore.DB {
+func openDB(t testing.TB, dsn string, clock *testenv.Clock) *sqlstore.DB {
 	t.Helper()
 	db, err := sqlstore.Open(context.Background(), dsn, clock.Now)
 	if err != nil {
@@ -101,7 +81,7 @@ func uniqueZone() string {
 // openLive returns a store on the test redis-server in zone, with its own
 // client (a replica has its own connections); the zone's keys are deleted
 // when the test ends.
-func openLive(t testing.TB, zone string, clock *fakeClock) *providers.Store {
+func openLive(t testing.TB, zone string, clock *testenv.Clock) *providers.Store {
 	t.Helper()
 	opt, err := redis.ParseURL(testenv.RedisURL(t))
 	if err != nil {
@@ -141,7 +121,7 @@ func wipe(t testing.TB, rdb *redis.Client, zone string) {
 	}
 }
 
-func newEngine(t testing.TB, cfg dispatch.Config, db *sqlstore.DB, live *providers.Store, clock *fakeClock) *dispatch.Engine {
+func newEngine(t testing.TB, cfg dispatch.Config, db *sqlstore.DB, live *providers.Store, clock *testenv.Clock) *dispatch.Engine {
 	t.Helper()
 	eng, err := dispatch.New(cfg, dispatch.Deps{Requests: db, Residents: db, Providers: db, Catalog: db, Visits: db,
 		Offers: db, Alerts: db, Live: live, Clock: clock.Now})
@@ -156,7 +136,7 @@ type env struct {
 	t     *testing.T
 	db    *sqlstore.DB
 	zone  string
-	clock *fakeClock
+	clock *testenv.Clock
 	live  *providers.Store
 	eng   *dispatch.Engine
 	cfg   dispatch.Config
@@ -245,7 +225,7 @@ func (e *env) beatAll() {
 // advance moves the clock, with the phones reporting on the way.
 func (e *env) advance(d time.Duration) {
 	e.t.Helper()
-	e.clock.Add(d)
+	e.clock.Advance(d)
 	e.beatAll()
 }
 

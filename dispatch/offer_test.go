@@ -346,7 +346,7 @@ func TestScheduled(t *testing.T) {
 	}
 	// A job now that would run into the booked bath is refused by SQL.
 	long := e.request("meal_delivery", carehex.UrgencySoon)
-	e.clock.Add(time.Hour + 40*time.Minute) // 10 min before the bath; a meal takes 30
+	e.clock.Advance(time.Hour + 40*time.Minute) // 10 min before the bath; a meal takes 30
 	e.beatAll()
 	if o := e.dispatch(long); len(o) != 1 {
 		t.Fatalf("offers = %v", e.offersOf(long))

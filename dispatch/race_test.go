@@ -137,7 +137,7 @@ func TestTwoReplicas(t *testing.T) {
 	}
 	loop(func() { // the clock, at 100×
 		time.Sleep(10 * time.Millisecond)
-		clock.Add(time.Second)
+		clock.Advance(time.Second)
 	})
 	for _, r := range reps {
 		loop(func() {

@@ -240,7 +240,7 @@ func TestFilters(t *testing.T) {
 		t.Fatal(err)
 	}
 	// stale's phone went quiet three minutes ago.
-	e.clock.Add(3 * time.Minute)
+	e.clock.Advance(3 * time.Minute)
 	delete(e.placed, stale.ID)
 	e.beatAll()
 

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -100,7 +99,7 @@ type env struct {
 	b     backend
 	rdb   redis.UniversalClient
 	zone  string
-	clock *fakeClock
+	clock *testenv.Clock
 	store *providers.Store
 }
 
@@ -182,24 +181,6 @@ func uniqueZone() string {
 	return "t" + hex.EncodeToString(b[:])
 }
 
-// fakeClock is a settable clock shared by a test's stores.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *fakeClock {
-	return &fakeClock{t: time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+func newClock() *testenv.Clock {
+	return testenv.NewClock(time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC))
 }

@@ -73,7 +73,7 @@ func TestLookupsAgree(t *testing.T) {
 				}
 				all = append(all, p)
 			}
-			e.clock.Add(40 * time.Second) // earlier rounds age
+			e.clock.Advance(40 * time.Second) // earlier rounds age
 		}
 
 		byRes := map[int]int{}

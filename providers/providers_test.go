@@ -189,7 +189,7 @@ func TestCandidatesFilters(t *testing.T) {
 		ctx := context.Background()
 		// Along a line east of the origin, 100 m apart, so the order is known.
 		beat(t, s, "stale", at(zibo, 0, 50), true, "meal")
-		e.clock.Add(2 * maxAge)
+		e.clock.Advance(2 * maxAge)
 		beat(t, s, "p100", at(zibo, 0, 100), true, "meal")
 		beat(t, s, "p200", at(zibo, 0, 200), true, "clean", "meal")
 		beat(t, s, "p300", at(zibo, 0, 300), true, "clean")
@@ -367,7 +367,7 @@ func TestClaimCodes(t *testing.T) {
 			return s.Claim(ctx, providers.ClaimRequest{ProviderID: id, RequestID: req, TTL: ttl, MaxAge: maxAge})
 		}
 		beat(t, s, "stale", zibo, true, "meal")
-		e.clock.Add(maxAge + time.Second)
+		e.clock.Advance(maxAge + time.Second)
 		beat(t, s, "free", zibo, true, "meal")
 		beat(t, s, "off", zibo, false, "meal")
 		beat(t, s, "held", zibo, true, "meal")
@@ -516,11 +516,11 @@ func TestSweepExpiredOffers(t *testing.T) {
 			return out
 		}
 
-		e.clock.Add(12 * time.Second) // past the deadline, within the grace
+		e.clock.Advance(12 * time.Second) // past the deadline, within the grace
 		if out := sweep(); len(out) != 0 {
 			t.Fatalf("swept within the grace: %v", out)
 		}
-		e.clock.Add(4 * time.Second) // 16 s: 6 s past the deadline
+		e.clock.Advance(4 * time.Second) // 16 s: 6 s past the deadline
 		out := sweep()
 		want := []providers.Expired{{ProviderID: "p1", RequestID: "r1", Token: c1.Token}}
 		if !slices.Equal(out, want) {
@@ -554,12 +554,12 @@ func TestExpiredOfferTakenOver(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		e.clock.Add(10*time.Second + providers.DefaultSweepGrace - time.Millisecond)
+		e.clock.Advance(10*time.Second + providers.DefaultSweepGrace - time.Millisecond)
 		beat(t, s, "p1", zibo, true)
 		if _, err := s.Claim(ctx, providers.ClaimRequest{ProviderID: "p1", RequestID: "r2", TTL: ttl, MaxAge: maxAge}); !errors.Is(err, providers.ErrClaimed) {
 			t.Fatalf("claim within the grace: %v", err)
 		}
-		e.clock.Add(time.Millisecond)
+		e.clock.Advance(time.Millisecond)
 		c2, err := s.Claim(ctx, providers.ClaimRequest{ProviderID: "p1", RequestID: "r2", TTL: ttl, MaxAge: maxAge})
 		if err != nil || c2.Token <= c1.Token {
 			t.Fatalf("take over a dead offer: %+v %v", c2, err)
@@ -641,7 +641,7 @@ func TestRebuildAfterLoss(t *testing.T) {
 			t.Fatalf("second rebuild changed live state: %+v", l)
 		}
 		// A provider the loss forgot registers itself from the roster.
-		e.clock.Add(time.Second)
+		e.clock.Advance(time.Second)
 		if _, err := s.Heartbeat(ctx, providers.Heartbeat{ProviderID: "p5", Position: zibo, Available: true, Skills: []string{"meal"}}); err != nil {
 			t.Fatal(err)
 		}
@@ -811,7 +811,7 @@ func TestSweepEvery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.clock.Add(time.Second + providers.DefaultSweepGrace)
+	e.clock.Advance(time.Second + providers.DefaultSweepGrace)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	got := make(chan []providers.Expired, 1)
