@@ -187,31 +187,16 @@ func (s *Server) familyStream(w http.ResponseWriter, r *http.Request) {
 	if !write(": carehex family\nretry: 5000\n\n") || !send(first) {
 		return
 	}
-	poll := time.NewTicker(familyPoll)
-	defer poll.Stop()
-	keep := time.NewTicker(s.cfg.KeepAlive)
-	defer keep.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-keep.C:
-			if !write(": keepalive\n\n") {
-				return
+	s.pump(ctx, write, familyPoll, func() bool {
+		items, err := changed()
+		if err != nil {
+			if ctx.Err() == nil {
+				s.log.WarnContext(ctx, "mobile.stream_family", "err", err)
 			}
-		case <-poll.C:
-			items, err := changed()
-			if err != nil {
-				if ctx.Err() == nil {
-					s.log.WarnContext(ctx, "mobile.stream_family", "err", err)
-				}
-				return
-			}
-			if !send(items) {
-				return
-			}
+			return false
 		}
-	}
+		return send(items)
+	})
 }
 
 // eta estimates the seconds until the provider of req arrives, from their

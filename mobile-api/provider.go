@@ -220,33 +220,18 @@ func (s *Server) offerStream(w http.ResponseWriter, r *http.Request) {
 	if !send(first) {
 		return
 	}
-	poll := time.NewTicker(s.cfg.PollInterval)
-	defer poll.Stop()
-	keep := time.NewTicker(s.cfg.KeepAlive)
-	defer keep.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-keep.C:
-			if !write(": keepalive\n\n") {
-				return
+	s.pump(ctx, write, s.cfg.PollInterval, func() bool {
+		os, err := s.engine.Offers(ctx, pid)
+		if err != nil {
+			if ctx.Err() == nil {
+				s.log.WarnContext(ctx, "mobile.stream_offers", "err", err)
+				b, _ := jsonMarshal(errorDetail{Code: carehex.ErrorCode(err), Message: carehex.ErrorMessage(err)})
+				_ = write("event: error\ndata: %s\n\n", b)
 			}
-		case <-poll.C:
-			os, err := s.engine.Offers(ctx, pid)
-			if err != nil {
-				if ctx.Err() == nil {
-					s.log.WarnContext(ctx, "mobile.stream_offers", "err", err)
-					b, _ := jsonMarshal(errorDetail{Code: carehex.ErrorCode(err), Message: carehex.ErrorMessage(err)})
-					_ = write("event: error\ndata: %s\n\n", b)
-				}
-				return
-			}
-			if !send(os) {
-				return
-			}
+			return false
 		}
-	}
+		return send(os)
+	})
 }
 
 type declineIn struct {
@@ -544,6 +529,30 @@ func (s *Server) visitEvent(w http.ResponseWriter, r *http.Request) {
 	}
 	s.writeJSON(w, status, map[string]any{"event": toEventOut(out), "replayed": replayed,
 		"visit": map[string]string{"id": nv.ID, "status": string(nv.Status)}})
+}
+
+// pump keeps a stream going until ctx ends or the phone is gone: a
+// keep-alive comment every KeepAlive, and poll every interval (poll reports
+// false to end the stream).
+func (s *Server) pump(ctx context.Context, write func(format string, args ...any) bool, interval time.Duration, poll func() bool) {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	keep := time.NewTicker(s.cfg.KeepAlive)
+	defer keep.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-keep.C:
+			if !write(": keepalive\n\n") {
+				return
+			}
+		case <-tick.C:
+			if !poll() {
+				return
+			}
+		}
+	}
 }
 
 // openStream starts a Server-Sent Events answer and returns its writer,
