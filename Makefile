@@ -19,8 +19,8 @@ test:
 	$(MAKE) check-generate
 	$(GO) vet ./...
 	eval "$$(scripts/test-servers.sh start)" && eval "$$(scripts/redis-cluster.sh start)" && \
-		$(GO) test -count=1 -timeout 15m ./...
-	$(MAKE) fuzz FUZZTIME=10s
+		$(GO) test -count=1 -timeout 15m ./... && \
+		scripts/fuzz.sh 10s
 
 ## generate: regenerate rpc/ code from the .proto files with the pinned generators
 generate:
@@ -32,9 +32,9 @@ check-generate: generate
 	@test -z "$$(git status --porcelain -- rpc/)" || { git status --porcelain -- rpc/; echo "generate left untracked files in rpc/" >&2; exit 1; }
 
 FUZZTIME ?= 30s
-## fuzz: run each fuzz target for FUZZTIME
+## fuzz: run each fuzz target for FUZZTIME (some need the test servers)
 fuzz:
-	scripts/fuzz.sh $(FUZZTIME)
+	eval "$$(scripts/test-servers.sh start)" && scripts/fuzz.sh $(FUZZTIME)
 
 ## bench: Go benchmarks (SQLite, PostgreSQL, redis-server) and the dispatch bench at 100,000 providers
 bench: build
