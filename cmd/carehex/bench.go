@@ -48,11 +48,12 @@ func benchDispatch(ctx context.Context, args []string, getenv func(string) strin
 	}
 	fmt.Fprintf(stdout, "providers %d, H3 index resolution %d, %.1f providers per (skill, cell) set\n", r.Providers, r.IndexRes, r.ProvidersPerIndexCell)
 	fmt.Fprintf(stdout, "%-10s %9s %9s %12s\n", "lookup", "p50 ms", "p99 ms", "ops/s @"+fmt.Sprint(*clients))
-	fmt.Fprintf(stdout, "%-10s %9.3f %9.3f %12.0f   (%.1f cells, %.1f members read, %.2f round trips per lookup)\n", "h3", r.H3P50ms, r.H3P99ms, r.H3OpsS, r.CellsPerLookup, r.ScannedPerLookup, r.TripsPerLookup)
+	fmt.Fprintf(stdout, "%-10s %9.3f %9.3f %12.0f   (%.1f cells, %.1f members read, %.2f round trips per lookup, %.0f%% at the fine resolution)\n", "h3", r.H3P50ms, r.H3P99ms, r.H3OpsS, r.CellsPerLookup, r.ScannedPerLookup, r.TripsPerLookup, 100*r.FineShare)
 	fmt.Fprintf(stdout, "%-10s %9.3f %9.3f %12.0f\n", "geosearch", r.GeoP50ms, r.GeoP99ms, r.GeoOpsS)
 	fmt.Fprintf(stdout, "lookups where the two disagreed: %d; candidates per lookup %.1f\n", r.Disagreements, r.FoundPerLookup)
 	fmt.Fprintf(stdout, "redis bytes per provider %.0f (+%.0f for the GEO set used only by the comparison)\n", r.RedisBytesPerProvider, r.GeoBytesPerProvider)
-	fmt.Fprintf(stdout, "claim p50 %.3f ms, p99 %.3f ms at %d concurrent claimers\n", r.ClaimP50ms, r.ClaimP99ms, *clients)
+	fmt.Fprintf(stdout, "claim p50 %.3f ms, p99 %.3f ms for bursts of %d concurrent claims; closed loop of %d claimers: %.0f claims/s, p99 %.3f ms\n",
+		r.ClaimP50ms, r.ClaimP99ms, *clients, *clients, r.ClaimsPerSecond, r.ClaimSaturatedP99ms)
 	line, err := json.Marshal(r)
 	if err != nil {
 		return err
