@@ -4,7 +4,7 @@ GO ?= go
 DATA ?= ./data
 ADDR ?= 127.0.0.1:8080
 
-.PHONY: run build test check-generate generate fuzz bench test-faults clean
+.PHONY: run build test check-generate generate fuzz bench clean
 
 ## run: build and start the whole system (SQLite + in-process Redis) with demo data
 run: build
@@ -41,11 +41,6 @@ bench: build
 	scripts/test-deps.sh
 	eval "$$(scripts/test-servers.sh start)" && $(GO) test -run '^$$' -bench . -benchtime 2s ./... && \
 		./bin/carehex bench dispatch --redis-url "$$CAREHEX_TEST_REDIS_URL" --providers 100000
-
-## test-faults: the fault test of issue 3 (3 replicas, SIGSTOP, SIGKILL, Redis restart)
-test-faults:
-	scripts/test-deps.sh
-	scripts/test-faults.sh
 
 clean:
 	rm -rf bin
