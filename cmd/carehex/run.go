@@ -14,6 +14,8 @@ usage:
   carehex user add --username U --role operator|supervisor|admin --password-stdin [--data DIR]
   carehex demo seed [--residents N] [--providers N] [--data DIR]
   carehex bench dispatch --redis-url URL [--providers N] [--clients N]
+  carehex bench load [--rate N] [--duration D] [--database-url URL]
+  carehex simulate [--preset small|city] [--addr URL] [--residents N] [--providers N]
 
 Environment: CAREHEX_ADDR, CAREHEX_DATA, CAREHEX_DATABASE_URL (postgres://…),
 CAREHEX_REDIS_URL (redis://…), CAREHEX_LOG_LEVEL (debug|info|warn|error).
@@ -38,6 +40,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return demoSeed(ctx, rest[1:], getenv, stdout, stderr)
 	case cmd == "bench" && len(rest) > 0 && rest[0] == "dispatch":
 		return benchDispatch(ctx, rest[1:], getenv, stdout, stderr)
+	case cmd == "bench" && len(rest) > 0 && rest[0] == "load":
+		return benchLoad(ctx, rest[1:], getenv, stdout, stderr)
+	case cmd == "simulate":
+		return simulate(ctx, rest, getenv, stdout, stderr)
 	case cmd == "help" || cmd == "-h" || cmd == "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -19,6 +19,7 @@ import (
 	"github.com/carehex/carehex/providers"
 	"github.com/carehex/carehex/rpc"
 	"github.com/carehex/carehex/sqlstore"
+	"github.com/carehex/carehex/web"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -106,6 +107,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	mux := http.NewServeMux()
 	mux.Handle("/twirp/", api.Handler())
 	mux.Handle("/m/v1/", mobile.Handler())
+	mux.Handle("/", web.Handler())
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
@@ -135,6 +137,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	fmt.Fprintf(stdout, "carehex listening on http://%s\n", ln.Addr())
+	fmt.Fprintf(stdout, "  console http://%[1]s/console/   provider phone http://%[1]s/phone/   family http://%[1]s/family/\n", ln.Addr())
 	log.Info("serve.start", "addr", ln.Addr().String(), "database", store.Dialect(), "redis", redisKind(&cfg))
 
 	errc := make(chan error, 1)
