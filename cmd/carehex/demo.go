@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"time"
 
 	"github.com/carehex/carehex"
 	"github.com/carehex/carehex/catalog"
@@ -85,7 +86,7 @@ func demoSeed(ctx context.Context, args []string, getenv func(string) string, st
 	if *residents < 0 || *residents > 1_000_000 || *providers < 0 || *providers > 20_000 {
 		return fmt.Errorf("--residents must be 0…1000000 and --providers 0…20000")
 	}
-	store, err := openStore(ctx, &cfg)
+	store, err := openStore(ctx, &cfg, time.Now)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/carehex/carehex"
 	"github.com/carehex/carehex/auth"
@@ -41,7 +42,7 @@ func userAdd(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil && err != io.EOF {
 		return fmt.Errorf("read password: %w", err)
 	}
-	store, err := openStore(ctx, &cfg)
+	store, err := openStore(ctx, &cfg, time.Now)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,205 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/carehex/carehex"
+	"github.com/carehex/carehex/catalog"
+	"github.com/carehex/carehex/dispatch"
+	mobileapi "github.com/carehex/carehex/mobile-api"
+	"github.com/carehex/carehex/providers"
+	"github.com/carehex/carehex/rpc"
+	"github.com/carehex/carehex/sqlstore"
+	"github.com/carehex/carehex/web"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
+)
+
+// stack is one carehex server's parts wired together: the system of record,
+// Redis and the live availability on it, the dispatch engine, the Twirp and
+// mobile APIs, the web pages, and the background workers. `carehex serve`
+// runs one behind a listener; `carehex simulate` and `carehex bench load`
+// build one in-process (with their own clock) and drive it over loopback.
+type stack struct {
+	Store   *sqlstore.DB
+	Redis   redis.UniversalClient
+	Live    *providers.Store
+	Engine  *dispatch.Engine
+	Mobile  *mobileapi.Server
+	Relay   *mobileapi.Relay
+	API     *rpc.Server
+	Handler http.Handler // everything served: /twirp/, /m/v1/, /metrics, /healthz, the pages
+
+	log        *slog.Logger
+	closeRedis func()
+}
+
+// newStack opens the store and Redis named by cfg and wires the parts with
+// clock as every part's time. Close releases what it opened.
+func newStack(ctx context.Context, cfg *Config, clock carehex.Clock, log *slog.Logger) (*stack, error) {
+	store, err := openStore(ctx, cfg, clock)
+	if err != nil {
+		return nil, err
+	}
+	rdb, closeRedis, err := openRedis(ctx, cfg, log)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	st := &stack{Store: store, Redis: rdb, log: log, closeRedis: closeRedis}
+	if err := st.wire(cfg, clock); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return st, nil
+}
+
+func (st *stack) wire(cfg *Config, clock carehex.Clock) error {
+	store, log := st.Store, st.log
+	live, err := providers.New(st.Redis, providers.Options{Zone: cfg.Zone, Clock: clock})
+	if err != nil {
+		return err
+	}
+	dcfg := dispatch.DefaultConfig()
+	dcfg.OfferTTL = cfg.OfferTTL
+	engine, err := dispatch.New(dcfg, dispatch.Deps{
+		Requests: store, Residents: store, Providers: store, Catalog: store, Visits: store,
+		Offers: store, Alerts: store, Live: live, Log: log, Clock: clock,
+	})
+	if err != nil {
+		return err
+	}
+	mobile, err := mobileapi.New(mobileapi.DefaultConfig(), mobileapi.Deps{
+		Store: store, Engine: engine, Live: live, Clock: clock, Log: log,
+	})
+	if err != nil {
+		return err
+	}
+	st.Live, st.Engine, st.Mobile = live, engine, mobile
+	st.Relay = &mobileapi.Relay{Outbox: store, Sender: mobileapi.LogSender{Log: log}, Log: log, Clock: clock}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	st.API = &rpc.Server{Store: store, Clock: clock, Logger: log, Metrics: reg, Dispatch: engine}
+
+	mux := http.NewServeMux()
+	mux.Handle("/twirp/", st.API.Handler())
+	mux.Handle("/m/v1/", mobile.Handler())
+	mux.Handle("/", web.Handler())
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", st.healthz)
+	st.Handler = mux
+	return nil
+}
+
+// healthz answers 200 when the database and Redis both answer.
+func (st *stack) healthz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := st.Store.Ping(ctx); err != nil {
+		st.log.Warn("healthz.database", "err", err)
+		http.Error(w, "database unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	if err := st.Redis.Ping(ctx).Err(); err != nil {
+		st.log.Warn("healthz.redis", "err", err)
+		http.Error(w, "redis unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	fmt.Fprintln(w, "ok")
+}
+
+// Start runs the background work: the dispatcher's pass (expiring offers,
+// re-dispatching, alerts, rebuilding Redis), the late/missed visit watch, and
+// the notification relay. Every replica runs all three. The returned func
+// stops them and waits; call it before Close.
+func (st *stack) Start(ctx context.Context) (stop func()) {
+	bg, cancel := context.WithCancel(ctx)
+	var workers sync.WaitGroup
+	for name, run := range map[string]func(context.Context) error{
+		"dispatch": func(ctx context.Context) error { return st.Engine.Run(ctx, time.Second) },
+		"overdue":  func(ctx context.Context) error { return st.Mobile.RunOverdue(ctx, 30*time.Second) },
+		"relay":    func(ctx context.Context) error { return st.Relay.Run(ctx, 2*time.Second) },
+	} {
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			if err := run(bg); err != nil && !errors.Is(err, context.Canceled) {
+				st.log.Error("worker.stop", "worker", name, "err", err)
+			}
+		}()
+	}
+	return func() { cancel(); workers.Wait() }
+}
+
+// Close releases Redis and the store.
+func (st *stack) Close() {
+	if st.closeRedis != nil {
+		st.closeRedis()
+	}
+	st.Store.Close()
+}
+
+// openStore opens the system of record and loads the embedded catalogue into it.
+func openStore(ctx context.Context, cfg *Config, clock carehex.Clock) (*sqlstore.DB, error) {
+	store, err := sqlstore.Open(ctx, cfg.dsn(), clock)
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", redactDSN(cfg), err)
+	}
+	types, err := catalog.Load()
+	if err == nil {
+		err = store.SyncCatalog(ctx, types)
+	}
+	if err != nil {
+		store.Close()
+		return nil, fmt.Errorf("load service catalogue: %w", err)
+	}
+	return store, nil
+}
+
+func redactDSN(cfg *Config) string {
+	if cfg.DatabaseURL != "" {
+		return "from CAREHEX_DATABASE_URL"
+	}
+	return cfg.dsn()
+}
+
+func redisKind(cfg *Config) string {
+	if cfg.RedisURL != "" {
+		return "external"
+	}
+	return "in-process"
+}
+
+// openRedis connects to CAREHEX_REDIS_URL, or starts the in-process
+// Redis-protocol server so that one command runs the whole system. Redis holds
+// only state that can be rebuilt, so losing the in-process one on exit is fine.
+func openRedis(ctx context.Context, cfg *Config, log *slog.Logger) (redis.UniversalClient, func(), error) {
+	if cfg.RedisURL != "" {
+		rdb, err := redisClient(cfg.RedisURL)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := rdb.Ping(ctx).Err(); err != nil {
+			rdb.Close()
+			return nil, nil, fmt.Errorf("redis at CAREHEX_REDIS_URL: %w", err)
+		}
+		return rdb, func() { rdb.Close() }, nil
+	}
+	mr := miniredis.NewMiniRedis()
+	if err := mr.StartAddr("127.0.0.1:0"); err != nil {
+		return nil, nil, fmt.Errorf("start in-process redis: %w", err)
+	}
+	log.Info("redis.embedded", "addr", mr.Addr())
+	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+	return rdb, func() { rdb.Close(); mr.Close() }, nil
+}
