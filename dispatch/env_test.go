@@ -268,8 +268,8 @@ func (e *env) accept(o *carehex.Offer) *carehex.Visit {
 	return v
 }
 
-// complete walks a visit to completed and frees the provider, as the phone
-// does at the door.
+// complete walks a visit to completed and frees the provider, as the mobile
+// API does when the phone reports the check-out.
 func (e *env) complete(v *carehex.Visit) {
 	e.t.Helper()
 	ctx := context.Background()
@@ -278,8 +278,8 @@ func (e *env) complete(v *carehex.Visit) {
 			e.t.Fatalf("TransitionVisit(%s): %v", st, err)
 		}
 	}
-	if _, err := e.live.Finish(ctx, v.ProviderID, uint64(v.Fence)); err != nil {
-		e.t.Fatalf("Finish: %v", err)
+	if freed, err := e.eng.FreeIfDone(ctx, v.ProviderID); err != nil || !freed {
+		e.t.Fatalf("FreeIfDone after completing %s = %v, %v; want freed", v.ID, freed, err)
 	}
 }
 

@@ -176,6 +176,43 @@ func (e *Engine) settleClaim(ctx context.Context, providerID string, fence int64
 	}
 }
 
+// FreeIfDone frees a provider whom Redis still shows busy with a visit that
+// is over (completed, no-show, cancelled): the mobile API calls it when a
+// visit ends, and on a busy provider's heartbeat, so a Finish lost to a
+// Redis outage or a replica's death is made good by the next heartbeat. It
+// does nothing while the provider has a visit due now (within CommitAhead),
+// and reports whether it freed them.
+func (e *Engine) FreeIfDone(ctx context.Context, providerID string) (bool, error) {
+	visits, err := e.d.Visits.ProviderVisits(ctx, providerID, false)
+	if err != nil {
+		return false, err
+	}
+	horizon := e.now().Add(e.cfg.CommitAhead)
+	for _, v := range visits {
+		if v.Live() && !v.PlannedStart.After(horizon) {
+			return false, nil
+		}
+	}
+	// Redis's busy claim is the token of the newest visit that was the
+	// provider's job at the time; look back a few, newest first.
+	tried := 0
+	for _, v := range visits {
+		if v.Live() {
+			continue
+		}
+		if tried++; tried > 3 {
+			break
+		}
+		rctx, cancel := e.redis(ctx)
+		ok, err := e.live.Finish(rctx, providerID, uint64(v.Fence))
+		cancel()
+		if err != nil || ok {
+			return ok, err
+		}
+	}
+	return false, nil
+}
+
 // ownOffer returns offer offerID if it is providerID's. A provider sees only
 // its own offers: someone else's is "not found", not "forbidden", so offer
 // IDs cannot be probed.

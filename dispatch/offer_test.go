@@ -526,3 +526,44 @@ func TestRun(t *testing.T) {
 		t.Errorf("offers after running = %v", got)
 	}
 }
+
+// TestFreeIfDone: a provider stays busy in Redis while a visit holds them and
+// is free once it is over, however many times the free is asked for; the
+// heartbeat path relies on it to repair a free lost to an outage.
+func TestFreeIfDone(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	a := e.provider("甲", away(300))
+	r := e.request("meal_delivery", carehex.UrgencySoon)
+	v := e.accept(e.dispatch(r)[0])
+	ctx := context.Background()
+	if freed, err := e.eng.FreeIfDone(ctx, a.ID); err != nil || freed {
+		t.Fatalf("FreeIfDone during the visit = %v, %v; want nothing done", freed, err)
+	}
+	if s := e.liveStatus(a.ID); s != providers.StatusBusy {
+		t.Fatalf("provider is %s during the visit, want busy", s)
+	}
+	for _, st := range []carehex.Status{carehex.StatusEnRoute, carehex.StatusInProgress, carehex.StatusCompleted} {
+		if _, err := e.db.TransitionVisit(ctx, v.ID, st, "provider:"+a.ID, "", time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The visit ended but nobody freed the provider (the replica died, or
+	// Redis was away): still busy until FreeIfDone.
+	if s := e.liveStatus(a.ID); s != providers.StatusBusy {
+		t.Fatalf("provider is %s before the repair, want busy", s)
+	}
+	if freed, err := e.eng.FreeIfDone(ctx, a.ID); err != nil || !freed {
+		t.Fatalf("FreeIfDone after the visit = %v, %v; want freed", freed, err)
+	}
+	if s := e.liveStatus(a.ID); s != providers.StatusAvailable {
+		t.Fatalf("provider is %s after the repair, want available", s)
+	}
+	if freed, err := e.eng.FreeIfDone(ctx, a.ID); err != nil || freed {
+		t.Fatalf("second FreeIfDone = %v, %v; want nothing to do", freed, err)
+	}
+	r2 := e.request("meal_delivery", carehex.UrgencySoon)
+	if got := e.dispatch(r2); len(got) != 1 || got[0].ProviderID != a.ID {
+		t.Fatalf("the freed provider is not offered the next request: %v", got)
+	}
+}

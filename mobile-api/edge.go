@@ -59,6 +59,12 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		code, status = carehex.EINTERNAL, http.StatusInternalServerError
 	}
 	if code == carehex.EINTERNAL {
+		if r.Context().Err() != nil {
+			// The phone hung up (or timed out) mid-call: nobody reads
+			// the answer and nothing is wrong with the server.
+			s.log.DebugContext(r.Context(), "mobile.gone", "method", r.Method, "path", r.URL.Path, "err", err)
+			return
+		}
 		s.log.ErrorContext(r.Context(), "mobile.internal", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	if status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests {

@@ -106,6 +106,15 @@ func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+	if err == nil && st == providers.StatusBusy {
+		// Busy in Redis but perhaps not in the system of record: the free
+		// after the last visit's end may have been lost. Repair, then
+		// report the status the heartbeat leaves.
+		var freed bool
+		if freed, err = s.engine.FreeIfDone(r.Context(), hb.ProviderID); err == nil && freed {
+			st, err = s.live.Heartbeat(r.Context(), hb)
+		}
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -522,6 +531,13 @@ func (s *Server) visitEvent(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.fail(w, r, err)
 		return
+	}
+	if !nv.Live() {
+		// The visit is over: the provider takes offers again. Best effort;
+		// the provider's next heartbeat repairs a failure.
+		if _, err := s.engine.FreeIfDone(ctx, pid); err != nil {
+			s.log.WarnContext(ctx, "mobile.free", "provider", pid, "visit", nv.ID, "err", err)
+		}
 	}
 	status := http.StatusCreated
 	if replayed {

@@ -29,6 +29,9 @@ type Engine interface {
 	Accept(ctx context.Context, providerID, offerID string) (*carehex.Visit, error)
 	// Decline records a refusal; the request goes to the next candidate.
 	Decline(ctx context.Context, providerID, offerID, reason string) error
+	// FreeIfDone makes a provider whose visit is over available again in
+	// the live state (it reports whether anything changed).
+	FreeIfDone(ctx context.Context, providerID string) (bool, error)
 }
 
 // Live is the providers' live availability; *providers.Store implements it.

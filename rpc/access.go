@@ -67,6 +67,7 @@ var Access = map[string][]carehex.Role{
 	"DispatchService/AcknowledgeAlert":  writers,
 	"DispatchService/MarkUnfilled":      writers,
 	"DispatchService/RetryDispatch":     writers,
+	"DispatchService/GetDispatchMap":    staff,
 }
 
 // MaxBodyBytes bounds a Twirp request body.

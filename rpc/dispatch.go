@@ -16,6 +16,7 @@ type Dispatcher interface {
 	Dispatch(ctx context.Context, requestID string) ([]*carehex.Offer, error)
 	Assign(ctx context.Context, requestID, providerID, actor, reason string) (*carehex.ServiceRequest, *carehex.Visit, error)
 	WithdrawOffers(ctx context.Context, requestID, reason string) (int, error)
+	FreeIfDone(ctx context.Context, providerID string) (bool, error)
 }
 
 type dispatchService struct{ *Server }
@@ -162,6 +163,9 @@ func (s *Server) afterChange(ctx context.Context, r *carehex.ServiceRequest, rea
 		_, err = s.Dispatch.Dispatch(ctx, r.ID)
 	case carehex.StatusCancelled, carehex.StatusUnfilled:
 		_, err = s.Dispatch.WithdrawOffers(ctx, r.ID, reason)
+		if err == nil && r.ProviderID != "" { // a cancelled visit frees its provider
+			_, err = s.Dispatch.FreeIfDone(ctx, r.ProviderID)
+		}
 	}
 	if err != nil && s.Logger != nil {
 		s.Logger.WarnContext(ctx, "rpc.dispatch_after_change", "request", r.ID, "status", r.Status, "err", err)

@@ -28,7 +28,11 @@ func toTwirp(ctx context.Context, log *slog.Logger, err error) twirp.Error {
 	code := carehex.ErrorCode(err)
 	if code == carehex.EINTERNAL && log != nil {
 		method, _ := twirp.MethodName(ctx)
-		log.ErrorContext(ctx, "rpc.internal", "method", method, "err", err)
+		if ctx.Err() != nil { // the caller hung up mid-call; nothing is wrong here
+			log.DebugContext(ctx, "rpc.gone", "method", method, "err", err)
+		} else {
+			log.ErrorContext(ctx, "rpc.internal", "method", method, "err", err)
+		}
 	}
 	tc, ok := twirpCodes[code]
 	if !ok {

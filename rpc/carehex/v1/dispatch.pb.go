@@ -1117,12 +1117,183 @@ func (x *RetryDispatchResponse) GetRequest() *ServiceRequest {
 	return nil
 }
 
+type GetDispatchMapRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// resolution of the cells, 5 to 9; 0 means 8 (edges of about 531 m).
+	Resolution    int32 `protobuf:"varint,1,opt,name=resolution,proto3" json:"resolution,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetDispatchMapRequest) Reset() {
+	*x = GetDispatchMapRequest{}
+	mi := &file_carehex_v1_dispatch_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetDispatchMapRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetDispatchMapRequest) ProtoMessage() {}
+
+func (x *GetDispatchMapRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_carehex_v1_dispatch_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetDispatchMapRequest.ProtoReflect.Descriptor instead.
+func (*GetDispatchMapRequest) Descriptor() ([]byte, []int) {
+	return file_carehex_v1_dispatch_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *GetDispatchMapRequest) GetResolution() int32 {
+	if x != nil {
+		return x.Resolution
+	}
+	return 0
+}
+
+type MapCell struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// cell is the H3 index in hex.
+	Cell string `protobuf:"bytes,1,opt,name=cell,proto3" json:"cell,omitempty"`
+	// boundary is the cell's outline, counter-clockwise, 5 or 6 vertices.
+	Boundary []*LatLng `protobuf:"bytes,2,rep,name=boundary,proto3" json:"boundary,omitempty"`
+	// provider_count counts active providers based in the cell.
+	ProviderCount int32 `protobuf:"varint,3,opt,name=provider_count,json=providerCount,proto3" json:"provider_count,omitempty"`
+	// request_count counts open requests (pending to in progress) whose
+	// resident lives in the cell.
+	RequestCount  int32 `protobuf:"varint,4,opt,name=request_count,json=requestCount,proto3" json:"request_count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MapCell) Reset() {
+	*x = MapCell{}
+	mi := &file_carehex_v1_dispatch_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MapCell) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MapCell) ProtoMessage() {}
+
+func (x *MapCell) ProtoReflect() protoreflect.Message {
+	mi := &file_carehex_v1_dispatch_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MapCell.ProtoReflect.Descriptor instead.
+func (*MapCell) Descriptor() ([]byte, []int) {
+	return file_carehex_v1_dispatch_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *MapCell) GetCell() string {
+	if x != nil {
+		return x.Cell
+	}
+	return ""
+}
+
+func (x *MapCell) GetBoundary() []*LatLng {
+	if x != nil {
+		return x.Boundary
+	}
+	return nil
+}
+
+func (x *MapCell) GetProviderCount() int32 {
+	if x != nil {
+		return x.ProviderCount
+	}
+	return 0
+}
+
+func (x *MapCell) GetRequestCount() int32 {
+	if x != nil {
+		return x.RequestCount
+	}
+	return 0
+}
+
+type GetDispatchMapResponse struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Resolution int32                  `protobuf:"varint,1,opt,name=resolution,proto3" json:"resolution,omitempty"`
+	// cells are ordered by their index, so the answer is stable.
+	Cells         []*MapCell `protobuf:"bytes,2,rep,name=cells,proto3" json:"cells,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetDispatchMapResponse) Reset() {
+	*x = GetDispatchMapResponse{}
+	mi := &file_carehex_v1_dispatch_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetDispatchMapResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetDispatchMapResponse) ProtoMessage() {}
+
+func (x *GetDispatchMapResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_carehex_v1_dispatch_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetDispatchMapResponse.ProtoReflect.Descriptor instead.
+func (*GetDispatchMapResponse) Descriptor() ([]byte, []int) {
+	return file_carehex_v1_dispatch_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *GetDispatchMapResponse) GetResolution() int32 {
+	if x != nil {
+		return x.Resolution
+	}
+	return 0
+}
+
+func (x *GetDispatchMapResponse) GetCells() []*MapCell {
+	if x != nil {
+		return x.Cells
+	}
+	return nil
+}
+
 var File_carehex_v1_dispatch_proto protoreflect.FileDescriptor
 
 const file_carehex_v1_dispatch_proto_rawDesc = "" +
 	"\n" +
 	"\x19carehex/v1/dispatch.proto\x12\n" +
-	"carehex.v1\x1a\x17carehex/v1/intake.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"r\n" +
+	"carehex.v1\x1a\x17carehex/v1/intake.proto\x1a\x16carehex/v1/types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"r\n" +
 	"\n" +
 	"RankFactor\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
@@ -1208,14 +1379,28 @@ const file_carehex_v1_dispatch_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\"M\n" +
 	"\x15RetryDispatchResponse\x124\n" +
-	"\arequest\x18\x01 \x01(\v2\x1a.carehex.v1.ServiceRequestR\arequest*\xae\x01\n" +
+	"\arequest\x18\x01 \x01(\v2\x1a.carehex.v1.ServiceRequestR\arequest\"7\n" +
+	"\x15GetDispatchMapRequest\x12\x1e\n" +
+	"\n" +
+	"resolution\x18\x01 \x01(\x05R\n" +
+	"resolution\"\x99\x01\n" +
+	"\aMapCell\x12\x12\n" +
+	"\x04cell\x18\x01 \x01(\tR\x04cell\x12.\n" +
+	"\bboundary\x18\x02 \x03(\v2\x12.carehex.v1.LatLngR\bboundary\x12%\n" +
+	"\x0eprovider_count\x18\x03 \x01(\x05R\rproviderCount\x12#\n" +
+	"\rrequest_count\x18\x04 \x01(\x05R\frequestCount\"c\n" +
+	"\x16GetDispatchMapResponse\x12\x1e\n" +
+	"\n" +
+	"resolution\x18\x01 \x01(\x05R\n" +
+	"resolution\x12)\n" +
+	"\x05cells\x18\x02 \x03(\v2\x13.carehex.v1.MapCellR\x05cells*\xae\x01\n" +
 	"\vOfferStatus\x12\x1c\n" +
 	"\x18OFFER_STATUS_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11OFFER_STATUS_OPEN\x10\x01\x12\x19\n" +
 	"\x15OFFER_STATUS_ACCEPTED\x10\x02\x12\x19\n" +
 	"\x15OFFER_STATUS_DECLINED\x10\x03\x12\x18\n" +
 	"\x14OFFER_STATUS_EXPIRED\x10\x04\x12\x1a\n" +
-	"\x16OFFER_STATUS_WITHDRAWN\x10\x052\xfa\x04\n" +
+	"\x16OFFER_STATUS_WITHDRAWN\x10\x052\xd3\x05\n" +
 	"\x0fDispatchService\x12W\n" +
 	"\x0eListCandidates\x12!.carehex.v1.ListCandidatesRequest\x1a\".carehex.v1.ListCandidatesResponse\x12W\n" +
 	"\x0eAssignProvider\x12!.carehex.v1.AssignProviderRequest\x1a\".carehex.v1.AssignProviderResponse\x12`\n" +
@@ -1224,7 +1409,8 @@ const file_carehex_v1_dispatch_proto_rawDesc = "" +
 	"ListAlerts\x12\x1d.carehex.v1.ListAlertsRequest\x1a\x1e.carehex.v1.ListAlertsResponse\x12]\n" +
 	"\x10AcknowledgeAlert\x12#.carehex.v1.AcknowledgeAlertRequest\x1a$.carehex.v1.AcknowledgeAlertResponse\x12Q\n" +
 	"\fMarkUnfilled\x12\x1f.carehex.v1.MarkUnfilledRequest\x1a .carehex.v1.MarkUnfilledResponse\x12T\n" +
-	"\rRetryDispatch\x12 .carehex.v1.RetryDispatchRequest\x1a!.carehex.v1.RetryDispatchResponseB5Z3github.com/carehex/carehex/rpc/carehex/v1;carehexv1b\x06proto3"
+	"\rRetryDispatch\x12 .carehex.v1.RetryDispatchRequest\x1a!.carehex.v1.RetryDispatchResponse\x12W\n" +
+	"\x0eGetDispatchMap\x12!.carehex.v1.GetDispatchMapRequest\x1a\".carehex.v1.GetDispatchMapResponseB5Z3github.com/carehex/carehex/rpc/carehex/v1;carehexv1b\x06proto3"
 
 var (
 	file_carehex_v1_dispatch_proto_rawDescOnce sync.Once
@@ -1239,7 +1425,7 @@ func file_carehex_v1_dispatch_proto_rawDescGZIP() []byte {
 }
 
 var file_carehex_v1_dispatch_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_carehex_v1_dispatch_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_carehex_v1_dispatch_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_carehex_v1_dispatch_proto_goTypes = []any{
 	(OfferStatus)(0),                  // 0: carehex.v1.OfferStatus
 	(*RankFactor)(nil),                // 1: carehex.v1.RankFactor
@@ -1260,43 +1446,51 @@ var file_carehex_v1_dispatch_proto_goTypes = []any{
 	(*MarkUnfilledResponse)(nil),      // 16: carehex.v1.MarkUnfilledResponse
 	(*RetryDispatchRequest)(nil),      // 17: carehex.v1.RetryDispatchRequest
 	(*RetryDispatchResponse)(nil),     // 18: carehex.v1.RetryDispatchResponse
-	(*ServiceRequest)(nil),            // 19: carehex.v1.ServiceRequest
-	(*timestamppb.Timestamp)(nil),     // 20: google.protobuf.Timestamp
+	(*GetDispatchMapRequest)(nil),     // 19: carehex.v1.GetDispatchMapRequest
+	(*MapCell)(nil),                   // 20: carehex.v1.MapCell
+	(*GetDispatchMapResponse)(nil),    // 21: carehex.v1.GetDispatchMapResponse
+	(*ServiceRequest)(nil),            // 22: carehex.v1.ServiceRequest
+	(*timestamppb.Timestamp)(nil),     // 23: google.protobuf.Timestamp
+	(*LatLng)(nil),                    // 24: carehex.v1.LatLng
 }
 var file_carehex_v1_dispatch_proto_depIdxs = []int32{
 	1,  // 0: carehex.v1.Candidate.factors:type_name -> carehex.v1.RankFactor
 	2,  // 1: carehex.v1.ListCandidatesResponse.candidates:type_name -> carehex.v1.Candidate
-	19, // 2: carehex.v1.AssignProviderResponse.request:type_name -> carehex.v1.ServiceRequest
+	22, // 2: carehex.v1.AssignProviderResponse.request:type_name -> carehex.v1.ServiceRequest
 	0,  // 3: carehex.v1.Offer.status:type_name -> carehex.v1.OfferStatus
-	20, // 4: carehex.v1.Offer.expire_time:type_name -> google.protobuf.Timestamp
-	20, // 5: carehex.v1.Offer.create_time:type_name -> google.protobuf.Timestamp
-	20, // 6: carehex.v1.Offer.close_time:type_name -> google.protobuf.Timestamp
+	23, // 4: carehex.v1.Offer.expire_time:type_name -> google.protobuf.Timestamp
+	23, // 5: carehex.v1.Offer.create_time:type_name -> google.protobuf.Timestamp
+	23, // 6: carehex.v1.Offer.close_time:type_name -> google.protobuf.Timestamp
 	7,  // 7: carehex.v1.ListRequestOffersResponse.offers:type_name -> carehex.v1.Offer
-	20, // 8: carehex.v1.Alert.create_time:type_name -> google.protobuf.Timestamp
-	20, // 9: carehex.v1.Alert.ack_time:type_name -> google.protobuf.Timestamp
+	23, // 8: carehex.v1.Alert.create_time:type_name -> google.protobuf.Timestamp
+	23, // 9: carehex.v1.Alert.ack_time:type_name -> google.protobuf.Timestamp
 	10, // 10: carehex.v1.ListAlertsResponse.alerts:type_name -> carehex.v1.Alert
 	10, // 11: carehex.v1.AcknowledgeAlertResponse.alert:type_name -> carehex.v1.Alert
-	19, // 12: carehex.v1.MarkUnfilledResponse.request:type_name -> carehex.v1.ServiceRequest
-	19, // 13: carehex.v1.RetryDispatchResponse.request:type_name -> carehex.v1.ServiceRequest
-	3,  // 14: carehex.v1.DispatchService.ListCandidates:input_type -> carehex.v1.ListCandidatesRequest
-	5,  // 15: carehex.v1.DispatchService.AssignProvider:input_type -> carehex.v1.AssignProviderRequest
-	8,  // 16: carehex.v1.DispatchService.ListRequestOffers:input_type -> carehex.v1.ListRequestOffersRequest
-	11, // 17: carehex.v1.DispatchService.ListAlerts:input_type -> carehex.v1.ListAlertsRequest
-	13, // 18: carehex.v1.DispatchService.AcknowledgeAlert:input_type -> carehex.v1.AcknowledgeAlertRequest
-	15, // 19: carehex.v1.DispatchService.MarkUnfilled:input_type -> carehex.v1.MarkUnfilledRequest
-	17, // 20: carehex.v1.DispatchService.RetryDispatch:input_type -> carehex.v1.RetryDispatchRequest
-	4,  // 21: carehex.v1.DispatchService.ListCandidates:output_type -> carehex.v1.ListCandidatesResponse
-	6,  // 22: carehex.v1.DispatchService.AssignProvider:output_type -> carehex.v1.AssignProviderResponse
-	9,  // 23: carehex.v1.DispatchService.ListRequestOffers:output_type -> carehex.v1.ListRequestOffersResponse
-	12, // 24: carehex.v1.DispatchService.ListAlerts:output_type -> carehex.v1.ListAlertsResponse
-	14, // 25: carehex.v1.DispatchService.AcknowledgeAlert:output_type -> carehex.v1.AcknowledgeAlertResponse
-	16, // 26: carehex.v1.DispatchService.MarkUnfilled:output_type -> carehex.v1.MarkUnfilledResponse
-	18, // 27: carehex.v1.DispatchService.RetryDispatch:output_type -> carehex.v1.RetryDispatchResponse
-	21, // [21:28] is the sub-list for method output_type
-	14, // [14:21] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	22, // 12: carehex.v1.MarkUnfilledResponse.request:type_name -> carehex.v1.ServiceRequest
+	22, // 13: carehex.v1.RetryDispatchResponse.request:type_name -> carehex.v1.ServiceRequest
+	24, // 14: carehex.v1.MapCell.boundary:type_name -> carehex.v1.LatLng
+	20, // 15: carehex.v1.GetDispatchMapResponse.cells:type_name -> carehex.v1.MapCell
+	3,  // 16: carehex.v1.DispatchService.ListCandidates:input_type -> carehex.v1.ListCandidatesRequest
+	5,  // 17: carehex.v1.DispatchService.AssignProvider:input_type -> carehex.v1.AssignProviderRequest
+	8,  // 18: carehex.v1.DispatchService.ListRequestOffers:input_type -> carehex.v1.ListRequestOffersRequest
+	11, // 19: carehex.v1.DispatchService.ListAlerts:input_type -> carehex.v1.ListAlertsRequest
+	13, // 20: carehex.v1.DispatchService.AcknowledgeAlert:input_type -> carehex.v1.AcknowledgeAlertRequest
+	15, // 21: carehex.v1.DispatchService.MarkUnfilled:input_type -> carehex.v1.MarkUnfilledRequest
+	17, // 22: carehex.v1.DispatchService.RetryDispatch:input_type -> carehex.v1.RetryDispatchRequest
+	19, // 23: carehex.v1.DispatchService.GetDispatchMap:input_type -> carehex.v1.GetDispatchMapRequest
+	4,  // 24: carehex.v1.DispatchService.ListCandidates:output_type -> carehex.v1.ListCandidatesResponse
+	6,  // 25: carehex.v1.DispatchService.AssignProvider:output_type -> carehex.v1.AssignProviderResponse
+	9,  // 26: carehex.v1.DispatchService.ListRequestOffers:output_type -> carehex.v1.ListRequestOffersResponse
+	12, // 27: carehex.v1.DispatchService.ListAlerts:output_type -> carehex.v1.ListAlertsResponse
+	14, // 28: carehex.v1.DispatchService.AcknowledgeAlert:output_type -> carehex.v1.AcknowledgeAlertResponse
+	16, // 29: carehex.v1.DispatchService.MarkUnfilled:output_type -> carehex.v1.MarkUnfilledResponse
+	18, // 30: carehex.v1.DispatchService.RetryDispatch:output_type -> carehex.v1.RetryDispatchResponse
+	21, // 31: carehex.v1.DispatchService.GetDispatchMap:output_type -> carehex.v1.GetDispatchMapResponse
+	24, // [24:32] is the sub-list for method output_type
+	16, // [16:24] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_carehex_v1_dispatch_proto_init() }
@@ -1305,13 +1499,14 @@ func file_carehex_v1_dispatch_proto_init() {
 		return
 	}
 	file_carehex_v1_intake_proto_init()
+	file_carehex_v1_types_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_carehex_v1_dispatch_proto_rawDesc), len(file_carehex_v1_dispatch_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   18,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
