@@ -55,9 +55,11 @@ type Engine struct {
 	log  *slog.Logger
 	live *providers.Store
 
-	mu       sync.Mutex
-	inflight map[string]bool        // requests this engine is dispatching now
-	alerted  map[alertKey]time.Time // when this engine last raised an alert
+	mu         sync.Mutex
+	inflight   map[string]bool        // requests this engine is dispatching now
+	alerted    map[alertKey]time.Time // when this engine last raised an alert
+	quiet      map[string]quiet       // requests resting after finding nobody free (backoff.go)
+	freedCount uint64                 // providers this engine freed, ever (backoff.go)
 }
 
 type alertKey struct{ requestID, kind string }
@@ -81,7 +83,7 @@ func New(cfg Config, d Deps) (*Engine, error) {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
 	return &Engine{cfg: cfg, d: d, now: d.Clock, log: d.Log, live: d.Live,
-		inflight: map[string]bool{}, alerted: map[alertKey]time.Time{}}, nil
+		inflight: map[string]bool{}, alerted: map[alertKey]time.Time{}, quiet: map[string]quiet{}}, nil
 }
 
 // Config returns the engine's settings.
@@ -148,6 +150,7 @@ func (e *Engine) Tick(ctx context.Context) error {
 		errs = append(errs, err)
 	}
 	e.pruneAlerted()
+	e.pruneQuiet(e.now())
 	return errors.Join(errs...)
 }
 
@@ -261,7 +264,8 @@ func (e *Engine) dispatchWaiting(ctx context.Context, claim bool) error {
 		}
 		// A routine request holding its offer waits for the answer or the
 		// expiry; an offered emergency may need its fan-out topped up.
-		if claim && e.dueForDispatch(r, now) && (r.Status == carehex.StatusPending || class == carehex.ClassEmergency) {
+		if claim && e.dueForDispatch(r, now) && (r.Status == carehex.StatusPending || class == carehex.ClassEmergency) &&
+			!e.resting(r.ID, now) {
 			work <- r.ID
 		}
 	}

@@ -62,6 +62,7 @@ func (e *Engine) Dispatch(ctx context.Context, requestID string) ([]*carehex.Off
 		return nil, err
 	}
 	if len(ranked) == 0 {
+		e.foundNobody(j.req.ID, now)
 		if open == 0 {
 			e.raise(ctx, j.req.ID, carehex.AlertNoCandidates, fmt.Sprintf("no available provider with skill %q within %.0f km",
 				j.st.RequiredSkill, j.cc.MaxRadiusM/1000))
@@ -96,8 +97,10 @@ func (e *Engine) Dispatch(ctx context.Context, requestID string) ([]*carehex.Off
 		}
 	}
 	if len(claims) == 0 {
+		e.foundNobody(j.req.ID, now)
 		return nil, nil
 	}
+	e.foundSomeone(j.req.ID)
 	if err := e.d.Offers.CreateOffers(ctx, offers, Actor); err != nil {
 		// Another replica offered or assigned the request first, or an
 		// operator cancelled it: our claims must not keep the providers.
@@ -146,7 +149,9 @@ func (e *Engine) release(ctx context.Context, providerID string, fence int64) {
 	defer cancel()
 	if _, err := e.live.Release(rctx, providerID, uint64(fence)); err != nil {
 		e.log.Warn("dispatch.release", "provider", providerID, "fence", fence, "err", err)
+		return
 	}
+	e.freed()
 }
 
 // settle brings Redis in line with a visit SQL committed under offer o's
@@ -206,6 +211,9 @@ func (e *Engine) FreeIfDone(ctx context.Context, providerID string) (bool, error
 		rctx, cancel := e.redis(ctx)
 		ok, err := e.live.Finish(rctx, providerID, uint64(v.Fence))
 		cancel()
+		if ok {
+			e.freed()
+		}
 		if err != nil || ok {
 			return ok, err
 		}

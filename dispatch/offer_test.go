@@ -437,9 +437,11 @@ func TestRedisLoss(t *testing.T) {
 		t.Errorf("accepting an offer from before the loss: %v", err)
 	}
 
-	// Phones report again; dispatch resumes by itself with a newcomer.
-	e.beatAll()
+	// Phones report again; dispatch resumes by itself with a newcomer, by
+	// the time r2's rest after finding nobody in the rebuild pass is over
+	// (providers coming online are not "freed" events: backoff.go).
 	c := e.provider("丙", away(1200))
+	e.advance(4 * time.Second)
 	e.tick()
 	oc := mustOpen(t, e, c)
 	if oc.RequestID != r2.ID {
@@ -565,5 +567,48 @@ func TestFreeIfDone(t *testing.T) {
 	r2 := e.request("meal_delivery", carehex.UrgencySoon)
 	if got := e.dispatch(r2); len(got) != 1 || got[0].ProviderID != a.ID {
 		t.Fatalf("the freed provider is not offered the next request: %v", got)
+	}
+}
+
+// TestBackoff: a request that found nobody free rests from the dispatcher's
+// pass (1 s, doubling), unless a provider is freed in this engine meanwhile;
+// then the next pass tries it at once.
+func TestBackoff(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	a := e.provider("甲", away(400))
+	r1 := e.request("meal_delivery", carehex.UrgencySoon)
+	o1 := e.dispatch(r1)[0] // a holds r1's offer
+	r2 := e.request("meal_delivery", carehex.UrgencySoon)
+	if got := e.dispatch(r2); len(got) != 0 {
+		t.Fatalf("r2 offered %v with nobody free", got)
+	}
+
+	// A newcomer's heartbeat is not a "freed" event: r2 rests until its
+	// backoff is over.
+	b := e.provider("乙", away(800))
+	e.tick()
+	if got := e.offersOf(r2); len(got) != 0 {
+		t.Fatalf("r2 offered %v while resting", got)
+	}
+	e.advance(time.Second)
+	e.tick()
+	if got := e.offersOf(r2); !slices.Equal(got, []string{st(b, carehex.OfferOpen)}) {
+		t.Fatalf("r2 offers after its rest = %v, want b's", got)
+	}
+
+	// r3 finds nobody (a and b hold offers); a declines r1, which frees a
+	// in this engine, and the very next pass offers r3 to a.
+	r3 := e.request("meal_delivery", carehex.UrgencySoon)
+	if got := e.dispatch(r3); len(got) != 0 {
+		t.Fatalf("r3 offered %v with nobody free", got)
+	}
+	if err := e.eng.Decline(ctx, a.ID, o1.ID, "busy"); err != nil {
+		t.Fatal(err)
+	}
+	e.tick()
+	if got := e.offersOf(r3); !slices.Contains(got, st(a, carehex.OfferOpen)) {
+		t.Fatalf("r3 offers after a was freed = %v, want a's", got)
 	}
 }

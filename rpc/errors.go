@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strconv"
 
 	"github.com/carehex/carehex"
 	"github.com/twitchtv/twirp"
@@ -20,6 +21,10 @@ var twirpCodes = map[string]twirp.ErrorCode{
 	carehex.EUNAVAILABLE:     twirp.Unavailable,
 	carehex.EINTERNAL:        twirp.Internal,
 }
+
+// retryAfterMS is the retry hint of an unavailable answer: dispatch resumes
+// within a tick or two of Redis or the database coming back.
+const retryAfterMS = 1000
 
 // toTwirp turns any error into a Twirp error safe to send: the message of a
 // *carehex.Error, the field it names as meta "argument", and for internal
@@ -45,6 +50,9 @@ func toTwirp(ctx context.Context, log *slog.Logger, err error) twirp.Error {
 	te := twirp.NewError(tc, carehex.ErrorMessage(err))
 	if f := carehex.ErrorField(err); f != "" {
 		te = te.WithMeta("argument", f)
+	}
+	if tc == twirp.Unavailable { // Redis or the database is away: try again shortly
+		te = te.WithMeta("retry_after_ms", strconv.Itoa(retryAfterMS))
 	}
 	return te
 }

@@ -94,19 +94,43 @@ func (c *Config) validate() error {
 
 // redisClient connects to one redis-server, or to a Redis Cluster when the
 // URL lists more nodes with addr= parameters.
+//
+// Redis holds only state that can be rebuilt, and every caller has a
+// fallback (the dispatcher's next pass each second, the phone's next
+// heartbeat), so a Redis that is away is reported at once as unavailable
+// rather than dialled for seconds: one dial, no dial retries, one command
+// retry after a short pause. Settings given in the URL (dial_timeout,
+// max_retries, …) win.
 func redisClient(url string) (redis.UniversalClient, error) {
 	if strings.Contains(url, "addr=") {
 		opt, err := redis.ParseClusterURL(url)
 		if err != nil {
 			return nil, err
 		}
+		failFast(url, &opt.DialTimeout, &opt.DialerRetries, &opt.DialerRetryTimeout, &opt.MaxRetries, &opt.MaxRetryBackoff)
 		return redis.NewClusterClient(opt), nil
 	}
 	opt, err := redis.ParseURL(url)
 	if err != nil {
 		return nil, err
 	}
+	failFast(url, &opt.DialTimeout, &opt.DialerRetries, &opt.DialerRetryTimeout, &opt.MaxRetries, &opt.MaxRetryBackoff)
 	return redis.NewClient(opt), nil
+}
+
+// failFast sets the fail-fast dial and retry settings on a client's options,
+// except those the URL gives.
+func failFast(url string, dialTimeout *time.Duration, dialRetries *int, dialPause *time.Duration, retries *int, backoff *time.Duration) {
+	const pause = 20 * time.Millisecond
+	if !strings.Contains(url, "dial_timeout=") {
+		*dialTimeout = 500 * time.Millisecond
+	}
+	if !strings.Contains(url, "dialer_retries=") {
+		*dialRetries, *dialPause = 1, pause
+	}
+	if !strings.Contains(url, "max_retries=") {
+		*retries, *backoff = 1, pause
+	}
 }
 
 // dsn is what sqlstore.Open takes: the PostgreSQL URL or the SQLite file.
