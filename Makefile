@@ -1,10 +1,11 @@
 # carehex — the two commands a newcomer needs are `make run` and `make test`.
 SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 GO ?= go
 DATA ?= ./data
 ADDR ?= 127.0.0.1:8080
 
-.PHONY: run build test check-generate generate fuzz bench clean
+.PHONY: run build test test-faults test-browser check-generate generate fuzz bench clean
 
 ## run: build and start the whole system (SQLite + in-process Redis) with demo data
 run: build
@@ -19,17 +20,32 @@ test:
 	$(MAKE) check-generate
 	$(GO) vet ./...
 	eval "$$(scripts/test-servers.sh start)" && eval "$$(scripts/redis-cluster.sh start)" && \
-		$(GO) test -count=1 -timeout 15m ./... && \
+		$(GO) test -count=1 -short -timeout 15m ./... && \
+		$(GO) test -count=1 -timeout 30m -run '$(FAULT_TESTS)' -v ./cmd/carehex | scripts/test-summary.sh && \
+		scripts/test-browser.sh && \
 		scripts/fuzz.sh 10s
 
-## generate: regenerate rpc/ code from the .proto files with the pinned generators
+FAULT_TESTS := ^(TestFaultReplicas|TestRedisDown)$$
+## test-faults: the fault tests alone (replicas paused and killed, Redis and PostgreSQL restarted), with their figures
+test-faults:
+	scripts/test-deps.sh
+	eval "$$(scripts/test-servers.sh start)" && \
+		$(GO) test -count=1 -timeout 30m -run '$(FAULT_TESTS)' -v ./cmd/carehex | scripts/test-summary.sh
+
+## test-browser: the browser scenario (web/e2e) on the real binary, PostgreSQL and Redis; chromium from apt
+test-browser:
+	scripts/test-deps.sh
+	eval "$$(scripts/test-servers.sh start)" && scripts/test-browser.sh
+
+## generate: regenerate rpc/ code and the browser client web/static/gen/ from the .proto files with the pinned generators
 generate:
 	scripts/generate.sh
 
 ## check-generate: fail when regenerating changes the committed code
+GENERATED := rpc/ web/static/gen/
 check-generate: generate
-	@git diff --exit-code -- rpc/ || { echo "generated code in rpc/ is stale: run make generate and commit" >&2; exit 1; }
-	@test -z "$$(git status --porcelain -- rpc/)" || { git status --porcelain -- rpc/; echo "generate left untracked files in rpc/" >&2; exit 1; }
+	@git diff --exit-code -- $(GENERATED) || { echo "generated code in $(GENERATED) is stale: run make generate and commit" >&2; exit 1; }
+	@test -z "$$(git status --porcelain -- $(GENERATED))" || { git status --porcelain -- $(GENERATED); echo "generate left untracked files in $(GENERATED)" >&2; exit 1; }
 
 FUZZTIME ?= 30s
 ## fuzz: run each fuzz target for FUZZTIME (some need the test servers)

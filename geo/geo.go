@@ -44,6 +44,22 @@ func Center(c carehex.Cell) (carehex.LatLng, error) {
 	return carehex.LatLng{Lat: ll.Lat, Lng: ll.Lng}, nil
 }
 
+// Boundary returns the outline of a cell, counter-clockwise.
+func Boundary(c carehex.Cell) ([]carehex.LatLng, error) {
+	if !h3.Cell(c).IsValid() {
+		return nil, carehex.Errorf(carehex.EINVALID, "cell", "not a valid H3 cell: %x", uint64(c))
+	}
+	b, err := h3.CellToBoundary(h3.Cell(c))
+	if err != nil {
+		return nil, carehex.Errorf(carehex.EINVALID, "cell", "not a valid H3 cell: %v", err)
+	}
+	out := make([]carehex.LatLng, len(b))
+	for i, v := range b {
+		out[i] = carehex.LatLng{Lat: v.Lat, Lng: v.Lng}
+	}
+	return out, nil
+}
+
 // Disk returns the cells within k rings of origin, origin first.
 func Disk(origin carehex.Cell, k int) ([]carehex.Cell, error) {
 	cs, err := h3.GridDisk(h3.Cell(origin), k)

@@ -97,3 +97,31 @@ func FuzzCellOf(f *testing.F) {
 		}
 	})
 }
+
+func TestBoundary(t *testing.T) {
+	for _, res := range []int{geo.IndexRes, geo.ResidentRes} {
+		c, err := geo.CellOf(zibo, res)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := geo.Boundary(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(b) != 6 {
+			t.Errorf("res %d: %d vertices, want 6", res, len(b))
+		}
+		centre, _ := geo.Center(c)
+		edge, _ := geo.EdgeLengthM(res)
+		for _, v := range b {
+			// A vertex lies about one edge from the centre; H3 cells are
+			// distorted, so allow a wide margin around the average edge.
+			if d := geo.DistanceM(centre, v); d < edge*0.6 || d > edge*1.4 {
+				t.Errorf("res %d: vertex %v is %.0f m from the centre, edge %.0f m", res, v, d, edge)
+			}
+		}
+	}
+	if _, err := geo.Boundary(0); err == nil {
+		t.Error("geo.Boundary(0) succeeded")
+	}
+}

@@ -1,0 +1,29 @@
+// The console's connection to the server: one session token and the
+// generated Twirp clients that use it. Nothing else in the console fetches.
+import {
+  AuthService, CatalogService, DispatchService, IntakeService, ProviderService, ResidentService, TwirpError,
+} from "/gen/carehex.js";
+
+const KEY = "carehex.console.session";
+
+export const session = {
+  get() {
+    try { return JSON.parse(sessionStorage.getItem(KEY)) || null; } catch { return null; }
+  },
+  set(s) { sessionStorage.setItem(KEY, JSON.stringify(s)); },
+  clear() { sessionStorage.removeItem(KEY); },
+};
+
+const opts = { token: () => session.get()?.token };
+
+export const auth = new AuthService(opts);
+export const catalog = new CatalogService(opts);
+export const dispatch = new DispatchService(opts);
+export const intake = new IntakeService(opts);
+export const providers = new ProviderService(opts);
+export const residents = new ResidentService(opts);
+
+// isAuthError tells whether the session is gone and the operator must sign in again.
+export function isAuthError(e) {
+  return e instanceof TwirpError && (e.code === "unauthenticated" || e.code === "permission_denied");
+}

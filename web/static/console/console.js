@@ -1,0 +1,127 @@
+// The operator console: sign in, then the caller lookup and request form on
+// the left, the live dispatch board (or map, or roster) in the middle and
+// the alert queue on the right, all refreshed by one poll every 2.5 s.
+import { setup, t } from "/i18n.js";
+import { auth, isAuthError, session } from "./api.js";
+import { setupAlerts, refreshAlerts } from "./alerts.js";
+import { refreshBoard, setupBoard } from "./board.js";
+import { loadCatalogue } from "./cache.js";
+import { openRequest, refreshDetail, setupDetail } from "./detail.js";
+import { $$, byTestId } from "./dom.js";
+import { resetForm, setupIntake } from "./intake.js";
+import { renderCard, setupLookup } from "./lookup.js";
+import { refreshMap } from "./map.js";
+import { refreshProviders } from "./providers.js";
+
+const POLL_MS = 2500;
+
+const en = {
+  title: "carehex operator console", logout: "Sign out", loginTitle: "Operator sign-in", username: "Username",
+  password: "Password", signIn: "Sign in", callerTitle: "Incoming call", requestTitle: "Log a request",
+  urgency: "Urgency", uEmergency: "Emergency", uSoon: "Soon", uScheduled: "Scheduled", windowStart: "From",
+  windowEnd: "To", submit: "Submit", tabBoard: "Dispatch board", tabMap: "Map", tabProviders: "Providers",
+  legendProviders: "Providers", legendRequests: "Open requests", legendBoth: "Both", alertsTitle: "Alerts", tokenTitle: "Device token",
+  tokenHint: "Shown only this once: scan the QR code with the provider's phone, or type the token above.",
+  callerPlaceholder: "Phone digits (last four will do) or name", servicePlaceholder: "Service: Chinese or English name, or code",
+  notes: "Notes",
+};
+
+let tab = "board";
+let timer = 0;
+
+function placeholders() {
+  for (const el of $$("[data-i18n-placeholder]")) {
+    el.dataset.zhPlaceholder ??= el.placeholder;
+    el.placeholder = t(el.dataset.i18nPlaceholder, el.dataset.zhPlaceholder);
+  }
+}
+
+function showLogin(msg = "") {
+  clearTimeout(timer);
+  byTestId("console").hidden = true;
+  byTestId("logout").hidden = true;
+  byTestId("current-user").textContent = "";
+  byTestId("login").hidden = false;
+  byTestId("login-error").textContent = msg;
+  byTestId("login-username").focus();
+}
+
+async function showDesk() {
+  const s = session.get();
+  byTestId("login").hidden = true;
+  byTestId("console").hidden = false;
+  byTestId("logout").hidden = false;
+  byTestId("current-user").textContent = `${s.username} (${s.role})`;
+  await loadCatalogue();
+  byTestId("request-form").hidden = false;
+  byTestId("caller-search").focus();
+  await poll();
+}
+
+// poll refreshes whatever is on screen, then schedules itself again. One
+// poll runs at a time; a call while one is running asks for another at once.
+let polling = false;
+let again = false;
+async function poll() {
+  if (!session.get()) return;
+  if (polling) { again = true; return; }
+  polling = true;
+  clearTimeout(timer);
+  try {
+    await Promise.all([
+      tab === "board" ? refreshBoard() : tab === "map" ? refreshMap() : Promise.resolve(),
+      refreshAlerts(),
+      refreshDetail(),
+      renderCard(),
+    ]);
+    byTestId("console").classList.remove("offline");
+  } catch (e) {
+    if (isAuthError(e)) { polling = false; session.clear(); showLogin(t("expired", "登录已过期，请重新登录")); return; }
+    byTestId("console").classList.add("offline");
+  }
+  polling = false;
+  timer = setTimeout(poll, again ? 0 : POLL_MS);
+  again = false;
+}
+
+function switchTab(name) {
+  tab = name;
+  for (const b of $$("[role=tab]")) b.setAttribute("aria-selected", String(b.dataset.tab === name));
+  for (const p of $$("[data-pane]")) p.hidden = p.dataset.pane !== name;
+  if (name === "providers") refreshProviders();
+  poll();
+}
+
+byTestId("login-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const f = e.target.elements;
+  try {
+    const r = await auth.login({ username: f.username.value.trim(), password: f.password.value });
+    session.set({ token: r.token, role: r.role, username: f.username.value.trim() });
+    f.password.value = "";
+    await showDesk();
+  } catch (err) {
+    byTestId("login-error").textContent = err.code === "unauthenticated" ? t("badLogin", "用户名或密码不对") : err.message;
+  }
+});
+
+byTestId("logout").addEventListener("click", async () => {
+  await auth.logout({}).catch(() => {});
+  session.clear();
+  showLogin();
+});
+
+for (const b of $$("[role=tab]")) b.addEventListener("click", () => switchTab(b.dataset.tab));
+
+setup({ en: { ...en, expired: "Session expired; sign in again", badLogin: "Wrong username or password" } });
+placeholders();
+document.addEventListener("langchange", () => { placeholders(); if (session.get()) poll(); });
+
+setupLookup(() => { resetForm(); byTestId("service-input").focus(); });
+setupIntake(() => Promise.all([refreshBoard(), renderCard()]));
+setupBoard(openRequest);
+setupAlerts(openRequest);
+setupDetail(() => poll());
+
+if (session.get()) showDesk().catch((e) => (isAuthError(e) ? (session.clear(), showLogin()) : null));
+else showLogin();

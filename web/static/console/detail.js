@@ -1,0 +1,136 @@
+// One request in a dialog: its timeline (the append-only events), its offers,
+// and manual assignment from the ranked candidates with each one's factors.
+import { dispatch, intake } from "./api.js";
+import { resident, services } from "./cache.js";
+import { byTestId, h, replace } from "./dom.js";
+import { say, serviceName, statusKey, statusName, timeOf, urgencyName } from "./labels.js";
+
+const ASSIGNABLE = new Set(["REQUEST_STATUS_PENDING", "REQUEST_STATUS_OFFERED", "REQUEST_STATUS_UNFILLED"]);
+
+const FACTORS = {
+  travel_time: ["路程时间", "Travel time"],
+  continuity: ["服务连续性", "Continuity"],
+  preferred_provider: ["老人偏好", "Preferred provider"],
+  gender: ["性别偏好", "Gender"],
+  language: ["语言", "Language"],
+  fair_share: ["工作量均衡", "Fair share"],
+};
+
+const EVENTS = {
+  created: ["已登记", "Logged"],
+  status_changed: ["状态变更", "Status changed"],
+  cancelled: ["已取消", "Cancelled"],
+  offered: ["已推送", "Offered"],
+  offer_accepted: ["已接单", "Offer accepted"],
+  offer_declined: ["已拒绝", "Offer declined"],
+  offer_expired: ["推送超时", "Offer expired"],
+  offer_withdrawn: ["推送撤回", "Offer withdrawn"],
+};
+
+let shown = null; // request id in the dialog
+let onChange = () => {};
+let bodySig = ""; // what the dialog shows, to skip redrawing it unchanged
+
+export function setupDetail(changeHandler) {
+  onChange = changeHandler;
+  byTestId("request-detail").addEventListener("close", () => { shown = null; });
+}
+
+export async function openRequest(id) {
+  shown = id;
+  const dlg = byTestId("request-detail");
+  if (!dlg.open) dlg.showModal();
+  await render();
+}
+
+// refreshDetail keeps an open dialog current while the board polls.
+export async function refreshDetail() {
+  if (shown) await render();
+}
+
+async function render() {
+  const id = shown;
+  const [{ request: r, events }, { offers }] = await Promise.all([
+    intake.getServiceRequest({ id }),
+    dispatch.listRequestOffers({ request_id: id }),
+  ]);
+  const who = await resident(r.resident_id).catch(() => null);
+  let cands = null;
+  if (ASSIGNABLE.has(r.status)) cands = (await dispatch.listCandidates({ request_id: id, limit: 10 }).catch(() => ({ candidates: null }))).candidates;
+  if (shown !== id) return;
+  const body = byTestId("request-detail").querySelector(".body");
+  const sig = JSON.stringify([r, events, offers, cands, document.documentElement.lang]);
+  if (sig === bodySig) return; // unchanged: keep the DOM (and the focus) as it is
+  bodySig = sig;
+  const st = services.get(r.service_code);
+  replace(body,
+    h("h2", { dataset: { testid: "detail-title", requestId: r.id, status: statusKey(r.status) } },
+      who?.name || r.resident_id, " · ", serviceName(st) || r.service_code),
+    h("p", {}, urgencyName(r.urgency), " · ", h("b", { dataset: { testid: "detail-status" } }, statusName(r.status)),
+      " · ", h("code", {}, r.id), r.notes ? h("span", {}, " · ", r.notes) : null),
+    h("div", { class: "cols" },
+      h("section", {},
+        h("h3", {}, say("时间线", "Timeline")),
+        h("ol", { class: "timeline", dataset: { testid: "timeline" } }, events.map((e) => h("li", { dataset: { testid: "timeline-event", type: e.type } },
+          h("span", { class: "muted" }, timeOf(e.event_time)), " ",
+          h("b", {}, EVENTS[e.type] ? say(...EVENTS[e.type]) : e.type), " ",
+          e.to_status !== "REQUEST_STATUS_UNSPECIFIED" ? statusName(e.to_status) : "", " ",
+          h("span", { class: "muted" }, e.actor, e.reason ? " — " + e.reason : "")))),
+        h("h3", {}, say("推送记录", "Offers")),
+        h("ul", { dataset: { testid: "offers" } }, offers.length ? offers.map((o) => h("li", { dataset: { testid: "offer", providerId: o.provider_id, status: o.status.replace("OFFER_STATUS_", "").toLowerCase() } },
+          o.provider_id, " · ", Math.round(o.distance_m), " m · ", o.status.replace("OFFER_STATUS_", "").toLowerCase(),
+          o.reason ? " — " + o.reason : "")) : h("li", { class: "muted" }, "—")),
+        actions(r)),
+      h("section", {},
+        h("h3", {}, say("候选人员（人工派单）", "Candidates (manual assignment)")),
+        cands === null ? h("p", { class: "muted" }, say("此状态不能改派", "Not assignable in this status"))
+          : cands.length ? h("ol", { class: "candidates", dataset: { testid: "candidates" } }, cands.map((c) => candidate(r, c)))
+            : h("p", { class: "muted", dataset: { testid: "no-candidates" } }, say("附近没有可用人员", "Nobody available nearby")))));
+}
+
+function candidate(r, c) {
+  return h("li", { dataset: { testid: "candidate", providerId: c.provider_id } },
+    h("div", { class: "head" },
+      h("b", {}, c.provider_name), " ",
+      h("span", {}, Math.round(c.distance_m), " m · ", Math.round(c.eta_s / 60), say(" 分钟", " min")), " ",
+      h("span", { class: "score" }, say("得分 ", "score "), c.score.toFixed(2)),
+      h("button", {
+        type: "button", dataset: { testid: "assign" },
+        onclick: async (e) => {
+          e.target.disabled = true;
+          try {
+            await dispatch.assignProvider({ request_id: r.id, provider_id: c.provider_id, reason: say("话务员人工派单", "assigned by operator") });
+          } catch (err) {
+            e.target.after(h("span", { class: "bad" }, " ", err.message));
+          }
+          await render();
+          onChange();
+        },
+      }, say("派给此人", "Assign"))),
+    h("table", { class: "factors", dataset: { testid: "explanation" } },
+      h("tr", {}, h("th", {}, say("因素", "Factor")), h("th", {}, say("数值", "Value")), h("th", {}, say("权重", "Weight")), h("th", {}, say("贡献", "Contribution"))),
+      c.factors.map((f) => {
+        const n = FACTORS[f.name];
+        return h("tr", {}, h("td", {}, n ? say(n[0], n[1]) : f.name), h("td", {}, round(f.value)), h("td", {}, round(f.weight)), h("td", {}, round(f.contribution)));
+      })));
+}
+
+function actions(r) {
+  const act = (label, testid, fn) => h("button", {
+    type: "button", dataset: { testid },
+    onclick: async (e) => {
+      e.target.disabled = true;
+      try { await fn(); } catch (err) { e.target.after(h("span", { class: "bad" }, " ", err.message)); }
+      await render();
+      onChange();
+    },
+  }, label);
+  const out = [];
+  if (r.status === "REQUEST_STATUS_UNFILLED") out.push(act(say("重新派单", "Retry dispatch"), "retry", () => dispatch.retryDispatch({ request_id: r.id })));
+  if (r.status === "REQUEST_STATUS_PENDING" || r.status === "REQUEST_STATUS_OFFERED") {
+    out.push(act(say("标记无人接单", "Mark unfilled"), "mark-unfilled", () => dispatch.markUnfilled({ request_id: r.id, reason: say("话务员标记", "marked by operator") })));
+  }
+  return out.length ? h("p", { class: "actions" }, out) : null;
+}
+
+const round = (x) => (Math.abs(x) >= 100 ? Math.round(x) : Math.round(x * 100) / 100);

@@ -1,0 +1,99 @@
+// Incoming call: type phone digits (the last four are enough) or a name, see
+// the matching residents at once, pick one, and get her card: profile,
+// preferences, recent requests and open alerts.
+import { residents, intake, dispatch } from "./api.js";
+import { alertKind } from "./alerts.js";
+import { rememberResident, services } from "./cache.js";
+import { byTestId, h, replace } from "./dom.js";
+import { say, serviceName, statusKey, statusName, timeOf, urgencyName } from "./labels.js";
+
+let selected = null; // the resident on the card
+let searchSeq = 0;
+let onSelect = () => {};
+let cardSig = ""; // what the card shows, to skip redrawing it unchanged
+
+export const current = () => selected;
+
+export function setupLookup(selectHandler) {
+  onSelect = selectHandler;
+  const input = byTestId("caller-search");
+  const list = byTestId("search-results");
+  let timer = 0;
+  input.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => search(input.value.trim()), 120);
+  });
+  input.addEventListener("keydown", (e) => {
+    const items = [...list.children];
+    const at = items.findIndex((li) => li.getAttribute("aria-selected") === "true");
+    if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+      e.preventDefault();
+      if (!items.length) return;
+      const next = e.key === "ArrowDown" ? Math.min(items.length - 1, at + 1) : Math.max(0, at - 1);
+      items.forEach((li, i) => li.setAttribute("aria-selected", String(i === next)));
+    } else if (e.key === "Enter") {
+      e.preventDefault();
+      const li = items[Math.max(0, at)];
+      if (li) li.click();
+    }
+  });
+}
+
+async function search(q) {
+  const list = byTestId("search-results");
+  const seq = ++searchSeq;
+  if (!q || (/^\d+$/.test(q) && q.length < 3)) { list.replaceChildren(); return; } // too few digits to mean anything
+  const { residents: found } = await residents.searchResidents({ query: q, limit: 10 });
+  if (seq !== searchSeq) return; // a newer keystroke won
+  replace(list, found.map((r, i) => h("li", {
+    dataset: { testid: "search-result", residentId: r.id }, role: "option", "aria-selected": String(i === 0),
+    onclick: () => select(r),
+  }, h("b", {}, r.name), " ", h("span", { class: "phone" }, r.phone), " ", h("span", { class: "muted" }, r.address))));
+  if (!found.length) list.append(h("li", { class: "muted" }, say("没有找到", "No match")));
+}
+
+export async function select(r) {
+  selected = r;
+  rememberResident(r);
+  byTestId("search-results").replaceChildren();
+  await renderCard();
+  onSelect(r);
+}
+
+// renderCard redraws the card of the selected resident with fresh requests and alerts.
+export async function renderCard() {
+  const r = selected;
+  const card = byTestId("resident-card");
+  if (!r) { card.hidden = true; return; }
+  const [{ requests }, { alerts }] = await Promise.all([
+    intake.listServiceRequests({ resident_id: r.id, limit: 5 }),
+    dispatch.listAlerts({ open_only: true, limit: 200 }),
+  ]);
+  if (selected !== r) return; // another caller was picked meanwhile
+  const sig = JSON.stringify([r.id, requests, alerts, document.documentElement.lang]);
+  if (sig === cardSig && !card.hidden) return; // unchanged: keep the DOM (and any focus) as it is
+  cardSig = sig;
+  const mine = new Set(requests.map((q) => q.id));
+  const open = alerts.filter((a) => mine.has(a.request_id));
+  const p = r.preferences || {};
+  replace(card,
+    h("h3", { dataset: { testid: "resident-name" } }, r.name),
+    h("dl", {},
+      h("dt", {}, say("电话", "Phone")), h("dd", { dataset: { testid: "resident-phone" } }, r.phone),
+      h("dt", {}, say("地址", "Address")), h("dd", {}, r.address, r.district ? ` (${r.district})` : ""),
+      r.birth_year ? [h("dt", {}, say("出生", "Born")), h("dd", {}, r.birth_year)] : null,
+      h("dt", {}, say("偏好", "Preferences")), h("dd", { dataset: { testid: "resident-preferences" } },
+        [p.language, p.preferred_provider_gender !== "GENDER_UNSPECIFIED" ? p.preferred_provider_gender : "", p.notes]
+          .filter(Boolean).join("；") || "—"),
+      (r.emergency_contacts || []).length
+        ? [h("dt", {}, say("紧急联系人", "Contacts")), h("dd", {}, r.emergency_contacts.map((c) => `${c.name} ${c.relation} ${c.phone}`).join("；"))]
+        : null),
+    h("h4", {}, say("最近需求", "Recent requests")),
+    h("ul", { dataset: { testid: "resident-requests" } }, requests.length ? requests.map((q) => h("li", { dataset: { status: statusKey(q.status) } },
+      serviceName(services.get(q.service_code)) || q.service_code, " · ", urgencyName(q.urgency), " · ",
+      h("span", { class: "status" }, statusName(q.status)), " · ", h("span", { class: "muted" }, timeOf(q.create_time)))) : h("li", { class: "muted" }, "—")),
+    h("h4", {}, say("未处理告警", "Open alerts")),
+    h("ul", { dataset: { testid: "resident-alerts" } }, open.length ? open.map((a) => h("li", { class: "bad" }, alertKind(a.kind), "：", a.message)) : h("li", { class: "muted" }, "—")),
+  );
+  card.hidden = false;
+}
