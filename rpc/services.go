@@ -336,6 +336,12 @@ func fingerprint(m proto.Message) (string, error) {
 	return hex.EncodeToString(sum[:]), nil
 }
 
+// Intake is the IntakeService implementation without its Twirp transport
+// (and without the edge's authentication and role check, which the caller
+// must do): `carehex bench load` serves it behind plain net/http to show
+// what Twirp costs.
+func (s *Server) Intake() pb.IntakeService { return intakeService{s} }
+
 func (s intakeService) CreateServiceRequest(ctx context.Context, req *pb.CreateServiceRequestRequest) (*pb.CreateServiceRequestResponse, error) {
 	r, err := s.requestFromPB(req)
 	if err != nil {

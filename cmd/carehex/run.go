@@ -14,7 +14,7 @@ usage:
   carehex user add --username U --role operator|supervisor|admin --password-stdin [--data DIR]
   carehex demo seed [--residents N] [--providers N] [--data DIR]
   carehex bench dispatch --redis-url URL [--providers N] [--clients N]
-  carehex bench load [--rate N] [--duration D] [--database-url URL]
+  carehex bench load [--rate N] [--duration D] [--database-url URL] [--redis-url URL] [--transport twirp|nethttp|both]
   carehex simulate [--preset small|city] [--addr URL] [--residents N] [--providers N]
 
 Environment: CAREHEX_ADDR, CAREHEX_DATA, CAREHEX_DATABASE_URL (postgres://…),

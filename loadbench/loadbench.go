@@ -1,0 +1,679 @@
+// Package loadbench is the engine of `carehex bench load`: it drives a
+// running carehex over HTTP at a fixed rate and measures it. An operator
+// console logs service requests (IntakeService.CreateServiceRequest over
+// Twirp JSON, or the same work behind plain net/http, see PlainCreate) on an
+// open-loop schedule: request i is due at start + i/rate whether or not
+// earlier ones have been answered, and its latency is counted from that
+// intended time, so a server that falls behind shows it in the percentiles
+// instead of slowing the generator down (coordinated omission). Beside it,
+// every provider's phone heartbeats and long-polls its offers the way the
+// app does; a share of the offers is accepted and visited (depart, arrive,
+// complete), the rest are cancelled by the operator as soon as the phone has
+// seen them (the caller rang back), which frees the provider for the next
+// request. The package owns nothing of the product: it speaks only its
+// public APIs, and reads offers from the system of record after the run.
+package loadbench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"math"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/carehex/carehex"
+	pb "github.com/carehex/carehex/rpc/carehex/v1"
+	"github.com/twitchtv/twirp"
+	"google.golang.org/protobuf/encoding/protojson"
+)
+
+// Transports the console can log requests through.
+const (
+	Twirp   = "twirp"   // IntakeService.CreateServiceRequest, Twirp JSON client
+	NetHTTP = "nethttp" // PlainCreate at PlainPath, JSON
+)
+
+// Phone is one provider's phone: its device token and where it stands.
+type Phone struct {
+	ProviderID string
+	Token      string
+	At         carehex.LatLng
+}
+
+// Options is one run.
+type Options struct {
+	BaseURL       string // http://host:port of the server
+	Transport     string // Twirp or NetHTTP
+	Rate          float64
+	Duration      time.Duration
+	Drain         time.Duration // after the last create, how long to wait for its offer to be seen
+	OperatorToken string        // bearer token of an operator
+	Residents     []string      // resident IDs requests are logged for
+	ServiceCodes  []string      // "soon" services whose skill the providers hold
+	Phones        []Phone
+	VisitShare    float64 // share of offers accepted and visited; the rest are cancelled
+	Seed          uint64
+	// Offers reads a request's offers from the system of record; the first
+	// offer's CreateTime is when the request was offered.
+	Offers   func(ctx context.Context, requestID string) ([]*carehex.Offer, error)
+	Progress func(string) // optional
+}
+
+// HeartbeatEvery is how often a phone reports while the run lasts; dispatch
+// ignores a provider silent for HeartbeatMaxAge (2 minutes).
+const HeartbeatEvery = 30 * time.Second
+
+// longPollWait is the ?wait= of the phones' offer long poll, in seconds.
+const longPollWait = 10
+
+// maxInFlight bounds the create calls outstanding (each holds a connection,
+// two file descriptors in this process); past it a due request is
+// counted as an error (client_overload) instead of piling up goroutines.
+const maxInFlight = 4000
+
+// Result is one run's figures. Latencies are milliseconds from the
+// request's intended start.
+type Result struct {
+	Backend      string         `json:"backend"`
+	Transport    string         `json:"transport"`
+	Rate         float64        `json:"rate"`
+	DurationS    float64        `json:"duration_s"`
+	Requests     int            `json:"requests"`      // create calls due
+	Created      int            `json:"created"`       // answered with a request
+	AchievedRate float64        `json:"achieved_rate"` // created per second of the run
+	Errors       int            `json:"errors"`
+	ErrorsByCode map[string]int `json:"errors_by_code"`
+	CreateP50ms  float64        `json:"create_p50_ms"`
+	CreateP95ms  float64        `json:"create_p95_ms"`
+	CreateP99ms  float64        `json:"create_p99_ms"`
+	CreateMaxms  float64        `json:"create_max_ms"`
+	Offered      int            `json:"offered"`     // created requests with an offer by the end
+	NotOffered   int            `json:"not_offered"` // created requests never offered
+	OfferP50ms   float64        `json:"offer_p50_ms"`
+	OfferP95ms   float64        `json:"offer_p95_ms"`
+	OfferP99ms   float64        `json:"offer_p99_ms"`
+	OfferMaxms   float64        `json:"offer_max_ms"`
+	SeenP50ms    float64        `json:"seen_p50_ms"` // offer first in a phone's long poll
+	SeenP99ms    float64        `json:"seen_p99_ms"`
+	Visits       int            `json:"visits"`    // offers accepted and completed
+	Cancelled    int            `json:"cancelled"` // offers seen and cancelled by the operator
+	PhoneCalls   int64          `json:"phone_calls"`
+	Providers    int            `json:"providers"`
+	Residents    int            `json:"residents"`
+	VisitShare   float64        `json:"visit_share"`
+	GenLagMaxms  float64        `json:"generator_lag_max_ms"` // how late the generator fired a request, at worst
+	// CPU of the whole process (server and the bench's own clients) from
+	// the first create to the end of the drain: what the run cost, less
+	// blurred by other work on the machine than the latencies are.
+	CPUSeconds      float64 `json:"cpu_s"`
+	CPUCores        float64 `json:"cpu_cores"`          // CPUSeconds per second of the run
+	CPUPerRequestMs float64 `json:"cpu_ms_per_request"` // CPUSeconds per created request
+	Pass            bool    `json:"pass"`
+}
+
+type record struct {
+	intended time.Time
+	done     time.Time
+	id       string
+	failed   bool
+}
+
+type run struct {
+	o        Options
+	hc       *http.Client
+	intake   pb.IntakeService
+	recs     []record
+	seen     sync.Map // request ID → time.Time the offer was first seen by its phone
+	handled  atomic.Int64
+	inflight atomic.Int64
+	calls    atomic.Int64
+	visits   atomic.Int64
+	cancels  atomic.Int64
+
+	mu     sync.Mutex
+	errs   map[string]int
+	sample map[string]string // one message per error code, for the report
+}
+
+// Validate names the first bad option.
+func (o *Options) Validate() error {
+	switch {
+	case o.Transport != Twirp && o.Transport != NetHTTP:
+		return fmt.Errorf("transport must be %s or %s, got %q", Twirp, NetHTTP, o.Transport)
+	case o.Rate <= 0 || math.IsNaN(o.Rate) || math.IsInf(o.Rate, 0):
+		return fmt.Errorf("rate must be positive")
+	case o.Duration <= 0:
+		return fmt.Errorf("duration must be positive")
+	case len(o.Residents) == 0 || len(o.ServiceCodes) == 0 || len(o.Phones) == 0:
+		return fmt.Errorf("residents, service codes and phones are required")
+	case o.VisitShare < 0 || o.VisitShare > 1:
+		return fmt.Errorf("visit share must be between 0 and 1")
+	case o.Offers == nil:
+		return fmt.Errorf("offers reader is required")
+	}
+	return nil
+}
+
+// Run performs one run: heartbeats, the open-loop schedule with the phones
+// answering, a drain, then the offer times from the store.
+func Run(ctx context.Context, o Options) (*Result, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	if o.Progress == nil {
+		o.Progress = func(string) {}
+	}
+	tr := &http.Transport{MaxIdleConns: 0, MaxIdleConnsPerHost: 4096, IdleConnTimeout: 2 * time.Minute}
+	defer tr.CloseIdleConnections()
+	r := &run{o: o, hc: &http.Client{Transport: tr}, errs: map[string]int{}, sample: map[string]string{}}
+	r.intake = pb.NewIntakeServiceJSONClient(o.BaseURL, r.hc)
+	if err := r.heartbeatAll(ctx); err != nil {
+		return nil, err
+	}
+	phoneCtx, stopPhones := context.WithCancel(ctx)
+	var phones sync.WaitGroup
+	for _, ph := range o.Phones {
+		phones.Add(1)
+		go func() { defer phones.Done(); r.phone(phoneCtx, ph) }()
+	}
+	defer func() { stopPhones(); phones.Wait() }()
+
+	o.Progress(fmt.Sprintf("load: %s, %.0f requests/s for %s, %d phones online", o.Transport, o.Rate, o.Duration, len(o.Phones)))
+	cpu0, wall0 := cpuTime(), time.Now()
+	start, lag := r.generate(ctx)
+	created := 0
+	for i := range r.recs {
+		if r.recs[i].id != "" {
+			created++
+		}
+	}
+	// Drain: every created request's offer should reach its phone and be
+	// answered before the phones stop.
+	deadline := time.Now().Add(o.Drain)
+	for time.Now().Before(deadline) && r.handled.Load() < int64(created) && ctx.Err() == nil {
+		time.Sleep(50 * time.Millisecond)
+	}
+	stopPhones()
+	phones.Wait()
+	cpu, wall := cpuTime()-cpu0, time.Since(wall0)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	o.Progress(fmt.Sprintf("load: %d created, %d answered by phones; reading offer times", created, r.handled.Load()))
+	res, err := r.result(ctx, start, lag)
+	if err != nil {
+		return nil, err
+	}
+	res.CPUSeconds = round1(cpu.Seconds())
+	res.CPUCores = math.Round(cpu.Seconds()/wall.Seconds()*100) / 100
+	if res.Created > 0 {
+		res.CPUPerRequestMs = round1(ms(cpu) / float64(res.Created))
+	}
+	return res, nil
+}
+
+// cpuTime is the CPU time (user and system) the process has used so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// generate fires the create calls on schedule and waits for them all.
+func (r *run) generate(ctx context.Context) (start time.Time, maxLag time.Duration) {
+	n := max(1, int(math.Round(r.o.Rate*r.o.Duration.Seconds())))
+	r.recs = make([]record, n)
+	rng := rand.New(rand.NewPCG(r.o.Seed, 0x6c6f6164))
+	runID := strconv.FormatUint(rand.Uint64()&0xffffffff, 36)
+	var wg sync.WaitGroup
+	start = time.Now().Add(20 * time.Millisecond)
+	timer := time.NewTimer(0)
+	<-timer.C
+	for i := range n {
+		due := start.Add(time.Duration(float64(i) / r.o.Rate * float64(time.Second)))
+		if d := time.Until(due); d > 0 {
+			timer.Reset(d)
+			select {
+			case <-ctx.Done():
+				timer.Stop()
+				wg.Wait()
+				return start, maxLag
+			case <-timer.C:
+			}
+		}
+		maxLag = max(maxLag, time.Since(due))
+		r.recs[i].intended = due
+		if r.inflight.Load() >= maxInFlight {
+			r.recs[i].failed = true
+			r.fail("create", "client_overload", "more than 4000 create calls outstanding")
+			continue
+		}
+		resident := r.o.Residents[rng.IntN(len(r.o.Residents))]
+		code := r.o.ServiceCodes[i%len(r.o.ServiceCodes)]
+		key := "load-" + runID + "-" + strconv.Itoa(i)
+		r.inflight.Add(1)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer r.inflight.Add(-1)
+			r.create(ctx, &r.recs[i], resident, code, key)
+		}()
+	}
+	wg.Wait()
+	return start, maxLag
+}
+
+func (r *run) create(ctx context.Context, rec *record, resident, code, key string) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	in := &pb.CreateServiceRequestRequest{ResidentId: resident, ServiceCode: code, Urgency: pb.Urgency_URGENCY_SOON,
+		IdempotencyKey: key}
+	var id string
+	var err error
+	if r.o.Transport == Twirp {
+		var out *pb.CreateServiceRequestResponse
+		out, err = r.intake.CreateServiceRequest(r.withOperator(ctx), in)
+		if err == nil {
+			id = out.GetRequest().GetId()
+		}
+	} else {
+		id, err = r.createPlain(ctx, in)
+	}
+	rec.done = time.Now()
+	if err != nil || id == "" {
+		rec.failed = true
+		r.failErr("create", err)
+		return
+	}
+	rec.id = id
+}
+
+// withOperator adds the operator's bearer token to a Twirp call's context.
+func (r *run) withOperator(ctx context.Context) context.Context {
+	h := http.Header{}
+	h.Set("Authorization", "Bearer "+r.o.OperatorToken)
+	ctx, _ = twirp.WithHTTPRequestHeaders(ctx, h)
+	return ctx
+}
+
+// httpError is a non-2xx answer of a plain HTTP call.
+type httpError struct {
+	status int
+	body   string
+}
+
+func (e *httpError) Error() string { return fmt.Sprintf("HTTP %d: %s", e.status, e.body) }
+
+func (r *run) createPlain(ctx context.Context, in *pb.CreateServiceRequestRequest) (string, error) {
+	body, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(in)
+	if err != nil {
+		return "", err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.o.BaseURL+PlainPath, bytes.NewReader(body))
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+r.o.OperatorToken)
+	resp, err := r.hc.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "", err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", &httpError{resp.StatusCode, string(b)}
+	}
+	var out pb.CreateServiceRequestResponse
+	if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(b, &out); err != nil {
+		return "", err
+	}
+	return out.GetRequest().GetId(), nil
+}
+
+// mobile calls the mobile API with a device token and decodes a 2xx answer
+// into out.
+func (r *run) mobile(ctx context.Context, token, method, path string, body, out any) error {
+	r.calls.Add(1)
+	var rd io.Reader = http.NoBody
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, r.o.BaseURL+path, rd)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := r.hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode/100 != 2 {
+		return &httpError{resp.StatusCode, string(b)}
+	}
+	if out != nil {
+		if len(b) == 0 {
+			// The server ended the call without an answer: the long poll
+			// does this when its own read deadline fires (an overloaded
+			// server that ran past ?wait= plus its grace).
+			return errEmptyBody
+		}
+		return json.Unmarshal(b, out)
+	}
+	return nil
+}
+
+var errEmptyBody = errors.New("2xx answer with an empty body")
+
+func (r *run) heartbeat(ctx context.Context, ph Phone) error {
+	return r.mobile(ctx, ph.Token, http.MethodPost, "/m/v1/heartbeat",
+		map[string]any{"lat": ph.At.Lat, "lng": ph.At.Lng, "accuracy_m": 10, "available": true}, nil)
+}
+
+// heartbeatAll puts every phone online before the schedule starts.
+func (r *run) heartbeatAll(ctx context.Context) error {
+	work := make(chan Phone)
+	errc := make(chan error, 1)
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ph := range work {
+				if err := r.heartbeat(ctx, ph); err != nil {
+					select {
+					case errc <- fmt.Errorf("heartbeat of provider %s: %w", ph.ProviderID, err):
+					default:
+					}
+				}
+			}
+		}()
+	}
+	for _, ph := range r.o.Phones {
+		work <- ph
+	}
+	close(work)
+	wg.Wait()
+	select {
+	case err := <-errc:
+		return err
+	default:
+		return nil
+	}
+}
+
+type offerJSON struct {
+	ID        string `json:"id"`
+	RequestID string `json:"request_id"`
+}
+
+// phone is one provider's app: heartbeat now and then, long-poll offers,
+// answer each offer once.
+func (r *run) phone(ctx context.Context, ph Phone) {
+	lastBeat := time.Now()
+	answered := map[string]bool{}
+	for ctx.Err() == nil {
+		if time.Since(lastBeat) >= HeartbeatEvery {
+			lastBeat = time.Now()
+			if err := r.heartbeat(ctx, ph); err != nil && ctx.Err() == nil {
+				r.failErr("heartbeat", err)
+			}
+		}
+		var got struct {
+			Offers []offerJSON `json:"offers"`
+		}
+		err := r.mobile(ctx, ph.Token, http.MethodGet, "/m/v1/offers?wait="+strconv.Itoa(longPollWait), nil, &got)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			r.failErr("offers", err)
+			sleep(ctx, time.Second)
+			continue
+		}
+		now := time.Now()
+		fresh := 0
+		for _, o := range got.Offers {
+			if answered[o.ID] {
+				continue
+			}
+			answered[o.ID] = true
+			fresh++
+			r.seen.LoadOrStore(o.RequestID, now)
+			if r.visitShare(o.RequestID) {
+				r.visit(ctx, ph, o)
+			} else {
+				r.cancel(ctx, o)
+			}
+			r.handled.Add(1)
+		}
+		if fresh == 0 && len(got.Offers) > 0 {
+			sleep(ctx, 500*time.Millisecond) // an answered offer not closed yet
+		}
+	}
+}
+
+// visitShare picks the visited offers by the request ID, so the choice
+// needs no coordination between the console and the phones.
+func (r *run) visitShare(requestID string) bool {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(requestID))
+	return float64(h.Sum32()%10000) < r.o.VisitShare*10000
+}
+
+func (r *run) cancel(ctx context.Context, o offerJSON) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	_, err := r.intake.CancelServiceRequest(r.withOperator(ctx),
+		&pb.CancelServiceRequestRequest{Id: o.RequestID, Reason: "load bench: the caller rang back to cancel"})
+	if err != nil {
+		if ctx.Err() == nil {
+			r.failErr("cancel", err)
+		}
+		return
+	}
+	r.cancels.Add(1)
+}
+
+// visit accepts the offer and reports depart, arrive (at the home) and
+// complete. The events carry device times a second apart, so the store
+// flags the visit as shorter than the service's minimum; that is a flag on
+// the visit, not an error.
+func (r *run) visit(ctx context.Context, ph Phone, o offerJSON) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	var acc struct {
+		Visit struct {
+			ID       string `json:"id"`
+			Resident struct {
+				Location struct {
+					Lat float64 `json:"lat"`
+					Lng float64 `json:"lng"`
+				} `json:"location"`
+			} `json:"resident"`
+		} `json:"visit"`
+	}
+	if err := r.mobile(ctx, ph.Token, http.MethodPost, "/m/v1/offers/"+o.ID+"/accept", nil, &acc); err != nil {
+		if ctx.Err() == nil {
+			r.failErr("accept", err)
+		}
+		return
+	}
+	home := acc.Visit.Resident.Location
+	now := time.Now().UTC()
+	for i, ev := range []struct {
+		typ      string
+		lat, lng float64
+	}{{"depart", ph.At.Lat, ph.At.Lng}, {"arrive", home.Lat, home.Lng}, {"complete", home.Lat, home.Lng}} {
+		body := map[string]any{"event_id": acc.Visit.ID + "-" + ev.typ, "type": ev.typ, "lat": ev.lat, "lng": ev.lng,
+			"accuracy_m": 8, "device_time": now.Add(time.Duration(i-3) * time.Second).Format(time.RFC3339Nano)}
+		if err := r.mobile(ctx, ph.Token, http.MethodPost, "/m/v1/visits/"+acc.Visit.ID+"/events", body, nil); err != nil {
+			if ctx.Err() == nil {
+				r.failErr(ev.typ, err)
+			}
+			return
+		}
+	}
+	r.visits.Add(1)
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+// failErr counts err under "<what>:<code>": the Twirp error code, the HTTP
+// status of a plain call, or "transport".
+func (r *run) failErr(what string, err error) {
+	code := "transport"
+	var te twirp.Error
+	var he *httpError
+	switch {
+	case err == nil:
+		code, err = "empty_answer", errors.New("answer without an ID")
+	case errors.As(err, &te):
+		code = string(te.Code())
+	case errors.As(err, &he):
+		code = "http_" + strconv.Itoa(he.status)
+	case errors.Is(err, context.DeadlineExceeded):
+		code = "timeout"
+	case errors.Is(err, errEmptyBody):
+		code = "empty_body"
+	}
+	r.fail(what, code, err.Error())
+}
+
+func (r *run) fail(what, code, msg string) {
+	key := what + ":" + code
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.errs[key]++
+	if _, ok := r.sample[key]; !ok {
+		r.sample[key] = msg
+		r.o.Progress(fmt.Sprintf("load: first %s error: %.300s", key, msg))
+	}
+}
+
+// result joins the schedule with the offers in the store.
+func (r *run) result(ctx context.Context, start time.Time, lag time.Duration) (*Result, error) {
+	res := &Result{Transport: r.o.Transport, Rate: r.o.Rate, DurationS: r.o.Duration.Seconds(), Requests: len(r.recs),
+		ErrorsByCode: map[string]int{}, Visits: int(r.visits.Load()), Cancelled: int(r.cancels.Load()),
+		PhoneCalls: r.calls.Load(), Providers: len(r.o.Phones), Residents: len(r.o.Residents),
+		VisitShare: r.o.VisitShare, GenLagMaxms: ms(lag)}
+	var create, seen []float64
+	var last time.Time
+	ids := make(chan int)
+	offerAt := make([]time.Time, len(r.recs))
+	var lookupErr error
+	var once sync.Once
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range ids {
+				os, err := r.o.Offers(ctx, r.recs[i].id)
+				if err != nil {
+					once.Do(func() { lookupErr = err })
+					continue
+				}
+				for _, o := range os {
+					if offerAt[i].IsZero() || o.CreateTime.Before(offerAt[i]) {
+						offerAt[i] = o.CreateTime
+					}
+				}
+			}
+		}()
+	}
+	for i := range r.recs {
+		if r.recs[i].id != "" {
+			ids <- i
+		}
+	}
+	close(ids)
+	wg.Wait()
+	if lookupErr != nil {
+		return nil, fmt.Errorf("read offers back: %w", lookupErr)
+	}
+	var offer []float64
+	for i, rec := range r.recs {
+		if rec.id == "" {
+			continue
+		}
+		res.Created++
+		create = append(create, ms(rec.done.Sub(rec.intended)))
+		if rec.done.After(last) {
+			last = rec.done
+		}
+		if offerAt[i].IsZero() {
+			res.NotOffered++
+		} else {
+			res.Offered++
+			offer = append(offer, ms(offerAt[i].Sub(rec.intended)))
+		}
+		if t, ok := r.seen.Load(rec.id); ok {
+			seen = append(seen, ms(t.(time.Time).Sub(rec.intended)))
+		}
+	}
+	if res.Created > 0 {
+		res.AchievedRate = round1(float64(res.Created) / last.Sub(start).Seconds())
+	}
+	res.CreateP50ms, res.CreateP95ms, res.CreateP99ms, res.CreateMaxms = pct(create, 50), pct(create, 95), pct(create, 99), pct(create, 100)
+	res.OfferP50ms, res.OfferP95ms, res.OfferP99ms, res.OfferMaxms = pct(offer, 50), pct(offer, 95), pct(offer, 99), pct(offer, 100)
+	res.SeenP50ms, res.SeenP99ms = pct(seen, 50), pct(seen, 99)
+	for k, v := range r.errs {
+		res.ErrorsByCode[k] = v
+		res.Errors += v
+	}
+	res.Pass = res.Errors == 0 && res.NotOffered == 0 && res.AchievedRate >= 0.98*r.o.Rate && res.OfferP99ms <= 50
+	return res, nil
+}
+
+// ms is d in milliseconds, to a tenth.
+func ms(d time.Duration) float64 { return round1(float64(d) / float64(time.Millisecond)) }
+
+func round1(v float64) float64 { return math.Round(v*10) / 10 }
+
+// pct is the p-th percentile (nearest rank) of xs; 0 for none.
+func pct(xs []float64, p float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	if !slices.IsSorted(xs) {
+		slices.Sort(xs)
+	}
+	k := int(math.Ceil(p/100*float64(len(xs)))) - 1
+	return xs[min(max(k, 0), len(xs)-1)]
+}
