@@ -15,7 +15,7 @@ usage:
   carehex demo seed [--residents N] [--providers N] [--data DIR]
   carehex bench dispatch --redis-url URL [--providers N] [--clients N]
   carehex bench load [--rate N] [--duration D] [--database-url URL] [--redis-url URL] [--transport twirp|nethttp|both]
-  carehex simulate [--preset small|city] [--addr URL] [--residents N] [--providers N]
+  carehex simulate [--preset small|city] [--seed N] [--addr URL] [--residents N] [--providers N] [--record FILE] [--replay FILE] [--compare] [--map FILE]
 
 Environment: CAREHEX_ADDR, CAREHEX_DATA, CAREHEX_DATABASE_URL (postgres://…),
 CAREHEX_REDIS_URL (redis://…), CAREHEX_LOG_LEVEL (debug|info|warn|error).
