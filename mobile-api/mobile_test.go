@@ -107,6 +107,13 @@ func TestProviderJourney(t *testing.T) {
 		t.Fatalf("stranger sees %s", r.raw)
 	}
 	e.do("GET", "/m/v1/family/requests/"+req.ID, stranger, nil).want(t, http.StatusNotFound)
+
+	// The check-out freed the provider: the next request is theirs to take.
+	e.heartbeat(tok, at(zibo, 20))
+	next := e.request("meal_delivery")
+	if offers, err := e.eng.Dispatch(ctx, next.ID); err != nil || len(offers) != 1 || offers[0].ProviderID != p.ID {
+		t.Fatalf("after the visit the next request's offers = %v, %v; want one to %s, free again", offers, err, p.ID)
+	}
 }
 
 // TestOfferStream receives an offer by Server-Sent Events.

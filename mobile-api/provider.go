@@ -110,8 +110,11 @@ func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request) {
 		// Busy in Redis but perhaps not in the system of record: the free
 		// after the last visit's end may have been lost. Repair, then
 		// report the status the heartbeat leaves.
-		var freed bool
-		if freed, err = s.engine.FreeIfDone(r.Context(), hb.ProviderID); err == nil && freed {
+		freed, ferr := s.engine.FreeIfDone(r.Context(), hb.ProviderID)
+		switch {
+		case ferr != nil: // the heartbeat itself counted; the next one repairs
+			s.log.WarnContext(r.Context(), "mobile.free", "provider", hb.ProviderID, "err", ferr)
+		case freed:
 			st, err = s.live.Heartbeat(r.Context(), hb)
 		}
 	}
