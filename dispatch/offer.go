@@ -2,6 +2,7 @@ package dispatch
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -185,40 +186,37 @@ func (e *Engine) settleClaim(ctx context.Context, providerID string, fence int64
 // is over (completed, no-show, cancelled): the mobile API calls it when a
 // visit ends, and on a busy provider's heartbeat, so a Finish lost to a
 // Redis outage or a replica's death is made good by the next heartbeat. It
-// does nothing while the provider has a visit due now (within CommitAhead),
-// and reports whether it freed them.
+// does nothing while the busy claim's visit, or any visit due now (within
+// CommitAhead), is still live, and reports whether it freed them.
 func (e *Engine) FreeIfDone(ctx context.Context, providerID string) (bool, error) {
-	visits, err := e.d.Visits.ProviderVisits(ctx, providerID, false)
+	rctx, cancel := e.redis(ctx)
+	l, err := e.live.Live(rctx, providerID)
+	cancel()
+	switch {
+	case errors.Is(err, providers.ErrUnknownProvider):
+		return false, nil // nothing in Redis to free
+	case err != nil:
+		return false, err
+	case l.Status != providers.StatusBusy:
+		return false, nil
+	}
+	visits, err := e.d.Visits.ProviderVisits(ctx, providerID, true)
 	if err != nil {
 		return false, err
 	}
 	horizon := e.now().Add(e.cfg.CommitAhead)
 	for _, v := range visits {
-		if v.Live() && !v.PlannedStart.After(horizon) {
+		if uint64(v.Fence) == l.Token || !v.PlannedStart.After(horizon) {
 			return false, nil
 		}
 	}
-	// Redis's busy claim is the token of the newest visit that was the
-	// provider's job at the time; look back a few, newest first.
-	tried := 0
-	for _, v := range visits {
-		if v.Live() {
-			continue
-		}
-		if tried++; tried > 3 {
-			break
-		}
-		rctx, cancel := e.redis(ctx)
-		ok, err := e.live.Finish(rctx, providerID, uint64(v.Fence))
-		cancel()
-		if ok {
-			e.freed()
-		}
-		if err != nil || ok {
-			return ok, err
-		}
+	rctx, cancel = e.redis(ctx)
+	defer cancel()
+	ok, err := e.live.Finish(rctx, providerID, l.Token) // false if claimed anew meanwhile
+	if ok {
+		e.freed()
 	}
-	return false, nil
+	return ok, err
 }
 
 // ownOffer returns offer offerID if it is providerID's. A provider sees only
