@@ -25,7 +25,7 @@ func Handler() http.Handler {
 	if err != nil {
 		panic(err) // the embed pattern above guarantees the directory
 	}
-	files := http.FileServerFS(root)
+	serve := http.FileServerFS(root)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Content-Security-Policy", csp)
@@ -33,6 +33,6 @@ func Handler() http.Handler {
 		h.Set("Referrer-Policy", "no-referrer")
 		// Pages change with the binary; the browser asks again each time.
 		h.Set("Cache-Control", "no-cache")
-		files.ServeHTTP(w, r)
+		serve.ServeHTTP(w, r)
 	})
 }

@@ -377,29 +377,20 @@ func (b *balancer) watch(ctx context.Context) {
 	probe := &http.Client{Timeout: 500 * time.Millisecond}
 	for ctx.Err() == nil {
 		for i, s := range b.replicas {
-			ok := false
+			// Any answer means the replica is up: one whose Redis is away
+			// answers 503 and still takes requests (creation needs only
+			// the database). A paused or dead one does not answer.
+			answered := false
 			if resp, err := probe.Get(s.url + "/healthz"); err == nil {
 				resp.Body.Close()
-				ok = resp.StatusCode == http.StatusOK
+				answered = true
 			}
 			b.mu.Lock()
-			// A replica whose Redis is away answers 503: it still takes
-			// requests (creation needs only the database).
-			b.healthy[i] = !b.dead[i] && (ok || probeAlive(s.url))
+			b.healthy[i] = !b.dead[i] && answered
 			b.mu.Unlock()
 		}
 		time.Sleep(300 * time.Millisecond)
 	}
-}
-
-func probeAlive(url string) bool {
-	c := &http.Client{Timeout: 300 * time.Millisecond}
-	resp, err := c.Get(url + "/healthz")
-	if err != nil {
-		return false
-	}
-	resp.Body.Close()
-	return true
 }
 
 // pick returns the URL of a healthy replica (any, when none looks healthy).
