@@ -14,28 +14,40 @@ run: build
 build:
 	$(GO) build -o bin/carehex ./cmd/carehex
 
+# A failed start must stop the recipe: `eval "$$(script)"` alone would eval the
+# empty output of a failed script and go on with the tests skipping. The
+# assignment keeps the script's exit status; its stderr (the server's log tail)
+# reaches the terminal. scripts/test-servers-check.sh proves the scripts fail.
+START_SERVERS := servers="$$(scripts/test-servers.sh start)" && eval "$$servers"
+START_CLUSTER := cluster="$$(scripts/redis-cluster.sh start)" && eval "$$cluster"
+
 ## test: install test dependencies (apt), start PostgreSQL and Redis on loopback, run everything
 test:
 	scripts/test-deps.sh
 	$(MAKE) check-generate
 	$(GO) vet ./...
-	eval "$$(scripts/test-servers.sh start)" && eval "$$(scripts/redis-cluster.sh start)" && \
+	$(GO) tool staticcheck ./...
+	@test -z "$$(gofmt -l .)" || { gofmt -l . >&2; echo "gofmt: the files above are not formatted" >&2; exit 1; }
+	scripts/test-servers-check.sh
+	$(START_SERVERS) && $(START_CLUSTER) && \
 		$(GO) test -count=1 -short -timeout 15m ./... && \
-		$(GO) test -count=1 -timeout 30m -run '$(FAULT_TESTS)' -v ./cmd/carehex | scripts/test-summary.sh && \
+		$(GO) test -count=1 -timeout 30m -run '$(SLOW_TESTS)' -v ./cmd/carehex | scripts/test-summary.sh && \
 		scripts/test-browser.sh && \
 		scripts/fuzz.sh 10s
 
 FAULT_TESTS := ^(TestFaultReplicas|TestRedisDown)$$
+# SLOW_TESTS skip under -short: the fault tests and the simulated morning.
+SLOW_TESTS := ^(TestFaultReplicas|TestRedisDown|TestSimulateSmall)$$
 ## test-faults: the fault tests alone (replicas paused and killed, Redis and PostgreSQL restarted), with their figures
 test-faults:
 	scripts/test-deps.sh
-	eval "$$(scripts/test-servers.sh start)" && \
+	$(START_SERVERS) && \
 		$(GO) test -count=1 -timeout 30m -run '$(FAULT_TESTS)' -v ./cmd/carehex | scripts/test-summary.sh
 
 ## test-browser: the browser scenario (web/e2e) on the real binary, PostgreSQL and Redis; chromium from apt
 test-browser:
 	scripts/test-deps.sh
-	eval "$$(scripts/test-servers.sh start)" && scripts/test-browser.sh
+	$(START_SERVERS) && scripts/test-browser.sh
 
 ## generate: regenerate rpc/ code and the browser client web/static/gen/ from the .proto files with the pinned generators
 generate:
@@ -50,12 +62,12 @@ check-generate: generate
 FUZZTIME ?= 30s
 ## fuzz: run each fuzz target for FUZZTIME (some need the test servers)
 fuzz:
-	eval "$$(scripts/test-servers.sh start)" && scripts/fuzz.sh $(FUZZTIME)
+	$(START_SERVERS) && scripts/fuzz.sh $(FUZZTIME)
 
 ## bench: Go benchmarks (SQLite, PostgreSQL, redis-server) and the dispatch bench at 100,000 providers
 bench: build
 	scripts/test-deps.sh
-	eval "$$(scripts/test-servers.sh start)" && $(GO) test -run '^$$' -bench . -benchtime 2s ./... && \
+	$(START_SERVERS) && $(GO) test -run '^$$' -bench . -benchtime 2s ./... && \
 		./bin/carehex bench dispatch --redis-url "$$CAREHEX_TEST_REDIS_URL" --providers 100000
 
 clean:

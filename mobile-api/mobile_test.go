@@ -168,7 +168,8 @@ func TestEventsOnceInOrder(t *testing.T) {
 			_, tok := e.provider("王芳")
 			_, visitID := e.assigned(tok)
 			t0 := e.clock.Now()
-			depart := ev{"evt-d", "depart", 900, t0.Add(time.Minute)}
+			// A second depart under another id, sent once the visit has moved on.
+			lateDepart := ev{"evt-d", "depart", 900, t0.Add(time.Minute)}
 			arrive := ev{"evt-a", "arrive", 30, t0.Add(12 * time.Minute)}
 			complete := ev{"evt-c", "complete", 30, t0.Add(50 * time.Minute)}
 			e.clock.Advance(time.Hour) // the phone comes out of the dead zone
@@ -192,7 +193,7 @@ func TestEventsOnceInOrder(t *testing.T) {
 			if created != 1 {
 				t.Fatalf("%d of 4 parallel repeats created the event", created)
 			}
-			depart = early
+			depart := early
 
 			// complete first: recorded, waiting for its arrive.
 			r := e.postEvent(tok, visitID, complete).want(t, http.StatusCreated)
@@ -203,7 +204,7 @@ func TestEventsOnceInOrder(t *testing.T) {
 			if get(r.body, "visit", "status") != "completed" {
 				t.Fatalf("arrive after complete should complete the visit: %s", r.raw)
 			}
-			e.postEvent(tok, visitID, ev{"evt-d", "depart", 900, t0.Add(time.Minute)}).want(t, http.StatusConflict)
+			e.postEvent(tok, visitID, lateDepart).want(t, http.StatusConflict)
 			first := map[string]string{}
 			for _, x := range []ev{arrive, complete, depart, complete, arrive} {
 				r := e.postEvent(tok, visitID, x).want(t, http.StatusOK)

@@ -38,7 +38,9 @@ start)
     done
     for p in "${ports[@]}"; do
       for _ in $(seq 50); do redis-cli -p "$p" ping >/dev/null 2>&1 && break; sleep 0.1; done
-      redis-cli -p "$p" ping >/dev/null 2>&1 || { tail -5 "$dir/$p/redis.log" >&2; echo "redis-server on port $p did not start" >&2; exit 1; }
+      redis-cli -p "$p" ping >/dev/null 2>&1 || {
+        echo "--- tail of $dir/$p/redis.log" >&2; tail -n 20 "$dir/$p/redis.log" >&2 || true; echo "---" >&2
+        echo "redis-cluster: redis-server did not start on port $p" >&2; exit 1; }
     done
     # Nodes that already hold slots (a half-built earlier run) would make
     # --cluster create refuse; reset them to empty masters first.

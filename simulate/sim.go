@@ -94,7 +94,6 @@ type reqRun struct {
 	provider string
 	offers   int
 	unfilled bool
-	updated  time.Time // the server's update_time when last looked at offered
 }
 
 type phone struct {

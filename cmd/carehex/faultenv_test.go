@@ -35,8 +35,7 @@ type ownRedis struct {
 func startOwnRedis(t *testing.T, cluster bool) *ownRedis {
 	t.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
-		testenv.RedisURL(t) // fails under CI=true, skips otherwise, with the usual message
-		t.Skip("redis-server is not installed")
+		testenv.Unavailable(t, "redis-server is not installed (scripts/test-deps.sh installs it)")
 	}
 	r := &ownRedis{dir: t.TempDir(), cluster: cluster}
 	n := 1
@@ -183,8 +182,7 @@ func startOwnPostgres(t *testing.T) *ownPostgres {
 	t.Helper()
 	initdbs, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
 	if len(initdbs) == 0 {
-		testenv.PostgresURL(t) // fails under CI=true, skips otherwise
-		t.Skip("PostgreSQL is not installed")
+		testenv.Unavailable(t, "PostgreSQL is not installed: no /usr/lib/postgresql/*/bin/initdb (scripts/test-deps.sh installs it)")
 	}
 	pg := &ownPostgres{bin: filepath.Dir(initdbs[len(initdbs)-1]), port: freePort(t)}
 	dir, err := os.MkdirTemp("", "carehex-fault-pg-")
