@@ -947,11 +947,31 @@ func TestImportResidents(t *testing.T) {
 
 func TestNULInput(t *testing.T) {
 	// PostgreSQL text cannot hold NUL; the caller gets a clear refusal, not
-	// an internal error.
+	// an internal error, naming the field; and SQLite, which could store it,
+	// refuses it the same way so both stores hold the same data.
+	cases := []struct {
+		field string
+		set   func(r *carehex.Resident)
+	}{
+		{"name", func(r *carehex.Resident) { r.Name = "张\x00兰" }},
+		{"address", func(r *carehex.Resident) { r.Address = "张店区\x00华光路56号" }},
+		{"district", func(r *carehex.Resident) { r.District = "张店\x00区" }},
+		{"preferences.notes", func(r *carehex.Resident) { r.Preferences.Notes = "怕狗\x00" }},
+	}
 	eachStore(t, func(t *testing.T, e *env) {
-		err := e.CreateResident(opCtx(), resident("张\x00兰", "13905330001"))
-		if err != nil && carehex.ErrorCode(err) != carehex.EINVALID {
-			t.Errorf("CreateResident with NUL = %v", err)
+		for i, c := range cases {
+			phone := fmt.Sprintf("1390533%04d", i+1)
+			r := resident("张桂兰", phone)
+			c.set(r)
+			err := e.CreateResident(opCtx(), r)
+			wantErr(t, err, carehex.EINVALID, c.field)
+			got, err := e.SearchResidents(opCtx(), carehex.ResidentFilter{Query: phone})
+			if err != nil {
+				t.Fatalf("SearchResidents(%s): %v", phone, err)
+			}
+			if len(got) != 0 {
+				t.Errorf("NUL in %s: refused, yet stored as %+v", c.field, got)
+			}
 		}
 	})
 }
