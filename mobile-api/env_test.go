@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -58,6 +59,7 @@ type env struct {
 	db     *sqlstore.DB
 	live   *providers.Store
 	eng    *dispatch.Engine
+	watch  *watchedEngine // the engine as the API sees it
 	api    *mobileapi.Server
 	srv    *httptest.Server
 	res    *carehex.Resident
@@ -115,7 +117,8 @@ func newEnv(t testing.TB, dsn string, edit ...func(*mobileapi.Config)) *env {
 	for _, f := range edit {
 		f(&cfg)
 	}
-	s, err := mobileapi.New(cfg, mobileapi.Deps{Store: db, Engine: e.eng, Live: e.live, Clock: e.clock.Now})
+	e.watch = &watchedEngine{Engine: e.eng}
+	s, err := mobileapi.New(cfg, mobileapi.Deps{Store: db, Engine: e.watch, Live: e.live, Clock: e.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,6 +129,34 @@ func newEnv(t testing.TB, dsn string, edit ...func(*mobileapi.Config)) *env {
 	e.res = e.resident("张桂兰", "张店区华光路56号")
 	e.family = e.link(e.res)
 	return e
+}
+
+// watchedEngine is the engine with a window on the API's offer lookups, so
+// a test can wait for a long poll to have looked instead of sleeping.
+type watchedEngine struct {
+	mobileapi.Engine
+	mu    sync.Mutex
+	looks chan int
+}
+
+// offerLooks returns a channel that receives the number of offers found by
+// the next lookup of offers (later ones are not reported).
+func (w *watchedEngine) offerLooks() <-chan int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.looks = make(chan int, 1)
+	return w.looks
+}
+
+func (w *watchedEngine) Offers(ctx context.Context, providerID string) ([]*carehex.Offer, error) {
+	os, err := w.Engine.Offers(ctx, providerID)
+	w.mu.Lock()
+	if w.looks != nil && err == nil {
+		w.looks <- len(os)
+		w.looks = nil
+	}
+	w.mu.Unlock()
+	return os, err
 }
 
 func (e *env) resident(name, address string) *carehex.Resident {

@@ -29,10 +29,20 @@ func TestProviderJourney(t *testing.T) {
 		t.Fatalf("offers before any request: %d", n)
 	}
 
+	// The long poll waits: its first look finds nothing, it has not answered
+	// when the offer is made, and then it answers with that offer.
 	req := e.request("meal_delivery")
+	looked := e.watch.offerLooks()
 	done := make(chan response, 1)
 	go func() { done <- e.do("GET", "/m/v1/offers?wait=10", tok, nil) }()
-	time.Sleep(50 * time.Millisecond) // let the poll start waiting
+	if n := <-looked; n != 0 {
+		t.Fatalf("the poll's first look found %d offers before any dispatch", n)
+	}
+	select {
+	case r := <-done:
+		t.Fatalf("the long poll answered before any offer: %d %s", r.status, r.raw)
+	default:
+	}
 	if _, err := e.eng.Dispatch(ctx, req.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -371,7 +381,13 @@ func TestEdge(t *testing.T) {
 // TestFamilyStream: the family's phone sees the visit move by SSE, and a
 // stranger's stream shows nothing of it.
 func TestFamilyStream(t *testing.T) {
-	e := newEnv(t, "")
+	// A short keep-alive so the stranger's stream shows one within the test,
+	// and a stream lifetime that ends the streams by themselves, so reading a
+	// stream to its end sees everything the server sent it.
+	e := newEnv(t, "", func(c *mobileapi.Config) {
+		c.KeepAlive = 50 * time.Millisecond
+		c.StreamLifetime = 3 * time.Second
+	})
 	_, tok := e.provider("王芳")
 	req, visitID := e.assigned(tok)
 	stranger := e.link(e.resident("刘建国", "张店区共青团路1号"))
@@ -399,19 +415,45 @@ func TestFamilyStream(t *testing.T) {
 	if d := next(sc); !strings.Contains(d, req.ID) || !strings.Contains(d, `"status":"assigned"`) {
 		t.Fatalf("first family event %s", d)
 	}
+
+	// quiet reads a stream up to its first keep-alive (or to its end when
+	// toEnd) and fails on any event; it returns the keep-alives seen.
+	quiet := func(sc *bufio.Scanner, toEnd bool) int {
+		n := 0
+		for sc.Scan() {
+			switch line := sc.Text(); {
+			case line == ": keepalive":
+				n++
+				if !toEnd {
+					return n
+				}
+			case strings.HasPrefix(line, "data:"), strings.HasPrefix(line, "event:"):
+				t.Fatalf("stranger's stream got %q", line)
+			}
+		}
+		if err := sc.Err(); err != nil {
+			t.Fatalf("stranger's stream ended with %v, want the end of its lifetime", err)
+		}
+		return n
+	}
+
+	// The stranger's stream opens with nothing: the server writes the
+	// initial items before its first keep-alive.
+	sc2, stop2 := open(stranger)
+	defer stop2()
+	if quiet(sc2, false) != 1 {
+		t.Fatal("stranger's stream ended before its first keep-alive")
+	}
+
 	e.postEvent(tok, visitID, ev{"d", "depart", 500, e.clock.Now()}).want(t, http.StatusCreated)
 	if d := next(sc); !strings.Contains(d, `"status":"en_route"`) || !strings.Contains(d, `"eta_s":`) {
 		t.Fatalf("update %s", d)
 	}
 
-	// The stranger's stream opens with nothing; a keep-alive is all it gets.
-	sc2, stop2 := open(stranger)
-	defer stop2()
-	go func() { time.Sleep(3 * time.Second); stop2() }()
-	for sc2.Scan() {
-		if strings.Contains(sc2.Text(), req.ID) {
-			t.Fatalf("stranger's stream shows %s", sc2.Text())
-		}
+	// The visit moved while the stranger's stream was open; read that stream
+	// to its end (its lifetime): keep-alives are all it gets.
+	if n := quiet(sc2, true); n == 0 {
+		t.Fatal("stranger's stream got no keep-alive after the visit moved")
 	}
 }
 
