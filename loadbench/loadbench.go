@@ -25,7 +25,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/http"
-	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -33,6 +32,7 @@ import (
 	"time"
 
 	"github.com/carehex/carehex"
+	"github.com/carehex/carehex/internal/stats"
 	pb "github.com/carehex/carehex/rpc/carehex/v1"
 	"github.com/twitchtv/twirp"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -650,9 +650,9 @@ func (r *run) result(ctx context.Context, start time.Time, lag time.Duration) (*
 	if res.Created > 0 {
 		res.AchievedRate = round1(float64(res.Created) / last.Sub(start).Seconds())
 	}
-	res.CreateP50ms, res.CreateP95ms, res.CreateP99ms, res.CreateMaxms = pct(create, 50), pct(create, 95), pct(create, 99), pct(create, 100)
-	res.OfferP50ms, res.OfferP95ms, res.OfferP99ms, res.OfferMaxms = pct(offer, 50), pct(offer, 95), pct(offer, 99), pct(offer, 100)
-	res.SeenP50ms, res.SeenP99ms = pct(seen, 50), pct(seen, 99)
+	res.CreateP50ms, res.CreateP95ms, res.CreateP99ms, res.CreateMaxms = stats.Percentile(create, 50), stats.Percentile(create, 95), stats.Percentile(create, 99), stats.Percentile(create, 100)
+	res.OfferP50ms, res.OfferP95ms, res.OfferP99ms, res.OfferMaxms = stats.Percentile(offer, 50), stats.Percentile(offer, 95), stats.Percentile(offer, 99), stats.Percentile(offer, 100)
+	res.SeenP50ms, res.SeenP99ms = stats.Percentile(seen, 50), stats.Percentile(seen, 99)
 	for k, v := range r.errs {
 		res.ErrorsByCode[k] = v
 		res.Errors += v
@@ -662,18 +662,6 @@ func (r *run) result(ctx context.Context, start time.Time, lag time.Duration) (*
 }
 
 // ms is d in milliseconds, to a tenth.
-func ms(d time.Duration) float64 { return round1(float64(d) / float64(time.Millisecond)) }
+func ms(d time.Duration) float64 { return round1(stats.Ms(d)) }
 
-func round1(v float64) float64 { return math.Round(v*10) / 10 }
-
-// pct is the p-th percentile (nearest rank) of xs; 0 for none.
-func pct(xs []float64, p float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	if !slices.IsSorted(xs) {
-		slices.Sort(xs)
-	}
-	k := int(math.Ceil(p/100*float64(len(xs)))) - 1
-	return xs[min(max(k, 0), len(xs)-1)]
-}
+func round1(v float64) float64 { return stats.Round(v, 1) }

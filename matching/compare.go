@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/carehex/carehex/dispatch"
+	"github.com/carehex/carehex/internal/stats"
 )
 
 // How long a request waits for a provider before the operator gives up on
@@ -101,23 +102,15 @@ func live(d *Day) Row {
 func finish(r *Row, acc, arr []float64, kmN int) {
 	slices.Sort(acc)
 	slices.Sort(arr)
-	r.AcceptP50S, r.AcceptP95S = pct(acc, 50), pct(acc, 95)
-	r.ArriveP50S, r.ArriveP95S = pct(arr, 50), pct(arr, 95)
+	r.AcceptP50S, r.AcceptP95S = stats.Round(stats.Percentile(acc, 50), 0), stats.Round(stats.Percentile(acc, 95), 0)
+	r.ArriveP50S, r.ArriveP95S = stats.Round(stats.Percentile(arr, 50), 0), stats.Round(stats.Percentile(arr, 95), 0)
 	if r.Requests > 0 {
-		r.FillRate = math.Round(1000*float64(r.Served)/float64(r.Requests)) / 1000
+		r.FillRate = stats.Round(float64(r.Served)/float64(r.Requests), 3)
 	}
 	if kmN > 0 {
-		r.KMPerVisit = math.Round(1000*r.TotalKM/float64(kmN)) / 1000
+		r.KMPerVisit = stats.Round(r.TotalKM/float64(kmN), 3)
 	}
-	r.TotalKM = math.Round(10*r.TotalKM) / 10
-}
-
-func pct(xs []float64, p float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	i := int(math.Ceil(p/100*float64(len(xs)))) - 1
-	return math.Round(xs[max(0, min(i, len(xs)-1))])
+	r.TotalKM = stats.Round(r.TotalKM, 1)
 }
 
 // worker is a provider's state during a replay.

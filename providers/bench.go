@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/carehex/carehex"
+	"github.com/carehex/carehex/internal/stats"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -216,7 +216,7 @@ func RunBench(ctx context.Context, rdb redis.UniversalClient, o BenchOptions) (B
 			}
 			lat[i] = time.Since(t0)
 		}
-		*m.p50, *m.p99 = percentile(lat, 0.50), percentile(lat, 0.99)
+		*m.p50, *m.p99 = stats.Ms(stats.Percentile(lat, 50)), stats.Ms(stats.Percentile(lat, 99))
 		f := h3
 		if m.name == "geo" {
 			f = geo
@@ -285,7 +285,7 @@ func RunBench(ctx context.Context, rdb redis.UniversalClient, o BenchOptions) (B
 			}
 		}
 	}
-	res.ClaimP50ms, res.ClaimP99ms = percentile(claimLat, 0.50), percentile(claimLat, 0.99)
+	res.ClaimP50ms, res.ClaimP99ms = stats.Ms(stats.Percentile(claimLat, 50)), stats.Ms(stats.Percentile(claimLat, 99))
 	say("claim: p50 %.3f ms, p99 %.3f ms in bursts of %d concurrent claimers racing for the 10 nearest providers",
 		res.ClaimP50ms, res.ClaimP99ms, o.Clients)
 
@@ -316,7 +316,7 @@ func RunBench(ctx context.Context, rdb redis.UniversalClient, o BenchOptions) (B
 	if err != nil {
 		return res, err
 	}
-	res.ClaimsPerSecond, res.ClaimSaturatedP99ms = ops, percentile(sat, 0.99)
+	res.ClaimsPerSecond, res.ClaimSaturatedP99ms = ops, stats.Ms(stats.Percentile(sat, 99))
 	say("claim at saturation: %.0f claims (each with its release) per second, p99 %.3f ms, from %d claimers in a closed loop",
 		ops, res.ClaimSaturatedP99ms, o.Clients)
 	return res, nil
@@ -465,16 +465,6 @@ func sameProviders(a, b []Candidate, radiusM float64) bool {
 		}
 	}
 	return true
-}
-
-func percentile(d []time.Duration, p float64) float64 {
-	if len(d) == 0 {
-		return 0
-	}
-	s := slices.Clone(d)
-	slices.Sort(s)
-	i := int(math.Ceil(p*float64(len(s)))) - 1
-	return float64(s[max(0, i)]) / float64(time.Millisecond)
 }
 
 // throughput runs f from clients goroutines for d and returns calls per second.

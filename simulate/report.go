@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/carehex/carehex/internal/stats"
 	"github.com/carehex/carehex/matching"
 )
 
@@ -93,17 +93,8 @@ type Summary struct {
 	Seed           uint64  `json:"seed"`
 }
 
-// percentile of sorted xs by nearest rank; 0 for none.
-func percentile(xs []float64, p float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	i := int(math.Ceil(p/100*float64(len(xs)))) - 1
-	return xs[max(0, min(i, len(xs)-1))]
-}
-
-func round1(v float64) float64 { return math.Round(v*10) / 10 }
-func round3(v float64) float64 { return math.Round(v*1000) / 1000 }
+func round1(v float64) float64 { return stats.Round(v, 1) }
+func round3(v float64) float64 { return stats.Round(v, 3) }
 
 // Summary computes the headline figures.
 func (r *Result) Summary() Summary {
@@ -127,8 +118,8 @@ func (r *Result) Summary() Summary {
 	slices.Sort(acc)
 	slices.Sort(arr)
 	s := Summary{Requests: len(r.reqs), Matched: matched, Completed: r.completed,
-		AcceptP50S: round1(percentile(acc, 50)), AcceptP95S: round1(percentile(acc, 95)),
-		ArriveP50S: round1(percentile(arr, 50)), ArriveP95S: round1(percentile(arr, 95)),
+		AcceptP50S: round1(stats.Percentile(acc, 50)), AcceptP95S: round1(stats.Percentile(acc, 95)),
+		ArriveP50S: round1(stats.Percentile(arr, 50)), ArriveP95S: round1(stats.Percentile(arr, 95)),
 		Unfilled: unfilled, DoubleBookings: r.DoubleBookings, LostRequests: r.LostRequests,
 		Residents: len(r.world.Residents), Providers: len(r.world.Providers), Heartbeats: r.heartbeats,
 		SimulatedS: (r.cfg.End - r.cfg.Start + r.cfg.Drain).Seconds(), Seed: r.cfg.Seed, Clock: "simulated"}
@@ -211,7 +202,7 @@ func (r *Result) Report(w io.Writer) error {
 		if em {
 			name = "emergency"
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t\n", name, n, m, secs(percentile(acc, 50)), secs(percentile(arr, 50)), secs(percentile(arr, 95)))
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t\n", name, n, m, secs(stats.Percentile(acc, 50)), secs(stats.Percentile(arr, 50)), secs(stats.Percentile(arr, 95)))
 	}
 	tw.Flush()
 

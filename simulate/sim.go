@@ -20,6 +20,7 @@ import (
 	"github.com/carehex/carehex"
 	"github.com/carehex/carehex/catalog"
 	"github.com/carehex/carehex/dispatch"
+	"github.com/carehex/carehex/internal/stats"
 	"github.com/carehex/carehex/matching"
 	pb "github.com/carehex/carehex/rpc/carehex/v1"
 )
@@ -896,4 +897,4 @@ func jitter(rng *rand.Rand, p carehex.LatLng, sigmaM float64) carehex.LatLng {
 	return carehex.LatLng{Lat: p.Lat + dn/111320, Lng: p.Lng + de/(111320*math.Cos(p.Lat*math.Pi/180))}
 }
 
-func round6(v float64) float64 { return math.Round(v*1e6) / 1e6 }
+func round6(v float64) float64 { return stats.Round(v, 6) }
