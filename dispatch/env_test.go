@@ -2,16 +2,13 @@ package dispatch_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"math"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/carehex/carehex"
 	"github.com/carehex/carehex/dispatch"
 	"github.com/carehex/carehex/internal/testenv"
+	"github.com/carehex/carehex/internal/testenv/testdb"
 	"github.com/carehex/carehex/providers"
 	"github.com/carehex/carehex/sqlstore"
 	"github.com/redis/go-redis/v9"
@@ -19,21 +16,19 @@ import (
 
 // The tests run the engine against the real things: a SQLite file (or a
 // PostgreSQL database) with the real migrations, and a providers.Store on
-// the test redis-server in a zone of the test's own. Only the clock is fake,
+// the test redis-server in a zone of the test's own (a miniredis of the
+// test's own when no server is configured; see testenv.Redis). Only the clock is fake,
 // shared by the store, the live state and the engine, so a test can let an
 // offer expire without waiting for it.
 
-// zibo is the centre of Zhangdian district, Zibo: the resident's home.
-var zibo = carehex.LatLng{Lat: 36.80, Lng: 118.05}
-
-// at returns the point north and east metres from p.
-func at(p carehex.LatLng, north, east float64) carehex.LatLng {
-	const r = 6371007.180918475
-	return carehex.LatLng{
-		Lat: p.Lat + north/r*180/math.Pi,
-		Lng: p.Lng + east/(r*math.Cos(p.Lat*math.Pi/180))*180/math.Pi,
-	}
-}
+// The shared fixtures (internal/testenv) under the names these tests use.
+var (
+	zibo     = testenv.Zibo // the resident's home
+	at       = testenv.At
+	operator = testenv.Operator
+	opCtx    = testenv.OpCtx
+	catalog  = testenv.Catalog
+)
 
 // away returns the point m metres north of the resident.
 func away(m float64) carehex.LatLng { return at(zibo, m, 0) }
@@ -41,57 +36,24 @@ func away(m float64) carehex.LatLng { return at(zibo, m, 0) }
 // newClock starts 09:00 in Zibo (UTC+8), so "today" is the same day in UTC and CST.
 func newClock() *testenv.Clock { return testenv.NewClock(time.Date(2026, 3, 2, 1, 0, 0, 0, time.UTC)) }
 
-var operator = carehex.Principal{Kind: carehex.KindUser, Subject: "usr_op1", Role: carehex.RoleOperator, Name: "op"}
-
-func opCtx() context.Context { return carehex.WithPrincipal(context.Background(), operator) }
-
-func catalog() []*carehex.ServiceType {
-	return []*carehex.ServiceType{
-		{Code: "meal_delivery", Category: carehex.CategoryDailyLife, NameZH: "送餐", NameEN: "Meal delivery",
-			RequiredSkill: "meals", DefaultDuration: 30 * time.Minute, UrgencyClass: carehex.ClassSoon},
-		{Code: "bathing", Category: carehex.CategoryDailyLife, NameZH: "助浴", NameEN: "Bathing",
-			RequiredSkill: "bathing", DefaultDuration: time.Hour, UrgencyClass: carehex.ClassScheduled},
-		{Code: "fall_help", Category: carehex.CategoryEmergency, NameZH: "跌倒救助", NameEN: "Help after a fall",
-			RequiredSkill: "first_aid", DefaultDuration: 45 * time.Minute, UrgencyClass: carehex.ClassEmergency},
-	}
-}
-
 // allSkills is what a test provider can do unless the test says otherwise.
 var allSkills = []string{"meals", "bathing", "first_aid"}
 
 func openDB(t testing.TB, dsn string, clock *testenv.Clock) *sqlstore.DB {
 	t.Helper()
-	db, err := sqlstore.Open(context.Background(), dsn, clock.Now)
-	if err != nil {
-		t.Fatalf("sqlstore.Open: %v", err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.SyncCatalog(context.Background(), catalog()); err != nil {
-		t.Fatalf("SyncCatalog: %v", err)
-	}
-	return db
+	return testdb.Open(t, dsn, clock.Now)
 }
 
-func uniqueZone() string {
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	return "d" + hex.EncodeToString(b[:])
-}
+func uniqueZone() string { return testenv.UniqueZone("d") }
 
-// openLive returns a store on the test redis-server in zone, with its own
-// client (a replica has its own connections); the zone's keys are deleted
-// when the test ends.
+// openLive returns a store on the test's Redis in zone, with its own client
+// (a replica has its own connections); the zone's keys are deleted when the
+// test ends.
 func openLive(t testing.TB, zone string, clock *testenv.Clock) *providers.Store {
 	t.Helper()
-	opt, err := redis.ParseURL(testenv.RedisURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdb := redis.NewClient(opt)
-	t.Cleanup(func() {
-		wipe(t, rdb, zone)
-		rdb.Close()
-	})
+	rdb, _ := testenv.Redis(t)
+	// Registered after testenv's Close, so it runs before it.
+	t.Cleanup(func() { wipe(t, rdb, zone) })
 	s, err := providers.New(rdb, providers.Options{Zone: zone, Clock: clock.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -156,7 +118,7 @@ func newEnv(t *testing.T, edit ...func(*dispatch.Config)) *env {
 	for _, f := range edit {
 		f(&e.cfg)
 	}
-	e.db = openDB(t, filepath.Join(t.TempDir(), "carehex.db"), e.clock)
+	e.db = openDB(t, testenv.SQLitePath(t), e.clock)
 	e.live = openLive(t, e.zone, e.clock)
 	e.eng = newEngine(t, e.cfg, e.db, e.live, e.clock)
 	// The first tick finds the new zone "lost" and rebuilds it (empty), as

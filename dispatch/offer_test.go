@@ -416,9 +416,7 @@ func TestRedisLoss(t *testing.T) {
 	r2 := e.request("meal_delivery", carehex.UrgencySoon)
 	ob := e.dispatch(r2)[0] // b
 
-	opt, _ := redis.ParseURL(testenv.RedisURL(t))
-	rdb := redis.NewClient(opt)
-	defer rdb.Close()
+	rdb, _ := testenv.Redis(t) // the server e.live is on
 	wipe(t, rdb, e.zone)
 
 	e.tick()
