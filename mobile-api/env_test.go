@@ -3,14 +3,10 @@ package mobileapi_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"io"
-	"math"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -20,38 +16,27 @@ import (
 	"github.com/carehex/carehex/auth"
 	"github.com/carehex/carehex/dispatch"
 	"github.com/carehex/carehex/internal/testenv"
+	"github.com/carehex/carehex/internal/testenv/testdb"
 	mobileapi "github.com/carehex/carehex/mobile-api"
 	"github.com/carehex/carehex/providers"
 	"github.com/carehex/carehex/sqlstore"
-	"github.com/redis/go-redis/v9"
 )
 
 // The tests run the real handler over HTTP against the real things: a
 // SQLite file (or PostgreSQL database) with the real migrations, the
-// dispatch engine and the live availability on the test redis-server, in a
-// zone of the test's own. Only the clock is fake, shared by all of them.
+// dispatch engine and the live availability on the test redis-server (a
+// miniredis of the test's own when none is configured; see testenv.Redis),
+// in a zone of the test's own. Only the clock is fake, shared by all of them.
 
-// zibo is the resident's home in Zhangdian district, Zibo.
-var zibo = carehex.LatLng{Lat: 36.80, Lng: 118.05}
+// The shared fixtures (internal/testenv) under the names these tests use.
+var (
+	zibo     = testenv.Zibo // the resident's home
+	operator = testenv.Operator
+	opCtx    = testenv.OpCtx
+)
 
 // at returns the point north metres from p.
-func at(p carehex.LatLng, north float64) carehex.LatLng {
-	const r = 6371007.180918475
-	return carehex.LatLng{Lat: p.Lat + north/r*180/math.Pi, Lng: p.Lng}
-}
-
-var operator = carehex.Principal{Kind: carehex.KindUser, Subject: "usr_op1", Role: carehex.RoleOperator, Name: "op"}
-
-func opCtx() context.Context { return carehex.WithPrincipal(context.Background(), operator) }
-
-func testCatalog() []*carehex.ServiceType {
-	return []*carehex.ServiceType{
-		{Code: "meal_delivery", Category: carehex.CategoryDailyLife, NameZH: "送餐", NameEN: "Meal delivery",
-			RequiredSkill: "meals", DefaultDuration: 30 * time.Minute, UrgencyClass: carehex.ClassSoon},
-		{Code: "bathing", Category: carehex.CategoryDailyLife, NameZH: "助浴", NameEN: "Bathing",
-			RequiredSkill: "bathing", DefaultDuration: time.Hour, UrgencyClass: carehex.ClassSoon},
-	}
-}
+func at(p carehex.LatLng, north float64) carehex.LatLng { return testenv.At(p, north, 0) }
 
 type env struct {
 	t      testing.TB
@@ -66,40 +51,22 @@ type env struct {
 	family string // token of a family member linked to res
 }
 
-func uniqueZone() string {
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	return "m" + hex.EncodeToString(b[:])
-}
-
 // newEnv opens a SQLite store unless dsn is given.
 func newEnv(t testing.TB, dsn string, edit ...func(*mobileapi.Config)) *env {
 	t.Helper()
 	ctx := context.Background()
 	e := &env{t: t, clock: testenv.NewClock(time.Date(2026, 3, 2, 1, 0, 0, 0, time.UTC))}
 	if dsn == "" {
-		dsn = filepath.Join(t.TempDir(), "carehex.db")
+		dsn = testenv.SQLitePath(t)
 	}
-	db, err := sqlstore.Open(ctx, dsn, e.clock.Now)
-	if err != nil {
-		t.Fatalf("sqlstore.Open: %v", err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.SyncCatalog(ctx, testCatalog()); err != nil {
-		t.Fatal(err)
-	}
+	db := testdb.Open(t, dsn, e.clock.Now)
 	e.db = db
 
-	opt, err := redis.ParseURL(testenv.RedisURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdb := redis.NewClient(opt)
-	zone := uniqueZone()
-	t.Cleanup(func() {
-		_ = providers.DeleteZone(context.Background(), rdb, zone)
-		rdb.Close()
-	})
+	rdb, _ := testenv.Redis(t)
+	zone := testenv.UniqueZone("m")
+	// Registered after testenv's Close, so it runs before it.
+	t.Cleanup(func() { _ = providers.DeleteZone(context.Background(), rdb, zone) })
+	var err error
 	e.live, err = providers.New(rdb, providers.Options{Zone: zone, Clock: e.clock.Now})
 	if err != nil {
 		t.Fatal(err)
