@@ -2,38 +2,22 @@ package providers_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"os"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
-	"github.com/carehex/carehex"
 	"github.com/carehex/carehex/internal/testenv"
 	"github.com/carehex/carehex/providers"
 	"github.com/redis/go-redis/v9"
 )
 
-// zibo is the centre of Zhangdian district, Zibo.
-var zibo = carehex.LatLng{Lat: 36.80, Lng: 118.05}
-
-// clusterAddrs returns the addresses of the test Redis Cluster started by
-// scripts/redis-cluster.sh. Like testenv, a missing cluster fails the test
-// under CI=true and skips it elsewhere.
-func clusterAddrs(t testing.TB) []string {
-	t.Helper()
-	v := os.Getenv("CAREHEX_TEST_REDIS_CLUSTER_ADDRS")
-	if v == "" {
-		msg := "Redis Cluster not configured: set CAREHEX_TEST_REDIS_CLUSTER_ADDRS (eval \"$(scripts/redis-cluster.sh start)\" starts one)"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return strings.Split(v, ",")
-}
+// The shared fixtures (internal/testenv) under the names these tests use.
+var (
+	zibo         = testenv.Zibo // the centre of Zhangdian district, Zibo
+	at           = testenv.At
+	clusterAddrs = testenv.RedisClusterAddrs
+	ping         = testenv.Ping
+)
 
 // backend is one kind of Redis the package must work on.
 type backend struct {
@@ -72,15 +56,6 @@ var backends = []backend{
 		ping(t, rdb)
 		return rdb
 	}},
-}
-
-func ping(t testing.TB, rdb redis.UniversalClient) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := rdb.Ping(ctx).Err(); err != nil {
-		t.Fatalf("redis: %v", err)
-	}
 }
 
 // each runs f as a subtest against every backend.
@@ -175,11 +150,7 @@ func (e *env) lose(t testing.TB) {
 	}
 }
 
-func uniqueZone() string {
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	return "t" + hex.EncodeToString(b[:])
-}
+func uniqueZone() string { return testenv.UniqueZone("t") }
 
 func newClock() *testenv.Clock {
 	return testenv.NewClock(time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC))

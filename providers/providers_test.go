@@ -21,15 +21,6 @@ const (
 	ttl    = 45 * time.Second
 )
 
-// at returns the point north and east metres from p.
-func at(p carehex.LatLng, north, east float64) carehex.LatLng {
-	const r = 6371007.180918475
-	return carehex.LatLng{
-		Lat: p.Lat + north/r*180/math.Pi,
-		Lng: p.Lng + east/(r*math.Cos(p.Lat*math.Pi/180))*180/math.Pi,
-	}
-}
-
 func beat(t *testing.T, s *providers.Store, id string, p carehex.LatLng, available bool, skills ...string) providers.Status {
 	t.Helper()
 	hb := providers.Heartbeat{ProviderID: id, Position: p, AccuracyM: 12, Available: available}

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -40,7 +39,7 @@ type backend struct {
 }
 
 var backends = []backend{
-	{"sqlite", func(tb testing.TB) string { return filepath.Join(tb.TempDir(), "carehex.db") }},
+	{"sqlite", testenv.SQLitePath},
 	{"postgres", testenv.PostgresURL},
 }
 

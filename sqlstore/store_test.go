@@ -31,6 +31,7 @@ var dialects = []struct {
 	name string
 	dsn  func(t testing.TB) string
 }{
+	// In a subdirectory that does not exist yet: Open creates it.
 	{DialectSQLite, func(t testing.TB) string { return filepath.Join(t.TempDir(), "data", "carehex.db") }},
 	{DialectPostgres, func(t testing.TB) string { return testenv.PostgresURL(t) }},
 }
@@ -60,24 +61,17 @@ func openEnv(t testing.TB, dsn string) *env {
 	return &env{DB: s, clock: c}
 }
 
-func testCatalog() []*carehex.ServiceType {
-	return []*carehex.ServiceType{
-		{Code: "meal_delivery", Category: carehex.CategoryDailyLife, NameZH: "送餐", NameEN: "Meal delivery",
-			RequiredSkill: "meals", DefaultDuration: 30 * time.Minute, UrgencyClass: carehex.ClassSoon},
-		{Code: "bathing", Category: carehex.CategoryDailyLife, NameZH: "助浴", NameEN: "Bathing",
-			RequiredSkill: "bathing", DefaultDuration: time.Hour, UrgencyClass: carehex.ClassScheduled},
-		{Code: "fall_help", Category: carehex.CategoryEmergency, NameZH: "跌倒救助", NameEN: "Help after a fall",
-			RequiredSkill: "first_aid", DefaultDuration: 45 * time.Minute, UrgencyClass: carehex.ClassEmergency},
-	}
-}
-
-var operator = carehex.Principal{Kind: carehex.KindUser, Subject: "usr_op1", Role: carehex.RoleOperator, Name: "op"}
-
-func opCtx() context.Context { return carehex.WithPrincipal(context.Background(), operator) }
+// The shared fixtures (internal/testenv) under the names these tests use.
+// (The store is opened here, not with testdb: these tests are inside the
+// package testdb imports.)
+var (
+	testCatalog = testenv.Catalog
+	operator    = testenv.Operator
+	opCtx       = testenv.OpCtx
+)
 
 func resident(name, phone string) *carehex.Resident {
-	return &carehex.Resident{Name: name, Phone: phone, Address: "张店区华光路56号",
-		Location: carehex.LatLng{Lat: 36.8, Lng: 118.05}}
+	return &carehex.Resident{Name: name, Phone: phone, Address: "张店区华光路56号", Location: testenv.Zibo}
 }
 
 func mustCreateResident(t *testing.T, e *env, r *carehex.Resident) *carehex.Resident {
