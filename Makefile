@@ -29,6 +29,7 @@ test:
 	$(GO) tool staticcheck ./...
 	@test -z "$$(gofmt -l .)" || { gofmt -l . >&2; echo "gofmt: the files above are not formatted" >&2; exit 1; }
 	scripts/test-servers-check.sh
+	node --test web/unit/
 	$(START_SERVERS) && $(START_CLUSTER) && \
 		$(GO) test -count=1 -short -timeout 15m ./... && \
 		$(GO) test -count=1 -timeout 30m -run '$(SLOW_TESTS)' -v ./cmd/carehex | scripts/test-summary.sh && \

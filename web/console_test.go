@@ -12,12 +12,18 @@ var importFrom = regexp.MustCompile(`(?m)^\s*(?:import|export)\b[^"';]*?from\s+"
 
 // TestConsoleModulesResolve: the console is ES modules with no build step,
 // so every import must name a file the binary embeds; a typo would only
-// show as a blank page in the browser.
+// show as a blank page in the browser. The phone app's modules are held to
+// the same (phone.js imports queue.js).
 func TestConsoleModulesResolve(t *testing.T) {
 	js, err := fs.Glob(files, "static/console/*.js")
 	if err != nil || len(js) == 0 {
 		t.Fatalf("no console modules: %v", err)
 	}
+	phone, err := fs.Glob(files, "static/phone/*.js")
+	if err != nil || len(phone) == 0 {
+		t.Fatalf("no phone modules: %v", err)
+	}
+	js = append(js, phone...)
 	n := 0
 	for _, f := range js {
 		b, _ := fs.ReadFile(files, f)

@@ -1,11 +1,12 @@
 // The care provider's phone app: sign in with the device token, go
 // available (the phone's position feeds the heartbeat), answer offers before
 // they expire, and work the accepted visit: depart, arrive, complete. Visit
-// events are queued in localStorage first and sent in order, so a dead zone
-// loses nothing; the server dedupes by event_id, so a resend is safe.
+// events are queued in localStorage first and sent in order (queue.js), so a
+// dead zone loses nothing; the server dedupes by event_id, so a resend is safe.
 
 import { setup, t, lang } from "/i18n.js";
 import { ApiError, call, describe, ERR_EN, stream, serviceName, tokenFromFragment, h, clock, serverNow, STATUS_EN } from "/phone/mobileapi.js";
+import { EventQueue } from "/phone/queue.js";
 
 const EN = {
   ...STATUS_EN,
@@ -138,8 +139,27 @@ function saveJob() {
   else localStorage.removeItem(KEY.job);
 }
 
-const queue = () => loadJSON(KEY.queue, []);
-const saveQueue = (q) => localStorage.setItem(KEY.queue, JSON.stringify(q));
+// events is the offline queue of visit events; the callbacks below are what
+// the page does with its answers.
+const events = new EventQueue({
+  storage: localStorage,
+  key: KEY.queue,
+  send: (ev) => call(ev.token, "POST", `/m/v1/visits/${encodeURIComponent(ev.visit_id)}/events`, ev.body),
+  retryable: (err) => err instanceof ApiError && (err.retryable || err.status === 401),
+  onSent: (ev, r) => sent(ev, r),
+  onRetry: (err, ev) => {
+    if (err.status === 401 && ev.token === state.token) signOut(err);
+  },
+  // Refused for good (the visit was cancelled, a bad clock): say why, and
+  // ask the server.
+  onRejected: (err, ev) => {
+    showError(err, fmt(t("rejected", "服务器拒绝了“{e}”记录："), { e: eventName(ev.body.type) }));
+    if (state.job && state.job.id === ev.visit_id && !events.waiting(ev.visit_id)) refreshVisits();
+  },
+  onChange: () => renderPending(),
+});
+const queue = () => events.items();
+const flushQueue = () => events.flush();
 
 // ---- sign in and out ------------------------------------------------------
 
@@ -508,8 +528,7 @@ async function report(type) {
   // this visit, so carry on with the current object if it is the same one.
   if (!state.job || state.job.id !== job.id) return;
   job = state.job;
-  const q = queue();
-  q.push({
+  events.add({
     token: state.token,
     visit_id: job.id,
     tries: 0,
@@ -523,7 +542,6 @@ async function report(type) {
       device_time: new Date().toISOString(),
     },
   });
-  saveQueue(q);
   job.status = TARGET[type];
   saveJob();
   syncWatch();
@@ -531,63 +549,7 @@ async function report(type) {
   flushQueue();
 }
 
-// ---- the queue ------------------------------------------------------------
-
-let flushing = false;
-let retryTimer = null;
-let backoff = 2000;
-
-// flushQueue sends the queued events oldest first; a network failure stops
-// it until the retry timer or the browser's online event.
-async function flushQueue() {
-  if (flushing) return;
-  flushing = true;
-  clearTimeout(retryTimer);
-  retryTimer = null;
-  try {
-    for (;;) {
-      const q = queue();
-      if (!q.length) {
-        backoff = 2000;
-        break;
-      }
-      const ev = q[0];
-      try {
-        const r = await call(ev.token, "POST", `/m/v1/visits/${encodeURIComponent(ev.visit_id)}/events`, ev.body);
-        dropEvent(ev.body.event_id);
-        sent(ev, r);
-      } catch (err) {
-        if (err instanceof ApiError && (err.retryable || err.status === 401)) {
-          updateEvent(ev.body.event_id, { tries: ev.tries + 1, error: err.message });
-          if (err.status === 401 && ev.token === state.token) signOut(err);
-          retryTimer = setTimeout(flushQueue, backoff);
-          backoff = Math.min(backoff * 2, 30000);
-          break;
-        }
-        // Refused for good (the visit was cancelled, a bad clock): sending
-        // it again cannot help. Drop it, say why, and ask the server.
-        dropEvent(ev.body.event_id);
-        showError(err, fmt(t("rejected", "服务器拒绝了“{e}”记录："), { e: eventName(ev.body.type) }));
-        if (state.job && state.job.id === ev.visit_id) {
-          const still = queue().some((e) => e.visit_id === ev.visit_id);
-          if (!still) refreshVisits();
-        }
-      }
-    }
-  } finally {
-    flushing = false;
-    renderPending();
-  }
-}
-
-function dropEvent(id) {
-  saveQueue(queue().filter((e) => e.body.event_id !== id));
-  renderPending();
-}
-
-function updateEvent(id, patch) {
-  saveQueue(queue().map((e) => (e.body.event_id === id ? { ...e, ...patch } : e)));
-}
+// ---- the queue's answers -------------------------------------------------
 
 function sent(ev, r) {
   const exc = (r.event && r.event.exceptions) || [];
@@ -791,7 +753,7 @@ function renderPending() {
   if (q.length) {
     const again = h("button", { type: "button", class: "secondary", "data-testid": "retry-now", text: t("retryNow", "立即发送") });
     again.addEventListener("click", () => {
-      backoff = 2000;
+      events.resetBackoff();
       flushQueue();
     });
     items.push(h("li", { class: "retry" }, again));
@@ -872,7 +834,7 @@ window.addEventListener("offline", () => {
 });
 window.addEventListener("online", () => {
   state.hbNet = true;
-  backoff = 2000;
+  events.resetBackoff();
   flushQueue();
   if (state.token) {
     refreshVisits();
