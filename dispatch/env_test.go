@@ -27,7 +27,6 @@ var (
 	at       = testenv.At
 	operator = testenv.Operator
 	opCtx    = testenv.OpCtx
-	catalog  = testenv.Catalog
 )
 
 // away returns the point m metres north of the resident.
