@@ -198,8 +198,8 @@ func (ts *testServer) audit() pb.AuditService {
 	return pb.NewAuditServiceJSONClient(ts.URL, ts.Client)
 }
 
-// Zibo, Shandong: somewhere real for a resident to live.
-var zibo = &pb.LatLng{Lat: 36.8131, Lng: 118.0549}
+// zibo is testenv.Zibo on the wire: somewhere real for a resident to live.
+var zibo = &pb.LatLng{Lat: testenv.Zibo.Lat, Lng: testenv.Zibo.Lng}
 
 // createResident creates a resident through the API as an operator.
 func (ts *testServer) createResident(tb testing.TB, name, phone string) *pb.Resident {
