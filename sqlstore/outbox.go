@@ -14,7 +14,7 @@ import (
 var _ carehex.Outbox = (*DB)(nil)
 
 // ClaimNotifications leases due, undelivered notifications; see
-// mobileapi.Outbox. Each lease is a conditional update, so of two relays
+// carehex.Outbox. Each lease is a conditional update, so of two relays
 // claiming the same row one wins.
 func (s *DB) ClaimNotifications(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*carehex.Notification, error) {
 	limit = clampLimit(limit, 100, 1000)
