@@ -12,7 +12,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/carehex/carehex"
-	"github.com/carehex/carehex/geo"
 	"github.com/carehex/carehex/providers"
 )
 
@@ -465,25 +464,6 @@ func (s *Server) parseEvent(in *eventIn, visitID, providerID string) (*carehex.V
 		Position: pos, AccuracyM: acc, DeviceTime: dt, Note: note}, nil
 }
 
-// verify judges the event's position against the home (EVV): a check-in
-// inside the geofence is verified, one outside is accepted but flagged; a
-// check-out far from home is flagged.
-func (s *Server) verify(e *carehex.VisitEvent, home carehex.LatLng) {
-	d := geo.DistanceM(e.Position, home)
-	slack := math.Min(e.AccuracyM, s.cfg.GeofenceM)
-	e.Verified = d <= s.cfg.GeofenceM+slack
-	switch e.Type {
-	case carehex.VisitArrive:
-		if !e.Verified {
-			e.Exceptions = append(e.Exceptions, carehex.ExceptionOutsideGeofence)
-		}
-	case carehex.VisitComplete:
-		if d > s.cfg.CheckoutFarM+math.Min(e.AccuracyM, s.cfg.CheckoutFarM) {
-			e.Exceptions = append(e.Exceptions, carehex.ExceptionCheckoutFar)
-		}
-	}
-}
-
 // visitEvent: POST /m/v1/visits/{id}/events. Idempotent by event_id.
 func (s *Server) visitEvent(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r)
@@ -527,9 +507,9 @@ func (s *Server) visitEvent(w http.ResponseWriter, r *http.Request) {
 	}
 	var rules carehex.VisitEventRules
 	if st, err := s.store.ServiceType(ctx, req.ServiceCode); err == nil {
-		rules.MinDuration = st.DefaultDuration / 2
+		rules = carehex.RulesFor(st)
 	}
-	s.verify(ev, res.Location)
+	ev.Verified, ev.Exceptions = s.evv.Judge(ev.Type, ev.Position, ev.AccuracyM, res.Location)
 	out, nv, replayed, err := s.store.RecordVisitEvent(ctx, ev, rules)
 	if err != nil {
 		s.fail(w, r, err)

@@ -146,6 +146,7 @@ type Server struct {
 	live   Live
 	now    carehex.Clock
 	log    *slog.Logger
+	evv    carehex.EVVRules // from cfg
 	limits *limiter
 }
 
@@ -164,6 +165,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
 	return &Server{cfg: cfg, store: d.Store, engine: d.Engine, live: d.Live, now: d.Clock, log: d.Log,
+		evv:    carehex.EVVRules{GeofenceM: cfg.GeofenceM, CheckoutFarM: cfg.CheckoutFarM},
 		limits: newLimiter(cfg.RatePerSecond, cfg.Burst)}, nil
 }
 

@@ -9,7 +9,7 @@ import (
 )
 
 // The notification outbox: rows are written by the state changes they
-// announce (see mobile.go) and leased to a relay for delivery.
+// announce (see visitevent.go) and leased to a relay for delivery.
 
 var _ carehex.Outbox = (*DB)(nil)
 

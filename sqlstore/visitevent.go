@@ -182,8 +182,7 @@ func (s *DB) RecordVisitEvent(ctx context.Context, e *carehex.VisitEvent, rules 
 			target := ev.Type.Target()
 			switch {
 			case v.Live() && carehex.CanTransition(v.Status, target):
-				if ev.Type == carehex.VisitComplete && arrive != nil && rules.MinDuration > 0 &&
-					ev.DeviceTime.Sub(arrive.DeviceTime) < rules.MinDuration {
+				if ev.Type == carehex.VisitComplete && arrive != nil && rules.ShortVisit(arrive.DeviceTime, ev.DeviceTime) {
 					ev.Exceptions = append(ev.Exceptions, carehex.ExceptionShortVisit)
 					newExc[ev] = append(newExc[ev], carehex.ExceptionShortVisit)
 				}
