@@ -357,20 +357,15 @@ func (s *Server) visitOut(ctx context.Context, v *carehex.Visit, withResident bo
 // visits: GET /m/v1/visits lists the provider's visits today (in DayZone),
 // and any still live from before.
 func (s *Server) visits(w http.ResponseWriter, r *http.Request) {
-	vs, err := s.store.ProviderVisits(r.Context(), subject(r), false)
+	now := s.now().In(s.cfg.DayZone)
+	dayStart := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, s.cfg.DayZone)
+	vs, err := s.store.ProviderDayVisits(r.Context(), subject(r), dayStart, dayStart.AddDate(0, 0, 1))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	now := s.now().In(s.cfg.DayZone)
-	dayStart := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, s.cfg.DayZone)
-	dayEnd := dayStart.AddDate(0, 0, 1)
 	out := []*visitOut{}
 	for _, v := range vs {
-		today := !v.PlannedStart.Before(dayStart) && v.PlannedStart.Before(dayEnd)
-		if !today && !v.Live() {
-			continue
-		}
 		vo, err := s.visitOut(r.Context(), v, true)
 		if err != nil {
 			s.fail(w, r, err)

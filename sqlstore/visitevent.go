@@ -257,7 +257,7 @@ func (s *DB) notify(ctx context.Context, tx *sql.Tx, v *carehex.Visit, residentI
 
 // OverdueVisits lists visits the provider has not arrived at (assigned or
 // en route) that were due before startBefore and whose request has never had
-// an alert of kind, oldest first; see mobileapi.Store.
+// an alert of kind, oldest first; see carehex.VisitStore.
 func (s *DB) OverdueVisits(ctx context.Context, kind string, startBefore time.Time, limit int) ([]*carehex.Visit, error) {
 	return queryAll(ctx, s, "overdue visits", scanVisit, s.rebind(visitSelect+` v
 		WHERE v.status IN (?, ?) AND v.planned_start < ?
