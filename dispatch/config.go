@@ -51,6 +51,10 @@ type Config struct {
 	RedisTimeout time.Duration
 	// DayZone is where "today" is for the fair-share count.
 	DayZone *time.Location
+	// LateGrace is how long past a visit's planned start the provider may
+	// arrive before CheckOverdue raises a carehex.ExceptionLateArrival
+	// alert.
+	LateGrace time.Duration
 
 	// Per urgency class.
 	Emergency, Soon, Scheduled ClassConfig
@@ -109,6 +113,7 @@ func DefaultConfig() Config {
 		Workers:         4,
 		RedisTimeout:    2 * time.Second,
 		DayZone:         chinaStandardTime,
+		LateGrace:       15 * time.Minute,
 		// An emergency goes wide and to three at once; 8 km is ~30
 		// minutes by e-bike, the most a fall can wait for a first helper
 		// before the operator calls 120 instead.
@@ -157,6 +162,7 @@ func (c *Config) Validate() error {
 		between("commit_ahead", c.CommitAhead, 0, 24*time.Hour),
 		between("realert_after", c.RealertAfter, time.Second, 24*time.Hour),
 		between("redis_timeout", c.RedisTimeout, 10*time.Millisecond, time.Minute),
+		between("late_grace", c.LateGrace, time.Second, 24*time.Hour),
 	} {
 		if chk != nil {
 			return chk

@@ -73,9 +73,6 @@ type Config struct {
 	RevealFor time.Duration
 	// DayZone is where "today" is for a provider's day list.
 	DayZone *time.Location
-	// LateGrace is how long past a visit's planned start the provider may
-	// arrive before it is an carehex.ExceptionLateArrival alert.
-	LateGrace time.Duration
 	// SpeedKmh turns the distance left into the family's estimated
 	// arrival (an e-bike in town, as dispatch assumes).
 	SpeedKmh float64
@@ -98,7 +95,6 @@ func DefaultConfig() Config {
 		RevealFor:      2 * time.Hour,
 		DayZone:        time.FixedZone("CST", 8*3600),
 		SpeedKmh:       15,
-		LateGrace:      15 * time.Minute,
 	}
 }
 
@@ -118,8 +114,6 @@ func (c *Config) Validate() error {
 		return bad("MaxClockSkew", "and MaxEventAge must be positive")
 	case c.PollInterval <= 0 || c.MaxWait <= 0 || c.KeepAlive <= 0 || c.StreamLifetime <= 0:
 		return bad("PollInterval", "MaxWait, KeepAlive and StreamLifetime must be positive")
-	case c.LateGrace <= 0:
-		return bad("LateGrace", "must be positive")
 	case c.SpeedKmh <= 0:
 		return bad("SpeedKmh", "must be positive")
 	case c.DayZone == nil:

@@ -128,7 +128,7 @@ func (st *stack) Start(ctx context.Context) (stop func()) {
 	var workers sync.WaitGroup
 	for name, run := range map[string]func(context.Context) error{
 		"dispatch": func(ctx context.Context) error { return st.Engine.Run(ctx, time.Second) },
-		"overdue":  func(ctx context.Context) error { return st.Mobile.RunOverdue(ctx, 30*time.Second) },
+		"overdue":  func(ctx context.Context) error { return st.Engine.RunOverdue(ctx, 30*time.Second) },
 		"relay":    func(ctx context.Context) error { return st.Relay.Run(ctx, 2*time.Second) },
 	} {
 		workers.Add(1)
