@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/carehex/carehex"
-	"github.com/carehex/carehex/providers"
 )
 
 // Config is how the engine matches. DefaultConfig holds the defaults; the
@@ -215,8 +214,8 @@ func (cc ClassConfig) validate(class string, lead time.Duration) error {
 	switch {
 	case math.IsNaN(cc.StartRadiusM) || cc.StartRadiusM < 100:
 		return bad("start_radius_m", "must be at least 100, got %g", cc.StartRadiusM)
-	case math.IsNaN(cc.MaxRadiusM) || cc.MaxRadiusM < cc.StartRadiusM || cc.MaxRadiusM > providers.MaxRadiusM:
-		return bad("max_radius_m", "must be between start_radius_m (%g) and %d, got %g", cc.StartRadiusM, providers.MaxRadiusM, cc.MaxRadiusM)
+	case math.IsNaN(cc.MaxRadiusM) || cc.MaxRadiusM < cc.StartRadiusM || cc.MaxRadiusM > carehex.LiveMaxRadiusM:
+		return bad("max_radius_m", "must be between start_radius_m (%g) and %d, got %g", cc.StartRadiusM, carehex.LiveMaxRadiusM, cc.MaxRadiusM)
 	case cc.Want < 1 || cc.Want > 100:
 		return bad("want", "must be between 1 and 100, got %d", cc.Want)
 	case cc.Enough < 1 || cc.Enough > cc.Want:

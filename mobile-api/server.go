@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/carehex/carehex"
-	"github.com/carehex/carehex/providers"
 )
 
 // Engine is what the mobile API asks of the dispatcher; *dispatch.Engine
@@ -29,17 +28,20 @@ type Engine interface {
 	Accept(ctx context.Context, providerID, offerID string) (*carehex.Visit, error)
 	// Decline records a refusal; the request goes to the next candidate.
 	Decline(ctx context.Context, providerID, offerID, reason string) error
+	// Heartbeat records the phone's report and returns the provider's
+	// live status, introducing a provider the live state does not know and
+	// freeing one whose visit is over.
+	Heartbeat(ctx context.Context, hb carehex.Heartbeat) (carehex.LiveStatus, error)
 	// FreeIfDone makes a provider whose visit is over available again in
 	// the live state (it reports whether anything changed).
 	FreeIfDone(ctx context.Context, providerID string) (bool, error)
 }
 
-// Live is the providers' live availability; *providers.Store implements it.
+// Live is the providers' live availability, read for the family's
+// estimated arrival; *providers.Store implements it.
 type Live interface {
-	Heartbeat(ctx context.Context, hb providers.Heartbeat) (providers.Status, error)
-	// Live is a provider's last reported position, for the family's
-	// estimated arrival.
-	Live(ctx context.Context, providerID string) (*providers.Live, error)
+	// Live is a provider's last reported position and status.
+	Live(ctx context.Context, providerID string) (*carehex.LiveState, error)
 }
 
 // Config is how the mobile API behaves. DefaultConfig holds the defaults.
