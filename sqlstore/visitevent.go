@@ -107,7 +107,7 @@ var notifyKind = map[carehex.VisitEventType]string{
 	carehex.VisitNoShow:   "exception",
 }
 
-// RecordVisitEvent applies a phone's event to its visit; see mobileapi.Store.
+// RecordVisitEvent applies a phone's event to its visit; see carehex.VisitEventStore.
 func (s *DB) RecordVisitEvent(ctx context.Context, e *carehex.VisitEvent, rules carehex.VisitEventRules) (*carehex.VisitEvent, *carehex.Visit, bool, error) {
 	if e == nil || e.EventID == "" || e.VisitID == "" || e.ProviderID == "" || !e.Type.Valid() || e.DeviceTime.IsZero() {
 		return nil, nil, false, carehex.Errorf(carehex.EINVALID, "event", "event_id, visit, provider, type and device_time are required")
