@@ -8,9 +8,15 @@ import (
 	"github.com/carehex/carehex"
 )
 
+// The phone's position reports: the heartbeat route, and the checks of a
+// position fix that visit events share. What a heartbeat does to the live
+// state (introducing a provider, repairing a lost free) is the engine's
+// (dispatch.Engine.Heartbeat).
+
 // maxAccuracyM bounds a reported accuracy; beyond it a fix says nothing.
 const maxAccuracyM = 100_000
 
+// position checks a body's lat/lng pair, naming the missing or bad field.
 func position(lat, lng *float64) (carehex.LatLng, error) {
 	switch {
 	case lat == nil:
@@ -34,6 +40,7 @@ func fieldOf(err error) string {
 	return "lat"
 }
 
+// accuracy checks a reported accuracy; none given is 0.
 func accuracy(a *float64) (float64, error) {
 	if a == nil {
 		return 0, nil

@@ -12,6 +12,9 @@ import (
 	"github.com/carehex/carehex"
 )
 
+// Offers as a provider sees them: the long poll, the offer stream, accept
+// and decline.
+
 // offerOut is what a provider sees of an offer: never the resident's name,
 // phone or address (invariant 5).
 type offerOut struct {

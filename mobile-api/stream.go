@@ -7,6 +7,8 @@ import (
 	"time"
 )
 
+// Server-Sent Events, shared by the offer stream and the family stream.
+
 // pump keeps a stream going until ctx ends or the phone is gone: a
 // keep-alive comment every KeepAlive, and poll every interval (poll reports
 // false to end the stream).

@@ -10,6 +10,9 @@ import (
 	"github.com/carehex/carehex"
 )
 
+// A provider's visits: the day list, and the visit events (EVV) that move a
+// visit along, judged by carehex.EVVRules.
+
 type latLngOut struct {
 	Lat float64 `json:"lat"`
 	Lng float64 `json:"lng"`
