@@ -81,6 +81,14 @@ type VisitStore interface {
 	TransitionVisit(ctx context.Context, visitID string, to Status, actor, reason string, at time.Time) (*Visit, error)
 	// ProviderVisits lists a provider's visits, newest first; live only if liveOnly.
 	ProviderVisits(ctx context.Context, providerID string, liveOnly bool) ([]*Visit, error)
+	// ProviderDayVisits lists the provider's visits planned to start in
+	// [from, to), and any still live from before, newest first: the
+	// phone's day list.
+	ProviderDayVisits(ctx context.Context, providerID string, from, to time.Time) ([]*Visit, error)
+	// OverdueVisits lists visits not yet arrived at (assigned or en route)
+	// planned to start before startBefore, whose request never had an
+	// alert of kind, oldest first.
+	OverdueVisits(ctx context.Context, kind string, startBefore time.Time, limit int) ([]*Visit, error)
 	// ProviderFences returns the last committed fencing token per provider,
 	// so the Redis state can be rebuilt with tokens that stay ahead of them.
 	ProviderFences(ctx context.Context) (map[string]int64, error)

@@ -23,7 +23,7 @@ const (
 	ExceptionOutsideGeofence = "arrival_outside_geofence"
 	ExceptionShortVisit      = "short_visit"
 	ExceptionCheckoutFar     = "checkout_far_from_home"
-	ExceptionLateArrival     = "late_arrival" // no arrival by the planned start plus the mobile API's late grace
+	ExceptionLateArrival     = "late_arrival" // no arrival by the planned start plus dispatch's LateGrace
 	ExceptionMissedVisit     = "missed_visit" // no arrival by the planned end
 )
 
@@ -148,10 +148,6 @@ type VisitEventStore interface {
 	RecordVisitEvent(ctx context.Context, e *VisitEvent, rules VisitEventRules) (out *VisitEvent, v *Visit, replayed bool, err error)
 	// VisitEvents lists a visit's events by device time.
 	VisitEvents(ctx context.Context, visitID string) ([]*VisitEvent, error)
-	// OverdueVisits lists visits not yet arrived at (assigned or en route)
-	// planned to start before startBefore, whose request never had an
-	// alert of kind, oldest first.
-	OverdueVisits(ctx context.Context, kind string, startBefore time.Time, limit int) ([]*Visit, error)
 	// FamilyMember returns a family link by its ID.
 	FamilyMember(ctx context.Context, id string) (*FamilyMember, error)
 }

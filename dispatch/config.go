@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/carehex/carehex"
-	"github.com/carehex/carehex/providers"
 )
 
 // Config is how the engine matches. DefaultConfig holds the defaults; the
@@ -51,6 +50,10 @@ type Config struct {
 	RedisTimeout time.Duration
 	// DayZone is where "today" is for the fair-share count.
 	DayZone *time.Location
+	// LateGrace is how long past a visit's planned start the provider may
+	// arrive before CheckOverdue raises a carehex.ExceptionLateArrival
+	// alert.
+	LateGrace time.Duration
 
 	// Per urgency class.
 	Emergency, Soon, Scheduled ClassConfig
@@ -109,6 +112,7 @@ func DefaultConfig() Config {
 		Workers:         4,
 		RedisTimeout:    2 * time.Second,
 		DayZone:         chinaStandardTime,
+		LateGrace:       15 * time.Minute,
 		// An emergency goes wide and to three at once; 8 km is ~30
 		// minutes by e-bike, the most a fall can wait for a first helper
 		// before the operator calls 120 instead.
@@ -157,6 +161,7 @@ func (c *Config) Validate() error {
 		between("commit_ahead", c.CommitAhead, 0, 24*time.Hour),
 		between("realert_after", c.RealertAfter, time.Second, 24*time.Hour),
 		between("redis_timeout", c.RedisTimeout, 10*time.Millisecond, time.Minute),
+		between("late_grace", c.LateGrace, time.Second, 24*time.Hour),
 	} {
 		if chk != nil {
 			return chk
@@ -209,8 +214,8 @@ func (cc ClassConfig) validate(class string, lead time.Duration) error {
 	switch {
 	case math.IsNaN(cc.StartRadiusM) || cc.StartRadiusM < 100:
 		return bad("start_radius_m", "must be at least 100, got %g", cc.StartRadiusM)
-	case math.IsNaN(cc.MaxRadiusM) || cc.MaxRadiusM < cc.StartRadiusM || cc.MaxRadiusM > providers.MaxRadiusM:
-		return bad("max_radius_m", "must be between start_radius_m (%g) and %d, got %g", cc.StartRadiusM, providers.MaxRadiusM, cc.MaxRadiusM)
+	case math.IsNaN(cc.MaxRadiusM) || cc.MaxRadiusM < cc.StartRadiusM || cc.MaxRadiusM > carehex.LiveMaxRadiusM:
+		return bad("max_radius_m", "must be between start_radius_m (%g) and %d, got %g", cc.StartRadiusM, carehex.LiveMaxRadiusM, cc.MaxRadiusM)
 	case cc.Want < 1 || cc.Want > 100:
 		return bad("want", "must be between 1 and 100, got %d", cc.Want)
 	case cc.Enough < 1 || cc.Enough > cc.Want:

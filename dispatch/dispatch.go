@@ -24,7 +24,6 @@ import (
 	"time"
 
 	"github.com/carehex/carehex"
-	"github.com/carehex/carehex/providers"
 )
 
 // Actor names the dispatcher in events and audit records.
@@ -41,7 +40,7 @@ type Deps struct {
 	Visits    carehex.VisitStore
 	Offers    carehex.OfferStore
 	Alerts    carehex.AlertStore
-	Live      *providers.Store
+	Live      carehex.LiveStore
 	Clock     carehex.Clock // default time.Now; share it with Live's in tests
 	Log       *slog.Logger  // default: discard
 }
@@ -53,7 +52,7 @@ type Engine struct {
 	d    Deps
 	now  carehex.Clock
 	log  *slog.Logger
-	live *providers.Store
+	live carehex.LiveStore
 
 	mu         sync.Mutex
 	inflight   map[string]bool        // requests this engine is dispatching now

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/carehex/carehex"
-	"github.com/carehex/carehex/providers"
 )
 
 // Dispatch offers a waiting request to the best candidates it can claim: the
@@ -74,7 +73,7 @@ func (e *Engine) Dispatch(ctx context.Context, requestID string) ([]*carehex.Off
 	// Claim in rank order; a provider someone else claimed a moment ago
 	// (or who went offline) is simply skipped.
 	var (
-		claims []providers.Claim
+		claims []carehex.Claim
 		offers []*carehex.Offer
 	)
 	for _, c := range ranked {
@@ -82,7 +81,7 @@ func (e *Engine) Dispatch(ctx context.Context, requestID string) ([]*carehex.Off
 			break
 		}
 		rctx, cancel := e.redis(ctx)
-		cl, err := e.live.Claim(rctx, providers.ClaimRequest{ProviderID: c.ProviderID, RequestID: j.req.ID,
+		cl, err := e.live.Claim(rctx, carehex.ClaimRequest{ProviderID: c.ProviderID, RequestID: j.req.ID,
 			TTL: e.cfg.OfferTTL, MaxAge: e.cfg.HeartbeatMaxAge})
 		cancel()
 		switch carehex.ErrorCode(err) {
@@ -125,7 +124,7 @@ func (e *Engine) Dispatch(ctx context.Context, requestID string) ([]*carehex.Off
 // it: releasing it would free a provider who holds a real offer. When SQL
 // cannot tell, the claims are left for the sweep, which frees them after
 // their deadline.
-func (e *Engine) releaseUnrecorded(ctx context.Context, requestID string, claims []providers.Claim) {
+func (e *Engine) releaseUnrecorded(ctx context.Context, requestID string, claims []carehex.Claim) {
 	if len(claims) == 0 {
 		return
 	}
@@ -193,11 +192,11 @@ func (e *Engine) FreeIfDone(ctx context.Context, providerID string) (bool, error
 	l, err := e.live.Live(rctx, providerID)
 	cancel()
 	switch {
-	case errors.Is(err, providers.ErrUnknownProvider):
+	case errors.Is(err, carehex.ErrNoLiveState):
 		return false, nil // nothing in Redis to free
 	case err != nil:
 		return false, err
-	case l.Status != providers.StatusBusy:
+	case l.Status != carehex.LiveBusy:
 		return false, nil
 	}
 	visits, err := e.d.Visits.ProviderVisits(ctx, providerID, true)
@@ -405,7 +404,7 @@ func (e *Engine) Assign(ctx context.Context, requestID, providerID, actor, reaso
 		return nil, nil, carehex.Errorf(carehex.ECONFLICT, "provider_id", "the resident has asked not to be served by provider %s", p.ID)
 	}
 	rctx, cancel := e.redis(ctx)
-	cl, err := e.live.Claim(rctx, providers.ClaimRequest{ProviderID: p.ID, RequestID: j.req.ID,
+	cl, err := e.live.Claim(rctx, carehex.ClaimRequest{ProviderID: p.ID, RequestID: j.req.ID,
 		TTL: e.cfg.OfferTTL, MaxAge: e.cfg.HeartbeatMaxAge})
 	cancel()
 	if err != nil {
@@ -428,7 +427,7 @@ func (e *Engine) Assign(ctx context.Context, requestID, providerID, actor, reaso
 		Fence: int64(cl.Token), Start: start, End: end, Actor: actor, Reason: reason})
 	if err != nil {
 		if own == nil {
-			e.releaseUnrecorded(ctx, j.req.ID, []providers.Claim{cl})
+			e.releaseUnrecorded(ctx, j.req.ID, []carehex.Claim{cl})
 		}
 		return nil, nil, err
 	}

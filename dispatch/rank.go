@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/carehex/carehex"
-	"github.com/carehex/carehex/providers"
 )
 
 // Factor names, as the console shows them.
@@ -159,10 +158,10 @@ func (e *Engine) rank(ctx context.Context, j *job, now time.Time) ([]Candidate, 
 		exclude = append(exclude, o.ProviderID)
 	}
 	roster := map[string]*carehex.Provider{}
-	var found []providers.Candidate
+	var found []carehex.LiveCandidate
 	for r := j.cc.StartRadiusM; ; r = min(2*r, j.cc.MaxRadiusM) {
 		rctx, cancel := e.redis(ctx)
-		cs, err := e.live.Candidates(rctx, providers.Query{Origin: j.res.Location, Skill: j.st.RequiredSkill,
+		cs, err := e.live.Candidates(rctx, carehex.LiveQuery{Origin: j.res.Location, Skill: j.st.RequiredSkill,
 			MaxRadiusM: r, Want: j.cc.Want, Exclude: exclude, Now: now, MaxAge: e.cfg.HeartbeatMaxAge})
 		cancel()
 		if err != nil {

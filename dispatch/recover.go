@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/carehex/carehex"
-	"github.com/carehex/carehex/providers"
 )
 
 // Redis holds only what can be rebuilt (invariant 3). When it has lost the
@@ -83,12 +82,12 @@ func (e *Engine) recoverLive(ctx context.Context) error {
 		return err
 	}
 	now := e.now()
-	snaps := make([]providers.Snapshot, 0, len(roster))
+	snaps := make([]carehex.LiveSnapshot, 0, len(roster))
 	for _, p := range roster {
 		if !p.Active || len(p.Skills) == 0 {
 			continue
 		}
-		s := providers.Snapshot{ProviderID: p.ID, Skills: p.Skills, Position: p.Home, Status: providers.StatusOffline}
+		s := carehex.LiveSnapshot{ProviderID: p.ID, Skills: p.Skills, Position: p.Home, Status: carehex.LiveOffline}
 		token := max(fences[p.ID], floors[p.ID])
 		live, err := e.d.Visits.ProviderVisits(ctx, p.ID, true)
 		if err != nil {
@@ -96,7 +95,7 @@ func (e *Engine) recoverLive(ctx context.Context) error {
 		}
 		for _, v := range live {
 			if v.Status != carehex.StatusAssigned || !v.PlannedStart.After(now.Add(e.cfg.CommitAhead)) {
-				s.Status, s.RequestID = providers.StatusBusy, v.RequestID
+				s.Status, s.RequestID = carehex.LiveBusy, v.RequestID
 				token = max(token, v.Fence)
 				break
 			}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/carehex/carehex"
 	"github.com/carehex/carehex/auth"
@@ -284,4 +285,15 @@ func jsonKind(goKind string) string {
 		return "array"
 	}
 	return "object"
+}
+
+// maxIDLen bounds an ID in a path or body; every carehex ID is far shorter.
+const maxIDLen = 100
+
+func pathID(r *http.Request) (string, error) {
+	id := r.PathValue("id")
+	if id == "" || len(id) > maxIDLen || !utf8.ValidString(id) {
+		return "", carehex.Errorf(carehex.EINVALID, "id", "id must be 1 to %d characters", maxIDLen)
+	}
+	return id, nil
 }

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/carehex/carehex"
-	"github.com/carehex/carehex/providers"
 )
 
 // Engine is what the mobile API asks of the dispatcher; *dispatch.Engine
@@ -29,17 +28,20 @@ type Engine interface {
 	Accept(ctx context.Context, providerID, offerID string) (*carehex.Visit, error)
 	// Decline records a refusal; the request goes to the next candidate.
 	Decline(ctx context.Context, providerID, offerID, reason string) error
+	// Heartbeat records the phone's report and returns the provider's
+	// live status, introducing a provider the live state does not know and
+	// freeing one whose visit is over.
+	Heartbeat(ctx context.Context, hb carehex.Heartbeat) (carehex.LiveStatus, error)
 	// FreeIfDone makes a provider whose visit is over available again in
 	// the live state (it reports whether anything changed).
 	FreeIfDone(ctx context.Context, providerID string) (bool, error)
 }
 
-// Live is the providers' live availability; *providers.Store implements it.
+// Live is the providers' live availability, read for the family's
+// estimated arrival; *providers.Store implements it.
 type Live interface {
-	Heartbeat(ctx context.Context, hb providers.Heartbeat) (providers.Status, error)
-	// Live is a provider's last reported position, for the family's
-	// estimated arrival.
-	Live(ctx context.Context, providerID string) (*providers.Live, error)
+	// Live is a provider's last reported position and status.
+	Live(ctx context.Context, providerID string) (*carehex.LiveState, error)
 }
 
 // Config is how the mobile API behaves. DefaultConfig holds the defaults.
@@ -73,9 +75,6 @@ type Config struct {
 	RevealFor time.Duration
 	// DayZone is where "today" is for a provider's day list.
 	DayZone *time.Location
-	// LateGrace is how long past a visit's planned start the provider may
-	// arrive before it is an carehex.ExceptionLateArrival alert.
-	LateGrace time.Duration
 	// SpeedKmh turns the distance left into the family's estimated
 	// arrival (an e-bike in town, as dispatch assumes).
 	SpeedKmh float64
@@ -98,7 +97,6 @@ func DefaultConfig() Config {
 		RevealFor:      2 * time.Hour,
 		DayZone:        time.FixedZone("CST", 8*3600),
 		SpeedKmh:       15,
-		LateGrace:      15 * time.Minute,
 	}
 }
 
@@ -118,8 +116,6 @@ func (c *Config) Validate() error {
 		return bad("MaxClockSkew", "and MaxEventAge must be positive")
 	case c.PollInterval <= 0 || c.MaxWait <= 0 || c.KeepAlive <= 0 || c.StreamLifetime <= 0:
 		return bad("PollInterval", "MaxWait, KeepAlive and StreamLifetime must be positive")
-	case c.LateGrace <= 0:
-		return bad("LateGrace", "must be positive")
 	case c.SpeedKmh <= 0:
 		return bad("SpeedKmh", "must be positive")
 	case c.DayZone == nil:
@@ -146,6 +142,7 @@ type Server struct {
 	live   Live
 	now    carehex.Clock
 	log    *slog.Logger
+	evv    carehex.EVVRules // from cfg
 	limits *limiter
 }
 
@@ -164,6 +161,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
 	return &Server{cfg: cfg, store: d.Store, engine: d.Engine, live: d.Live, now: d.Clock, log: d.Log,
+		evv:    carehex.EVVRules{GeofenceM: cfg.GeofenceM, CheckoutFarM: cfg.CheckoutFarM},
 		limits: newLimiter(cfg.RatePerSecond, cfg.Burst)}, nil
 }
 

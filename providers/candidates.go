@@ -16,29 +16,15 @@ import (
 )
 
 // Query asks for the nearest providers who can take a job now.
-type Query struct {
-	Origin     carehex.LatLng
-	Skill      string        // the service type's required skill
-	MaxRadiusM float64       // nobody farther than this, in metres
-	Want       int           // how many candidates, at most
-	Exclude    []string      // provider IDs not to return (declined, blocked by the resident, already offered)
-	Now        time.Time     // zero: the store's clock
-	MaxAge     time.Duration // a provider whose last heartbeat is older is stale
-}
+type Query = carehex.LiveQuery
 
 // Candidate is a provider that passed the hard filters: the skill, available,
 // fresh, not excluded, within the radius.
-type Candidate struct {
-	ProviderID string
-	Position   carehex.LatLng
-	DistanceM  float64
-	Cell       carehex.Cell // the index cell it was found in, at either resolution
-	LastSeen   time.Time    // to the second
-}
+type Candidate = carehex.LiveCandidate
 
 // Limits of a query, so one bad request cannot scan a province.
 const (
-	MaxRadiusM = 50_000
+	MaxRadiusM = carehex.LiveMaxRadiusM
 	MaxWant    = 1000
 )
 

@@ -10,23 +10,11 @@ import (
 )
 
 // ClaimRequest asks to reserve one provider for one request's offer.
-type ClaimRequest struct {
-	ProviderID string
-	RequestID  string
-	TTL        time.Duration // how long the provider has to answer the offer
-	MaxAge     time.Duration // a provider whose last heartbeat is older is stale
-}
+type ClaimRequest = carehex.ClaimRequest
 
-// Claim is a reservation of a provider for an offer. Token is the fencing
-// token: it increases with every claim of the provider, and the SQL commit of
-// the assignment refuses a token older than one it has already seen, so a
-// claimer that was paused past its deadline cannot commit late.
-type Claim struct {
-	ProviderID string
-	RequestID  string
-	Token      uint64
-	Deadline   time.Time
-}
+// Claim is a reservation of a provider for an offer, with its fencing token
+// (see carehex.Claim).
+type Claim = carehex.Claim
 
 // Claim reserves a provider that is available and fresh and holds no live
 // offer. Of any number of concurrent claims exactly one succeeds; the others
@@ -114,11 +102,7 @@ func (s *Store) tokenOp(ctx context.Context, what, providerID string, token uint
 }
 
 // Expired is an offer Sweep released because its claimer let it lapse.
-type Expired struct {
-	ProviderID string
-	RequestID  string
-	Token      uint64
-}
+type Expired = carehex.ExpiredClaim
 
 // sweepBatch bounds the work of one sweep script call, so a backlog after an
 // outage does not block Redis for long.

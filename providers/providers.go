@@ -33,14 +33,17 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// Status is where a provider stands for dispatch.
-type Status string
+// The store is the dispatch engine's live availability.
+var _ carehex.LiveStore = (*Store)(nil)
+
+// Status is where a provider stands for dispatch (the root's LiveStatus).
+type Status = carehex.LiveStatus
 
 const (
-	StatusOffline   Status = "offline"   // not working, or said so in its last heartbeat
-	StatusAvailable Status = "available" // wants offers; found by Candidates if fresh
-	StatusOffered   Status = "offered"   // claimed for one request's offer until accepted, declined or expired
-	StatusBusy      Status = "busy"      // the claim became a visit; free again after Finish
+	StatusOffline   = carehex.LiveOffline
+	StatusAvailable = carehex.LiveAvailable
+	StatusOffered   = carehex.LiveOffered
+	StatusBusy      = carehex.LiveBusy
 )
 
 // statusCodes maps the one-letter codes stored in Redis (keys.go).
@@ -57,9 +60,8 @@ func statusCode(s Status) string {
 
 // Claim failures. They are *carehex.Error values, compared with errors.Is.
 var (
-	ErrUnknownProvider = &carehex.Error{Code: carehex.ENOTFOUND, Field: "provider_id",
-		Message: "provider has no live state (no heartbeat or registration since Redis last started)"}
-	ErrNotAvailable = &carehex.Error{Code: carehex.ECONFLICT, Field: "provider_id",
+	ErrUnknownProvider = carehex.ErrNoLiveState // the same value, so errors.Is matches either name
+	ErrNotAvailable    = &carehex.Error{Code: carehex.ECONFLICT, Field: "provider_id",
 		Message: "provider is offline or busy"}
 	ErrStale = &carehex.Error{Code: carehex.ECONFLICT, Field: "provider_id",
 		Message: "provider's last heartbeat is too old"}
@@ -168,19 +170,12 @@ func (s *Store) Zone() string { return s.zone }
 // index; the finer one is IndexRes()+1.
 func (s *Store) IndexRes() int { return s.res }
 
-// Heartbeat is what a provider's phone reports every few seconds.
-type Heartbeat struct {
-	ProviderID string
-	Position   carehex.LatLng
-	AccuracyM  float64
-	Available  bool // the provider wants offers
-	// Skills, when not nil, replace the stored skills (the roster's).
-	// Heartbeat answers ErrUnknownProvider for a provider Redis does not know
-	// (new, or Redis lost its data) unless they are given; the better answer
-	// to that error is Register with the provider's Snapshot from SQL, which
-	// also carries its token floor and an open visit, then the heartbeat again.
-	Skills []string
-}
+// Heartbeat is what a provider's phone reports every few seconds. Heartbeat
+// answers ErrUnknownProvider for a provider Redis does not know (new, or
+// Redis lost its data) unless Skills are given; the better answer to that
+// error is Register with the provider's Snapshot from SQL, which also
+// carries its token floor and an open visit, then the heartbeat again.
+type Heartbeat = carehex.Heartbeat
 
 // Heartbeat records a provider's position and wish to work and moves it to
 // its new cell of the index, atomically. It returns the provider's status
@@ -220,19 +215,7 @@ func (s *Store) Heartbeat(ctx context.Context, hb Heartbeat) (Status, error) {
 }
 
 // Live is one provider's live state, as Redis holds it.
-type Live struct {
-	ProviderID    string
-	Status        Status
-	Position      carehex.LatLng // zero until the first position
-	AccuracyM     float64
-	Cell          carehex.Cell // of Position at the finer index resolution
-	LastSeen      time.Time    // last heartbeat; zero if none
-	Skills        []string
-	WantsOffers   bool   // what the last heartbeat said; where an offer or visit returns to
-	Token         uint64 // fencing token of the latest claim
-	RequestID     string // of the current offer or visit
-	OfferDeadline time.Time
-}
+type Live = carehex.LiveState
 
 // Live returns one provider's live state, or ErrUnknownProvider.
 func (s *Store) Live(ctx context.Context, providerID string) (*Live, error) {

@@ -3,7 +3,6 @@ package providers
 import (
 	"context"
 	"strconv"
-	"time"
 
 	"github.com/carehex/carehex"
 )
@@ -12,20 +11,7 @@ import (
 // re-creating its live state: the roster's skills, the last position it
 // reported (or its home base), whether a visit holds it, and the highest
 // fencing token SQL has accepted for it.
-type Snapshot struct {
-	ProviderID string
-	Skills     []string
-	Position   carehex.LatLng // zero: no position; found only after its next heartbeat
-	AccuracyM  float64
-	LastSeen   time.Time // last heartbeat SQL recorded; zero: none
-	// Status is StatusOffline, StatusAvailable or StatusBusy (a visit in
-	// progress). Offers are not restored: the dispatcher treats the offers
-	// outstanding at the loss as expired, and SQL refuses their tokens.
-	Status      Status
-	WantsOffers bool
-	Token       uint64 // highest fencing token SQL has accepted; claims continue above it
-	RequestID   string // the visit's request, for StatusBusy
-}
+type Snapshot = carehex.LiveSnapshot
 
 // rebuildBatch is how many providers one pipeline restores.
 const rebuildBatch = 500

@@ -9,12 +9,12 @@ import (
 )
 
 // The notification outbox: rows are written by the state changes they
-// announce (see mobile.go) and leased to a relay for delivery.
+// announce (see visitevent.go) and leased to a relay for delivery.
 
 var _ carehex.Outbox = (*DB)(nil)
 
 // ClaimNotifications leases due, undelivered notifications; see
-// mobileapi.Outbox. Each lease is a conditional update, so of two relays
+// carehex.Outbox. Each lease is a conditional update, so of two relays
 // claiming the same row one wins.
 func (s *DB) ClaimNotifications(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*carehex.Notification, error) {
 	limit = clampLimit(limit, 100, 1000)

@@ -387,6 +387,23 @@ func (s *DB) ProviderVisits(ctx context.Context, providerID string, liveOnly boo
 	return queryAll(ctx, s, "list provider visits", scanVisit, s.rebind(q+` ORDER BY fence DESC LIMIT ?`), append(args, maxProviderVisits)...)
 }
 
+// ProviderDayVisits lists the provider's visits planned to start in
+// [from, to) and those still live from before, newest first by fence; see
+// carehex.VisitStore. Live and one day's visits are few, but the list is
+// bounded like ProviderVisits all the same.
+func (s *DB) ProviderDayVisits(ctx context.Context, providerID string, from, to time.Time) ([]*carehex.Visit, error) {
+	if !from.Before(to) {
+		return nil, carehex.Errorf(carehex.EINVALID, "to", "the day's end must be after its start")
+	}
+	args := []any{providerID, micros(from), micros(to)}
+	for _, st := range liveStatuses {
+		args = append(args, st)
+	}
+	return queryAll(ctx, s, "list provider day visits", scanVisit, s.rebind(visitSelect+` WHERE provider_id = ?
+		AND ((planned_start >= ? AND planned_start < ?) OR status IN (`+placeholders(len(liveStatuses))+`))
+		ORDER BY fence DESC LIMIT ?`), append(args, maxProviderVisits)...)
+}
+
 // ProviderFences returns the last committed fence of every provider that
 // has one.
 func (s *DB) ProviderFences(ctx context.Context) (map[string]int64, error) {

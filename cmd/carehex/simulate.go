@@ -263,7 +263,7 @@ func simulateLocal(ctx context.Context, cfg Config, scfg sim.Config, dataSet boo
 		err := st.Engine.Tick(ctx)
 		if now := clock.Now(); now.Sub(lastOverdue) >= 30*time.Second {
 			lastOverdue = now
-			if _, e := st.Mobile.CheckOverdue(ctx); e != nil {
+			if _, e := st.Engine.CheckOverdue(ctx); e != nil {
 				err = errors.Join(err, e)
 			}
 		}

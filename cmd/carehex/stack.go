@@ -14,6 +14,7 @@ import (
 	"github.com/carehex/carehex/catalog"
 	"github.com/carehex/carehex/dispatch"
 	mobileapi "github.com/carehex/carehex/mobile-api"
+	"github.com/carehex/carehex/notify"
 	"github.com/carehex/carehex/providers"
 	"github.com/carehex/carehex/rpc"
 	"github.com/carehex/carehex/sqlstore"
@@ -35,7 +36,7 @@ type stack struct {
 	Live    *providers.Store
 	Engine  *dispatch.Engine
 	Mobile  *mobileapi.Server
-	Relay   *mobileapi.Relay
+	Relay   *notify.Relay
 	API     *rpc.Server
 	Handler http.Handler // everything served: /twirp/, /m/v1/, /metrics, /healthz, the pages
 
@@ -85,7 +86,7 @@ func (st *stack) wire(cfg *Config, clock carehex.Clock) error {
 		return err
 	}
 	st.Live, st.Engine, st.Mobile = live, engine, mobile
-	st.Relay = &mobileapi.Relay{Outbox: store, Sender: mobileapi.LogSender{Log: log}, Log: log, Clock: clock}
+	st.Relay = &notify.Relay{Outbox: store, Sender: notify.LogSender{Log: log}, Log: log, Clock: clock}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -127,7 +128,7 @@ func (st *stack) Start(ctx context.Context) (stop func()) {
 	var workers sync.WaitGroup
 	for name, run := range map[string]func(context.Context) error{
 		"dispatch": func(ctx context.Context) error { return st.Engine.Run(ctx, time.Second) },
-		"overdue":  func(ctx context.Context) error { return st.Mobile.RunOverdue(ctx, 30*time.Second) },
+		"overdue":  func(ctx context.Context) error { return st.Engine.RunOverdue(ctx, 30*time.Second) },
 		"relay":    func(ctx context.Context) error { return st.Relay.Run(ctx, 2*time.Second) },
 	} {
 		workers.Add(1)

@@ -1,4 +1,4 @@
-package mobileapi
+package notify
 
 import (
 	"bytes"
@@ -48,7 +48,7 @@ func (s WebhookSender) Send(ctx context.Context, n *carehex.Notification) error 
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Idempotency-Key", n.DedupeKey)
-	req.Header.Set("X-Carehex-carehex.Notification-Kind", n.Kind)
+	req.Header.Set("X-Carehex-Notification-Kind", n.Kind)
 	resp, err := c.Do(req)
 	if err != nil {
 		return err

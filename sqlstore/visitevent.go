@@ -107,7 +107,7 @@ var notifyKind = map[carehex.VisitEventType]string{
 	carehex.VisitNoShow:   "exception",
 }
 
-// RecordVisitEvent applies a phone's event to its visit; see mobileapi.Store.
+// RecordVisitEvent applies a phone's event to its visit; see carehex.VisitEventStore.
 func (s *DB) RecordVisitEvent(ctx context.Context, e *carehex.VisitEvent, rules carehex.VisitEventRules) (*carehex.VisitEvent, *carehex.Visit, bool, error) {
 	if e == nil || e.EventID == "" || e.VisitID == "" || e.ProviderID == "" || !e.Type.Valid() || e.DeviceTime.IsZero() {
 		return nil, nil, false, carehex.Errorf(carehex.EINVALID, "event", "event_id, visit, provider, type and device_time are required")
@@ -182,8 +182,7 @@ func (s *DB) RecordVisitEvent(ctx context.Context, e *carehex.VisitEvent, rules 
 			target := ev.Type.Target()
 			switch {
 			case v.Live() && carehex.CanTransition(v.Status, target):
-				if ev.Type == carehex.VisitComplete && arrive != nil && rules.MinDuration > 0 &&
-					ev.DeviceTime.Sub(arrive.DeviceTime) < rules.MinDuration {
+				if ev.Type == carehex.VisitComplete && arrive != nil && rules.ShortVisit(arrive.DeviceTime, ev.DeviceTime) {
 					ev.Exceptions = append(ev.Exceptions, carehex.ExceptionShortVisit)
 					newExc[ev] = append(newExc[ev], carehex.ExceptionShortVisit)
 				}
@@ -258,7 +257,7 @@ func (s *DB) notify(ctx context.Context, tx *sql.Tx, v *carehex.Visit, residentI
 
 // OverdueVisits lists visits the provider has not arrived at (assigned or
 // en route) that were due before startBefore and whose request has never had
-// an alert of kind, oldest first; see mobileapi.Store.
+// an alert of kind, oldest first; see carehex.VisitStore.
 func (s *DB) OverdueVisits(ctx context.Context, kind string, startBefore time.Time, limit int) ([]*carehex.Visit, error) {
 	return queryAll(ctx, s, "overdue visits", scanVisit, s.rebind(visitSelect+` v
 		WHERE v.status IN (?, ?) AND v.planned_start < ?

@@ -1,4 +1,4 @@
-package mobileapi
+package dispatch
 
 import (
 	"context"
@@ -9,13 +9,18 @@ import (
 	"github.com/carehex/carehex"
 )
 
+// overdueBatch bounds the visits of one kind one check alerts on; the rest
+// are found by the next check, as each alert takes its visit off the list.
+const overdueBatch = 200
+
 // CheckOverdue raises the time-based exceptions of visit verification: a
 // provider not arrived by the planned start plus LateGrace (late_arrival),
 // or by the planned end (missed_visit). Each is raised once per request;
 // several replicas may run it at once (the alert queue keeps one open alert
-// per kind and request). It returns how many alerts it raised.
-func (s *Server) CheckOverdue(ctx context.Context) (int, error) {
-	now := s.now()
+// per kind and request, and the store lists only visits whose request never
+// had one). It returns how many alerts it raised.
+func (e *Engine) CheckOverdue(ctx context.Context) (int, error) {
+	now := e.now()
 	raised := 0
 	var errs []error
 	for _, c := range []struct {
@@ -23,9 +28,9 @@ func (s *Server) CheckOverdue(ctx context.Context) (int, error) {
 		before time.Time
 	}{
 		{carehex.ExceptionMissedVisit, now}, // planned start before now is refined below by PlannedEnd
-		{carehex.ExceptionLateArrival, now.Add(-s.cfg.LateGrace)},
+		{carehex.ExceptionLateArrival, now.Add(-e.cfg.LateGrace)},
 	} {
-		vs, err := s.store.OverdueVisits(ctx, c.kind, c.before, 200)
+		vs, err := e.d.Visits.OverdueVisits(ctx, c.kind, c.before, overdueBatch)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -38,28 +43,31 @@ func (s *Server) CheckOverdue(ctx context.Context) (int, error) {
 				}
 				msg = fmt.Sprintf("visit %s was missed: no arrival by its planned end %s", v.ID, v.PlannedEnd.UTC().Format(time.RFC3339))
 			}
-			created, err := s.store.RaiseAlert(ctx, &carehex.Alert{RequestID: v.RequestID, VisitID: v.ID, Kind: c.kind, Message: msg})
+			created, err := e.d.Alerts.RaiseAlert(ctx, &carehex.Alert{RequestID: v.RequestID, VisitID: v.ID, Kind: c.kind, Message: msg})
 			if err != nil {
 				errs = append(errs, err)
 				continue
 			}
 			if created {
 				raised++
-				s.log.InfoContext(ctx, "mobile.overdue", "kind", c.kind, "visit", v.ID)
+				e.log.InfoContext(ctx, "dispatch.overdue", "kind", c.kind, "visit", v.ID)
 			}
 		}
 	}
 	return raised, errors.Join(errs...)
 }
 
-// RunOverdue calls CheckOverdue every interval until ctx is done; its
-// caller (carehex serve) owns the goroutine.
-func (s *Server) RunOverdue(ctx context.Context, interval time.Duration) error {
+// RunOverdue calls CheckOverdue every interval until ctx is done and
+// returns ctx's error; its caller (carehex serve) owns the goroutine.
+func (e *Engine) RunOverdue(ctx context.Context, interval time.Duration) error {
+	if interval <= 0 {
+		return carehex.Errorf(carehex.EINVALID, "interval", "dispatch: overdue interval must be positive")
+	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		if _, err := s.CheckOverdue(ctx); err != nil && ctx.Err() == nil {
-			s.log.WarnContext(ctx, "mobile.overdue_failed", "err", err)
+		if _, err := e.CheckOverdue(ctx); err != nil && ctx.Err() == nil {
+			e.log.WarnContext(ctx, "dispatch.overdue_failed", "err", err)
 		}
 		select {
 		case <-ctx.Done():

@@ -1,0 +1,197 @@
+package mobileapi
+
+import (
+	"context"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/carehex/carehex"
+)
+
+// Offers as a provider sees them: the long poll, the offer stream, accept
+// and decline.
+
+// offerOut is what a provider sees of an offer: never the resident's name,
+// phone or address (invariant 5).
+type offerOut struct {
+	ID          string    `json:"id"`
+	RequestID   string    `json:"request_id"`
+	ServiceCode string    `json:"service_code"`
+	DistanceM   float64   `json:"distance_m"`
+	ExpiresAt   time.Time `json:"expires_at"`
+}
+
+func toOffers(os []*carehex.Offer) []offerOut {
+	out := make([]offerOut, 0, len(os))
+	for _, o := range os {
+		out = append(out, toOffer(o))
+	}
+	return out
+}
+
+func toOffer(o *carehex.Offer) offerOut {
+	return offerOut{ID: o.ID, RequestID: o.RequestID, ServiceCode: o.ServiceCode,
+		DistanceM: math.Round(o.DistanceM), ExpiresAt: o.ExpireTime.UTC()}
+}
+
+// offers: GET /m/v1/offers?wait=SECONDS answers as soon as the provider has
+// an offer, or after wait seconds with none.
+func (s *Server) offers(w http.ResponseWriter, r *http.Request) {
+	wait := time.Duration(0)
+	if v := r.URL.Query().Get("wait"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || time.Duration(n)*time.Second > s.cfg.MaxWait {
+			s.fail(w, r, carehex.Errorf(carehex.EINVALID, "wait", "wait must be whole seconds from 0 to %d", int(s.cfg.MaxWait/time.Second)))
+			return
+		}
+		wait = time.Duration(n) * time.Second
+	}
+	// The server's ReadTimeout would end a long wait: on HTTP/1.1 its
+	// background read fails and cancels the request. This call has no body
+	// left to read, so its deadline moves past the wait.
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(wait + 10*time.Second))
+	ctx, cancel := context.WithTimeout(r.Context(), wait)
+	defer cancel()
+	pid := subject(r)
+	tick := time.NewTicker(s.cfg.PollInterval)
+	defer tick.Stop()
+	for {
+		os, err := s.engine.Offers(r.Context(), pid)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if len(os) > 0 {
+			s.writeJSON(w, http.StatusOK, map[string]any{"offers": toOffers(os)})
+			return
+		}
+		select {
+		case <-ctx.Done():
+			if r.Context().Err() != nil {
+				return // the phone hung up
+			}
+			s.writeJSON(w, http.StatusOK, map[string]any{"offers": []offerOut{}})
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// offerStream: GET /m/v1/offers/stream sends each new offer as an SSE
+// "offer" event, with a comment every KeepAlive so proxies keep the line
+// open, until the phone disconnects or the stream's lifetime ends.
+func (s *Server) offerStream(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.StreamLifetime)
+	defer cancel()
+	pid := subject(r)
+	// Fail before the stream starts if the engine is down, as JSON.
+	first, err := s.engine.Offers(ctx, pid)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	write := s.openStream(w)
+	if !write(": carehex offers\nretry: 3000\n\n") {
+		return
+	}
+	sent := map[string]bool{}
+	send := func(os []*carehex.Offer) bool {
+		open := map[string]bool{}
+		for _, o := range os {
+			open[o.ID] = true
+			if sent[o.ID] {
+				continue
+			}
+			sent[o.ID] = true
+			b, _ := jsonMarshal(toOffer(o))
+			if !write("id: %s\nevent: offer\ndata: %s\n\n", o.ID, b) {
+				return false
+			}
+		}
+		for id := range sent { // forget closed offers, so the map stays small
+			if !open[id] {
+				delete(sent, id)
+			}
+		}
+		return true
+	}
+	if !send(first) {
+		return
+	}
+	s.pump(ctx, write, s.cfg.PollInterval, func() bool {
+		os, err := s.engine.Offers(ctx, pid)
+		if err != nil {
+			if ctx.Err() == nil {
+				s.log.WarnContext(ctx, "mobile.stream_offers", "err", err)
+				b, _ := jsonMarshal(errorDetail{Code: carehex.ErrorCode(err), Message: carehex.ErrorMessage(err)})
+				_ = write("event: error\ndata: %s\n\n", b)
+			}
+			return false
+		}
+		return send(os)
+	})
+}
+
+type declineIn struct {
+	Reason string `json:"reason"`
+}
+
+// accept: POST /m/v1/offers/{id}/accept → the visit, with the resident's
+// name and address now that the job is the provider's.
+func (s *Server) accept(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	v, err := s.engine.Accept(r.Context(), subject(r), id)
+	if err != nil {
+		s.fail(w, r, notFoundIfForbidden(err, "offer", id))
+		return
+	}
+	out, err := s.visitOut(r.Context(), v, true)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.writeJSON(w, http.StatusOK, map[string]any{"visit": out})
+}
+
+// notFoundIfForbidden hides whether someone else's object exists.
+func notFoundIfForbidden(err error, what, id string) error {
+	if carehex.ErrorCode(err) == carehex.EFORBIDDEN {
+		return carehex.Errorf(carehex.ENOTFOUND, "id", "no %s %q", what, id)
+	}
+	return err
+}
+
+// decline: POST /m/v1/offers/{id}/decline {reason}.
+func (s *Server) decline(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var in declineIn
+	if err := s.decode(w, r, &in); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	in.Reason = carehex.Trimmed(in.Reason)
+	if !utf8.ValidString(in.Reason) || strings.ContainsRune(in.Reason, 0) || utf8.RuneCountInString(in.Reason) > 500 {
+		s.fail(w, r, carehex.Errorf(carehex.EINVALID, "reason", "reason must be text of at most 500 characters"))
+		return
+	}
+	if in.Reason == "" {
+		in.Reason = "declined"
+	}
+	if err := s.engine.Decline(r.Context(), subject(r), id, in.Reason); err != nil {
+		s.fail(w, r, notFoundIfForbidden(err, "offer", id))
+		return
+	}
+	s.writeJSON(w, http.StatusOK, map[string]any{"declined": true})
+}

@@ -1,0 +1,55 @@
+package mobileapi
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// Server-Sent Events, shared by the offer stream and the family stream.
+
+// pump keeps a stream going until ctx ends or the phone is gone: a
+// keep-alive comment every KeepAlive, and poll every interval (poll reports
+// false to end the stream).
+func (s *Server) pump(ctx context.Context, write func(format string, args ...any) bool, interval time.Duration, poll func() bool) {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	keep := time.NewTicker(s.cfg.KeepAlive)
+	defer keep.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-keep.C:
+			if !write(": keepalive\n\n") {
+				return
+			}
+		case <-tick.C:
+			if !poll() {
+				return
+			}
+		}
+	}
+}
+
+// openStream starts a Server-Sent Events answer and returns its writer,
+// which reports false once the phone is gone.
+func (s *Server) openStream(w http.ResponseWriter) func(format string, args ...any) bool {
+	rc := http.NewResponseController(w)
+	// No read deadline for a stream (see offers); each write gets its own,
+	// since the server's timeouts are for ordinary calls.
+	_ = rc.SetReadDeadline(time.Time{})
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	return func(format string, args ...any) bool {
+		_ = rc.SetWriteDeadline(time.Now().Add(s.cfg.KeepAlive + 10*time.Second))
+		if _, err := fmt.Fprintf(w, format, args...); err != nil {
+			return false
+		}
+		return rc.Flush() == nil
+	}
+}
