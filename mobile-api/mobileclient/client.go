@@ -83,6 +83,9 @@ func (e *Error) Error() string {
 // an overloaded server's own deadline ended the call first.
 var ErrEmptyBody = errors.New("mobile API: 2xx answer with an empty body")
 
+// ErrBadAnswer is a 2xx answer that is not the JSON the contract promises.
+var ErrBadAnswer = errors.New("mobile API: 2xx answer is not the expected JSON")
+
 // StatusOf is the HTTP status of err's *Error, 0 when err is not an answer
 // of the server (a transport failure, a cancelled context).
 func StatusOf(err error) int {
@@ -120,7 +123,7 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 		return ErrEmptyBody
 	}
 	if err := json.Unmarshal(b, out); err != nil {
-		return fmt.Errorf("mobile API: %s %s: decode the answer: %w", method, path, err)
+		return fmt.Errorf("%w: %s %s: %v", ErrBadAnswer, method, path, err)
 	}
 	return nil
 }
@@ -261,7 +264,7 @@ func (c *Client) Accept(ctx context.Context, offerID string) (*Visit, error) {
 		return nil, err
 	}
 	if out.Visit == nil {
-		return nil, errors.New("mobile API: accept answered without a visit")
+		return nil, fmt.Errorf("%w: accept answered without a visit", ErrBadAnswer)
 	}
 	return out.Visit, nil
 }
@@ -389,7 +392,7 @@ func (c *Client) FamilyRequest(ctx context.Context, requestID string) (*FamilyVi
 		return nil, err
 	}
 	if out.Visit == nil {
-		return nil, errors.New("mobile API: family request answered without a visit")
+		return nil, fmt.Errorf("%w: family request answered without a visit", ErrBadAnswer)
 	}
 	return out.Visit, nil
 }
