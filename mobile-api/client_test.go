@@ -6,12 +6,14 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/carehex/carehex/internal/apicontract"
 	mobileapi "github.com/carehex/carehex/mobile-api"
 	"github.com/carehex/carehex/mobile-api/mobileclient"
+	"github.com/getkin/kin-openapi/openapi3"
 )
 
 // contractClient is the test server's HTTP client with every exchange
@@ -45,6 +47,30 @@ func TestContractServed(t *testing.T) {
 	}
 	if _, err := apicontract.Load(context.Background(), body); err != nil {
 		t.Fatalf("served contract: %v", err)
+	}
+
+	// Every operation of the contract is a route of the server: without a
+	// token it is refused 401 (or served, for the contract itself), never
+	// the catch-all's 404.
+	doc, err := openapi3.NewLoader().LoadFromData(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			n++
+			want := http.StatusUnauthorized
+			if op.Security != nil && len(*op.Security) == 0 {
+				want = http.StatusOK
+			}
+			if r := e.do(method, strings.ReplaceAll(path, "{id}", "x1"), "", nil); r.status != want {
+				t.Errorf("%s %s without a token: HTTP %d %s, want %d", method, path, r.status, r.raw, want)
+			}
+		}
+	}
+	if n < 11 {
+		t.Errorf("the contract has %d operations; the API has 10 routes and the contract", n)
 	}
 }
 
