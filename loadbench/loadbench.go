@@ -17,7 +17,6 @@ package loadbench
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -33,6 +32,7 @@ import (
 
 	"github.com/carehex/carehex"
 	"github.com/carehex/carehex/internal/stats"
+	"github.com/carehex/carehex/mobile-api/mobileclient"
 	pb "github.com/carehex/carehex/rpc/carehex/v1"
 	"github.com/twitchtv/twirp"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -74,8 +74,8 @@ type Options struct {
 // ignores a provider silent for HeartbeatMaxAge (2 minutes).
 const HeartbeatEvery = 30 * time.Second
 
-// longPollWait is the ?wait= of the phones' offer long poll, in seconds.
-const longPollWait = 10
+// longPollWait is the ?wait= of the phones' offer long poll.
+const longPollWait = 10 * time.Second
 
 // maxInFlight bounds the create calls outstanding (each holds a connection,
 // two file descriptors in this process); past it a due request is
@@ -347,55 +347,23 @@ func (r *run) createPlain(ctx context.Context, in *pb.CreateServiceRequestReques
 	return out.GetRequest().GetId(), nil
 }
 
-// mobile calls the mobile API with a device token and decodes a 2xx answer
-// into out.
-func (r *run) mobile(ctx context.Context, token, method, path string, body, out any) error {
-	r.calls.Add(1)
-	var rd io.Reader = http.NoBody
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, r.o.BaseURL+path, rd)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := r.hc.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode/100 != 2 {
-		return &httpError{resp.StatusCode, string(b)}
-	}
-	if out != nil {
-		if len(b) == 0 {
-			// The server ended the call without an answer: the long poll
-			// does this when its own read deadline fires (an overloaded
-			// server that ran past ?wait= plus its grace).
-			return errEmptyBody
-		}
-		return json.Unmarshal(b, out)
-	}
-	return nil
+// phoneAPI is the mobile API client of a phone with this device token; its
+// calls are counted in PhoneCalls.
+func (r *run) phoneAPI(token string) *mobileclient.Client {
+	return mobileclient.New(r.o.BaseURL, token, phoneCalls{r})
 }
 
-var errEmptyBody = errors.New("2xx answer with an empty body")
+// phoneCalls counts the phones' calls on their way to the server.
+type phoneCalls struct{ r *run }
+
+func (c phoneCalls) Do(req *http.Request) (*http.Response, error) {
+	c.r.calls.Add(1)
+	return c.r.hc.Do(req)
+}
 
 func (r *run) heartbeat(ctx context.Context, ph Phone) error {
-	return r.mobile(ctx, ph.Token, http.MethodPost, "/m/v1/heartbeat",
-		map[string]any{"lat": ph.At.Lat, "lng": ph.At.Lng, "accuracy_m": 10, "available": true}, nil)
+	_, err := r.phoneAPI(ph.Token).Heartbeat(ctx, mobileclient.Heartbeat{Lat: ph.At.Lat, Lng: ph.At.Lng, AccuracyM: 10, Available: true})
+	return err
 }
 
 // heartbeatAll puts every phone online before the schedule starts.
@@ -430,14 +398,10 @@ func (r *run) heartbeatAll(ctx context.Context) error {
 	}
 }
 
-type offerJSON struct {
-	ID        string `json:"id"`
-	RequestID string `json:"request_id"`
-}
-
 // phone is one provider's app: heartbeat now and then, long-poll offers,
 // answer each offer once.
 func (r *run) phone(ctx context.Context, ph Phone) {
+	api := r.phoneAPI(ph.Token)
 	lastBeat := time.Now()
 	answered := map[string]bool{}
 	for ctx.Err() == nil {
@@ -447,10 +411,7 @@ func (r *run) phone(ctx context.Context, ph Phone) {
 				r.failErr("heartbeat", err)
 			}
 		}
-		var got struct {
-			Offers []offerJSON `json:"offers"`
-		}
-		err := r.mobile(ctx, ph.Token, http.MethodGet, "/m/v1/offers?wait="+strconv.Itoa(longPollWait), nil, &got)
+		offers, err := api.Offers(ctx, longPollWait)
 		if ctx.Err() != nil {
 			return
 		}
@@ -461,7 +422,7 @@ func (r *run) phone(ctx context.Context, ph Phone) {
 		}
 		now := time.Now()
 		fresh := 0
-		for _, o := range got.Offers {
+		for _, o := range offers {
 			if answered[o.ID] {
 				continue
 			}
@@ -475,7 +436,7 @@ func (r *run) phone(ctx context.Context, ph Phone) {
 			}
 			r.handled.Add(1)
 		}
-		if fresh == 0 && len(got.Offers) > 0 {
+		if fresh == 0 && len(offers) > 0 {
 			sleep(ctx, 500*time.Millisecond) // an answered offer not closed yet
 		}
 	}
@@ -489,7 +450,7 @@ func (r *run) visitShare(requestID string) bool {
 	return float64(h.Sum32()%10000) < r.o.VisitShare*10000
 }
 
-func (r *run) cancel(ctx context.Context, o offerJSON) {
+func (r *run) cancel(ctx context.Context, o mobileclient.Offer) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	_, err := r.intake.CancelServiceRequest(r.withOperator(ctx),
@@ -507,35 +468,29 @@ func (r *run) cancel(ctx context.Context, o offerJSON) {
 // complete. The events carry device times a second apart, so the store
 // flags the visit as shorter than the service's minimum; that is a flag on
 // the visit, not an error.
-func (r *run) visit(ctx context.Context, ph Phone, o offerJSON) {
+func (r *run) visit(ctx context.Context, ph Phone, o mobileclient.Offer) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	var acc struct {
-		Visit struct {
-			ID       string `json:"id"`
-			Resident struct {
-				Location struct {
-					Lat float64 `json:"lat"`
-					Lng float64 `json:"lng"`
-				} `json:"location"`
-			} `json:"resident"`
-		} `json:"visit"`
-	}
-	if err := r.mobile(ctx, ph.Token, http.MethodPost, "/m/v1/offers/"+o.ID+"/accept", nil, &acc); err != nil {
+	api := r.phoneAPI(ph.Token)
+	v, err := api.Accept(ctx, o.ID)
+	if err != nil {
 		if ctx.Err() == nil {
 			r.failErr("accept", err)
 		}
 		return
 	}
-	home := acc.Visit.Resident.Location
+	var home mobileclient.LatLng
+	if v.Resident != nil {
+		home = v.Resident.Location
+	}
 	now := time.Now().UTC()
 	for i, ev := range []struct {
 		typ      string
 		lat, lng float64
 	}{{"depart", ph.At.Lat, ph.At.Lng}, {"arrive", home.Lat, home.Lng}, {"complete", home.Lat, home.Lng}} {
-		body := map[string]any{"event_id": acc.Visit.ID + "-" + ev.typ, "type": ev.typ, "lat": ev.lat, "lng": ev.lng,
-			"accuracy_m": 8, "device_time": now.Add(time.Duration(i-3) * time.Second).Format(time.RFC3339Nano)}
-		if err := r.mobile(ctx, ph.Token, http.MethodPost, "/m/v1/visits/"+acc.Visit.ID+"/events", body, nil); err != nil {
+		e := mobileclient.VisitEvent{EventID: v.ID + "-" + ev.typ, Type: ev.typ, Lat: ev.lat, Lng: ev.lng,
+			AccuracyM: 8, DeviceTime: now.Add(time.Duration(i-3) * time.Second)}
+		if _, err := api.RecordVisitEvent(ctx, v.ID, e); err != nil {
 			if ctx.Err() == nil {
 				r.failErr(ev.typ, err)
 			}
@@ -560,6 +515,7 @@ func (r *run) failErr(what string, err error) {
 	code := "transport"
 	var te twirp.Error
 	var he *httpError
+	var me *mobileclient.Error
 	switch {
 	case err == nil:
 		code, err = "empty_answer", errors.New("answer without an ID")
@@ -567,9 +523,11 @@ func (r *run) failErr(what string, err error) {
 		code = string(te.Code())
 	case errors.As(err, &he):
 		code = "http_" + strconv.Itoa(he.status)
+	case errors.As(err, &me):
+		code = "http_" + strconv.Itoa(me.Status)
 	case errors.Is(err, context.DeadlineExceeded):
 		code = "timeout"
-	case errors.Is(err, errEmptyBody):
+	case errors.Is(err, mobileclient.ErrEmptyBody):
 		code = "empty_body"
 	}
 	r.fail(what, code, err.Error())

@@ -182,6 +182,7 @@ func (s *Server) Handler() http.Handler {
 	f("GET /m/v1/family/visits", s.familyVisits)
 	f("GET /m/v1/family/requests/{id}", s.familyRequest)
 	f("GET /m/v1/family/stream", s.familyStream)
+	mux.HandleFunc("GET /m/v1/openapi.yaml", contract)
 
 	mux.HandleFunc("/m/v1/", func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, carehex.Errorf(carehex.ENOTFOUND, "", "no route %s %s", r.Method, r.URL.Path))

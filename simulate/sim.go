@@ -1,10 +1,8 @@
 package simulate
 
 import (
-	"bytes"
 	"container/heap"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -22,6 +20,7 @@ import (
 	"github.com/carehex/carehex/dispatch"
 	"github.com/carehex/carehex/internal/stats"
 	"github.com/carehex/carehex/matching"
+	"github.com/carehex/carehex/mobile-api/mobileclient"
 	pb "github.com/carehex/carehex/rpc/carehex/v1"
 )
 
@@ -100,7 +99,7 @@ type reqRun struct {
 type phone struct {
 	sp      *SimProvider
 	id      string
-	token   string
+	api     *mobileclient.Client // with the worker's device token
 	rng     *rand.Rand
 	pos     carehex.LatLng
 	visit   *visitRun
@@ -392,7 +391,7 @@ func (d *driver) setup(ctx context.Context) error {
 			continue
 		}
 		sp := w.Providers[r.i]
-		ph := &phone{sp: sp, id: r.id, token: r.token, pos: sp.P.Home, seen: map[string]bool{},
+		ph := &phone{sp: sp, id: r.id, api: mobileclient.New(d.t.BaseURL, r.token, d.t.HTTP), pos: sp.P.Home, seen: map[string]bool{},
 			rng: rand.New(rand.NewPCG(d.cfg.Seed, uint64(r.i)+1))}
 		d.phones[r.i] = ph
 		d.byID[r.id] = ph
@@ -559,10 +558,10 @@ func (d *driver) heartbeat(ctx context.Context, ph *phone, t float64) {
 		f := float64(d.now.Sub(v.departAt)) / float64(v.arriveAt.Sub(v.departAt))
 		pos = carehex.LatLng{Lat: v.from.Lat + f*(v.home.Lat-v.from.Lat), Lng: v.from.Lng + f*(v.home.Lng-v.from.Lng)}
 	}
-	body := map[string]any{"lat": round6(pos.Lat), "lng": round6(pos.Lng), "accuracy_m": 12, "available": want}
-	code, _, err := d.mobile(ctx, ph, "POST", "/m/v1/heartbeat", body)
+	_, err := ph.api.Heartbeat(ctx, mobileclient.Heartbeat{Lat: round6(pos.Lat), Lng: round6(pos.Lng), AccuracyM: 12, Available: want})
+	d.rateLimited(err)
 	ph.started = true
-	if err != nil || code != http.StatusOK {
+	if err != nil {
 		d.res.count("heartbeat_errors")
 		return
 	}
@@ -605,26 +604,15 @@ func (d *driver) discoverOffers(ctx context.Context) {
 	}
 }
 
-type offerJSON struct {
-	ID          string  `json:"id"`
-	RequestID   string  `json:"request_id"`
-	ServiceCode string  `json:"service_code"`
-	DistanceM   float64 `json:"distance_m"`
-}
-
 // notice: the worker looks at the phone and decides about each offer.
 func (d *driver) notice(ctx context.Context, ph *phone) {
-	code, raw, err := d.mobile(ctx, ph, "GET", "/m/v1/offers?wait=0", nil)
-	if err != nil || code != http.StatusOK {
+	offers, err := ph.api.Offers(ctx, 0)
+	d.rateLimited(err)
+	if err != nil {
 		d.res.count("offer_poll_errors")
 		return
 	}
-	var got struct{ Offers []offerJSON }
-	if err := json.Unmarshal(raw, &got); err != nil {
-		d.res.count("offer_poll_errors")
-		return
-	}
-	for _, o := range got.Offers {
+	for _, o := range offers {
 		if ph.rng.Float64() < ph.sp.IgnoreP {
 			d.res.count("offers_ignored")
 			continue
@@ -652,35 +640,30 @@ func (d *driver) notice(ctx context.Context, ph *phone) {
 	}
 }
 
-func (d *driver) decline(ctx context.Context, ph *phone, o offerJSON) {
+func (d *driver) decline(ctx context.Context, ph *phone, o mobileclient.Offer) {
 	reasons := []string{"too far", "busy with family", "not my usual area", "finishing another job"}
-	code, _, err := d.mobile(ctx, ph, "POST", "/m/v1/offers/"+o.ID+"/decline", map[string]string{"reason": reasons[ph.rng.IntN(len(reasons))]})
-	if err != nil || code != http.StatusOK {
+	err := ph.api.Decline(ctx, o.ID, reasons[ph.rng.IntN(len(reasons))])
+	d.rateLimited(err)
+	if err != nil {
 		d.res.count("decline_failed")
 		return
 	}
 	d.res.count("declines")
 }
 
-func (d *driver) accept(ctx context.Context, ph *phone, o offerJSON) {
+func (d *driver) accept(ctx context.Context, ph *phone, o mobileclient.Offer) {
 	if ph.visit != nil {
 		d.decline(ctx, ph, o)
 		return
 	}
-	code, raw, err := d.mobile(ctx, ph, "POST", "/m/v1/offers/"+o.ID+"/accept", nil)
-	if err != nil || code != http.StatusOK {
+	visit, err := ph.api.Accept(ctx, o.ID)
+	d.rateLimited(err)
+	bad := errors.Is(err, mobileclient.ErrBadAnswer) || errors.Is(err, mobileclient.ErrEmptyBody)
+	switch {
+	case err != nil && !bad:
 		d.res.count("accept_too_late") // expired, taken by another in a fan-out, or withdrawn
 		return
-	}
-	var out struct {
-		Visit struct {
-			ID       string `json:"id"`
-			Resident struct {
-				Location struct{ Lat, Lng float64 } `json:"location"`
-			} `json:"resident"`
-		} `json:"visit"`
-	}
-	if err := json.Unmarshal(raw, &out); err != nil || out.Visit.ID == "" {
+	case bad || visit.ID == "":
 		d.res.count("accept_bad_answer")
 		return
 	}
@@ -689,8 +672,11 @@ func (d *driver) accept(ctx context.Context, ph *phone, o offerJSON) {
 		return
 	}
 	r.accepted, r.provider = d.now, ph.id
-	home := carehex.LatLng{Lat: out.Visit.Resident.Location.Lat, Lng: out.Visit.Resident.Location.Lng}
-	v := &visitRun{id: out.Visit.ID, req: r, home: home}
+	var home carehex.LatLng
+	if res := visit.Resident; res != nil {
+		home = carehex.LatLng{Lat: res.Location.Lat, Lng: res.Location.Lng}
+	}
+	v := &visitRun{id: visit.ID, req: r, home: home}
 	ph.visit = v
 	d.after(20+ph.rng.ExpFloat64()*90, func(ctx context.Context) { d.depart(ctx, ph, v) })
 }
@@ -742,20 +728,14 @@ func (d *driver) complete(ctx context.Context, ph *phone, v *visitRun) {
 
 // event reports a visit event; false when the server refused it.
 func (d *driver) event(ctx context.Context, ph *phone, v *visitRun, typ string, at carehex.LatLng) bool {
-	body := map[string]any{"event_id": fmt.Sprintf("%s-%s", v.id, typ), "type": typ,
-		"lat": round6(at.Lat), "lng": round6(at.Lng), "accuracy_m": 15, "device_time": d.now.Format(time.RFC3339Nano)}
-	code, raw, err := d.mobile(ctx, ph, "POST", "/m/v1/visits/"+v.id+"/events", body)
-	if err != nil || (code != http.StatusCreated && code != http.StatusOK) {
+	out, err := ph.api.RecordVisitEvent(ctx, v.id, mobileclient.VisitEvent{EventID: fmt.Sprintf("%s-%s", v.id, typ), Type: typ,
+		Lat: round6(at.Lat), Lng: round6(at.Lng), AccuracyM: 15, DeviceTime: d.now})
+	d.rateLimited(err)
+	if err != nil {
 		d.res.count("visit_event_refused")
-		d.log.Warn("simulate.visit_event", "type", typ, "code", code, "body", string(raw), "err", err)
+		d.log.Warn("simulate.visit_event", "type", typ, "code", mobileclient.StatusOf(err), "err", err)
 		return false
 	}
-	var out struct {
-		Event struct {
-			Exceptions []string `json:"exceptions"`
-		} `json:"event"`
-	}
-	_ = json.Unmarshal(raw, &out)
 	for _, e := range out.Event.Exceptions {
 		d.res.exception(e)
 	}
@@ -802,31 +782,12 @@ func (d *driver) operator(ctx context.Context) {
 	}
 }
 
-// mobile calls the phone API as ph.
-func (d *driver) mobile(ctx context.Context, ph *phone, method, path string, body any) (int, []byte, error) {
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(d.t.BaseURL, "/")+path, rd)
-	if err != nil {
-		return 0, nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+ph.token)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := d.t.HTTP.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode == http.StatusTooManyRequests {
+// rateLimited counts a phone call the server turned away for its token's
+// rate (429).
+func (d *driver) rateLimited(err error) {
+	if mobileclient.StatusOf(err) == http.StatusTooManyRequests {
 		d.res.count("rate_limited")
 	}
-	return resp.StatusCode, raw, err
 }
 
 // finish reads what the server made of each request: offers per request,

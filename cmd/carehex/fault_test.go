@@ -1,14 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"sync"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"github.com/carehex/carehex"
+	"github.com/carehex/carehex/mobile-api/mobileclient"
 	pb "github.com/carehex/carehex/rpc/carehex/v1"
 	"github.com/carehex/carehex/sqlstore"
 	"github.com/jackc/pgx/v5"
@@ -407,6 +407,17 @@ func (b *balancer) pick() string {
 	return b.replicas[start%n].url
 }
 
+// Do sends r to a healthy replica, whatever host its URL names: the phones'
+// mobileclient calls go through it as through a load balancer.
+func (b *balancer) Do(r *http.Request) (*http.Response, error) {
+	u, err := url.Parse(b.pick())
+	if err != nil {
+		return nil, err
+	}
+	r.URL.Scheme, r.URL.Host, r.Host = u.Scheme, u.Host, ""
+	return b.client.Do(r)
+}
+
 func (b *balancer) signal(i int, sig syscall.Signal) {
 	if err := b.replicas[i].cmd.Process.Signal(sig); err != nil {
 		panic(fmt.Sprintf("signal %v to replica %d: %v", sig, i, err))
@@ -533,11 +544,30 @@ type faultPhone struct {
 	seq      int
 }
 
+// api is the phone's client of the mobile API; its calls go through the
+// balancer, so the URL names no replica.
+func (p *faultPhone) api(lb *balancer) *mobileclient.Client {
+	return mobileclient.New("http://balancer", p.token, lb)
+}
+
+func (p *faultPhone) heartbeat(ctx context.Context, lb *balancer) error {
+	_, err := p.api(lb).Heartbeat(ctx, mobileclient.Heartbeat{Lat: p.lat, Lng: p.lng, AccuracyM: 10, Available: true})
+	return err
+}
+
+// refused reports whether err is the server's answer refusing the call (a
+// 4xx), as opposed to a transport failure or a server error worth retrying.
+func refused(err error) bool {
+	s := mobileclient.StatusOf(err)
+	return s != 0 && s < 500
+}
+
 func (p *faultPhone) work(ctx context.Context, lb *balancer, c *faultCounts, rng *rand.Rand) {
+	api := p.api(lb)
 	lastBeat := time.Time{}
 	for ctx.Err() == nil {
 		if time.Since(lastBeat) > 2*time.Second {
-			if p.call(ctx, lb, "POST", "/m/v1/heartbeat", map[string]any{"lat": p.lat, "lng": p.lng, "accuracy_m": 10, "available": true}, nil) == nil {
+			if p.heartbeat(ctx, lb) == nil {
 				lastBeat = time.Now()
 			} else {
 				c.errors.Add(1)
@@ -545,18 +575,16 @@ func (p *faultPhone) work(ctx context.Context, lb *balancer, c *faultCounts, rng
 				continue
 			}
 		}
-		var got struct {
-			Offers []offerJSON `json:"offers"`
-		}
-		if err := p.call(ctx, lb, "GET", "/m/v1/offers?wait=2", nil, &got); err != nil {
+		offers, err := api.Offers(ctx, 2*time.Second)
+		if err != nil {
 			c.errors.Add(1)
 			sleepCtx(ctx, 300*time.Millisecond)
 			continue
 		}
-		if len(got.Offers) == 0 {
+		if len(offers) == 0 {
 			continue
 		}
-		o := got.Offers[0]
+		o := offers[0]
 		c.offers.Add(1)
 		switch roll := rng.Float64(); {
 		case roll < 0.05: // busy with something else: the offer expires
@@ -565,23 +593,15 @@ func (p *faultPhone) work(ctx context.Context, lb *balancer, c *faultCounts, rng
 			continue
 		case roll < 0.15:
 			sleepCtx(ctx, time.Duration(rng.IntN(1000))*time.Millisecond)
-			if p.call(ctx, lb, "POST", "/m/v1/offers/"+o.ID+"/decline", map[string]any{"reason": "too far"}, nil) == nil {
+			if api.Decline(ctx, o.ID, "too far") == nil {
 				c.declined.Add(1)
 			}
 			continue
 		}
 		sleepCtx(ctx, time.Duration(rng.IntN(2500))*time.Millisecond)
-		var acc struct {
-			Visit struct {
-				ID       string `json:"id"`
-				Resident struct {
-					Location struct{ Lat, Lng float64 } `json:"location"`
-				} `json:"resident"`
-			} `json:"visit"`
-		}
-		if err := p.call(ctx, lb, "POST", "/m/v1/offers/"+o.ID+"/accept", nil, &acc); err != nil {
-			var he httpError
-			if errors.As(err, &he) && he.code < 500 {
+		v, err := api.Accept(ctx, o.ID)
+		if err != nil {
+			if refused(err) {
 				c.lostRace.Add(1)
 			} else {
 				c.errors.Add(1)
@@ -589,7 +609,11 @@ func (p *faultPhone) work(ctx context.Context, lb *balancer, c *faultCounts, rng
 			continue
 		}
 		c.accepted.Add(1)
-		if p.visit(ctx, lb, acc.Visit.ID, acc.Visit.Resident.Location.Lat, acc.Visit.Resident.Location.Lng) {
+		var home mobileclient.LatLng
+		if v.Resident != nil {
+			home = v.Resident.Location
+		}
+		if p.visit(ctx, lb, v.ID, home.Lat, home.Lng) {
 			c.completed.Add(1)
 		}
 		lastBeat = time.Time{}
@@ -599,20 +623,20 @@ func (p *faultPhone) work(ctx context.Context, lb *balancer, c *faultCounts, rng
 // visit reports depart, arrive and complete, each retried until a replica
 // takes it (the event id makes a resend harmless).
 func (p *faultPhone) visit(ctx context.Context, lb *balancer, id string, lat, lng float64) bool {
+	api := p.api(lb)
 	for _, step := range []struct {
 		typ      string
 		lat, lng float64
-	}{{"depart", p.lat, p.lng}, {"arrive", lat, lng}, {"complete", lat, lng}} {
+	}{{mobileclient.Depart, p.lat, p.lng}, {mobileclient.Arrive, lat, lng}, {mobileclient.Complete, lat, lng}} {
 		p.seq++
-		ev := map[string]any{"event_id": fmt.Sprintf("%s-%d", id, p.seq), "type": step.typ, "lat": step.lat, "lng": step.lng,
-			"accuracy_m": 8, "device_time": time.Now().UTC().Format(time.RFC3339Nano)}
+		ev := mobileclient.VisitEvent{EventID: fmt.Sprintf("%s-%d", id, p.seq), Type: step.typ, Lat: step.lat, Lng: step.lng,
+			AccuracyM: 8, DeviceTime: time.Now().UTC()}
 		for {
-			err := p.call(ctx, lb, "POST", "/m/v1/visits/"+id+"/events", ev, nil)
+			_, err := api.RecordVisitEvent(ctx, id, ev)
 			if err == nil {
 				break
 			}
-			var he httpError
-			if ctx.Err() != nil || errors.As(err, &he) && he.code < 500 {
+			if ctx.Err() != nil || refused(err) {
 				return false
 			}
 			sleepCtx(ctx, 300*time.Millisecond)
@@ -620,43 +644,6 @@ func (p *faultPhone) visit(ctx context.Context, lb *balancer, id string, lat, ln
 	}
 	p.lat, p.lng = lat, lng
 	return true
-}
-
-type httpError struct {
-	code int
-	body string
-}
-
-func (e httpError) Error() string { return fmt.Sprintf("HTTP %d: %s", e.code, e.body) }
-
-func (p *faultPhone) call(ctx context.Context, lb *balancer, method, path string, body, out any) error {
-	var rd *bytes.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	} else {
-		rd = bytes.NewReader(nil)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, lb.pick()+path, rd)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+p.token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := lb.client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode >= 300 {
-		var b bytes.Buffer
-		_, _ = b.ReadFrom(resp.Body)
-		return httpError{resp.StatusCode, b.String()}
-	}
-	if out != nil {
-		return json.NewDecoder(resp.Body).Decode(out)
-	}
-	return nil
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) {

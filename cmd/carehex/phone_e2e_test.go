@@ -8,20 +8,49 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/carehex/carehex/internal/apicontract"
 	"github.com/carehex/carehex/internal/testenv"
 	pb "github.com/carehex/carehex/rpc/carehex/v1"
 )
 
-// phone is a provider's or family member's phone talking to the mobile API.
+// phone is a provider's or family member's phone talking to the mobile API
+// in raw JSON, the wire check independent of mobileclient; hc validates
+// every exchange against the contract (contractClient).
 type phone struct {
 	t     *testing.T
 	url   string
 	token string
+	hc    *http.Client
+	api   *apicontract.Contract
+}
+
+// contractClient loads the contract the server serves at
+// /m/v1/openapi.yaml and returns an HTTP client that fails t on every
+// request or answer that does not validate against it.
+func contractClient(t *testing.T, baseURL string) (*http.Client, *apicontract.Contract) {
+	t.Helper()
+	resp, err := http.Get(baseURL + "/m/v1/openapi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	spec, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/yaml" {
+		t.Fatalf("GET /m/v1/openapi.yaml: HTTP %d %s, %v", resp.StatusCode, resp.Header.Get("Content-Type"), err)
+	}
+	c, err := apicontract.Load(context.Background(), spec)
+	if err != nil {
+		t.Fatalf("the served contract: %v", err)
+	}
+	return &http.Client{Timeout: 60 * time.Second, Transport: c.Transport(nil, func(err error) {
+		t.Errorf("contract: %v", err)
+	})}, c
 }
 
 // do sends a JSON request and decodes the JSON answer into out (when not nil).
@@ -36,8 +65,10 @@ func (p phone) do(method, path string, body any, out any) int {
 	}
 	req, _ := http.NewRequest(method, p.url+path, rd)
 	req.Header.Set("Authorization", "Bearer "+p.token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := p.hc.Do(req)
 	if err != nil {
 		p.t.Fatalf("%s %s: %v", method, path, err)
 	}
@@ -50,7 +81,8 @@ func (p phone) do(method, path string, body any, out any) int {
 	return resp.StatusCode
 }
 
-type offerJSON struct {
+// wireOffer is the test's own reading of an offer on the wire.
+type wireOffer struct {
 	ID          string  `json:"id"`
 	RequestID   string  `json:"request_id"`
 	ServiceCode string  `json:"service_code"`
@@ -59,7 +91,7 @@ type offerJSON struct {
 }
 
 // waitOfferPoll long-polls until an offer of requestID arrives.
-func (p phone) waitOfferPoll(requestID string) (offerJSON, []byte) {
+func (p phone) waitOfferPoll(requestID string) (wireOffer, []byte) {
 	p.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
@@ -67,7 +99,7 @@ func (p phone) waitOfferPoll(requestID string) (offerJSON, []byte) {
 		if code := p.do("GET", "/m/v1/offers?wait=5", nil, &raw); code != http.StatusOK {
 			p.t.Fatalf("offers: HTTP %d", code)
 		}
-		var got struct{ Offers []offerJSON }
+		var got struct{ Offers []wireOffer }
 		_ = json.Unmarshal(raw, &got)
 		for _, o := range got.Offers {
 			if o.RequestID == requestID {
@@ -76,17 +108,17 @@ func (p phone) waitOfferPoll(requestID string) (offerJSON, []byte) {
 		}
 	}
 	p.t.Fatalf("no offer of %s within 30s", requestID)
-	return offerJSON{}, nil
+	return wireOffer{}, nil
 }
 
 // waitOfferStream reads the SSE stream until an offer of requestID arrives.
-func (p phone) waitOfferStream(requestID string) (offerJSON, []byte) {
+func (p phone) waitOfferStream(requestID string) (wireOffer, []byte) {
 	p.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, "GET", p.url+"/m/v1/offers/stream", nil)
 	req.Header.Set("Authorization", "Bearer "+p.token)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := p.hc.Do(req)
 	if err != nil {
 		p.t.Fatalf("offer stream: %v", err)
 	}
@@ -103,7 +135,10 @@ func (p phone) waitOfferStream(requestID string) (offerJSON, []byte) {
 			event = strings.TrimPrefix(line, "event: ")
 		case strings.HasPrefix(line, "data: ") && event == "offer":
 			data := []byte(strings.TrimPrefix(line, "data: "))
-			var o offerJSON
+			if err := p.api.CheckEvent("Offer", data); err != nil {
+				p.t.Errorf("contract: %v", err)
+			}
+			var o wireOffer
 			if err := json.Unmarshal(data, &o); err != nil {
 				p.t.Fatalf("offer event %q: %v", data, err)
 			}
@@ -113,7 +148,7 @@ func (p phone) waitOfferStream(requestID string) (offerJSON, []byte) {
 		}
 	}
 	p.t.Fatalf("offer stream ended without an offer of %s: %v", requestID, sc.Err())
-	return offerJSON{}, nil
+	return wireOffer{}, nil
 }
 
 func randomHex(n int) string {
@@ -137,6 +172,7 @@ func TestPhoneEndToEnd(t *testing.T) {
 			data := t.TempDir()
 			addUser(t, bin, env, data, "op1", "operator", "correct-horse-battery")
 			srv := startServer(t, bin, env, "--data", data)
+			hc, api := contractClient(t, srv.url)
 			ctx := login(t, srv.url, "op1", "correct-horse-battery")
 			residents := pb.NewResidentServiceJSONClient(srv.url, http.DefaultClient)
 			providersAPI := pb.NewProviderServiceJSONClient(srv.url, http.DefaultClient)
@@ -186,7 +222,7 @@ func TestPhoneEndToEnd(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				return phone{t: t, url: srv.url, token: tok.Token}
+				return phone{t: t, url: srv.url, token: tok.Token, hc: hc, api: api}
 			}
 			near := newProvider("刘芳", "13600000001", &pb.LatLng{Lat: 36.8009, Lng: 118.0500}) // ~100 m away
 			far := newProvider("赵敏", "13600000002", &pb.LatLng{Lat: 37.2, Lng: 118.6})        // ~65 km: never offered
@@ -206,7 +242,7 @@ func TestPhoneEndToEnd(t *testing.T) {
 			}
 			reqID := created.Request.Id
 
-			var offer offerJSON
+			var offer wireOffer
 			var raw []byte
 			if via == "sse" {
 				offer, raw = near.waitOfferStream(reqID)
@@ -282,7 +318,7 @@ func TestPhoneEndToEnd(t *testing.T) {
 				}
 			}
 
-			family := phone{t: t, url: srv.url, token: fam.AccessToken}
+			family := phone{t: t, url: srv.url, token: fam.AccessToken, hc: hc, api: api}
 			var fv struct {
 				Visits []struct {
 					ID           string `json:"id"`
@@ -302,7 +338,7 @@ func TestPhoneEndToEnd(t *testing.T) {
 				t.Fatalf("family sees %+v", fv.Visits)
 			}
 
-			stranger := phone{t: t, url: srv.url, token: otherFam.AccessToken}
+			stranger := phone{t: t, url: srv.url, token: otherFam.AccessToken, hc: hc, api: api}
 			var sv struct {
 				Visits []json.RawMessage `json:"visits"`
 			}

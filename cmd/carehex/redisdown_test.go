@@ -33,7 +33,7 @@ func TestRedisDown(t *testing.T) {
 	city := op.setUp(t, 1)
 	ph := city.phones[0]
 	ctx := context.Background()
-	if err := ph.call(ctx, lb, "POST", "/m/v1/heartbeat", map[string]any{"lat": ph.lat, "lng": ph.lng, "accuracy_m": 10, "available": true}, nil); err != nil {
+	if err := ph.heartbeat(ctx, lb); err != nil {
 		t.Fatalf("heartbeat: %v", err)
 	}
 
@@ -76,12 +76,9 @@ func TestRedisDown(t *testing.T) {
 	back := time.Now()
 	deadline := back.Add(60 * time.Second)
 	for time.Now().Before(deadline) {
-		_ = ph.call(ctx, lb, "POST", "/m/v1/heartbeat", map[string]any{"lat": ph.lat, "lng": ph.lng, "accuracy_m": 10, "available": true}, nil)
-		var offers struct {
-			Offers []offerJSON `json:"offers"`
-		}
-		if err := ph.call(ctx, lb, "GET", "/m/v1/offers?wait=2", nil, &offers); err == nil {
-			for _, o := range offers.Offers {
+		_ = ph.heartbeat(ctx, lb)
+		if offers, err := ph.api(lb).Offers(ctx, 2*time.Second); err == nil {
+			for _, o := range offers {
 				if o.RequestID == created.Request.Id {
 					t.Logf("Redis back: the waiting request was offered %v later", time.Since(back).Round(10*time.Millisecond))
 					return
