@@ -189,7 +189,6 @@ const sessionPrefix = "ses_"
 
 var sessionIDPattern = regexp.MustCompile(`^ses_[0-9a-f]{16}$`)
 
-
 // SessionID is the ID under which a token's session is listed.
 func SessionID(tokenHash string) string {
 	if len(tokenHash) < 16 {
