@@ -183,19 +183,7 @@ func (s *DB) SetUserDisabled(ctx context.Context, username string, disabled bool
 	return s.UserByUsername(ctx, u.Username)
 }
 
-// Session IDs are "ses_" and the first 16 hex digits of the token's hash:
-// stable, unique in practice (64 bits), and no help in forging the token.
-const sessionPrefix = "ses_"
-
 var sessionIDPattern = regexp.MustCompile(`^ses_[0-9a-f]{16}$`)
-
-// SessionID is the ID under which a token's session is listed.
-func SessionID(tokenHash string) string {
-	if len(tokenHash) < 16 {
-		return sessionPrefix + tokenHash
-	}
-	return sessionPrefix + tokenHash[:16]
-}
 
 // UserSessions lists a user's live sessions, newest first.
 func (s *DB) UserSessions(ctx context.Context, userID string, now time.Time) ([]*carehex.Session, error) {
@@ -210,7 +198,7 @@ func (s *DB) UserSessions(ctx context.Context, userID string, now time.Time) ([]
 		if err := r.Scan(&hash, &created, &expires); err != nil {
 			return nil, err
 		}
-		return &carehex.Session{ID: SessionID(hash), UserID: userID, CreateTime: fromMicros(created), ExpireTime: fromMicros(expires)}, nil
+		return &carehex.Session{ID: carehex.SessionID(hash), UserID: userID, CreateTime: fromMicros(created), ExpireTime: fromMicros(expires)}, nil
 	}, s.rebind(`SELECT token_hash, create_time, expires FROM tokens
 		WHERE kind = ? AND subject = ? AND revoked = 0 AND expires > ? ORDER BY create_time DESC, token_hash`),
 		string(carehex.KindUser), userID, micros(now))
@@ -223,7 +211,7 @@ func (s *DB) EndSession(ctx context.Context, userID, id string) error {
 	}
 	// The hash prefix as a range, so the primary key index finds it on both
 	// databases: every hex continuation sorts below prefix+"g".
-	prefix := id[len(sessionPrefix):]
+	prefix := id[len("ses_"):]
 	return s.inTx(ctx, "end session", func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, s.rebind(`UPDATE tokens SET revoked = 1
 			WHERE token_hash >= ? AND token_hash < ? AND kind = ? AND subject = ? AND revoked = 0`),

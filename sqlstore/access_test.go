@@ -175,12 +175,12 @@ func TestUserDisabledAndSessions(t *testing.T) {
 		if err != nil || len(ss) != 3 {
 			t.Fatalf("UserSessions = %d, %v; want the 3 unexpired", len(ss), err)
 		}
-		if ss[0].ID != SessionID(hashes[2]) || ss[2].ID != SessionID(hashes[0]) || !ss[0].ExpireTime.Equal(now.Add(time.Hour).UTC().Truncate(time.Microsecond)) {
+		if ss[0].ID != carehex.SessionID(hashes[2]) || ss[2].ID != carehex.SessionID(hashes[0]) || !ss[0].ExpireTime.Equal(now.Add(time.Hour).UTC().Truncate(time.Microsecond)) {
 			t.Errorf("sessions %+v %+v %+v, want newest first", ss[0], ss[1], ss[2])
 		}
 
 		// Ending one session revokes that token only.
-		if err := e.EndSession(ctx, u.ID, SessionID(hashes[1])); err != nil {
+		if err := e.EndSession(ctx, u.ID, carehex.SessionID(hashes[1])); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := e.TokenPrincipal(ctx, hashes[1], now); carehex.ErrorCode(err) != carehex.EUNAUTHENTICATED {
@@ -189,8 +189,8 @@ func TestUserDisabledAndSessions(t *testing.T) {
 		if _, err := e.TokenPrincipal(ctx, hashes[0], now); err != nil {
 			t.Errorf("other session ended too: %v", err)
 		}
-		wantErr(t, e.EndSession(ctx, u.ID, SessionID(hashes[1])), carehex.ENOTFOUND, "session_id")
-		wantErr(t, e.EndSession(ctx, "usr_other", SessionID(hashes[0])), carehex.ENOTFOUND, "session_id")
+		wantErr(t, e.EndSession(ctx, u.ID, carehex.SessionID(hashes[1])), carehex.ENOTFOUND, "session_id")
+		wantErr(t, e.EndSession(ctx, "usr_other", carehex.SessionID(hashes[0])), carehex.ENOTFOUND, "session_id")
 		wantErr(t, e.EndSession(ctx, u.ID, "aaaa"), carehex.EINVALID, "session_id")
 
 		// Disabling revokes every token; enabling restores none.
