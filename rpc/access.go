@@ -38,12 +38,12 @@ var (
 var Access = map[string][]carehex.Role{
 	"AuthService/Logout": staff,
 
-	"ResidentService/CreateResident":    writers,
-	"ResidentService/UpdateResident":    writers,
-	"ResidentService/GetResident":       staff,
-	"ResidentService/SearchResidents":   staff,
-	"ResidentService/LinkFamilyMember":  writers,
-	"ResidentService/ListFamilyMembers": staff,
+	"ResidentService/CreateResident":     writers,
+	"ResidentService/UpdateResident":     writers,
+	"ResidentService/GetResident":        staff,
+	"ResidentService/SearchResidents":    staff,
+	"ResidentService/LinkFamilyMember":   writers,
+	"ResidentService/ListFamilyMembers":  staff,
 	"ResidentService/UnlinkFamilyMember": writers,
 
 	"CatalogService/ListServiceTypes": staff,
