@@ -79,6 +79,9 @@ type Config struct {
 	// SpeedKmh turns the distance left into the family's estimated
 	// arrival (an e-bike in town, as dispatch assumes).
 	SpeedKmh float64
+	// FamilyTTL is the lifetime of a family token renewed through
+	// POST /m/v1/family/token.
+	FamilyTTL time.Duration
 }
 
 // DefaultConfig returns the defaults.
@@ -99,6 +102,7 @@ func DefaultConfig() Config {
 		DayZone:        time.FixedZone("CST", 8*3600),
 		SpeedKmh:       15,
 		LateGrace:      15 * time.Minute,
+		FamilyTTL:      carehex.FamilyTTL,
 	}
 }
 
@@ -120,6 +124,8 @@ func (c *Config) Validate() error {
 		return bad("PollInterval", "MaxWait, KeepAlive and StreamLifetime must be positive")
 	case c.LateGrace <= 0:
 		return bad("LateGrace", "must be positive")
+	case c.FamilyTTL <= 0:
+		return bad("FamilyTTL", "must be positive")
 	case c.SpeedKmh <= 0:
 		return bad("SpeedKmh", "must be positive")
 	case c.DayZone == nil:
@@ -184,6 +190,7 @@ func (s *Server) Handler() http.Handler {
 	f("GET /m/v1/family/visits", s.familyVisits)
 	f("GET /m/v1/family/requests/{id}", s.familyRequest)
 	f("GET /m/v1/family/stream", s.familyStream)
+	f("POST /m/v1/family/token", s.renewFamilyToken)
 
 	mux.HandleFunc("/m/v1/", func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, carehex.Errorf(carehex.ENOTFOUND, "", "no route %s %s", r.Method, r.URL.Path))
