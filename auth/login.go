@@ -66,6 +66,11 @@ func errLocked(wait time.Duration) error {
 // refused before any hashing, even with the right password; a wrong
 // password is counted against both and audited.
 func (l *Logins) Login(ctx context.Context, now time.Time, username, password, addr string) (token string, u *carehex.User, expires time.Time, err error) {
+	if len(username) > carehex.MaxNameLen {
+		// No account has a longer name; refused before it reaches the
+		// throttle table or the audit trail.
+		return "", nil, time.Time{}, carehex.Errorf(carehex.EINVALID, "username", "username must be at most %d characters", carehex.MaxNameLen)
+	}
 	policy, hasher, log := l.Policy, l.Hasher, l.Log
 	if policy == (carehex.LoginPolicy{}) {
 		policy = carehex.DefaultLoginPolicy()

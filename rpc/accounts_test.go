@@ -99,6 +99,21 @@ func TestLoginLockout(t *testing.T) {
 	}
 }
 
+func TestLoginRefusesOverlongUsername(t *testing.T) {
+	ts := newServer(t, sqlite)
+	_, err := ts.auth().Login(context.Background(), &pb.LoginRequest{Username: strings.Repeat("a", carehex.MaxNameLen+1), Password: "x"})
+	wantCode(t, err, twirp.InvalidArgument, "username")
+	recs, err := ts.Store.AuditRecords(context.Background(), carehex.AuditFilter{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range recs {
+		if strings.HasPrefix(r.Action, "login.") {
+			t.Errorf("overlong username reached the audit trail: %+v", r)
+		}
+	}
+}
+
 func TestLoginLockoutPerAddress(t *testing.T) {
 	clock := testenv.NewClock(time.Now().UTC())
 	ts := newServerWithClock(t, sqlite, clock.Now)
