@@ -30,6 +30,7 @@ type User struct {
 	Role         Role
 	PasswordHash string
 	CreateTime   time.Time
+	Disabled     bool // refused at login; its tokens were revoked when disabled
 }
 
 // PrincipalKind says what kind of credential authenticated a call.
@@ -69,7 +70,7 @@ func PrincipalFrom(ctx context.Context) (Principal, bool) {
 const (
 	SessionTTL = 12 * time.Hour       // a console shift
 	DeviceTTL  = 180 * 24 * time.Hour // a provider's phone, revocable
-	FamilyTTL  = 365 * 24 * time.Hour // a family link, revocable
+	FamilyTTL  = 30 * 24 * time.Hour  // a family link's default; renewed by the phone before it ends
 )
 
 // AuthStore keeps accounts and tokens. Tokens are stored only as hashes.

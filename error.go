@@ -3,6 +3,7 @@ package carehex
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Error codes. Each transport edge maps these in one table (rpc: Twirp
@@ -15,6 +16,7 @@ const (
 	EFORBIDDEN       = "forbidden"       // valid credentials, wrong role or object
 	EUNAVAILABLE     = "unavailable"     // a dependency is down; retry later
 	EINTERNAL        = "internal"        // a bug or unexpected failure; details are logged only
+	ETOOMANY         = "too_many"        // too many attempts; RetryAfter says when to try again
 )
 
 // Error is the one error type of carehex. Message is safe to show to the
@@ -24,6 +26,8 @@ type Error struct {
 	Field   string // the input field at fault, for EINVALID and ENOTFOUND
 	Message string
 	Err     error // underlying cause, never shown to callers
+	// RetryAfter is when an ETOOMANY caller may try again.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -74,4 +78,13 @@ func ErrorMessage(err error) string {
 		return e.Message
 	}
 	return "internal error"
+}
+
+// ErrorRetryAfter returns the RetryAfter of an *Error, or 0.
+func ErrorRetryAfter(err error) time.Duration {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.RetryAfter
+	}
+	return 0
 }

@@ -146,6 +146,9 @@ type LiveStore interface {
 	Release(ctx context.Context, providerID string, token uint64) (bool, error)
 	Commit(ctx context.Context, providerID string, token uint64) (bool, error)
 	Finish(ctx context.Context, providerID string, token uint64) (bool, error)
+	// Remove deletes a provider's live state at once (a revoked phone, a
+	// provider taken off the roster); it reports whether there was any.
+	Remove(ctx context.Context, providerID string) (bool, error)
 	// Sweep releases the claims whose holders died and returns them.
 	Sweep(ctx context.Context) ([]ExpiredClaim, error)
 	// Lost reports whether the state was lost and must be rebuilt; Rebuild

@@ -45,25 +45,6 @@ var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("carehex-no-such-user"), b
 // say which was wrong.
 var ErrBadLogin = carehex.Errorf(carehex.EUNAUTHENTICATED, "", "wrong username or password")
 
-// Login checks a username and password and starts a console session.
-func Login(ctx context.Context, store carehex.AuthStore, now time.Time, username, password string) (token string, u *carehex.User, expires time.Time, err error) {
-	u, err = store.UserByUsername(ctx, username)
-	switch {
-	case carehex.ErrorCode(err) == carehex.ENOTFOUND:
-		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
-		return "", nil, time.Time{}, ErrBadLogin
-	case err != nil:
-		return "", nil, time.Time{}, err
-	}
-	if bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(password)) != nil {
-		return "", nil, time.Time{}, ErrBadLogin
-	}
-	p := carehex.Principal{Kind: carehex.KindUser, Subject: u.ID, Role: u.Role, Name: u.Username}
-	expires = now.Add(carehex.SessionTTL)
-	token, err = Issue(ctx, store, p, expires)
-	return token, u, expires, err
-}
-
 // Issue creates a new token for p, stores its hash and returns the token.
 func Issue(ctx context.Context, store carehex.AuthStore, p carehex.Principal, expires time.Time) (string, error) {
 	var b [32]byte

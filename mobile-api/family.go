@@ -174,7 +174,7 @@ func (s *Server) familyStream(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	write := s.openStream(w)
+	write := s.guarded(ctx, r, s.openStream(w)) // an unlinked member gets nothing more
 	send := func(items []*familyVisitOut) bool {
 		for _, it := range items {
 			b, _ := jsonMarshal(it)

@@ -94,7 +94,9 @@ func (s *Server) offerStream(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	write := s.openStream(w)
+	// Every write re-checks the token, and so does every poll: a revoked
+	// phone gets no further offer, and its stream ends within a poll.
+	write := s.guarded(ctx, r, s.openStream(w))
 	if !write(": carehex offers\nretry: 3000\n\n") {
 		return
 	}
@@ -123,6 +125,9 @@ func (s *Server) offerStream(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.pump(ctx, write, s.cfg.PollInterval, func() bool {
+		if !s.stillAuthorised(ctx, r) {
+			return false
+		}
 		os, err := s.engine.Offers(ctx, pid)
 		if err != nil {
 			if ctx.Err() == nil {

@@ -78,6 +78,9 @@ type Config struct {
 	// SpeedKmh turns the distance left into the family's estimated
 	// arrival (an e-bike in town, as dispatch assumes).
 	SpeedKmh float64
+	// FamilyTTL is the lifetime of a family token renewed through
+	// POST /m/v1/family/token.
+	FamilyTTL time.Duration
 }
 
 // DefaultConfig returns the defaults.
@@ -97,6 +100,7 @@ func DefaultConfig() Config {
 		RevealFor:      2 * time.Hour,
 		DayZone:        time.FixedZone("CST", 8*3600),
 		SpeedKmh:       15,
+		FamilyTTL:      carehex.FamilyTTL,
 	}
 }
 
@@ -116,6 +120,8 @@ func (c *Config) Validate() error {
 		return bad("MaxClockSkew", "and MaxEventAge must be positive")
 	case c.PollInterval <= 0 || c.MaxWait <= 0 || c.KeepAlive <= 0 || c.StreamLifetime <= 0:
 		return bad("PollInterval", "MaxWait, KeepAlive and StreamLifetime must be positive")
+	case c.FamilyTTL <= 0:
+		return bad("FamilyTTL", "must be positive")
 	case c.SpeedKmh <= 0:
 		return bad("SpeedKmh", "must be positive")
 	case c.DayZone == nil:
@@ -182,6 +188,7 @@ func (s *Server) Handler() http.Handler {
 	f("GET /m/v1/family/visits", s.familyVisits)
 	f("GET /m/v1/family/requests/{id}", s.familyRequest)
 	f("GET /m/v1/family/stream", s.familyStream)
+	f("POST /m/v1/family/token", s.renewFamilyToken)
 	mux.HandleFunc("GET /m/v1/openapi.yaml", contract)
 
 	mux.HandleFunc("/m/v1/", func(w http.ResponseWriter, r *http.Request) {

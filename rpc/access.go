@@ -28,6 +28,7 @@ var (
 	staff     = []carehex.Role{carehex.RoleOperator, carehex.RoleSupervisor, carehex.RoleAdmin}
 	writers   = []carehex.Role{carehex.RoleOperator, carehex.RoleAdmin}
 	overseers = []carehex.Role{carehex.RoleSupervisor, carehex.RoleAdmin}
+	admins    = []carehex.Role{carehex.RoleAdmin}
 )
 
 // Access is the role table: for every authenticated method, the console roles
@@ -37,12 +38,13 @@ var (
 var Access = map[string][]carehex.Role{
 	"AuthService/Logout": staff,
 
-	"ResidentService/CreateResident":    writers,
-	"ResidentService/UpdateResident":    writers,
-	"ResidentService/GetResident":       staff,
-	"ResidentService/SearchResidents":   staff,
-	"ResidentService/LinkFamilyMember":  writers,
-	"ResidentService/ListFamilyMembers": staff,
+	"ResidentService/CreateResident":     writers,
+	"ResidentService/UpdateResident":     writers,
+	"ResidentService/GetResident":        staff,
+	"ResidentService/SearchResidents":    staff,
+	"ResidentService/LinkFamilyMember":   writers,
+	"ResidentService/ListFamilyMembers":  staff,
+	"ResidentService/UnlinkFamilyMember": writers,
 
 	"CatalogService/ListServiceTypes": staff,
 
@@ -68,6 +70,14 @@ var Access = map[string][]carehex.Role{
 	"DispatchService/MarkUnfilled":      writers,
 	"DispatchService/RetryDispatch":     writers,
 	"DispatchService/GetDispatchMap":    staff,
+
+	// Sessions: each method checks that a non-admin names only themselves.
+	"AccountService/UnlockLogin":    admins,
+	"AccountService/DisableUser":    admins,
+	"AccountService/EnableUser":     admins,
+	"AccountService/ListSessions":   staff,
+	"AccountService/EndSession":     staff,
+	"AccountService/EndAllSessions": staff,
 }
 
 // MaxBodyBytes bounds a Twirp request body.
@@ -92,7 +102,7 @@ func (s *Server) edge(next http.Handler, tel *telemetry) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		ctx := r.Context()
+		ctx := withClientAddr(r.Context(), clientAddr(r, s.TrustForwardedFor))
 		start := time.Now()
 		refuse := func(err error) {
 			te := toTwirp(ctx, s.Logger, err)

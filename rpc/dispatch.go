@@ -17,6 +17,9 @@ type Dispatcher interface {
 	Assign(ctx context.Context, requestID, providerID, actor, reason string) (*carehex.ServiceRequest, *carehex.Visit, error)
 	WithdrawOffers(ctx context.Context, requestID, reason string) (int, error)
 	FreeIfDone(ctx context.Context, providerID string) (bool, error)
+	// GoOffline takes a provider whose phone lost its tokens out of
+	// dispatch at once.
+	GoOffline(ctx context.Context, providerID string) error
 }
 
 type dispatchService struct{ *Server }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"strconv"
+	"time"
 
 	"github.com/carehex/carehex"
 	"github.com/twitchtv/twirp"
@@ -20,6 +21,7 @@ var twirpCodes = map[string]twirp.ErrorCode{
 	carehex.EFORBIDDEN:       twirp.PermissionDenied,
 	carehex.EUNAVAILABLE:     twirp.Unavailable,
 	carehex.EINTERNAL:        twirp.Internal,
+	carehex.ETOOMANY:         twirp.ResourceExhausted,
 }
 
 // retryAfterMS is the retry hint of an unavailable answer: dispatch resumes
@@ -53,6 +55,9 @@ func toTwirp(ctx context.Context, log *slog.Logger, err error) twirp.Error {
 	}
 	if tc == twirp.Unavailable { // Redis or the database is away: try again shortly
 		te = te.WithMeta("retry_after_ms", strconv.Itoa(retryAfterMS))
+	}
+	if d := carehex.ErrorRetryAfter(err); d > 0 { // e.g. a login lockout: when it ends, rounded up
+		te = te.WithMeta("retry_after_ms", strconv.FormatInt(int64((d+time.Millisecond-1)/time.Millisecond), 10))
 	}
 	return te
 }

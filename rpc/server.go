@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/carehex/carehex"
+	"github.com/carehex/carehex/auth"
 	pb "github.com/carehex/carehex/rpc/carehex/v1"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twitchtv/twirp"
@@ -21,6 +22,7 @@ type Stores interface {
 	carehex.RequestStore
 	carehex.ProviderStore
 	carehex.AuthStore
+	carehex.AccessStore
 	carehex.AuditStore
 	carehex.Catalog
 	carehex.OfferStore
@@ -36,6 +38,16 @@ type Server struct {
 	Dispatch Dispatcher
 	// Metrics registers the RPC metrics; nil means no metrics.
 	Metrics prometheus.Registerer
+	// Logins holds the login throttle's policy and the bounded password
+	// hashing; zero values are the defaults (see auth.Logins).
+	LoginPolicy carehex.LoginPolicy
+	Hasher      *auth.Hasher
+	// FamilyTTL is a family token's lifetime; zero is carehex.FamilyTTL.
+	FamilyTTL time.Duration
+	// TrustForwardedFor takes the client address of the login throttle
+	// from X-Forwarded-For's last entry, for a server behind one trusted
+	// proxy; otherwise it is the connection's address.
+	TrustForwardedFor bool
 }
 
 func (s *Server) now() time.Time {
@@ -59,6 +71,7 @@ func (s *Server) Handler() http.Handler {
 		pb.NewIntakeServiceServer(intakeService{s}, opts...),
 		pb.NewAuditServiceServer(auditService{s}, opts...),
 		pb.NewDispatchServiceServer(dispatchService{s}, opts...),
+		pb.NewAccountServiceServer(accountService{s}, opts...),
 	} {
 		mux.Handle(h.PathPrefix(), h)
 	}

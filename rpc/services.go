@@ -57,7 +57,8 @@ func (s authService) Login(ctx context.Context, req *pb.LoginRequest) (*pb.Login
 	if req.Password == "" {
 		return nil, s.fail(ctx, carehex.Errorf(carehex.EINVALID, "password", "password is required"))
 	}
-	token, u, exp, err := auth.Login(ctx, s.Store, s.now(), req.Username, req.Password)
+	logins := auth.Logins{Store: s.Store, Policy: s.LoginPolicy, Hasher: s.Hasher, Log: s.Logger}
+	token, u, exp, err := logins.Login(ctx, s.now(), req.Username, req.Password, clientAddrFrom(ctx))
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
@@ -167,7 +168,7 @@ func (s residentService) LinkFamilyMember(ctx context.Context, req *pb.LinkFamil
 		return nil, s.fail(ctx, err)
 	}
 	token, err := auth.Issue(ctx, s.Store, carehex.Principal{Kind: carehex.KindFamily, Subject: m.ID, Name: m.Name},
-		s.now().Add(carehex.FamilyTTL))
+		s.now().Add(s.familyTTL()))
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
@@ -318,6 +319,9 @@ func (s providerService) RevokeDeviceTokens(ctx context.Context, req *pb.RevokeD
 		return nil, s.fail(ctx, err)
 	}
 	if err := s.Store.RevokeTokensOf(ctx, carehex.KindProvider, req.ProviderId); err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	if err := s.offline(ctx, req.ProviderId); err != nil {
 		return nil, s.fail(ctx, err)
 	}
 	return &pb.RevokeDeviceTokensResponse{}, nil

@@ -60,19 +60,19 @@ func (s *DB) CreateUser(ctx context.Context, u *carehex.User) error {
 // UserByUsername returns a console account.
 func (s *DB) UserByUsername(ctx context.Context, username string) (*carehex.User, error) {
 	var (
-		u    carehex.User
-		role string
-		t    int64
+		u           carehex.User
+		role        string
+		t, disabled int64
 	)
-	err := s.db.QueryRowContext(ctx, s.rebind(`SELECT id, username, role, password_hash, create_time
-		FROM users WHERE username = ?`), carehex.Trimmed(username)).Scan(&u.ID, &u.Username, &role, &u.PasswordHash, &t)
+	err := s.db.QueryRowContext(ctx, s.rebind(`SELECT id, username, role, password_hash, create_time, disabled
+		FROM users WHERE username = ?`), carehex.Trimmed(username)).Scan(&u.ID, &u.Username, &role, &u.PasswordHash, &t, &disabled)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, carehex.Errorf(carehex.ENOTFOUND, "username", "no user %q", username)
 	}
 	if err != nil {
 		return nil, s.wrap(err, "read user")
 	}
-	u.Role, u.CreateTime = carehex.Role(role), fromMicros(t)
+	u.Role, u.CreateTime, u.Disabled = carehex.Role(role), fromMicros(t), disabled != 0
 	return &u, nil
 }
 

@@ -27,6 +27,7 @@ type Config struct {
 	Demo            bool          // seed demo data and accounts on an empty database
 	LogLevel        string        // debug, info, warn, error
 	ShutdownTimeout time.Duration // how long in-flight calls get on shutdown
+	Access          accessConfig  // login throttle, password hashing, token lifetimes (accessconfig.go)
 
 	offerTTLText string // CAREHEX_OFFER_TTL as given, parsed by validate
 }
@@ -52,6 +53,7 @@ func defaultConfig(getenv func(string) string) Config {
 	set(&c.LogLevel, "CAREHEX_LOG_LEVEL")
 	set(&c.Zone, "CAREHEX_ZONE")
 	c.offerTTLText = getenv("CAREHEX_OFFER_TTL")
+	c.Access = defaultAccessConfig(getenv)
 	return c
 }
 
@@ -89,7 +91,7 @@ func (c *Config) validate() error {
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		return err
 	}
-	return nil
+	return c.Access.validate()
 }
 
 // redisClient connects to one redis-server, or to a Redis Cluster when the

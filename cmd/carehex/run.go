@@ -12,13 +12,17 @@ const usage = `carehex — home elderly-care dispatch
 usage:
   carehex serve [--data DIR] [--addr HOST:PORT] [--demo]    run everything in one process
   carehex user add --username U --role operator|supervisor|admin --password-stdin [--data DIR]
+  carehex user unlock|disable|enable --username U [--data DIR]   lift a login lockout; withdraw or restore an account
   carehex demo seed [--residents N] [--providers N] [--data DIR]
   carehex bench dispatch --redis-url URL [--providers N] [--clients N]
   carehex bench load [--rate N] [--duration D] [--database-url URL] [--redis-url URL] [--transport twirp|nethttp|both]
   carehex simulate [--preset small|city] [--seed N] [--addr URL] [--residents N] [--providers N] [--record FILE] [--replay FILE] [--compare] [--map FILE]
 
 Environment: CAREHEX_ADDR, CAREHEX_DATA, CAREHEX_DATABASE_URL (postgres://…),
-CAREHEX_REDIS_URL (redis://…), CAREHEX_LOG_LEVEL (debug|info|warn|error).
+CAREHEX_REDIS_URL (redis://…), CAREHEX_LOG_LEVEL (debug|info|warn|error);
+logins and access (see README): CAREHEX_LOGIN_MAX_FAILURES, CAREHEX_LOGIN_MAX_ADDR_FAILURES,
+CAREHEX_LOGIN_WINDOW, CAREHEX_LOGIN_LOCKOUT, CAREHEX_LOGIN_MAX_LOCKOUT, CAREHEX_HASH_CONCURRENCY,
+CAREHEX_FAMILY_TOKEN_TTL, CAREHEX_TRUST_FORWARDED_FOR.
 `
 
 // errUsage is returned after the usage text has been printed.
@@ -36,6 +40,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return serve(ctx, rest, getenv, stdout, stderr)
 	case cmd == "user" && len(rest) > 0 && rest[0] == "add":
 		return userAdd(ctx, rest[1:], getenv, stdin, stdout, stderr)
+	case cmd == "user" && len(rest) > 0 && (rest[0] == "unlock" || rest[0] == "disable" || rest[0] == "enable"):
+		return userAccess(ctx, rest[0], rest[1:], getenv, stdout, stderr)
 	case cmd == "demo" && len(rest) > 0 && rest[0] == "seed":
 		return demoSeed(ctx, rest[1:], getenv, stdout, stderr)
 	case cmd == "bench" && len(rest) > 0 && rest[0] == "dispatch":

@@ -11,6 +11,7 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/carehex/carehex"
+	"github.com/carehex/carehex/auth"
 	"github.com/carehex/carehex/catalog"
 	"github.com/carehex/carehex/dispatch"
 	mobileapi "github.com/carehex/carehex/mobile-api"
@@ -79,7 +80,9 @@ func (st *stack) wire(cfg *Config, clock carehex.Clock) error {
 	if err != nil {
 		return err
 	}
-	mobile, err := mobileapi.New(mobileapi.DefaultConfig(), mobileapi.Deps{
+	mcfg := mobileapi.DefaultConfig()
+	mcfg.FamilyTTL = cfg.Access.FamilyTTL
+	mobile, err := mobileapi.New(mcfg, mobileapi.Deps{
 		Store: store, Engine: engine, Live: live, Clock: clock, Log: log,
 	})
 	if err != nil {
@@ -90,7 +93,9 @@ func (st *stack) wire(cfg *Config, clock carehex.Clock) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	st.API = &rpc.Server{Store: store, Clock: clock, Logger: log, Metrics: reg, Dispatch: engine}
+	st.API = &rpc.Server{Store: store, Clock: clock, Logger: log, Metrics: reg, Dispatch: engine,
+		LoginPolicy: cfg.Access.Login, Hasher: auth.NewHasher(cfg.Access.HashConcurrency),
+		FamilyTTL: cfg.Access.FamilyTTL, TrustForwardedFor: cfg.Access.TrustForwardedFor}
 
 	mux := http.NewServeMux()
 	mux.Handle("/twirp/", st.API.Handler())

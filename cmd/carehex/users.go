@@ -69,3 +69,51 @@ func createUser(ctx context.Context, store carehex.AuthStore, username string, r
 	}
 	return u, nil
 }
+
+// userAccess runs `carehex user unlock|disable|enable --username U`: lift a
+// login lockout, or withdraw and restore an account, for an administrator at
+// the server (e.g. when the only admin is the one locked out). Disabling
+// revokes every session of the account at once.
+func userAccess(ctx context.Context, verb string, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg := defaultConfig(getenv)
+	fs := flag.NewFlagSet("user "+verb, flag.ContinueOnError)
+	cfg.storeFlags(fs)
+	username := fs.String("username", "", "login name")
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	if err := cfg.validate(); err != nil {
+		return err
+	}
+	name := carehex.Trimmed(*username)
+	if name == "" {
+		return fmt.Errorf("--username is required")
+	}
+	store, err := openStore(ctx, &cfg, time.Now)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	switch verb {
+	case "unlock":
+		cleared, err := store.UnlockLogin(ctx, carehex.UserThrottleKey(name))
+		if err != nil {
+			return err
+		}
+		if !cleared {
+			fmt.Fprintf(stdout, "user %s had no failed logins to clear\n", name)
+			return nil
+		}
+		fmt.Fprintf(stdout, "unlocked logins of user %s\n", name)
+	default:
+		u, err := store.SetUserDisabled(ctx, name, verb == "disable")
+		if carehex.ErrorCode(err) == carehex.ENOTFOUND {
+			return fmt.Errorf("no user %q", name)
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%sd user %s (%s)\n", verb, u.Username, u.ID)
+	}
+	return nil
+}

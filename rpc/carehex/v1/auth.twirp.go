@@ -783,7 +783,7 @@ func (s *authServiceServer) serveLogoutProtobuf(ctx context.Context, resp http.R
 }
 
 func (s *authServiceServer) ServiceDescriptor() ([]byte, int) {
-	return twirpFileDescriptor1, 0
+	return twirpFileDescriptor2, 0
 }
 
 func (s *authServiceServer) ProtocGenTwirpVersion() string {
@@ -797,7 +797,7 @@ func (s *authServiceServer) PathPrefix() string {
 	return baseServicePath(s.pathPrefix, "carehex.v1", "AuthService")
 }
 
-var twirpFileDescriptor1 = []byte{
+var twirpFileDescriptor2 = []byte{
 	// 315 bytes of a gzipped FileDescriptorProto
 	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0x6c, 0x91, 0xcb, 0x4b, 0xc3, 0x40,
 	0x10, 0xc6, 0x89, 0xb6, 0x55, 0xa7, 0xbe, 0x58, 0x14, 0x63, 0x2e, 0x4a, 0x4e, 0x9e, 0x36, 0xb4,

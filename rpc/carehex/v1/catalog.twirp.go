@@ -503,7 +503,7 @@ func (s *catalogServiceServer) serveListServiceTypesProtobuf(ctx context.Context
 }
 
 func (s *catalogServiceServer) ServiceDescriptor() ([]byte, int) {
-	return twirpFileDescriptor2, 0
+	return twirpFileDescriptor3, 0
 }
 
 func (s *catalogServiceServer) ProtocGenTwirpVersion() string {
@@ -517,7 +517,7 @@ func (s *catalogServiceServer) PathPrefix() string {
 	return baseServicePath(s.pathPrefix, "carehex.v1", "CatalogService")
 }
 
-var twirpFileDescriptor2 = []byte{
+var twirpFileDescriptor3 = []byte{
 	// 342 bytes of a gzipped FileDescriptorProto
 	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0x7c, 0x92, 0x4d, 0x4f, 0xf2, 0x40,
 	0x10, 0xc7, 0xd3, 0x87, 0xb7, 0xc7, 0xe1, 0x25, 0x64, 0x2f, 0x6c, 0x38, 0x11, 0xd0, 0x84, 0x83,

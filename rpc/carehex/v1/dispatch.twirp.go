@@ -2465,7 +2465,7 @@ func (s *dispatchServiceServer) serveGetDispatchMapProtobuf(ctx context.Context,
 }
 
 func (s *dispatchServiceServer) ServiceDescriptor() ([]byte, int) {
-	return twirpFileDescriptor3, 0
+	return twirpFileDescriptor4, 0
 }
 
 func (s *dispatchServiceServer) ProtocGenTwirpVersion() string {
@@ -2479,7 +2479,7 @@ func (s *dispatchServiceServer) PathPrefix() string {
 	return baseServicePath(s.pathPrefix, "carehex.v1", "DispatchService")
 }
 
-var twirpFileDescriptor3 = []byte{
+var twirpFileDescriptor4 = []byte{
 	// 1229 bytes of a gzipped FileDescriptorProto
 	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0xa4, 0x57, 0xef, 0x72, 0xda, 0x46,
 	0x10, 0x2f, 0x60, 0xf1, 0x67, 0x71, 0x5c, 0x72, 0x31, 0x44, 0xa6, 0x4d, 0xe2, 0x28, 0xc9, 0xd4,

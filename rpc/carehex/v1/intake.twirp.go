@@ -1623,7 +1623,7 @@ func (s *intakeServiceServer) serveListRequestEventsProtobuf(ctx context.Context
 }
 
 func (s *intakeServiceServer) ServiceDescriptor() ([]byte, int) {
-	return twirpFileDescriptor4, 0
+	return twirpFileDescriptor5, 0
 }
 
 func (s *intakeServiceServer) ProtocGenTwirpVersion() string {
@@ -1637,7 +1637,7 @@ func (s *intakeServiceServer) PathPrefix() string {
 	return baseServicePath(s.pathPrefix, "carehex.v1", "IntakeService")
 }
 
-var twirpFileDescriptor4 = []byte{
+var twirpFileDescriptor5 = []byte{
 	// 1068 bytes of a gzipped FileDescriptorProto
 	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0xac, 0x57, 0xcf, 0x53, 0xdb, 0x46,
 	0x14, 0xae, 0x84, 0xf1, 0x8f, 0x67, 0x20, 0x62, 0x49, 0x83, 0x30, 0xa4, 0x50, 0xf5, 0x07, 0x0c,

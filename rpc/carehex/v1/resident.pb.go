@@ -1036,6 +1036,86 @@ func (x *ListFamilyMembersResponse) GetFamilyMembers() []*FamilyMember {
 	return nil
 }
 
+type UnlinkFamilyMemberRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	FamilyMemberId string                 `protobuf:"bytes,1,opt,name=family_member_id,json=familyMemberId,proto3" json:"family_member_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *UnlinkFamilyMemberRequest) Reset() {
+	*x = UnlinkFamilyMemberRequest{}
+	mi := &file_carehex_v1_resident_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnlinkFamilyMemberRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnlinkFamilyMemberRequest) ProtoMessage() {}
+
+func (x *UnlinkFamilyMemberRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_carehex_v1_resident_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnlinkFamilyMemberRequest.ProtoReflect.Descriptor instead.
+func (*UnlinkFamilyMemberRequest) Descriptor() ([]byte, []int) {
+	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *UnlinkFamilyMemberRequest) GetFamilyMemberId() string {
+	if x != nil {
+		return x.FamilyMemberId
+	}
+	return ""
+}
+
+type UnlinkFamilyMemberResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnlinkFamilyMemberResponse) Reset() {
+	*x = UnlinkFamilyMemberResponse{}
+	mi := &file_carehex_v1_resident_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnlinkFamilyMemberResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnlinkFamilyMemberResponse) ProtoMessage() {}
+
+func (x *UnlinkFamilyMemberResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_carehex_v1_resident_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnlinkFamilyMemberResponse.ProtoReflect.Descriptor instead.
+func (*UnlinkFamilyMemberResponse) Descriptor() ([]byte, []int) {
+	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{17}
+}
+
 var File_carehex_v1_resident_proto protoreflect.FileDescriptor
 
 const file_carehex_v1_resident_proto_rawDesc = "" +
@@ -1121,14 +1201,18 @@ const file_carehex_v1_resident_proto_rawDesc = "" +
 	"\vresident_id\x18\x01 \x01(\tR\n" +
 	"residentId\"\\\n" +
 	"\x19ListFamilyMembersResponse\x12?\n" +
-	"\x0efamily_members\x18\x01 \x03(\v2\x18.carehex.v1.FamilyMemberR\rfamilyMembers2\xb0\x04\n" +
+	"\x0efamily_members\x18\x01 \x03(\v2\x18.carehex.v1.FamilyMemberR\rfamilyMembers\"E\n" +
+	"\x19UnlinkFamilyMemberRequest\x12(\n" +
+	"\x10family_member_id\x18\x01 \x01(\tR\x0efamilyMemberId\"\x1c\n" +
+	"\x1aUnlinkFamilyMemberResponse2\x95\x05\n" +
 	"\x0fResidentService\x12W\n" +
 	"\x0eCreateResident\x12!.carehex.v1.CreateResidentRequest\x1a\".carehex.v1.CreateResidentResponse\x12W\n" +
 	"\x0eUpdateResident\x12!.carehex.v1.UpdateResidentRequest\x1a\".carehex.v1.UpdateResidentResponse\x12N\n" +
 	"\vGetResident\x12\x1e.carehex.v1.GetResidentRequest\x1a\x1f.carehex.v1.GetResidentResponse\x12Z\n" +
 	"\x0fSearchResidents\x12\".carehex.v1.SearchResidentsRequest\x1a#.carehex.v1.SearchResidentsResponse\x12]\n" +
 	"\x10LinkFamilyMember\x12#.carehex.v1.LinkFamilyMemberRequest\x1a$.carehex.v1.LinkFamilyMemberResponse\x12`\n" +
-	"\x11ListFamilyMembers\x12$.carehex.v1.ListFamilyMembersRequest\x1a%.carehex.v1.ListFamilyMembersResponseB5Z3github.com/carehex/carehex/rpc/carehex/v1;carehexv1b\x06proto3"
+	"\x11ListFamilyMembers\x12$.carehex.v1.ListFamilyMembersRequest\x1a%.carehex.v1.ListFamilyMembersResponse\x12c\n" +
+	"\x12UnlinkFamilyMember\x12%.carehex.v1.UnlinkFamilyMemberRequest\x1a&.carehex.v1.UnlinkFamilyMemberResponseB5Z3github.com/carehex/carehex/rpc/carehex/v1;carehexv1b\x06proto3"
 
 var (
 	file_carehex_v1_resident_proto_rawDescOnce sync.Once
@@ -1142,38 +1226,40 @@ func file_carehex_v1_resident_proto_rawDescGZIP() []byte {
 	return file_carehex_v1_resident_proto_rawDescData
 }
 
-var file_carehex_v1_resident_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_carehex_v1_resident_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_carehex_v1_resident_proto_goTypes = []any{
-	(*Resident)(nil),                  // 0: carehex.v1.Resident
-	(*Contact)(nil),                   // 1: carehex.v1.Contact
-	(*Preferences)(nil),               // 2: carehex.v1.Preferences
-	(*CreateResidentRequest)(nil),     // 3: carehex.v1.CreateResidentRequest
-	(*CreateResidentResponse)(nil),    // 4: carehex.v1.CreateResidentResponse
-	(*UpdateResidentRequest)(nil),     // 5: carehex.v1.UpdateResidentRequest
-	(*UpdateResidentResponse)(nil),    // 6: carehex.v1.UpdateResidentResponse
-	(*GetResidentRequest)(nil),        // 7: carehex.v1.GetResidentRequest
-	(*GetResidentResponse)(nil),       // 8: carehex.v1.GetResidentResponse
-	(*SearchResidentsRequest)(nil),    // 9: carehex.v1.SearchResidentsRequest
-	(*SearchResidentsResponse)(nil),   // 10: carehex.v1.SearchResidentsResponse
-	(*LinkFamilyMemberRequest)(nil),   // 11: carehex.v1.LinkFamilyMemberRequest
-	(*LinkFamilyMemberResponse)(nil),  // 12: carehex.v1.LinkFamilyMemberResponse
-	(*FamilyMember)(nil),              // 13: carehex.v1.FamilyMember
-	(*ListFamilyMembersRequest)(nil),  // 14: carehex.v1.ListFamilyMembersRequest
-	(*ListFamilyMembersResponse)(nil), // 15: carehex.v1.ListFamilyMembersResponse
-	(Gender)(0),                       // 16: carehex.v1.Gender
-	(*LatLng)(nil),                    // 17: carehex.v1.LatLng
-	(*timestamppb.Timestamp)(nil),     // 18: google.protobuf.Timestamp
+	(*Resident)(nil),                   // 0: carehex.v1.Resident
+	(*Contact)(nil),                    // 1: carehex.v1.Contact
+	(*Preferences)(nil),                // 2: carehex.v1.Preferences
+	(*CreateResidentRequest)(nil),      // 3: carehex.v1.CreateResidentRequest
+	(*CreateResidentResponse)(nil),     // 4: carehex.v1.CreateResidentResponse
+	(*UpdateResidentRequest)(nil),      // 5: carehex.v1.UpdateResidentRequest
+	(*UpdateResidentResponse)(nil),     // 6: carehex.v1.UpdateResidentResponse
+	(*GetResidentRequest)(nil),         // 7: carehex.v1.GetResidentRequest
+	(*GetResidentResponse)(nil),        // 8: carehex.v1.GetResidentResponse
+	(*SearchResidentsRequest)(nil),     // 9: carehex.v1.SearchResidentsRequest
+	(*SearchResidentsResponse)(nil),    // 10: carehex.v1.SearchResidentsResponse
+	(*LinkFamilyMemberRequest)(nil),    // 11: carehex.v1.LinkFamilyMemberRequest
+	(*LinkFamilyMemberResponse)(nil),   // 12: carehex.v1.LinkFamilyMemberResponse
+	(*FamilyMember)(nil),               // 13: carehex.v1.FamilyMember
+	(*ListFamilyMembersRequest)(nil),   // 14: carehex.v1.ListFamilyMembersRequest
+	(*ListFamilyMembersResponse)(nil),  // 15: carehex.v1.ListFamilyMembersResponse
+	(*UnlinkFamilyMemberRequest)(nil),  // 16: carehex.v1.UnlinkFamilyMemberRequest
+	(*UnlinkFamilyMemberResponse)(nil), // 17: carehex.v1.UnlinkFamilyMemberResponse
+	(Gender)(0),                        // 18: carehex.v1.Gender
+	(*LatLng)(nil),                     // 19: carehex.v1.LatLng
+	(*timestamppb.Timestamp)(nil),      // 20: google.protobuf.Timestamp
 }
 var file_carehex_v1_resident_proto_depIdxs = []int32{
-	16, // 0: carehex.v1.Resident.gender:type_name -> carehex.v1.Gender
-	17, // 1: carehex.v1.Resident.location:type_name -> carehex.v1.LatLng
+	18, // 0: carehex.v1.Resident.gender:type_name -> carehex.v1.Gender
+	19, // 1: carehex.v1.Resident.location:type_name -> carehex.v1.LatLng
 	1,  // 2: carehex.v1.Resident.emergency_contacts:type_name -> carehex.v1.Contact
 	2,  // 3: carehex.v1.Resident.preferences:type_name -> carehex.v1.Preferences
-	18, // 4: carehex.v1.Resident.create_time:type_name -> google.protobuf.Timestamp
-	18, // 5: carehex.v1.Resident.update_time:type_name -> google.protobuf.Timestamp
-	16, // 6: carehex.v1.Preferences.preferred_provider_gender:type_name -> carehex.v1.Gender
-	17, // 7: carehex.v1.CreateResidentRequest.location:type_name -> carehex.v1.LatLng
-	16, // 8: carehex.v1.CreateResidentRequest.gender:type_name -> carehex.v1.Gender
+	20, // 4: carehex.v1.Resident.create_time:type_name -> google.protobuf.Timestamp
+	20, // 5: carehex.v1.Resident.update_time:type_name -> google.protobuf.Timestamp
+	18, // 6: carehex.v1.Preferences.preferred_provider_gender:type_name -> carehex.v1.Gender
+	19, // 7: carehex.v1.CreateResidentRequest.location:type_name -> carehex.v1.LatLng
+	18, // 8: carehex.v1.CreateResidentRequest.gender:type_name -> carehex.v1.Gender
 	1,  // 9: carehex.v1.CreateResidentRequest.emergency_contacts:type_name -> carehex.v1.Contact
 	2,  // 10: carehex.v1.CreateResidentRequest.preferences:type_name -> carehex.v1.Preferences
 	0,  // 11: carehex.v1.CreateResidentResponse.resident:type_name -> carehex.v1.Resident
@@ -1181,7 +1267,7 @@ var file_carehex_v1_resident_proto_depIdxs = []int32{
 	0,  // 13: carehex.v1.UpdateResidentResponse.resident:type_name -> carehex.v1.Resident
 	0,  // 14: carehex.v1.GetResidentResponse.resident:type_name -> carehex.v1.Resident
 	0,  // 15: carehex.v1.SearchResidentsResponse.residents:type_name -> carehex.v1.Resident
-	18, // 16: carehex.v1.FamilyMember.create_time:type_name -> google.protobuf.Timestamp
+	20, // 16: carehex.v1.FamilyMember.create_time:type_name -> google.protobuf.Timestamp
 	13, // 17: carehex.v1.ListFamilyMembersResponse.family_members:type_name -> carehex.v1.FamilyMember
 	3,  // 18: carehex.v1.ResidentService.CreateResident:input_type -> carehex.v1.CreateResidentRequest
 	5,  // 19: carehex.v1.ResidentService.UpdateResident:input_type -> carehex.v1.UpdateResidentRequest
@@ -1189,14 +1275,16 @@ var file_carehex_v1_resident_proto_depIdxs = []int32{
 	9,  // 21: carehex.v1.ResidentService.SearchResidents:input_type -> carehex.v1.SearchResidentsRequest
 	11, // 22: carehex.v1.ResidentService.LinkFamilyMember:input_type -> carehex.v1.LinkFamilyMemberRequest
 	14, // 23: carehex.v1.ResidentService.ListFamilyMembers:input_type -> carehex.v1.ListFamilyMembersRequest
-	4,  // 24: carehex.v1.ResidentService.CreateResident:output_type -> carehex.v1.CreateResidentResponse
-	6,  // 25: carehex.v1.ResidentService.UpdateResident:output_type -> carehex.v1.UpdateResidentResponse
-	8,  // 26: carehex.v1.ResidentService.GetResident:output_type -> carehex.v1.GetResidentResponse
-	10, // 27: carehex.v1.ResidentService.SearchResidents:output_type -> carehex.v1.SearchResidentsResponse
-	12, // 28: carehex.v1.ResidentService.LinkFamilyMember:output_type -> carehex.v1.LinkFamilyMemberResponse
-	15, // 29: carehex.v1.ResidentService.ListFamilyMembers:output_type -> carehex.v1.ListFamilyMembersResponse
-	24, // [24:30] is the sub-list for method output_type
-	18, // [18:24] is the sub-list for method input_type
+	16, // 24: carehex.v1.ResidentService.UnlinkFamilyMember:input_type -> carehex.v1.UnlinkFamilyMemberRequest
+	4,  // 25: carehex.v1.ResidentService.CreateResident:output_type -> carehex.v1.CreateResidentResponse
+	6,  // 26: carehex.v1.ResidentService.UpdateResident:output_type -> carehex.v1.UpdateResidentResponse
+	8,  // 27: carehex.v1.ResidentService.GetResident:output_type -> carehex.v1.GetResidentResponse
+	10, // 28: carehex.v1.ResidentService.SearchResidents:output_type -> carehex.v1.SearchResidentsResponse
+	12, // 29: carehex.v1.ResidentService.LinkFamilyMember:output_type -> carehex.v1.LinkFamilyMemberResponse
+	15, // 30: carehex.v1.ResidentService.ListFamilyMembers:output_type -> carehex.v1.ListFamilyMembersResponse
+	17, // 31: carehex.v1.ResidentService.UnlinkFamilyMember:output_type -> carehex.v1.UnlinkFamilyMemberResponse
+	25, // [25:32] is the sub-list for method output_type
+	18, // [18:25] is the sub-list for method input_type
 	18, // [18:18] is the sub-list for extension type_name
 	18, // [18:18] is the sub-list for extension extendee
 	0,  // [0:18] is the sub-list for field type_name
@@ -1214,7 +1302,7 @@ func file_carehex_v1_resident_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_carehex_v1_resident_proto_rawDesc), len(file_carehex_v1_resident_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   16,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -101,7 +101,14 @@ byTestId("login-form").addEventListener("submit", async (e) => {
     f.password.value = "";
     await showDesk();
   } catch (err) {
-    byTestId("login-error").textContent = err.code === "unauthenticated" ? t("badLogin", "用户名或密码不对") : err.message;
+    // A lockout answers resource_exhausted even for the right password; a
+    // disabled account, permission_denied.
+    const words = {
+      unauthenticated: () => t("badLogin", "用户名或密码不对"),
+      resource_exhausted: () => t("loginLocked", "登录失败次数过多，请稍后再试"),
+      permission_denied: () => t("accountDisabled", "此账号已停用，请联系管理员"),
+    }[err.code];
+    byTestId("login-error").textContent = words ? words() : err.message;
   }
 });
 
@@ -113,7 +120,8 @@ byTestId("logout").addEventListener("click", async () => {
 
 for (const b of $$("[role=tab]")) b.addEventListener("click", () => switchTab(b.dataset.tab));
 
-setup({ en: { ...en, expired: "Session expired; sign in again", badLogin: "Wrong username or password" } });
+setup({ en: { ...en, expired: "Session expired; sign in again", badLogin: "Wrong username or password",
+  loginLocked: "Too many failed logins; try again later", accountDisabled: "This account is disabled; ask an administrator" } });
 placeholders();
 document.addEventListener("langchange", () => { placeholders(); if (session.get()) poll(); });
 
