@@ -12,35 +12,6 @@ import (
 	"github.com/carehex/carehex/providers"
 )
 
-// Factor names, as the console shows them.
-const (
-	FactorTravelTime = "travel_time"        // value: minutes
-	FactorContinuity = "continuity"         // value: 1 if the provider served the resident before
-	FactorPreferred  = "preferred_provider" // value: 1 if on the resident's preferred list
-	FactorGender     = "gender"             // value: 1 if of the gender the resident prefers
-	FactorLanguage   = "language"           // value: 1 if they share the resident's language
-	FactorFairShare  = "fair_share"         // value: visits the provider has that day
-)
-
-// Factor is one term of a candidate's score: Contribution = Value × Weight.
-type Factor struct {
-	Name         string
-	Value        float64
-	Weight       float64
-	Contribution float64
-}
-
-// Candidate is a provider who passed the hard filters, with its score and
-// the factors that make it up, best first.
-type Candidate struct {
-	ProviderID string
-	Name       string
-	DistanceM  float64
-	ETA        time.Duration // travel time estimate at Config.SpeedKmh
-	Score      float64
-	Factors    []Factor
-}
-
 // job is a request with everything matching needs to know about it.
 type job struct {
 	req    *carehex.ServiceRequest
@@ -52,19 +23,19 @@ type job struct {
 }
 
 func (e *Engine) load(ctx context.Context, requestID string) (*job, error) {
-	req, err := e.d.Requests.ServiceRequest(ctx, requestID)
+	req, err := e.d.Store.ServiceRequest(ctx, requestID)
 	if err != nil {
 		return nil, err
 	}
-	st, err := e.d.Catalog.ServiceType(ctx, req.ServiceCode)
+	st, err := e.d.Store.ServiceType(ctx, req.ServiceCode)
 	if err != nil {
 		return nil, err
 	}
-	res, err := e.d.Residents.Resident(ctx, req.ResidentID)
+	res, err := e.d.Store.Resident(ctx, req.ResidentID)
 	if err != nil {
 		return nil, err
 	}
-	offers, err := e.d.Offers.RequestOffers(ctx, req.ID)
+	offers, err := e.d.Store.RequestOffers(ctx, req.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -132,7 +103,7 @@ func slot(r *carehex.ServiceRequest, st *carehex.ServiceType, now time.Time) (st
 // now, best first, each with its score and the factors behind it: what the
 // operator console shows. It claims nothing. Providers already offered the
 // request, blocked by the resident, busy, offline or stale are not listed.
-func (e *Engine) Rank(ctx context.Context, requestID string) ([]Candidate, error) {
+func (e *Engine) Rank(ctx context.Context, requestID string) ([]carehex.Candidate, error) {
 	j, err := e.load(ctx, requestID)
 	if err != nil {
 		return nil, err
@@ -153,7 +124,7 @@ func (e *Engine) Rank(ctx context.Context, requestID string) ([]Candidate, error
 // maximum, until Enough providers qualify: a nearby helper is not passed
 // over for a marginally better one across town, but a sparse suburb still
 // finds someone.
-func (e *Engine) rank(ctx context.Context, j *job, now time.Time) ([]Candidate, error) {
+func (e *Engine) rank(ctx context.Context, j *job, now time.Time) ([]carehex.Candidate, error) {
 	exclude := slices.Clone(j.res.Preferences.BlockedProviderIDs)
 	for _, o := range j.offers {
 		exclude = append(exclude, o.ProviderID)
@@ -193,7 +164,7 @@ func (e *Engine) rank(ctx context.Context, j *job, now time.Time) ([]Candidate, 
 		return nil, err
 	}
 	start, _ := slot(j.req, j.st, now)
-	out := make([]Candidate, 0, len(found))
+	out := make([]carehex.Candidate, 0, len(found))
 	for _, c := range found {
 		p := roster[c.ProviderID]
 		today, err := e.visitsOn(ctx, p.ID, start)
@@ -202,7 +173,7 @@ func (e *Engine) rank(ctx context.Context, j *job, now time.Time) ([]Candidate, 
 		}
 		out = append(out, e.score(j, p, c.DistanceM, served[p.ID], today))
 	}
-	slices.SortFunc(out, func(a, b Candidate) int {
+	slices.SortFunc(out, func(a, b carehex.Candidate) int {
 		if c := cmp.Compare(b.Score, a.Score); c != 0 {
 			return c
 		}
@@ -215,7 +186,7 @@ func (e *Engine) rank(ctx context.Context, j *job, now time.Time) ([]Candidate, 
 }
 
 // score adds up the soft factors of one candidate.
-func (e *Engine) score(j *job, p *carehex.Provider, distanceM float64, servedBefore bool, visitsToday int) Candidate {
+func (e *Engine) score(j *job, p *carehex.Provider, distanceM float64, servedBefore bool, visitsToday int) carehex.Candidate {
 	w := e.cfg.Weights
 	eta := time.Duration(distanceM / (e.cfg.SpeedKmh * 1000 / 3600) * float64(time.Second))
 	prefs := j.res.Preferences
@@ -225,15 +196,15 @@ func (e *Engine) score(j *job, p *carehex.Provider, distanceM float64, servedBef
 		}
 		return 0
 	}
-	factors := []Factor{
-		{Name: FactorTravelTime, Value: round2(eta.Minutes()), Weight: w.TravelPerMinute},
-		{Name: FactorContinuity, Value: b(servedBefore), Weight: w.Continuity},
-		{Name: FactorPreferred, Value: b(slices.Contains(prefs.PreferredProviderIDs, p.ID)), Weight: w.Preferred},
-		{Name: FactorGender, Value: b(prefs.PreferredProviderGender != "" && p.Gender == prefs.PreferredProviderGender), Weight: w.Gender},
-		{Name: FactorLanguage, Value: b(speaks(p, prefs.Language)), Weight: w.Language},
-		{Name: FactorFairShare, Value: float64(visitsToday), Weight: w.VisitToday},
+	factors := []carehex.Factor{
+		{Name: carehex.FactorTravelTime, Value: round2(eta.Minutes()), Weight: w.TravelPerMinute},
+		{Name: carehex.FactorContinuity, Value: b(servedBefore), Weight: w.Continuity},
+		{Name: carehex.FactorPreferred, Value: b(slices.Contains(prefs.PreferredProviderIDs, p.ID)), Weight: w.Preferred},
+		{Name: carehex.FactorGender, Value: b(prefs.PreferredProviderGender != "" && p.Gender == prefs.PreferredProviderGender), Weight: w.Gender},
+		{Name: carehex.FactorLanguage, Value: b(speaks(p, prefs.Language)), Weight: w.Language},
+		{Name: carehex.FactorFairShare, Value: float64(visitsToday), Weight: w.VisitToday},
 	}
-	c := Candidate{ProviderID: p.ID, Name: p.Name, DistanceM: distanceM, ETA: eta.Round(time.Second), Factors: factors}
+	c := carehex.Candidate{ProviderID: p.ID, Name: p.Name, DistanceM: distanceM, ETA: eta.Round(time.Second), Factors: factors}
 	for i := range factors {
 		factors[i].Contribution = round2(factors[i].Value * factors[i].Weight)
 		c.Score += factors[i].Contribution
@@ -270,7 +241,7 @@ func (e *Engine) rosterEntry(ctx context.Context, cache map[string]*carehex.Prov
 	if p, ok := cache[id]; ok {
 		return p, nil
 	}
-	p, err := e.d.Providers.Provider(ctx, id)
+	p, err := e.d.Store.Provider(ctx, id)
 	if carehex.ErrorCode(err) == carehex.ENOTFOUND {
 		p, err = nil, nil
 	}
@@ -284,7 +255,7 @@ func (e *Engine) rosterEntry(ctx context.Context, cache map[string]*carehex.Prov
 // servedBefore lists the providers who took on one of the resident's
 // earlier requests (the newest 100): continuity of care.
 func (e *Engine) servedBefore(ctx context.Context, j *job) (map[string]bool, error) {
-	past, err := e.d.Requests.ServiceRequests(ctx, carehex.RequestFilter{ResidentID: j.res.ID, Limit: 100,
+	past, err := e.d.Store.ServiceRequests(ctx, carehex.RequestFilter{ResidentID: j.res.ID, Limit: 100,
 		Statuses: []carehex.Status{carehex.StatusCompleted, carehex.StatusInProgress, carehex.StatusEnRoute, carehex.StatusAssigned}})
 	if err != nil {
 		return nil, err
@@ -301,7 +272,7 @@ func (e *Engine) servedBefore(ctx context.Context, j *job) (map[string]bool, err
 // visitsOn counts the provider's visits (not cancelled) planned on the day
 // of at, in the dispatch zone's time.
 func (e *Engine) visitsOn(ctx context.Context, providerID string, at time.Time) (int, error) {
-	vs, err := e.d.Visits.ProviderVisits(ctx, providerID, false)
+	vs, err := e.d.Store.ProviderVisits(ctx, providerID, false)
 	if err != nil {
 		return 0, err
 	}

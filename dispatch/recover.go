@@ -50,7 +50,7 @@ func (e *Engine) recoverLive(ctx context.Context) error {
 
 	floors := map[string]int64{}
 	for range 20 { // bounded: offers made after the loss keep appearing
-		due, err := e.d.Offers.DueOffers(ctx, detected.Add(outstandingHorizon), rosterLimit)
+		due, err := e.d.Store.DueOffers(ctx, detected.Add(outstandingHorizon), rosterLimit)
 		if err != nil {
 			return err
 		}
@@ -60,7 +60,7 @@ func (e *Engine) recoverLive(ctx context.Context) error {
 				continue // made by a replica that rebuilt already; its claim is real
 			}
 			floors[o.ProviderID] = max(floors[o.ProviderID], o.Fence)
-			if _, err := e.d.Offers.CloseOffer(ctx, o.ID, carehex.OfferExpired,
+			if _, err := e.d.Store.CloseOffer(ctx, o.ID, carehex.OfferExpired,
 				"live availability was lost (Redis restart); the request is offered again", Actor); ignoreConflict(err) != nil {
 				return err
 			}
@@ -71,14 +71,14 @@ func (e *Engine) recoverLive(ctx context.Context) error {
 		}
 	}
 
-	roster, err := e.d.Providers.Providers(ctx, maxRoster)
+	roster, err := e.d.Store.Providers(ctx, maxRoster)
 	if err != nil {
 		return err
 	}
 	if len(roster) == maxRoster {
 		e.log.Warn("dispatch.rebuild", "err", "roster has at least 100,000 providers; the rest register on their next heartbeat")
 	}
-	fences, err := e.d.Visits.ProviderFences(ctx)
+	fences, err := e.d.Store.ProviderFences(ctx)
 	if err != nil {
 		return err
 	}
@@ -90,7 +90,7 @@ func (e *Engine) recoverLive(ctx context.Context) error {
 		}
 		s := providers.Snapshot{ProviderID: p.ID, Skills: p.Skills, Position: p.Home, Status: providers.StatusOffline}
 		token := max(fences[p.ID], floors[p.ID])
-		live, err := e.d.Visits.ProviderVisits(ctx, p.ID, true)
+		live, err := e.d.Store.ProviderVisits(ctx, p.ID, true)
 		if err != nil {
 			return err
 		}

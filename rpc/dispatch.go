@@ -5,19 +5,8 @@ import (
 	"time"
 
 	"github.com/carehex/carehex"
-	"github.com/carehex/carehex/dispatch"
 	pb "github.com/carehex/carehex/rpc/carehex/v1"
 )
-
-// Dispatcher is what the console's dispatch calls need of the engine
-// (*dispatch.Engine in production).
-type Dispatcher interface {
-	Rank(ctx context.Context, requestID string) ([]dispatch.Candidate, error)
-	Dispatch(ctx context.Context, requestID string) ([]*carehex.Offer, error)
-	Assign(ctx context.Context, requestID, providerID, actor, reason string) (*carehex.ServiceRequest, *carehex.Visit, error)
-	WithdrawOffers(ctx context.Context, requestID, reason string) (int, error)
-	FreeIfDone(ctx context.Context, providerID string) (bool, error)
-}
 
 type dispatchService struct{ *Server }
 

@@ -15,8 +15,9 @@ import (
 	"github.com/twitchtv/twirp"
 )
 
-// Stores is everything the services read and write.
-type Stores interface {
+// Store is what the services need of the system of record. One
+// *sqlstore.DB implements it.
+type Store interface {
 	carehex.ResidentStore
 	carehex.RequestStore
 	carehex.ProviderStore
@@ -29,11 +30,12 @@ type Stores interface {
 
 // Server holds the dependencies of every service.
 type Server struct {
-	Store  Stores
+	Store  Store
 	Clock  carehex.Clock
 	Logger *slog.Logger
-	// Dispatch is the matching engine; nil answers dispatch calls unavailable.
-	Dispatch Dispatcher
+	// Dispatch is the matching engine (*dispatch.Engine, wired in by the
+	// binary); nil answers dispatch calls unavailable.
+	Dispatch carehex.Dispatcher
 	// Metrics registers the RPC metrics; nil means no metrics.
 	Metrics prometheus.Registerer
 }
