@@ -23,7 +23,7 @@ func (s dispatchService) GetDispatchMap(ctx context.Context, req *pb.GetDispatch
 		res = geo.IndexRes
 	}
 	if res < 5 || res > geo.ResidentRes {
-		return nil, s.fail(ctx, carehex.Errorf(carehex.EINVALID, "resolution", "resolution must be between 5 and %d, got %d", geo.ResidentRes, res))
+		return nil, carehex.Errorf(carehex.EINVALID, "resolution", "resolution must be between 5 and %d, got %d", geo.ResidentRes, res)
 	}
 	cells := map[carehex.Cell]*pb.MapCell{}
 	at := func(p carehex.LatLng) (*pb.MapCell, error) {
@@ -39,7 +39,7 @@ func (s dispatchService) GetDispatchMap(ctx context.Context, req *pb.GetDispatch
 
 	ps, err := s.Store.Providers(ctx, 1000)
 	if err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	for _, p := range ps {
 		if !p.Active {
@@ -51,7 +51,7 @@ func (s dispatchService) GetDispatchMap(ctx context.Context, req *pb.GetDispatch
 	}
 	rs, err := s.Store.ServiceRequests(ctx, carehex.RequestFilter{Statuses: openStatuses, Limit: 500})
 	if err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	homes := map[string]carehex.LatLng{}
 	for _, r := range rs {
@@ -59,7 +59,7 @@ func (s dispatchService) GetDispatchMap(ctx context.Context, req *pb.GetDispatch
 		if !ok {
 			who, err := s.Store.Resident(ctx, r.ResidentID)
 			if err != nil {
-				return nil, s.fail(ctx, err)
+				return nil, err
 			}
 			home, homes[r.ResidentID] = who.Location, who.Location
 		}
@@ -72,7 +72,7 @@ func (s dispatchService) GetDispatchMap(ctx context.Context, req *pb.GetDispatch
 	for c, mc := range cells {
 		b, err := geo.Boundary(c)
 		if err != nil {
-			return nil, s.fail(ctx, err)
+			return nil, err
 		}
 		for _, v := range b {
 			mc.Boundary = append(mc.Boundary, latLngToPB(v))
