@@ -93,9 +93,10 @@ func New(cfg Config, d Deps) (*Engine, error) {
 // Config returns the engine's settings.
 func (e *Engine) Config() Config { return e.cfg }
 
-// redis bounds one call to the live store, so a Redis outage surfaces as
-// EUNAVAILABLE within RedisTimeout instead of holding the caller.
-func (e *Engine) redis(ctx context.Context) (context.Context, context.CancelFunc) {
+// redisCtx returns ctx bounded for one call to the live store, so a Redis
+// outage surfaces as EUNAVAILABLE within RedisTimeout instead of holding the
+// caller.
+func (e *Engine) redisCtx(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, e.cfg.RedisTimeout)
 }
 
@@ -203,7 +204,7 @@ func (e *Engine) expire(ctx context.Context, o *carehex.Offer) error {
 // recorded, are closed by expireDue (whose grace is shorter than the
 // sweep's); a claim that never became an offer needs nothing in SQL.
 func (e *Engine) sweep(ctx context.Context) error {
-	rctx, cancel := e.redis(ctx)
+	rctx, cancel := e.redisCtx(ctx)
 	defer cancel()
 	out, err := e.live.Sweep(rctx)
 	if len(out) > 0 {
@@ -254,15 +255,15 @@ func (e *Engine) dispatchWaiting(ctx context.Context, claim bool) error {
 		}()
 	}
 	for _, r := range reqs {
-		st := types[r.ServiceCode]
-		if st == nil {
-			if st, err = e.d.Store.ServiceType(ctx, r.ServiceCode); err != nil {
+		svc := types[r.ServiceCode]
+		if svc == nil {
+			if svc, err = e.d.Store.ServiceType(ctx, r.ServiceCode); err != nil {
 				e.log.Warn("dispatch.service_type", "request", r.ID, "err", err)
 				continue
 			}
-			types[r.ServiceCode] = st
+			types[r.ServiceCode] = svc
 		}
-		class := classOf(r, st)
+		class := classOf(r, svc)
 		if due := e.deadline(r, class); !now.Before(due) {
 			e.raise(ctx, r.ID, carehex.AlertUnaccepted, e.unacceptedMessage(r, class, due))
 		}

@@ -66,7 +66,7 @@ func (e *Engine) Dispatch(ctx context.Context, requestID string) ([]*carehex.Off
 		e.foundNobody(j.req.ID, now)
 		if open == 0 {
 			e.raise(ctx, j.req.ID, carehex.AlertNoCandidates, fmt.Sprintf("no available provider with skill %q within %.0f km",
-				j.st.RequiredSkill, j.cc.MaxRadiusM/1000))
+				j.svc.RequiredSkill, j.cc.MaxRadiusM/1000))
 		}
 		return nil, nil
 	}
@@ -81,7 +81,7 @@ func (e *Engine) Dispatch(ctx context.Context, requestID string) ([]*carehex.Off
 		if len(claims) == need {
 			break
 		}
-		rctx, cancel := e.redis(ctx)
+		rctx, cancel := e.redisCtx(ctx)
 		cl, err := e.live.Claim(rctx, providers.ClaimRequest{ProviderID: c.ProviderID, RequestID: j.req.ID,
 			TTL: e.cfg.OfferTTL, MaxAge: e.cfg.HeartbeatMaxAge})
 		cancel()
@@ -146,7 +146,7 @@ func (e *Engine) releaseUnrecorded(ctx context.Context, requestID string, claims
 // release frees a provider whose offer ended without a visit. A failure is
 // logged only: the claim's deadline passes and the sweep frees them.
 func (e *Engine) release(ctx context.Context, providerID string, fence int64) {
-	rctx, cancel := e.redis(ctx)
+	rctx, cancel := e.redisCtx(ctx)
 	defer cancel()
 	if _, err := e.live.Release(rctx, providerID, uint64(fence)); err != nil {
 		e.log.Warn("dispatch.release", "provider", providerID, "fence", fence, "err", err)
@@ -168,7 +168,7 @@ func (e *Engine) settleClaim(ctx context.Context, providerID string, fence int64
 		e.release(ctx, providerID, fence)
 		return
 	}
-	rctx, cancel := e.redis(ctx)
+	rctx, cancel := e.redisCtx(ctx)
 	defer cancel()
 	ok, err := e.live.Commit(rctx, providerID, uint64(fence))
 	switch {
@@ -189,7 +189,7 @@ func (e *Engine) settleClaim(ctx context.Context, providerID string, fence int64
 // does nothing while the busy claim's visit, or any visit due now (within
 // CommitAhead), is still live, and reports whether it freed them.
 func (e *Engine) FreeIfDone(ctx context.Context, providerID string) (bool, error) {
-	rctx, cancel := e.redis(ctx)
+	rctx, cancel := e.redisCtx(ctx)
 	l, err := e.live.Live(rctx, providerID)
 	cancel()
 	switch {
@@ -210,7 +210,7 @@ func (e *Engine) FreeIfDone(ctx context.Context, providerID string) (bool, error
 			return false, nil
 		}
 	}
-	rctx, cancel = e.redis(ctx)
+	rctx, cancel = e.redisCtx(ctx)
 	defer cancel()
 	ok, err := e.live.Finish(rctx, providerID, l.Token) // false if claimed anew meanwhile
 	if ok {
@@ -265,11 +265,11 @@ func (e *Engine) Accept(ctx context.Context, providerID, offerID string) (*careh
 	if err != nil {
 		return nil, err
 	}
-	st, err := e.d.Store.ServiceType(ctx, req.ServiceCode)
+	svc, err := e.d.Store.ServiceType(ctx, req.ServiceCode)
 	if err != nil {
 		return nil, err
 	}
-	start, end := slot(req, st, now)
+	start, end := slot(req, svc, now)
 	_, v, err := e.d.Store.AssignRequest(ctx, carehex.Assignment{RequestID: o.RequestID, ProviderID: providerID,
 		Fence: o.Fence, Start: start, End: end, Actor: "provider:" + providerID, Reason: "offer accepted"})
 	if carehex.ErrorCode(err) == carehex.ECONFLICT {
@@ -399,12 +399,12 @@ func (e *Engine) Assign(ctx context.Context, requestID, providerID, actor, reaso
 	switch {
 	case !p.Active:
 		return nil, nil, carehex.Errorf(carehex.ECONFLICT, "provider_id", "provider %s is not active", p.ID)
-	case !slices.Contains(p.Skills, j.st.RequiredSkill):
-		return nil, nil, carehex.Errorf(carehex.ECONFLICT, "provider_id", "provider %s lacks the skill %q this service needs", p.ID, j.st.RequiredSkill)
+	case !slices.Contains(p.Skills, j.svc.RequiredSkill):
+		return nil, nil, carehex.Errorf(carehex.ECONFLICT, "provider_id", "provider %s lacks the skill %q this service needs", p.ID, j.svc.RequiredSkill)
 	case slices.Contains(j.res.Preferences.BlockedProviderIDs, p.ID):
 		return nil, nil, carehex.Errorf(carehex.ECONFLICT, "provider_id", "the resident has asked not to be served by provider %s", p.ID)
 	}
-	rctx, cancel := e.redis(ctx)
+	rctx, cancel := e.redisCtx(ctx)
 	cl, err := e.live.Claim(rctx, providers.ClaimRequest{ProviderID: p.ID, RequestID: j.req.ID,
 		TTL: e.cfg.OfferTTL, MaxAge: e.cfg.HeartbeatMaxAge})
 	cancel()
@@ -423,7 +423,7 @@ func (e *Engine) Assign(ctx context.Context, requestID, providerID, actor, reaso
 	if actor == "" {
 		actor = Actor
 	}
-	start, end := slot(j.req, j.st, e.now())
+	start, end := slot(j.req, j.svc, e.now())
 	req, v, err := e.d.Store.AssignRequest(ctx, carehex.Assignment{RequestID: j.req.ID, ProviderID: p.ID,
 		Fence: int64(cl.Token), Start: start, End: end, Actor: actor, Reason: reason})
 	if err != nil {

@@ -15,7 +15,7 @@ import (
 // job is a request with everything matching needs to know about it.
 type job struct {
 	req    *carehex.ServiceRequest
-	st     *carehex.ServiceType
+	svc    *carehex.ServiceType
 	res    *carehex.Resident
 	class  carehex.UrgencyClass
 	cc     ClassConfig
@@ -27,7 +27,7 @@ func (e *Engine) load(ctx context.Context, requestID string) (*job, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := e.d.Store.ServiceType(ctx, req.ServiceCode)
+	svc, err := e.d.Store.ServiceType(ctx, req.ServiceCode)
 	if err != nil {
 		return nil, err
 	}
@@ -39,8 +39,8 @@ func (e *Engine) load(ctx context.Context, requestID string) (*job, error) {
 	if err != nil {
 		return nil, err
 	}
-	class := classOf(req, st)
-	return &job{req: req, st: st, res: res, class: class, cc: e.cfg.Class(class), offers: offers}, nil
+	class := classOf(req, svc)
+	return &job{req: req, svc: svc, res: res, class: class, cc: e.cfg.Class(class), offers: offers}, nil
 }
 
 // classOf is the urgency class a request is dispatched by: its service
@@ -48,9 +48,9 @@ func (e *Engine) load(ctx context.Context, requestID string) (*job, error) {
 // service, and that the request's own timing wins over the type's: a
 // booked window makes it scheduled (a meal for tomorrow noon is not due in
 // 15 minutes), and "soon" for a type normally booked ahead means now.
-func classOf(r *carehex.ServiceRequest, st *carehex.ServiceType) carehex.UrgencyClass {
+func classOf(r *carehex.ServiceRequest, svc *carehex.ServiceType) carehex.UrgencyClass {
 	switch {
-	case r.Urgency == carehex.UrgencyEmergency || st.UrgencyClass == carehex.ClassEmergency && r.Urgency != carehex.UrgencyScheduled:
+	case r.Urgency == carehex.UrgencyEmergency || svc.UrgencyClass == carehex.ClassEmergency && r.Urgency != carehex.UrgencyScheduled:
 		return carehex.ClassEmergency
 	case r.Urgency == carehex.UrgencyScheduled:
 		return carehex.ClassScheduled
@@ -87,12 +87,12 @@ func (e *Engine) unacceptedMessage(r *carehex.ServiceRequest, class carehex.Urge
 
 // slot is when the visit would take place if assigned at now: at once, or
 // at the window's start if that is later, for the service's usual length.
-func slot(r *carehex.ServiceRequest, st *carehex.ServiceType, now time.Time) (start, end time.Time) {
+func slot(r *carehex.ServiceRequest, svc *carehex.ServiceType, now time.Time) (start, end time.Time) {
 	start = now
 	if r.Urgency == carehex.UrgencyScheduled && r.WindowStart.After(now) {
 		start = r.WindowStart
 	}
-	d := st.DefaultDuration
+	d := svc.DefaultDuration
 	if d <= 0 {
 		d = time.Hour // a catalogue entry without a length still blocks the provider for a while
 	}
@@ -132,8 +132,8 @@ func (e *Engine) rank(ctx context.Context, j *job, now time.Time) ([]carehex.Can
 	roster := map[string]*carehex.Provider{}
 	var found []providers.Candidate
 	for r := j.cc.StartRadiusM; ; r = min(2*r, j.cc.MaxRadiusM) {
-		rctx, cancel := e.redis(ctx)
-		cs, err := e.live.Candidates(rctx, providers.Query{Origin: j.res.Location, Skill: j.st.RequiredSkill,
+		rctx, cancel := e.redisCtx(ctx)
+		cs, err := e.live.Candidates(rctx, providers.Query{Origin: j.res.Location, Skill: j.svc.RequiredSkill,
 			MaxRadiusM: r, Want: j.cc.Want, Exclude: exclude, Now: now, MaxAge: e.cfg.HeartbeatMaxAge})
 		cancel()
 		if err != nil {
@@ -145,7 +145,7 @@ func (e *Engine) rank(ctx context.Context, j *job, now time.Time) ([]carehex.Can
 			if err != nil {
 				return nil, err
 			}
-			if p == nil || !p.Active || !slices.Contains(p.Skills, j.st.RequiredSkill) {
+			if p == nil || !p.Active || !slices.Contains(p.Skills, j.svc.RequiredSkill) {
 				exclude = append(exclude, c.ProviderID) // do not let them take a place in the next, wider search
 				continue
 			}
@@ -163,7 +163,7 @@ func (e *Engine) rank(ctx context.Context, j *job, now time.Time) ([]carehex.Can
 	if err != nil {
 		return nil, err
 	}
-	start, _ := slot(j.req, j.st, now)
+	start, _ := slot(j.req, j.svc, now)
 	out := make([]carehex.Candidate, 0, len(found))
 	for _, c := range found {
 		p := roster[c.ProviderID]

@@ -39,7 +39,7 @@ const (
 const outstandingHorizon = 24 * time.Hour
 
 func (e *Engine) recoverLive(ctx context.Context) error {
-	rctx, cancel := e.redis(ctx)
+	rctx, cancel := e.redisCtx(ctx)
 	lost, err := e.live.Lost(rctx)
 	cancel()
 	if err != nil || !lost {

@@ -191,7 +191,7 @@ func RunBench(ctx context.Context, rdb redis.UniversalClient, o BenchOptions) (B
 	}
 	say("%d of %d lookups disagree between H3 and GEOSEARCH", res.Disagreements, checked)
 
-	var st searchStats
+	var stats searchStats
 	var found int
 	timed := queries[checked:]
 	for _, m := range []struct {
@@ -202,8 +202,8 @@ func RunBench(ctx context.Context, rdb redis.UniversalClient, o BenchOptions) (B
 	}{
 		{"h3", func(ctx context.Context, q Query) ([]Candidate, error) {
 			cs, one, err := s.candidates(ctx, q)
-			st.res += one.res
-			st.cells, st.scanned, st.trips, found = st.cells+one.cells, st.scanned+one.scanned, st.trips+one.trips, found+len(cs)
+			stats.res += one.res
+			stats.cells, stats.scanned, stats.trips, found = stats.cells+one.cells, stats.scanned+one.scanned, stats.trips+one.trips, found+len(cs)
 			return cs, err
 		}, &res.H3P50ms, &res.H3P99ms, &res.H3OpsS},
 		{"geo", geo, &res.GeoP50ms, &res.GeoP99ms, &res.GeoOpsS},
@@ -232,8 +232,8 @@ func RunBench(ctx context.Context, rdb redis.UniversalClient, o BenchOptions) (B
 		say("%s: p50 %.3f ms, p99 %.3f ms at 1 client; %.0f lookups/s at %d clients", m.name, *m.p50, *m.p99, ops, o.Clients)
 	}
 	n = float64(o.Samples)
-	res.CellsPerLookup, res.ScannedPerLookup, res.TripsPerLookup, res.FoundPerLookup = float64(st.cells)/n, float64(st.scanned)/n, float64(st.trips)/n, float64(found)/n
-	res.FineShare = float64(st.res-o.Samples*s.res) / n
+	res.CellsPerLookup, res.ScannedPerLookup, res.TripsPerLookup, res.FoundPerLookup = float64(stats.cells)/n, float64(stats.scanned)/n, float64(stats.trips)/n, float64(found)/n
+	res.FineShare = float64(stats.res-o.Samples*s.res) / n
 	say("H3 lookups read %.1f cells (%.0f%% at the fine resolution) holding %.0f index members, in %.2f round trips; %.1f candidates found",
 		res.CellsPerLookup, 100*res.FineShare, res.ScannedPerLookup, res.TripsPerLookup, res.FoundPerLookup)
 

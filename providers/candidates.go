@@ -106,13 +106,13 @@ type hit struct {
 const fineMaxRings = 2
 
 func (s *Store) candidates(ctx context.Context, q Query) ([]Candidate, searchStats, error) {
-	var st searchStats
+	var stats searchStats
 	if err := s.check(&q); err != nil {
-		return nil, st, err
+		return nil, stats, err
 	}
 	coarse, err := geo.CellOf(q.Origin, s.res)
 	if err != nil {
-		return nil, st, err
+		return nil, stats, err
 	}
 	hk := hintKey{skill: q.Skill, area: coarse, want: q.Want}
 	hint := s.hint(hk) // metres the last lookup here had to look; 0 if none
@@ -123,15 +123,15 @@ func (s *Store) candidates(ctx context.Context, q Query) ([]Candidate, searchSta
 	if hint > 0 {
 		fine, err := geo.CellOf(q.Origin, s.res+1)
 		if err != nil {
-			return nil, st, err
+			return nil, stats, err
 		}
 		rc, err := s.reachOf(fine)
 		if err != nil {
-			return nil, st, err
+			return nil, stats, err
 		}
 		r, err := rc.radius(fineMaxRings)
 		if err != nil {
-			return nil, st, err
+			return nil, stats, err
 		}
 		if r-geo.FastDistanceM(q.Origin, rc.centre) >= hint {
 			origin, res = fine, s.res+1
@@ -139,7 +139,7 @@ func (s *Store) candidates(ctx context.Context, q Query) ([]Candidate, searchSta
 	}
 	rc, err := s.reachOf(origin)
 	if err != nil {
-		return nil, st, err
+		return nil, stats, err
 	}
 	// The origin may sit anywhere in its cell; a disk's reach from the
 	// origin is its reach from the cell's centre less that offset.
@@ -153,7 +153,7 @@ func (s *Store) candidates(ctx context.Context, q Query) ([]Candidate, searchSta
 	for ; hi < maxFirstRings; hi++ {
 		r, err := covers(hi)
 		if err != nil {
-			return nil, st, err
+			return nil, stats, err
 		}
 		if r >= goal {
 			break
@@ -183,7 +183,7 @@ func (s *Store) candidates(ctx context.Context, q Query) ([]Candidate, searchSta
 		for k := lo; k <= hi; k++ {
 			ring, err := geo.Ring(origin, k)
 			if err != nil {
-				return nil, st, err
+				return nil, stats, err
 			}
 			cells = append(cells, ring...)
 		}
@@ -195,13 +195,13 @@ func (s *Store) candidates(ctx context.Context, q Query) ([]Candidate, searchSta
 			return nil
 		})
 		if err != nil {
-			return nil, st, s.fail(err, "candidates")
+			return nil, stats, s.fail(err, "candidates")
 		}
-		st.trips++
-		st.cells += len(cells)
+		stats.trips++
+		stats.cells += len(cells)
 		for i, cmd := range cmds {
 			for _, m := range cmd.Val() {
-				st.scanned++
+				stats.scanned++
 				id, pos, ok := parseMember(m)
 				if !ok || skip[id] {
 					continue
@@ -213,14 +213,14 @@ func (s *Store) candidates(ctx context.Context, q Query) ([]Candidate, searchSta
 		}
 		r, err := covers(hi)
 		if err != nil {
-			return nil, st, err
+			return nil, stats, err
 		}
 		if r >= q.MaxRadiusM || nearer(hits, r) >= q.Want {
 			break // nobody outside the disk can be nearer than these
 		}
 		lo, hi = hi+1, hi+1
 	}
-	st.res, st.rings = res, hi+1
+	stats.res, stats.rings = res, hi+1
 
 	hits = nearest(hits, q.Want)
 	// Remember how far this lookup had to look, for the next one nearby.
@@ -237,7 +237,7 @@ func (s *Store) candidates(ctx context.Context, q Query) ([]Candidate, searchSta
 		out = append(out, Candidate{ProviderID: id, Position: pos, DistanceM: geo.FastDistanceM(q.Origin, pos),
 			Cell: h.cell, LastSeen: time.Unix(seen, 0)})
 	}
-	return out, st, nil
+	return out, stats, nil
 }
 
 // maxFirstRings bounds the first step however far the hint says to look; a

@@ -47,8 +47,8 @@ const (
 var statusCodes = map[string]Status{"o": StatusOffline, "a": StatusAvailable, "f": StatusOffered, "b": StatusBusy}
 
 func statusCode(s Status) string {
-	for c, st := range statusCodes {
-		if st == s {
+	for c, status := range statusCodes {
+		if status == s {
 			return c
 		}
 	}
@@ -176,9 +176,12 @@ type Heartbeat struct {
 	Available  bool // the provider wants offers
 	// Skills, when not nil, replace the stored skills (the roster's).
 	// Heartbeat answers ErrUnknownProvider for a provider Redis does not know
-	// (new, or Redis lost its data) unless they are given; the better answer
-	// to that error is Register with the provider's Snapshot from SQL, which
-	// also carries its token floor and an open visit, then the heartbeat again.
+	// (new, or Redis lost its data) unless they are given; with them it
+	// creates the provider's state from the heartbeat alone: token 0, no
+	// open visit. The phone API answers ErrUnknownProvider that way. Register
+	// is the path that carries SQL's token floor and open visit; until the
+	// engine's rebuild (on Lost) applies them, a claim with a token SQL has
+	// already seen loses in SQL, which decides last.
 	Skills []string
 }
 
@@ -212,11 +215,11 @@ func (s *Store) Heartbeat(ctx context.Context, hb Heartbeat) (Status, error) {
 		return "", ErrUnknownProvider
 	}
 	code, _ := v.(string)
-	st, ok := statusCodes[code]
+	status, ok := statusCodes[code]
 	if !ok {
 		return "", carehex.Internal(fmt.Errorf("unexpected reply %v", v), "providers: heartbeat")
 	}
-	return st, nil
+	return status, nil
 }
 
 // Live is one provider's live state, as Redis holds it.

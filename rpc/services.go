@@ -442,8 +442,8 @@ func (s intakeService) GetServiceRequest(ctx context.Context, req *pb.GetService
 
 func (s intakeService) ListServiceRequests(ctx context.Context, req *pb.ListServiceRequestsRequest) (*pb.ListServiceRequestsResponse, error) {
 	f := carehex.RequestFilter{ResidentID: req.ResidentId, Limit: limit(req.Limit, 50, 500)}
-	for _, st := range req.Statuses {
-		v, err := statusFromPB("statuses", st)
+	for _, status := range req.Statuses {
+		v, err := statusFromPB("statuses", status)
 		if err != nil {
 			return nil, err
 		}

@@ -380,8 +380,8 @@ func (s *DB) ProviderVisits(ctx context.Context, providerID string, liveOnly boo
 	q, args := visitSelect+` WHERE provider_id = ?`, []any{providerID}
 	if liveOnly {
 		q += ` AND status IN (` + placeholders(len(liveStatuses)) + `)`
-		for _, st := range liveStatuses {
-			args = append(args, st)
+		for _, status := range liveStatuses {
+			args = append(args, status)
 		}
 	}
 	return queryAll(ctx, s, "list provider visits", scanVisit, s.rebind(q+` ORDER BY fence DESC LIMIT ?`), append(args, maxProviderVisits)...)
