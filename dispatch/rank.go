@@ -164,14 +164,18 @@ func (e *Engine) rank(ctx context.Context, j *job, now time.Time) ([]carehex.Can
 		return nil, err
 	}
 	start, _ := slot(j.req, j.svc, now)
+	ids := make([]string, len(found))
+	for i, c := range found {
+		ids[i] = c.ProviderID
+	}
+	today, err := e.visitsOn(ctx, ids, start)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]carehex.Candidate, 0, len(found))
 	for _, c := range found {
 		p := roster[c.ProviderID]
-		today, err := e.visitsOn(ctx, p.ID, start)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, e.score(j, p, c.DistanceM, served[p.ID], today))
+		out = append(out, e.score(j, p, c.DistanceM, served[p.ID], today[p.ID]))
 	}
 	slices.SortFunc(out, func(a, b carehex.Candidate) int {
 		if c := cmp.Compare(b.Score, a.Score); c != 0 {
@@ -269,21 +273,10 @@ func (e *Engine) servedBefore(ctx context.Context, j *job) (map[string]bool, err
 	return out, nil
 }
 
-// visitsOn counts the provider's visits (not cancelled) planned on the day
+// visitsOn counts each provider's visits (not cancelled) planned on the day
 // of at, in the dispatch zone's time.
-func (e *Engine) visitsOn(ctx context.Context, providerID string, at time.Time) (int, error) {
-	vs, err := e.d.Store.ProviderVisits(ctx, providerID, false)
-	if err != nil {
-		return 0, err
-	}
+func (e *Engine) visitsOn(ctx context.Context, providerIDs []string, at time.Time) (map[string]int, error) {
 	y, m, d := at.In(e.cfg.DayZone).Date()
 	from := time.Date(y, m, d, 0, 0, 0, 0, e.cfg.DayZone)
-	to := from.AddDate(0, 0, 1)
-	n := 0
-	for _, v := range vs {
-		if v.Status != carehex.StatusCancelled && !v.PlannedStart.Before(from) && v.PlannedStart.Before(to) {
-			n++
-		}
-	}
-	return n, nil
+	return e.d.Store.PlannedVisitCounts(ctx, providerIDs, from, from.AddDate(0, 0, 1))
 }

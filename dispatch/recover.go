@@ -82,6 +82,14 @@ func (e *Engine) recoverLive(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	visits, err := e.d.Store.LiveVisits(ctx)
+	if err != nil {
+		return err
+	}
+	live := map[string][]*carehex.Visit{} // each provider's newest first
+	for _, v := range visits {
+		live[v.ProviderID] = append(live[v.ProviderID], v)
+	}
 	now := e.now()
 	snaps := make([]providers.Snapshot, 0, len(roster))
 	for _, p := range roster {
@@ -90,11 +98,7 @@ func (e *Engine) recoverLive(ctx context.Context) error {
 		}
 		s := providers.Snapshot{ProviderID: p.ID, Skills: p.Skills, Position: p.Home, Status: providers.StatusOffline}
 		token := max(fences[p.ID], floors[p.ID])
-		live, err := e.d.Store.ProviderVisits(ctx, p.ID, true)
-		if err != nil {
-			return err
-		}
-		for _, v := range live {
+		for _, v := range live[p.ID] {
 			if v.Status != carehex.StatusAssigned || !v.PlannedStart.After(now.Add(e.cfg.CommitAhead)) {
 				s.Status, s.RequestID = providers.StatusBusy, v.RequestID
 				token = max(token, v.Fence)
