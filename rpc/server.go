@@ -26,6 +26,7 @@ type Store interface {
 	carehex.Catalog
 	carehex.OfferStore
 	carehex.AlertStore
+	carehex.DispatchMapStore
 }
 
 // Server holds the dependencies of every service.
