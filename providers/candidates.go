@@ -86,9 +86,17 @@ func (s *Store) Candidates(ctx context.Context, q Query) ([]Candidate, error) {
 	return out, err
 }
 
-// searchStats says how much a lookup read; tests and the benchmark use it.
-type searchStats struct {
-	res, rings, cells, scanned, trips int
+// LookupStats says how much one H3 lookup read: the resolution it ended at,
+// the rings it widened to, the cells and index members it read and its
+// round trips to Redis. The dispatch benchmark reports them beside the
+// timings; the tests of ring widening check them.
+type LookupStats struct {
+	Res, Rings, Cells, Scanned, Trips int
+}
+
+// CandidatesMeasured is Candidates with the figures of what the lookup read.
+func (s *Store) CandidatesMeasured(ctx context.Context, q Query) ([]Candidate, LookupStats, error) {
+	return s.candidates(ctx, q)
 }
 
 // hit is a qualified index member found by a lookup.
@@ -105,8 +113,8 @@ type hit struct {
 // back a seventh of the members.
 const fineMaxRings = 2
 
-func (s *Store) candidates(ctx context.Context, q Query) ([]Candidate, searchStats, error) {
-	var stats searchStats
+func (s *Store) candidates(ctx context.Context, q Query) ([]Candidate, LookupStats, error) {
+	var stats LookupStats
 	if err := s.check(&q); err != nil {
 		return nil, stats, err
 	}
@@ -197,11 +205,11 @@ func (s *Store) candidates(ctx context.Context, q Query) ([]Candidate, searchSta
 		if err != nil {
 			return nil, stats, s.fail(err, "candidates")
 		}
-		stats.trips++
-		stats.cells += len(cells)
+		stats.Trips++
+		stats.Cells += len(cells)
 		for i, cmd := range cmds {
 			for _, m := range cmd.Val() {
-				stats.scanned++
+				stats.Scanned++
 				id, pos, ok := parseMember(m)
 				if !ok || skip[id] {
 					continue
@@ -220,7 +228,7 @@ func (s *Store) candidates(ctx context.Context, q Query) ([]Candidate, searchSta
 		}
 		lo, hi = hi+1, hi+1
 	}
-	stats.res, stats.rings = res, hi+1
+	stats.Res, stats.Rings = res, hi+1
 
 	hits = nearest(hits, q.Want)
 	// Remember how far this lookup had to look, for the next one nearby.

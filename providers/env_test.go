@@ -4,8 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -18,22 +16,6 @@ import (
 
 // zibo is the centre of Zhangdian district, Zibo.
 var zibo = carehex.LatLng{Lat: 36.80, Lng: 118.05}
-
-// clusterAddrs returns the addresses of the test Redis Cluster started by
-// scripts/redis-cluster.sh. Like testenv, a missing cluster fails the test
-// under CI=true and skips it elsewhere.
-func clusterAddrs(t testing.TB) []string {
-	t.Helper()
-	v := os.Getenv("CAREHEX_TEST_REDIS_CLUSTER_ADDRS")
-	if v == "" {
-		msg := "Redis Cluster not configured: set CAREHEX_TEST_REDIS_CLUSTER_ADDRS (eval \"$(scripts/redis-cluster.sh start)\" starts one)"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return strings.Split(v, ",")
-}
 
 // backend is one kind of Redis the package must work on.
 type backend struct {
@@ -67,7 +49,7 @@ var backends = []backend{
 	}},
 	{name: "cluster", shared: true, open: func(t testing.TB) redis.UniversalClient {
 		t.Helper()
-		rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: clusterAddrs(t), PoolSize: 64})
+		rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: testenv.RedisClusterAddrs(t), PoolSize: 64})
 		t.Cleanup(func() { rdb.Close() })
 		ping(t, rdb)
 		return rdb

@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"net/url"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -74,4 +75,20 @@ func RedisURL(t testing.TB) string {
 		missing(t, "Redis", "CAREHEX_TEST_REDIS_URL")
 	}
 	return u
+}
+
+// RedisClusterAddrs returns the addresses of the test Redis Cluster started
+// by scripts/redis-cluster.sh. Like the servers above, a missing cluster
+// fails the test under CI=true and skips it elsewhere.
+func RedisClusterAddrs(t testing.TB) []string {
+	t.Helper()
+	v := os.Getenv("CAREHEX_TEST_REDIS_CLUSTER_ADDRS")
+	if v == "" {
+		msg := "Redis Cluster not configured: set CAREHEX_TEST_REDIS_CLUSTER_ADDRS (eval \"$(scripts/redis-cluster.sh start)\" starts one)"
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	return strings.Split(v, ",")
 }
