@@ -213,8 +213,8 @@ func Run(ctx context.Context, cfg Config, t Target) (*Result, error) {
 	d := &driver{cfg: cfg, t: t, log: t.Log, types: map[string]*carehex.ServiceType{},
 		byID: map[string]*phone{}, reqs: map[string]*reqRun{}, resID: map[int]string{},
 		offered: map[string]time.Time{}, alerts: map[string]*pb.Alert{}}
-	for _, st := range types {
-		d.types[st.Code] = st
+	for _, svc := range types {
+		d.types[svc.Code] = svc
 	}
 	d.token = &bearer{c: t.HTTP}
 	base := strings.TrimRight(t.BaseURL, "/")
@@ -292,8 +292,8 @@ func (d *driver) checkCatalog(ctx context.Context) error {
 		return fmt.Errorf("list service types: %w", err)
 	}
 	known := map[string]bool{}
-	for _, st := range out.ServiceTypes {
-		known[st.Code] = true
+	for _, svc := range out.ServiceTypes {
+		known[svc.Code] = true
 	}
 	for _, c := range d.world.Calls {
 		if !known[c.Service.Code] {
@@ -713,8 +713,8 @@ func (d *driver) arrive(ctx context.Context, ph *phone, v *visitRun) {
 		return
 	}
 	v.req.arrived = d.now
-	st := v.req.call.Service
-	dur := st.DefaultDuration
+	svc := v.req.call.Service
+	dur := svc.DefaultDuration
 	if dur <= 0 {
 		dur = time.Hour
 	}
