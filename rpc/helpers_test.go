@@ -305,18 +305,6 @@ func wantCode(tb testing.TB, err error, code twirp.ErrorCode, argument string) t
 	return te
 }
 
-// codeOf returns the Twirp code of err, "" for nil.
-func codeOf(err error) twirp.ErrorCode {
-	if err == nil {
-		return ""
-	}
-	var te twirp.Error
-	if errors.As(err, &te) {
-		return te.Code()
-	}
-	return "non-twirp: " + twirp.ErrorCode(err.Error())
-}
-
 // expand fills the placeholders a test body is written with.
 func expand(body string, vars map[string]string) string {
 	pairs := make([]string, 0, 2*len(vars))
