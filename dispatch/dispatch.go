@@ -51,6 +51,9 @@ type Deps struct {
 	Log   *slog.Logger  // default: discard
 }
 
+// The engine is the dispatcher the operator's services call.
+var _ carehex.Dispatcher = (*Engine)(nil)
+
 // Engine matches requests to providers. It is safe for concurrent use, and
 // any number of engines (replicas) may share one database and one Redis.
 type Engine struct {
