@@ -89,6 +89,15 @@ type VisitStore interface {
 	// planned to start before startBefore, whose request never had an
 	// alert of kind, oldest first.
 	OverdueVisits(ctx context.Context, kind string, startBefore time.Time, limit int) ([]*Visit, error)
+	// PlannedVisitCounts counts, for each of providerIDs, the visits not
+	// cancelled planned to start in [from, to): a day's workload of every
+	// candidate of one dispatch, in one question. Providers without such
+	// visits are absent from the map.
+	PlannedVisitCounts(ctx context.Context, providerIDs []string, from, to time.Time) (map[string]int, error)
+	// LiveVisits lists every live visit (assigned, en route, in progress) of
+	// every provider, grouped by provider and each provider's newest first
+	// (by fence): what rebuilding the live availability reads, at once.
+	LiveVisits(ctx context.Context) ([]*Visit, error)
 	// ProviderFences returns the last committed fencing token per provider,
 	// so the Redis state can be rebuilt with tokens that stay ahead of them.
 	ProviderFences(ctx context.Context) (map[string]int64, error)

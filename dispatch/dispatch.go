@@ -29,21 +29,29 @@ import (
 // Actor names the dispatcher in events and audit records.
 const Actor = "system:dispatch"
 
-// Deps is what the engine works with: the system of record (one
-// *sqlstore.DB implements every store), the live availability of one
-// dispatch zone, a clock and a logger.
-type Deps struct {
-	Requests  carehex.RequestStore
-	Residents carehex.ResidentStore
-	Providers carehex.ProviderStore
-	Catalog   carehex.Catalog
-	Visits    carehex.VisitStore
-	Offers    carehex.OfferStore
-	Alerts    carehex.AlertStore
-	Live      carehex.LiveStore
-	Clock     carehex.Clock // default time.Now; share it with Live's in tests
-	Log       *slog.Logger  // default: discard
+// Store is what the engine needs of the system of record. One
+// *sqlstore.DB implements it.
+type Store interface {
+	carehex.RequestStore
+	carehex.ResidentStore
+	carehex.ProviderStore
+	carehex.Catalog
+	carehex.VisitStore
+	carehex.OfferStore
+	carehex.AlertStore
 }
+
+// Deps is what the engine works with: the system of record, the live
+// availability of one dispatch zone, a clock and a logger.
+type Deps struct {
+	Store Store
+	Live  carehex.LiveStore
+	Clock carehex.Clock // default time.Now; share it with Live's in tests
+	Log   *slog.Logger  // default: discard
+}
+
+// The engine is the dispatcher the operator's services call.
+var _ carehex.Dispatcher = (*Engine)(nil)
 
 // Engine matches requests to providers. It is safe for concurrent use, and
 // any number of engines (replicas) may share one database and one Redis.
@@ -69,9 +77,8 @@ func New(cfg Config, d Deps) (*Engine, error) {
 		return nil, err
 	}
 	switch {
-	case d.Requests == nil, d.Residents == nil, d.Providers == nil, d.Catalog == nil, d.Visits == nil,
-		d.Offers == nil, d.Alerts == nil:
-		return nil, carehex.Errorf(carehex.EINVALID, "deps", "dispatch: every store is required")
+	case d.Store == nil:
+		return nil, carehex.Errorf(carehex.EINVALID, "deps", "dispatch: the store is required")
 	case d.Live == nil:
 		return nil, carehex.Errorf(carehex.EINVALID, "deps", "dispatch: the live availability store is required")
 	}
@@ -88,9 +95,10 @@ func New(cfg Config, d Deps) (*Engine, error) {
 // Config returns the engine's settings.
 func (e *Engine) Config() Config { return e.cfg }
 
-// redis bounds one call to the live store, so a Redis outage surfaces as
-// EUNAVAILABLE within RedisTimeout instead of holding the caller.
-func (e *Engine) redis(ctx context.Context) (context.Context, context.CancelFunc) {
+// redisCtx returns ctx bounded for one call to the live store, so a Redis
+// outage surfaces as EUNAVAILABLE within RedisTimeout instead of holding the
+// caller.
+func (e *Engine) redisCtx(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, e.cfg.RedisTimeout)
 }
 
@@ -155,7 +163,7 @@ func (e *Engine) Tick(ctx context.Context) error {
 
 // expireDue closes the offers nobody answered in time.
 func (e *Engine) expireDue(ctx context.Context) error {
-	due, err := e.d.Offers.DueOffers(ctx, e.now().Add(-e.cfg.ExpiryGrace), e.cfg.Batch)
+	due, err := e.d.Store.DueOffers(ctx, e.now().Add(-e.cfg.ExpiryGrace), e.cfg.Batch)
 	if err != nil {
 		return err
 	}
@@ -171,22 +179,22 @@ func (e *Engine) expireDue(ctx context.Context) error {
 // anyway was accepted by a replica that stopped between the SQL commit and
 // recording the offer: it is recorded as accepted now, not expired.
 func (e *Engine) expire(ctx context.Context, o *carehex.Offer) error {
-	req, err := e.d.Requests.ServiceRequest(ctx, o.RequestID)
+	req, err := e.d.Store.ServiceRequest(ctx, o.RequestID)
 	if err != nil {
 		return err
 	}
 	if req.ProviderID == o.ProviderID && req.VisitID != "" {
-		if _, err := e.d.Offers.CloseOffer(ctx, o.ID, carehex.OfferAccepted, "accepted; recorded after the accepting replica stopped", Actor); err != nil {
+		if _, err := e.d.Store.CloseOffer(ctx, o.ID, carehex.OfferAccepted, "accepted; recorded after the accepting replica stopped", Actor); err != nil {
 			return ignoreConflict(err)
 		}
-		v, err := e.d.Visits.Visit(ctx, req.VisitID)
+		v, err := e.d.Store.Visit(ctx, req.VisitID)
 		if err != nil {
 			return err
 		}
 		e.settle(ctx, o, v)
 		return nil
 	}
-	if _, err := e.d.Offers.CloseOffer(ctx, o.ID, carehex.OfferExpired, "no answer within "+e.cfg.OfferTTL.String(), Actor); err != nil {
+	if _, err := e.d.Store.CloseOffer(ctx, o.ID, carehex.OfferExpired, "no answer within "+e.cfg.OfferTTL.String(), Actor); err != nil {
 		return ignoreConflict(err) // another replica closed it first
 	}
 	e.release(ctx, o.ProviderID, o.Fence)
@@ -198,7 +206,7 @@ func (e *Engine) expire(ctx context.Context, o *carehex.Offer) error {
 // recorded, are closed by expireDue (whose grace is shorter than the
 // sweep's); a claim that never became an offer needs nothing in SQL.
 func (e *Engine) sweep(ctx context.Context) error {
-	rctx, cancel := e.redis(ctx)
+	rctx, cancel := e.redisCtx(ctx)
 	defer cancel()
 	out, err := e.live.Sweep(rctx)
 	if len(out) > 0 {
@@ -249,15 +257,15 @@ func (e *Engine) dispatchWaiting(ctx context.Context, claim bool) error {
 		}()
 	}
 	for _, r := range reqs {
-		st := types[r.ServiceCode]
-		if st == nil {
-			if st, err = e.d.Catalog.ServiceType(ctx, r.ServiceCode); err != nil {
+		svc := types[r.ServiceCode]
+		if svc == nil {
+			if svc, err = e.d.Store.ServiceType(ctx, r.ServiceCode); err != nil {
 				e.log.Warn("dispatch.service_type", "request", r.ID, "err", err)
 				continue
 			}
-			types[r.ServiceCode] = st
+			types[r.ServiceCode] = svc
 		}
-		class := classOf(r, st)
+		class := classOf(r, svc)
 		if due := e.deadline(r, class); !now.Before(due) {
 			e.raise(ctx, r.ID, carehex.AlertUnaccepted, e.unacceptedMessage(r, class, due))
 		}
@@ -274,7 +282,7 @@ func (e *Engine) dispatchWaiting(ctx context.Context, claim bool) error {
 }
 
 func (e *Engine) waiting(ctx context.Context, now time.Time) ([]*carehex.ServiceRequest, error) {
-	return e.d.Requests.WaitingRequests(ctx, now.Add(e.cfg.ScheduleLead), e.cfg.Batch)
+	return e.d.Store.WaitingRequests(ctx, now.Add(e.cfg.ScheduleLead), e.cfg.Batch)
 }
 
 // raise adds an alert unless this engine raised (or found) the same one
@@ -293,7 +301,7 @@ func (e *Engine) raise(ctx context.Context, requestID, kind, msg string) {
 	e.alerted[k] = now
 	e.mu.Unlock()
 	a := &carehex.Alert{RequestID: requestID, Kind: kind, Message: msg}
-	created, err := e.d.Alerts.RaiseAlert(ctx, a)
+	created, err := e.d.Store.RaiseAlert(ctx, a)
 	switch {
 	case err != nil:
 		e.mu.Lock()

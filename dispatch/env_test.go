@@ -84,8 +84,7 @@ func wipe(t testing.TB, rdb *redis.Client, zone string) {
 
 func newEngine(t testing.TB, cfg dispatch.Config, db *sqlstore.DB, live *providers.Store, clock *testenv.Clock) *dispatch.Engine {
 	t.Helper()
-	eng, err := dispatch.New(cfg, dispatch.Deps{Requests: db, Residents: db, Providers: db, Catalog: db, Visits: db,
-		Offers: db, Alerts: db, Live: live, Clock: clock.Now})
+	eng, err := dispatch.New(cfg, dispatch.Deps{Store: db, Live: live, Clock: clock.Now})
 	if err != nil {
 		t.Fatalf("dispatch.New: %v", err)
 	}
@@ -292,7 +291,7 @@ func (e *env) openAlerts(r *carehex.ServiceRequest) []string {
 	return out
 }
 
-func ids(cs []dispatch.Candidate) []string {
+func ids(cs []carehex.Candidate) []string {
 	out := make([]string, len(cs))
 	for i, c := range cs {
 		out[i] = c.ProviderID

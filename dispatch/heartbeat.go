@@ -22,7 +22,7 @@ func (e *Engine) Heartbeat(ctx context.Context, hb carehex.Heartbeat) (carehex.L
 	st, err := e.beat(ctx, hb)
 	if errors.Is(err, carehex.ErrNoLiveState) {
 		var p *carehex.Provider
-		if p, err = e.d.Providers.Provider(ctx, hb.ProviderID); err == nil {
+		if p, err = e.d.Store.Provider(ctx, hb.ProviderID); err == nil {
 			if !p.Active {
 				return "", carehex.Errorf(carehex.EFORBIDDEN, "", "provider is not active on the roster")
 			}
@@ -46,7 +46,7 @@ func (e *Engine) Heartbeat(ctx context.Context, hb carehex.Heartbeat) (carehex.L
 
 // beat is one heartbeat call to the live store, bounded like every other.
 func (e *Engine) beat(ctx context.Context, hb carehex.Heartbeat) (carehex.LiveStatus, error) {
-	rctx, cancel := e.redis(ctx)
+	rctx, cancel := e.redisCtx(ctx)
 	defer cancel()
 	return e.live.Heartbeat(rctx, hb)
 }

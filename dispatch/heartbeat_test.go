@@ -53,10 +53,10 @@ func TestHeartbeatIntroduces(t *testing.T) {
 
 // inactiveRoster is the system of record's roster with every provider taken
 // off it (the store has no call for that yet; the engine only reads the flag).
-type inactiveRoster struct{ carehex.ProviderStore }
+type inactiveRoster struct{ dispatch.Store }
 
 func (r inactiveRoster) Provider(ctx context.Context, id string) (*carehex.Provider, error) {
-	p, err := r.ProviderStore.Provider(ctx, id)
+	p, err := r.Store.Provider(ctx, id)
 	if p != nil {
 		p.Active = false
 	}
@@ -70,8 +70,7 @@ func TestHeartbeatRefuses(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	p := e.rosterCreate("王芳", "meals")
-	eng, err := dispatch.New(e.cfg, dispatch.Deps{Requests: e.db, Residents: e.db, Providers: inactiveRoster{e.db},
-		Catalog: e.db, Visits: e.db, Offers: e.db, Alerts: e.db, Live: e.live, Clock: e.clock.Now})
+	eng, err := dispatch.New(e.cfg, dispatch.Deps{Store: inactiveRoster{e.db}, Live: e.live, Clock: e.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -65,7 +65,7 @@ func (e *Engine) Dispatch(ctx context.Context, requestID string) ([]*carehex.Off
 		e.foundNobody(j.req.ID, now)
 		if open == 0 {
 			e.raise(ctx, j.req.ID, carehex.AlertNoCandidates, fmt.Sprintf("no available provider with skill %q within %.0f km",
-				j.st.RequiredSkill, j.cc.MaxRadiusM/1000))
+				j.svc.RequiredSkill, j.cc.MaxRadiusM/1000))
 		}
 		return nil, nil
 	}
@@ -80,7 +80,7 @@ func (e *Engine) Dispatch(ctx context.Context, requestID string) ([]*carehex.Off
 		if len(claims) == need {
 			break
 		}
-		rctx, cancel := e.redis(ctx)
+		rctx, cancel := e.redisCtx(ctx)
 		cl, err := e.live.Claim(rctx, carehex.ClaimRequest{ProviderID: c.ProviderID, RequestID: j.req.ID,
 			TTL: e.cfg.OfferTTL, MaxAge: e.cfg.HeartbeatMaxAge})
 		cancel()
@@ -101,7 +101,7 @@ func (e *Engine) Dispatch(ctx context.Context, requestID string) ([]*carehex.Off
 		return nil, nil
 	}
 	e.foundSomeone(j.req.ID)
-	if err := e.d.Offers.CreateOffers(ctx, offers, Actor); err != nil {
+	if err := e.d.Store.CreateOffers(ctx, offers, Actor); err != nil {
 		// Another replica offered or assigned the request first, or an
 		// operator cancelled it: our claims must not keep the providers.
 		e.releaseUnrecorded(ctx, j.req.ID, claims)
@@ -128,7 +128,7 @@ func (e *Engine) releaseUnrecorded(ctx context.Context, requestID string, claims
 	if len(claims) == 0 {
 		return
 	}
-	recorded, err := e.d.Offers.RequestOffers(ctx, requestID)
+	recorded, err := e.d.Store.RequestOffers(ctx, requestID)
 	if err != nil {
 		e.log.Warn("dispatch.release", "request", requestID, "err", err)
 		return
@@ -145,7 +145,7 @@ func (e *Engine) releaseUnrecorded(ctx context.Context, requestID string, claims
 // release frees a provider whose offer ended without a visit. A failure is
 // logged only: the claim's deadline passes and the sweep frees them.
 func (e *Engine) release(ctx context.Context, providerID string, fence int64) {
-	rctx, cancel := e.redis(ctx)
+	rctx, cancel := e.redisCtx(ctx)
 	defer cancel()
 	if _, err := e.live.Release(rctx, providerID, uint64(fence)); err != nil {
 		e.log.Warn("dispatch.release", "provider", providerID, "fence", fence, "err", err)
@@ -167,7 +167,7 @@ func (e *Engine) settleClaim(ctx context.Context, providerID string, fence int64
 		e.release(ctx, providerID, fence)
 		return
 	}
-	rctx, cancel := e.redis(ctx)
+	rctx, cancel := e.redisCtx(ctx)
 	defer cancel()
 	ok, err := e.live.Commit(rctx, providerID, uint64(fence))
 	switch {
@@ -188,7 +188,7 @@ func (e *Engine) settleClaim(ctx context.Context, providerID string, fence int64
 // does nothing while the busy claim's visit, or any visit due now (within
 // CommitAhead), is still live, and reports whether it freed them.
 func (e *Engine) FreeIfDone(ctx context.Context, providerID string) (bool, error) {
-	rctx, cancel := e.redis(ctx)
+	rctx, cancel := e.redisCtx(ctx)
 	l, err := e.live.Live(rctx, providerID)
 	cancel()
 	switch {
@@ -199,7 +199,7 @@ func (e *Engine) FreeIfDone(ctx context.Context, providerID string) (bool, error
 	case l.Status != carehex.LiveBusy:
 		return false, nil
 	}
-	visits, err := e.d.Visits.ProviderVisits(ctx, providerID, true)
+	visits, err := e.d.Store.ProviderVisits(ctx, providerID, true)
 	if err != nil {
 		return false, err
 	}
@@ -209,7 +209,7 @@ func (e *Engine) FreeIfDone(ctx context.Context, providerID string) (bool, error
 			return false, nil
 		}
 	}
-	rctx, cancel = e.redis(ctx)
+	rctx, cancel = e.redisCtx(ctx)
 	defer cancel()
 	ok, err := e.live.Finish(rctx, providerID, l.Token) // false if claimed anew meanwhile
 	if ok {
@@ -222,7 +222,7 @@ func (e *Engine) FreeIfDone(ctx context.Context, providerID string) (bool, error
 // its own offers: someone else's is "not found", not "forbidden", so offer
 // IDs cannot be probed.
 func (e *Engine) ownOffer(ctx context.Context, providerID, offerID string) (*carehex.Offer, error) {
-	o, err := e.d.Offers.Offer(ctx, offerID)
+	o, err := e.d.Store.Offer(ctx, offerID)
 	if err != nil {
 		return nil, err
 	}
@@ -234,7 +234,7 @@ func (e *Engine) ownOffer(ctx context.Context, providerID, offerID string) (*car
 
 // Offers lists a provider's open offers, oldest first.
 func (e *Engine) Offers(ctx context.Context, providerID string) ([]*carehex.Offer, error) {
-	return e.d.Offers.OpenOffers(ctx, providerID, e.now())
+	return e.d.Store.OpenOffers(ctx, providerID, e.now())
 }
 
 // Accept turns a provider's acceptance of an offer into a visit. SQL decides:
@@ -260,21 +260,21 @@ func (e *Engine) Accept(ctx context.Context, providerID, offerID string) (*careh
 	case !now.Before(o.ExpireTime):
 		return nil, carehex.Errorf(carehex.ECONFLICT, "offer_id", "the offer expired")
 	}
-	req, err := e.d.Requests.ServiceRequest(ctx, o.RequestID)
+	req, err := e.d.Store.ServiceRequest(ctx, o.RequestID)
 	if err != nil {
 		return nil, err
 	}
-	st, err := e.d.Catalog.ServiceType(ctx, req.ServiceCode)
+	svc, err := e.d.Store.ServiceType(ctx, req.ServiceCode)
 	if err != nil {
 		return nil, err
 	}
-	start, end := slot(req, st, now)
-	_, v, err := e.d.Visits.AssignRequest(ctx, carehex.Assignment{RequestID: o.RequestID, ProviderID: providerID,
+	start, end := slot(req, svc, now)
+	_, v, err := e.d.Store.AssignRequest(ctx, carehex.Assignment{RequestID: o.RequestID, ProviderID: providerID,
 		Fence: o.Fence, Start: start, End: end, Actor: "provider:" + providerID, Reason: "offer accepted"})
 	if carehex.ErrorCode(err) == carehex.ECONFLICT {
 		// Someone else won, the request was cancelled, the claim is stale,
 		// or the provider is booked at that time: this offer is over.
-		if _, cerr := e.d.Offers.CloseOffer(ctx, o.ID, carehex.OfferWithdrawn, carehex.ErrorMessage(err), Actor); cerr == nil {
+		if _, cerr := e.d.Store.CloseOffer(ctx, o.ID, carehex.OfferWithdrawn, carehex.ErrorMessage(err), Actor); cerr == nil {
 			e.release(ctx, providerID, o.Fence)
 			if _, derr := e.Dispatch(ctx, o.RequestID); ignoreConflict(derr) != nil {
 				e.log.Warn("dispatch.redispatch", "request", o.RequestID, "err", derr)
@@ -286,7 +286,7 @@ func (e *Engine) Accept(ctx context.Context, providerID, offerID string) (*careh
 	if err != nil {
 		return nil, err // the offer stays open; the phone may retry
 	}
-	if _, err := e.d.Offers.CloseOffer(ctx, o.ID, carehex.OfferAccepted, "", "provider:"+providerID); err != nil {
+	if _, err := e.d.Store.CloseOffer(ctx, o.ID, carehex.OfferAccepted, "", "provider:"+providerID); err != nil {
 		// A concurrent retry of this accept recorded it already; anything
 		// else is left for expire, which recognises the visit.
 		e.log.Debug("dispatch.accept_record", "offer", o.ID, "err", err)
@@ -299,20 +299,20 @@ func (e *Engine) Accept(ctx context.Context, providerID, offerID string) (*careh
 
 // acceptedVisit returns the visit an accepted offer became.
 func (e *Engine) acceptedVisit(ctx context.Context, o *carehex.Offer) (*carehex.Visit, error) {
-	req, err := e.d.Requests.ServiceRequest(ctx, o.RequestID)
+	req, err := e.d.Store.ServiceRequest(ctx, o.RequestID)
 	if err != nil {
 		return nil, err
 	}
 	if req.ProviderID != o.ProviderID || req.VisitID == "" {
 		return nil, carehex.Errorf(carehex.ECONFLICT, "offer_id", "the offer was accepted but the job has since moved on")
 	}
-	return e.d.Visits.Visit(ctx, req.VisitID)
+	return e.d.Store.Visit(ctx, req.VisitID)
 }
 
 // withdraw closes a request's open offers, except keep, and frees their
 // providers. It returns how many it closed.
 func (e *Engine) withdraw(ctx context.Context, requestID, keep, reason string) int {
-	offers, err := e.d.Offers.RequestOffers(ctx, requestID)
+	offers, err := e.d.Store.RequestOffers(ctx, requestID)
 	if err != nil {
 		e.log.Warn("dispatch.withdraw", "request", requestID, "err", err)
 		return 0
@@ -322,7 +322,7 @@ func (e *Engine) withdraw(ctx context.Context, requestID, keep, reason string) i
 		if o.ID == keep || o.Status != carehex.OfferOpen {
 			continue
 		}
-		if _, err := e.d.Offers.CloseOffer(ctx, o.ID, carehex.OfferWithdrawn, reason, Actor); err != nil {
+		if _, err := e.d.Store.CloseOffer(ctx, o.ID, carehex.OfferWithdrawn, reason, Actor); err != nil {
 			if ignoreConflict(err) != nil {
 				e.log.Warn("dispatch.withdraw", "offer", o.ID, "err", err)
 			}
@@ -339,7 +339,7 @@ func (e *Engine) withdraw(ctx context.Context, requestID, keep, reason string) i
 // when an operator cancels the request or gives up on it. It returns how
 // many it withdrew.
 func (e *Engine) WithdrawOffers(ctx context.Context, requestID, reason string) (int, error) {
-	if _, err := e.d.Requests.ServiceRequest(ctx, requestID); err != nil {
+	if _, err := e.d.Store.ServiceRequest(ctx, requestID); err != nil {
 		return 0, err
 	}
 	if strings.TrimSpace(reason) == "" {
@@ -356,7 +356,7 @@ func (e *Engine) Decline(ctx context.Context, providerID, offerID, reason string
 	if err != nil {
 		return err
 	}
-	if _, err := e.d.Offers.CloseOffer(ctx, o.ID, carehex.OfferDeclined, reason, "provider:"+providerID); err != nil {
+	if _, err := e.d.Store.CloseOffer(ctx, o.ID, carehex.OfferDeclined, reason, "provider:"+providerID); err != nil {
 		return err
 	}
 	e.release(ctx, providerID, o.Fence)
@@ -388,7 +388,7 @@ func (e *Engine) Assign(ctx context.Context, requestID, providerID, actor, reaso
 		return nil, nil, carehex.Errorf(carehex.ECONFLICT, "request_id", "request %s is %s; only a pending or offered request can be assigned",
 			j.req.ID, j.req.Status)
 	}
-	p, err := e.d.Providers.Provider(ctx, providerID)
+	p, err := e.d.Store.Provider(ctx, providerID)
 	if carehex.ErrorCode(err) == carehex.ENOTFOUND {
 		return nil, nil, carehex.Errorf(carehex.ENOTFOUND, "provider_id", "no provider %q", providerID)
 	}
@@ -398,12 +398,12 @@ func (e *Engine) Assign(ctx context.Context, requestID, providerID, actor, reaso
 	switch {
 	case !p.Active:
 		return nil, nil, carehex.Errorf(carehex.ECONFLICT, "provider_id", "provider %s is not active", p.ID)
-	case !slices.Contains(p.Skills, j.st.RequiredSkill):
-		return nil, nil, carehex.Errorf(carehex.ECONFLICT, "provider_id", "provider %s lacks the skill %q this service needs", p.ID, j.st.RequiredSkill)
+	case !slices.Contains(p.Skills, j.svc.RequiredSkill):
+		return nil, nil, carehex.Errorf(carehex.ECONFLICT, "provider_id", "provider %s lacks the skill %q this service needs", p.ID, j.svc.RequiredSkill)
 	case slices.Contains(j.res.Preferences.BlockedProviderIDs, p.ID):
 		return nil, nil, carehex.Errorf(carehex.ECONFLICT, "provider_id", "the resident has asked not to be served by provider %s", p.ID)
 	}
-	rctx, cancel := e.redis(ctx)
+	rctx, cancel := e.redisCtx(ctx)
 	cl, err := e.live.Claim(rctx, carehex.ClaimRequest{ProviderID: p.ID, RequestID: j.req.ID,
 		TTL: e.cfg.OfferTTL, MaxAge: e.cfg.HeartbeatMaxAge})
 	cancel()
@@ -422,8 +422,8 @@ func (e *Engine) Assign(ctx context.Context, requestID, providerID, actor, reaso
 	if actor == "" {
 		actor = Actor
 	}
-	start, end := slot(j.req, j.st, e.now())
-	req, v, err := e.d.Visits.AssignRequest(ctx, carehex.Assignment{RequestID: j.req.ID, ProviderID: p.ID,
+	start, end := slot(j.req, j.svc, e.now())
+	req, v, err := e.d.Store.AssignRequest(ctx, carehex.Assignment{RequestID: j.req.ID, ProviderID: p.ID,
 		Fence: int64(cl.Token), Start: start, End: end, Actor: actor, Reason: reason})
 	if err != nil {
 		if own == nil {
@@ -434,7 +434,7 @@ func (e *Engine) Assign(ctx context.Context, requestID, providerID, actor, reaso
 	keep := ""
 	if own != nil {
 		keep = own.ID
-		if _, err := e.d.Offers.CloseOffer(ctx, own.ID, carehex.OfferAccepted, reason, actor); err != nil {
+		if _, err := e.d.Store.CloseOffer(ctx, own.ID, carehex.OfferAccepted, reason, actor); err != nil {
 			e.log.Debug("dispatch.assign_record", "offer", own.ID, "err", err)
 		}
 	}

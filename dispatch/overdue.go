@@ -30,7 +30,7 @@ func (e *Engine) CheckOverdue(ctx context.Context) (int, error) {
 		{carehex.ExceptionMissedVisit, now}, // planned start before now is refined below by PlannedEnd
 		{carehex.ExceptionLateArrival, now.Add(-e.cfg.LateGrace)},
 	} {
-		vs, err := e.d.Visits.OverdueVisits(ctx, c.kind, c.before, overdueBatch)
+		vs, err := e.d.Store.OverdueVisits(ctx, c.kind, c.before, overdueBatch)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -43,7 +43,7 @@ func (e *Engine) CheckOverdue(ctx context.Context) (int, error) {
 				}
 				msg = fmt.Sprintf("visit %s was missed: no arrival by its planned end %s", v.ID, v.PlannedEnd.UTC().Format(time.RFC3339))
 			}
-			created, err := e.d.Alerts.RaiseAlert(ctx, &carehex.Alert{RequestID: v.RequestID, VisitID: v.ID, Kind: c.kind, Message: msg})
+			created, err := e.d.Store.RaiseAlert(ctx, &carehex.Alert{RequestID: v.RequestID, VisitID: v.ID, Kind: c.kind, Message: msg})
 			if err != nil {
 				errs = append(errs, err)
 				continue

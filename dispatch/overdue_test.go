@@ -93,8 +93,7 @@ func TestRunOverdue(t *testing.T) {
 	e.clock.Set(v.PlannedEnd.Add(time.Minute))
 
 	logged := make(signals, 16)
-	eng, err := dispatch.New(e.cfg, dispatch.Deps{Requests: e.db, Residents: e.db, Providers: e.db, Catalog: e.db,
-		Visits: e.db, Offers: e.db, Alerts: e.db, Live: e.live, Clock: e.clock.Now, Log: slog.New(logged)})
+	eng, err := dispatch.New(e.cfg, dispatch.Deps{Store: e.db, Live: e.live, Clock: e.clock.Now, Log: slog.New(logged)})
 	if err != nil {
 		t.Fatal(err)
 	}

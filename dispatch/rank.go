@@ -11,39 +11,10 @@ import (
 	"github.com/carehex/carehex"
 )
 
-// Factor names, as the console shows them.
-const (
-	FactorTravelTime = "travel_time"        // value: minutes
-	FactorContinuity = "continuity"         // value: 1 if the provider served the resident before
-	FactorPreferred  = "preferred_provider" // value: 1 if on the resident's preferred list
-	FactorGender     = "gender"             // value: 1 if of the gender the resident prefers
-	FactorLanguage   = "language"           // value: 1 if they share the resident's language
-	FactorFairShare  = "fair_share"         // value: visits the provider has that day
-)
-
-// Factor is one term of a candidate's score: Contribution = Value × Weight.
-type Factor struct {
-	Name         string
-	Value        float64
-	Weight       float64
-	Contribution float64
-}
-
-// Candidate is a provider who passed the hard filters, with its score and
-// the factors that make it up, best first.
-type Candidate struct {
-	ProviderID string
-	Name       string
-	DistanceM  float64
-	ETA        time.Duration // travel time estimate at Config.SpeedKmh
-	Score      float64
-	Factors    []Factor
-}
-
 // job is a request with everything matching needs to know about it.
 type job struct {
 	req    *carehex.ServiceRequest
-	st     *carehex.ServiceType
+	svc    *carehex.ServiceType
 	res    *carehex.Resident
 	class  carehex.UrgencyClass
 	cc     ClassConfig
@@ -51,24 +22,24 @@ type job struct {
 }
 
 func (e *Engine) load(ctx context.Context, requestID string) (*job, error) {
-	req, err := e.d.Requests.ServiceRequest(ctx, requestID)
+	req, err := e.d.Store.ServiceRequest(ctx, requestID)
 	if err != nil {
 		return nil, err
 	}
-	st, err := e.d.Catalog.ServiceType(ctx, req.ServiceCode)
+	svc, err := e.d.Store.ServiceType(ctx, req.ServiceCode)
 	if err != nil {
 		return nil, err
 	}
-	res, err := e.d.Residents.Resident(ctx, req.ResidentID)
+	res, err := e.d.Store.Resident(ctx, req.ResidentID)
 	if err != nil {
 		return nil, err
 	}
-	offers, err := e.d.Offers.RequestOffers(ctx, req.ID)
+	offers, err := e.d.Store.RequestOffers(ctx, req.ID)
 	if err != nil {
 		return nil, err
 	}
-	class := classOf(req, st)
-	return &job{req: req, st: st, res: res, class: class, cc: e.cfg.Class(class), offers: offers}, nil
+	class := classOf(req, svc)
+	return &job{req: req, svc: svc, res: res, class: class, cc: e.cfg.Class(class), offers: offers}, nil
 }
 
 // classOf is the urgency class a request is dispatched by: its service
@@ -76,9 +47,9 @@ func (e *Engine) load(ctx context.Context, requestID string) (*job, error) {
 // service, and that the request's own timing wins over the type's: a
 // booked window makes it scheduled (a meal for tomorrow noon is not due in
 // 15 minutes), and "soon" for a type normally booked ahead means now.
-func classOf(r *carehex.ServiceRequest, st *carehex.ServiceType) carehex.UrgencyClass {
+func classOf(r *carehex.ServiceRequest, svc *carehex.ServiceType) carehex.UrgencyClass {
 	switch {
-	case r.Urgency == carehex.UrgencyEmergency || st.UrgencyClass == carehex.ClassEmergency && r.Urgency != carehex.UrgencyScheduled:
+	case r.Urgency == carehex.UrgencyEmergency || svc.UrgencyClass == carehex.ClassEmergency && r.Urgency != carehex.UrgencyScheduled:
 		return carehex.ClassEmergency
 	case r.Urgency == carehex.UrgencyScheduled:
 		return carehex.ClassScheduled
@@ -115,12 +86,12 @@ func (e *Engine) unacceptedMessage(r *carehex.ServiceRequest, class carehex.Urge
 
 // slot is when the visit would take place if assigned at now: at once, or
 // at the window's start if that is later, for the service's usual length.
-func slot(r *carehex.ServiceRequest, st *carehex.ServiceType, now time.Time) (start, end time.Time) {
+func slot(r *carehex.ServiceRequest, svc *carehex.ServiceType, now time.Time) (start, end time.Time) {
 	start = now
 	if r.Urgency == carehex.UrgencyScheduled && r.WindowStart.After(now) {
 		start = r.WindowStart
 	}
-	d := st.DefaultDuration
+	d := svc.DefaultDuration
 	if d <= 0 {
 		d = time.Hour // a catalogue entry without a length still blocks the provider for a while
 	}
@@ -131,7 +102,7 @@ func slot(r *carehex.ServiceRequest, st *carehex.ServiceType, now time.Time) (st
 // now, best first, each with its score and the factors behind it: what the
 // operator console shows. It claims nothing. Providers already offered the
 // request, blocked by the resident, busy, offline or stale are not listed.
-func (e *Engine) Rank(ctx context.Context, requestID string) ([]Candidate, error) {
+func (e *Engine) Rank(ctx context.Context, requestID string) ([]carehex.Candidate, error) {
 	j, err := e.load(ctx, requestID)
 	if err != nil {
 		return nil, err
@@ -152,7 +123,7 @@ func (e *Engine) Rank(ctx context.Context, requestID string) ([]Candidate, error
 // maximum, until Enough providers qualify: a nearby helper is not passed
 // over for a marginally better one across town, but a sparse suburb still
 // finds someone.
-func (e *Engine) rank(ctx context.Context, j *job, now time.Time) ([]Candidate, error) {
+func (e *Engine) rank(ctx context.Context, j *job, now time.Time) ([]carehex.Candidate, error) {
 	exclude := slices.Clone(j.res.Preferences.BlockedProviderIDs)
 	for _, o := range j.offers {
 		exclude = append(exclude, o.ProviderID)
@@ -160,8 +131,8 @@ func (e *Engine) rank(ctx context.Context, j *job, now time.Time) ([]Candidate, 
 	roster := map[string]*carehex.Provider{}
 	var found []carehex.LiveCandidate
 	for r := j.cc.StartRadiusM; ; r = min(2*r, j.cc.MaxRadiusM) {
-		rctx, cancel := e.redis(ctx)
-		cs, err := e.live.Candidates(rctx, carehex.LiveQuery{Origin: j.res.Location, Skill: j.st.RequiredSkill,
+		rctx, cancel := e.redisCtx(ctx)
+		cs, err := e.live.Candidates(rctx, carehex.LiveQuery{Origin: j.res.Location, Skill: j.svc.RequiredSkill,
 			MaxRadiusM: r, Want: j.cc.Want, Exclude: exclude, Now: now, MaxAge: e.cfg.HeartbeatMaxAge})
 		cancel()
 		if err != nil {
@@ -173,7 +144,7 @@ func (e *Engine) rank(ctx context.Context, j *job, now time.Time) ([]Candidate, 
 			if err != nil {
 				return nil, err
 			}
-			if p == nil || !p.Active || !slices.Contains(p.Skills, j.st.RequiredSkill) {
+			if p == nil || !p.Active || !slices.Contains(p.Skills, j.svc.RequiredSkill) {
 				exclude = append(exclude, c.ProviderID) // do not let them take a place in the next, wider search
 				continue
 			}
@@ -191,17 +162,21 @@ func (e *Engine) rank(ctx context.Context, j *job, now time.Time) ([]Candidate, 
 	if err != nil {
 		return nil, err
 	}
-	start, _ := slot(j.req, j.st, now)
-	out := make([]Candidate, 0, len(found))
+	start, _ := slot(j.req, j.svc, now)
+	ids := make([]string, len(found))
+	for i, c := range found {
+		ids[i] = c.ProviderID
+	}
+	today, err := e.visitsOn(ctx, ids, start)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]carehex.Candidate, 0, len(found))
 	for _, c := range found {
 		p := roster[c.ProviderID]
-		today, err := e.visitsOn(ctx, p.ID, start)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, e.score(j, p, c.DistanceM, served[p.ID], today))
+		out = append(out, e.score(j, p, c.DistanceM, served[p.ID], today[p.ID]))
 	}
-	slices.SortFunc(out, func(a, b Candidate) int {
+	slices.SortFunc(out, func(a, b carehex.Candidate) int {
 		if c := cmp.Compare(b.Score, a.Score); c != 0 {
 			return c
 		}
@@ -214,7 +189,7 @@ func (e *Engine) rank(ctx context.Context, j *job, now time.Time) ([]Candidate, 
 }
 
 // score adds up the soft factors of one candidate.
-func (e *Engine) score(j *job, p *carehex.Provider, distanceM float64, servedBefore bool, visitsToday int) Candidate {
+func (e *Engine) score(j *job, p *carehex.Provider, distanceM float64, servedBefore bool, visitsToday int) carehex.Candidate {
 	w := e.cfg.Weights
 	eta := time.Duration(distanceM / (e.cfg.SpeedKmh * 1000 / 3600) * float64(time.Second))
 	prefs := j.res.Preferences
@@ -224,15 +199,15 @@ func (e *Engine) score(j *job, p *carehex.Provider, distanceM float64, servedBef
 		}
 		return 0
 	}
-	factors := []Factor{
-		{Name: FactorTravelTime, Value: round2(eta.Minutes()), Weight: w.TravelPerMinute},
-		{Name: FactorContinuity, Value: b(servedBefore), Weight: w.Continuity},
-		{Name: FactorPreferred, Value: b(slices.Contains(prefs.PreferredProviderIDs, p.ID)), Weight: w.Preferred},
-		{Name: FactorGender, Value: b(prefs.PreferredProviderGender != "" && p.Gender == prefs.PreferredProviderGender), Weight: w.Gender},
-		{Name: FactorLanguage, Value: b(speaks(p, prefs.Language)), Weight: w.Language},
-		{Name: FactorFairShare, Value: float64(visitsToday), Weight: w.VisitToday},
+	factors := []carehex.Factor{
+		{Name: carehex.FactorTravelTime, Value: round2(eta.Minutes()), Weight: w.TravelPerMinute},
+		{Name: carehex.FactorContinuity, Value: b(servedBefore), Weight: w.Continuity},
+		{Name: carehex.FactorPreferred, Value: b(slices.Contains(prefs.PreferredProviderIDs, p.ID)), Weight: w.Preferred},
+		{Name: carehex.FactorGender, Value: b(prefs.PreferredProviderGender != "" && p.Gender == prefs.PreferredProviderGender), Weight: w.Gender},
+		{Name: carehex.FactorLanguage, Value: b(speaks(p, prefs.Language)), Weight: w.Language},
+		{Name: carehex.FactorFairShare, Value: float64(visitsToday), Weight: w.VisitToday},
 	}
-	c := Candidate{ProviderID: p.ID, Name: p.Name, DistanceM: distanceM, ETA: eta.Round(time.Second), Factors: factors}
+	c := carehex.Candidate{ProviderID: p.ID, Name: p.Name, DistanceM: distanceM, ETA: eta.Round(time.Second), Factors: factors}
 	for i := range factors {
 		factors[i].Contribution = round2(factors[i].Value * factors[i].Weight)
 		c.Score += factors[i].Contribution
@@ -269,7 +244,7 @@ func (e *Engine) rosterEntry(ctx context.Context, cache map[string]*carehex.Prov
 	if p, ok := cache[id]; ok {
 		return p, nil
 	}
-	p, err := e.d.Providers.Provider(ctx, id)
+	p, err := e.d.Store.Provider(ctx, id)
 	if carehex.ErrorCode(err) == carehex.ENOTFOUND {
 		p, err = nil, nil
 	}
@@ -283,7 +258,7 @@ func (e *Engine) rosterEntry(ctx context.Context, cache map[string]*carehex.Prov
 // servedBefore lists the providers who took on one of the resident's
 // earlier requests (the newest 100): continuity of care.
 func (e *Engine) servedBefore(ctx context.Context, j *job) (map[string]bool, error) {
-	past, err := e.d.Requests.ServiceRequests(ctx, carehex.RequestFilter{ResidentID: j.res.ID, Limit: 100,
+	past, err := e.d.Store.ServiceRequests(ctx, carehex.RequestFilter{ResidentID: j.res.ID, Limit: 100,
 		Statuses: []carehex.Status{carehex.StatusCompleted, carehex.StatusInProgress, carehex.StatusEnRoute, carehex.StatusAssigned}})
 	if err != nil {
 		return nil, err
@@ -297,21 +272,10 @@ func (e *Engine) servedBefore(ctx context.Context, j *job) (map[string]bool, err
 	return out, nil
 }
 
-// visitsOn counts the provider's visits (not cancelled) planned on the day
+// visitsOn counts each provider's visits (not cancelled) planned on the day
 // of at, in the dispatch zone's time.
-func (e *Engine) visitsOn(ctx context.Context, providerID string, at time.Time) (int, error) {
-	vs, err := e.d.Visits.ProviderVisits(ctx, providerID, false)
-	if err != nil {
-		return 0, err
-	}
+func (e *Engine) visitsOn(ctx context.Context, providerIDs []string, at time.Time) (map[string]int, error) {
 	y, m, d := at.In(e.cfg.DayZone).Date()
 	from := time.Date(y, m, d, 0, 0, 0, 0, e.cfg.DayZone)
-	to := from.AddDate(0, 0, 1)
-	n := 0
-	for _, v := range vs {
-		if v.Status != carehex.StatusCancelled && !v.PlannedStart.Before(from) && v.PlannedStart.Before(to) {
-			n++
-		}
-	}
-	return n, nil
+	return e.d.Store.PlannedVisitCounts(ctx, providerIDs, from, from.AddDate(0, 0, 1))
 }

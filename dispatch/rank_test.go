@@ -102,25 +102,25 @@ func TestRankOrder(t *testing.T) {
 			t.Errorf("%s: ETA %s, distance %.0f", c.Name, c.ETA, c.DistanceM)
 		}
 	}
-	factor := func(c dispatch.Candidate, name string) dispatch.Factor {
+	factor := func(c carehex.Candidate, name string) carehex.Factor {
 		for _, f := range c.Factors {
 			if f.Name == name {
 				return f
 			}
 		}
 		t.Fatalf("%s has no factor %s: %+v", c.Name, name, c.Factors)
-		return dispatch.Factor{}
+		return carehex.Factor{}
 	}
-	if f := factor(got[0], dispatch.FactorGender); f.Value != 1 || f.Contribution != 6 {
+	if f := factor(got[0], carehex.FactorGender); f.Value != 1 || f.Contribution != 6 {
 		t.Errorf("woman's gender factor: %+v", f)
 	}
-	if f := factor(got[0], dispatch.FactorLanguage); f.Value != 1 || f.Contribution != 4 {
+	if f := factor(got[0], carehex.FactorLanguage); f.Value != 1 || f.Contribution != 4 {
 		t.Errorf("woman's language factor: %+v", f)
 	}
-	if f := factor(got[1], dispatch.FactorPreferred); f.Value != 1 || f.Contribution != 12 {
+	if f := factor(got[1], carehex.FactorPreferred); f.Value != 1 || f.Contribution != 12 {
 		t.Errorf("preferred provider's factor: %+v", f)
 	}
-	if f := factor(got[2], dispatch.FactorTravelTime); math.Abs(f.Value-3.2) > 0.05 || f.Weight != -1 {
+	if f := factor(got[2], carehex.FactorTravelTime); math.Abs(f.Value-3.2) > 0.05 || f.Weight != -1 {
 		t.Errorf("near's travel factor: %+v (800 m at 15 km/h is 3.2 min)", f)
 	}
 
@@ -187,11 +187,11 @@ func TestRankContinuityAndFairShare(t *testing.T) {
 	}
 	for _, f := range got[0].Factors {
 		switch f.Name {
-		case dispatch.FactorContinuity:
+		case carehex.FactorContinuity:
 			if f.Value != 1 || f.Contribution != 8 {
 				t.Errorf("continuity: %+v", f)
 			}
-		case dispatch.FactorFairShare:
+		case carehex.FactorFairShare:
 			if f.Value != 1 || f.Contribution != -1.5 {
 				t.Errorf("fair share: %+v", f)
 			}

@@ -38,7 +38,7 @@ const (
 const outstandingHorizon = 24 * time.Hour
 
 func (e *Engine) recoverLive(ctx context.Context) error {
-	rctx, cancel := e.redis(ctx)
+	rctx, cancel := e.redisCtx(ctx)
 	lost, err := e.live.Lost(rctx)
 	cancel()
 	if err != nil || !lost {
@@ -49,7 +49,7 @@ func (e *Engine) recoverLive(ctx context.Context) error {
 
 	floors := map[string]int64{}
 	for range 20 { // bounded: offers made after the loss keep appearing
-		due, err := e.d.Offers.DueOffers(ctx, detected.Add(outstandingHorizon), rosterLimit)
+		due, err := e.d.Store.DueOffers(ctx, detected.Add(outstandingHorizon), rosterLimit)
 		if err != nil {
 			return err
 		}
@@ -59,7 +59,7 @@ func (e *Engine) recoverLive(ctx context.Context) error {
 				continue // made by a replica that rebuilt already; its claim is real
 			}
 			floors[o.ProviderID] = max(floors[o.ProviderID], o.Fence)
-			if _, err := e.d.Offers.CloseOffer(ctx, o.ID, carehex.OfferExpired,
+			if _, err := e.d.Store.CloseOffer(ctx, o.ID, carehex.OfferExpired,
 				"live availability was lost (Redis restart); the request is offered again", Actor); ignoreConflict(err) != nil {
 				return err
 			}
@@ -70,16 +70,24 @@ func (e *Engine) recoverLive(ctx context.Context) error {
 		}
 	}
 
-	roster, err := e.d.Providers.Providers(ctx, maxRoster)
+	roster, err := e.d.Store.Providers(ctx, maxRoster)
 	if err != nil {
 		return err
 	}
 	if len(roster) == maxRoster {
 		e.log.Warn("dispatch.rebuild", "err", "roster has at least 100,000 providers; the rest register on their next heartbeat")
 	}
-	fences, err := e.d.Visits.ProviderFences(ctx)
+	fences, err := e.d.Store.ProviderFences(ctx)
 	if err != nil {
 		return err
+	}
+	visits, err := e.d.Store.LiveVisits(ctx)
+	if err != nil {
+		return err
+	}
+	live := map[string][]*carehex.Visit{} // each provider's newest first
+	for _, v := range visits {
+		live[v.ProviderID] = append(live[v.ProviderID], v)
 	}
 	now := e.now()
 	snaps := make([]carehex.LiveSnapshot, 0, len(roster))
@@ -89,11 +97,7 @@ func (e *Engine) recoverLive(ctx context.Context) error {
 		}
 		s := carehex.LiveSnapshot{ProviderID: p.ID, Skills: p.Skills, Position: p.Home, Status: carehex.LiveOffline}
 		token := max(fences[p.ID], floors[p.ID])
-		live, err := e.d.Visits.ProviderVisits(ctx, p.ID, true)
-		if err != nil {
-			return err
-		}
-		for _, v := range live {
+		for _, v := range live[p.ID] {
 			if v.Status != carehex.StatusAssigned || !v.PlannedStart.After(now.Add(e.cfg.CommitAhead)) {
 				s.Status, s.RequestID = carehex.LiveBusy, v.RequestID
 				token = max(token, v.Fence)

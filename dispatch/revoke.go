@@ -13,18 +13,18 @@ import (
 // to expire unanswered. Its next heartbeat cannot bring it back: it has no
 // token left to send one with.
 func (e *Engine) GoOffline(ctx context.Context, providerID string) error {
-	rctx, cancel := e.redis(ctx)
+	rctx, cancel := e.redisCtx(ctx)
 	_, err := e.live.Remove(rctx, providerID)
 	cancel()
 	if err != nil {
 		return err
 	}
-	open, err := e.d.Offers.OpenOffers(ctx, providerID, e.now())
+	open, err := e.d.Store.OpenOffers(ctx, providerID, e.now())
 	if err != nil {
 		return err
 	}
 	for _, o := range open {
-		if _, err := e.d.Offers.CloseOffer(ctx, o.ID, carehex.OfferWithdrawn, "device revoked", Actor); ignoreConflict(err) != nil {
+		if _, err := e.d.Store.CloseOffer(ctx, o.ID, carehex.OfferWithdrawn, "device revoked", Actor); ignoreConflict(err) != nil {
 			return err
 		}
 		e.log.Info("dispatch.offline_withdrawn", "offer", o.ID, "request", o.RequestID, "provider", providerID)

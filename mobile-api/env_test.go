@@ -71,8 +71,7 @@ func newEnv(t testing.TB, dsn string, edit ...func(*mobileapi.Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.eng, err = dispatch.New(dispatch.DefaultConfig(), dispatch.Deps{Requests: db, Residents: db, Providers: db,
-		Catalog: db, Visits: db, Offers: db, Alerts: db, Live: e.live, Clock: e.clock.Now})
+	e.eng, err = dispatch.New(dispatch.DefaultConfig(), dispatch.Deps{Store: db, Live: e.live, Clock: e.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -72,9 +72,17 @@ func (s *Store) Candidates(ctx context.Context, q Query) ([]Candidate, error) {
 	return out, err
 }
 
-// searchStats says how much a lookup read; tests and the benchmark use it.
-type searchStats struct {
-	res, rings, cells, scanned, trips int
+// LookupStats says how much one H3 lookup read: the resolution it ended at,
+// the rings it widened to, the cells and index members it read and its
+// round trips to Redis. The dispatch benchmark reports them beside the
+// timings; the tests of ring widening check them.
+type LookupStats struct {
+	Res, Rings, Cells, Scanned, Trips int
+}
+
+// CandidatesMeasured is Candidates with the figures of what the lookup read.
+func (s *Store) CandidatesMeasured(ctx context.Context, q Query) ([]Candidate, LookupStats, error) {
+	return s.candidates(ctx, q)
 }
 
 // hit is a qualified index member found by a lookup.
@@ -91,14 +99,14 @@ type hit struct {
 // back a seventh of the members.
 const fineMaxRings = 2
 
-func (s *Store) candidates(ctx context.Context, q Query) ([]Candidate, searchStats, error) {
-	var st searchStats
+func (s *Store) candidates(ctx context.Context, q Query) ([]Candidate, LookupStats, error) {
+	var stats LookupStats
 	if err := s.check(&q); err != nil {
-		return nil, st, err
+		return nil, stats, err
 	}
 	coarse, err := geo.CellOf(q.Origin, s.res)
 	if err != nil {
-		return nil, st, err
+		return nil, stats, err
 	}
 	hk := hintKey{skill: q.Skill, area: coarse, want: q.Want}
 	hint := s.hint(hk) // metres the last lookup here had to look; 0 if none
@@ -109,15 +117,15 @@ func (s *Store) candidates(ctx context.Context, q Query) ([]Candidate, searchSta
 	if hint > 0 {
 		fine, err := geo.CellOf(q.Origin, s.res+1)
 		if err != nil {
-			return nil, st, err
+			return nil, stats, err
 		}
 		rc, err := s.reachOf(fine)
 		if err != nil {
-			return nil, st, err
+			return nil, stats, err
 		}
 		r, err := rc.radius(fineMaxRings)
 		if err != nil {
-			return nil, st, err
+			return nil, stats, err
 		}
 		if r-geo.FastDistanceM(q.Origin, rc.centre) >= hint {
 			origin, res = fine, s.res+1
@@ -125,7 +133,7 @@ func (s *Store) candidates(ctx context.Context, q Query) ([]Candidate, searchSta
 	}
 	rc, err := s.reachOf(origin)
 	if err != nil {
-		return nil, st, err
+		return nil, stats, err
 	}
 	// The origin may sit anywhere in its cell; a disk's reach from the
 	// origin is its reach from the cell's centre less that offset.
@@ -139,7 +147,7 @@ func (s *Store) candidates(ctx context.Context, q Query) ([]Candidate, searchSta
 	for ; hi < maxFirstRings; hi++ {
 		r, err := covers(hi)
 		if err != nil {
-			return nil, st, err
+			return nil, stats, err
 		}
 		if r >= goal {
 			break
@@ -169,7 +177,7 @@ func (s *Store) candidates(ctx context.Context, q Query) ([]Candidate, searchSta
 		for k := lo; k <= hi; k++ {
 			ring, err := geo.Ring(origin, k)
 			if err != nil {
-				return nil, st, err
+				return nil, stats, err
 			}
 			cells = append(cells, ring...)
 		}
@@ -181,13 +189,13 @@ func (s *Store) candidates(ctx context.Context, q Query) ([]Candidate, searchSta
 			return nil
 		})
 		if err != nil {
-			return nil, st, s.fail(err, "candidates")
+			return nil, stats, s.fail(err, "candidates")
 		}
-		st.trips++
-		st.cells += len(cells)
+		stats.Trips++
+		stats.Cells += len(cells)
 		for i, cmd := range cmds {
 			for _, m := range cmd.Val() {
-				st.scanned++
+				stats.Scanned++
 				id, pos, ok := parseMember(m)
 				if !ok || skip[id] {
 					continue
@@ -199,14 +207,14 @@ func (s *Store) candidates(ctx context.Context, q Query) ([]Candidate, searchSta
 		}
 		r, err := covers(hi)
 		if err != nil {
-			return nil, st, err
+			return nil, stats, err
 		}
 		if r >= q.MaxRadiusM || nearer(hits, r) >= q.Want {
 			break // nobody outside the disk can be nearer than these
 		}
 		lo, hi = hi+1, hi+1
 	}
-	st.res, st.rings = res, hi+1
+	stats.Res, stats.Rings = res, hi+1
 
 	hits = nearest(hits, q.Want)
 	// Remember how far this lookup had to look, for the next one nearby.
@@ -223,7 +231,7 @@ func (s *Store) candidates(ctx context.Context, q Query) ([]Candidate, searchSta
 		out = append(out, Candidate{ProviderID: id, Position: pos, DistanceM: geo.FastDistanceM(q.Origin, pos),
 			Cell: h.cell, LastSeen: time.Unix(seen, 0)})
 	}
-	return out, st, nil
+	return out, stats, nil
 }
 
 // maxFirstRings bounds the first step however far the hint says to look; a

@@ -13,10 +13,9 @@ import (
 
 // The shared fixtures (internal/testenv) under the names these tests use.
 var (
-	zibo         = testenv.Zibo // the centre of Zhangdian district, Zibo
-	at           = testenv.At
-	clusterAddrs = testenv.RedisClusterAddrs
-	ping         = testenv.Ping
+	zibo = testenv.Zibo // the centre of Zhangdian district, Zibo
+	at   = testenv.At
+	ping = testenv.Ping
 )
 
 // backend is one kind of Redis the package must work on.
@@ -51,7 +50,7 @@ var backends = []backend{
 	}},
 	{name: "cluster", shared: true, open: func(t testing.TB) redis.UniversalClient {
 		t.Helper()
-		rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: clusterAddrs(t), PoolSize: 64})
+		rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: testenv.RedisClusterAddrs(t), PoolSize: 64})
 		t.Cleanup(func() { rdb.Close() })
 		ping(t, rdb)
 		return rdb

@@ -50,8 +50,8 @@ const (
 var statusCodes = map[string]Status{"o": StatusOffline, "a": StatusAvailable, "f": StatusOffered, "b": StatusBusy}
 
 func statusCode(s Status) string {
-	for c, st := range statusCodes {
-		if st == s {
+	for c, status := range statusCodes {
+		if status == s {
 			return c
 		}
 	}
@@ -86,21 +86,15 @@ type Options struct {
 	// km² cells, 531 m edges) and 9 (0.105 km², 201 m). Changing it on a
 	// populated zone needs a Rebuild.
 	//
-	// Why two: a lookup costs a few microseconds per set it reads plus a
-	// fraction of one per member it gets back, and which term dominates
-	// depends on density. Covering 1, 3 and 5 km takes 19–37, 91–127 and
-	// 217–271 cells at resolution 8; 91, 631 and ~1,600 at 9; 7–19, 19–37
-	// and 61 at 7. In a real city's few thousand providers (the benchmark at
-	// 5,000: ~1.7 with a given skill per resolution-8 set) the 10 nearest
-	// take two or three resolution-8 rings, 33 sets and 37 members a lookup,
-	// where resolution 9 would read 5 to 14 rings and resolution 7 would hand
-	// back hundreds of members. In the benchmark's dense centre at 100,000
-	// (up to 111 per resolution-8 set, 21 per resolution-9 set) resolution 8
-	// hands back ~240 members a lookup and resolution 9 ~60 from ~17 sets:
-	// 1.5 to 2 times the lookups per second at 50 clients. A lookup picks
-	// per place (see Candidates). The finer sets cost ~150 bytes per
-	// provider at 100,000 (225 the hash, 108 the coarse sets); ~240 at
-	// 5,000, where they are sparse and unused, but that is 1.2 MB in all.
+	// Why two: a lookup costs a little per set it reads plus a little per
+	// member it gets back, and which term dominates depends on density. In a
+	// real city's few thousand providers the 10 nearest take two or three
+	// resolution-8 rings, where resolution 9 would read many more rings and
+	// resolution 7 would hand back hundreds of members; in a dense centre
+	// resolution 9 hands back far fewer members than 8 from a similar number
+	// of sets. A lookup picks per place (see Candidates). The finer sets cost
+	// memory per provider, little in all. The measurements behind this are in
+	// docs/PERFORMANCE.md ("Why two resolutions").
 	IndexRes int
 	// GeoSet also keeps every provider's position in a Redis GEO set, for
 	// CandidatesGeo (the benchmark's comparison). Off by default: it costs
@@ -207,11 +201,11 @@ func (s *Store) Heartbeat(ctx context.Context, hb Heartbeat) (Status, error) {
 		return "", ErrUnknownProvider
 	}
 	code, _ := v.(string)
-	st, ok := statusCodes[code]
+	status, ok := statusCodes[code]
 	if !ok {
 		return "", carehex.Internal(fmt.Errorf("unexpected reply %v", v), "providers: heartbeat")
 	}
-	return st, nil
+	return status, nil
 }
 
 // Live is one provider's live state, as Redis holds it.

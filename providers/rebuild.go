@@ -99,8 +99,8 @@ func (s *Store) restoreCall(p *Snapshot) (scriptCall, error) {
 	if err != nil {
 		return scriptCall{}, err
 	}
-	st := statusCode(p.Status)
-	if st == "" || st == "f" {
+	code := statusCode(p.Status)
+	if code == "" || code == "f" {
 		return scriptCall{}, carehex.Errorf(carehex.EINVALID, "status", "a restored provider is offline, available or busy, got %q", p.Status)
 	}
 	var la, ln, cell string
@@ -124,7 +124,7 @@ func (s *Store) restoreCall(p *Snapshot) (scriptCall, error) {
 	}
 	return scriptCall{
 		keys: []string{providerKey(s.zone, p.ProviderID), s.geoSet},
-		args: []any{p.ProviderID, la, ln, acc, cell, seen, st, skills, flag(p.WantsOffers),
+		args: []any{p.ProviderID, la, ln, acc, cell, seen, code, skills, flag(p.WantsOffers),
 			strconv.FormatUint(p.Token, 10), p.RequestID, s.aPrefix, flag(s.geo)},
 	}, nil
 }

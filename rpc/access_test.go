@@ -16,14 +16,6 @@ import (
 	"google.golang.org/protobuf/reflect/protoregistry"
 )
 
-// Every file of carehex.v1 must be linked in, so that the registry below
-// holds all of them.
-var _ = []protoreflect.FileDescriptor{
-	pb.File_carehex_v1_audit_proto, pb.File_carehex_v1_auth_proto, pb.File_carehex_v1_catalog_proto,
-	pb.File_carehex_v1_intake_proto, pb.File_carehex_v1_provider_proto, pb.File_carehex_v1_resident_proto,
-	pb.File_carehex_v1_types_proto,
-}
-
 // allMethods lists every RPC of package carehex.v1 as "Service/Method", read
 // from the registered descriptors so that a new RPC cannot be missed.
 func allMethods(tb testing.TB) []string {

@@ -67,10 +67,10 @@ func (s *Server) offline(ctx context.Context, providerID string) error {
 
 func (s residentService) UnlinkFamilyMember(ctx context.Context, req *pb.UnlinkFamilyMemberRequest) (*pb.UnlinkFamilyMemberResponse, error) {
 	if err := requireID("family_member_id", req.FamilyMemberId); err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	if _, err := s.Store.UnlinkFamilyMember(ctx, strings.TrimSpace(req.FamilyMemberId)); err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	return &pb.UnlinkFamilyMemberResponse{}, nil
 }
@@ -82,21 +82,21 @@ func (s accountService) UnlockLogin(ctx context.Context, req *pb.UnlockLoginRequ
 	var key string
 	switch {
 	case user != "" && addr != "":
-		return nil, s.fail(ctx, carehex.Errorf(carehex.EINVALID, "client_address", "give username or client_address, not both"))
+		return nil, carehex.Errorf(carehex.EINVALID, "client_address", "give username or client_address, not both")
 	case user != "":
 		key = carehex.UserThrottleKey(user)
 	case addr != "":
 		a, err := netip.ParseAddr(addr)
 		if err != nil {
-			return nil, s.fail(ctx, carehex.Errorf(carehex.EINVALID, "client_address", "client_address must be an IP address"))
+			return nil, carehex.Errorf(carehex.EINVALID, "client_address", "client_address must be an IP address")
 		}
 		key = carehex.AddrThrottleKey(a.Unmap().String())
 	default:
-		return nil, s.fail(ctx, carehex.Errorf(carehex.EINVALID, "username", "username or client_address is required"))
+		return nil, carehex.Errorf(carehex.EINVALID, "username", "username or client_address is required")
 	}
 	ok, err := s.Store.UnlockLogin(ctx, key)
 	if err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	return &pb.UnlockLoginResponse{Cleared: ok}, nil
 }
@@ -119,7 +119,7 @@ func (s accountService) setDisabled(ctx context.Context, username string, disabl
 func (s accountService) DisableUser(ctx context.Context, req *pb.DisableUserRequest) (*pb.DisableUserResponse, error) {
 	id, err := s.setDisabled(ctx, req.Username, true)
 	if err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	return &pb.DisableUserResponse{UserId: id}, nil
 }
@@ -127,7 +127,7 @@ func (s accountService) DisableUser(ctx context.Context, req *pb.DisableUserRequ
 func (s accountService) EnableUser(ctx context.Context, req *pb.EnableUserRequest) (*pb.EnableUserResponse, error) {
 	id, err := s.setDisabled(ctx, req.Username, false)
 	if err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	return &pb.EnableUserResponse{UserId: id}, nil
 }
@@ -154,11 +154,11 @@ func (s accountService) sessionOwner(ctx context.Context, username string) (stri
 func (s accountService) ListSessions(ctx context.Context, req *pb.ListSessionsRequest) (*pb.ListSessionsResponse, error) {
 	owner, err := s.sessionOwner(ctx, req.Username)
 	if err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	ss, err := s.Store.UserSessions(ctx, owner, s.now())
 	if err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	current := carehex.SessionID(auth.HashToken(tokenFrom(ctx)))
 	out := &pb.ListSessionsResponse{}
@@ -178,7 +178,7 @@ func (s accountService) EndSession(ctx context.Context, req *pb.EndSessionReques
 		err = s.Store.EndSession(ctx, owner, strings.TrimSpace(req.SessionId))
 	}
 	if err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	return &pb.EndSessionResponse{}, nil
 }
@@ -189,7 +189,7 @@ func (s accountService) EndAllSessions(ctx context.Context, req *pb.EndAllSessio
 		err = s.Store.RevokeTokensOf(ctx, carehex.KindUser, owner)
 	}
 	if err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	return &pb.EndAllSessionsResponse{}, nil
 }

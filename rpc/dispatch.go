@@ -5,22 +5,8 @@ import (
 	"time"
 
 	"github.com/carehex/carehex"
-	"github.com/carehex/carehex/dispatch"
 	pb "github.com/carehex/carehex/rpc/carehex/v1"
 )
-
-// Dispatcher is what the console's dispatch calls need of the engine
-// (*dispatch.Engine in production).
-type Dispatcher interface {
-	Rank(ctx context.Context, requestID string) ([]dispatch.Candidate, error)
-	Dispatch(ctx context.Context, requestID string) ([]*carehex.Offer, error)
-	Assign(ctx context.Context, requestID, providerID, actor, reason string) (*carehex.ServiceRequest, *carehex.Visit, error)
-	WithdrawOffers(ctx context.Context, requestID, reason string) (int, error)
-	FreeIfDone(ctx context.Context, providerID string) (bool, error)
-	// GoOffline takes a provider whose phone lost its tokens out of
-	// dispatch at once.
-	GoOffline(ctx context.Context, providerID string) error
-}
 
 type dispatchService struct{ *Server }
 
@@ -29,14 +15,14 @@ var errNoDispatcher = carehex.Errorf(carehex.EUNAVAILABLE, "", "dispatch is not 
 
 func (s dispatchService) ListCandidates(ctx context.Context, req *pb.ListCandidatesRequest) (*pb.ListCandidatesResponse, error) {
 	if err := requireID("request_id", req.RequestId); err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	if s.Dispatch == nil {
-		return nil, s.fail(ctx, errNoDispatcher)
+		return nil, errNoDispatcher
 	}
 	cs, err := s.Dispatch.Rank(ctx, req.RequestId)
 	if err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	out := &pb.ListCandidatesResponse{}
 	for i, c := range cs {
@@ -55,13 +41,13 @@ func (s dispatchService) ListCandidates(ctx context.Context, req *pb.ListCandida
 
 func (s dispatchService) AssignProvider(ctx context.Context, req *pb.AssignProviderRequest) (*pb.AssignProviderResponse, error) {
 	if err := requireID("request_id", req.RequestId); err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	if err := requireID("provider_id", req.ProviderId); err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	if s.Dispatch == nil {
-		return nil, s.fail(ctx, errNoDispatcher)
+		return nil, errNoDispatcher
 	}
 	reason := carehex.Trimmed(req.Reason)
 	if reason == "" {
@@ -70,18 +56,18 @@ func (s dispatchService) AssignProvider(ctx context.Context, req *pb.AssignProvi
 	p, _ := carehex.PrincipalFrom(ctx)
 	r, v, err := s.Dispatch.Assign(ctx, req.RequestId, req.ProviderId, p.Actor(), reason)
 	if err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	return &pb.AssignProviderResponse{Request: requestToPB(r), VisitId: v.ID}, nil
 }
 
 func (s dispatchService) ListRequestOffers(ctx context.Context, req *pb.ListRequestOffersRequest) (*pb.ListRequestOffersResponse, error) {
 	if err := requireID("request_id", req.RequestId); err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	os, err := s.Store.RequestOffers(ctx, req.RequestId)
 	if err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	out := &pb.ListRequestOffersResponse{}
 	for _, o := range os {
@@ -93,7 +79,7 @@ func (s dispatchService) ListRequestOffers(ctx context.Context, req *pb.ListRequ
 func (s dispatchService) ListAlerts(ctx context.Context, req *pb.ListAlertsRequest) (*pb.ListAlertsResponse, error) {
 	as, err := s.Store.Alerts(ctx, req.OpenOnly, limit(req.Limit, 100, 500))
 	if err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	out := &pb.ListAlertsResponse{}
 	for _, a := range as {
@@ -104,38 +90,38 @@ func (s dispatchService) ListAlerts(ctx context.Context, req *pb.ListAlertsReque
 
 func (s dispatchService) AcknowledgeAlert(ctx context.Context, req *pb.AcknowledgeAlertRequest) (*pb.AcknowledgeAlertResponse, error) {
 	if err := requireID("id", req.Id); err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	p, _ := carehex.PrincipalFrom(ctx)
 	a, err := s.Store.AcknowledgeAlert(ctx, req.Id, p.Actor())
 	if err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	return &pb.AcknowledgeAlertResponse{Alert: alertToPB(a)}, nil
 }
 
 func (s dispatchService) MarkUnfilled(ctx context.Context, req *pb.MarkUnfilledRequest) (*pb.MarkUnfilledResponse, error) {
 	if err := requireID("request_id", req.RequestId); err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	reason := carehex.Trimmed(req.Reason)
 	if reason == "" {
-		return nil, s.fail(ctx, carehex.Errorf(carehex.EINVALID, "reason", "reason is required to give up on a request"))
+		return nil, carehex.Errorf(carehex.EINVALID, "reason", "reason is required to give up on a request")
 	}
 	r, err := s.transition(ctx, req.RequestId, carehex.StatusUnfilled, reason)
 	if err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	return &pb.MarkUnfilledResponse{Request: requestToPB(r)}, nil
 }
 
 func (s dispatchService) RetryDispatch(ctx context.Context, req *pb.RetryDispatchRequest) (*pb.RetryDispatchResponse, error) {
 	if err := requireID("request_id", req.RequestId); err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	r, err := s.transition(ctx, req.RequestId, carehex.StatusPending, "dispatch retried by operator")
 	if err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	return &pb.RetryDispatchResponse{Request: requestToPB(r)}, nil
 }

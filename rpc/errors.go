@@ -62,7 +62,15 @@ func toTwirp(ctx context.Context, log *slog.Logger, err error) twirp.Error {
 	return te
 }
 
-// fail converts err for return from a service method.
-func (s *Server) fail(ctx context.Context, err error) error {
-	return toTwirp(ctx, s.Logger, err)
+// mapErrors is the one place a service method's error becomes a Twirp
+// error: the methods return plain errors (usually *carehex.Error), and this
+// interceptor maps them by the table above and logs internal detail.
+func (s *Server) mapErrors(next twirp.Method) twirp.Method {
+	return func(ctx context.Context, req any) (any, error) {
+		resp, err := next(ctx, req)
+		if err != nil {
+			return nil, toTwirp(ctx, s.Logger, err)
+		}
+		return resp, nil
+	}
 }

@@ -16,8 +16,9 @@ import (
 	"github.com/twitchtv/twirp"
 )
 
-// Stores is everything the services read and write.
-type Stores interface {
+// Store is what the services need of the system of record. One
+// *sqlstore.DB implements it.
+type Store interface {
 	carehex.ResidentStore
 	carehex.RequestStore
 	carehex.ProviderStore
@@ -27,15 +28,17 @@ type Stores interface {
 	carehex.Catalog
 	carehex.OfferStore
 	carehex.AlertStore
+	carehex.DispatchMapStore
 }
 
 // Server holds the dependencies of every service.
 type Server struct {
-	Store  Stores
+	Store  Store
 	Clock  carehex.Clock
 	Logger *slog.Logger
-	// Dispatch is the matching engine; nil answers dispatch calls unavailable.
-	Dispatch Dispatcher
+	// Dispatch is the matching engine (*dispatch.Engine, wired in by the
+	// binary); nil answers dispatch calls unavailable.
+	Dispatch carehex.Dispatcher
 	// Metrics registers the RPC metrics; nil means no metrics.
 	Metrics prometheus.Registerer
 	// Logins holds the login throttle's policy and the bounded password
@@ -61,7 +64,8 @@ func (s *Server) now() time.Time {
 // that authenticates each call and checks the caller's role.
 func (s *Server) Handler() http.Handler {
 	tel := newTelemetry(s.Logger, s.Metrics)
-	opts := []any{twirp.WithServerHooks(tel.hooks()), twirp.WithServerPathPrefix("/twirp")}
+	opts := []any{twirp.WithServerHooks(tel.hooks()), twirp.WithServerInterceptors(s.mapErrors),
+		twirp.WithServerPathPrefix("/twirp")}
 	mux := http.NewServeMux()
 	for _, h := range []pb.TwirpServer{
 		pb.NewAuthServiceServer(authService{s}, opts...),

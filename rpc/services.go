@@ -52,22 +52,22 @@ func requireID(field, id string) error {
 
 func (s authService) Login(ctx context.Context, req *pb.LoginRequest) (*pb.LoginResponse, error) {
 	if req.Username == "" {
-		return nil, s.fail(ctx, carehex.Errorf(carehex.EINVALID, "username", "username is required"))
+		return nil, carehex.Errorf(carehex.EINVALID, "username", "username is required")
 	}
 	if req.Password == "" {
-		return nil, s.fail(ctx, carehex.Errorf(carehex.EINVALID, "password", "password is required"))
+		return nil, carehex.Errorf(carehex.EINVALID, "password", "password is required")
 	}
 	logins := auth.Logins{Store: s.Store, Policy: s.LoginPolicy, Hasher: s.Hasher, Log: s.Logger}
 	token, u, exp, err := logins.Login(ctx, s.now(), req.Username, req.Password, clientAddrFrom(ctx))
 	if err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	return &pb.LoginResponse{Token: token, ExpireTime: ts(exp), Role: string(u.Role), UserId: u.ID}, nil
 }
 
 func (s authService) Logout(ctx context.Context, _ *pb.LogoutRequest) (*pb.LogoutResponse, error) {
 	if err := auth.Revoke(ctx, s.Store, tokenFrom(ctx)); err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	return &pb.LogoutResponse{}, nil
 }
@@ -99,7 +99,7 @@ func (s residentService) CreateResident(ctx context.Context, req *pb.CreateResid
 		err = s.Store.CreateResident(ctx, r)
 	}
 	if err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	return &pb.CreateResidentResponse{Resident: residentToPB(r)}, nil
 }
@@ -107,10 +107,10 @@ func (s residentService) CreateResident(ctx context.Context, req *pb.CreateResid
 func (s residentService) UpdateResident(ctx context.Context, req *pb.UpdateResidentRequest) (*pb.UpdateResidentResponse, error) {
 	in := req.GetResident()
 	if in == nil {
-		return nil, s.fail(ctx, carehex.Errorf(carehex.EINVALID, "resident", "resident is required"))
+		return nil, carehex.Errorf(carehex.EINVALID, "resident", "resident is required")
 	}
 	if err := requireID("resident.id", in.Id); err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	r, err := residentFromCreate(&pb.CreateResidentRequest{
 		Name: in.Name, Phone: in.Phone, Address: in.Address, Location: in.Location, IdNumber: in.IdNumber,
@@ -122,21 +122,21 @@ func (s residentService) UpdateResident(ctx context.Context, req *pb.UpdateResid
 		err = s.Store.UpdateResident(ctx, r)
 	}
 	if err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	return &pb.UpdateResidentResponse{Resident: residentToPB(r)}, nil
 }
 
 func (s residentService) GetResident(ctx context.Context, req *pb.GetResidentRequest) (*pb.GetResidentResponse, error) {
 	if err := requireID("id", req.Id); err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	r, err := s.Store.Resident(ctx, req.Id)
 	if err == nil {
 		err = s.audit(ctx, "resident.read", "resident", r.ID, "")
 	}
 	if err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	return &pb.GetResidentResponse{Resident: residentToPB(r)}, nil
 }
@@ -144,7 +144,7 @@ func (s residentService) GetResident(ctx context.Context, req *pb.GetResidentReq
 func (s residentService) SearchResidents(ctx context.Context, req *pb.SearchResidentsRequest) (*pb.SearchResidentsResponse, error) {
 	rs, err := s.Store.SearchResidents(ctx, carehex.ResidentFilter{Query: req.Query, Limit: limit(req.Limit, 20, 100)})
 	if err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	out := &pb.SearchResidentsResponse{}
 	ids := make([]string, 0, len(rs))
@@ -154,7 +154,7 @@ func (s residentService) SearchResidents(ctx context.Context, req *pb.SearchResi
 	}
 	// One record per search: what was asked and whose records it showed.
 	if err := s.audit(ctx, "resident.search", "resident", strings.Join(ids, ","), "query="+req.Query); err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	return out, nil
 }
@@ -165,32 +165,32 @@ func (s residentService) LinkFamilyMember(ctx context.Context, req *pb.LinkFamil
 		Phone: carehex.Trimmed(req.Phone), Relation: carehex.Trimmed(req.Relation),
 	}
 	if err := s.Store.LinkFamilyMember(ctx, m); err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	token, err := auth.Issue(ctx, s.Store, carehex.Principal{Kind: carehex.KindFamily, Subject: m.ID, Name: m.Name},
 		s.now().Add(s.familyTTL()))
 	if err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	return &pb.LinkFamilyMemberResponse{FamilyMemberId: m.ID, AccessToken: token}, nil
 }
 
 func (s residentService) ListFamilyMembers(ctx context.Context, req *pb.ListFamilyMembersRequest) (*pb.ListFamilyMembersResponse, error) {
 	if err := requireID("resident_id", req.ResidentId); err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	if _, err := s.Store.Resident(ctx, req.ResidentId); err != nil {
 		if carehex.ErrorCode(err) == carehex.ENOTFOUND {
 			err = carehex.Errorf(carehex.ENOTFOUND, "resident_id", "no resident %q", req.ResidentId)
 		}
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	ms, err := s.Store.FamilyMembers(ctx, req.ResidentId)
 	if err == nil {
 		err = s.audit(ctx, "family.read", "resident", req.ResidentId, "")
 	}
 	if err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	out := &pb.ListFamilyMembersResponse{}
 	for _, m := range ms {
@@ -206,10 +206,10 @@ func (s residentService) ListFamilyMembers(ctx context.Context, req *pb.ListFami
 func (s catalogService) ListServiceTypes(ctx context.Context, req *pb.ListServiceTypesRequest) (*pb.ListServiceTypesResponse, error) {
 	types, err := s.Store.ServiceTypes(ctx)
 	if err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	if req.Category != "" && !knownCategory(req.Category) {
-		return nil, s.fail(ctx, carehex.Errorf(carehex.EINVALID, "category", "unknown category %q", req.Category))
+		return nil, carehex.Errorf(carehex.EINVALID, "category", "unknown category %q", req.Category)
 	}
 	out := &pb.ListServiceTypesResponse{}
 	for _, t := range types {
@@ -234,13 +234,13 @@ func knownCategory(c string) bool {
 func (s providerService) CreateProvider(ctx context.Context, req *pb.CreateProviderRequest) (*pb.CreateProviderResponse, error) {
 	g, err := genderFromPB("gender", req.Gender)
 	if err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	if req.Location == nil {
-		return nil, s.fail(ctx, carehex.Errorf(carehex.EINVALID, "location", "location is required"))
+		return nil, carehex.Errorf(carehex.EINVALID, "location", "location is required")
 	}
 	if err := s.knownSkills(ctx, req.Skills); err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	p := &carehex.Provider{
 		Name: carehex.Trimmed(req.Name), Phone: carehex.Trimmed(req.Phone), Gender: g,
@@ -248,7 +248,7 @@ func (s providerService) CreateProvider(ctx context.Context, req *pb.CreateProvi
 		Home: latLngFromPB(req.Location),
 	}
 	if err := s.Store.CreateProvider(ctx, p); err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	return &pb.CreateProviderResponse{Provider: providerToPB(p)}, nil
 }
@@ -274,11 +274,11 @@ func (s providerService) knownSkills(ctx context.Context, skills []string) error
 
 func (s providerService) GetProvider(ctx context.Context, req *pb.GetProviderRequest) (*pb.GetProviderResponse, error) {
 	if err := requireID("id", req.Id); err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	p, err := s.Store.Provider(ctx, req.Id)
 	if err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	return &pb.GetProviderResponse{Provider: providerToPB(p)}, nil
 }
@@ -286,7 +286,7 @@ func (s providerService) GetProvider(ctx context.Context, req *pb.GetProviderReq
 func (s providerService) ListProviders(ctx context.Context, req *pb.ListProvidersRequest) (*pb.ListProvidersResponse, error) {
 	ps, err := s.Store.Providers(ctx, limit(req.Limit, 100, 1000))
 	if err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	out := &pb.ListProvidersResponse{}
 	for _, p := range ps {
@@ -297,32 +297,32 @@ func (s providerService) ListProviders(ctx context.Context, req *pb.ListProvider
 
 func (s providerService) IssueDeviceToken(ctx context.Context, req *pb.IssueDeviceTokenRequest) (*pb.IssueDeviceTokenResponse, error) {
 	if err := requireID("provider_id", req.ProviderId); err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	p, err := s.Store.Provider(ctx, req.ProviderId)
 	if err != nil {
 		if carehex.ErrorCode(err) == carehex.ENOTFOUND {
 			err = carehex.Errorf(carehex.ENOTFOUND, "provider_id", "no provider %q", req.ProviderId)
 		}
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	exp := s.now().Add(carehex.DeviceTTL)
 	token, err := auth.Issue(ctx, s.Store, carehex.Principal{Kind: carehex.KindProvider, Subject: p.ID, Name: p.Name}, exp)
 	if err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	return &pb.IssueDeviceTokenResponse{Token: token, ExpireTime: ts(exp)}, nil
 }
 
 func (s providerService) RevokeDeviceTokens(ctx context.Context, req *pb.RevokeDeviceTokensRequest) (*pb.RevokeDeviceTokensResponse, error) {
 	if err := requireID("provider_id", req.ProviderId); err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	if err := s.Store.RevokeTokensOf(ctx, carehex.KindProvider, req.ProviderId); err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	if err := s.offline(ctx, req.ProviderId); err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	return &pb.RevokeDeviceTokensResponse{}, nil
 }
@@ -343,21 +343,58 @@ func fingerprint(m proto.Message) (string, error) {
 // Intake is the IntakeService implementation without its Twirp transport
 // (and without the edge's authentication and role check, which the caller
 // must do): `carehex bench load` serves it behind plain net/http to show
-// what Twirp costs.
-func (s *Server) Intake() pb.IntakeService { return intakeService{s} }
+// what Twirp costs. Its errors are mapped as the Twirp handler maps them.
+func (s *Server) Intake() pb.IntakeService { return mappedIntake{intakeService{s}} }
+
+// mappedIntake maps IntakeService's errors as the interceptor does, for
+// calls that bypass the Twirp handler that would apply it.
+type mappedIntake struct{ in intakeService }
+
+// mappedResult is the interceptor's mapping for a direct call's result.
+func mappedResult[R any](ctx context.Context, s *Server, out *R, err error) (*R, error) {
+	if err != nil {
+		return nil, toTwirp(ctx, s.Logger, err)
+	}
+	return out, nil
+}
+
+func (m mappedIntake) CreateServiceRequest(ctx context.Context, req *pb.CreateServiceRequestRequest) (*pb.CreateServiceRequestResponse, error) {
+	out, err := m.in.CreateServiceRequest(ctx, req)
+	return mappedResult(ctx, m.in.Server, out, err)
+}
+
+func (m mappedIntake) GetServiceRequest(ctx context.Context, req *pb.GetServiceRequestRequest) (*pb.GetServiceRequestResponse, error) {
+	out, err := m.in.GetServiceRequest(ctx, req)
+	return mappedResult(ctx, m.in.Server, out, err)
+}
+
+func (m mappedIntake) ListServiceRequests(ctx context.Context, req *pb.ListServiceRequestsRequest) (*pb.ListServiceRequestsResponse, error) {
+	out, err := m.in.ListServiceRequests(ctx, req)
+	return mappedResult(ctx, m.in.Server, out, err)
+}
+
+func (m mappedIntake) CancelServiceRequest(ctx context.Context, req *pb.CancelServiceRequestRequest) (*pb.CancelServiceRequestResponse, error) {
+	out, err := m.in.CancelServiceRequest(ctx, req)
+	return mappedResult(ctx, m.in.Server, out, err)
+}
+
+func (m mappedIntake) ListRequestEvents(ctx context.Context, req *pb.ListRequestEventsRequest) (*pb.ListRequestEventsResponse, error) {
+	out, err := m.in.ListRequestEvents(ctx, req)
+	return mappedResult(ctx, m.in.Server, out, err)
+}
 
 func (s intakeService) CreateServiceRequest(ctx context.Context, req *pb.CreateServiceRequestRequest) (*pb.CreateServiceRequestResponse, error) {
 	r, err := s.requestFromPB(req)
 	if err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	fp, err := fingerprint(req)
 	if err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	out, replayed, err := s.Store.CreateServiceRequest(ctx, r, fp)
 	if err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	if !replayed {
 		// Offer it at once (an emergency must not wait for the next tick);
@@ -394,31 +431,31 @@ func (s intakeService) requestFromPB(req *pb.CreateServiceRequestRequest) (*care
 
 func (s intakeService) GetServiceRequest(ctx context.Context, req *pb.GetServiceRequestRequest) (*pb.GetServiceRequestResponse, error) {
 	if err := requireID("id", req.Id); err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	r, err := s.Store.ServiceRequest(ctx, req.Id)
 	if err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	es, err := s.Store.RequestEvents(ctx, r.ID)
 	if err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	return &pb.GetServiceRequestResponse{Request: requestToPB(r), Events: eventsToPB(es)}, nil
 }
 
 func (s intakeService) ListServiceRequests(ctx context.Context, req *pb.ListServiceRequestsRequest) (*pb.ListServiceRequestsResponse, error) {
 	f := carehex.RequestFilter{ResidentID: req.ResidentId, Limit: limit(req.Limit, 50, 500)}
-	for _, st := range req.Statuses {
-		v, err := statusFromPB("statuses", st)
+	for _, status := range req.Statuses {
+		v, err := statusFromPB("statuses", status)
 		if err != nil {
-			return nil, s.fail(ctx, err)
+			return nil, err
 		}
 		f.Statuses = append(f.Statuses, v)
 	}
 	rs, err := s.Store.ServiceRequests(ctx, f)
 	if err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	out := &pb.ListServiceRequestsResponse{}
 	for _, r := range rs {
@@ -429,35 +466,35 @@ func (s intakeService) ListServiceRequests(ctx context.Context, req *pb.ListServ
 
 func (s intakeService) CancelServiceRequest(ctx context.Context, req *pb.CancelServiceRequestRequest) (*pb.CancelServiceRequestResponse, error) {
 	if err := requireID("id", req.Id); err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	reason := carehex.Trimmed(req.Reason)
 	if reason == "" {
-		return nil, s.fail(ctx, carehex.Errorf(carehex.EINVALID, "reason", "reason is required to cancel a request"))
+		return nil, carehex.Errorf(carehex.EINVALID, "reason", "reason is required to cancel a request")
 	}
 	if len([]rune(reason)) > carehex.MaxTextLen {
-		return nil, s.fail(ctx, carehex.Errorf(carehex.EINVALID, "reason", "reason is longer than %d characters", carehex.MaxTextLen))
+		return nil, carehex.Errorf(carehex.EINVALID, "reason", "reason is longer than %d characters", carehex.MaxTextLen)
 	}
 	r, err := s.transition(ctx, req.Id, carehex.StatusCancelled, reason)
 	if err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	return &pb.CancelServiceRequestResponse{Request: requestToPB(r)}, nil
 }
 
 func (s intakeService) ListRequestEvents(ctx context.Context, req *pb.ListRequestEventsRequest) (*pb.ListRequestEventsResponse, error) {
 	if err := requireID("request_id", req.RequestId); err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	if _, err := s.Store.ServiceRequest(ctx, req.RequestId); err != nil {
 		if carehex.ErrorCode(err) == carehex.ENOTFOUND {
 			err = carehex.Errorf(carehex.ENOTFOUND, "request_id", "no service request %q", req.RequestId)
 		}
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	es, err := s.Store.RequestEvents(ctx, req.RequestId)
 	if err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	return &pb.ListRequestEventsResponse{Events: eventsToPB(es)}, nil
 }
@@ -467,7 +504,7 @@ func (s intakeService) ListRequestEvents(ctx context.Context, req *pb.ListReques
 func (s auditService) ListAuditRecords(ctx context.Context, req *pb.ListAuditRecordsRequest) (*pb.ListAuditRecordsResponse, error) {
 	recs, err := s.Store.AuditRecords(ctx, carehex.AuditFilter{ObjectID: req.ObjectId, Actor: req.Actor, Limit: limit(req.Limit, 100, 1000)})
 	if err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
 	out := &pb.ListAuditRecordsResponse{}
 	for _, a := range recs {

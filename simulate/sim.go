@@ -10,7 +10,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/http"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -65,12 +64,7 @@ type Target struct {
 }
 
 // Auditor is what the invariant scan reads; *sqlstore.DB implements it.
-type Auditor interface {
-	OverlappingVisits(ctx context.Context) ([][2]*carehex.Visit, error)
-	ServiceRequest(ctx context.Context, id string) (*carehex.ServiceRequest, error)
-	RequestOffers(ctx context.Context, requestID string) ([]*carehex.Offer, error)
-	Alerts(ctx context.Context, openOnly bool, limit int) ([]*carehex.Alert, error)
-}
+type Auditor = carehex.InvariantScanner
 
 // Operator habits: how long an operator lets an alerted request wait
 // before marking it unfilled (and calling a partner agency), and how often
@@ -218,8 +212,8 @@ func Run(ctx context.Context, cfg Config, t Target) (*Result, error) {
 	d := &driver{cfg: cfg, t: t, log: t.Log, types: map[string]*carehex.ServiceType{},
 		byID: map[string]*phone{}, reqs: map[string]*reqRun{}, resID: map[int]string{},
 		offered: map[string]time.Time{}, alerts: map[string]*pb.Alert{}}
-	for _, st := range types {
-		d.types[st.Code] = st
+	for _, svc := range types {
+		d.types[svc.Code] = svc
 	}
 	d.token = &bearer{c: t.HTTP}
 	base := strings.TrimRight(t.BaseURL, "/")
@@ -297,8 +291,8 @@ func (d *driver) checkCatalog(ctx context.Context) error {
 		return fmt.Errorf("list service types: %w", err)
 	}
 	known := map[string]bool{}
-	for _, st := range out.ServiceTypes {
-		known[st.Code] = true
+	for _, svc := range out.ServiceTypes {
+		known[svc.Code] = true
 	}
 	for _, c := range d.world.Calls {
 		if !known[c.Service.Code] {
@@ -705,8 +699,8 @@ func (d *driver) arrive(ctx context.Context, ph *phone, v *visitRun) {
 		return
 	}
 	v.req.arrived = d.now
-	st := v.req.call.Service
-	dur := st.DefaultDuration
+	svc := v.req.call.Service
+	dur := svc.DefaultDuration
 	if dur <= 0 {
 		dur = time.Hour
 	}
@@ -806,49 +800,38 @@ func (d *driver) finish(ctx context.Context) error {
 		d.res.DoubleBookings, d.res.LostRequests = -1, -1
 		return nil
 	}
-	pairs, err := d.t.Audit.OverlappingVisits(ctx)
+	// The store's scan is the one definition of a lost request (the fault
+	// test and the engine's race test ask it too). The day ends with calls
+	// still inside their alert deadline, and the dispatcher closes an
+	// expired offer only at its first pass ExpiryGrace later: that much
+	// patience, and no more.
+	dcfg := dispatch.DefaultConfig()
+	ids := make([]string, len(d.order))
+	for i, r := range d.order {
+		ids[i] = r.id
+	}
+	scan, err := d.t.Audit.ScanInvariants(ctx, ids, d.clockNow(), carehex.Patience{
+		OfferGrace: dcfg.ExpiryGrace + d.cfg.Step,
+		Unalerted: func(sr *carehex.ServiceRequest) time.Duration {
+			if r := d.reqs[sr.ID]; r != nil && r.call.Emergency {
+				return dcfg.Emergency.Deadline
+			}
+			return dcfg.Soon.Deadline
+		},
+	})
 	if err != nil {
 		return fmt.Errorf("invariant scan: %w", err)
 	}
-	d.res.DoubleBookings = len(pairs)
-	alerted := map[string]bool{}
-	as, err := d.t.Audit.Alerts(ctx, false, 1_000_000)
-	if err != nil {
-		return fmt.Errorf("invariant scan: %w", err)
-	}
-	for _, a := range as {
-		alerted[a.RequestID] = true
-	}
-	for _, r := range d.order {
-		sr, err := d.t.Audit.ServiceRequest(ctx, r.id)
-		if err != nil {
-			return fmt.Errorf("invariant scan: %w", err)
-		}
-		switch sr.Status {
-		case carehex.StatusAssigned, carehex.StatusEnRoute, carehex.StatusInProgress, carehex.StatusCompleted,
-			carehex.StatusUnfilled, carehex.StatusCancelled:
-			continue
-		}
-		if alerted[r.id] {
-			continue
-		}
-		// Not yet past the dispatcher's alert deadline: still waiting, not lost.
-		deadline := dispatch.DefaultConfig().Soon.Deadline
-		if r.call.Emergency {
-			deadline = dispatch.DefaultConfig().Emergency.Deadline
-		}
-		if d.clockNow().Sub(r.created) < deadline {
-			continue
-		}
-		offers, err := d.t.Audit.RequestOffers(ctx, r.id)
-		if err != nil {
-			return fmt.Errorf("invariant scan: %w", err)
-		}
-		if slices.ContainsFunc(offers, func(o *carehex.Offer) bool { return o.Status == carehex.OfferOpen }) {
-			continue
+	// A request accepted by two providers is booked twice as surely as a
+	// provider booked into two visits.
+	d.res.DoubleBookings = len(scan.Overlaps) + len(scan.MultiAccepted)
+	for _, l := range scan.Lost {
+		created := ""
+		if r := d.reqs[l.ID]; r != nil {
+			created = r.created.In(cst).Format("15:04:05")
 		}
 		d.res.LostRequests++
-		d.res.Lost = append(d.res.Lost, fmt.Sprintf("%s %s created %s", r.id, sr.Status, sr.CreateTime.In(cst).Format("15:04:05")))
+		d.res.Lost = append(d.res.Lost, fmt.Sprintf("%s %s created %s: %s", l.ID, l.Status, created, l.Why))
 	}
 	return nil
 }

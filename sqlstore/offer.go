@@ -299,11 +299,11 @@ func (s *DB) CloseOffer(ctx context.Context, id string, status carehex.OfferStat
 		if n, err := res.RowsAffected(); err != nil {
 			return err
 		} else if n == 0 {
-			var st string
-			if err := tx.QueryRowContext(ctx, s.rebind(`SELECT status FROM offers WHERE id = ?`), id).Scan(&st); err != nil {
+			var current string
+			if err := tx.QueryRowContext(ctx, s.rebind(`SELECT status FROM offers WHERE id = ?`), id).Scan(&current); err != nil {
 				return err
 			}
-			return carehex.Errorf(carehex.ECONFLICT, "offer_id", "the offer is %s, no longer open", st)
+			return carehex.Errorf(carehex.ECONFLICT, "offer_id", "the offer is %s, no longer open", current)
 		}
 		var from carehex.Status
 		if err := tx.QueryRowContext(ctx, s.rebind(`SELECT status FROM service_requests WHERE id = ?`), o.RequestID).Scan(&from); err != nil {

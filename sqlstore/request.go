@@ -272,8 +272,8 @@ func (s *DB) ServiceRequests(ctx context.Context, f carehex.RequestFilter) ([]*c
 	if len(f.Statuses) > 0 {
 		sts := dedupe(statusStrings(f.Statuses))
 		conds = append(conds, "status IN ("+placeholders(len(sts))+")")
-		for _, st := range sts {
-			args = append(args, st)
+		for _, status := range sts {
+			args = append(args, status)
 		}
 	}
 	q := requestSelect
@@ -285,10 +285,10 @@ func (s *DB) ServiceRequests(ctx context.Context, f carehex.RequestFilter) ([]*c
 	return queryAll(ctx, s, "list service requests", scanRequest, s.rebind(q), args...)
 }
 
-func statusStrings(sts []carehex.Status) []string {
-	out := make([]string, len(sts))
-	for i, st := range sts {
-		out[i] = string(st)
+func statusStrings(statuses []carehex.Status) []string {
+	out := make([]string, len(statuses))
+	for i, status := range statuses {
+		out[i] = string(status)
 	}
 	return out
 }

@@ -380,8 +380,8 @@ func (s *DB) ProviderVisits(ctx context.Context, providerID string, liveOnly boo
 	q, args := visitSelect+` WHERE provider_id = ?`, []any{providerID}
 	if liveOnly {
 		q += ` AND status IN (` + placeholders(len(liveStatuses)) + `)`
-		for _, st := range liveStatuses {
-			args = append(args, st)
+		for _, status := range liveStatuses {
+			args = append(args, status)
 		}
 	}
 	return queryAll(ctx, s, "list provider visits", scanVisit, s.rebind(q+` ORDER BY fence DESC LIMIT ?`), append(args, maxProviderVisits)...)
@@ -396,12 +396,65 @@ func (s *DB) ProviderDayVisits(ctx context.Context, providerID string, from, to 
 		return nil, carehex.Errorf(carehex.EINVALID, "to", "the day's end must be after its start")
 	}
 	args := []any{providerID, micros(from), micros(to)}
-	for _, st := range liveStatuses {
-		args = append(args, st)
+	for _, status := range liveStatuses {
+		args = append(args, status)
 	}
 	return queryAll(ctx, s, "list provider day visits", scanVisit, s.rebind(visitSelect+` WHERE provider_id = ?
 		AND ((planned_start >= ? AND planned_start < ?) OR status IN (`+placeholders(len(liveStatuses))+`))
 		ORDER BY fence DESC LIMIT ?`), append(args, maxProviderVisits)...)
+}
+
+// PlannedVisitCounts counts each provider's visits, not cancelled, planned to
+// start in [from, to). The IDs go in chunks, well under the bind-parameter
+// limits of both databases.
+func (s *DB) PlannedVisitCounts(ctx context.Context, providerIDs []string, from, to time.Time) (map[string]int, error) {
+	if !from.Before(to) {
+		return nil, carehex.Errorf(carehex.EINVALID, "to", "the period must end after it starts, got [%s, %s)", from, to)
+	}
+	out := map[string]int{}
+	ids := dedupe(providerIDs)
+	for len(ids) > 0 {
+		chunk := ids[:min(len(ids), 500)]
+		ids = ids[len(chunk):]
+		args := []any{string(carehex.StatusCancelled), micros(from), micros(to)}
+		for _, id := range chunk {
+			args = append(args, id)
+		}
+		rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT provider_id, COUNT(*) FROM visits
+			WHERE status <> ? AND planned_start >= ? AND planned_start < ? AND provider_id IN (`+placeholders(len(chunk))+`)
+			GROUP BY provider_id`), args...)
+		if err != nil {
+			return nil, s.wrap(err, "count planned visits")
+		}
+		for rows.Next() {
+			var (
+				id string
+				n  int
+			)
+			if err := rows.Scan(&id, &n); err != nil {
+				rows.Close()
+				return nil, s.wrap(err, "count planned visits")
+			}
+			out[id] = n
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, s.wrap(err, "count planned visits")
+		}
+	}
+	return out, nil
+}
+
+// LiveVisits lists every live visit, by provider and each provider's newest
+// first (by fence).
+func (s *DB) LiveVisits(ctx context.Context) ([]*carehex.Visit, error) {
+	args := make([]any, 0, len(liveStatuses))
+	for _, status := range liveStatuses {
+		args = append(args, status)
+	}
+	q := visitSelect + ` WHERE status IN (` + placeholders(len(liveStatuses)) + `) ORDER BY provider_id, fence DESC`
+	return queryAll(ctx, s, "list live visits", scanVisit, s.rebind(q), args...)
 }
 
 // ProviderFences returns the last committed fence of every provider that

@@ -87,8 +87,8 @@ func boolInt(b bool) int {
 }
 
 // statusRank says how far a visit has come, on the scale of EventType ranks.
-func statusRank(st carehex.Status) int {
-	switch st {
+func statusRank(status carehex.Status) int {
+	switch status {
 	case carehex.StatusEnRoute:
 		return 1
 	case carehex.StatusInProgress:

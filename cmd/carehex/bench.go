@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/carehex/carehex/providers"
+	"github.com/carehex/carehex/providers/providersbench"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -39,7 +39,7 @@ func benchDispatch(ctx context.Context, args []string, getenv func(string) strin
 	if err := rdb.Ping(ctx).Err(); err != nil {
 		return fmt.Errorf("redis at %s: %w", *redisURL, err)
 	}
-	r, err := providers.RunBench(ctx, rdb, providers.BenchOptions{
+	r, err := providersbench.Run(ctx, rdb, providersbench.Options{
 		Providers: *n, Clients: *clients, IndexRes: *res,
 		Progress: func(msg string) { fmt.Fprintln(stderr, msg) },
 	})

@@ -48,7 +48,8 @@ func TestLoginFloodKeepsServerResponsive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ph := phone{t: t, url: srv.url, token: tok.Token}
+	phoneHC, api := contractClient(t, srv.url)
+	ph := phone{t: t, url: srv.url, token: tok.Token, hc: phoneHC, api: api}
 	if code := ph.do("POST", "/m/v1/heartbeat", map[string]any{"lat": home.Lat, "lng": home.Lng, "accuracy_m": 10, "available": true}, nil); code != http.StatusOK {
 		t.Fatalf("heartbeat: HTTP %d", code)
 	}

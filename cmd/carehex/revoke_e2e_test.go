@@ -46,7 +46,8 @@ func TestRevocationEndToEnd(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ph := phone{t: t, url: srv.url, token: tok.Token}
+		hc, api := contractClient(t, srv.url)
+		ph := phone{t: t, url: srv.url, token: tok.Token, hc: hc, api: api}
 		if code := ph.do("POST", "/m/v1/heartbeat", map[string]any{"lat": home.Lat, "lng": home.Lng, "accuracy_m": 10, "available": true}, nil); code != http.StatusOK {
 			t.Fatalf("heartbeat: HTTP %d", code)
 		}
@@ -110,7 +111,8 @@ func TestRevocationEndToEnd(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		fam := phone{t: t, url: srv.url, token: link.AccessToken}
+		famHC, famAPI := contractClient(t, srv.url)
+		fam := phone{t: t, url: srv.url, token: link.AccessToken, hc: famHC, api: famAPI}
 		if code := fam.do("GET", "/m/v1/family/visits", nil, nil); code != http.StatusOK {
 			t.Fatalf("family visits: HTTP %d", code)
 		}

@@ -73,10 +73,7 @@ func (st *stack) wire(cfg *Config, clock carehex.Clock) error {
 	}
 	dcfg := dispatch.DefaultConfig()
 	dcfg.OfferTTL = cfg.OfferTTL
-	engine, err := dispatch.New(dcfg, dispatch.Deps{
-		Requests: store, Residents: store, Providers: store, Catalog: store, Visits: store,
-		Offers: store, Alerts: store, Live: live, Log: log, Clock: clock,
-	})
+	engine, err := dispatch.New(dcfg, dispatch.Deps{Store: store, Live: live, Log: log, Clock: clock})
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,9 @@
-package providers
+// Package providersbench is `carehex bench dispatch`: it places a city of
+// providers in a Redis zone of its own and measures the dispatcher's hot path
+// through the providers package's public API, the H3 index beside GEOSEARCH.
+// It is a tool, kept out of the production package; its figures, with the
+// commands that produced them, are in docs/PERFORMANCE.md.
+package providersbench
 
 import (
 	"context"
@@ -14,12 +19,13 @@ import (
 
 	"github.com/carehex/carehex"
 	"github.com/carehex/carehex/internal/stats"
+	"github.com/carehex/carehex/providers"
 	"github.com/redis/go-redis/v9"
 )
 
-// BenchOptions configure RunBench. The zero value runs the issue's benchmark:
+// Options configure Run. The zero value runs the issue's benchmark:
 // 100,000 providers around Zibo, a skill held by 30%, 3 km, want 10.
-type BenchOptions struct {
+type Options struct {
 	Providers int    // default 100,000
 	Zone      string // default "bench"; its keys are deleted before and after
 	IndexRes  int    // the coarser index resolution; default geo.IndexRes
@@ -35,8 +41,8 @@ type BenchOptions struct {
 	Progress func(msg string)
 }
 
-// BenchResult is what `carehex bench dispatch` prints as its last line.
-type BenchResult struct {
+// Result is what `carehex bench dispatch` prints as its last line.
+type Result struct {
 	Providers             int     `json:"providers"`
 	H3P50ms               float64 `json:"h3_p50_ms"`
 	H3P99ms               float64 `json:"h3_p99_ms"`
@@ -72,13 +78,13 @@ var benchOtherSkills = []string{"cleaning", "bathing", "escort", "nursing", "rep
 
 const benchMaxAge = 5 * time.Minute
 
-// RunBench places providers around Zibo in a zone of its own and measures the
+// Run places providers around Zibo in a zone of its own and measures the
 // hot path of dispatch against rdb, H3 index and GEOSEARCH side by side:
 // candidate lookup latency at one client and throughput at Clients, Redis
 // memory per provider, claim latency at Clients concurrent claimers. It
 // deletes the zone's keys when done (and before, in case an earlier run was
 // interrupted); nothing else in rdb is touched.
-func RunBench(ctx context.Context, rdb redis.UniversalClient, o BenchOptions) (BenchResult, error) {
+func Run(ctx context.Context, rdb redis.UniversalClient, o Options) (Result, error) {
 	if o.Providers <= 0 {
 		o.Providers = 100_000
 	}
@@ -111,26 +117,26 @@ func RunBench(ctx context.Context, rdb redis.UniversalClient, o BenchOptions) (B
 			o.Progress(fmt.Sprintf(format, args...))
 		}
 	}
-	s, err := New(rdb, Options{Zone: o.Zone, IndexRes: o.IndexRes, GeoSet: true})
+	s, err := providers.New(rdb, providers.Options{Zone: o.Zone, IndexRes: o.IndexRes, GeoSet: true})
 	if err != nil {
-		return BenchResult{}, err
+		return Result{}, err
 	}
-	res := BenchResult{Providers: o.Providers, IndexRes: s.res}
-	if err := DeleteZone(ctx, rdb, o.Zone); err != nil {
+	res := Result{Providers: o.Providers, IndexRes: s.IndexRes()}
+	if err := providers.DeleteZone(ctx, rdb, o.Zone); err != nil {
 		return res, err
 	}
 	defer func() {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 		defer cancel()
-		_ = DeleteZone(ctx, rdb, o.Zone)
+		_ = providers.DeleteZone(ctx, rdb, o.Zone)
 	}()
 
 	// Place the providers and measure what they cost.
 	before, err := usedMemory(ctx, rdb)
 	if err != nil {
-		return res, s.fail(err, "bench memory")
+		return res, fmt.Errorf("bench memory: %w", err)
 	}
-	say("placing %d providers around Zibo (index resolutions %d and %d)", o.Providers, s.res, s.res+1)
+	say("placing %d providers around Zibo (index resolutions %d and %d)", o.Providers, s.IndexRes(), s.IndexRes()+1)
 	start := time.Now()
 	placed, err := place(ctx, s, o.Providers, o.Seed)
 	if err != nil {
@@ -139,22 +145,18 @@ func RunBench(ctx context.Context, rdb redis.UniversalClient, o BenchOptions) (B
 	res.PlaceSeconds = time.Since(start).Seconds()
 	after, err := usedMemory(ctx, rdb)
 	if err != nil {
-		return res, s.fail(err, "bench memory")
+		return res, fmt.Errorf("bench memory: %w", err)
 	}
-	geoBytes, err := rdb.MemoryUsage(ctx, s.geoSet, 0).Result()
+	fp, err := s.Footprint(ctx)
 	if err != nil {
-		return res, s.fail(err, "bench memory")
-	}
-	zoneBytes, err := zoneMemory(ctx, rdb, o.Zone)
-	if err != nil {
-		return res, s.fail(err, "bench memory")
+		return res, err
 	}
 	n := float64(o.Providers)
-	res.GeoBytesPerProvider = float64(geoBytes) / n
-	res.RedisBytesPerProvider = float64(zoneBytes-geoBytes) / n
-	res.UsedMemoryPerProvider = float64(after-before-geoBytes) / n
-	if res.ProvidersPerIndexCell, err = indexFill(ctx, rdb, s); err != nil {
-		return res, s.fail(err, "bench index")
+	res.GeoBytesPerProvider = float64(fp.GeoBytes) / n
+	res.RedisBytesPerProvider = float64(fp.Bytes-fp.GeoBytes) / n
+	res.UsedMemoryPerProvider = float64(after-before-fp.GeoBytes) / n
+	if fp.IndexSets > 0 {
+		res.ProvidersPerIndexCell = float64(fp.IndexMembers) / float64(fp.IndexSets)
 	}
 	say("placed in %.1fs: %.0f bytes/provider by MEMORY USAGE of the zone's keys (%.0f by INFO used_memory), +%.0f for the geo set; %.1f providers per non-empty (skill, cell) set",
 		res.PlaceSeconds, res.RedisBytesPerProvider, res.UsedMemoryPerProvider, res.GeoBytesPerProvider, res.ProvidersPerIndexCell)
@@ -164,13 +166,12 @@ func RunBench(ctx context.Context, rdb redis.UniversalClient, o BenchOptions) (B
 	// than a latency phase uses, and hints are kept per coarse cell, so a
 	// lookup follows the hint its neighbours left, not one of its own.
 	rng := rand.New(rand.NewSource(o.Seed + 1))
-	queries := make([]Query, 20_000)
+	queries := make([]providers.Query, 20_000)
 	now := time.Now()
 	for i := range queries {
-		queries[i] = Query{Origin: benchPoint(rng), Skill: benchSkill, MaxRadiusM: o.RadiusM, Want: o.Want, MaxAge: benchMaxAge, Now: now}
+		queries[i] = providers.Query{Origin: benchPoint(rng), Skill: benchSkill, MaxRadiusM: o.RadiusM, Want: o.Want, MaxAge: benchMaxAge, Now: now}
 	}
-	h3 := func(ctx context.Context, q Query) ([]Candidate, error) { return s.Candidates(ctx, q) }
-	geo := func(ctx context.Context, q Query) ([]Candidate, error) { return s.CandidatesGeo(ctx, q) }
+	h3, geo := s.Candidates, s.CandidatesGeo
 
 	// Both methods must agree before their speed means anything; this pass
 	// also warms the script cache, the connection pool and the caches of
@@ -191,19 +192,19 @@ func RunBench(ctx context.Context, rdb redis.UniversalClient, o BenchOptions) (B
 	}
 	say("%d of %d lookups disagree between H3 and GEOSEARCH", res.Disagreements, checked)
 
-	var st searchStats
+	var lookups providers.LookupStats
 	var found int
 	timed := queries[checked:]
 	for _, m := range []struct {
 		name     string
-		f        func(context.Context, Query) ([]Candidate, error)
+		f        func(context.Context, providers.Query) ([]providers.Candidate, error)
 		p50, p99 *float64
 		ops      *float64
 	}{
-		{"h3", func(ctx context.Context, q Query) ([]Candidate, error) {
-			cs, one, err := s.candidates(ctx, q)
-			st.res += one.res
-			st.cells, st.scanned, st.trips, found = st.cells+one.cells, st.scanned+one.scanned, st.trips+one.trips, found+len(cs)
+		{"h3", func(ctx context.Context, q providers.Query) ([]providers.Candidate, error) {
+			cs, one, err := s.CandidatesMeasured(ctx, q)
+			lookups.Res += one.Res
+			lookups.Cells, lookups.Scanned, lookups.Trips, found = lookups.Cells+one.Cells, lookups.Scanned+one.Scanned, lookups.Trips+one.Trips, found+len(cs)
 			return cs, err
 		}, &res.H3P50ms, &res.H3P99ms, &res.H3OpsS},
 		{"geo", geo, &res.GeoP50ms, &res.GeoP99ms, &res.GeoOpsS},
@@ -232,8 +233,8 @@ func RunBench(ctx context.Context, rdb redis.UniversalClient, o BenchOptions) (B
 		say("%s: p50 %.3f ms, p99 %.3f ms at 1 client; %.0f lookups/s at %d clients", m.name, *m.p50, *m.p99, ops, o.Clients)
 	}
 	n = float64(o.Samples)
-	res.CellsPerLookup, res.ScannedPerLookup, res.TripsPerLookup, res.FoundPerLookup = float64(st.cells)/n, float64(st.scanned)/n, float64(st.trips)/n, float64(found)/n
-	res.FineShare = float64(st.res-o.Samples*s.res) / n
+	res.CellsPerLookup, res.ScannedPerLookup, res.TripsPerLookup, res.FoundPerLookup = float64(lookups.Cells)/n, float64(lookups.Scanned)/n, float64(lookups.Trips)/n, float64(found)/n
+	res.FineShare = float64(lookups.Res-o.Samples*s.IndexRes()) / n
 	say("H3 lookups read %.1f cells (%.0f%% at the fine resolution) holding %.0f index members, in %.2f round trips; %.1f candidates found",
 		res.CellsPerLookup, 100*res.FineShare, res.ScannedPerLookup, res.TripsPerLookup, res.FoundPerLookup)
 
@@ -254,7 +255,7 @@ func RunBench(ctx context.Context, rdb redis.UniversalClient, o BenchOptions) (B
 			continue
 		}
 		lat := make([]time.Duration, o.Clients)
-		won := make([]Claim, o.Clients)
+		won := make([]providers.Claim, o.Clients)
 		start := make(chan struct{})
 		var ready sync.WaitGroup
 		ready.Add(o.Clients)
@@ -264,11 +265,11 @@ func RunBench(ctx context.Context, rdb redis.UniversalClient, o BenchOptions) (B
 			ready.Done()
 			<-start
 			t0 := time.Now()
-			c, err := s.Claim(ctx, ClaimRequest{ProviderID: id, RequestID: req, TTL: 45 * time.Second, MaxAge: benchMaxAge})
+			c, err := s.Claim(ctx, providers.ClaimRequest{ProviderID: id, RequestID: req, TTL: 45 * time.Second, MaxAge: benchMaxAge})
 			lat[w] = time.Since(t0)
 			if err == nil {
 				won[w] = c
-			} else if !errors.Is(err, ErrClaimed) {
+			} else if !errors.Is(err, providers.ErrClaimed) {
 				return err
 			}
 			return nil
@@ -299,13 +300,13 @@ func RunBench(ctx context.Context, rdb redis.UniversalClient, o BenchOptions) (B
 	ops, err := throughput(ctx, o.Clients, o.Duration, func(ctx context.Context, i int) error {
 		id := placed.available[(i*7919)%len(placed.available)]
 		t0 := time.Now()
-		c, err := s.Claim(ctx, ClaimRequest{ProviderID: id, RequestID: "sat-" + strconv.Itoa(i), TTL: 45 * time.Second, MaxAge: benchMaxAge})
+		c, err := s.Claim(ctx, providers.ClaimRequest{ProviderID: id, RequestID: "sat-" + strconv.Itoa(i), TTL: 45 * time.Second, MaxAge: benchMaxAge})
 		d := time.Since(t0)
 		mu.Lock()
 		sat = append(sat, d)
 		mu.Unlock()
 		switch {
-		case errors.Is(err, ErrClaimed):
+		case errors.Is(err, providers.ErrClaimed):
 			return nil
 		case err != nil:
 			return err
@@ -322,63 +323,30 @@ func RunBench(ctx context.Context, rdb redis.UniversalClient, o BenchOptions) (B
 	return res, nil
 }
 
-// zoneMemory sums MEMORY USAGE (key, value and hash-table entry) over every
-// key of the zone. Unlike a difference of INFO used_memory, it counts only
-// this zone, whatever else the server is doing meanwhile.
-func zoneMemory(ctx context.Context, rdb redis.UniversalClient, zone string) (int64, error) {
-	var total atomic.Int64
-	err := forEachNode(ctx, rdb, func(ctx context.Context, c *redis.Client) error {
-		iter := c.Scan(ctx, 0, keyPrefix(zone)+"*", 1000).Iterator()
-		var keys []string
-		sum := func() error {
-			cmds, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
-				for _, k := range keys {
-					p.MemoryUsage(ctx, k, 0)
-				}
-				return nil
-			})
-			for _, cmd := range cmds {
-				total.Add(cmd.(*redis.IntCmd).Val())
-			}
-			keys = keys[:0]
-			return err
-		}
-		for iter.Next(ctx) {
-			if keys = append(keys, iter.Val()); len(keys) == 1000 {
-				if err := sum(); err != nil {
-					return err
-				}
-			}
-		}
-		if err := iter.Err(); err != nil || len(keys) == 0 {
-			return err
-		}
-		return sum()
-	})
-	return total.Load(), err
-}
-
 // placed is what place put in Redis.
 type placed struct {
 	available []string // IDs of the available, fresh providers
 }
 
-// place puts n providers around Zibo through Rebuild (one pipeline per 500):
+// placeBatch is how many providers one Rebuild call places.
+const placeBatch = 500
+
+// place puts n providers around Zibo through Rebuild (one call per 500):
 // 85% available, 5% of those with a heartbeat too old to count, 5% busy, the
 // rest offline. Positions: 60% in a 4 km Gaussian around the centre, 40%
 // uniform over a 15 km radius, so the centre is ~10× denser than the edge.
-func place(ctx context.Context, s *Store, n int, seed int64) (placed, error) {
+func place(ctx context.Context, s *providers.Store, n int, seed int64) (placed, error) {
 	rng := rand.New(rand.NewSource(seed))
 	now := time.Now()
 	var out placed
-	snaps := make([]Snapshot, 0, rebuildBatch)
+	snaps := make([]providers.Snapshot, 0, placeBatch)
 	for i := 0; i < n; i++ {
-		p := Snapshot{
+		p := providers.Snapshot{
 			ProviderID:  benchID(rng),
 			Position:    benchPoint(rng),
 			AccuracyM:   float64(5 + rng.Intn(30)),
 			LastSeen:    now,
-			Status:      StatusAvailable,
+			Status:      providers.StatusAvailable,
 			WantsOffers: true,
 		}
 		if rng.Float64() < 0.30 {
@@ -389,9 +357,9 @@ func place(ctx context.Context, s *Store, n int, seed int64) (placed, error) {
 		}
 		switch r := rng.Float64(); {
 		case r < 0.10:
-			p.Status, p.WantsOffers = StatusOffline, false
+			p.Status, p.WantsOffers = providers.StatusOffline, false
 		case r < 0.15:
-			p.Status, p.RequestID, p.Token = StatusBusy, "req_"+p.ProviderID[4:], 1
+			p.Status, p.RequestID, p.Token = providers.StatusBusy, "req_"+p.ProviderID[4:], 1
 		case r < 0.15+0.85*0.05:
 			p.LastSeen = now.Add(-time.Hour)
 		default:
@@ -449,7 +417,7 @@ func benchPoint(rng *rand.Rand) carehex.LatLng {
 // GEOSEARCH's earth radius is 0.03% larger than H3's, so providers within a
 // couple of metres of each other may swap places, and one within 0.05% of the
 // radius may be in one answer only.
-func sameProviders(a, b []Candidate, radiusM float64) bool {
+func sameProviders(a, b []providers.Candidate, radiusM float64) bool {
 	for i := range min(len(a), len(b)) {
 		if a[i].ProviderID != b[i].ProviderID && math.Abs(a[i].DistanceM-b[i].DistanceM) > 2 {
 			return false
@@ -537,87 +505,4 @@ func usedMemory(ctx context.Context, rdb redis.UniversalClient) (int64, error) {
 		return total.Load(), err
 	}
 	return 0, fmt.Errorf("cannot read memory of a %T", rdb)
-}
-
-// indexFill is the mean number of members of the zone's non-empty index sets.
-func indexFill(ctx context.Context, rdb redis.UniversalClient, s *Store) (float64, error) {
-	var sets, members atomic.Int64
-	err := forEachNode(ctx, rdb, func(ctx context.Context, c *redis.Client) error {
-		iter := c.Scan(ctx, 0, s.aPrefix+"*", 1000).Iterator()
-		var keys []string
-		count := func() error {
-			cmds, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
-				for _, k := range keys {
-					p.ZCard(ctx, k)
-				}
-				return nil
-			})
-			for _, cmd := range cmds {
-				sets.Add(1)
-				members.Add(cmd.(*redis.IntCmd).Val())
-			}
-			keys = keys[:0]
-			return err
-		}
-		for iter.Next(ctx) {
-			if keys = append(keys, iter.Val()); len(keys) == 1000 {
-				if err := count(); err != nil {
-					return err
-				}
-			}
-		}
-		if err := iter.Err(); err != nil {
-			return err
-		}
-		if len(keys) == 0 {
-			return nil
-		}
-		return count()
-	})
-	if sets.Load() == 0 {
-		return 0, err
-	}
-	return float64(members.Load()) / float64(sets.Load()), err
-}
-
-func forEachNode(ctx context.Context, rdb redis.UniversalClient, f func(ctx context.Context, c *redis.Client) error) error {
-	switch c := rdb.(type) {
-	case *redis.Client:
-		return f(ctx, c)
-	case *redis.ClusterClient:
-		return c.ForEachMaster(ctx, f)
-	}
-	return fmt.Errorf("cannot walk the nodes of a %T", rdb)
-}
-
-// DeleteZone deletes every key of one zone (and nothing else): the
-// benchmark's clean-up, and an operator's way to retire a zone. What it
-// deletes can be rebuilt (Rebuild), but until then the zone is Lost.
-func DeleteZone(ctx context.Context, rdb redis.UniversalClient, zone string) error {
-	if _, err := New(rdb, Options{Zone: zone}); err != nil {
-		return err
-	}
-	err := forEachNode(ctx, rdb, func(ctx context.Context, c *redis.Client) error {
-		iter := c.Scan(ctx, 0, keyPrefix(zone)+"*", 1000).Iterator()
-		var keys []string
-		for iter.Next(ctx) {
-			if keys = append(keys, iter.Val()); len(keys) == 1000 {
-				if err := c.Unlink(ctx, keys...).Err(); err != nil {
-					return err
-				}
-				keys = keys[:0]
-			}
-		}
-		if err := iter.Err(); err != nil {
-			return err
-		}
-		if len(keys) > 0 {
-			return c.Unlink(ctx, keys...).Err()
-		}
-		return nil
-	})
-	if err != nil {
-		return (&Store{}).fail(err, "delete zone")
-	}
-	return nil
 }

@@ -1,10 +1,12 @@
-package providers_test
+package providersbench
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"math/rand"
+	mrand "math/rand"
 	"os"
 	"strconv"
 	"sync"
@@ -18,25 +20,43 @@ import (
 )
 
 // TestRunBench runs the benchmark of `carehex bench dispatch` small, on the
-// real servers (miniredis has no INFO memory), to keep it working. It checks
+// real servers (miniredis has no INFO memory or MEMORY USAGE), to keep it working. It checks
 // that it runs and that both methods agree; the figures are only logged.
 //
 // With CAREHEX_BENCH_PROVIDERS=N it runs the full benchmark at N providers
 // instead, and its last log line is the JSON the command prints:
 //
-//	CAREHEX_BENCH_PROVIDERS=100000 go test -run 'TestRunBench/redis$' -v -timeout 10m ./providers/
+//	CAREHEX_BENCH_PROVIDERS=100000 go test -run 'TestRunBench/redis$' -v -timeout 10m ./providers/providersbench/
 func TestRunBench(t *testing.T) {
-	opt := providers.BenchOptions{Providers: 3000, Clients: 8, Samples: 200, Duration: 200 * time.Millisecond, Claims: 400}
+	opt := Options{Providers: 3000, Clients: 8, Samples: 200, Duration: 200 * time.Millisecond, Claims: 400}
 	if n, err := strconv.Atoi(os.Getenv("CAREHEX_BENCH_PROVIDERS")); err == nil {
-		opt = providers.BenchOptions{Providers: n}
+		opt = Options{Providers: n}
 	}
-	for _, b := range backends[1:] {
+	for _, b := range []struct {
+		name string
+		open func(t *testing.T) redis.UniversalClient
+	}{
+		{"redis", func(t *testing.T) redis.UniversalClient {
+			opt, err := redis.ParseURL(testenv.RedisURL(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			opt.PoolSize = 64
+			return redis.NewClient(opt)
+		}},
+		{"cluster", func(t *testing.T) redis.UniversalClient {
+			return redis.NewClusterClient(&redis.ClusterOptions{Addrs: testenv.RedisClusterAddrs(t), PoolSize: 64})
+		}},
+	} {
 		t.Run(b.name, func(t *testing.T) {
 			rdb := b.open(t)
-			zone := uniqueZone()
+			t.Cleanup(func() { rdb.Close() })
+			var id [6]byte
+			_, _ = rand.Read(id[:])
+			zone := "bench" + hex.EncodeToString(id[:])
 			opt := opt
 			opt.Zone, opt.Progress = zone, func(msg string) { t.Log(msg) }
-			res, err := providers.RunBench(context.Background(), rdb, opt)
+			res, err := Run(context.Background(), rdb, opt)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -99,7 +119,7 @@ func benchStore(b *testing.B, n int) *providers.Store {
 	if err := providers.DeleteZone(context.Background(), benchZones.rdb, s.Zone()); err != nil {
 		b.Fatal(err)
 	}
-	if _, err := providers.Place(context.Background(), s, n, 1); err != nil {
+	if _, err := place(context.Background(), s, n, 1); err != nil {
 		b.Fatal(err)
 	}
 	benchZones.zones[n] = s
@@ -107,10 +127,10 @@ func benchStore(b *testing.B, n int) *providers.Store {
 }
 
 func benchQueries(n int) []providers.Query {
-	rng := rand.New(rand.NewSource(2))
+	rng := mrand.New(mrand.NewSource(2))
 	qs := make([]providers.Query, n)
 	for i := range qs {
-		qs[i] = providers.Query{Origin: providers.BenchPoint(rng), Skill: providers.BenchSkill, MaxRadiusM: 3000, Want: 10, MaxAge: 5 * time.Minute}
+		qs[i] = providers.Query{Origin: benchPoint(rng), Skill: benchSkill, MaxRadiusM: 3000, Want: 10, MaxAge: 5 * time.Minute}
 	}
 	return qs
 }
