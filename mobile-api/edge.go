@@ -160,6 +160,9 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 func (s *Server) logged(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		// Every answer (JSON, SSE, errors) carries personal data or says
+		// something about it: no cache, shared or private, may keep it.
+		w.Header().Set("Cache-Control", "no-store")
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
 		s.log.DebugContext(r.Context(), "mobile.request", "method", r.Method, "path", r.URL.Path,

@@ -126,9 +126,9 @@ func TestBadInput(t *testing.T) {
 				`"window_start_time":"$IN2H","window_end_time":"$IN1H"}`, twirp.InvalidArgument, "window_end_time"},
 		{"window on a non-scheduled request", "IntakeService/CreateServiceRequest", "",
 			validRequest(`,"window_start_time":"$IN1H","window_end_time":"$IN2H"`), twirp.InvalidArgument, "window_start_time"},
-		{"malformed JSON", "IntakeService/CreateServiceRequest", "", `{"resident_id":`, twirp.InvalidArgument, "body"},
-		{"JSON array", "IntakeService/CreateServiceRequest", "", `[]`, twirp.InvalidArgument, "body"},
-		{"empty body", "IntakeService/CreateServiceRequest", "", ``, twirp.InvalidArgument, "body"},
+		{"malformed JSON", "IntakeService/CreateServiceRequest", "", `{"resident_id":`, twirp.Malformed, ""},
+		{"JSON array", "IntakeService/CreateServiceRequest", "", `[]`, twirp.Malformed, ""},
+		{"empty body", "IntakeService/CreateServiceRequest", "", ``, twirp.Malformed, ""},
 		{"body over the limit", "IntakeService/CreateServiceRequest", "",
 			validRequest(`,"notes":"` + strings.Repeat("a", rpc.MaxBodyBytes) + `"`), twirp.InvalidArgument, "body"},
 		{"notes over 2000 characters", "IntakeService/CreateServiceRequest", "",
@@ -143,8 +143,23 @@ func TestBadInput(t *testing.T) {
 		{"window that is not a time", "IntakeService/CreateServiceRequest", "",
 			`{"resident_id":"` + resident + `","service_code":"` + service + `","urgency":"URGENCY_SCHEDULED","window_start_time":"tomorrow"}`,
 			twirp.InvalidArgument, ""},
-		{"protobuf garbage", "IntakeService/CreateServiceRequest", protoType, "\xff\xff\xff\xff", twirp.InvalidArgument, "body"},
-		{"protobuf string that is not UTF-8", "IntakeService/CreateServiceRequest", protoType, "\x0a\x02\xff\xfe", twirp.InvalidArgument, "body"},
+		{"protobuf garbage", "IntakeService/CreateServiceRequest", protoType, "\xff\xff\xff\xff", twirp.Malformed, ""},
+		{"protobuf string that is not UTF-8", "IntakeService/CreateServiceRequest", protoType, "\x0a\x02\xff\xfe", twirp.Malformed, ""},
+
+		{"JSON that is not JSON", "IntakeService/CreateServiceRequest", "", `resident_id=1`, twirp.Malformed, ""},
+		{"JSON with a trailing second object", "IntakeService/CreateServiceRequest", "", validRequest(``) + `{}`, twirp.Malformed, ""},
+
+		// Unknown enum names are refused, never read as "unspecified".
+		{"status filter typo", "IntakeService/ListServiceRequests", "", `{"statuses":["REQUEST_STATUS_COMPLETD"]}`, twirp.InvalidArgument, "statuses"},
+		{"status filter typo after a good one", "IntakeService/ListServiceRequests", "",
+			`{"statuses":["REQUEST_STATUS_PENDING","REQUEST_STATUS_COMPLETD"]}`, twirp.InvalidArgument, "statuses"},
+		{"resident gender typo", "ResidentService/CreateResident", "", residentBody(`,"location":{"lat":36.8,"lng":118},"gender":"GENDER_FEMAL"`), twirp.InvalidArgument, "gender"},
+		{"urgency typo beside an unknown field", "IntakeService/CreateServiceRequest", "",
+			`{"no_such_field":1,"resident_id":"` + resident + `","service_code":"` + service + `","urgency":"URGENCY_SOONER"}`, twirp.InvalidArgument, "urgency"},
+
+		// Paths that name no method answer Twirp's bad_route, in JSON.
+		{"unknown service", "NoSuchService/CreateServiceRequest", "", validRequest(``), twirp.BadRoute, ""},
+		{"unknown method", "IntakeService/NoSuchMethod", "", validRequest(``), twirp.BadRoute, ""},
 
 		// ProviderService/CreateProvider
 		{"provider unknown skill", "ProviderService/CreateProvider", "",

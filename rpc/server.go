@@ -62,5 +62,6 @@ func (s *Server) Handler() http.Handler {
 	} {
 		mux.Handle(h.PathPrefix(), h)
 	}
+	mux.Handle("/", badRoute(tel))
 	return s.edge(mux, tel)
 }

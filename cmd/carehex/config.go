@@ -19,6 +19,7 @@ import (
 // CAREHEX_* variables override them and flags override those.
 type Config struct {
 	Addr            string        // listen address
+	MetricsAddr     string        // listen address of GET /metrics; empty disables it
 	DataDir         string        // SQLite file and other local state
 	DatabaseURL     string        // postgres://…; empty means SQLite under DataDir
 	RedisURL        string        // redis://…; empty means an in-process Redis-protocol server
@@ -34,6 +35,7 @@ type Config struct {
 func defaultConfig(getenv func(string) string) Config {
 	c := Config{
 		Addr:            "127.0.0.1:8080",
+		MetricsAddr:     "127.0.0.1:9090",
 		DataDir:         "./data",
 		LogLevel:        "info",
 		Zone:            providers.DefaultZone,
@@ -47,12 +49,29 @@ func defaultConfig(getenv func(string) string) Config {
 	}
 	set(&c.Addr, "CAREHEX_ADDR")
 	set(&c.DataDir, "CAREHEX_DATA")
+	if v, ok := lookup(getenv, "CAREHEX_METRICS_ADDR"); ok {
+		c.MetricsAddr = v // set but empty turns the listener off
+	}
 	set(&c.DatabaseURL, "CAREHEX_DATABASE_URL")
 	set(&c.RedisURL, "CAREHEX_REDIS_URL")
 	set(&c.LogLevel, "CAREHEX_LOG_LEVEL")
 	set(&c.Zone, "CAREHEX_ZONE")
 	c.offerTTLText = getenv("CAREHEX_OFFER_TTL")
 	return c
+}
+
+// lookup tells a variable set to "" from one not set, for the settings where
+// empty means "off". getenv is the only view of the environment run gets, so
+// "set but empty" is spelt CAREHEX_X=off or CAREHEX_X=none as well.
+func lookup(getenv func(string) string, key string) (string, bool) {
+	v := getenv(key)
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "":
+		return "", false
+	case "off", "none":
+		return "", true
+	}
+	return v, true
 }
 
 // storeFlags registers the flags every command that opens the database shares.
@@ -64,6 +83,11 @@ func (c *Config) storeFlags(fs *flag.FlagSet) {
 func (c *Config) validate() error {
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return fmt.Errorf("--addr / CAREHEX_ADDR %q is not HOST:PORT (e.g. 127.0.0.1:8080): %v", c.Addr, err)
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			return fmt.Errorf("--metrics-addr / CAREHEX_METRICS_ADDR %q is not HOST:PORT (e.g. 127.0.0.1:9090; empty turns metrics off): %v", c.MetricsAddr, err)
+		}
 	}
 	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
 		return fmt.Errorf("CAREHEX_DATABASE_URL must start with postgres:// (leave it empty for the SQLite file under --data)")

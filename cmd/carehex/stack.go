@@ -37,7 +37,11 @@ type stack struct {
 	Mobile  *mobileapi.Server
 	Relay   *mobileapi.Relay
 	API     *rpc.Server
-	Handler http.Handler // everything served: /twirp/, /m/v1/, /metrics, /healthz, the pages
+	Handler http.Handler // everything served on the public address: /twirp/, /m/v1/, /healthz, the pages
+	// Metrics serves GET /metrics (Prometheus) on its own listener
+	// (--metrics-addr), never on the public address: the figures need no
+	// login, so they stay on loopback unless the operator says otherwise.
+	Metrics http.Handler
 
 	log        *slog.Logger
 	closeRedis func()
@@ -95,9 +99,11 @@ func (st *stack) wire(cfg *Config, clock carehex.Clock) error {
 	mux.Handle("/twirp/", st.API.Handler())
 	mux.Handle("/m/v1/", mobile.Handler())
 	mux.Handle("/", web.Handler())
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", st.healthz)
 	st.Handler = mux
+	metrics := http.NewServeMux()
+	metrics.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	st.Metrics = metrics
 	return nil
 }
 
