@@ -29,6 +29,7 @@ var httpStatus = map[string]int{
 	carehex.EINVALID:         http.StatusBadRequest,
 	carehex.ENOTFOUND:        http.StatusNotFound,
 	carehex.ECONFLICT:        http.StatusConflict,
+	carehex.EEXISTS:          http.StatusConflict,
 	carehex.EUNAUTHENTICATED: http.StatusUnauthorized,
 	carehex.EFORBIDDEN:       http.StatusForbidden,
 	carehex.EUNAVAILABLE:     http.StatusServiceUnavailable,
