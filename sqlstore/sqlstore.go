@@ -46,6 +46,7 @@ type DB struct {
 	db      *sql.DB
 	dialect string
 	now     carehex.Clock
+	unlock  func() // releases the SQLite file's shared lock (lock_unix.go)
 }
 
 var (
@@ -85,19 +86,23 @@ func Open(ctx context.Context, dsn string, clock carehex.Clock) (*DB, error) {
 		if err != nil {
 			return nil, err
 		}
+		if s.unlock, err = lockShared(dsn); err != nil {
+			s.db.Close()
+			return nil, err
+		}
 	}
 	if err := s.db.PingContext(ctx); err != nil {
-		s.db.Close()
+		s.Close()
 		return nil, s.wrap(err, "connect to "+s.dialect)
 	}
 	if err := s.migrate(ctx); err != nil {
-		s.db.Close()
+		s.Close()
 		return nil, err
 	}
 	if s.dialect == DialectSQLite {
 		// The -wal and -shm files exist now; check they came out private.
 		if err := privateFiles(dsn); err != nil {
-			s.db.Close()
+			s.Close()
 			return nil, err
 		}
 	}
@@ -196,7 +201,11 @@ func (s *DB) Close() error {
 		// Keeps the query planner's statistics fresh at no cost to callers.
 		_, _ = s.db.Exec("PRAGMA optimize")
 	}
-	if err := s.db.Close(); err != nil {
+	err := s.db.Close()
+	if s.unlock != nil {
+		s.unlock()
+	}
+	if err != nil {
 		return carehex.Internal(err, "close database")
 	}
 	return nil

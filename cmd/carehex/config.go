@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -28,8 +29,13 @@ type Config struct {
 	Demo            bool          // seed demo data and accounts on an empty database
 	LogLevel        string        // debug, info, warn, error
 	ShutdownTimeout time.Duration // how long in-flight calls get on shutdown
+	BackupEvery     time.Duration // scheduled copies of the SQLite file; 0 means none
+	BackupDir       string        // where they go; empty means DataDir/backups
+	BackupKeep      int           // how many scheduled copies are kept
 
-	offerTTLText string // CAREHEX_OFFER_TTL as given, parsed by validate
+	offerTTLText    string // CAREHEX_OFFER_TTL as given, parsed by validate
+	backupEveryText string // CAREHEX_BACKUP_EVERY as given
+	backupKeepText  string // CAREHEX_BACKUP_KEEP as given
 }
 
 func defaultConfig(getenv func(string) string) Config {
@@ -41,6 +47,7 @@ func defaultConfig(getenv func(string) string) Config {
 		Zone:            providers.DefaultZone,
 		OfferTTL:        dispatch.DefaultConfig().OfferTTL,
 		ShutdownTimeout: 10 * time.Second,
+		BackupKeep:      7,
 	}
 	set := func(dst *string, key string) {
 		if v := getenv(key); v != "" {
@@ -57,6 +64,9 @@ func defaultConfig(getenv func(string) string) Config {
 	set(&c.LogLevel, "CAREHEX_LOG_LEVEL")
 	set(&c.Zone, "CAREHEX_ZONE")
 	c.offerTTLText = getenv("CAREHEX_OFFER_TTL")
+	set(&c.BackupDir, "CAREHEX_BACKUP_DIR")
+	c.backupEveryText = getenv("CAREHEX_BACKUP_EVERY")
+	c.backupKeepText = getenv("CAREHEX_BACKUP_KEEP")
 	return c
 }
 
@@ -112,6 +122,31 @@ func (c *Config) validate() error {
 	}
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		return err
+	}
+	return c.validateBackups()
+}
+
+// validateBackups reads the scheduled-backup settings.
+func (c *Config) validateBackups() error {
+	if c.backupEveryText != "" && c.backupEveryText != "0" && c.backupEveryText != "off" {
+		d, err := time.ParseDuration(c.backupEveryText)
+		if err != nil || d < time.Minute {
+			return fmt.Errorf("CAREHEX_BACKUP_EVERY %q must be a duration of at least 1m, e.g. 6h (or off)", c.backupEveryText)
+		}
+		c.BackupEvery = d
+	}
+	if c.backupKeepText != "" {
+		n, err := strconv.Atoi(c.backupKeepText)
+		if err != nil || n < 1 || n > 1000 {
+			return fmt.Errorf("CAREHEX_BACKUP_KEEP %q must be a number of copies from 1 to 1000", c.backupKeepText)
+		}
+		c.BackupKeep = n
+	}
+	if c.BackupEvery > 0 && c.DatabaseURL != "" {
+		return fmt.Errorf("CAREHEX_BACKUP_EVERY copies the embedded SQLite file; with CAREHEX_DATABASE_URL, back up PostgreSQL with pg_dump and WAL archiving (README, Backups) and unset CAREHEX_BACKUP_EVERY")
+	}
+	if c.BackupDir == "" {
+		c.BackupDir = filepath.Join(c.DataDir, "backups")
 	}
 	return nil
 }

@@ -12,13 +12,17 @@ const usage = `carehex — home elderly-care dispatch
 usage:
   carehex serve [--data DIR] [--addr HOST:PORT] [--demo]    run everything in one process
   carehex user add --username U --role operator|supervisor|admin --password-stdin [--data DIR]
+  carehex backup --out FILE [--data DIR]                    copy the SQLite database while the server runs
+  carehex restore --from FILE [--data DIR] [--force]        put a backup in place and check it
   carehex demo seed [--residents N] [--providers N] [--data DIR]
   carehex bench dispatch --redis-url URL [--providers N] [--clients N]
   carehex bench load [--rate N] [--duration D] [--database-url URL] [--redis-url URL] [--transport twirp|nethttp|both]
   carehex simulate [--preset small|city] [--seed N] [--addr URL] [--residents N] [--providers N] [--record FILE] [--replay FILE] [--compare] [--map FILE]
 
 Environment: CAREHEX_ADDR, CAREHEX_DATA, CAREHEX_DATABASE_URL (postgres://…),
-CAREHEX_REDIS_URL (redis://…), CAREHEX_LOG_LEVEL (debug|info|warn|error).
+CAREHEX_REDIS_URL (redis://…), CAREHEX_LOG_LEVEL (debug|info|warn|error),
+CAREHEX_METRICS_ADDR (default 127.0.0.1:9090; off disables), CAREHEX_BACKUP_EVERY
+(e.g. 6h), CAREHEX_BACKUP_DIR (default DATA/backups), CAREHEX_BACKUP_KEEP (default 7).
 `
 
 // errUsage is returned after the usage text has been printed.
@@ -36,6 +40,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return serve(ctx, rest, getenv, stdout, stderr)
 	case cmd == "user" && len(rest) > 0 && rest[0] == "add":
 		return userAdd(ctx, rest[1:], getenv, stdin, stdout, stderr)
+	case cmd == "backup":
+		return backup(ctx, rest, getenv, stdout, stderr)
+	case cmd == "restore":
+		return restore(ctx, rest, getenv, stdout, stderr)
 	case cmd == "demo" && len(rest) > 0 && rest[0] == "seed":
 		return demoSeed(ctx, rest[1:], getenv, stdout, stderr)
 	case cmd == "bench" && len(rest) > 0 && rest[0] == "dispatch":

@@ -45,6 +45,7 @@ type stack struct {
 
 	log        *slog.Logger
 	closeRedis func()
+	backups    *backups // nil unless CAREHEX_BACKUP_EVERY is set
 }
 
 // newStack opens the store and Redis named by cfg and wires the parts with
@@ -60,6 +61,9 @@ func newStack(ctx context.Context, cfg *Config, clock carehex.Clock, log *slog.L
 		return nil, err
 	}
 	st := &stack{Store: store, Redis: rdb, log: log, closeRedis: closeRedis}
+	if cfg.BackupEvery > 0 {
+		st.backups = &backups{store: store, dir: cfg.BackupDir, every: cfg.BackupEvery, keep: cfg.BackupKeep, log: log}
+	}
 	if err := st.wire(cfg, clock); err != nil {
 		st.Close()
 		return nil, err
@@ -126,16 +130,21 @@ func (st *stack) healthz(w http.ResponseWriter, r *http.Request) {
 
 // Start runs the background work: the dispatcher's pass (expiring offers,
 // re-dispatching, alerts, rebuilding Redis), the late/missed visit watch, and
-// the notification relay. Every replica runs all three. The returned func
+// the notification relay. Every replica runs all three; with
+// CAREHEX_BACKUP_EVERY, the scheduled copies of the SQLite file as well. The returned func
 // stops them and waits; call it before Close.
 func (st *stack) Start(ctx context.Context) (stop func()) {
 	bg, cancel := context.WithCancel(ctx)
 	var workers sync.WaitGroup
-	for name, run := range map[string]func(context.Context) error{
+	jobs := map[string]func(context.Context) error{
 		"dispatch": func(ctx context.Context) error { return st.Engine.Run(ctx, time.Second) },
 		"overdue":  func(ctx context.Context) error { return st.Mobile.RunOverdue(ctx, 30*time.Second) },
 		"relay":    func(ctx context.Context) error { return st.Relay.Run(ctx, 2*time.Second) },
-	} {
+	}
+	if st.backups != nil {
+		jobs["backup"] = st.backups.Run
+	}
+	for name, run := range jobs {
 		workers.Add(1)
 		go func() {
 			defer workers.Done()
