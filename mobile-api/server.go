@@ -147,6 +147,7 @@ type Server struct {
 	now    carehex.Clock
 	log    *slog.Logger
 	limits *limiter
+	edge   edgeLog // throttled log lines of the edge (edge.go)
 }
 
 // New returns a server; it validates cfg and does no I/O.
