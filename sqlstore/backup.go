@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/carehex/carehex"
 )
@@ -145,7 +146,7 @@ var ErrDatabaseInUse = errors.New("database is in use by another carehex process
 // Restore puts the backup from into place as the SQLite database dbPath and
 // checks it. It refuses while any carehex process has dbPath open, and
 // refuses to replace an existing database unless force is set; then the
-// existing files are kept beside it with the suffix ".before-restore". The
+// existing files are kept beside it with the suffix ".before-restore-<time>". The
 // restored copy is opened as the server would (which applies migrations a
 // newer binary brings) and checked.
 func Restore(ctx context.Context, from, dbPath string, force bool) (*CheckReport, error) {
@@ -172,11 +173,13 @@ func Restore(ctx context.Context, from, dbPath string, force bool) (*CheckReport
 	defer unlock()
 	if fi, err := os.Stat(dbPath); err == nil && fi.Size() > 0 {
 		if !force {
-			return nil, carehex.Errorf(carehex.EEXISTS, "data", "%s already holds a database; restore into an empty directory, or pass --force to replace it (the current files are kept as %s.before-restore)", dir, filepath.Base(dbPath))
+			return nil, carehex.Errorf(carehex.EEXISTS, "data", "%s already holds a database; restore into an empty directory, or pass --force to replace it (the current files are kept as %s.before-restore-<time>)", dir, filepath.Base(dbPath))
 		}
+		// Stamped, so a second forced restore never overwrites the first's.
+		kept := dbPath + ".before-restore-" + time.Now().UTC().Format("20060102T150405.000Z")
 		for _, suffix := range []string{"", "-wal", "-shm"} {
 			p := dbPath + suffix
-			if err := os.Rename(p, dbPath+".before-restore"+suffix); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			if err := os.Rename(p, kept+suffix); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return nil, carehex.Internal(err, "keep the current database")
 			}
 		}

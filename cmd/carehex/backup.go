@@ -53,7 +53,7 @@ func restore(ctx context.Context, args []string, getenv func(string) string, std
 	fs := flag.NewFlagSet("restore", flag.ContinueOnError)
 	cfg.storeFlags(fs)
 	from := fs.String("from", "", "backup file written by carehex backup")
-	force := fs.Bool("force", false, "replace an existing database under --data (stop the server first; the old files are kept as carehex.db.before-restore)")
+	force := fs.Bool("force", false, "replace an existing database under --data (stop the server first; the old files are kept as carehex.db.before-restore-<time>)")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
