@@ -89,7 +89,7 @@ func DefaultConfig() Config {
 		Burst:          30,
 		GeofenceM:      150,
 		CheckoutFarM:   500,
-		MaxClockSkew:   5 * time.Minute,
+		MaxClockSkew:   carehex.DefaultClockSkew, // the store orders events with the same skew
 		MaxEventAge:    7 * 24 * time.Hour,
 		PollInterval:   500 * time.Millisecond,
 		MaxWait:        30 * time.Second,

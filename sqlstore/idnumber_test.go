@@ -67,3 +67,31 @@ func TestIDNumberUnique(t *testing.T) {
 		}
 	})
 }
+
+// TestIDNumberUniqueConcurrent saves one ID number from several
+// transactions at once: exactly one resident gets it.
+func TestIDNumberUniqueConcurrent(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *env) {
+		const n = 8
+		errs := make(chan error, n)
+		for i := range n {
+			go func() {
+				r := resident("张桂兰", "1390533000"+string(rune('0'+i)))
+				r.IDNumber = "11010519491231002X"
+				errs <- e.CreateResident(opCtx(), r)
+			}()
+		}
+		ok := 0
+		for range n {
+			switch err := <-errs; {
+			case err == nil:
+				ok++
+			case carehex.ErrorCode(err) != carehex.EEXISTS:
+				t.Errorf("CreateResident = %v, want nil or already_exists", err)
+			}
+		}
+		if ok != 1 {
+			t.Errorf("%d residents got the same ID number, want 1", ok)
+		}
+	})
+}

@@ -115,6 +115,7 @@ type backups struct {
 // Run copies until ctx ends. The first copy is taken one interval after
 // start, not at start, so restarts in a loop do not pile up copies.
 func (b *backups) Run(ctx context.Context) error {
+	b.log.Info("backup.schedule", "every", b.every.String(), "dir", b.dir, "keep", b.keep)
 	t := time.NewTicker(b.every)
 	defer t.Stop()
 	for {
