@@ -80,6 +80,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
+		if metricsSrv != nil {
+			metricsSrv.Close()
+		}
 		return fmt.Errorf("serve: %w", err)
 	case err := <-metricsErr:
 		srv.Close()
