@@ -80,3 +80,25 @@ func TestBackupSettings(t *testing.T) {
 		t.Errorf("config = every %v keep %d dir %q", cfg.BackupEvery, cfg.BackupKeep, cfg.BackupDir)
 	}
 }
+
+// TestMetricsAddrSetting: the metrics listener is on loopback by default and
+// "off" (environment or flag) or an empty flag turns it off.
+func TestMetricsAddrSetting(t *testing.T) {
+	for _, tt := range []struct {
+		env, want string
+	}{
+		{"", "127.0.0.1:9090"},
+		{"off", ""},
+		{"OFF", ""},
+		{"none", ""},
+		{"10.0.0.5:9100", "10.0.0.5:9100"},
+	} {
+		cfg := defaultConfig(func(k string) string { return map[string]string{"CAREHEX_METRICS_ADDR": tt.env}[k] })
+		if err := cfg.validate(); err != nil {
+			t.Fatalf("CAREHEX_METRICS_ADDR=%q: %v", tt.env, err)
+		}
+		if cfg.MetricsAddr != tt.want {
+			t.Errorf("CAREHEX_METRICS_ADDR=%q: metrics address %q, want %q", tt.env, cfg.MetricsAddr, tt.want)
+		}
+	}
+}

@@ -56,9 +56,7 @@ func defaultConfig(getenv func(string) string) Config {
 	}
 	set(&c.Addr, "CAREHEX_ADDR")
 	set(&c.DataDir, "CAREHEX_DATA")
-	if v, ok := lookup(getenv, "CAREHEX_METRICS_ADDR"); ok {
-		c.MetricsAddr = v // set but empty turns the listener off
-	}
+	set(&c.MetricsAddr, "CAREHEX_METRICS_ADDR")
 	set(&c.DatabaseURL, "CAREHEX_DATABASE_URL")
 	set(&c.RedisURL, "CAREHEX_REDIS_URL")
 	set(&c.LogLevel, "CAREHEX_LOG_LEVEL")
@@ -70,20 +68,6 @@ func defaultConfig(getenv func(string) string) Config {
 	return c
 }
 
-// lookup tells a variable set to "" from one not set, for the settings where
-// empty means "off". getenv is the only view of the environment run gets, so
-// "set but empty" is spelt CAREHEX_X=off or CAREHEX_X=none as well.
-func lookup(getenv func(string) string, key string) (string, bool) {
-	v := getenv(key)
-	switch strings.ToLower(strings.TrimSpace(v)) {
-	case "":
-		return "", false
-	case "off", "none":
-		return "", true
-	}
-	return v, true
-}
-
 // storeFlags registers the flags every command that opens the database shares.
 func (c *Config) storeFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.DataDir, "data", c.DataDir, "directory for the SQLite file (env CAREHEX_DATA)")
@@ -93,6 +77,12 @@ func (c *Config) storeFlags(fs *flag.FlagSet) {
 func (c *Config) validate() error {
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return fmt.Errorf("--addr / CAREHEX_ADDR %q is not HOST:PORT (e.g. 127.0.0.1:8080): %v", c.Addr, err)
+	}
+	switch strings.ToLower(strings.TrimSpace(c.MetricsAddr)) {
+	case "off", "none":
+		// getenv cannot tell an empty variable from a missing one, so
+		// the environment turns metrics off with a word.
+		c.MetricsAddr = ""
 	}
 	if c.MetricsAddr != "" {
 		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
