@@ -12,6 +12,7 @@ const (
 	EINVALID         = "invalid"         // bad input; Field names it
 	ENOTFOUND        = "not_found"       // no such object, or not visible to the caller
 	ECONFLICT        = "conflict"        // the object's state forbids the change
+	EEXISTS          = "already_exists"  // another record already holds this unique value; Field names it
 	EUNAUTHENTICATED = "unauthenticated" // no valid credentials
 	EFORBIDDEN       = "forbidden"       // valid credentials, wrong role or object
 	EUNAVAILABLE     = "unavailable"     // a dependency is down; retry later

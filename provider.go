@@ -36,8 +36,8 @@ func (p *Provider) Validate() error {
 			return err
 		}
 	}
-	if !validText(p.Organisation) {
-		return Errorf(EINVALID, "organisation", "organisation is not valid UTF-8 text")
+	if err := ValidateText("organisation", p.Organisation, MaxTextLen, SingleLine); err != nil {
+		return err
 	}
 	if err := validGender("gender", p.Gender); err != nil {
 		return err

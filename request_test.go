@@ -139,7 +139,24 @@ func TestResidentValidate(t *testing.T) {
 		field string
 	}{
 		{"valid", func(r *carehex.Resident) {}, ""},
-		{"valid id number", func(r *carehex.Resident) { r.IDNumber = "37030319450312002X" }, ""},
+		{"valid id number", func(r *carehex.Resident) { r.IDNumber = "370303194503120029" }, ""},
+		{"valid id number ending in X", func(r *carehex.Resident) { r.IDNumber = "37030319450312007X" }, ""},
+		{"id number with a wrong check digit", func(r *carehex.Resident) { r.IDNumber = "370303194503120028" }, "id_number"},
+		{"id number with X for a digit", func(r *carehex.Resident) { r.IDNumber = "37030319450312002X" }, "id_number"},
+		{"15-digit first-generation id number", func(r *carehex.Resident) { r.IDNumber = "370303450312002" }, "id_number"},
+		{"id number with a letter inside", func(r *carehex.Resident) { r.IDNumber = "3703031945031A0029" }, "id_number"},
+		{"name with a bell", func(r *carehex.Resident) { r.Name = "张\a桂兰" }, "name"},
+		{"name with a newline", func(r *carehex.Resident) { r.Name = "张桂兰\n王强" }, "name"},
+		{"name with a C1 control", func(r *carehex.Resident) { r.Name = "张\u0085桂兰" }, "name"},
+		{"name with right-to-left override", func(r *carehex.Resident) { r.Name = "张\u202e兰桂" }, "name"},
+		{"name with a left-to-right isolate", func(r *carehex.Resident) { r.Name = "\u2066张桂兰\u2069" }, "name"},
+		{"address with a newline", func(r *carehex.Resident) { r.Address = "张店区\n华光路56号" }, "address"},
+		{"address with a tab", func(r *carehex.Resident) { r.Address = "张店区\t华光路56号" }, "address"},
+		{"address with pop directional formatting", func(r *carehex.Resident) { r.Address = "张店区\u202c华光路" }, "address"},
+		{"district with a line separator", func(r *carehex.Resident) { r.District = "张店\u2028区" }, "district"},
+		{"contact name with an escape", func(r *carehex.Resident) {
+			r.EmergencyContacts = []carehex.Contact{{Name: "儿子\x1b[31m", Phone: "13905330002"}}
+		}, "emergency_contacts.name"},
 		{"empty name", func(r *carehex.Resident) { r.Name = "  " }, "name"},
 		{"long name", func(r *carehex.Resident) { r.Name = strings.Repeat("张", 101) }, "name"},
 		{"phone letters", func(r *carehex.Resident) { r.Phone = "1390abc0001" }, "phone"},
@@ -170,5 +187,57 @@ func TestResidentValidate(t *testing.T) {
 				t.Fatalf("Validate() = %v, want invalid %s", err, tt.field)
 			}
 		})
+	}
+}
+
+func TestValidateText(t *testing.T) {
+	tests := []struct {
+		v    string
+		kind carehex.TextKind
+		ok   bool
+	}{
+		{"王秀英", carehex.SingleLine, true},
+		{"Zhang Wei-Ling O'Brien", carehex.SingleLine, true},
+		{"", carehex.SingleLine, true},
+		{"张\u200d桂兰", carehex.SingleLine, true}, // zero-width joiner is not a control or override
+		{"第一行\n第二行\r\n\t缩进", carehex.MultiLine, true},
+		{"第一行\n第二行", carehex.SingleLine, false},
+		{"bell\a", carehex.MultiLine, false},
+		{"nul\x00", carehex.MultiLine, false},
+		{"del\x7f", carehex.SingleLine, false},
+		{"\u202a\u202b\u202c\u202d\u202e", carehex.MultiLine, false},
+		{"\u2067x", carehex.MultiLine, false},
+		{"bad \xff utf-8", carehex.SingleLine, false},
+		{strings.Repeat("老", 31), carehex.SingleLine, false},
+	}
+	for _, tt := range tests {
+		err := carehex.ValidateText("name", tt.v, 30, tt.kind)
+		if tt.ok && err != nil {
+			t.Errorf("ValidateText(%q) = %v, want ok", tt.v, err)
+		}
+		if !tt.ok && (carehex.ErrorCode(err) != carehex.EINVALID || carehex.ErrorField(err) != "name") {
+			t.Errorf("ValidateText(%q) = %v, want invalid naming name", tt.v, err)
+		}
+	}
+}
+
+// TestIDCheckDigit checks the check digit against numbers worked by hand
+// from GB 11643-1999's weights, and that every number it completes is valid
+// and every other last character is not.
+func TestIDCheckDigit(t *testing.T) {
+	for first17, want := range map[string]byte{
+		"11010519491231002": 'X', // the standard's own example
+		"37030319450312002": '9',
+		"37030319450312007": 'X',
+	} {
+		if got := carehex.IDCheckDigit(first17); got != want {
+			t.Errorf("IDCheckDigit(%s) = %c, want %c", first17, got, want)
+		}
+		for _, last := range "0123456789X" {
+			err := carehex.ValidateIDNumber("id_number", first17+string(last))
+			if (byte(last) == want) != (err == nil) {
+				t.Errorf("ValidateIDNumber(%s%c) = %v", first17, last, err)
+			}
+		}
 	}
 }

@@ -100,8 +100,8 @@ func (r *Resident) Validate() error {
 	if err := r.Location.Validate("location"); err != nil {
 		return err
 	}
-	if r.IDNumber != "" && !validIDNumber(r.IDNumber) {
-		return Errorf(EINVALID, "id_number", "id_number must be 15 or 18 characters of digits (the last may be X)")
+	if err := ValidateIDNumber("id_number", r.IDNumber); err != nil {
+		return err
 	}
 	if err := validGender("gender", r.Gender); err != nil {
 		return err
@@ -109,8 +109,8 @@ func (r *Resident) Validate() error {
 	if err := validGender("preferences.preferred_provider_gender", r.Preferences.PreferredProviderGender); err != nil {
 		return err
 	}
-	if !validText(r.District) {
-		return Errorf(EINVALID, "district", "district is not valid UTF-8 text")
+	if err := ValidateText("district", r.District, MaxTextLen, SingleLine); err != nil {
+		return err
 	}
 	if r.BirthYear != 0 && (r.BirthYear < 1900 || r.BirthYear > time.Now().Year()) {
 		return Errorf(EINVALID, "birth_year", "birth_year must be between 1900 and this year")
@@ -146,19 +146,6 @@ func (m *FamilyMember) Validate() error {
 // validText refuses invalid UTF-8 and NUL bytes (PostgreSQL cannot store them).
 func validText(v string) bool { return utf8.ValidString(v) && !strings.ContainsRune(v, 0) }
 
-func requireText(field, v string, max int) error {
-	if Trimmed(v) == "" {
-		return Errorf(EINVALID, field, "%s is required", field)
-	}
-	if !validText(v) {
-		return Errorf(EINVALID, field, "%s is not valid UTF-8 text", field)
-	}
-	if utf8.RuneCountInString(v) > max {
-		return Errorf(EINVALID, field, "%s is longer than %d characters", field, max)
-	}
-	return nil
-}
-
 // ValidatePhone accepts digits with an optional leading +, 5 to 20 long
 // (hotline callers give landlines, mobiles and extensions).
 func ValidatePhone(field, p string) error {
@@ -174,19 +161,6 @@ func ValidatePhone(field, p string) error {
 		}
 	}
 	return nil
-}
-
-func validIDNumber(s string) bool {
-	if len(s) != 15 && len(s) != 18 {
-		return false
-	}
-	for i, c := range s {
-		if c >= '0' && c <= '9' || (i == len(s)-1 && (c == 'X' || c == 'x')) {
-			continue
-		}
-		return false
-	}
-	return true
 }
 
 func validGender(field string, g Gender) error {

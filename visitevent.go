@@ -83,12 +83,43 @@ type VisitEventRules struct {
 	// MinDuration: a visit completed sooner after arrival than this is
 	// flagged ExceptionShortVisit (half the service's default duration).
 	MinDuration time.Duration
+	// MaxClockSkew is how far a phone's clock may be off; zero means
+	// DefaultClockSkew. See EventTime and CheckVisitSequence.
+	MaxClockSkew time.Duration
 }
 
-// CheckVisitSequence checks that a visit's events, sorted by device time, follow
-// the order depart → arrive → complete|no_show, with at most one of each and
-// not both complete and no_show. It names the offending event in a conflict.
-func CheckVisitSequence(events []*VisitEvent) error {
+// DefaultClockSkew is how far ahead of the server a phone's device time may
+// be before the mobile API refuses the event.
+const DefaultClockSkew = 5 * time.Minute
+
+func (r VisitEventRules) skew() time.Duration {
+	if r.MaxClockSkew <= 0 {
+		return DefaultClockSkew
+	}
+	return r.MaxClockSkew
+}
+
+// EventTime is when an event happened as far as the server can tell: its
+// device time, but never later than the server received it. A device time
+// ahead of the receive time can only be a fast clock (an event cannot reach
+// the server before it happens), and taken at face value it would sort a
+// depart sent from a phone 4 minutes fast after the arrive sent a minute
+// later from a corrected clock, and refuse that arrive.
+func (e *VisitEvent) EventTime() time.Time {
+	if !e.ReceiveTime.IsZero() && e.DeviceTime.After(e.ReceiveTime) {
+		return e.ReceiveTime
+	}
+	return e.DeviceTime
+}
+
+// CheckVisitSequence checks that a visit's events follow the order depart →
+// arrive → complete|no_show, with at most one of each and not both complete
+// and no_show. Times are EventTimes, and phones' clocks may disagree by up to
+// rules' skew, so a later step is refused only when it happened more than
+// that before an earlier step: an arrive timed 3 minutes before its depart
+// is a clock, an arrive an hour before it is impossible. It names the
+// offending event in a conflict.
+func CheckVisitSequence(events []*VisitEvent, rules VisitEventRules) error {
 	seen := map[VisitEventType]*VisitEvent{}
 	for _, e := range events {
 		if prev := seen[e.Type]; prev != nil && prev.EventID != e.EventID {
@@ -99,28 +130,55 @@ func CheckVisitSequence(events []*VisitEvent) error {
 	if seen[VisitComplete] != nil && seen[VisitNoShow] != nil {
 		return Errorf(ECONFLICT, "type", "a visit cannot be both completed and a no-show")
 	}
-	sorted := SortVisitEvents(events)
-	for i := 1; i < len(sorted); i++ {
-		a, b := sorted[i-1], sorted[i]
-		if a.Type.Order() > b.Type.Order() {
-			return Errorf(ECONFLICT, "device_time",
-				"impossible sequence: %s at %s comes after %s at %s; a visit goes depart → arrive → complete",
-				b.Type, b.DeviceTime.UTC().Format(time.RFC3339), a.Type, a.DeviceTime.UTC().Format(time.RFC3339))
+	skew := rules.skew()
+	for _, early := range events {
+		for _, late := range events {
+			// late is a later step than early; it may carry an earlier
+			// time only within the skew.
+			if late.Type.Order() > early.Type.Order() && early.EventTime().Sub(late.EventTime()) > skew {
+				return Errorf(ECONFLICT, "device_time",
+					"impossible sequence: %s at %s comes after %s at %s; a visit goes depart → arrive → complete",
+					early.Type, early.EventTime().UTC().Format(time.RFC3339), late.Type, late.EventTime().UTC().Format(time.RFC3339))
+			}
 		}
 	}
 	return nil
 }
 
-// SortVisitEvents returns the events ordered by device time, then by type.
+// SortVisitEvents returns the events in the order they are applied: by
+// EventTime, then by type, except that events within skew of each other
+// count as simultaneous (the phones' clocks cannot tell them apart) and go
+// by type: depart, arrive, complete. The order is a total one: events are
+// grouped into runs whose neighbours are within DefaultClockSkew, and each
+// run is sorted by type, then time.
 func SortVisitEvents(events []*VisitEvent) []*VisitEvent {
+	return sortVisitEvents(events, DefaultClockSkew)
+}
+
+func sortVisitEvents(events []*VisitEvent, skew time.Duration) []*VisitEvent {
 	out := slices.Clone(events)
 	sort.SliceStable(out, func(i, j int) bool {
-		if !out[i].DeviceTime.Equal(out[j].DeviceTime) {
-			return out[i].DeviceTime.Before(out[j].DeviceTime)
+		ti, tj := out[i].EventTime(), out[j].EventTime()
+		if !ti.Equal(tj) {
+			return ti.Before(tj)
 		}
 		return out[i].Type.Order() < out[j].Type.Order()
 	})
+	for start := 0; start < len(out); {
+		end := start + 1
+		for end < len(out) && out[end].EventTime().Sub(out[end-1].EventTime()) <= skew {
+			end++
+		}
+		run := out[start:end]
+		sort.SliceStable(run, func(i, j int) bool { return run[i].Type.Order() < run[j].Type.Order() })
+		start = end
+	}
 	return out
+}
+
+// SortVisitEventsFor is SortVisitEvents with rules' skew.
+func SortVisitEventsFor(events []*VisitEvent, rules VisitEventRules) []*VisitEvent {
+	return sortVisitEvents(events, rules.skew())
 }
 
 // ExceptionMessage is the operator-facing text of an exception alert.

@@ -8,9 +8,11 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -30,6 +32,7 @@ var httpStatus = map[string]int{
 	carehex.EINVALID:         http.StatusBadRequest,
 	carehex.ENOTFOUND:        http.StatusNotFound,
 	carehex.ECONFLICT:        http.StatusConflict,
+	carehex.EEXISTS:          http.StatusConflict,
 	carehex.EUNAUTHENTICATED: http.StatusUnauthorized,
 	carehex.EFORBIDDEN:       http.StatusForbidden,
 	carehex.EUNAVAILABLE:     http.StatusServiceUnavailable,
@@ -106,7 +109,8 @@ func (s *Server) authed(want carehex.PrincipalKind, next http.HandlerFunc) http.
 			s.fail(w, r, carehex.Errorf(carehex.EFORBIDDEN, "", "%s tokens cannot call %s; it needs a %s token", p.Kind, r.URL.Path, want))
 			return
 		}
-		if !s.limits.allow(auth.HashToken(token), s.now()) {
+		if key := auth.HashToken(token); !s.limits.allow(key, s.now()) {
+			s.noteRateLimited(r, key, p)
 			s.fail(w, r, carehex.Errorf(codeRateLimited, "", "too many requests for this token; slow down"))
 			return
 		}
@@ -161,6 +165,12 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 func (s *Server) logged(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		// Every answer (JSON, SSE, errors) carries personal data or says
+		// something about it: no cache, shared or private, may keep it.
+		w.Header().Set("Cache-Control", "no-store")
+		if strings.HasSuffix(r.URL.Path, "/stream") {
+			defer s.noteStream(r)()
+		}
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
 		s.log.DebugContext(r.Context(), "mobile.request", "method", r.Method, "path", r.URL.Path,
@@ -223,7 +233,8 @@ func (l *limiter) prune(now time.Time) {
 }
 
 // decode reads the body as exactly one JSON object into v: bounded in size,
-// no unknown fields, field types checked, each failure a 400 (413 when too
+// keys spelt exactly as documented and each given once (strictKeys), no
+// unknown fields, field types checked, each failure a 400 (413 when too
 // large) naming the field.
 func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) error {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
@@ -235,6 +246,9 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) error {
 		return carehex.Errorf(carehex.EINVALID, "body", "request body could not be read")
 	case len(bytes.TrimSpace(body)) == 0:
 		return carehex.Errorf(carehex.EINVALID, "body", "request body must be a JSON object")
+	}
+	if err := strictKeys(body, reflect.TypeOf(v)); err != nil {
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -296,4 +310,163 @@ func pathID(r *http.Request) (string, error) {
 		return "", carehex.Errorf(carehex.EINVALID, "id", "id must be 1 to %d characters", maxIDLen)
 	}
 	return id, nil
+}
+
+// strictKeys refuses what encoding/json lets through silently: a key whose
+// case differs from the field's ("Lat" filled lat) and a key given twice
+// (the last one won). Either means the phone's code is not what it thinks,
+// and with duplicates two readers of one body can disagree. Other problems
+// (syntax, types, unknown keys) are left to the decoder, which names them.
+func strictKeys(body []byte, t reflect.Type) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	err := walkKeys(dec, t, 0)
+	var ce *carehex.Error
+	if errors.As(err, &ce) {
+		return ce
+	}
+	return nil
+}
+
+// maxJSONDepth bounds the walk; no mobile body nests more than twice.
+const maxJSONDepth = 32
+
+func walkKeys(dec *json.Decoder, t reflect.Type, depth int) error {
+	if depth > maxJSONDepth {
+		return carehex.Errorf(carehex.EINVALID, "body", "request body is nested too deeply")
+	}
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	switch tok {
+	case json.Delim('{'):
+		fields := jsonFields(t)
+		seen := map[string]bool{}
+		for dec.More() {
+			kt, err := dec.Token()
+			if err != nil {
+				return err
+			}
+			key, _ := kt.(string)
+			if seen[key] {
+				return carehex.Errorf(carehex.EINVALID, key, "key %q is given twice", key)
+			}
+			seen[key] = true
+			ft, known := fields[key]
+			if !known {
+				for name := range fields {
+					if strings.EqualFold(name, key) {
+						return carehex.Errorf(carehex.EINVALID, key, "key %q must be spelt %q (keys are case-sensitive)", key, name)
+					}
+				}
+			}
+			if err := walkKeys(dec, ft, depth+1); err != nil {
+				return err
+			}
+		}
+		_, err = dec.Token() // '}'
+		return err
+	case json.Delim('['):
+		var elem reflect.Type
+		if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
+			elem = t.Elem()
+		}
+		for dec.More() {
+			if err := walkKeys(dec, elem, depth+1); err != nil {
+				return err
+			}
+		}
+		_, err = dec.Token() // ']'
+		return err
+	}
+	return nil
+}
+
+// jsonFields maps the JSON names of a struct's fields to their types; nil
+// for anything that is not a struct (maps take any key).
+func jsonFields(t reflect.Type) map[string]reflect.Type {
+	if t == nil || t.Kind() != reflect.Struct {
+		return nil
+	}
+	out := map[string]reflect.Type{}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch name {
+		case "-":
+			continue
+		case "":
+			name = f.Name
+		}
+		out[name] = f.Type
+	}
+	return out
+}
+
+// edgeLog keeps the mobile edge's own log lines to a rate a person can read
+// during a flood: rate-limit hits at most once a minute per token, the
+// count of open streams at most once a minute.
+type edgeLog struct {
+	streams atomic.Int64 // streams open now
+
+	mu      sync.Mutex
+	last    map[string]time.Time // key → when it was last logged
+	dropped map[string]int       // key → lines not logged since
+}
+
+// logEvery is how often one key may log.
+const logEvery = time.Minute
+
+// maxLogKeys bounds edgeLog's memory; keys not logged for logEvery go first.
+const maxLogKeys = 10_000
+
+// due reports whether key may log at now and how many lines it dropped
+// since it last did.
+func (l *edgeLog) due(key string, now time.Time) (ok bool, dropped int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.last == nil {
+		l.last, l.dropped = map[string]time.Time{}, map[string]int{}
+	}
+	if t, seen := l.last[key]; seen && now.Sub(t) < logEvery {
+		l.dropped[key]++
+		return false, 0
+	}
+	if len(l.last) >= maxLogKeys {
+		for k, t := range l.last {
+			if now.Sub(t) >= logEvery {
+				delete(l.last, k)
+				delete(l.dropped, k)
+			}
+		}
+	}
+	dropped = l.dropped[key]
+	l.last[key], l.dropped[key] = now, 0
+	return true, dropped
+}
+
+// noteRateLimited logs a 429, throttled per token. The token appears only as
+// the first characters of its hash, enough to match lines to one phone.
+func (s *Server) noteRateLimited(r *http.Request, tokenHash string, p carehex.Principal) {
+	short := tokenHash[:min(12, len(tokenHash))]
+	if ok, dropped := s.edge.due("rate:"+short, s.now()); ok {
+		s.log.InfoContext(r.Context(), "mobile.rate_limited", "token", short, "kind", string(p.Kind),
+			"subject", p.Subject, "path", r.URL.Path, "more_since_last_line", dropped)
+	}
+}
+
+// noteStream counts an open stream until the returned func runs, and logs
+// the count at most once a minute.
+func (s *Server) noteStream(r *http.Request) (done func()) {
+	n := s.edge.streams.Add(1)
+	if ok, dropped := s.edge.due("streams", s.now()); ok {
+		s.log.InfoContext(r.Context(), "mobile.streams", "open", n, "opened_since_last_line", dropped+1)
+	}
+	return func() { s.edge.streams.Add(-1) }
 }

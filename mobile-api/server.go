@@ -91,7 +91,7 @@ func DefaultConfig() Config {
 		Burst:          30,
 		GeofenceM:      150,
 		CheckoutFarM:   500,
-		MaxClockSkew:   5 * time.Minute,
+		MaxClockSkew:   carehex.DefaultClockSkew, // the store orders events with the same skew
 		MaxEventAge:    7 * 24 * time.Hour,
 		PollInterval:   500 * time.Millisecond,
 		MaxWait:        30 * time.Second,
@@ -150,6 +150,7 @@ type Server struct {
 	log    *slog.Logger
 	evv    carehex.EVVRules // from cfg
 	limits *limiter
+	edge   edgeLog // throttled log lines of the edge (edge.go)
 }
 
 // New returns a server; it validates cfg and does no I/O.

@@ -212,6 +212,7 @@ func (s *Server) visitEvent(w http.ResponseWriter, r *http.Request) {
 	if st, err := s.store.ServiceType(ctx, req.ServiceCode); err == nil {
 		rules = carehex.RulesFor(st)
 	}
+	rules.MaxClockSkew = s.cfg.MaxClockSkew
 	ev.Verified, ev.Exceptions = s.evv.Judge(ev.Type, ev.Position, ev.AccuracyM, res.Location)
 	out, nv, replayed, err := s.store.RecordVisitEvent(ctx, ev, rules)
 	if err != nil {

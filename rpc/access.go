@@ -3,6 +3,7 @@ package rpc
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"regexp"
@@ -91,6 +92,9 @@ const protoPackage = "carehex.v1."
 // principal in the context.
 func (s *Server) edge(next http.Handler, tel *telemetry) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Answers carry residents' personal data; errors too say what exists.
+		// No cache, shared or private, may keep any of them.
+		w.Header().Set("Cache-Control", "no-store")
 		service, method, ok := splitPath(r.URL.Path)
 		if !ok || r.Method != http.MethodPost {
 			next.ServeHTTP(w, r) // Twirp answers bad_route
@@ -105,7 +109,12 @@ func (s *Server) edge(next http.Handler, tel *telemetry) http.Handler {
 		ctx := withClientAddr(r.Context(), clientAddr(r, s.TrustForwardedFor))
 		start := time.Now()
 		refuse := func(err error) {
-			te := toTwirp(ctx, s.Logger, err)
+			var te twirp.Error
+			if m := (*errMalformed)(nil); errors.As(err, &m) {
+				te = twirp.NewError(twirp.Malformed, m.msg)
+			} else {
+				te = toTwirp(ctx, s.Logger, err)
+			}
 			if werr := twirp.WriteError(w, te); werr != nil {
 				tel.log.Warn("rpc.write_error", "err", werr)
 			}
@@ -204,14 +213,20 @@ func decodeCheck(contentType string, body []byte, input protoreflect.MessageDesc
 	ct, _, _ := strings.Cut(contentType, ";")
 	switch strings.TrimSpace(strings.ToLower(ct)) {
 	case "application/json":
+		if !jsonObject(body) {
+			return &errMalformed{fmt.Sprintf("request body is not a JSON object (a %s)", input.Name())}
+		}
 		err = protojson.UnmarshalOptions{DiscardUnknown: true}.Unmarshal(body, msg)
+		if err == nil {
+			return checkEnums(body, input)
+		}
 	case "application/protobuf":
-		err = proto.Unmarshal(body, msg)
+		if err = proto.Unmarshal(body, msg); err != nil {
+			return &errMalformed{fmt.Sprintf("request body is not a protobuf %s", input.Name())}
+		}
+		return nil
 	default:
 		return nil // Twirp answers bad_route for other content types
-	}
-	if err == nil {
-		return nil
 	}
 	field := "body"
 	if m := fieldInError.FindStringSubmatch(err.Error()); m != nil {

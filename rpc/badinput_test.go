@@ -126,9 +126,9 @@ func TestBadInput(t *testing.T) {
 				`"window_start_time":"$IN2H","window_end_time":"$IN1H"}`, twirp.InvalidArgument, "window_end_time"},
 		{"window on a non-scheduled request", "IntakeService/CreateServiceRequest", "",
 			validRequest(`,"window_start_time":"$IN1H","window_end_time":"$IN2H"`), twirp.InvalidArgument, "window_start_time"},
-		{"malformed JSON", "IntakeService/CreateServiceRequest", "", `{"resident_id":`, twirp.InvalidArgument, "body"},
-		{"JSON array", "IntakeService/CreateServiceRequest", "", `[]`, twirp.InvalidArgument, "body"},
-		{"empty body", "IntakeService/CreateServiceRequest", "", ``, twirp.InvalidArgument, "body"},
+		{"malformed JSON", "IntakeService/CreateServiceRequest", "", `{"resident_id":`, twirp.Malformed, ""},
+		{"JSON array", "IntakeService/CreateServiceRequest", "", `[]`, twirp.Malformed, ""},
+		{"empty body", "IntakeService/CreateServiceRequest", "", ``, twirp.Malformed, ""},
 		{"body over the limit", "IntakeService/CreateServiceRequest", "",
 			validRequest(`,"notes":"` + strings.Repeat("a", rpc.MaxBodyBytes) + `"`), twirp.InvalidArgument, "body"},
 		{"notes over 2000 characters", "IntakeService/CreateServiceRequest", "",
@@ -143,8 +143,45 @@ func TestBadInput(t *testing.T) {
 		{"window that is not a time", "IntakeService/CreateServiceRequest", "",
 			`{"resident_id":"` + resident + `","service_code":"` + service + `","urgency":"URGENCY_SCHEDULED","window_start_time":"tomorrow"}`,
 			twirp.InvalidArgument, ""},
-		{"protobuf garbage", "IntakeService/CreateServiceRequest", protoType, "\xff\xff\xff\xff", twirp.InvalidArgument, "body"},
-		{"protobuf string that is not UTF-8", "IntakeService/CreateServiceRequest", protoType, "\x0a\x02\xff\xfe", twirp.InvalidArgument, "body"},
+		{"protobuf garbage", "IntakeService/CreateServiceRequest", protoType, "\xff\xff\xff\xff", twirp.Malformed, ""},
+		{"protobuf string that is not UTF-8", "IntakeService/CreateServiceRequest", protoType, "\x0a\x02\xff\xfe", twirp.Malformed, ""},
+
+		{"JSON that is not JSON", "IntakeService/CreateServiceRequest", "", `resident_id=1`, twirp.Malformed, ""},
+		{"JSON with a trailing second object", "IntakeService/CreateServiceRequest", "", validRequest(``) + `{}`, twirp.Malformed, ""},
+
+		// Unknown enum names are refused, never read as "unspecified".
+		{"status filter typo", "IntakeService/ListServiceRequests", "", `{"statuses":["REQUEST_STATUS_COMPLETD"]}`, twirp.InvalidArgument, "statuses"},
+		{"status filter typo after a good one", "IntakeService/ListServiceRequests", "",
+			`{"statuses":["REQUEST_STATUS_PENDING","REQUEST_STATUS_COMPLETD"]}`, twirp.InvalidArgument, "statuses"},
+		{"resident gender typo", "ResidentService/CreateResident", "", residentBody(`,"location":{"lat":36.8,"lng":118},"gender":"GENDER_FEMAL"`), twirp.InvalidArgument, "gender"},
+		{"urgency typo beside an unknown field", "IntakeService/CreateServiceRequest", "",
+			`{"no_such_field":1,"resident_id":"` + resident + `","service_code":"` + service + `","urgency":"URGENCY_SOONER"}`, twirp.InvalidArgument, "urgency"},
+
+		// Names and addresses are one line of text that displays as stored.
+		{"resident name with a bell", "ResidentService/CreateResident", "",
+			`{"name":"王\u0007秀英","phone":"13800138000","address":"淄博","location":{"lat":36.8,"lng":118}}`, twirp.InvalidArgument, "name"},
+		{"resident name with a newline", "ResidentService/CreateResident", "",
+			`{"name":"王秀英\n李四","phone":"13800138000","address":"淄博","location":{"lat":36.8,"lng":118}}`, twirp.InvalidArgument, "name"},
+		{"resident name with right-to-left override", "ResidentService/CreateResident", "",
+			`{"name":"王\u202e英秀","phone":"13800138000","address":"淄博","location":{"lat":36.8,"lng":118}}`, twirp.InvalidArgument, "name"},
+		{"resident address with a first-strong isolate", "ResidentService/CreateResident", "",
+			`{"name":"王秀英","phone":"13800138000","address":"淄博\u2068张店","location":{"lat":36.8,"lng":118}}`, twirp.InvalidArgument, "address"},
+		{"family member name with a newline", "ResidentService/LinkFamilyMember", "",
+			`{"resident_id":"` + resident + `","name":"王\n强","phone":"13900139000","relation":"son"}`, twirp.InvalidArgument, "name"},
+		{"provider name with a left-to-right override", "ProviderService/CreateProvider", "",
+			`{"name":"\u202d李师傅","phone":"13700137000","skills":["$SKILL"],"location":{"lat":36.8,"lng":118}}`, twirp.InvalidArgument, "name"},
+
+		// ID numbers: GB 11643-1999's check digit, and one resident per number.
+		{"id number with a wrong check digit", "ResidentService/CreateResident", "",
+			residentBody(`,"location":{"lat":36.8,"lng":118},"id_number":"370303194503120028"`), twirp.InvalidArgument, "id_number"},
+		{"15-digit id number", "ResidentService/CreateResident", "",
+			residentBody(`,"location":{"lat":36.8,"lng":118},"id_number":"370303450312002"`), twirp.InvalidArgument, "id_number"},
+		{"id number another resident has", "ResidentService/CreateResident", "",
+			residentBody(`,"location":{"lat":36.8,"lng":118},"id_number":"$IDNUMBER"`), twirp.AlreadyExists, "id_number"},
+
+		// Paths that name no method answer Twirp's bad_route, in JSON.
+		{"unknown service", "NoSuchService/CreateServiceRequest", "", validRequest(``), twirp.BadRoute, ""},
+		{"unknown method", "IntakeService/NoSuchMethod", "", validRequest(``), twirp.BadRoute, ""},
 
 		// ProviderService/CreateProvider
 		{"provider unknown skill", "ProviderService/CreateProvider", "",
@@ -175,13 +212,21 @@ func TestBadInput(t *testing.T) {
 			if err != nil {
 				t.Fatalf("create the request to cancel: %v", err)
 			}
+			const idNumber = "37030319450312007X"
+			if _, err := ts.residents().CreateResident(ts.ctx(t, carehex.RoleOperator), &pb.CreateResidentRequest{
+				Name: "张桂兰", Phone: "13905330001", Address: "张店区华光路56号", Location: zibo, IdNumber: idNumber,
+			}); err != nil {
+				t.Fatalf("create the resident holding the ID number: %v", err)
+			}
 			now := time.Now()
 			vars := map[string]string{
-				resident:   res.Id,
-				service:    ts.service().Code,
-				"$REQUEST": req.Request.Id,
-				"$IN1H":    rfc3339(now.Add(time.Hour)),
-				"$IN2H":    rfc3339(now.Add(2 * time.Hour)),
+				"$IDNUMBER": idNumber,
+				"$SKILL":    ts.service().RequiredSkill,
+				resident:    res.Id,
+				service:     ts.service().Code,
+				"$REQUEST":  req.Request.Id,
+				"$IN1H":     rfc3339(now.Add(time.Hour)),
+				"$IN2H":     rfc3339(now.Add(2 * time.Hour)),
 			}
 			token := ts.Tokens[carehex.RoleOperator]
 			for _, tt := range tests {

@@ -17,6 +17,7 @@ var twirpCodes = map[string]twirp.ErrorCode{
 	carehex.EINVALID:         twirp.InvalidArgument,
 	carehex.ENOTFOUND:        twirp.NotFound,
 	carehex.ECONFLICT:        twirp.FailedPrecondition,
+	carehex.EEXISTS:          twirp.AlreadyExists,
 	carehex.EUNAUTHENTICATED: twirp.Unauthenticated,
 	carehex.EFORBIDDEN:       twirp.PermissionDenied,
 	carehex.EUNAVAILABLE:     twirp.Unavailable,

@@ -85,7 +85,7 @@ func FuzzCreateResidentJSON(f *testing.F) {
 	ft := newFuzzTarget(f)
 	for _, seed := range []string{
 		`{"name":"王秀英","phone":"13800138000","address":"淄博市张店区","location":{"lat":36.8,"lng":118.05}}`,
-		`{"name":"Zhang Wei","phone":"+8613800138000","address":"x","location":{"lat":-90,"lng":180},"id_number":"37030219450101123x",` +
+		`{"name":"Zhang Wei","phone":"+8613800138000","address":"x","location":{"lat":-90,"lng":180},"id_number":"37030219450101105x",` +
 			`"gender":"GENDER_FEMALE","birth_year":1945,"district":"张店区","emergency_contacts":[{"name":"王强","phone":"13900139000","relation":"son"}],` +
 			`"preferences":{"language":"zh-Hans","preferred_provider_gender":"GENDER_FEMALE","preferred_provider_ids":["prv_x"],"notes":"耳背"}}`,
 		`{"name":"王秀英","phone":"13800138000","address":"x","location":{"lat":91,"lng":0}}`,

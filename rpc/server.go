@@ -79,5 +79,6 @@ func (s *Server) Handler() http.Handler {
 	} {
 		mux.Handle(h.PathPrefix(), h)
 	}
+	mux.Handle("/", badRoute(tel))
 	return s.edge(mux, tel)
 }

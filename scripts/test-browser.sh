@@ -66,7 +66,7 @@ password="e2e-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
 echo "$password" | bin/carehex user add --data "$run" --username e2e --role operator --password-stdin >/dev/null
 
 # Offers last 2 minutes so a slow machine has time to look at the candidates.
-CAREHEX_OFFER_TTL=2m bin/carehex serve --data "$run" --addr 127.0.0.1:0 >"$run/stdout" 2>"$run/server.log" &
+CAREHEX_OFFER_TTL=2m bin/carehex serve --data "$run" --addr 127.0.0.1:0 --metrics-addr 127.0.0.1:0 >"$run/stdout" 2>"$run/server.log" &
 pid=$!
 url=""
 for _ in $(seq 300); do

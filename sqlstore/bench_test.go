@@ -40,11 +40,11 @@ func cityResidents(n int) []*carehex.Resident {
 			Location: carehex.LatLng{Lat: 36.75 + rng.Float64()*0.15, Lng: 117.95 + rng.Float64()*0.2},
 		}
 		if rng.IntN(2) == 0 {
-			check := string(rune('0' + rng.IntN(10)))
-			if rng.IntN(11) == 0 {
-				check = "X"
-			}
-			r.IDNumber = fmt.Sprintf("370303%04d%02d%02d%03d%s", 1930+rng.IntN(25), 1+rng.IntN(12), 1+rng.IntN(28), rng.IntN(1000), check)
+			// Birth date and serial come from the resident's index, so no
+			// two share a number (ID numbers are unique among residents).
+			born := time.Date(1930, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, i/1000)
+			first17 := fmt.Sprintf("370303%s%03d", born.Format("20060102"), i%1000)
+			r.IDNumber = first17 + string(carehex.IDCheckDigit(first17))
 		}
 		out[i] = r
 	}

@@ -132,6 +132,75 @@ func nameGrams(nameLC string) []string {
 	return out
 }
 
+// idNumberFree refuses an ID number another resident already has: one
+// person has one record, or visits, family links and subsidies split
+// between two. The error names the other record so the operator can open it.
+// (Residents are never deleted, so every resident counts as active.) On
+// PostgreSQL a transaction-scoped advisory lock on the number makes two
+// concurrent saves of it queue, since the check and the write are not one
+// statement; SQLite's immediate transactions already run one at a time.
+// A unique index would be simpler, but databases that already hold
+// duplicates could then not migrate.
+func (s *DB) idNumberFree(ctx context.Context, tx *sql.Tx, idNumber, self string) error {
+	if idNumber == "" {
+		return nil
+	}
+	if s.dialect == DialectPostgres {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext('resident_id_number:' || $1))`, idNumber); err != nil {
+			return err
+		}
+	}
+	var other string
+	err := tx.QueryRowContext(ctx, s.rebind(`SELECT id FROM residents WHERE id_number = ? AND id <> ? ORDER BY create_time LIMIT 1`),
+		idNumber, self).Scan(&other)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil
+	case err != nil:
+		return err
+	}
+	return carehex.Errorf(carehex.EEXISTS, "id_number", "id_number already belongs to resident %s; open that record instead of creating another", other)
+}
+
+// idNumbersFree refuses an import whose ID numbers other residents already
+// have, naming the first record and the resident holding its number.
+func (s *DB) idNumbersFree(ctx context.Context, rs []*carehex.Resident) error {
+	const perQuery = 500
+	var ids []any
+	flush := func() error {
+		if len(ids) == 0 {
+			return nil
+		}
+		var num, other string
+		err := s.db.QueryRowContext(ctx, s.rebind(`SELECT id_number, id FROM residents WHERE id_number IN (`+
+			placeholders(len(ids))+`) ORDER BY id_number LIMIT 1`), ids...).Scan(&num, &other)
+		ids = ids[:0]
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return nil
+		case err != nil:
+			return s.wrap(err, "check id numbers")
+		}
+		for i, r := range rs {
+			if r.IDNumber == num {
+				return carehex.Errorf(carehex.EEXISTS, "id_number", "record %d: id_number already belongs to resident %s", i+1, other)
+			}
+		}
+		return carehex.Errorf(carehex.EEXISTS, "id_number", "an id_number already belongs to resident %s", other)
+	}
+	for _, r := range rs {
+		if r.IDNumber == "" {
+			continue
+		}
+		if ids = append(ids, r.IDNumber); len(ids) == perQuery {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return flush()
+}
+
 // prepareResident validates r and fills in what the store derives.
 func prepareResident(r *carehex.Resident) error {
 	if r == nil {
@@ -181,6 +250,9 @@ func (s *DB) CreateResident(ctx context.Context, r *carehex.Resident) error {
 	now := s.stamp()
 	r.ID, r.CreateTime, r.UpdateTime = carehex.NewID("res"), now, now
 	err := s.inTx(ctx, "create resident", func(tx *sql.Tx) error {
+		if err := s.idNumberFree(ctx, tx, r.IDNumber, r.ID); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO residents (`+residentCols+`)
 			VALUES (`+placeholders(17)+`)`), residentArgs(r)...); err != nil {
 			return err
@@ -206,10 +278,21 @@ func (s *DB) ImportResidents(ctx context.Context, rs []*carehex.Resident) error 
 	if len(rs) == 0 {
 		return nil
 	}
-	for _, r := range rs {
+	seen := make(map[string]int)
+	for i, r := range rs {
 		if err := prepareResident(r); err != nil {
 			return err
 		}
+		if r.IDNumber == "" {
+			continue
+		}
+		if j, dup := seen[r.IDNumber]; dup {
+			return carehex.Errorf(carehex.EEXISTS, "id_number", "records %d and %d have the same id_number", j+1, i+1)
+		}
+		seen[r.IDNumber] = i
+	}
+	if err := s.idNumbersFree(ctx, rs); err != nil {
+		return err
 	}
 	now := s.stamp()
 	for _, r := range rs {
@@ -287,6 +370,9 @@ func (s *DB) UpdateResident(ctx context.Context, r *carehex.Resident) error {
 			return err
 		}
 		r.CreateTime, r.UpdateTime = fromMicros(created), now
+		if err := s.idNumberFree(ctx, tx, r.IDNumber, r.ID); err != nil {
+			return err
+		}
 		_, err = tx.ExecContext(ctx, s.rebind(`UPDATE residents SET name = ?, name_lc = ?, phone = ?, phone_rev = ?,
 			id_number = ?, gender = ?, birth_year = ?, address = ?, district = ?, lat = ?, lng = ?, cell = ?,
 			emergency_contacts = ?, preferences = ?, update_time = ? WHERE id = ?`),

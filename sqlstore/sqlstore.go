@@ -46,6 +46,7 @@ type DB struct {
 	db      *sql.DB
 	dialect string
 	now     carehex.Clock
+	unlock  func() // releases the SQLite file's shared lock (lock_unix.go)
 }
 
 var (
@@ -85,14 +86,25 @@ func Open(ctx context.Context, dsn string, clock carehex.Clock) (*DB, error) {
 		if err != nil {
 			return nil, err
 		}
+		if s.unlock, err = lockShared(dsn); err != nil {
+			s.db.Close()
+			return nil, err
+		}
 	}
 	if err := s.db.PingContext(ctx); err != nil {
-		s.db.Close()
+		s.Close()
 		return nil, s.wrap(err, "connect to "+s.dialect)
 	}
 	if err := s.migrate(ctx); err != nil {
-		s.db.Close()
+		s.Close()
 		return nil, err
+	}
+	if s.dialect == DialectSQLite {
+		// The -wal and -shm files exist now; check they came out private.
+		if err := privateFiles(dsn); err != nil {
+			s.Close()
+			return nil, err
+		}
 	}
 	return s, nil
 }
@@ -103,9 +115,22 @@ func openSQLite(path string) (*sql.DB, error) {
 		return nil, carehex.Errorf(carehex.EINVALID, "dsn", "SQLite file path %q must not contain '?'", path)
 	}
 	if dir := filepath.Dir(path); dir != "" {
-		if err := os.MkdirAll(dir, 0o750); err != nil {
+		// The file holds residents' names, addresses and ID numbers: only the
+		// account running carehex may list or read it.
+		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, carehex.Internal(err, "create database directory")
 		}
+	}
+	// SQLite creates a new file 0644 (less the umask) and gives its -wal and
+	// -shm files the database file's mode, so creating the file 0600 first
+	// keeps all three private; an existing file is narrowed the same way.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, carehex.Internal(err, "create database file")
+	}
+	f.Close()
+	if err := privateFiles(path); err != nil {
+		return nil, err
 	}
 	// WAL lets readers go on while one writer commits; busy_timeout makes
 	// writers queue instead of failing; immediate transactions take the write
@@ -119,6 +144,26 @@ func openSQLite(path string) (*sql.DB, error) {
 	db.SetMaxOpenConns(16)
 	db.SetMaxIdleConns(16)
 	return db, nil
+}
+
+// privateFiles narrows the SQLite file and its -wal and -shm companions to
+// 0600, for databases created by an older version or restored by hand.
+func privateFiles(path string) error {
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return carehex.Internal(err, "stat database file")
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(p, 0o600); err != nil {
+				return carehex.Internal(err, "make database file private")
+			}
+		}
+	}
+	return nil
 }
 
 func (s *DB) migrate(ctx context.Context) error {
@@ -156,7 +201,11 @@ func (s *DB) Close() error {
 		// Keeps the query planner's statistics fresh at no cost to callers.
 		_, _ = s.db.Exec("PRAGMA optimize")
 	}
-	if err := s.db.Close(); err != nil {
+	err := s.db.Close()
+	if s.unlock != nil {
+		s.unlock()
+	}
+	if err != nil {
 		return carehex.Internal(err, "close database")
 	}
 	return nil

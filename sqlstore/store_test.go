@@ -166,7 +166,7 @@ func TestResidents(t *testing.T) {
 	eachStore(t, func(t *testing.T, e *env) {
 		ctx := opCtx()
 		r := resident("张桂兰", "13905330001")
-		r.IDNumber = "37030319450312002x"
+		r.IDNumber = "37030319450312007x"
 		r.Gender, r.BirthYear, r.District = carehex.GenderFemale, 1945, "张店区"
 		r.EmergencyContacts = []carehex.Contact{{Name: "李明", Phone: "13800000000", Relation: "son"}}
 		r.Preferences = carehex.Preferences{Language: "Zibo dialect", PreferredProviderGender: carehex.GenderFemale,
@@ -182,7 +182,7 @@ func TestResidents(t *testing.T) {
 			t.Errorf("CreateTime = %v, want %v in UTC", r.CreateTime, wantTime)
 		case r.Cell != wantCell:
 			t.Errorf("Cell = %x, want %x", r.Cell, wantCell)
-		case r.IDNumber != "37030319450312002X":
+		case r.IDNumber != "37030319450312007X":
 			t.Errorf("IDNumber = %q, want upper-case X", r.IDNumber)
 		}
 		got, err := e.Resident(ctx, r.ID)
@@ -250,10 +250,10 @@ func TestSearchResidents(t *testing.T) {
 			r.IDNumber = idNumber
 			mustCreateResident(t, e, r)
 		}
-		add("张桂兰", "13905330001", "37030319450312002X")
+		add("张桂兰", "13905330001", "37030319450312007X")
 		add("李桂兰", "13800000001", "")
 		add("阿福", "+8613905330001", "") // same tail as 张桂兰, but not the exact number
-		add("王伟", "05332345678", "370303450312001")
+		add("王伟", "05332345678", "370303194503120029")
 		add("刘_一", "13911112222", "")
 		add("刘二一", "13911113333", "")
 		add("Ann Lee", "13922224444", "")
@@ -273,8 +273,8 @@ func TestSearchResidents(t *testing.T) {
 			{"99999999999", 0, nil}, // all nines, longer than the number
 			{"123", 0, nil},         // too short for a suffix, no whole number
 			{"05332345678", 0, []string{"王伟"}},
-			{"37030319450312002x", 0, []string{"张桂兰"}},
-			{"370303450312001", 0, []string{"王伟"}},
+			{"37030319450312007x", 0, []string{"张桂兰"}},
+			{"370303194503120029", 0, []string{"王伟"}},
 			{"桂兰", 0, []string{"张桂兰", "李桂兰"}},
 			{"桂兰", 1, []string{"张桂兰"}},
 			{"张桂兰", 0, []string{"张桂兰"}},

@@ -152,7 +152,7 @@ func (s *DB) RecordVisitEvent(ctx context.Context, e *carehex.VisitEvent, rules 
 			return err
 		}
 		all := append(prior, &n)
-		if err := carehex.CheckVisitSequence(all); err != nil {
+		if err := carehex.CheckVisitSequence(all, rules); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO visit_events (event_id, visit_id, provider_id, type, lat, lng,
@@ -172,7 +172,7 @@ func (s *DB) RecordVisitEvent(ctx context.Context, e *carehex.VisitEvent, rules 
 		}
 		newExc := map[*carehex.VisitEvent][]string{&n: n.Exceptions}
 		var arrive *carehex.VisitEvent
-		for _, ev := range carehex.SortVisitEvents(all) {
+		for _, ev := range carehex.SortVisitEventsFor(all, rules) {
 			if ev.Type == carehex.VisitArrive {
 				arrive = ev
 			}
@@ -182,7 +182,7 @@ func (s *DB) RecordVisitEvent(ctx context.Context, e *carehex.VisitEvent, rules 
 			target := ev.Type.Target()
 			switch {
 			case v.Live() && carehex.CanTransition(v.Status, target):
-				if ev.Type == carehex.VisitComplete && arrive != nil && rules.ShortVisit(arrive.DeviceTime, ev.DeviceTime) {
+				if ev.Type == carehex.VisitComplete && arrive != nil && rules.ShortVisit(arrive.EventTime(), ev.EventTime()) {
 					ev.Exceptions = append(ev.Exceptions, carehex.ExceptionShortVisit)
 					newExc[ev] = append(newExc[ev], carehex.ExceptionShortVisit)
 				}
@@ -190,10 +190,10 @@ func (s *DB) RecordVisitEvent(ctx context.Context, e *carehex.VisitEvent, rules 
 				if ev.Type == carehex.VisitNoShow {
 					reason = "no_show"
 				}
-				if v, err = s.moveVisit(ctx, tx, v.ID, target, actor, reason, ev.DeviceTime, now); err != nil {
+				if v, err = s.moveVisit(ctx, tx, v.ID, target, actor, reason, ev.EventTime(), now); err != nil {
 					return err
 				}
-				if err := s.notify(ctx, tx, v, residentID, notifyKind[ev.Type], ev.DeviceTime); err != nil {
+				if err := s.notify(ctx, tx, v, residentID, notifyKind[ev.Type], ev.EventTime()); err != nil {
 					return err
 				}
 			case !v.Live() && ev.Type.Order() == 3 && v.Status != target:

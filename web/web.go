@@ -10,6 +10,8 @@ import (
 	"embed"
 	"io/fs"
 	"net/http"
+	"path"
+	"strings"
 )
 
 //go:embed static
@@ -33,6 +35,27 @@ func Handler() http.Handler {
 		h.Set("Referrer-Policy", "no-referrer")
 		// Pages change with the binary; the browser asks again each time.
 		h.Set("Cache-Control", "no-cache")
+		if isListing(root, r.URL.Path) {
+			// A folder without an index page is not a page: listing
+			// vendor/ or gen/ only tells a prober what is there.
+			http.NotFound(w, r)
+			return
+		}
 		serve.ServeHTTP(w, r)
 	})
+}
+
+// isListing reports whether the file server would answer urlPath with a
+// directory listing: the path names a directory that has no index.html.
+func isListing(root fs.FS, urlPath string) bool {
+	name := strings.TrimPrefix(path.Clean("/"+urlPath), "/")
+	if name == "" {
+		name = "."
+	}
+	fi, err := fs.Stat(root, name)
+	if err != nil || !fi.IsDir() {
+		return false
+	}
+	_, err = fs.Stat(root, path.Join(name, "index.html"))
+	return err != nil
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 // CAREHEX_* variables override them and flags override those.
 type Config struct {
 	Addr            string        // listen address
+	MetricsAddr     string        // listen address of GET /metrics; empty disables it
 	DataDir         string        // SQLite file and other local state
 	DatabaseURL     string        // postgres://…; empty means SQLite under DataDir
 	RedisURL        string        // redis://…; empty means an in-process Redis-protocol server
@@ -28,18 +30,25 @@ type Config struct {
 	LogLevel        string        // debug, info, warn, error
 	ShutdownTimeout time.Duration // how long in-flight calls get on shutdown
 	Access          accessConfig  // login throttle, password hashing, token lifetimes (accessconfig.go)
+	BackupEvery     time.Duration // scheduled copies of the SQLite file; 0 means none
+	BackupDir       string        // where they go; empty means DataDir/backups
+	BackupKeep      int           // how many scheduled copies are kept
 
-	offerTTLText string // CAREHEX_OFFER_TTL as given, parsed by validate
+	offerTTLText    string // CAREHEX_OFFER_TTL as given, parsed by validate
+	backupEveryText string // CAREHEX_BACKUP_EVERY as given
+	backupKeepText  string // CAREHEX_BACKUP_KEEP as given
 }
 
 func defaultConfig(getenv func(string) string) Config {
 	c := Config{
 		Addr:            "127.0.0.1:8080",
+		MetricsAddr:     "127.0.0.1:9090",
 		DataDir:         "./data",
 		LogLevel:        "info",
 		Zone:            providers.DefaultZone,
 		OfferTTL:        dispatch.DefaultConfig().OfferTTL,
 		ShutdownTimeout: 10 * time.Second,
+		BackupKeep:      7,
 	}
 	set := func(dst *string, key string) {
 		if v := getenv(key); v != "" {
@@ -48,12 +57,16 @@ func defaultConfig(getenv func(string) string) Config {
 	}
 	set(&c.Addr, "CAREHEX_ADDR")
 	set(&c.DataDir, "CAREHEX_DATA")
+	set(&c.MetricsAddr, "CAREHEX_METRICS_ADDR")
 	set(&c.DatabaseURL, "CAREHEX_DATABASE_URL")
 	set(&c.RedisURL, "CAREHEX_REDIS_URL")
 	set(&c.LogLevel, "CAREHEX_LOG_LEVEL")
 	set(&c.Zone, "CAREHEX_ZONE")
 	c.offerTTLText = getenv("CAREHEX_OFFER_TTL")
 	c.Access = defaultAccessConfig(getenv)
+	set(&c.BackupDir, "CAREHEX_BACKUP_DIR")
+	c.backupEveryText = getenv("CAREHEX_BACKUP_EVERY")
+	c.backupKeepText = getenv("CAREHEX_BACKUP_KEEP")
 	return c
 }
 
@@ -66,6 +79,17 @@ func (c *Config) storeFlags(fs *flag.FlagSet) {
 func (c *Config) validate() error {
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return fmt.Errorf("--addr / CAREHEX_ADDR %q is not HOST:PORT (e.g. 127.0.0.1:8080): %v", c.Addr, err)
+	}
+	switch strings.ToLower(strings.TrimSpace(c.MetricsAddr)) {
+	case "off", "none":
+		// getenv cannot tell an empty variable from a missing one, so
+		// the environment turns metrics off with a word.
+		c.MetricsAddr = ""
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			return fmt.Errorf("--metrics-addr / CAREHEX_METRICS_ADDR %q is not HOST:PORT (e.g. 127.0.0.1:9090; empty turns metrics off): %v", c.MetricsAddr, err)
+		}
 	}
 	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
 		return fmt.Errorf("CAREHEX_DATABASE_URL must start with postgres:// (leave it empty for the SQLite file under --data)")
@@ -91,7 +115,35 @@ func (c *Config) validate() error {
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		return err
 	}
-	return c.Access.validate()
+	if err := c.Access.validate(); err != nil {
+		return err
+	}
+	return c.validateBackups()
+}
+
+// validateBackups reads the scheduled-backup settings.
+func (c *Config) validateBackups() error {
+	if c.backupEveryText != "" && c.backupEveryText != "0" && c.backupEveryText != "off" {
+		d, err := time.ParseDuration(c.backupEveryText)
+		if err != nil || d < time.Minute {
+			return fmt.Errorf("CAREHEX_BACKUP_EVERY %q must be a duration of at least 1m, e.g. 6h (or off)", c.backupEveryText)
+		}
+		c.BackupEvery = d
+	}
+	if c.backupKeepText != "" {
+		n, err := strconv.Atoi(c.backupKeepText)
+		if err != nil || n < 1 || n > 1000 {
+			return fmt.Errorf("CAREHEX_BACKUP_KEEP %q must be a number of copies from 1 to 1000", c.backupKeepText)
+		}
+		c.BackupKeep = n
+	}
+	if c.BackupEvery > 0 && c.DatabaseURL != "" {
+		return fmt.Errorf("CAREHEX_BACKUP_EVERY copies the embedded SQLite file; with CAREHEX_DATABASE_URL, back up PostgreSQL with pg_dump and WAL archiving (README, Backups) and unset CAREHEX_BACKUP_EVERY")
+	}
+	if c.BackupDir == "" {
+		c.BackupDir = filepath.Join(c.DataDir, "backups")
+	}
+	return nil
 }
 
 // redisClient connects to one redis-server, or to a Redis Cluster when the

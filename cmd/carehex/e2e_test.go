@@ -55,14 +55,15 @@ func buildBinary(t *testing.T) string {
 
 // server is a running `carehex serve` process.
 type server struct {
-	cmd *exec.Cmd
-	url string
+	cmd     *exec.Cmd
+	url     string
+	metrics string // the metrics listener's base URL
 }
 
 // startServer runs the real binary on a free port and waits for /healthz.
 func startServer(t *testing.T, bin string, env []string, args ...string) *server {
 	t.Helper()
-	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0"}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stderr = &testLogWriter{t: t}
 	stdout, err := cmd.StdoutPipe()
@@ -82,11 +83,15 @@ func startServer(t *testing.T, bin string, env []string, args ...string) *server
 		close(lines)
 	}()
 	deadline := time.After(60 * time.Second)
+	var metrics string
 	for {
 		select {
 		case line, ok := <-lines:
 			if !ok {
 				t.Fatal("server exited before listening")
+			}
+			if u, found := strings.CutPrefix(line, "carehex metrics on "); found {
+				metrics = strings.TrimSuffix(u, "/metrics")
 			}
 			if u, found := strings.CutPrefix(line, "carehex listening on "); found {
 				go func() {
@@ -94,7 +99,7 @@ func startServer(t *testing.T, bin string, env []string, args ...string) *server
 					}
 				}()
 				waitHealthy(t, u)
-				return &server{cmd: cmd, url: u}
+				return &server{cmd: cmd, url: u, metrics: metrics}
 			}
 		case <-deadline:
 			t.Fatal("server did not start within 60s")
@@ -241,6 +246,7 @@ func TestConfigFailsFast(t *testing.T) {
 		{"bad database url", []string{"serve"}, map[string]string{"CAREHEX_DATABASE_URL": "mysql://x"}, "CAREHEX_DATABASE_URL"},
 		{"bad redis url", []string{"serve"}, map[string]string{"CAREHEX_REDIS_URL": "http://x"}, "CAREHEX_REDIS_URL"},
 		{"bad log level", []string{"serve"}, map[string]string{"CAREHEX_LOG_LEVEL": "loud"}, "CAREHEX_LOG_LEVEL"},
+		{"bad metrics addr", []string{"serve", "--metrics-addr", "9090"}, nil, "--metrics-addr"},
 		{"bad role", []string{"user", "add", "--username", "u", "--role", "king", "--password-stdin"}, nil, "--role"},
 		{"unknown command", []string{"fly"}, nil, "unknown command"},
 	}

@@ -13,6 +13,8 @@ usage:
   carehex serve [--data DIR] [--addr HOST:PORT] [--demo]    run everything in one process
   carehex user add --username U --role operator|supervisor|admin --password-stdin [--data DIR]
   carehex user unlock|disable|enable --username U [--data DIR]   lift a login lockout; withdraw or restore an account
+  carehex backup --out FILE [--data DIR]                    copy the SQLite database while the server runs
+  carehex restore --from FILE [--data DIR] [--force]        put a backup in place and check it
   carehex demo seed [--residents N] [--providers N] [--data DIR]
   carehex bench dispatch --redis-url URL [--providers N] [--clients N]
   carehex bench load [--rate N] [--duration D] [--database-url URL] [--redis-url URL] [--transport twirp|nethttp|both]
@@ -22,7 +24,9 @@ Environment: CAREHEX_ADDR, CAREHEX_DATA, CAREHEX_DATABASE_URL (postgres://…),
 CAREHEX_REDIS_URL (redis://…), CAREHEX_LOG_LEVEL (debug|info|warn|error);
 logins and access (see README): CAREHEX_LOGIN_MAX_FAILURES, CAREHEX_LOGIN_MAX_ADDR_FAILURES,
 CAREHEX_LOGIN_WINDOW, CAREHEX_LOGIN_LOCKOUT, CAREHEX_LOGIN_MAX_LOCKOUT, CAREHEX_HASH_CONCURRENCY,
-CAREHEX_FAMILY_TOKEN_TTL, CAREHEX_TRUST_FORWARDED_FOR.
+CAREHEX_FAMILY_TOKEN_TTL, CAREHEX_TRUST_FORWARDED_FOR;
+CAREHEX_METRICS_ADDR (default 127.0.0.1:9090; off disables), CAREHEX_BACKUP_EVERY
+(e.g. 6h), CAREHEX_BACKUP_DIR (default DATA/backups), CAREHEX_BACKUP_KEEP (default 7).
 `
 
 // errUsage is returned after the usage text has been printed.
@@ -42,6 +46,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return userAdd(ctx, rest[1:], getenv, stdin, stdout, stderr)
 	case cmd == "user" && len(rest) > 0 && (rest[0] == "unlock" || rest[0] == "disable" || rest[0] == "enable"):
 		return userAccess(ctx, rest[0], rest[1:], getenv, stdout, stderr)
+	case cmd == "backup":
+		return backup(ctx, rest, getenv, stdout, stderr)
+	case cmd == "restore":
+		return restore(ctx, rest, getenv, stdout, stderr)
 	case cmd == "demo" && len(rest) > 0 && rest[0] == "seed":
 		return demoSeed(ctx, rest[1:], getenv, stdout, stderr)
 	case cmd == "bench" && len(rest) > 0 && rest[0] == "dispatch":

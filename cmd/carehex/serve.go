@@ -17,6 +17,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	cfg.storeFlags(fs)
 	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "listen address HOST:PORT (env CAREHEX_ADDR); port 0 picks a free one")
+	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", cfg.MetricsAddr, "listen address of GET /metrics (env CAREHEX_METRICS_ADDR; off or empty disables it)")
 	fs.BoolVar(&cfg.Demo, "demo", false, "on an empty database, load demo residents, providers and accounts")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
@@ -50,6 +51,27 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	// The metrics listener comes up first so that once the main address is
+	// printed, everything is served.
+	var metricsSrv *http.Server
+	metricsErr := make(chan error, 1)
+	if cfg.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on --metrics-addr %s: %w (choose another, or --metrics-addr off)", cfg.MetricsAddr, err)
+		}
+		metricsSrv = &http.Server{
+			Handler:           st.Metrics,
+			ReadHeaderTimeout: 5 * time.Second,
+			ReadTimeout:       10 * time.Second,
+			IdleTimeout:       2 * time.Minute,
+			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		}
+		fmt.Fprintf(stdout, "carehex metrics on http://%s/metrics\n", mln.Addr())
+		log.Info("serve.metrics", "addr", mln.Addr().String())
+		go func() { metricsErr <- metricsSrv.Serve(mln) }()
+	}
 	fmt.Fprintf(stdout, "carehex listening on http://%s\n", ln.Addr())
 	fmt.Fprintf(stdout, "  console http://%[1]s/console/   provider phone http://%[1]s/phone/   family http://%[1]s/family/\n", ln.Addr())
 	log.Info("serve.start", "addr", ln.Addr().String(), "database", st.Store.Dialect(), "redis", redisKind(&cfg))
@@ -58,12 +80,21 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
+		if metricsSrv != nil {
+			metricsSrv.Close()
+		}
 		return fmt.Errorf("serve: %w", err)
+	case err := <-metricsErr:
+		srv.Close()
+		return fmt.Errorf("serve metrics: %w", err)
 	case <-ctx.Done():
 	}
 	log.Info("serve.stop")
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
+	if metricsSrv != nil {
+		_ = metricsSrv.Shutdown(sctx) // nothing in flight there matters
+	}
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}

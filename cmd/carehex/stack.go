@@ -39,10 +39,15 @@ type stack struct {
 	Mobile  *mobileapi.Server
 	Relay   *notify.Relay
 	API     *rpc.Server
-	Handler http.Handler // everything served: /twirp/, /m/v1/, /metrics, /healthz, the pages
+	Handler http.Handler // everything served on the public address: /twirp/, /m/v1/, /healthz, the pages
+	// Metrics serves GET /metrics (Prometheus) on its own listener
+	// (--metrics-addr), never on the public address: the figures need no
+	// login, so they stay on loopback unless the operator says otherwise.
+	Metrics http.Handler
 
 	log        *slog.Logger
 	closeRedis func()
+	backups    *backups // nil unless CAREHEX_BACKUP_EVERY is set
 }
 
 // newStack opens the store and Redis named by cfg and wires the parts with
@@ -58,6 +63,9 @@ func newStack(ctx context.Context, cfg *Config, clock carehex.Clock, log *slog.L
 		return nil, err
 	}
 	st := &stack{Store: store, Redis: rdb, log: log, closeRedis: closeRedis}
+	if cfg.BackupEvery > 0 {
+		st.backups = &backups{store: store, dir: cfg.BackupDir, every: cfg.BackupEvery, keep: cfg.BackupKeep, log: log}
+	}
 	if err := st.wire(cfg, clock); err != nil {
 		st.Close()
 		return nil, err
@@ -98,9 +106,11 @@ func (st *stack) wire(cfg *Config, clock carehex.Clock) error {
 	mux.Handle("/twirp/", st.API.Handler())
 	mux.Handle("/m/v1/", mobile.Handler())
 	mux.Handle("/", web.Handler())
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", st.healthz)
 	st.Handler = mux
+	metrics := http.NewServeMux()
+	metrics.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	st.Metrics = metrics
 	return nil
 }
 
@@ -123,16 +133,21 @@ func (st *stack) healthz(w http.ResponseWriter, r *http.Request) {
 
 // Start runs the background work: the dispatcher's pass (expiring offers,
 // re-dispatching, alerts, rebuilding Redis), the late/missed visit watch, and
-// the notification relay. Every replica runs all three. The returned func
+// the notification relay. Every replica runs all three; with
+// CAREHEX_BACKUP_EVERY, the scheduled copies of the SQLite file as well. The returned func
 // stops them and waits; call it before Close.
 func (st *stack) Start(ctx context.Context) (stop func()) {
 	bg, cancel := context.WithCancel(ctx)
 	var workers sync.WaitGroup
-	for name, run := range map[string]func(context.Context) error{
+	jobs := map[string]func(context.Context) error{
 		"dispatch": func(ctx context.Context) error { return st.Engine.Run(ctx, time.Second) },
 		"overdue":  func(ctx context.Context) error { return st.Engine.RunOverdue(ctx, 30*time.Second) },
 		"relay":    func(ctx context.Context) error { return st.Relay.Run(ctx, 2*time.Second) },
-	} {
+	}
+	if st.backups != nil {
+		jobs["backup"] = st.backups.Run
+	}
+	for name, run := range jobs {
 		workers.Add(1)
 		go func() {
 			defer workers.Done()
