@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/carehex/carehex"
@@ -46,6 +47,7 @@ type DB struct {
 	db      *sql.DB
 	dialect string
 	now     carehex.Clock
+	pub     atomic.Pointer[publisher] // nil: nobody to tell (see SetPublisher)
 }
 
 var (
