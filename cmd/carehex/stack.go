@@ -14,6 +14,7 @@ import (
 	"github.com/carehex/carehex/catalog"
 	"github.com/carehex/carehex/dispatch"
 	mobileapi "github.com/carehex/carehex/mobile-api"
+	"github.com/carehex/carehex/notify"
 	"github.com/carehex/carehex/providers"
 	"github.com/carehex/carehex/rpc"
 	"github.com/carehex/carehex/sqlstore"
@@ -30,13 +31,19 @@ import (
 // runs one behind a listener; `carehex simulate` and `carehex bench load`
 // build one in-process (with their own clock) and drive it over loopback.
 type stack struct {
-	Store   *sqlstore.DB
-	Redis   redis.UniversalClient
-	Live    *providers.Store
-	Engine  *dispatch.Engine
-	Mobile  *mobileapi.Server
-	Relay   *mobileapi.Relay
-	API     *rpc.Server
+	Store  *sqlstore.DB
+	Redis  redis.UniversalClient
+	Live   *providers.Store
+	Engine *dispatch.Engine
+	Mobile *mobileapi.Server
+	Relay  *mobileapi.Relay
+	API    *rpc.Server
+	// Hub wakes this process's waiters when the store publishes a notice;
+	// Bridge carries notices to and from the other replicas over Redis
+	// while Start's workers run. Waiters (long polls, streams, the console)
+	// subscribe to Hub.
+	Hub     *notify.Hub
+	Bridge  *notify.Bridge
 	Handler http.Handler // everything served: /twirp/, /m/v1/, /metrics, /healthz, the pages
 
 	log        *slog.Logger
@@ -85,6 +92,14 @@ func (st *stack) wire(cfg *Config, clock carehex.Clock) error {
 		return err
 	}
 	st.Live, st.Engine, st.Mobile = live, engine, mobile
+	st.Hub = notify.NewHub()
+	st.Bridge, err = notify.NewBridge(st.Hub, st.Redis, notify.BridgeOptions{Zone: cfg.Zone, Log: log})
+	if err != nil {
+		return err
+	}
+	// Until Start runs the bridge, notices wake this process's waiters
+	// only; Start hands the store the bridge, which also sends them on.
+	store.SetPublisher(st.Hub, log)
 	st.Relay = &mobileapi.Relay{Outbox: store, Sender: mobileapi.LogSender{Log: log}, Log: log, Clock: clock}
 
 	reg := prometheus.NewRegistry()
@@ -119,16 +134,19 @@ func (st *stack) healthz(w http.ResponseWriter, r *http.Request) {
 }
 
 // Start runs the background work: the dispatcher's pass (expiring offers,
-// re-dispatching, alerts, rebuilding Redis), the late/missed visit watch, and
-// the notification relay. Every replica runs all three. The returned func
-// stops them and waits; call it before Close.
+// re-dispatching, alerts, rebuilding Redis), the late/missed visit watch, the
+// notification relay, and the notice bridge to the other replicas. Every
+// replica runs all four. The returned func stops them and waits; call it
+// before Close.
 func (st *stack) Start(ctx context.Context) (stop func()) {
 	bg, cancel := context.WithCancel(ctx)
+	st.Store.SetPublisher(st.Bridge, st.log)
 	var workers sync.WaitGroup
 	for name, run := range map[string]func(context.Context) error{
 		"dispatch": func(ctx context.Context) error { return st.Engine.Run(ctx, time.Second) },
 		"overdue":  func(ctx context.Context) error { return st.Mobile.RunOverdue(ctx, 30*time.Second) },
 		"relay":    func(ctx context.Context) error { return st.Relay.Run(ctx, 2*time.Second) },
+		"notify":   st.Bridge.Run,
 	} {
 		workers.Add(1)
 		go func() {
@@ -138,7 +156,12 @@ func (st *stack) Start(ctx context.Context) (stop func()) {
 			}
 		}()
 	}
-	return func() { cancel(); workers.Wait() }
+	return func() {
+		cancel()
+		workers.Wait()
+		// Nobody sends the bridge's queue any more: back to local only.
+		st.Store.SetPublisher(st.Hub, st.log)
+	}
 }
 
 // Close releases Redis and the store.
