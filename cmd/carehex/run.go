@@ -14,6 +14,7 @@ usage:
   carehex user add --username U --role operator|supervisor|admin --password-stdin [--data DIR]
   carehex demo seed [--residents N] [--providers N] [--data DIR]
   carehex bench dispatch --redis-url URL [--providers N] [--clients N]
+  carehex bench idle [--phones N] [--duration D] [--addr URL --username U --password P]
   carehex bench load [--rate N] [--duration D] [--database-url URL] [--redis-url URL] [--transport twirp|nethttp|both]
   carehex simulate [--preset small|city] [--seed N] [--addr URL] [--residents N] [--providers N] [--record FILE] [--replay FILE] [--compare] [--map FILE]
 
@@ -40,6 +41,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return demoSeed(ctx, rest[1:], getenv, stdout, stderr)
 	case cmd == "bench" && len(rest) > 0 && rest[0] == "dispatch":
 		return benchDispatch(ctx, rest[1:], getenv, stdout, stderr)
+	case cmd == "bench" && len(rest) > 0 && rest[0] == "idle":
+		return benchIdle(ctx, rest[1:], getenv, stdout, stderr)
 	case cmd == "bench" && len(rest) > 0 && rest[0] == "load":
 		return benchLoad(ctx, rest[1:], getenv, stdout, stderr)
 	case cmd == "simulate":
