@@ -43,6 +43,7 @@ type idleResult struct {
 	WakeupP50ms    float64 `json:"wakeup_p50_ms"`
 	WakeupP99ms    float64 `json:"wakeup_p99_ms"`
 	WakeupMaxms    float64 `json:"wakeup_max_ms"`
+	Requests       int     `json:"requests"`    // requests the burst created (one per phone asked)
 	Offered        int     `json:"offered"`     // phones that held an offer by the end
 	NotOffered     int     `json:"not_offered"` // phones that never did
 	LongPolls      int     `json:"long_polls"`  // phones long-polling ?wait=30
@@ -140,8 +141,8 @@ func benchIdle(ctx context.Context, args []string, getenv func(string) string, s
 		res.Phones, res.LongPolls, res.Streams, *duration, server)
 	fmt.Fprintf(stdout, "  server CPU %.3f cores, RSS %.0f MB; %d phone calls in the idle window; load average %s\n",
 		res.ServerCPUCores, res.ServerRSSMB, res.IdleCalls, res.LoadAvg)
-	fmt.Fprintf(stdout, "  burst: %d of %d phones offered; wakeup p50 %.1f ms, p99 %.1f ms, max %.1f ms (%s); %d errors\n",
-		res.Offered, res.Phones, res.WakeupP50ms, res.WakeupP99ms, res.WakeupMaxms, res.WakeupFrom, res.Errors)
+	fmt.Fprintf(stdout, "  burst: %d requests created, %d of %d phones offered; wakeup p50 %.1f ms, p99 %.1f ms, max %.1f ms (%s); %d errors\n",
+		res.Requests, res.Offered, res.Phones, res.WakeupP50ms, res.WakeupP99ms, res.WakeupMaxms, res.WakeupFrom, res.Errors)
 	line, err := json.Marshal(res)
 	if err != nil {
 		return err
@@ -455,6 +456,7 @@ func (b *idleBench) run(ctx context.Context, username, password string, idle, of
 	stopPhones()
 	wg.Wait()
 
+	res.Requests = len(requestIDs)
 	created, err := b.offerTimes(ctx, requestIDs)
 	if err != nil {
 		return nil, err
