@@ -771,14 +771,19 @@ func (b *idleBench) offerTimes(ctx context.Context, requestIDs []string) (map[st
 	return out, err
 }
 
-// serverMetrics reads the server's own CPU seconds and resident memory from
-// its Prometheus endpoint.
+// serverMetrics reads the server's own CPU seconds and resident memory.
 func (b *idleBench) serverMetrics(ctx context.Context) (cpuSeconds, rssBytes float64, err error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.base+"/metrics", nil)
+	return processMetrics(ctx, b.hc, b.base)
+}
+
+// processMetrics reads a server's own CPU seconds and resident memory from
+// its Prometheus endpoint.
+func processMetrics(ctx context.Context, hc *http.Client, base string) (cpuSeconds, rssBytes float64, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/metrics", nil)
 	if err != nil {
 		return 0, 0, err
 	}
-	resp, err := b.hc.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		return 0, 0, fmt.Errorf("read the server's /metrics: %w", err)
 	}
