@@ -19,7 +19,7 @@ import (
 // it is already in the channel.
 //
 // The Hub starts no goroutine and holds no goroutine per subscriber: a
-// subscription is a channel in a map, and publishing is a map lookup and a
+// hubSubscription is a channel in a map, and publishing is a map lookup and a
 // non-blocking send per subscriber of the notice, so 20,000 idle phones cost
 // their memory and nothing else. Subscriptions are spread over shards by
 // notice so that publishers and subscribers of different notices rarely
@@ -36,10 +36,10 @@ const hubShards = 64
 
 type hubShard struct {
 	mu   sync.Mutex
-	subs map[carehex.Notice]map[*subscription]struct{}
+	subs map[carehex.Notice]map[*hubSubscription]struct{}
 }
 
-type subscription struct {
+type hubSubscription struct {
 	ch      chan struct{}
 	notices []carehex.Notice
 }
@@ -50,7 +50,7 @@ var _ carehex.Publisher = (*Hub)(nil)
 func NewHub() *Hub {
 	h := &Hub{seed: maphash.MakeSeed()}
 	for i := range h.shards {
-		h.shards[i].subs = make(map[carehex.Notice]map[*subscription]struct{})
+		h.shards[i].subs = make(map[carehex.Notice]map[*hubSubscription]struct{})
 	}
 	return h
 }
@@ -65,17 +65,17 @@ func (h *Hub) shard(n carehex.Notice) *hubShard {
 
 // Subscribe returns a channel that receives a value after any of notices is
 // published (or WakeAll is called), and the func that ends the
-// subscription. The waiter must call cancel when it stops waiting (defer it);
+// hubSubscription. The waiter must call cancel when it stops waiting (defer it);
 // cancel is idempotent and never closes the channel, so a waiter selecting on
 // it after cancel just never wakes from it.
 func (h *Hub) Subscribe(notices ...carehex.Notice) (wake <-chan struct{}, cancel func()) {
-	s := &subscription{ch: make(chan struct{}, 1), notices: dedupeNotices(notices)}
+	s := &hubSubscription{ch: make(chan struct{}, 1), notices: dedupeNotices(notices)}
 	for _, n := range s.notices {
 		sh := h.shard(n)
 		sh.mu.Lock()
 		set := sh.subs[n]
 		if set == nil {
-			set = make(map[*subscription]struct{}, 1)
+			set = make(map[*hubSubscription]struct{}, 1)
 			sh.subs[n] = set
 		}
 		set[s] = struct{}{}
@@ -85,7 +85,7 @@ func (h *Hub) Subscribe(notices ...carehex.Notice) (wake <-chan struct{}, cancel
 	return s.ch, func() { once.Do(func() { h.unsubscribe(s) }) }
 }
 
-func (h *Hub) unsubscribe(s *subscription) {
+func (h *Hub) unsubscribe(s *hubSubscription) {
 	for _, n := range s.notices {
 		sh := h.shard(n)
 		sh.mu.Lock()
@@ -132,7 +132,7 @@ func (h *Hub) WakeAll() {
 	}
 }
 
-// Subscriptions counts live (subscription, notice) pairs; a leak shows here.
+// Subscriptions counts live (hubSubscription, notice) pairs; a leak shows here.
 func (h *Hub) Subscriptions() int {
 	total := 0
 	for i := range h.shards {
@@ -148,7 +148,7 @@ func (h *Hub) Subscriptions() int {
 
 // wake leaves a value in the channel unless one is already waiting there:
 // the coalescing that keeps a burst of notices one wake-up.
-func (s *subscription) wake() {
+func (s *hubSubscription) wake() {
 	select {
 	case s.ch <- struct{}{}:
 	default:

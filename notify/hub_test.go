@@ -71,7 +71,7 @@ func TestHubCancel(t *testing.T) {
 	h.Publish(context.Background(), provider("p1"), carehex.ConsoleNotice)
 	h.WakeAll()
 	if woken(ch) {
-		t.Fatal("a cancelled subscription was woken")
+		t.Fatal("a cancelled hubSubscription was woken")
 	}
 	if got := h.Subscriptions(); got != 0 {
 		t.Fatalf("Subscriptions = %d after cancel, want 0", got)
@@ -96,7 +96,7 @@ func TestHubWakeAll(t *testing.T) {
 
 // TestHubManySubscribersNoLeak subscribes and cancels 20,000 waiters (a
 // city's phones) from many goroutines at once while notices fly, and checks
-// that nothing is left behind: no subscription and no goroutine.
+// that nothing is left behind: no hubSubscription and no goroutine.
 func TestHubManySubscribersNoLeak(t *testing.T) {
 	h := notify.NewHub()
 	before := runtime.NumGoroutine()

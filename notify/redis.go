@@ -26,7 +26,7 @@ import (
 // pub/sub) it uses PUBLISH/SUBSCRIBE.
 //
 // Pub/sub is fire and forget: a message published while a replica is
-// disconnected never reaches it. So every time the subscription is
+// disconnected never reaches it. So every time the hubSubscription is
 // (re)established, the bridge wakes every local waiter once; each re-reads
 // its state from the system of record and finds whatever it missed. A
 // notice lost some other way (the send queue full, a publish failing while
@@ -62,9 +62,9 @@ type BridgeOptions struct {
 
 var _ carehex.Publisher = (*Bridge)(nil)
 
-// maxBatch is the most notices one Redis message carries: a burst of writes
+// maxNoticeBatch is the most notices one Redis message carries: a burst of writes
 // becomes a few messages, not one round trip each.
-const maxBatch = 256
+const maxNoticeBatch = 256
 
 // NewBridge returns a bridge between hub and the other replicas on rdb.
 // Nothing is sent or received until Run.
@@ -87,7 +87,7 @@ func NewBridge(hub *Hub, rdb redis.UniversalClient, opts BridgeOptions) (*Bridge
 	}
 	_, sharded := rdb.(*redis.ClusterClient)
 	return &Bridge{
-		hub: hub, rdb: rdb, channel: channel(opts.Zone), sharded: sharded,
+		hub: hub, rdb: rdb, channel: noticeChannel(opts.Zone), sharded: sharded,
 		id: carehex.NewID("rep"), log: opts.Log,
 		out: make(chan carehex.Notice, opts.Queue), ready: make(chan struct{}),
 	}, nil
@@ -100,7 +100,7 @@ func (b *Bridge) Hub() *Hub { return b.hub }
 // notices other replicas publish reach this one.
 func (b *Bridge) Ready() <-chan struct{} { return b.ready }
 
-// Subscribed counts how often the subscription was established: 1 after
+// Subscribed counts how often the hubSubscription was established: 1 after
 // start, one more after each reconnect (each woke every local waiter).
 func (b *Bridge) Subscribed() int64 { return b.subscribed.Load() }
 
@@ -131,7 +131,7 @@ func (b *Bridge) Publish(ctx context.Context, notices ...carehex.Notice) error {
 
 // Run subscribes to the zone's channel and moves notices both ways until ctx
 // ends. go-redis reconnects and resubscribes by itself; Run wakes every local
-// waiter on each (re)subscription. It returns ctx's error.
+// waiter on each (re)hubSubscription. It returns ctx's error.
 func (b *Bridge) Run(ctx context.Context) error {
 	var ps *redis.PubSub
 	if b.sharded {
@@ -145,14 +145,14 @@ func (b *Bridge) Run(ctx context.Context) error {
 	// A ping every few seconds when the channel is quiet is what finds a
 	// silently dead connection; a closed one is found at once.
 	msgs := ps.ChannelWithSubscriptions(redis.WithChannelHealthCheckInterval(3*time.Second), redis.WithChannelSize(1024))
-	batch := make([]carehex.Notice, 0, maxBatch)
+	batch := make([]carehex.Notice, 0, maxNoticeBatch)
 	for {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case m, ok := <-msgs:
 			if !ok {
-				return errors.New("notify: Redis subscription closed")
+				return errors.New("notify: Redis hubSubscription closed")
 			}
 			switch m := m.(type) {
 			case *redis.Subscription:
@@ -165,7 +165,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 		case n := <-b.out:
 			batch = append(batch[:0], n)
 		more:
-			for len(batch) < maxBatch {
+			for len(batch) < maxNoticeBatch {
 				select {
 				case n := <-b.out:
 					batch = append(batch, n)
@@ -190,7 +190,7 @@ func (b *Bridge) onSubscribed() {
 }
 
 func (b *Bridge) send(ctx context.Context, batch []carehex.Notice) {
-	payload := encode(b.id, batch)
+	payload := encodeNotices(b.id, batch)
 	// Bounded, so a hung Redis delays the receive side by at most this.
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
@@ -209,7 +209,7 @@ func (b *Bridge) send(ctx context.Context, batch []carehex.Notice) {
 }
 
 func (b *Bridge) receive(ctx context.Context, payload string) {
-	from, notices, err := decode(payload)
+	from, notices, err := decodeNotices(payload)
 	if err != nil {
 		b.log.Warn("notify.decode", "channel", b.channel, "err", err)
 		return
@@ -220,9 +220,9 @@ func (b *Bridge) receive(ctx context.Context, payload string) {
 	b.hub.Publish(ctx, notices...)
 }
 
-// encode writes a message: the sender's ID, then one "topic:id" per line.
+// encodeNotices writes a message: the sender's ID, then one "topic:id" per line.
 // IDs never hold a newline (the store makes them); decode checks anyway.
-func encode(from string, notices []carehex.Notice) string {
+func encodeNotices(from string, notices []carehex.Notice) string {
 	var sb strings.Builder
 	sb.WriteString(from)
 	for _, n := range dedupeNotices(notices) {
@@ -232,9 +232,9 @@ func encode(from string, notices []carehex.Notice) string {
 	return sb.String()
 }
 
-// decode is encode's inverse; a message it cannot read is an error naming
+// decodeNotices is encodeNotices's inverse; a message it cannot read is an error naming
 // the bad line, never a panic (the channel is open to anything on Redis).
-func decode(payload string) (from string, notices []carehex.Notice, err error) {
+func decodeNotices(payload string) (from string, notices []carehex.Notice, err error) {
 	lines := strings.Split(payload, "\n")
 	from = lines[0]
 	if from == "" {
