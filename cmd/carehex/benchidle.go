@@ -63,8 +63,9 @@ const idleWakeupFrom = "offer create_time (stamped by the store as the offer's t
 // 30 s, half long-polling offers, half on the offer stream) for the
 // duration with no requests, the server's CPU and memory read from its own
 // /metrics before and after; then one request next to each phone in a
-// burst, so every phone is offered one, and the time from each offer's
-// creation to its phone holding it.
+// burst, and the time from each offer's creation to its phone holding it.
+// A phone that has its offer goes off duty and declines it, so the request
+// is offered to a phone that has had none: every phone is offered one.
 //
 // Without --addr the server is `carehex serve`, this binary, started as a
 // child on a free loopback port with a fresh data directory and the
@@ -331,6 +332,7 @@ type idlePhone struct {
 	providerID, token string
 	at                carehex.LatLng
 	stream            bool
+	done              atomic.Bool // holds its offer: reports itself unavailable from now on
 	// Written by the phone's goroutine, read after it ended.
 	offerID string
 	seenAt  time.Time
@@ -598,7 +600,22 @@ func (b *idleBench) mobile(ctx context.Context, ph *idlePhone, method, path stri
 
 func (b *idleBench) heartbeat(ctx context.Context, ph *idlePhone) error {
 	return b.mobile(ctx, ph, http.MethodPost, "/m/v1/heartbeat",
-		map[string]any{"lat": ph.at.Lat, "lng": ph.at.Lng, "accuracy_m": 10, "available": true}, nil)
+		map[string]any{"lat": ph.at.Lat, "lng": ph.at.Lng, "accuracy_m": 10, "available": !ph.done.Load()}, nil)
+}
+
+// answer is what a phone does with its one offer: the provider goes off
+// duty and declines, so the request goes back to be offered to a phone
+// that has had none (held offers would tie up requests until they expire),
+// and every phone is offered exactly one.
+func (b *idleBench) answer(ctx context.Context, ph *idlePhone, offerID string) {
+	ph.done.Store(true)
+	if err := b.heartbeat(ctx, ph); err != nil && ctx.Err() == nil {
+		b.fail("heartbeat off duty", err)
+	}
+	if err := b.mobile(ctx, ph, http.MethodPost, "/m/v1/offers/"+offerID+"/decline",
+		map[string]any{"reason": "bench idle: one offer per phone"}, nil); err != nil && ctx.Err() == nil {
+		b.fail("decline", err)
+	}
 }
 
 func (b *idleBench) heartbeatAll(ctx context.Context, phones []*idlePhone) error {
@@ -657,6 +674,7 @@ func (b *idleBench) pollPhone(ctx context.Context, ph *idlePhone, connected chan
 		if len(got.Offers) > 0 {
 			ph.offerID, ph.seenAt = got.Offers[0].ID, time.Now()
 			gotOffer()
+			b.answer(ctx, ph, ph.offerID)
 			<-ctx.Done()
 			return
 		}
@@ -698,6 +716,7 @@ func (b *idleBench) streamPhone(ctx context.Context, ph *idlePhone, connected ch
 		if offer != "" {
 			ph.offerID, ph.seenAt = offer, time.Now()
 			gotOffer()
+			b.answer(ctx, ph, offer)
 			<-ctx.Done()
 			resp.Body.Close()
 			return
@@ -757,7 +776,16 @@ func (b *idleBench) offerTimes(ctx context.Context, requestIDs []string) (map[st
 	var mu sync.Mutex
 	out := make(map[string]time.Time, len(requestIDs))
 	err := parallel(ctx, len(requestIDs), 8, func(ctx context.Context, i int) error {
-		got, err := client.ListRequestOffers(b.opCtx(ctx), &pb.ListRequestOffersRequest{RequestId: requestIDs[i]})
+		var got *pb.ListRequestOffersResponse
+		var err error
+		// A connection the server dropped while the phones hung up is
+		// no reason to lose the run: try again.
+		for try := 0; try < 3; try++ {
+			if got, err = client.ListRequestOffers(b.opCtx(ctx), &pb.ListRequestOffersRequest{RequestId: requestIDs[i]}); err == nil {
+				break
+			}
+			pause(ctx, 200*time.Millisecond)
+		}
 		if err != nil {
 			return fmt.Errorf("offers of %s: %w", requestIDs[i], err)
 		}
