@@ -140,3 +140,27 @@ func TestHubManySubscribersNoLeak(t *testing.T) {
 		t.Fatalf("Subscriptions = %d after every waiter cancelled, want 0", got)
 	}
 }
+
+// BenchmarkHubPublish: one notice to one of 20,000 idle subscribers (an
+// offer to one phone of a city), and the subscribe/cancel pair a long poll
+// pays per call.
+func BenchmarkHubPublish(b *testing.B) {
+	h := notify.NewHub()
+	for i := range 20000 {
+		_, cancel := h.Subscribe(provider(fmt.Sprint("p", i)))
+		defer cancel()
+	}
+	ctx := context.Background()
+	n := provider("p12345")
+	b.Run("publish", func(b *testing.B) {
+		for b.Loop() {
+			h.Publish(ctx, n)
+		}
+	})
+	b.Run("subscribe+cancel", func(b *testing.B) {
+		for b.Loop() {
+			_, cancel := h.Subscribe(n, carehex.ConsoleNotice)
+			cancel()
+		}
+	})
+}
