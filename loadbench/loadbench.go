@@ -68,6 +68,11 @@ type Options struct {
 	// offer's CreateTime is when the request was offered.
 	Offers   func(ctx context.Context, requestID string) ([]*carehex.Offer, error)
 	Progress func(string) // optional
+	// ServerCPU, when set, reads the server's own CPU time so far (from its
+	// /metrics, for a server in another process); the result's CPU figures
+	// are then the server's alone. Unset: this process's CPU, server and
+	// generator together (the in-process bench).
+	ServerCPU func(ctx context.Context) (time.Duration, error)
 }
 
 // HeartbeatEvery is how often a phone reports while the run lasts; dispatch
@@ -119,6 +124,7 @@ type Result struct {
 	CPUSeconds      float64 `json:"cpu_s"`
 	CPUCores        float64 `json:"cpu_cores"`          // CPUSeconds per second of the run
 	CPUPerRequestMs float64 `json:"cpu_ms_per_request"` // CPUSeconds per created request
+	CPUSource       string  `json:"cpu_source"`         // whose CPU: this process, or the server's own /metrics
 	Pass            bool    `json:"pass"`
 }
 
@@ -190,7 +196,15 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	defer func() { stopPhones(); phones.Wait() }()
 
 	o.Progress(fmt.Sprintf("load: %s, %.0f requests/s for %s, %d phones online", o.Transport, o.Rate, o.Duration, len(o.Phones)))
-	cpu0, wall0 := cpuTime(), time.Now()
+	readCPU := func() (time.Duration, error) { return cpuTime(), nil }
+	if o.ServerCPU != nil {
+		readCPU = func() (time.Duration, error) { return o.ServerCPU(ctx) }
+	}
+	cpu0, err := readCPU()
+	if err != nil {
+		return nil, fmt.Errorf("read the server's CPU: %w", err)
+	}
+	wall0 := time.Now()
 	start, lag := r.generate(ctx)
 	created := 0
 	for i := range r.recs {
@@ -206,7 +220,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	stopPhones()
 	phones.Wait()
-	cpu, wall := cpuTime()-cpu0, time.Since(wall0)
+	cpu1, err := readCPU()
+	if err != nil {
+		return nil, fmt.Errorf("read the server's CPU: %w", err)
+	}
+	cpu, wall := cpu1-cpu0, time.Since(wall0)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -214,6 +232,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	res, err := r.result(ctx, start, lag)
 	if err != nil {
 		return nil, err
+	}
+	res.CPUSource = "process (server and generator)"
+	if o.ServerCPU != nil {
+		res.CPUSource = "server /metrics"
 	}
 	res.CPUSeconds = round1(cpu.Seconds())
 	res.CPUCores = math.Round(cpu.Seconds()/wall.Seconds()*100) / 100

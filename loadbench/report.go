@@ -60,7 +60,8 @@ func PrintTable(w io.Writer, runs []*Result) {
 	row("visits completed", count(func(r *Result) int { return r.Visits }))
 	row("cancelled after offer", count(func(r *Result) int { return r.Cancelled }))
 	row("phone calls", func(r *Result) string { return fmt.Sprint(r.PhoneCalls) })
-	row("CPU cores used (whole process)", func(r *Result) string { return fmt.Sprintf("%.2f", r.CPUCores) })
+	row("CPU cores used", func(r *Result) string { return fmt.Sprintf("%.2f", r.CPUCores) })
+	row("CPU measured", func(r *Result) string { return r.CPUSource })
 	row("CPU ms per request", num(func(r *Result) float64 { return r.CPUPerRequestMs }))
 	row("generator lag max ms", num(func(r *Result) float64 { return r.GenLagMaxms }))
 	row("target met", func(r *Result) string {

@@ -217,9 +217,12 @@ func (s *DB) CreateOffers(ctx context.Context, offers []*carehex.Offer, actor st
 	if err != nil {
 		return err
 	}
+	notices := requestNotices(reqID, "", "")
 	for i, o := range offers {
 		*o = out[i]
+		notices = append(notices, carehex.Notice{Topic: carehex.TopicProvider, ID: o.ProviderID})
 	}
+	s.publish(ctx, notices...)
 	return nil
 }
 
@@ -276,7 +279,10 @@ func (s *DB) CloseOffer(ctx context.Context, id string, status carehex.OfferStat
 		actor = actorOf(ctx)
 	}
 	now := s.stamp()
-	var out *carehex.Offer
+	var (
+		out      *carehex.Offer
+		resident string // set when the close moved the request
+	)
 	err := s.inTx(ctx, "close offer", func(tx *sql.Tx) error {
 		o, err := scanOffer(tx.QueryRowContext(ctx, s.rebind(offerSelect+` WHERE id = ?`), id))
 		if errors.Is(err, sql.ErrNoRows) {
@@ -305,8 +311,12 @@ func (s *DB) CloseOffer(ctx context.Context, id string, status carehex.OfferStat
 			}
 			return carehex.Errorf(carehex.ECONFLICT, "offer_id", "the offer is %s, no longer open", current)
 		}
-		var from carehex.Status
-		if err := tx.QueryRowContext(ctx, s.rebind(`SELECT status FROM service_requests WHERE id = ?`), o.RequestID).Scan(&from); err != nil {
+		var (
+			from       carehex.Status
+			residentID string
+		)
+		if err := tx.QueryRowContext(ctx, s.rebind(`SELECT status, resident_id FROM service_requests WHERE id = ?`),
+			o.RequestID).Scan(&from, &residentID); err != nil {
 			return err
 		}
 		to := from
@@ -328,6 +338,7 @@ func (s *DB) CloseOffer(ctx context.Context, id string, status carehex.OfferStat
 				} else if n == 0 {
 					return carehex.Errorf(carehex.ECONFLICT, "request_id", "the request moved from %s while closing its offer; reload and retry", from)
 				}
+				resident = residentID
 			}
 		}
 		why := o.ProviderID + " " + string(status)
@@ -349,6 +360,7 @@ func (s *DB) CloseOffer(ctx context.Context, id string, status carehex.OfferStat
 	if err != nil {
 		return nil, err
 	}
+	s.publish(ctx, requestNotices(out.RequestID, resident, out.ProviderID)...)
 	return out, nil
 }
 
@@ -449,6 +461,9 @@ func (s *DB) RaiseAlert(ctx context.Context, a *carehex.Alert) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	if created {
+		s.publish(ctx, carehex.ConsoleNotice)
+	}
 	if existing != nil {
 		*a = *existing
 	} else {
@@ -485,7 +500,10 @@ func (s *DB) AcknowledgeAlert(ctx context.Context, id, actor string) (*carehex.A
 		actor = actorOf(ctx)
 	}
 	now := s.stamp()
-	var out *carehex.Alert
+	var (
+		out   *carehex.Alert
+		acked bool
+	)
 	err := s.inTx(ctx, "acknowledge alert", func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, s.rebind(`UPDATE alerts SET ack_time = ?, ack_by = ? WHERE id = ? AND ack_time = 0`),
 			micros(now), actor, id)
@@ -503,11 +521,15 @@ func (s *DB) AcknowledgeAlert(ctx context.Context, id, actor string) (*carehex.A
 		if err != nil || c == 0 {
 			return err
 		}
+		acked = true
 		return s.audit(ctx, tx, &carehex.AuditRecord{Actor: actor, Action: "alert.ack", ObjectType: "alert", ObjectID: id,
 			Detail: "request=" + out.RequestID + " kind=" + out.Kind})
 	})
 	if err != nil {
 		return nil, err
+	}
+	if acked {
+		s.publish(ctx, carehex.ConsoleNotice)
 	}
 	return out, nil
 }

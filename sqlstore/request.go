@@ -100,6 +100,7 @@ func (s *DB) CreateServiceRequest(ctx context.Context, r *carehex.ServiceRequest
 	if err != nil {
 		return nil, false, err
 	}
+	s.publish(ctx, requestNotices(n.ID, n.ResidentID, "")...)
 	*r = n
 	return &n, false, nil
 }
@@ -147,7 +148,10 @@ func (s *DB) TransitionRequest(ctx context.Context, id string, to carehex.Status
 		actor = actorOf(ctx)
 	}
 	now := s.stamp()
-	var out *carehex.ServiceRequest
+	var (
+		out      *carehex.ServiceRequest
+		provider string // of the visit that moved along, if any
+	)
 	err := s.inTx(ctx, "transition request", func(tx *sql.Tx) error {
 		var (
 			from    carehex.Status
@@ -167,9 +171,11 @@ func (s *DB) TransitionRequest(ctx context.Context, id string, to carehex.Status
 			// The request has a live visit: they move together, so that
 			// cancelling the request frees the provider's time and no visit
 			// is left holding a provider for a request that moved on.
-			if _, err := s.moveVisit(ctx, tx, visitID, to, actor, reason, now, now); err != nil {
+			v, err := s.moveVisit(ctx, tx, visitID, to, actor, reason, now, now)
+			if err != nil {
 				return err
 			}
+			provider = v.ProviderID
 		} else if err := s.moveRequest(ctx, tx, id, from, to, actor, reason, now, false); err != nil {
 			return err
 		}
@@ -183,6 +189,7 @@ func (s *DB) TransitionRequest(ctx context.Context, id string, to carehex.Status
 	if err != nil {
 		return nil, err
 	}
+	s.publish(ctx, requestNotices(out.ID, out.ResidentID, provider)...)
 	return out, nil
 }
 

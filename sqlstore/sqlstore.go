@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/carehex/carehex"
@@ -46,7 +47,8 @@ type DB struct {
 	db      *sql.DB
 	dialect string
 	now     carehex.Clock
-	unlock  func() // releases the SQLite file's shared lock (lock_unix.go)
+	unlock  func()                    // releases the SQLite file's shared lock (lock_unix.go)
+	pub     atomic.Pointer[publisher] // nil: nobody to tell (see SetPublisher)
 }
 
 var (

@@ -230,6 +230,7 @@ func (s *DB) AssignRequest(ctx context.Context, a carehex.Assignment) (*carehex.
 	if err != nil {
 		return nil, nil, err
 	}
+	s.publish(ctx, requestNotices(req.ID, req.ResidentID, v.ProviderID)...)
 	return req, v, nil
 }
 
@@ -287,15 +288,22 @@ func (s *DB) TransitionVisit(ctx context.Context, visitID string, to carehex.Sta
 	case at.After(now.Add(maxClockSkew)):
 		return nil, carehex.Errorf(carehex.EINVALID, "time", "time %s is in the future", at.UTC().Format(time.RFC3339))
 	}
-	var out *carehex.Visit
+	var (
+		out        *carehex.Visit
+		residentID string
+	)
 	err := s.inTx(ctx, "transition visit", func(tx *sql.Tx) error {
 		var err error
-		out, err = s.moveVisit(ctx, tx, visitID, to, actor, reason, precise(at), now)
-		return err
+		if out, err = s.moveVisit(ctx, tx, visitID, to, actor, reason, precise(at), now); err != nil {
+			return err
+		}
+		return tx.QueryRowContext(ctx, s.rebind(`SELECT resident_id FROM service_requests WHERE id = ?`), out.RequestID).
+			Scan(&residentID)
 	})
 	if err != nil {
 		return nil, err
 	}
+	s.publish(ctx, requestNotices(out.RequestID, residentID, out.ProviderID)...)
 	return out, nil
 }
 

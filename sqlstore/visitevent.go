@@ -118,9 +118,10 @@ func (s *DB) RecordVisitEvent(ctx context.Context, e *carehex.VisitEvent, rules 
 	n.Exceptions = append([]string(nil), e.Exceptions...)
 	actor := string(carehex.KindProvider) + ":" + n.ProviderID
 	var (
-		out      *carehex.VisitEvent
-		v        *carehex.Visit
-		replayed bool
+		out        *carehex.VisitEvent
+		v          *carehex.Visit
+		replayed   bool
+		residentID string
 	)
 	err := s.inTx(ctx, "record visit event", func(tx *sql.Tx) error {
 		// Taking the visit's row serialises the events of one visit on
@@ -165,7 +166,6 @@ func (s *DB) RecordVisitEvent(ctx context.Context, e *carehex.VisitEvent, rules 
 		if err != nil {
 			return err
 		}
-		var residentID string
 		if err := tx.QueryRowContext(ctx, s.rebind(`SELECT resident_id FROM service_requests WHERE id = ?`), v.RequestID).
 			Scan(&residentID); err != nil {
 			return err
@@ -226,6 +226,9 @@ func (s *DB) RecordVisitEvent(ctx context.Context, e *carehex.VisitEvent, rules 
 	})
 	if err != nil {
 		return nil, nil, false, err
+	}
+	if !replayed {
+		s.publish(ctx, requestNotices(v.RequestID, residentID, v.ProviderID)...)
 	}
 	return out, v, replayed, nil
 }

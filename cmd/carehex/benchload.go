@@ -51,8 +51,17 @@ func benchLoad(ctx context.Context, args []string, getenv func(string) string, s
 	visitShare := fs.Float64("visit-share", 0.02, "share of offers the phone accepts and visits (depart, arrive, complete); the rest are cancelled once seen")
 	drain := fs.Duration("drain", 15*time.Second, "after the last create, how long to wait for offers to reach the phones")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of each run's load phase to PREFIX-<backend>-<transport>.pprof")
+	addr := fs.String("addr", "", "drive an already-running carehex at this URL (http://host:port) instead of building one in-process; its CPU is read from its /metrics")
+	metricsURL := fs.String("metrics-url", "http://127.0.0.1:9090", "with --addr: the server's metrics listener (its --metrics-addr), where its CPU is read")
+	username := fs.String("username", getenv("CAREHEX_BENCH_USERNAME"), "with --addr: an operator account on that server (env CAREHEX_BENCH_USERNAME)")
+	password := fs.String("password", getenv("CAREHEX_BENCH_PASSWORD"), "with --addr: its password (env CAREHEX_BENCH_PASSWORD)")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
+	}
+	if *addr != "" {
+		return benchLoadAddr(ctx, fs, remoteLoad{addr: *addr, metricsURL: *metricsURL, username: *username, password: *password, rate: *rate,
+			duration: *duration, drain: *drain, residents: *residents, providers: *nProviders, visitShare: *visitShare},
+			stdout, stderr)
 	}
 	switch {
 	case *rate < 1 || *rate > 20000:

@@ -17,7 +17,9 @@ usage:
   carehex restore --from FILE [--data DIR] [--force]        put a backup in place and check it
   carehex demo seed [--residents N] [--providers N] [--data DIR]
   carehex bench dispatch --redis-url URL [--providers N] [--clients N]
+  carehex bench idle [--phones N] [--duration D] [--addr URL --username U --password P]
   carehex bench load [--rate N] [--duration D] [--database-url URL] [--redis-url URL] [--transport twirp|nethttp|both]
+  carehex bench load --addr URL --username U --password P [--rate N] [--duration D]   (a running server; its CPU from /metrics)
   carehex simulate [--preset small|city] [--seed N] [--addr URL] [--residents N] [--providers N] [--record FILE] [--replay FILE] [--compare] [--map FILE]
 
 Environment: CAREHEX_ADDR, CAREHEX_DATA, CAREHEX_DATABASE_URL (postgres://…),
@@ -54,6 +56,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return demoSeed(ctx, rest[1:], getenv, stdout, stderr)
 	case cmd == "bench" && len(rest) > 0 && rest[0] == "dispatch":
 		return benchDispatch(ctx, rest[1:], getenv, stdout, stderr)
+	case cmd == "bench" && len(rest) > 0 && rest[0] == "idle":
+		return benchIdle(ctx, rest[1:], getenv, stdout, stderr)
 	case cmd == "bench" && len(rest) > 0 && rest[0] == "load":
 		return benchLoad(ctx, rest[1:], getenv, stdout, stderr)
 	case cmd == "simulate":

@@ -44,6 +44,12 @@ type stack struct {
 	// (--metrics-addr), never on the public address: the figures need no
 	// login, so they stay on loopback unless the operator says otherwise.
 	Metrics http.Handler
+	// Hub wakes this process's waiters when the store publishes a notice;
+	// Bridge carries notices to and from the other replicas over Redis
+	// while Start's workers run. Waiters (long polls, streams, the console)
+	// subscribe to Hub.
+	Hub    *notify.Hub
+	Bridge *notify.Bridge
 
 	log        *slog.Logger
 	closeRedis func()
@@ -94,6 +100,14 @@ func (st *stack) wire(cfg *Config, clock carehex.Clock) error {
 		return err
 	}
 	st.Live, st.Engine, st.Mobile = live, engine, mobile
+	st.Hub = notify.NewHub()
+	st.Bridge, err = notify.NewBridge(st.Hub, st.Redis, notify.BridgeOptions{Zone: cfg.Zone, Log: log})
+	if err != nil {
+		return err
+	}
+	// Until Start runs the bridge, notices wake this process's waiters
+	// only; Start hands the store the bridge, which also sends them on.
+	store.SetPublisher(st.Hub, log)
 	st.Relay = &notify.Relay{Outbox: store, Sender: notify.LogSender{Log: log}, Log: log, Clock: clock}
 
 	reg := prometheus.NewRegistry()
@@ -132,17 +146,20 @@ func (st *stack) healthz(w http.ResponseWriter, r *http.Request) {
 }
 
 // Start runs the background work: the dispatcher's pass (expiring offers,
-// re-dispatching, alerts, rebuilding Redis), the late/missed visit watch, and
-// the notification relay. Every replica runs all three; with
-// CAREHEX_BACKUP_EVERY, the scheduled copies of the SQLite file as well. The returned func
-// stops them and waits; call it before Close.
+// re-dispatching, alerts, rebuilding Redis), the late/missed visit watch, the
+// notification relay, and the notice bridge to the other replicas. Every
+// replica runs all four; with CAREHEX_BACKUP_EVERY, the scheduled copies of
+// the SQLite file as well. The returned func stops them and waits; call it
+// before Close.
 func (st *stack) Start(ctx context.Context) (stop func()) {
 	bg, cancel := context.WithCancel(ctx)
+	st.Store.SetPublisher(st.Bridge, st.log)
 	var workers sync.WaitGroup
 	jobs := map[string]func(context.Context) error{
 		"dispatch": func(ctx context.Context) error { return st.Engine.Run(ctx, time.Second) },
 		"overdue":  func(ctx context.Context) error { return st.Engine.RunOverdue(ctx, 30*time.Second) },
 		"relay":    func(ctx context.Context) error { return st.Relay.Run(ctx, 2*time.Second) },
+		"notify":   st.Bridge.Run,
 	}
 	if st.backups != nil {
 		jobs["backup"] = st.backups.Run
@@ -156,7 +173,12 @@ func (st *stack) Start(ctx context.Context) (stop func()) {
 			}
 		}()
 	}
-	return func() { cancel(); workers.Wait() }
+	return func() {
+		cancel()
+		workers.Wait()
+		// Nobody sends the bridge's queue any more: back to local only.
+		st.Store.SetPublisher(st.Hub, st.log)
+	}
 }
 
 // Close releases Redis and the store.
