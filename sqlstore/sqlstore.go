@@ -94,6 +94,10 @@ func Open(ctx context.Context, dsn string, clock carehex.Clock) (*DB, error) {
 		s.db.Close()
 		return nil, err
 	}
+	if err := s.backfillSearchKeys(ctx); err != nil {
+		s.db.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
