@@ -463,7 +463,7 @@ func (s *DB) nameSearch(q string, limit int) (string, []any) {
 		args []any
 	)
 	if len(rs) <= 2 {
-		subs = append(subs, `SELECT resident_id FROM (SELECT resident_id, name FROM resident_name_grams
+		subs = append(subs, `SELECT resident_id, name FROM (SELECT resident_id, name FROM resident_name_grams
 			WHERE gram = ? ORDER BY name, resident_id LIMIT ?) n`)
 		args = append(args, lc, limit)
 	} else {
@@ -478,7 +478,7 @@ func (s *DB) nameSearch(q string, limit int) (string, []any) {
 				grams = append(grams, g)
 			}
 		}
-		subs = append(subs, `SELECT id FROM residents WHERE id IN (SELECT resident_id FROM resident_name_grams
+		subs = append(subs, `SELECT id AS resident_id, name FROM residents WHERE id IN (SELECT resident_id FROM resident_name_grams
 			WHERE gram IN (`+placeholders(len(grams))+`) GROUP BY resident_id HAVING COUNT(*) = ?)
 			AND name_lc LIKE ? ESCAPE '\'`)
 		for _, g := range grams {
@@ -488,23 +488,30 @@ func (s *DB) nameSearch(q string, limit int) (string, []any) {
 	}
 	if isPinyin {
 		// Initials and whole pinyin keys: one key, first page in name order.
-		subs = append(subs, `SELECT resident_id FROM (SELECT resident_id, name FROM resident_pinyin
+		subs = append(subs, `SELECT resident_id, name FROM (SELECT resident_id, name FROM resident_pinyin
 			WHERE pinyin = ? ORDER BY name, resident_id LIMIT ?) e`)
 		args = append(args, key, limit)
-		// Full pinyin typed partway ("wanggui"): a range of keys. One letter
-		// would be a fifth of the city; its exact keys (initials) suffice.
-		if len(key) >= 2 {
+		// Full pinyin typed partway ("wanggui"): a range of keys. One or two
+		// letters are read as initials only: as a prefix they would match a
+		// fifth of the city ("li": li, lin, liu, liang…) for no better page.
+		if len(key) >= minPinyinPrefix {
 			if upper, ok := letterUpper(key); ok {
-				subs = append(subs, `SELECT resident_id FROM resident_pinyin WHERE pinyin > ? AND pinyin < ?`)
+				subs = append(subs, `SELECT resident_id, name FROM resident_pinyin WHERE pinyin > ? AND pinyin < ?`)
 				args = append(args, key, upper)
 			} else {
-				subs = append(subs, `SELECT resident_id FROM resident_pinyin WHERE pinyin > ?`)
+				subs = append(subs, `SELECT resident_id, name FROM resident_pinyin WHERE pinyin > ?`)
 				args = append(args, key)
 			}
 		}
 	}
+	// The key tables carry the name, so the page is picked from the keys
+	// alone and only its residents are read: a prefix like "wang" matches
+	// thousands of keys, and reading every one of their residents to sort
+	// them took over 100 ms.
 	args = append(args, limit)
-	return residentSelect + ` WHERE id IN (` + strings.Join(subs, ` UNION `) + `) ORDER BY name, id LIMIT ?`, args
+	return residentSelect + ` JOIN (SELECT resident_id AS page_id FROM (` + strings.Join(subs, ` UNION `) + `) u
+			ORDER BY name, resident_id LIMIT ?) k ON k.page_id = residents.id
+		ORDER BY name, id`, args
 }
 
 // LinkFamilyMember saves a relative of an existing resident.

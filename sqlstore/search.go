@@ -25,6 +25,9 @@ const (
 	// have several (多音字: 单 dan/shan, 曾 ceng/zeng), so a name of many
 	// such characters cannot write hundreds of keys.
 	maxPinyinReadings = 8
+	// minPinyinPrefix is the fewest letters also read as the start of full
+	// pinyin; shorter queries match initials and whole keys only.
+	minPinyinPrefix = 3
 	// searchKeysVersion is stored in residents.search_keys once a resident's
 	// keys are written; raise it when the keys change shape and the next
 	// start rewrites them.

@@ -5,6 +5,7 @@ import { residents, intake, dispatch } from "./api.js";
 import { alertKind } from "./alerts.js";
 import { rememberResident, services } from "./cache.js";
 import { byTestId, h, replace } from "./dom.js";
+import { closeRegister, openEdit, registerOffer } from "./register.js";
 import { say, serviceName, statusKey, statusName, timeOf, urgencyName } from "./labels.js";
 
 let selected = null; // the resident on the card
@@ -42,17 +43,30 @@ export function setupLookup(selectHandler) {
 async function search(q) {
   const list = byTestId("search-results");
   const seq = ++searchSeq;
-  if (!q || (/^\d+$/.test(q) && q.length < 3)) { list.replaceChildren(); return; } // too few digits to mean anything
-  const { residents: found } = await residents.searchResidents({ query: q, limit: 10 });
+  if (!q) { list.replaceChildren(); return; }
+  if (/^\+?\d{1,3}$/.test(q)) { list.replaceChildren(tooFewDigits()); return; } // the server would refuse it the same way
+  let found;
+  try {
+    ({ residents: found } = await residents.searchResidents({ query: q, limit: 10 }));
+  } catch (e) {
+    if (seq !== searchSeq) return;
+    if (e.code === "invalid_argument" && e.meta?.argument === "query") { list.replaceChildren(tooFewDigits()); return; }
+    throw e;
+  }
   if (seq !== searchSeq) return; // a newer keystroke won
   replace(list, found.map((r, i) => h("li", {
     dataset: { testid: "search-result", residentId: r.id }, role: "option", "aria-selected": String(i === 0),
     onclick: () => select(r),
   }, h("b", {}, r.name), " ", h("span", { class: "phone" }, r.phone), " ", h("span", { class: "muted" }, r.address))));
-  if (!found.length) list.append(h("li", { class: "muted" }, say("没有找到", "No match")));
+  // Nobody: a new caller. Enter registers her with what was typed.
+  if (!found.length) list.append(registerOffer(q));
 }
 
+const tooFewDigits = () => h("li", { class: "muted", dataset: { testid: "search-hint" } },
+  say("请至少输入4位号码", "Type at least 4 digits"));
+
 export async function select(r) {
+  closeRegister();
   selected = r;
   rememberResident(r);
   byTestId("search-results").replaceChildren();
@@ -77,7 +91,9 @@ export async function renderCard() {
   const open = alerts.filter((a) => mine.has(a.request_id));
   const p = r.preferences || {};
   replace(card,
-    h("h3", { dataset: { testid: "resident-name" } }, r.name),
+    h("h3", {}, h("span", { dataset: { testid: "resident-name" } }, r.name), " ",
+      h("button", { type: "button", class: "plain small", dataset: { testid: "resident-edit" }, onclick: () => openEdit(r) },
+        say("编辑", "Edit"))),
     h("dl", {},
       h("dt", {}, say("电话", "Phone")), h("dd", { dataset: { testid: "resident-phone" } }, r.phone),
       h("dt", {}, say("地址", "Address")), h("dd", {}, r.address, r.district ? ` (${r.district})` : ""),

@@ -1,0 +1,140 @@
+// A new caller, inline: when the lookup finds nobody, the operator registers
+// the elder here (the number already filled in), and the request form
+// follows for her, without leaving the keyboard. The same form edits the
+// resident on the card. Location: typed, or clicked on the map.
+import { residents } from "./api.js";
+import { byTestId, h } from "./dom.js";
+import { say } from "./labels.js";
+import { pickOnMap } from "./map.js";
+
+let editing = null; // the resident being edited, or null for a new one
+let onSaved = () => {};
+let showTab = () => {};
+
+const form = () => byTestId("register-form");
+const field = (name) => form().elements[name];
+
+// Words for the fields the server names when it refuses (meta.argument).
+const FIELDS = {
+  name: ["姓名", "name"], phone: ["电话", "phone"], address: ["地址", "address"], location: ["位置", "location"],
+  birth_year: ["出生年份", "birth year"], "emergency_contacts.name": ["联系人姓名", "contact name"],
+  "emergency_contacts.phone": ["联系人电话", "contact phone"], "preferences.notes": ["照护备注", "care notes"],
+  district: ["区县", "district"],
+};
+
+export function setupRegister(savedHandler, tabSwitcher) {
+  onSaved = savedHandler;
+  showTab = tabSwitcher;
+  const f = form();
+  f.addEventListener("submit", (e) => { e.preventDefault(); save(); });
+  f.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); save(); }
+    if (e.key === "Escape") { e.preventDefault(); closeRegister(); byTestId("caller-search").focus(); }
+  });
+  byTestId("register-cancel").addEventListener("click", () => { closeRegister(); byTestId("caller-search").focus(); });
+  byTestId("register-pick").addEventListener("click", () => {
+    showTab("map");
+    byTestId("register-result").textContent = say("请在地图上点击老人家的位置", "Click the elder's home on the map");
+    pickOnMap((p) => {
+      field("lat").value = p.lat.toFixed(6);
+      field("lng").value = p.lng.toFixed(6);
+      byTestId("register-result").textContent = say("位置已选定", "Location placed");
+      field("birth_year").focus();
+    });
+  });
+}
+
+// openRegister shows an empty form for a new caller with the number typed.
+export function openRegister(phone) {
+  editing = null;
+  fill({ phone: /^\+?\d+$/.test(phone) ? phone : "", name: /^\+?\d+$/.test(phone) ? "" : phone });
+  byTestId("register-title").textContent = say("登记新来电人", "Register a new caller");
+  show();
+}
+
+// openEdit shows the form with a resident's record to change.
+export function openEdit(r) {
+  editing = r;
+  fill(r);
+  byTestId("register-title").textContent = say("编辑老人信息", "Edit resident");
+  show();
+}
+
+export function closeRegister() {
+  form().hidden = true;
+  editing = null;
+}
+
+function show() {
+  const f = form();
+  byTestId("register-result").textContent = "";
+  f.hidden = false;
+  (field("phone").value ? field("name") : field("phone")).focus();
+}
+
+function fill(r) {
+  const c = (r.emergency_contacts || [])[0] || {};
+  const v = {
+    name: r.name || "", phone: r.phone || "", address: r.address || "", district: r.district || "",
+    lat: r.location ? r.location.lat : "", lng: r.location ? r.location.lng : "",
+    birth_year: r.birth_year || "", gender: r.gender || "GENDER_UNSPECIFIED",
+    contact_name: c.name || "", contact_relation: c.relation || "", contact_phone: c.phone || "",
+    notes: (r.preferences || {}).notes || "",
+  };
+  for (const [k, val] of Object.entries(v)) field(k).value = val;
+}
+
+// record builds the wire record from the form; nothing is checked here that
+// the server checks anyway, so the words of a refusal come from one place.
+function record() {
+  const val = (k) => field(k).value.trim();
+  const num = (k) => (val(k) === "" ? NaN : Number(val(k)));
+  const contacts = val("contact_name") || val("contact_phone")
+    ? [{ name: val("contact_name"), relation: val("contact_relation"), phone: val("contact_phone") }] : [];
+  const base = editing || {};
+  return {
+    name: val("name"), phone: val("phone"), address: val("address"), district: val("district"),
+    location: Number.isFinite(num("lat")) && Number.isFinite(num("lng")) ? { lat: num("lat"), lng: num("lng") } : undefined,
+    birth_year: val("birth_year") ? Number(val("birth_year")) || -1 : 0,
+    gender: field("gender").value,
+    emergency_contacts: contacts.concat((base.emergency_contacts || []).slice(1)),
+    preferences: { ...(base.preferences || {}), notes: val("notes") },
+  };
+}
+
+async function save() {
+  const out = byTestId("register-result");
+  const rec = record();
+  if (!rec.location) {
+    out.textContent = say("请填写位置：在地图上点选，或输入纬度和经度", "Location needed: click the map or type latitude and longitude");
+    field("lat").focus();
+    return;
+  }
+  try {
+    let r;
+    if (editing) {
+      ({ resident: r } = await residents.updateResident({ resident: { ...editing, ...rec, id: editing.id } }));
+    } else {
+      ({ resident: r } = await residents.createResident(rec));
+    }
+    closeRegister();
+    await onSaved(r);
+  } catch (e) {
+    const f = FIELDS[e.meta?.argument];
+    out.textContent = e.code === "invalid_argument" && f
+      ? say(`请检查：${f[0]}`, `Please check: ${f[1]}`)
+      : e.code === "permission_denied" ? say("没有登记老人的权限", "Not allowed to register residents")
+        : say("保存失败，请重试", "Saving failed; try again");
+    const input = e.meta?.argument && form().querySelector(`[data-field="${e.meta.argument}"]`);
+    if (input) input.focus();
+  }
+}
+
+// registerOffer is the line the lookup shows when nobody matched.
+export function registerOffer(q) {
+  return h("li", {
+    class: "new-caller", dataset: { testid: "register-new" }, role: "option", "aria-selected": "true",
+    onclick: () => openRegister(q),
+  }, say("没有找到。", "No match. "), h("b", {}, say("登记新来电人", "Register a new caller")), " ",
+  h("kbd", {}, "Enter"));
+}
