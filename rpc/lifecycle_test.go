@@ -215,8 +215,8 @@ func TestSearchResidents(t *testing.T) {
 		want  []string // names
 	}{
 		{"1234", []string{"王秀英", "王伟"}}, // the end of one number, the middle of another
-		{"0533", []string{"王伟"}},          // the start
-		{"11115", []string{"李秀英"}},        // the middle
+		{"0533", []string{"王伟"}},        // the start
+		{"11115", []string{"李秀英"}},      // the middle
 		{"5678", []string{"李秀英", "王伟"}},
 		{"13911115678", []string{"李秀英"}},
 		{"9012", []string{"张伟"}},

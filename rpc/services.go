@@ -427,12 +427,9 @@ func (s intakeService) CancelServiceRequest(ctx context.Context, req *pb.CancelS
 	if err := requireID("id", req.Id); err != nil {
 		return nil, s.fail(ctx, err)
 	}
-	reason := carehex.Trimmed(req.Reason)
-	if reason == "" {
-		return nil, s.fail(ctx, carehex.Errorf(carehex.EINVALID, "reason", "reason is required to cancel a request"))
-	}
-	if len([]rune(reason)) > carehex.MaxTextLen {
-		return nil, s.fail(ctx, carehex.Errorf(carehex.EINVALID, "reason", "reason is longer than %d characters", carehex.MaxTextLen))
+	reason, err := carehex.CancelReason(req.ReasonCode, req.Reason)
+	if err != nil {
+		return nil, s.fail(ctx, err)
 	}
 	r, err := s.transition(ctx, req.Id, carehex.StatusCancelled, reason)
 	if err != nil {

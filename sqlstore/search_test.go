@@ -17,8 +17,8 @@ func TestPinyinKeys(t *testing.T) {
 	}{
 		{"王桂兰", []string{"w", "g", "l", "wg", "gl", "wgl", "wangguilan", "guilan", "lan"}, []string{"wl", "wang", "gui"}},
 		{"单明", []string{"dm", "sm", "danming", "shanming"}, nil}, // 多音字: both readings of the surname
-		{"Ann Lee", nil, []string{"ann", "a"}},                    // no Han characters, no pinyin keys
-		{"欧阳·明", []string{"oym", "ouyangming"}, nil},              // the separator is skipped
+		{"Ann Lee", nil, []string{"ann", "a"}},                   // no Han characters, no pinyin keys
+		{"欧阳·明", []string{"oym", "ouyangming"}, nil},             // the separator is skipped
 	}
 	for _, tt := range tests {
 		got := pinyinKeys(tt.name)

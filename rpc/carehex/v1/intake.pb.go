@@ -744,10 +744,20 @@ func (x *ListServiceRequestsResponse) GetRequests() []*ServiceRequest {
 	return nil
 }
 
+// CancelServiceRequestRequest cancels a request in any status that is not
+// final. An assigned or started visit is cancelled with it and its provider
+// freed; the phone sees the visit cancelled.
 type CancelServiceRequestRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// reason is the operator's words: required when reason_code is "other"
+	// or empty (callers from before the codes), optional otherwise.
+	Reason string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	// reason_code is one of caller_cancelled (来电人取消), duplicate (重复登记),
+	// resolved_by_phone (电话已解决), hospitalised (老人住院), other (其他).
+	// The request's cancel_reason is then the code, followed by ": " and the
+	// reason when one was given.
+	ReasonCode    string `protobuf:"bytes,3,opt,name=reason_code,json=reasonCode,proto3" json:"reason_code,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -792,6 +802,13 @@ func (x *CancelServiceRequestRequest) GetId() string {
 func (x *CancelServiceRequestRequest) GetReason() string {
 	if x != nil {
 		return x.Reason
+	}
+	return ""
+}
+
+func (x *CancelServiceRequestRequest) GetReasonCode() string {
+	if x != nil {
+		return x.ReasonCode
 	}
 	return ""
 }
@@ -991,10 +1008,12 @@ const file_carehex_v1_intake_proto_rawDesc = "" +
 	"\bstatuses\x18\x02 \x03(\x0e2\x19.carehex.v1.RequestStatusR\bstatuses\x12\x14\n" +
 	"\x05limit\x18\x03 \x01(\x05R\x05limit\"U\n" +
 	"\x1bListServiceRequestsResponse\x126\n" +
-	"\brequests\x18\x01 \x03(\v2\x1a.carehex.v1.ServiceRequestR\brequests\"E\n" +
+	"\brequests\x18\x01 \x03(\v2\x1a.carehex.v1.ServiceRequestR\brequests\"f\n" +
 	"\x1bCancelServiceRequestRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason\"T\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x1f\n" +
+	"\vreason_code\x18\x03 \x01(\tR\n" +
+	"reasonCode\"T\n" +
 	"\x1cCancelServiceRequestResponse\x124\n" +
 	"\arequest\x18\x01 \x01(\v2\x1a.carehex.v1.ServiceRequestR\arequest\"9\n" +
 	"\x18ListRequestEventsRequest\x12\x1d\n" +

@@ -219,9 +219,13 @@ export async function call(opts, service, method, body) {
  */
 
 /**
+ * CancelServiceRequestRequest cancels a request in any status that is not
+ * final. An assigned or started visit is cancelled with it and its provider
+ * freed; the phone sees the visit cancelled.
  * @typedef {Object} carehex.v1.CancelServiceRequestRequest
  * @property {string} [id]
- * @property {string} [reason]
+ * @property {string} [reason] reason is the operator's words: required when reason_code is "other" or empty (callers from before the codes), optional otherwise.
+ * @property {string} [reason_code] reason_code is one of caller_cancelled (来电人取消), duplicate (重复登记), resolved_by_phone (电话已解决), hospitalised (老人住院), other (其他). The request's cancel_reason is then the code, followed by ": " and the reason when one was given.
  */
 
 /**
