@@ -109,9 +109,10 @@ func nameReadings(name string) [][]string {
 
 // pinyinKeys returns the distinct keys of resident_pinyin for a name: every
 // run of the syllables' initials (王桂兰: w, g, l, wg, gl, wgl), so an
-// operator may type the whole name's initials or the given name's; and the
-// full pinyin from each syllable on (wangguilan, guilan, lan), which a
-// prefix range finds as the operator types "wanggui" or "gui".
+// operator may type the whole name's initials or the given name's; each
+// syllable (wang, gui, lan); and the full pinyin from each syllable on
+// (wangguilan, guilan, lan), which a prefix range finds as the operator
+// types "wanggui".
 func pinyinKeys(name string) []string {
 	seen := map[string]bool{}
 	var out []string
@@ -134,6 +135,9 @@ func pinyinKeys(name string) []string {
 		}
 		for i := range syl {
 			add(strings.Join(syl[i:], ""))
+			// Each syllable alone too: "ma" finds 马 by an exact key, in
+			// name order, where a two-letter prefix range is not tried.
+			add(syl[i])
 		}
 	}
 	return out

@@ -15,7 +15,7 @@ func TestPinyinKeys(t *testing.T) {
 		want []string // must all be among the keys
 		not  []string
 	}{
-		{"王桂兰", []string{"w", "g", "l", "wg", "gl", "wgl", "wangguilan", "guilan", "lan"}, []string{"wl", "wang", "gui"}},
+		{"王桂兰", []string{"w", "g", "l", "wg", "gl", "wgl", "wangguilan", "guilan", "lan", "wang", "gui"}, []string{"wl", "wanggui", "wa"}},
 		{"单明", []string{"dm", "sm", "danming", "shanming"}, nil}, // 多音字: both readings of the surname
 		{"Ann Lee", nil, []string{"ann", "a"}},                   // no Han characters, no pinyin keys
 		{"欧阳·明", []string{"oym", "ouyangming"}, nil},             // the separator is skipped

@@ -294,6 +294,7 @@ func TestSearchResidents(t *testing.T) {
 			{"z", 0, []string{"张三", "张桂兰"}},          // one letter: initials only
 			{"zs", 0, []string{"张三"}},
 			{"zhangsan", 0, []string{"张三"}},
+			{"li", 0, []string{"李桂兰"}}, // two letters: a whole syllable (or initials)
 			{"wangw", 0, []string{"王伟"}},
 			{"afu", 0, []string{"阿福"}},
 			{"efu", 0, []string{"阿福"}},      // 阿 has two readings, a and e

@@ -20,8 +20,9 @@ CREATE TABLE resident_phone_grams (
 CREATE INDEX resident_phone_grams_resident ON resident_phone_grams (resident_id);
 
 -- Pinyin keys of the name's Han characters, lower-case letters only: every
--- run of the syllables' initials (wgl, wg, gl, …) and the full pinyin from
--- each syllable on (wangguilan, guilan, lan), for every common reading.
+-- run of the syllables' initials (wgl, wg, gl, …), each syllable (wang, gui,
+-- lan) and the full pinyin from each syllable on (wangguilan, guilan), for
+-- every common reading.
 CREATE TABLE resident_pinyin (
     pinyin      TEXT NOT NULL,
     name        TEXT NOT NULL,
