@@ -57,6 +57,7 @@ var Access = map[string][]carehex.Role{
 	"IntakeService/ListServiceRequests":  staff,
 	"IntakeService/CancelServiceRequest": writers,
 	"IntakeService/ListRequestEvents":    staff,
+	"IntakeService/GetActiveCall":        writers, // the screen pop of the operator taking calls
 
 	"AuditService/ListAuditRecords": overseers,
 

@@ -161,7 +161,7 @@ func requestToPB(r *carehex.ServiceRequest) *pb.ServiceRequest {
 		Urgency: urgencyToPB[r.Urgency], Status: statusToPB[r.Status], Notes: r.Notes,
 		WindowStartTime: ts(r.WindowStart), WindowEndTime: ts(r.WindowEnd),
 		ProviderId: r.ProviderID, VisitId: r.VisitID, CancelReason: r.CancelReason,
-		CreatedBy: r.CreatedBy, CreateTime: ts(r.CreateTime), UpdateTime: ts(r.UpdateTime),
+		CreatedBy: r.CreatedBy, CreateTime: ts(r.CreateTime), UpdateTime: ts(r.UpdateTime), CallId: r.CallID,
 	}
 }
 

@@ -25,6 +25,7 @@ type Stores interface {
 	carehex.Catalog
 	carehex.OfferStore
 	carehex.AlertStore
+	carehex.CallStore
 }
 
 // Server holds the dependencies of every service.

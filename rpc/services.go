@@ -382,6 +382,7 @@ func (s intakeService) requestFromPB(req *pb.CreateServiceRequestRequest) (*care
 	r := &carehex.ServiceRequest{
 		ResidentID: carehex.Trimmed(req.ResidentId), ServiceCode: carehex.Trimmed(req.ServiceCode), Urgency: u,
 		Notes: req.Notes, WindowStart: start, WindowEnd: end, IdempotencyKey: req.IdempotencyKey,
+		CallID: carehex.Trimmed(req.CallId),
 	}
 	// The store validates r after looking up its idempotency key, so a retry
 	// of a request whose window has since passed still gets its first answer.
@@ -400,7 +401,11 @@ func (s intakeService) GetServiceRequest(ctx context.Context, req *pb.GetService
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
-	return &pb.GetServiceRequestResponse{Request: requestToPB(r), Events: eventsToPB(es)}, nil
+	out := requestToPB(r)
+	if err := s.attachRecording(ctx, out); err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	return &pb.GetServiceRequestResponse{Request: out, Events: eventsToPB(es)}, nil
 }
 
 func (s intakeService) ListServiceRequests(ctx context.Context, req *pb.ListServiceRequestsRequest) (*pb.ListServiceRequestsResponse, error) {

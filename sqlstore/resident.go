@@ -491,17 +491,20 @@ func (s *DB) nameSearch(q string, limit int) (string, []any) {
 		subs = append(subs, `SELECT resident_id, name FROM (SELECT resident_id, name FROM resident_pinyin
 			WHERE pinyin = ? ORDER BY name, resident_id LIMIT ?) e`)
 		args = append(args, key, limit)
-		// Full pinyin typed partway ("wanggui"): a range of keys. One or two
-		// letters are read as initials only: as a prefix they would match a
-		// fifth of the city ("li": li, lin, liu, liang…) for no better page.
+		// Full pinyin typed partway ("wanggui"): a range of keys, read in
+		// key order and cut at pinyinCompletions pages, so the shortest
+		// completions come first and a common start ("wang", thousands of
+		// keys) is never sorted whole. One or two letters are read as
+		// initials and whole syllables only: as a prefix they would match a
+		// fifth of the city ("li": li, lin, liu, liang…).
 		if len(key) >= minPinyinPrefix {
+			cond, cargs := `pinyin > ?`, []any{key}
 			if upper, ok := letterUpper(key); ok {
-				subs = append(subs, `SELECT resident_id, name FROM resident_pinyin WHERE pinyin > ? AND pinyin < ?`)
-				args = append(args, key, upper)
-			} else {
-				subs = append(subs, `SELECT resident_id, name FROM resident_pinyin WHERE pinyin > ?`)
-				args = append(args, key)
+				cond, cargs = cond+` AND pinyin < ?`, append(cargs, upper)
 			}
+			subs = append(subs, `SELECT resident_id, name FROM (SELECT resident_id, name FROM resident_pinyin
+				WHERE `+cond+` ORDER BY pinyin, name, resident_id LIMIT ?) c`)
+			args = append(append(args, cargs...), pinyinCompletions*limit)
 		}
 	}
 	// The key tables carry the name, so the page is picked from the keys

@@ -28,6 +28,9 @@ const (
 	// minPinyinPrefix is the fewest letters also read as the start of full
 	// pinyin; shorter queries match initials and whole keys only.
 	minPinyinPrefix = 3
+	// pinyinCompletions is how many pages of keys a partial pinyin query
+	// reads, shortest completions first; typing on narrows the rest.
+	pinyinCompletions = 10
 	// searchKeysVersion is stored in residents.search_keys once a resident's
 	// keys are written; raise it when the keys change shape and the next
 	// start rewrites them.

@@ -27,6 +27,10 @@ type Config struct {
 	Demo            bool          // seed demo data and accounts on an empty database
 	LogLevel        string        // debug, info, warn, error
 	ShutdownTimeout time.Duration // how long in-flight calls get on shutdown
+	// CTISecret keys the HMAC the telephone system signs call events with
+	// (POST /cti/v1/calls); empty turns that endpoint off. Environment only:
+	// a secret on the command line would show in the process list.
+	CTISecret string
 
 	offerTTLText string // CAREHEX_OFFER_TTL as given, parsed by validate
 }
@@ -51,6 +55,7 @@ func defaultConfig(getenv func(string) string) Config {
 	set(&c.RedisURL, "CAREHEX_REDIS_URL")
 	set(&c.LogLevel, "CAREHEX_LOG_LEVEL")
 	set(&c.Zone, "CAREHEX_ZONE")
+	set(&c.CTISecret, "CAREHEX_CTI_SECRET")
 	c.offerTTLText = getenv("CAREHEX_OFFER_TTL")
 	return c
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/carehex/carehex"
 	"github.com/carehex/carehex/catalog"
+	"github.com/carehex/carehex/cti"
 	"github.com/carehex/carehex/dispatch"
 	mobileapi "github.com/carehex/carehex/mobile-api"
 	"github.com/carehex/carehex/providers"
@@ -37,7 +38,7 @@ type stack struct {
 	Mobile  *mobileapi.Server
 	Relay   *mobileapi.Relay
 	API     *rpc.Server
-	Handler http.Handler // everything served: /twirp/, /m/v1/, /metrics, /healthz, the pages
+	Handler http.Handler // everything served: /twirp/, /m/v1/, /cti/v1/calls, /metrics, /healthz, the pages
 
 	log        *slog.Logger
 	closeRedis func()
@@ -94,6 +95,7 @@ func (st *stack) wire(cfg *Config, clock carehex.Clock) error {
 	mux := http.NewServeMux()
 	mux.Handle("/twirp/", st.API.Handler())
 	mux.Handle("/m/v1/", mobile.Handler())
+	mux.Handle(cti.Path, cti.New(cfg.CTISecret, store, log))
 	mux.Handle("/", web.Handler())
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", st.healthz)

@@ -163,6 +163,8 @@ export async function call(opts, service, method, body) {
  * @property {string} [created_by]
  * @property {string} [create_time]
  * @property {string} [update_time]
+ * @property {string} [call_id] call_id is the hotline call the request was logged during, if any.
+ * @property {string} [recording_ref] recording_ref is where that call's recording is, as the telephone system named it (often only once the call hung up); shown by GetServiceRequest.
  */
 
 /**
@@ -187,6 +189,7 @@ export async function call(opts, service, method, body) {
  * @property {string} [idempotency_key]
  * @property {string} [window_start_time]
  * @property {string} [window_end_time]
+ * @property {string} [call_id] call_id links the request to the call it was logged during (from GetActiveCall); it must be a call the telephone system reported.
  */
 
 /**
@@ -241,6 +244,28 @@ export async function call(opts, service, method, body) {
 /**
  * @typedef {Object} carehex.v1.ListRequestEventsResponse
  * @property {Array<carehex.v1.RequestEvent>} [events]
+ */
+
+/**
+ * @typedef {Object} carehex.v1.GetActiveCallRequest
+ * @property {string} [extension]
+ */
+
+/**
+ * @typedef {Object} carehex.v1.GetActiveCallResponse
+ * @property {carehex.v1.Call} [call]
+ */
+
+/**
+ * Call is a hotline call as the telephone system reported it.
+ * @typedef {Object} carehex.v1.Call
+ * @property {string} [call_id]
+ * @property {string} [caller] caller is the calling number: look the resident up by it.
+ * @property {string} [extension]
+ * @property {string} [recording_ref]
+ * @property {string} [status] status is the last event: ringing, answered, bridged or hangup.
+ * @property {string} [start_time]
+ * @property {string} [update_time]
  */
 
 /**
@@ -682,6 +707,16 @@ export class IntakeService {
    * @returns {Promise<carehex.v1.ListRequestEventsResponse>}
    */
   listRequestEvents(req = {}) { return call(this.opts, "carehex.v1.IntakeService", "ListRequestEvents", req); }
+
+  /**
+   * GetActiveCall is the newest call ringing (or answered, not yet hung up)
+   * at an operator's extension, as the telephone system reported it to
+   * POST /cti/v1/calls: the console pops the caller's card from it and logs
+   * the request with its call_id. not_found when the line is quiet.
+   * @param {carehex.v1.GetActiveCallRequest} [req]
+   * @returns {Promise<carehex.v1.GetActiveCallResponse>}
+   */
+  getActiveCall(req = {}) { return call(this.opts, "carehex.v1.IntakeService", "GetActiveCall", req); }
 }
 
 /**
