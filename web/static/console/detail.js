@@ -68,6 +68,9 @@ async function render() {
       who?.name || r.resident_id, " · ", serviceName(st) || r.service_code),
     h("p", {}, urgencyName(r.urgency), " · ", h("b", { dataset: { testid: "detail-status" } }, statusName(r.status)),
       " · ", h("code", {}, r.id), r.notes ? h("span", {}, " · ", r.notes) : null,
+      r.call_id ? h("span", { dataset: { testid: "detail-call" } }, " · ", say("来电录音：", "Call recording: "),
+        /^https?:\/\//.test(r.recording_ref) ? h("a", { href: r.recording_ref, target: "_blank", rel: "noopener" }, say("播放", "play"))
+          : r.recording_ref || say("通话结束后可用", "available after the call")) : null,
       r.cancel_reason ? h("span", { dataset: { testid: "detail-cancel-reason" } }, " · ", say("取消原因：", "Cancelled: "), cancelReasonText(r.cancel_reason)) : null),
     h("div", { class: "cols" },
       h("section", {},
