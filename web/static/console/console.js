@@ -13,6 +13,7 @@ import { renderCard, select, setupLookup } from "./lookup.js";
 import { refreshMap } from "./map.js";
 import { refreshProviders } from "./providers.js";
 import { setupRegister } from "./register.js";
+import { setupCall } from "./call.js";
 
 const POLL_MS = 2500;
 
@@ -28,7 +29,7 @@ const en = {
   rLng: "Longitude", rPick: "Place on the map", rBirth: "Birth year", rGender: "Gender", gUnknown: "Not given",
   gFemale: "Female", gMale: "Male", rContact: "Emergency contact", rContactName: "Name",
   rContactRelation: "Relation (e.g. son)", rContactPhone: "Phone", rNotes: "Care notes (e.g. diabetic, hard of hearing)",
-  rSave: "Save", rCancel: "Cancel",
+  rSave: "Save", rCancel: "Cancel", extension: "Extension", pickUp: "Take the call",
 };
 
 let tab = "board";
@@ -126,6 +127,7 @@ setupLookup(() => { resetForm(); byTestId("service-input").focus(); });
 // A caller just registered (or edited) goes on the card, and the request
 // form follows, as for a caller found by the lookup.
 setupRegister((r) => select(r), (name) => switchTab(name));
+setupCall();
 setupIntake(() => Promise.all([refreshBoard(), renderCard()]));
 setupBoard(openRequest);
 setupAlerts(openRequest);
