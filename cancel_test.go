@@ -48,3 +48,26 @@ func TestCancelReasonCode(t *testing.T) {
 		}
 	}
 }
+
+func TestDeactivateReasonOf(t *testing.T) {
+	for _, tt := range []struct{ code, text, want, field string }{
+		{"moved_away", "", "moved_away", ""},
+		{"deceased", "2026年11月", "deceased: 2026年11月", ""},
+		{"other", "家属要求", "other: 家属要求", ""},
+		{"other", " ", "", "reason"},
+		{"", "搬走了", "", "reason_code"},
+		{"holiday", "", "", "reason_code"},
+		{"care_home", "\x00", "", "reason"},
+	} {
+		got, err := DeactivateReasonOf(tt.code, tt.text)
+		if tt.field != "" {
+			if ErrorField(err) != tt.field {
+				t.Errorf("DeactivateReasonOf(%q, %q) = %q, %v; want invalid on %s", tt.code, tt.text, got, err, tt.field)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("DeactivateReasonOf(%q, %q) = %q, %v; want %q", tt.code, tt.text, got, err, tt.want)
+		}
+	}
+}

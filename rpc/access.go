@@ -43,6 +43,8 @@ var Access = map[string][]carehex.Role{
 	"ResidentService/SearchResidents":   staff,
 	"ResidentService/LinkFamilyMember":  writers,
 	"ResidentService/ListFamilyMembers": staff,
+	// Issue 10: the hotline stops serving a resident (moved away, deceased).
+	"ResidentService/DeactivateResident": writers,
 
 	"CatalogService/ListServiceTypes": staff,
 

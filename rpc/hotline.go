@@ -7,8 +7,9 @@ import (
 	pb "github.com/carehex/carehex/rpc/carehex/v1"
 )
 
-// The hotline's telephone side: calls the PBX reported to the CTI edge
-// (package cti), as the console sees them.
+// The hotline's day beyond the first call: calls the PBX reported to the
+// CTI edge (package cti), as the console sees them, and residents the
+// hotline stops serving.
 
 func (s intakeService) GetActiveCall(ctx context.Context, req *pb.GetActiveCallRequest) (*pb.GetActiveCallResponse, error) {
 	ext := carehex.Trimmed(req.Extension)
@@ -46,4 +47,19 @@ func (s *Server) attachRecording(ctx context.Context, r *pb.ServiceRequest) erro
 	}
 	r.RecordingRef = c.RecordingRef
 	return nil
+}
+
+func (s residentService) DeactivateResident(ctx context.Context, req *pb.DeactivateResidentRequest) (*pb.DeactivateResidentResponse, error) {
+	if err := requireID("id", req.Id); err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	reason, err := carehex.DeactivateReasonOf(req.ReasonCode, req.Reason)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	r, err := s.Store.DeactivateResident(ctx, req.Id, reason)
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	return &pb.DeactivateResidentResponse{Resident: residentToPB(r)}, nil
 }

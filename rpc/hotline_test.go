@@ -66,3 +66,40 @@ func TestCallOnRequest(t *testing.T) {
 		})
 	}
 }
+
+// TestDeactivateResident: a resident who moved away keeps her record, is
+// still found, and takes no new requests.
+func TestDeactivateResident(t *testing.T) {
+	ts := newServer(t, sqlite)
+	op := ts.ctx(t, carehex.RoleOperator)
+	res := ts.createResident(t, "张桂兰", "13905330001")
+
+	for _, tt := range []struct {
+		req  *pb.DeactivateResidentRequest
+		code twirp.ErrorCode
+		arg  string
+	}{
+		{&pb.DeactivateResidentRequest{Id: res.Id}, twirp.InvalidArgument, "reason_code"},
+		{&pb.DeactivateResidentRequest{Id: res.Id, ReasonCode: "other"}, twirp.InvalidArgument, "reason"},
+		{&pb.DeactivateResidentRequest{ReasonCode: "deceased"}, twirp.InvalidArgument, "id"},
+		{&pb.DeactivateResidentRequest{Id: "res_nope", ReasonCode: "deceased"}, twirp.NotFound, "id"},
+	} {
+		_, err := ts.residents().DeactivateResident(op, tt.req)
+		wantCode(t, err, tt.code, tt.arg)
+	}
+	_, err := ts.residents().DeactivateResident(ts.ctx(t, carehex.RoleSupervisor),
+		&pb.DeactivateResidentRequest{Id: res.Id, ReasonCode: "deceased"})
+	wantCode(t, err, twirp.PermissionDenied, "")
+
+	got, err := ts.residents().DeactivateResident(op, &pb.DeactivateResidentRequest{Id: res.Id, ReasonCode: "care_home"})
+	if err != nil || got.Resident.DeactivateReason != "care_home" || got.Resident.DeactivateTime == nil {
+		t.Fatalf("DeactivateResident = %v, %v", got, err)
+	}
+	_, err = ts.intake().CreateServiceRequest(op, &pb.CreateServiceRequestRequest{ResidentId: res.Id,
+		ServiceCode: ts.service().Code, Urgency: pb.Urgency_URGENCY_SOON})
+	wantCode(t, err, twirp.FailedPrecondition, "resident_id")
+	found, err := ts.residents().SearchResidents(op, &pb.SearchResidentsRequest{Query: "zgl"})
+	if err != nil || len(found.Residents) != 1 || found.Residents[0].DeactivateReason != "care_home" {
+		t.Errorf("search after deactivation = %v, %v", found, err)
+	}
+}

@@ -26,6 +26,7 @@ type Stores interface {
 	carehex.OfferStore
 	carehex.AlertStore
 	carehex.CallStore
+	carehex.ResidentDeactivator
 }
 
 // Server holds the dependencies of every service.

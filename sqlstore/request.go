@@ -49,7 +49,7 @@ func (s *DB) CreateServiceRequest(ctx context.Context, r *carehex.ServiceRequest
 	n.ProviderID, n.VisitID, n.CancelReason = "", "", ""
 	n.WindowStart, n.WindowEnd = precise(n.WindowStart), precise(n.WindowEnd)
 	err := s.inTx(ctx, "create service request", func(tx *sql.Tx) error {
-		if err := s.residentExists(ctx, tx, n.ResidentID); err != nil {
+		if err := s.residentServed(ctx, tx, n.ResidentID); err != nil {
 			return err
 		}
 		var one int

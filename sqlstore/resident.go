@@ -303,7 +303,7 @@ func (s *DB) UpdateResident(ctx context.Context, r *carehex.Resident) error {
 }
 
 const residentSelect = `SELECT id, name, phone, id_number, gender, birth_year, address, district, lat, lng, cell,
-	emergency_contacts, preferences, create_time, update_time FROM residents`
+	emergency_contacts, preferences, create_time, update_time, deactivate_reason, deactivate_time FROM residents`
 
 func scanResident(sc interface{ Scan(...any) error }) (*carehex.Resident, error) {
 	var (
@@ -312,12 +312,14 @@ func scanResident(sc interface{ Scan(...any) error }) (*carehex.Resident, error)
 		prefs            string
 		cell             int64
 		created, updated int64
+		deactivated      int64
 	)
 	err := sc.Scan(&r.ID, &r.Name, &r.Phone, &r.IDNumber, &gender, &r.BirthYear, &r.Address, &r.District,
-		&r.Location.Lat, &r.Location.Lng, &cell, &contacts, &prefs, &created, &updated)
+		&r.Location.Lat, &r.Location.Lng, &cell, &contacts, &prefs, &created, &updated, &r.DeactivateReason, &deactivated)
 	if err != nil {
 		return nil, err
 	}
+	r.DeactivateTime = fromMicros(deactivated)
 	r.Gender, r.Cell = carehex.Gender(gender), carehex.Cell(cell)
 	r.CreateTime, r.UpdateTime = fromMicros(created), fromMicros(updated)
 	if r.EmergencyContacts, err = decodeContacts(contacts); err != nil {

@@ -74,3 +74,20 @@ export function cancelReasonText(reason) {
   const words = say(known[1], known[2]);
   return at < 0 ? words : `${words}${say("：", ": ")}${reason.slice(at + 2)}`;
 }
+
+// Why a resident is no longer served: the codes of ResidentService/DeactivateResident.
+export const DEACTIVATE_REASONS = [
+  ["moved_away", "搬离本区", "Moved away"],
+  ["deceased", "已故", "Deceased"],
+  ["care_home", "入住养老机构", "Moved into a care home"],
+  ["other", "其他", "Other"],
+];
+
+// deactivateReasonText renders a stored deactivation reason like cancelReasonText.
+export function deactivateReasonText(reason) {
+  const at = reason.indexOf(": ");
+  const code = at < 0 ? reason : reason.slice(0, at);
+  const known = DEACTIVATE_REASONS.find(([c]) => c === code);
+  const words = known ? say(known[1], known[2]) : code;
+  return at < 0 ? words : `${words}${say("：", ": ")}${reason.slice(at + 2)}`;
+}

@@ -5,7 +5,7 @@ import { residents, intake, dispatch } from "./api.js";
 import { alertKind } from "./alerts.js";
 import { rememberResident, services } from "./cache.js";
 import { byTestId, h, replace } from "./dom.js";
-import { closeRegister, openEdit, registerOffer } from "./register.js";
+import { closeRegister, deactivation, openEdit, registerOffer } from "./register.js";
 import { say, serviceName, statusKey, statusName, timeOf, urgencyName } from "./labels.js";
 
 let selected = null; // the resident on the card
@@ -57,7 +57,8 @@ async function search(q) {
   replace(list, found.map((r, i) => h("li", {
     dataset: { testid: "search-result", residentId: r.id }, role: "option", "aria-selected": String(i === 0),
     onclick: () => select(r),
-  }, h("b", {}, r.name), " ", h("span", { class: "phone" }, r.phone), " ", h("span", { class: "muted" }, r.address))));
+  }, h("b", {}, r.name), " ", h("span", { class: "phone" }, r.phone), " ", h("span", { class: "muted" }, r.address),
+  r.deactivate_reason ? h("span", { class: "bad" }, " ", say("已停用", "deactivated")) : null)));
   // Nobody: a new caller. Enter registers her with what was typed.
   if (!found.length) list.append(registerOffer(q));
 }
@@ -84,7 +85,7 @@ export async function renderCard() {
     dispatch.listAlerts({ open_only: true, limit: 200 }),
   ]);
   if (selected !== r) return; // another caller was picked meanwhile
-  const sig = JSON.stringify([r.id, requests, alerts, document.documentElement.lang]);
+  const sig = JSON.stringify([r, requests, alerts, document.documentElement.lang]);
   if (sig === cardSig && !card.hidden) return; // unchanged: keep the DOM (and any focus) as it is
   cardSig = sig;
   const mine = new Set(requests.map((q) => q.id));
@@ -94,6 +95,7 @@ export async function renderCard() {
     h("h3", {}, h("span", { dataset: { testid: "resident-name" } }, r.name), " ",
       h("button", { type: "button", class: "plain small", dataset: { testid: "resident-edit" }, onclick: () => openEdit(r) },
         say("编辑", "Edit"))),
+    deactivation(r),
     h("dl", {},
       h("dt", {}, say("电话", "Phone")), h("dd", { dataset: { testid: "resident-phone" } }, r.phone),
       h("dt", {}, say("地址", "Address")), h("dd", {}, r.address, r.district ? ` (${r.district})` : ""),

@@ -4,7 +4,7 @@
 // resident on the card. Location: typed, or clicked on the map.
 import { residents } from "./api.js";
 import { byTestId, h } from "./dom.js";
-import { say } from "./labels.js";
+import { DEACTIVATE_REASONS, deactivateReasonText, say } from "./labels.js";
 import { pickOnMap } from "./map.js";
 
 let editing = null; // the resident being edited, or null for a new one
@@ -137,4 +137,39 @@ export function registerOffer(q) {
     onclick: () => openRegister(q),
   }, say("没有找到。", "No match. "), h("b", {}, say("登记新来电人", "Register a new caller")), " ",
   h("kbd", {}, "Enter"));
+}
+
+// deactivation is the card's line about whether the hotline still serves
+// her: the reason once deactivated, else a button that asks why (moved
+// away, deceased…) before it stops serving her.
+export function deactivation(r) {
+  if (r.deactivate_reason) {
+    return h("p", { class: "bad", dataset: { testid: "resident-deactivated" } },
+      say("已停用：", "Deactivated: "), deactivateReasonText(r.deactivate_reason));
+  }
+  const select = h("select", { dataset: { testid: "deactivate-reason" }, "aria-label": say("停用原因", "Reason") },
+    DEACTIVATE_REASONS.map(([code, zh, en]) => h("option", { value: code }, say(zh, en))));
+  const text = h("input", { dataset: { testid: "deactivate-text" }, maxlength: "2000", placeholder: say("说明（选“其他”时必填）", "Details (required for Other)") });
+  const err = h("span", { class: "bad" });
+  const confirm = h("button", {
+    type: "button", class: "plain", dataset: { testid: "deactivate-confirm" },
+    onclick: async () => {
+      if (select.value === "other" && !text.value.trim()) { err.textContent = say("请写明原因", "Please say why"); text.focus(); return; }
+      confirm.disabled = true;
+      try {
+        const { resident } = await residents.deactivateResident({ id: r.id, reason_code: select.value, reason: text.value.trim() });
+        await onSaved(resident);
+      } catch (e) {
+        confirm.disabled = false;
+        err.textContent = e.code === "permission_denied" ? say("没有停用的权限", "Not allowed to deactivate")
+          : say("停用失败，请重试", "Deactivating failed; try again");
+      }
+    },
+  }, say("确认停用", "Confirm"));
+  const form = h("span", { class: "deactivate-form", hidden: true }, select, " ", text, " ", confirm, " ", err);
+  const open = h("button", {
+    type: "button", class: "plain small", dataset: { testid: "resident-deactivate" },
+    onclick: () => { open.hidden = true; form.hidden = false; select.focus(); },
+  }, say("停用", "Deactivate"));
+  return h("p", { class: "deactivate" }, open, form);
 }

@@ -509,6 +509,8 @@ export async function call(opts, service, method, body) {
  * @property {carehex.v1.Preferences} [preferences]
  * @property {string} [create_time]
  * @property {string} [update_time]
+ * @property {string} [deactivate_reason] deactivate_reason is empty while she is served; else the code (moved_away, deceased, care_home, other), then ": " and the words if any.
+ * @property {string} [deactivate_time]
  */
 
 /**
@@ -611,6 +613,18 @@ export async function call(opts, service, method, body) {
 /**
  * @typedef {Object} carehex.v1.ListFamilyMembersResponse
  * @property {Array<carehex.v1.FamilyMember>} [family_members]
+ */
+
+/**
+ * @typedef {Object} carehex.v1.DeactivateResidentRequest
+ * @property {string} [id]
+ * @property {string} [reason_code] reason_code is one of moved_away (搬离本区), deceased (已故), care_home (入住养老机构), other (其他, reason required).
+ * @property {string} [reason]
+ */
+
+/**
+ * @typedef {Object} carehex.v1.DeactivateResidentResponse
+ * @property {carehex.v1.Resident} [resident]
  */
 
 /**
@@ -854,8 +868,10 @@ export class ResidentService {
 
   /**
    * SearchResidents finds residents as an operator types: digits match a
-   * phone number (whole, or its last digits) or an ID number; other text
-   * matches names by substring.
+   * phone number by any run of 4 or more of its digits (fewer are refused,
+   * invalid_argument on query) or an ID number; other text matches names by
+   * substring, and letters also by pinyin (initials "wgl", full "wangguilan").
+   * Deactivated residents are found too, with their deactivate_reason.
    * @param {carehex.v1.SearchResidentsRequest} [req]
    * @returns {Promise<carehex.v1.SearchResidentsResponse>}
    */
@@ -872,5 +888,14 @@ export class ResidentService {
    * @returns {Promise<carehex.v1.ListFamilyMembersResponse>}
    */
   listFamilyMembers(req = {}) { return call(this.opts, "carehex.v1.ResidentService", "ListFamilyMembers", req); }
+
+  /**
+   * DeactivateResident stops serving a resident (moved away, deceased),
+   * keeping her record and history: she takes no new requests
+   * (failed_precondition on resident_id).
+   * @param {carehex.v1.DeactivateResidentRequest} [req]
+   * @returns {Promise<carehex.v1.DeactivateResidentResponse>}
+   */
+  deactivateResident(req = {}) { return call(this.opts, "carehex.v1.ResidentService", "DeactivateResident", req); }
 }
 

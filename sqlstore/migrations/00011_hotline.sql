@@ -1,6 +1,7 @@
--- Calls from the telephone system (issue 10): the events a PBX posts to
--- /cti/v1/calls, each call folded into one row (the console asks for the
--- active call at its extension), and the call a request was logged during.
+-- The hotline's day (issue 10): calls from the telephone system (the events
+-- a PBX posts to /cti/v1/calls, each call folded into one row; the console
+-- asks for the active call at its extension), the call a request was logged
+-- during, and residents deactivated with a reason (moved away, deceased).
 -- Same conventions as 00001: BIGINT unix microseconds, TEXT ids.
 
 -- +goose Up
@@ -32,7 +33,16 @@ CREATE INDEX call_events_call ON call_events (call_id, time);
 -- from calls, since it is often known only at hangup, after the request.
 ALTER TABLE service_requests ADD COLUMN call_id TEXT NOT NULL DEFAULT '';
 
+-- A deactivated resident keeps her record and history (and is still found,
+-- marked, when someone calls about her) but takes no new requests.
+-- deactivate_reason is '' while she is served: a code (moved_away,
+-- deceased, care_home, other), then ": " and the operator's words if any.
+ALTER TABLE residents ADD COLUMN deactivate_reason TEXT NOT NULL DEFAULT '';
+ALTER TABLE residents ADD COLUMN deactivate_time BIGINT NOT NULL DEFAULT 0;
+
 -- +goose Down
+ALTER TABLE residents DROP COLUMN deactivate_time;
+ALTER TABLE residents DROP COLUMN deactivate_reason;
 ALTER TABLE service_requests DROP COLUMN call_id;
 DROP TABLE call_events;
 DROP TABLE calls;
