@@ -35,6 +35,8 @@ const (
 	// keys are written; raise it when the keys change shape and the next
 	// start rewrites them.
 	searchKeysVersion = 1
+	// backfillLockKey names the PostgreSQL advisory lock of the backfill.
+	backfillLockKey = 0x6361726568657831 // "carehex1"
 )
 
 // phoneGrams returns the distinct 4-digit windows of a phone number's digits.
@@ -229,6 +231,14 @@ func (s *DB) backfillSearchKeys(ctx context.Context) error {
 		type row struct{ id, name, phone string }
 		var todo []row
 		err := s.inTx(ctx, "backfill search keys", func(tx *sql.Tx) error {
+			if s.dialect == DialectPostgres {
+				// Replicas starting together take turns, so two never
+				// rewrite the same resident's keys at once (SQLite's
+				// immediate transactions already run one at a time).
+				if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, backfillLockKey); err != nil {
+					return err
+				}
+			}
 			rs, err := tx.QueryContext(ctx, s.rebind(`SELECT id, name, phone FROM residents
 				WHERE search_keys < ? ORDER BY search_keys, id LIMIT ?`), searchKeysVersion, batch)
 			if err != nil {

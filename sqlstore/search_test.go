@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/carehex/carehex"
@@ -76,6 +77,27 @@ func TestSearchKeysBackfill(t *testing.T) {
 				t.Fatalf("before the backfill wgl found %d, %v", len(got), err)
 			}
 			e.Close()
+
+			// Two replicas start at once on the upgraded database: both open.
+			var wg sync.WaitGroup
+			errs := make([]error, 2)
+			for i := range errs {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					db, err := Open(context.Background(), dsn, e.clock.Now)
+					if err == nil {
+						err = db.Close()
+					}
+					errs[i] = err
+				}()
+			}
+			wg.Wait()
+			for i, err := range errs {
+				if err != nil {
+					t.Fatalf("replica %d failed to open during the backfill: %v", i, err)
+				}
+			}
 
 			e = openEnv(t, dsn)
 			got, err := e.SearchResidents(ctx, carehex.ResidentFilter{Query: "wgl", Limit: 100})
