@@ -34,7 +34,8 @@ export function setupRegister(savedHandler, tabSwitcher) {
   byTestId("register-cancel").addEventListener("click", () => { closeRegister(); byTestId("caller-search").focus(); });
   byTestId("register-pick").addEventListener("click", () => {
     showTab("map");
-    byTestId("register-result").textContent = say("请在地图上点击老人家的位置", "Click the elder's home on the map");
+    byTestId("register-result").textContent = say("请在地图上点击老人家的位置（地图为空时请直接填写纬度和经度）",
+      "Click the elder's home on the map (if the map is empty, type latitude and longitude)");
     pickOnMap((p) => {
       field("lat").value = p.lat.toFixed(6);
       field("lng").value = p.lng.toFixed(6);
@@ -47,6 +48,7 @@ export function setupRegister(savedHandler, tabSwitcher) {
 // openRegister shows an empty form for a new caller with the number typed.
 export function openRegister(phone) {
   editing = null;
+  byTestId("search-results").replaceChildren();
   fill({ phone: /^\+?\d+$/.test(phone) ? phone : "", name: /^\+?\d+$/.test(phone) ? "" : phone });
   byTestId("register-title").textContent = say("登记新来电人", "Register a new caller");
   show();
