@@ -37,8 +37,9 @@ test:
 		scripts/fuzz.sh 10s
 
 FAULT_TESTS := ^(TestFaultReplicas|TestRedisDown)$$
-# SLOW_TESTS skip under -short: the fault tests and the simulated morning.
-SLOW_TESTS := ^(TestFaultReplicas|TestRedisDown|TestSimulateSmall)$$
+# SLOW_TESTS skip under -short: the fault tests, the simulated morning, and
+# the login flood's /healthz latency (measured alone, not beside other packages).
+SLOW_TESTS := ^(TestFaultReplicas|TestRedisDown|TestSimulateSmall|TestLoginFloodKeepsServerResponsive)$$
 ## test-faults: the fault tests alone (replicas paused and killed, Redis and PostgreSQL restarted), with their figures
 test-faults:
 	scripts/test-deps.sh

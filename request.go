@@ -78,6 +78,7 @@ type ServiceRequest struct {
 	VisitID        string // set once assigned
 	CancelReason   string
 	IdempotencyKey string
+	CallID         string // the hotline call it was logged during, if the PBX reported it
 	CreatedBy      string // actor that logged it
 	CreateTime     time.Time
 	UpdateTime     time.Time
@@ -100,6 +101,9 @@ func (r *ServiceRequest) Validate(now time.Time) error {
 	}
 	if len(r.IdempotencyKey) > 200 {
 		return Errorf(EINVALID, "idempotency_key", "idempotency_key is longer than 200 characters")
+	}
+	if len(r.CallID) > MaxCallIDLen || !validText(r.CallID) {
+		return Errorf(EINVALID, "call_id", "call_id must be valid text of at most %d characters", MaxCallIDLen)
 	}
 	switch r.Urgency {
 	case UrgencyEmergency, UrgencySoon:

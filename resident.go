@@ -23,6 +23,11 @@ type Resident struct {
 	Preferences       Preferences
 	CreateTime        time.Time
 	UpdateTime        time.Time
+	// DeactivateReason is empty while the hotline serves her; once she is
+	// deactivated (moved away, deceased) it says why (see
+	// DeactivateReasonOf) and she takes no new requests.
+	DeactivateReason string
+	DeactivateTime   time.Time
 }
 
 // Contact is someone to call in an emergency.

@@ -456,3 +456,29 @@ func TestFamilyStream(t *testing.T) {
 		t.Fatal("stranger's stream got no keep-alive after the visit moved")
 	}
 }
+
+// TestWithdrawnVisit: the hotline cancels a request the carer holds; the
+// phone's day list marks the visit withdrawn with the reason's code only,
+// never the operator's words.
+func TestWithdrawnVisit(t *testing.T) {
+	e := newEnv(t, "")
+	_, tok := e.provider("王芳")
+	req, visitID := e.assigned(tok)
+	op := carehex.WithPrincipal(context.Background(), carehex.Principal{Kind: carehex.KindUser, Subject: "usr_op",
+		Role: carehex.RoleOperator})
+	reason, err := carehex.CancelReason(carehex.CancelHospitalised, "张阿姨今早住进了市医院")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.db.TransitionRequest(op, req.ID, carehex.StatusCancelled, "user:usr_op", reason); err != nil {
+		t.Fatalf("cancel: %v", err)
+	}
+	r := e.do("GET", "/m/v1/visits", tok, nil).want(t, http.StatusOK)
+	v := get(r.body, "visits", 0).(map[string]any)
+	if v["id"] != visitID || v["status"] != "cancelled" || v["withdrawn"] != true || v["cancel_reason"] != "hospitalised" {
+		t.Fatalf("day list after the cancel: %s", r.raw)
+	}
+	if strings.Contains(r.raw, "市医院") {
+		t.Fatalf("the operator's words reached the phone: %s", r.raw)
+	}
+}

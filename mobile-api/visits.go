@@ -33,6 +33,13 @@ type visitOut struct {
 	PlannedStart time.Time    `json:"planned_start"`
 	PlannedEnd   time.Time    `json:"planned_end"`
 	Resident     *residentOut `json:"resident,omitempty"`
+	// Withdrawn marks a visit the hotline cancelled (the request was
+	// cancelled while the carer held it), so the phone says so instead of
+	// leaving the job on screen. CancelReason is then the reason's code
+	// only ("hospitalised", or "other"): the operator's own words may be
+	// about the elder and stay in the console.
+	Withdrawn    bool   `json:"withdrawn,omitempty"`
+	CancelReason string `json:"cancel_reason,omitempty"`
 }
 
 // reveal says whether the provider of v may still see the resident: while
@@ -51,6 +58,10 @@ func (s *Server) visitOut(ctx context.Context, v *carehex.Visit, withResident bo
 	}
 	out := &visitOut{ID: v.ID, RequestID: v.RequestID, Status: string(v.Status), ServiceCode: req.ServiceCode,
 		PlannedStart: v.PlannedStart.UTC(), PlannedEnd: v.PlannedEnd.UTC()}
+	if v.Status == carehex.StatusCancelled && req.Status == carehex.StatusCancelled && req.VisitID == v.ID &&
+		req.CancelReason != "no_show" { // a no-show is the carer's own report, not a withdrawal
+		out.Withdrawn, out.CancelReason = true, carehex.CancelReasonCode(req.CancelReason)
+	}
 	if withResident && s.reveal(v) {
 		res, err := s.store.Resident(ctx, req.ResidentID)
 		if err != nil {

@@ -46,6 +46,8 @@ var Access = map[string][]carehex.Role{
 	"ResidentService/LinkFamilyMember":   writers,
 	"ResidentService/ListFamilyMembers":  staff,
 	"ResidentService/UnlinkFamilyMember": writers,
+	// Issue 10: the hotline stops serving a resident (moved away, deceased).
+	"ResidentService/DeactivateResident": writers,
 
 	"CatalogService/ListServiceTypes": staff,
 
@@ -60,6 +62,7 @@ var Access = map[string][]carehex.Role{
 	"IntakeService/ListServiceRequests":  staff,
 	"IntakeService/CancelServiceRequest": writers,
 	"IntakeService/ListRequestEvents":    staff,
+	"IntakeService/GetActiveCall":        writers, // the screen pop of the operator taking calls
 
 	"AuditService/ListAuditRecords": overseers,
 

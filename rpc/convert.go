@@ -130,7 +130,7 @@ func residentToPB(r *carehex.Resident) *pb.Resident {
 		Id: r.ID, Name: r.Name, Phone: r.Phone, IdNumber: r.IDNumber,
 		Gender: genderToPB[r.Gender], BirthYear: int32(r.BirthYear),
 		Address: r.Address, District: r.District, Location: latLngToPB(r.Location),
-		H3Cell: cellString(r.Cell),
+		H3Cell: cellString(r.Cell), DeactivateReason: r.DeactivateReason, DeactivateTime: ts(r.DeactivateTime),
 		Preferences: &pb.Preferences{
 			Language:                r.Preferences.Language,
 			PreferredProviderGender: genderToPB[r.Preferences.PreferredProviderGender],
@@ -161,7 +161,7 @@ func requestToPB(r *carehex.ServiceRequest) *pb.ServiceRequest {
 		Urgency: urgencyToPB[r.Urgency], Status: statusToPB[r.Status], Notes: r.Notes,
 		WindowStartTime: ts(r.WindowStart), WindowEndTime: ts(r.WindowEnd),
 		ProviderId: r.ProviderID, VisitId: r.VisitID, CancelReason: r.CancelReason,
-		CreatedBy: r.CreatedBy, CreateTime: ts(r.CreateTime), UpdateTime: ts(r.UpdateTime),
+		CreatedBy: r.CreatedBy, CreateTime: ts(r.CreateTime), UpdateTime: ts(r.UpdateTime), CallId: r.CallID,
 	}
 }
 

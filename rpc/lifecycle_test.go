@@ -195,8 +195,9 @@ func TestAuditTrail(t *testing.T) {
 	wantCode(t, err, twirp.PermissionDenied, "")
 }
 
-// TestSearchResidents is the incoming-call lookup: by the last digits of a
-// phone number, by the whole number, and by part of a Chinese name.
+// TestSearchResidents is the incoming-call lookup: by any run of 4 or more
+// digits of a phone number, by the whole number, by part of a Chinese name
+// and by its pinyin.
 func TestSearchResidents(t *testing.T) {
 	ts := newServer(t, sqlite)
 	ids := map[string]string{} // name → id
@@ -213,7 +214,9 @@ func TestSearchResidents(t *testing.T) {
 		query string
 		want  []string // names
 	}{
-		{"1234", []string{"王秀英"}},
+		{"1234", []string{"王秀英", "王伟"}}, // the end of one number, the middle of another
+		{"0533", []string{"王伟"}},        // the start
+		{"11115", []string{"李秀英"}},      // the middle
 		{"5678", []string{"李秀英", "王伟"}},
 		{"13911115678", []string{"李秀英"}},
 		{"9012", []string{"张伟"}},
@@ -227,6 +230,11 @@ func TestSearchResidents(t *testing.T) {
 		{"阳秀兰", []string{"欧阳秀兰"}},
 		{"赵", nil},
 		{"9999", nil},
+		{"wxy", []string{"王秀英"}},
+		{"xy", []string{"王秀英", "李秀英"}},
+		{"oyxl", []string{"欧阳秀兰"}},
+		{"ouyang", []string{"欧阳秀兰"}},
+		{"xiuying", []string{"王秀英", "李秀英"}},
 	}
 	op := ts.ctx(t, carehex.RoleOperator)
 	for _, tt := range tests {
@@ -249,8 +257,11 @@ func TestSearchResidents(t *testing.T) {
 			}
 		})
 	}
-	t.Run("empty query", func(t *testing.T) {
-		_, err := ts.residents().SearchResidents(op, &pb.SearchResidentsRequest{Query: "  "})
-		wantCode(t, err, twirp.InvalidArgument, "query")
-	})
+	// Empty, or too few digits to mean a number: the console shows a hint.
+	for _, q := range []string{"  ", "123"} {
+		t.Run("refused "+q, func(t *testing.T) {
+			_, err := ts.residents().SearchResidents(op, &pb.SearchResidentsRequest{Query: q})
+			wantCode(t, err, twirp.InvalidArgument, "query")
+		})
+	}
 }

@@ -29,6 +29,8 @@ type Store interface {
 	carehex.OfferStore
 	carehex.AlertStore
 	carehex.DispatchMapStore
+	carehex.CallStore
+	carehex.ResidentDeactivator
 }
 
 // Server holds the dependencies of every service.

@@ -383,6 +383,11 @@ func (m mappedIntake) ListRequestEvents(ctx context.Context, req *pb.ListRequest
 	return mappedResult(ctx, m.in.Server, out, err)
 }
 
+func (m mappedIntake) GetActiveCall(ctx context.Context, req *pb.GetActiveCallRequest) (*pb.GetActiveCallResponse, error) {
+	out, err := m.in.GetActiveCall(ctx, req)
+	return mappedResult(ctx, m.in.Server, out, err)
+}
+
 func (s intakeService) CreateServiceRequest(ctx context.Context, req *pb.CreateServiceRequestRequest) (*pb.CreateServiceRequestResponse, error) {
 	r, err := s.requestFromPB(req)
 	if err != nil {
@@ -423,6 +428,7 @@ func (s intakeService) requestFromPB(req *pb.CreateServiceRequestRequest) (*care
 	r := &carehex.ServiceRequest{
 		ResidentID: carehex.Trimmed(req.ResidentId), ServiceCode: carehex.Trimmed(req.ServiceCode), Urgency: u,
 		Notes: req.Notes, WindowStart: start, WindowEnd: end, IdempotencyKey: req.IdempotencyKey,
+		CallID: carehex.Trimmed(req.CallId),
 	}
 	// The store validates r after looking up its idempotency key, so a retry
 	// of a request whose window has since passed still gets its first answer.
@@ -441,7 +447,11 @@ func (s intakeService) GetServiceRequest(ctx context.Context, req *pb.GetService
 	if err != nil {
 		return nil, err
 	}
-	return &pb.GetServiceRequestResponse{Request: requestToPB(r), Events: eventsToPB(es)}, nil
+	out := requestToPB(r)
+	if err := s.attachRecording(ctx, out); err != nil {
+		return nil, err
+	}
+	return &pb.GetServiceRequestResponse{Request: out, Events: eventsToPB(es)}, nil
 }
 
 func (s intakeService) ListServiceRequests(ctx context.Context, req *pb.ListServiceRequestsRequest) (*pb.ListServiceRequestsResponse, error) {
@@ -468,12 +478,9 @@ func (s intakeService) CancelServiceRequest(ctx context.Context, req *pb.CancelS
 	if err := requireID("id", req.Id); err != nil {
 		return nil, err
 	}
-	reason := carehex.Trimmed(req.Reason)
-	if reason == "" {
-		return nil, carehex.Errorf(carehex.EINVALID, "reason", "reason is required to cancel a request")
-	}
-	if len([]rune(reason)) > carehex.MaxTextLen {
-		return nil, carehex.Errorf(carehex.EINVALID, "reason", "reason is longer than %d characters", carehex.MaxTextLen)
+	reason, err := carehex.CancelReason(req.ReasonCode, req.Reason)
+	if err != nil {
+		return nil, err
 	}
 	r, err := s.transition(ctx, req.Id, carehex.StatusCancelled, reason)
 	if err != nil {

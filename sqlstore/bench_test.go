@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -75,16 +76,26 @@ func BenchmarkSearchResidents(b *testing.B) {
 				}
 			}
 			queries := map[string]func(r *carehex.Resident) string{
-				"phone_suffix4":  func(r *carehex.Resident) string { return r.Phone[len(r.Phone)-4:] },
-				"phone_full":     func(r *carehex.Resident) string { return r.Phone },
-				"name_substring": func(r *carehex.Resident) string { return string([]rune(r.Name)[1:]) },
-				"id_number":      func(r *carehex.Resident) string { return r.IDNumber },
+				"phone_suffix4": func(r *carehex.Resident) string { return r.Phone[len(r.Phone)-4:] },
+				"phone_full":    func(r *carehex.Resident) string { return r.Phone },
+				// Any run of 4+ digits: the middle of the number, and its start.
+				"phone_middle4": func(r *carehex.Resident) string { return r.Phone[4:8] },
+				"phone_middle6": func(r *carehex.Resident) string { return r.Phone[3:9] },
+				"phone_prefix7": func(r *carehex.Resident) string { return r.Phone[:7] },
+				// Pinyin: the initials operators type ("wgl" for 王桂兰), and
+				// full pinyin typed partway (a prefix range over the keys).
+				"pinyin_initials": func(r *carehex.Resident) string { return pinyinInitials(r.Name) },
+				"pinyin_full":     func(r *carehex.Resident) string { return pinyinFull(r.Name) },
+				"pinyin_surname":  func(r *carehex.Resident) string { return pinyinFull(string([]rune(r.Name)[:1])) },
+				"name_substring":  func(r *carehex.Resident) string { return string([]rune(r.Name)[1:]) },
+				"id_number":       func(r *carehex.Resident) string { return r.IDNumber },
 				// Three characters and more take the other path: intersect the pieces, then LIKE.
 				"name_full": func(r *carehex.Resident) string { return r.Name },
 				// The worst case: one common character, thousands of candidates.
 				"name_one_char": func(r *carehex.Resident) string { return string([]rune(r.Name)[:1]) },
 			}
-			for _, name := range []string{"phone_suffix4", "phone_full", "name_substring", "id_number", "name_full", "name_one_char"} {
+			for _, name := range []string{"phone_suffix4", "phone_full", "phone_middle4", "phone_middle6", "phone_prefix7",
+				"name_substring", "id_number", "name_full", "name_one_char", "pinyin_initials", "pinyin_full", "pinyin_surname"} {
 				query := queries[name]
 				b.Run(name, func(b *testing.B) {
 					ctx := context.Background()
@@ -106,3 +117,15 @@ func BenchmarkSearchResidents(b *testing.B) {
 		})
 	}
 }
+
+// pinyinInitials and pinyinFull spell a name as an operator would type it,
+// from its most common reading.
+func pinyinInitials(name string) string {
+	var b []byte
+	for _, s := range nameReadings(name)[0] {
+		b = append(b, s[0])
+	}
+	return string(b)
+}
+
+func pinyinFull(name string) string { return strings.Join(nameReadings(name)[0], "") }

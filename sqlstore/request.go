@@ -49,7 +49,7 @@ func (s *DB) CreateServiceRequest(ctx context.Context, r *carehex.ServiceRequest
 	n.ProviderID, n.VisitID, n.CancelReason = "", "", ""
 	n.WindowStart, n.WindowEnd = precise(n.WindowStart), precise(n.WindowEnd)
 	err := s.inTx(ctx, "create service request", func(tx *sql.Tx) error {
-		if err := s.residentExists(ctx, tx, n.ResidentID); err != nil {
+		if err := s.residentServed(ctx, tx, n.ResidentID); err != nil {
 			return err
 		}
 		var one int
@@ -60,6 +60,17 @@ func (s *DB) CreateServiceRequest(ctx context.Context, r *carehex.ServiceRequest
 		}
 		if err != nil {
 			return err
+		}
+		if n.CallID != "" {
+			// The call must be one the PBX reported: its recording is found
+			// through it.
+			err := tx.QueryRowContext(ctx, s.rebind(`SELECT 1 FROM calls WHERE call_id = ?`), n.CallID).Scan(&one)
+			if errors.Is(err, sql.ErrNoRows) {
+				return carehex.Errorf(carehex.ENOTFOUND, "call_id", "no call %q reported by the telephone system", n.CallID)
+			}
+			if err != nil {
+				return err
+			}
 		}
 		if key != "" {
 			// On PostgreSQL a concurrent claim of the same key blocks here
@@ -77,10 +88,10 @@ func (s *DB) CreateServiceRequest(ctx context.Context, r *carehex.ServiceRequest
 			}
 		}
 		if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO service_requests (id, resident_id, service_code, urgency,
-			status, notes, window_start, window_end, idempotency_key, created_by, create_time, update_time)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			status, notes, window_start, window_end, idempotency_key, call_id, created_by, create_time, update_time)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 			n.ID, n.ResidentID, n.ServiceCode, string(n.Urgency), string(n.Status), n.Notes, micros(n.WindowStart),
-			micros(n.WindowEnd), key, actor, micros(now), micros(now)); err != nil {
+			micros(n.WindowEnd), key, n.CallID, actor, micros(now), micros(now)); err != nil {
 			return err
 		}
 		if err := s.insertEvent(ctx, tx, &carehex.Event{RequestID: n.ID, Seq: 1, Type: carehex.EventCreated,
@@ -237,7 +248,7 @@ func (s *DB) appendEvent(ctx context.Context, q querier, e *carehex.Event) error
 }
 
 const requestSelect = `SELECT id, resident_id, service_code, urgency, status, notes, window_start, window_end,
-	provider_id, visit_id, cancel_reason, idempotency_key, created_by, create_time, update_time FROM service_requests`
+	provider_id, visit_id, cancel_reason, idempotency_key, call_id, created_by, create_time, update_time FROM service_requests`
 
 func scanRequest(sc interface{ Scan(...any) error }) (*carehex.ServiceRequest, error) {
 	var (
@@ -246,7 +257,7 @@ func scanRequest(sc interface{ Scan(...any) error }) (*carehex.ServiceRequest, e
 		wStart, wEnd, created, updat int64
 	)
 	if err := sc.Scan(&r.ID, &r.ResidentID, &r.ServiceCode, &urgency, &status, &r.Notes, &wStart, &wEnd,
-		&r.ProviderID, &r.VisitID, &r.CancelReason, &r.IdempotencyKey, &r.CreatedBy, &created, &updat); err != nil {
+		&r.ProviderID, &r.VisitID, &r.CancelReason, &r.IdempotencyKey, &r.CallID, &r.CreatedBy, &created, &updat); err != nil {
 		return nil, err
 	}
 	r.Urgency, r.Status = carehex.Urgency(urgency), carehex.Status(status)

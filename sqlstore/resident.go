@@ -17,9 +17,6 @@ import (
 const (
 	defaultSearchLimit = 20
 	maxSearchLimit     = 100
-	// minPhoneSuffix is the fewest digits matched as the end of a number;
-	// fewer would list half the city.
-	minPhoneSuffix = 4
 	// maxQueryGrams bounds the index probes of one name search; the LIKE
 	// that follows checks the whole query anyway.
 	maxQueryGrams = 8
@@ -93,22 +90,6 @@ func reverse(s string) string {
 		b[i], b[j] = b[j], b[i]
 	}
 	return string(b)
-}
-
-// prefixUpper returns the smallest digit string greater than every string
-// that starts with p (p made of digits): "1234" → "1235", "1299" → "13".
-// ok is false for all nines, which have no such bound among digit strings.
-// Carrying instead of appending a non-digit keeps the bound valid under any
-// collation a PostgreSQL database may have.
-func prefixUpper(p string) (upper string, ok bool) {
-	b := []byte(p)
-	for i := len(b) - 1; i >= 0; i-- {
-		if b[i] < '9' {
-			b[i]++
-			return string(b[:i+1]), true
-		}
-	}
-	return "", false
 }
 
 // nameGrams returns the distinct 1- and 2-character pieces of a lower-cased
@@ -257,7 +238,7 @@ func (s *DB) CreateResident(ctx context.Context, r *carehex.Resident) error {
 			VALUES (`+placeholders(17)+`)`), residentArgs(r)...); err != nil {
 			return err
 		}
-		if err := s.insertNameGrams(ctx, tx, r.ID, r.Name); err != nil {
+		if err := s.insertSearchKeys(ctx, tx, r.ID, r.Name, r.Phone); err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, &carehex.AuditRecord{Action: "resident.create", ObjectType: "resident", ObjectID: r.ID})
@@ -307,26 +288,24 @@ func (s *DB) ImportResidents(ctx context.Context, rs []*carehex.Resident) error 
 		err := s.inTx(ctx, "import residents", func(tx *sql.Tx) error {
 			for i := 0; i < len(chunk); i += rowsPerStmt {
 				part := chunk[i:min(i+rowsPerStmt, len(chunk))]
-				var res, aud, grams []any
-				var gramRows int
+				var res, aud, ids []any
+				var keys keyBatch
 				for _, r := range part {
 					res = append(res, residentArgs(r)...)
 					aud = append(aud, carehex.NewID("aud"), micros(now), actor, "resident.create", "resident", r.ID, "import")
-					for _, g := range nameGrams(strings.ToLower(r.Name)) {
-						grams = append(grams, g, r.Name, r.ID)
-						gramRows++
-					}
+					ids = append(ids, r.ID)
+					keys.add(r)
 				}
 				if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO residents (`+residentCols+`) VALUES `+
 					repeatRow("("+placeholders(17)+")", len(part))), res...); err != nil {
 					return err
 				}
-				for g := 0; g < gramRows; g += 2 * rowsPerStmt {
-					n := min(2*rowsPerStmt, gramRows-g)
-					if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO resident_name_grams (gram, name, resident_id) VALUES `+
-						repeatRow("(?, ?, ?)", n)), grams[3*g:3*(g+n)]...); err != nil {
-						return err
-					}
+				if err := s.insertKeyBatch(ctx, tx, &keys, 2*rowsPerStmt); err != nil {
+					return err
+				}
+				if _, err := tx.ExecContext(ctx, s.rebind(`UPDATE residents SET search_keys = ? WHERE id IN (`+
+					placeholders(len(ids))+`)`), append([]any{searchKeysVersion}, ids...)...); err != nil {
+					return err
 				}
 				if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO audit_records
 					(id, time, actor, action, object_type, object_id, detail) VALUES `+
@@ -380,10 +359,10 @@ func (s *DB) UpdateResident(ctx context.Context, r *carehex.Resident) error {
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, s.rebind(`DELETE FROM resident_name_grams WHERE resident_id = ?`), r.ID); err != nil {
+		if err := s.deleteSearchKeys(ctx, tx, r.ID); err != nil {
 			return err
 		}
-		if err := s.insertNameGrams(ctx, tx, r.ID, r.Name); err != nil {
+		if err := s.insertSearchKeys(ctx, tx, r.ID, r.Name, r.Phone); err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, &carehex.AuditRecord{Action: "resident.update", ObjectType: "resident", ObjectID: r.ID})
@@ -391,7 +370,7 @@ func (s *DB) UpdateResident(ctx context.Context, r *carehex.Resident) error {
 }
 
 const residentSelect = `SELECT id, name, phone, id_number, gender, birth_year, address, district, lat, lng, cell,
-	emergency_contacts, preferences, create_time, update_time FROM residents`
+	emergency_contacts, preferences, create_time, update_time, deactivate_reason, deactivate_time FROM residents`
 
 func scanResident(sc interface{ Scan(...any) error }) (*carehex.Resident, error) {
 	var (
@@ -400,12 +379,14 @@ func scanResident(sc interface{ Scan(...any) error }) (*carehex.Resident, error)
 		prefs            string
 		cell             int64
 		created, updated int64
+		deactivated      int64
 	)
 	err := sc.Scan(&r.ID, &r.Name, &r.Phone, &r.IDNumber, &gender, &r.BirthYear, &r.Address, &r.District,
-		&r.Location.Lat, &r.Location.Lng, &cell, &contacts, &prefs, &created, &updated)
+		&r.Location.Lat, &r.Location.Lng, &cell, &contacts, &prefs, &created, &updated, &r.DeactivateReason, &deactivated)
 	if err != nil {
 		return nil, err
 	}
+	r.DeactivateTime = fromMicros(deactivated)
 	r.Gender, r.Cell = carehex.Gender(gender), carehex.Cell(cell)
 	r.CreateTime, r.UpdateTime = fromMicros(created), fromMicros(updated)
 	if r.EmergencyContacts, err = decodeContacts(contacts); err != nil {
@@ -464,9 +445,12 @@ func escapeLike(s string) string {
 }
 
 // SearchResidents is the incoming-call lookup. Digits match phone numbers
-// whole or by their last digits, and ID numbers exactly; anything else
-// matches names by substring. Every branch is an index lookup, so it stays
-// fast at city scale.
+// by any run of 4 or more of their digits (prefix, middle or last digits)
+// and ID numbers exactly; fewer digits are refused with a hint on "query".
+// Anything else matches names by substring, and plain letters also match
+// the pinyin of names: initials ("wgl" finds 王桂兰) or full pinyin from any
+// syllable on ("wanggui", "guilan"). Every branch is an index lookup, so it
+// stays fast at city scale.
 func (s *DB) SearchResidents(ctx context.Context, f carehex.ResidentFilter) ([]*carehex.Resident, error) {
 	q := carehex.Trimmed(f.Query)
 	if q == "" {
@@ -482,6 +466,9 @@ func (s *DB) SearchResidents(ctx context.Context, f carehex.ResidentFilter) ([]*
 		args  []any
 	)
 	switch {
+	case isDigitQuery(q) && len(phoneDigits(q)) < phoneGramLen:
+		// The console shows its own hint for this refusal: keep typing.
+		return nil, carehex.Errorf(carehex.EINVALID, "query", "query needs at least %d digits of the phone number", phoneGramLen)
 	case isDigitQuery(q) || isIDNumberQuery(q):
 		query, args = s.digitSearch(q, limit)
 	default:
@@ -495,31 +482,36 @@ func (s *DB) SearchResidents(ctx context.Context, f carehex.ResidentFilter) ([]*
 
 func (s *DB) digitSearch(q string, limit int) (string, []any) {
 	var (
-		conds []string
-		args  []any
+		subs []string
+		args []any
 	)
 	d := phoneDigits(q)
-	rev := reverse(d)
 	if isDigitQuery(q) {
-		switch upper, ok := prefixUpper(rev); {
-		case len(d) < minPhoneSuffix:
-			conds, args = append(conds, `phone_rev = ?`), append(args, rev)
-		case ok:
-			conds, args = append(conds, `phone_rev >= ? AND phone_rev < ?`), append(args, rev, upper)
-		default:
-			conds, args = append(conds, `phone_rev >= ?`), append(args, rev)
+		if len(d) == phoneGramLen && d == q {
+			// The query is itself a stored window: the index hands the
+			// first page over in name order.
+			subs = append(subs, `SELECT resident_id FROM (SELECT resident_id, name FROM resident_phone_grams
+				WHERE gram = ? ORDER BY name, resident_id LIMIT ?) p`)
+			args = append(args, d, limit)
+		} else {
+			// Residents holding every window of the query are few; the LIKE
+			// then checks the windows sit together, in order (and after a
+			// + when the operator typed one).
+			grams := queryPhoneGrams(d)
+			subs = append(subs, `SELECT id FROM residents WHERE id IN (SELECT resident_id FROM resident_phone_grams
+				WHERE gram IN (`+placeholders(len(grams))+`) GROUP BY resident_id HAVING COUNT(*) = ?) AND phone LIKE ?`)
+			for _, g := range grams {
+				args = append(args, g)
+			}
+			args = append(args, len(grams), "%"+q+"%") // digits and a leading + only: nothing to escape
 		}
 	}
 	if isIDNumberQuery(q) {
-		conds, args = append(conds, `id_number = ?`), append(args, strings.ToUpper(q))
+		subs, args = append(subs, `SELECT id FROM residents WHERE id_number = ?`), append(args, strings.ToUpper(q))
 	}
 	// One indexed subquery per kind of match, joined by UNION, so neither
-	// database is tempted into a scan by the OR.
-	var subs []string
-	for _, c := range conds {
-		subs = append(subs, `SELECT id FROM residents WHERE `+c)
-	}
-	args = append(args, rev, limit)
+	// database is tempted into a scan by an OR.
+	args = append(args, reverse(d), limit)
 	return residentSelect + ` WHERE id IN (` + strings.Join(subs, ` UNION `) + `)
 		ORDER BY CASE WHEN phone_rev = ? THEN 0 ELSE 1 END, name, id LIMIT ?`, args
 }
@@ -527,32 +519,71 @@ func (s *DB) digitSearch(q string, limit int) (string, []any) {
 func (s *DB) nameSearch(q string, limit int) (string, []any) {
 	lc := strings.ToLower(q)
 	rs := []rune(lc)
-	if len(rs) <= 2 {
+	key, isPinyin := pinyinQuery(q)
+	if len(rs) <= 2 && !isPinyin {
 		// The query is itself a stored piece: holding it is being a match,
 		// and the index hands the first page over in name order.
 		return residentSelect + ` JOIN (SELECT resident_id FROM resident_name_grams WHERE gram = ?
 				ORDER BY name, resident_id LIMIT ?) g ON g.resident_id = residents.id
 			ORDER BY name, id`, []any{lc, limit}
 	}
-	// Longer queries: residents holding every 2-character piece of the query
-	// are few; the LIKE then checks the pieces are in the right order.
-	var grams []string
-	seen := map[string]bool{}
-	for i := 0; i+1 < len(rs) && len(grams) < maxQueryGrams; i++ {
-		// Same rule as nameGrams, which stores no all-blank pieces.
-		if g := string(rs[i : i+2]); strings.TrimSpace(g) != "" && !seen[g] {
-			seen[g] = true
-			grams = append(grams, g)
+	var (
+		subs []string
+		args []any
+	)
+	if len(rs) <= 2 {
+		subs = append(subs, `SELECT resident_id, name FROM (SELECT resident_id, name FROM resident_name_grams
+			WHERE gram = ? ORDER BY name, resident_id LIMIT ?) n`)
+		args = append(args, lc, limit)
+	} else {
+		// Longer queries: residents holding every 2-character piece of the
+		// query are few; the LIKE then checks the pieces are in the right order.
+		var grams []string
+		seen := map[string]bool{}
+		for i := 0; i+1 < len(rs) && len(grams) < maxQueryGrams; i++ {
+			// Same rule as nameGrams, which stores no all-blank pieces.
+			if g := string(rs[i : i+2]); strings.TrimSpace(g) != "" && !seen[g] {
+				seen[g] = true
+				grams = append(grams, g)
+			}
+		}
+		subs = append(subs, `SELECT id AS resident_id, name FROM residents WHERE id IN (SELECT resident_id FROM resident_name_grams
+			WHERE gram IN (`+placeholders(len(grams))+`) GROUP BY resident_id HAVING COUNT(*) = ?)
+			AND name_lc LIKE ? ESCAPE '\'`)
+		for _, g := range grams {
+			args = append(args, g)
+		}
+		args = append(args, len(grams), "%"+escapeLike(lc)+"%")
+	}
+	if isPinyin {
+		// Initials and whole pinyin keys: one key, first page in name order.
+		subs = append(subs, `SELECT resident_id, name FROM (SELECT resident_id, name FROM resident_pinyin
+			WHERE pinyin = ? ORDER BY name, resident_id LIMIT ?) e`)
+		args = append(args, key, limit)
+		// Full pinyin typed partway ("wanggui"): a range of keys, read in
+		// key order and cut at pinyinCompletions pages, so the shortest
+		// completions come first and a common start ("wang", thousands of
+		// keys) is never sorted whole. One or two letters are read as
+		// initials and whole syllables only: as a prefix they would match a
+		// fifth of the city ("li": li, lin, liu, liang…).
+		if len(key) >= minPinyinPrefix {
+			cond, cargs := `pinyin > ?`, []any{key}
+			if upper, ok := letterUpper(key); ok {
+				cond, cargs = cond+` AND pinyin < ?`, append(cargs, upper)
+			}
+			subs = append(subs, `SELECT resident_id, name FROM (SELECT resident_id, name FROM resident_pinyin
+				WHERE `+cond+` ORDER BY pinyin, name, resident_id LIMIT ?) c`)
+			args = append(append(args, cargs...), pinyinCompletions*limit)
 		}
 	}
-	args := make([]any, 0, len(grams)+3)
-	for _, g := range grams {
-		args = append(args, g)
-	}
-	args = append(args, len(grams), "%"+escapeLike(lc)+"%", limit)
-	return residentSelect + ` WHERE id IN (SELECT resident_id FROM resident_name_grams
-			WHERE gram IN (` + placeholders(len(grams)) + `) GROUP BY resident_id HAVING COUNT(*) = ?)
-		AND name_lc LIKE ? ESCAPE '\' ORDER BY name, id LIMIT ?`, args
+	// The key tables carry the name, so the page is picked from the keys
+	// alone and only its residents are read: a prefix like "wang" matches
+	// thousands of keys, and reading every one of their residents to sort
+	// them took over 100 ms.
+	args = append(args, limit)
+	return residentSelect + ` JOIN (SELECT resident_id AS page_id FROM (` + strings.Join(subs, ` UNION `) + `) u
+			ORDER BY name, resident_id LIMIT ?) k ON k.page_id = residents.id
+		ORDER BY name, id`, args
 }
 
 // LinkFamilyMember saves a relative of an existing resident.

@@ -108,6 +108,10 @@ func Open(ctx context.Context, dsn string, clock carehex.Clock) (*DB, error) {
 			return nil, err
 		}
 	}
+	if err := s.backfillSearchKeys(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
 }
 

@@ -271,8 +271,29 @@ func TestSearchResidents(t *testing.T) {
 			{"9999", 0, []string{"张三"}}, // all nines: no upper bound
 			{"13999999999", 0, []string{"张三"}},
 			{"99999999999", 0, nil}, // all nines, longer than the number
-			{"123", 0, nil},         // too short for a suffix, no whole number
 			{"05332345678", 0, []string{"王伟"}},
+			{"1390", 0, []string{"张桂兰", "阿福"}},       // prefix
+			{"0533", 0, []string{"张桂兰", "王伟", "阿福"}}, // prefix of 王伟, middle of the others
+			{"3905330", 0, []string{"张桂兰", "阿福"}},    // middle, across two windows
+			{"23456", 0, []string{"王伟"}},             // middle
+			{"+86139", 0, []string{"阿福"}},            // a + anchors nothing but must be there
+			{"1111222", 0, []string{"刘_一"}},          // windows in order
+			{"2222111", 0, nil},                      // the same windows, wrong order
+			{"wgl", 0, nil},                          // initials: no 王桂兰 here
+			{"zgl", 0, []string{"张桂兰"}},              // initials of the whole name
+			{"gl", 0, []string{"张桂兰", "李桂兰"}},        // initials of the given name
+			{"ZhangGuilan", 0, []string{"张桂兰"}},      // full pinyin, any case
+			{"zhang gui", 0, []string{"张桂兰"}},        // full pinyin typed partway, spaces dropped
+			{"guilan", 0, []string{"张桂兰", "李桂兰"}},    // from any syllable on
+			{"z", 0, []string{"张三", "张桂兰"}},          // one letter: initials only
+			{"zs", 0, []string{"张三"}},
+			{"zhangsan", 0, []string{"张三"}},
+			{"li", 0, []string{"李桂兰"}}, // two letters: a whole syllable (or initials)
+			{"wangw", 0, []string{"王伟"}},
+			{"afu", 0, []string{"阿福"}},
+			{"efu", 0, []string{"阿福"}},      // 阿 has two readings, a and e
+			{"lee", 0, []string{"Ann Lee"}}, // letters still match Latin names
+			{"zzz", 0, nil},
 			{"37030319450312007x", 0, []string{"张桂兰"}},
 			{"370303194503120029", 0, []string{"王伟"}},
 			{"桂兰", 0, []string{"张桂兰", "李桂兰"}},
@@ -304,7 +325,8 @@ func TestSearchResidents(t *testing.T) {
 				t.Errorf("SearchResidents(%q) = %q, want %q", tt.query, names, tt.want)
 			}
 		}
-		for _, q := range []string{"", "   "} {
+		// Empty, and too few digits to mean a number: a hint on "query".
+		for _, q := range []string{"", "   ", "1", "123", "+123"} {
 			_, err := e.SearchResidents(ctx, carehex.ResidentFilter{Query: q})
 			wantErr(t, err, carehex.EINVALID, "query")
 		}

@@ -33,6 +33,10 @@ type Config struct {
 	BackupEvery     time.Duration // scheduled copies of the SQLite file; 0 means none
 	BackupDir       string        // where they go; empty means DataDir/backups
 	BackupKeep      int           // how many scheduled copies are kept
+	// CTISecret keys the HMAC the telephone system signs call events with
+	// (POST /cti/v1/calls); empty turns that endpoint off. Environment only:
+	// a secret on the command line would show in the process list.
+	CTISecret string
 
 	offerTTLText    string // CAREHEX_OFFER_TTL as given, parsed by validate
 	backupEveryText string // CAREHEX_BACKUP_EVERY as given
@@ -62,6 +66,7 @@ func defaultConfig(getenv func(string) string) Config {
 	set(&c.RedisURL, "CAREHEX_REDIS_URL")
 	set(&c.LogLevel, "CAREHEX_LOG_LEVEL")
 	set(&c.Zone, "CAREHEX_ZONE")
+	set(&c.CTISecret, "CAREHEX_CTI_SECRET")
 	c.offerTTLText = getenv("CAREHEX_OFFER_TTL")
 	c.Access = defaultAccessConfig(getenv)
 	set(&c.BackupDir, "CAREHEX_BACKUP_DIR")

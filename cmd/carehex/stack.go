@@ -13,6 +13,7 @@ import (
 	"github.com/carehex/carehex"
 	"github.com/carehex/carehex/auth"
 	"github.com/carehex/carehex/catalog"
+	"github.com/carehex/carehex/cti"
 	"github.com/carehex/carehex/dispatch"
 	mobileapi "github.com/carehex/carehex/mobile-api"
 	"github.com/carehex/carehex/notify"
@@ -39,7 +40,7 @@ type stack struct {
 	Mobile  *mobileapi.Server
 	Relay   *notify.Relay
 	API     *rpc.Server
-	Handler http.Handler // everything served on the public address: /twirp/, /m/v1/, /healthz, the pages
+	Handler http.Handler // everything served on the public address: /twirp/, /m/v1/, /cti/v1/calls, /healthz, the pages
 	// Metrics serves GET /metrics (Prometheus) on its own listener
 	// (--metrics-addr), never on the public address: the figures need no
 	// login, so they stay on loopback unless the operator says otherwise.
@@ -119,6 +120,7 @@ func (st *stack) wire(cfg *Config, clock carehex.Clock) error {
 	mux := http.NewServeMux()
 	mux.Handle("/twirp/", st.API.Handler())
 	mux.Handle("/m/v1/", mobile.Handler())
+	mux.Handle(cti.Path, cti.New(cfg.CTISecret, store, log))
 	mux.Handle("/", web.Handler())
 	mux.HandleFunc("GET /healthz", st.healthz)
 	st.Handler = mux

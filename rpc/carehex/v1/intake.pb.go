@@ -157,8 +157,14 @@ type ServiceRequest struct {
 	CreatedBy       string                 `protobuf:"bytes,12,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"`
 	CreateTime      *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	UpdateTime      *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// call_id is the hotline call the request was logged during, if any.
+	CallId string `protobuf:"bytes,15,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
+	// recording_ref is where that call's recording is, as the telephone
+	// system named it (often only once the call hung up); shown by
+	// GetServiceRequest.
+	RecordingRef  string `protobuf:"bytes,16,opt,name=recording_ref,json=recordingRef,proto3" json:"recording_ref,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ServiceRequest) Reset() {
@@ -289,6 +295,20 @@ func (x *ServiceRequest) GetUpdateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *ServiceRequest) GetCallId() string {
+	if x != nil {
+		return x.CallId
+	}
+	return ""
+}
+
+func (x *ServiceRequest) GetRecordingRef() string {
+	if x != nil {
+		return x.RecordingRef
+	}
+	return ""
+}
+
 type RequestEvent struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -406,8 +426,11 @@ type CreateServiceRequestRequest struct {
 	IdempotencyKey  string                 `protobuf:"bytes,5,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
 	WindowStartTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=window_start_time,json=windowStartTime,proto3" json:"window_start_time,omitempty"`
 	WindowEndTime   *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=window_end_time,json=windowEndTime,proto3" json:"window_end_time,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// call_id links the request to the call it was logged during (from
+	// GetActiveCall); it must be a call the telephone system reported.
+	CallId        string `protobuf:"bytes,8,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CreateServiceRequestRequest) Reset() {
@@ -487,6 +510,13 @@ func (x *CreateServiceRequestRequest) GetWindowEndTime() *timestamppb.Timestamp 
 		return x.WindowEndTime
 	}
 	return nil
+}
+
+func (x *CreateServiceRequestRequest) GetCallId() string {
+	if x != nil {
+		return x.CallId
+	}
+	return ""
 }
 
 type CreateServiceRequestResponse struct {
@@ -744,10 +774,20 @@ func (x *ListServiceRequestsResponse) GetRequests() []*ServiceRequest {
 	return nil
 }
 
+// CancelServiceRequestRequest cancels a request in any status that is not
+// final. An assigned or started visit is cancelled with it and its provider
+// freed; the phone sees the visit cancelled.
 type CancelServiceRequestRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// reason is the operator's words: required when reason_code is "other"
+	// or empty (callers from before the codes), optional otherwise.
+	Reason string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	// reason_code is one of caller_cancelled (来电人取消), duplicate (重复登记),
+	// resolved_by_phone (电话已解决), hospitalised (老人住院), other (其他).
+	// The request's cancel_reason is then the code, followed by ": " and the
+	// reason when one was given.
+	ReasonCode    string `protobuf:"bytes,3,opt,name=reason_code,json=reasonCode,proto3" json:"reason_code,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -792,6 +832,13 @@ func (x *CancelServiceRequestRequest) GetId() string {
 func (x *CancelServiceRequestRequest) GetReason() string {
 	if x != nil {
 		return x.Reason
+	}
+	return ""
+}
+
+func (x *CancelServiceRequestRequest) GetReasonCode() string {
+	if x != nil {
+		return x.ReasonCode
 	}
 	return ""
 }
@@ -928,12 +975,195 @@ func (x *ListRequestEventsResponse) GetEvents() []*RequestEvent {
 	return nil
 }
 
+type GetActiveCallRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Extension     string                 `protobuf:"bytes,1,opt,name=extension,proto3" json:"extension,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetActiveCallRequest) Reset() {
+	*x = GetActiveCallRequest{}
+	mi := &file_carehex_v1_intake_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetActiveCallRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetActiveCallRequest) ProtoMessage() {}
+
+func (x *GetActiveCallRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_carehex_v1_intake_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetActiveCallRequest.ProtoReflect.Descriptor instead.
+func (*GetActiveCallRequest) Descriptor() ([]byte, []int) {
+	return file_carehex_v1_intake_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *GetActiveCallRequest) GetExtension() string {
+	if x != nil {
+		return x.Extension
+	}
+	return ""
+}
+
+type GetActiveCallResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Call          *Call                  `protobuf:"bytes,1,opt,name=call,proto3" json:"call,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetActiveCallResponse) Reset() {
+	*x = GetActiveCallResponse{}
+	mi := &file_carehex_v1_intake_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetActiveCallResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetActiveCallResponse) ProtoMessage() {}
+
+func (x *GetActiveCallResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_carehex_v1_intake_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetActiveCallResponse.ProtoReflect.Descriptor instead.
+func (*GetActiveCallResponse) Descriptor() ([]byte, []int) {
+	return file_carehex_v1_intake_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *GetActiveCallResponse) GetCall() *Call {
+	if x != nil {
+		return x.Call
+	}
+	return nil
+}
+
+// Call is a hotline call as the telephone system reported it.
+type Call struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	CallId string                 `protobuf:"bytes,1,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
+	// caller is the calling number: look the resident up by it.
+	Caller       string `protobuf:"bytes,2,opt,name=caller,proto3" json:"caller,omitempty"`
+	Extension    string `protobuf:"bytes,3,opt,name=extension,proto3" json:"extension,omitempty"`
+	RecordingRef string `protobuf:"bytes,4,opt,name=recording_ref,json=recordingRef,proto3" json:"recording_ref,omitempty"`
+	// status is the last event: ringing, answered, bridged or hangup.
+	Status        string                 `protobuf:"bytes,5,opt,name=status,proto3" json:"status,omitempty"`
+	StartTime     *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Call) Reset() {
+	*x = Call{}
+	mi := &file_carehex_v1_intake_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Call) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Call) ProtoMessage() {}
+
+func (x *Call) ProtoReflect() protoreflect.Message {
+	mi := &file_carehex_v1_intake_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Call.ProtoReflect.Descriptor instead.
+func (*Call) Descriptor() ([]byte, []int) {
+	return file_carehex_v1_intake_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *Call) GetCallId() string {
+	if x != nil {
+		return x.CallId
+	}
+	return ""
+}
+
+func (x *Call) GetCaller() string {
+	if x != nil {
+		return x.Caller
+	}
+	return ""
+}
+
+func (x *Call) GetExtension() string {
+	if x != nil {
+		return x.Extension
+	}
+	return ""
+}
+
+func (x *Call) GetRecordingRef() string {
+	if x != nil {
+		return x.RecordingRef
+	}
+	return ""
+}
+
+func (x *Call) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *Call) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *Call) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
 var File_carehex_v1_intake_proto protoreflect.FileDescriptor
 
 const file_carehex_v1_intake_proto_rawDesc = "" +
 	"\n" +
 	"\x17carehex/v1/intake.proto\x12\n" +
-	"carehex.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe2\x04\n" +
+	"carehex.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa0\x05\n" +
 	"\x0eServiceRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
 	"\vresident_id\x18\x02 \x01(\tR\n" +
@@ -954,7 +1184,9 @@ const file_carehex_v1_intake_proto_rawDesc = "" +
 	"\vcreate_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"\xc0\x02\n" +
+	"updateTime\x12\x17\n" +
+	"\acall_id\x18\x0f \x01(\tR\x06callId\x12#\n" +
+	"\rrecording_ref\x18\x10 \x01(\tR\frecordingRef\"\xc0\x02\n" +
 	"\fRequestEvent\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -967,7 +1199,7 @@ const file_carehex_v1_intake_proto_rawDesc = "" +
 	"\x05actor\x18\a \x01(\tR\x05actor\x12\x16\n" +
 	"\x06reason\x18\b \x01(\tR\x06reason\x129\n" +
 	"\n" +
-	"event_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\teventTime\"\xdb\x02\n" +
+	"event_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\teventTime\"\xf4\x02\n" +
 	"\x1bCreateServiceRequestRequest\x12\x1f\n" +
 	"\vresident_id\x18\x01 \x01(\tR\n" +
 	"residentId\x12!\n" +
@@ -976,7 +1208,8 @@ const file_carehex_v1_intake_proto_rawDesc = "" +
 	"\x05notes\x18\x04 \x01(\tR\x05notes\x12'\n" +
 	"\x0fidempotency_key\x18\x05 \x01(\tR\x0eidempotencyKey\x12F\n" +
 	"\x11window_start_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x0fwindowStartTime\x12B\n" +
-	"\x0fwindow_end_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\rwindowEndTime\"p\n" +
+	"\x0fwindow_end_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\rwindowEndTime\x12\x17\n" +
+	"\acall_id\x18\b \x01(\tR\x06callId\"p\n" +
 	"\x1cCreateServiceRequestResponse\x124\n" +
 	"\arequest\x18\x01 \x01(\v2\x1a.carehex.v1.ServiceRequestR\arequest\x12\x1a\n" +
 	"\breplayed\x18\x02 \x01(\bR\breplayed\"*\n" +
@@ -991,17 +1224,33 @@ const file_carehex_v1_intake_proto_rawDesc = "" +
 	"\bstatuses\x18\x02 \x03(\x0e2\x19.carehex.v1.RequestStatusR\bstatuses\x12\x14\n" +
 	"\x05limit\x18\x03 \x01(\x05R\x05limit\"U\n" +
 	"\x1bListServiceRequestsResponse\x126\n" +
-	"\brequests\x18\x01 \x03(\v2\x1a.carehex.v1.ServiceRequestR\brequests\"E\n" +
+	"\brequests\x18\x01 \x03(\v2\x1a.carehex.v1.ServiceRequestR\brequests\"f\n" +
 	"\x1bCancelServiceRequestRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason\"T\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x1f\n" +
+	"\vreason_code\x18\x03 \x01(\tR\n" +
+	"reasonCode\"T\n" +
 	"\x1cCancelServiceRequestResponse\x124\n" +
 	"\arequest\x18\x01 \x01(\v2\x1a.carehex.v1.ServiceRequestR\arequest\"9\n" +
 	"\x18ListRequestEventsRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\"M\n" +
 	"\x19ListRequestEventsResponse\x120\n" +
-	"\x06events\x18\x01 \x03(\v2\x18.carehex.v1.RequestEventR\x06events*b\n" +
+	"\x06events\x18\x01 \x03(\v2\x18.carehex.v1.RequestEventR\x06events\"4\n" +
+	"\x14GetActiveCallRequest\x12\x1c\n" +
+	"\textension\x18\x01 \x01(\tR\textension\"=\n" +
+	"\x15GetActiveCallResponse\x12$\n" +
+	"\x04call\x18\x01 \x01(\v2\x10.carehex.v1.CallR\x04call\"\x8a\x02\n" +
+	"\x04Call\x12\x17\n" +
+	"\acall_id\x18\x01 \x01(\tR\x06callId\x12\x16\n" +
+	"\x06caller\x18\x02 \x01(\tR\x06caller\x12\x1c\n" +
+	"\textension\x18\x03 \x01(\tR\textension\x12#\n" +
+	"\rrecording_ref\x18\x04 \x01(\tR\frecordingRef\x12\x16\n" +
+	"\x06status\x18\x05 \x01(\tR\x06status\x129\n" +
+	"\n" +
+	"start_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x12;\n" +
+	"\vupdate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"updateTime*b\n" +
 	"\aUrgency\x12\x17\n" +
 	"\x13URGENCY_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11URGENCY_EMERGENCY\x10\x01\x12\x10\n" +
@@ -1016,13 +1265,14 @@ const file_carehex_v1_intake_proto_rawDesc = "" +
 	"\x1aREQUEST_STATUS_IN_PROGRESS\x10\x05\x12\x1c\n" +
 	"\x18REQUEST_STATUS_COMPLETED\x10\x06\x12\x1c\n" +
 	"\x18REQUEST_STATUS_CANCELLED\x10\a\x12\x1b\n" +
-	"\x17REQUEST_STATUS_UNFILLED\x10\b2\x91\x04\n" +
+	"\x17REQUEST_STATUS_UNFILLED\x10\b2\xe7\x04\n" +
 	"\rIntakeService\x12i\n" +
 	"\x14CreateServiceRequest\x12'.carehex.v1.CreateServiceRequestRequest\x1a(.carehex.v1.CreateServiceRequestResponse\x12`\n" +
 	"\x11GetServiceRequest\x12$.carehex.v1.GetServiceRequestRequest\x1a%.carehex.v1.GetServiceRequestResponse\x12f\n" +
 	"\x13ListServiceRequests\x12&.carehex.v1.ListServiceRequestsRequest\x1a'.carehex.v1.ListServiceRequestsResponse\x12i\n" +
 	"\x14CancelServiceRequest\x12'.carehex.v1.CancelServiceRequestRequest\x1a(.carehex.v1.CancelServiceRequestResponse\x12`\n" +
-	"\x11ListRequestEvents\x12$.carehex.v1.ListRequestEventsRequest\x1a%.carehex.v1.ListRequestEventsResponseB5Z3github.com/carehex/carehex/rpc/carehex/v1;carehexv1b\x06proto3"
+	"\x11ListRequestEvents\x12$.carehex.v1.ListRequestEventsRequest\x1a%.carehex.v1.ListRequestEventsResponse\x12T\n" +
+	"\rGetActiveCall\x12 .carehex.v1.GetActiveCallRequest\x1a!.carehex.v1.GetActiveCallResponseB5Z3github.com/carehex/carehex/rpc/carehex/v1;carehexv1b\x06proto3"
 
 var (
 	file_carehex_v1_intake_proto_rawDescOnce sync.Once
@@ -1037,7 +1287,7 @@ func file_carehex_v1_intake_proto_rawDescGZIP() []byte {
 }
 
 var file_carehex_v1_intake_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_carehex_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_carehex_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_carehex_v1_intake_proto_goTypes = []any{
 	(Urgency)(0),                         // 0: carehex.v1.Urgency
 	(RequestStatus)(0),                   // 1: carehex.v1.RequestStatus
@@ -1053,21 +1303,24 @@ var file_carehex_v1_intake_proto_goTypes = []any{
 	(*CancelServiceRequestResponse)(nil), // 11: carehex.v1.CancelServiceRequestResponse
 	(*ListRequestEventsRequest)(nil),     // 12: carehex.v1.ListRequestEventsRequest
 	(*ListRequestEventsResponse)(nil),    // 13: carehex.v1.ListRequestEventsResponse
-	(*timestamppb.Timestamp)(nil),        // 14: google.protobuf.Timestamp
+	(*GetActiveCallRequest)(nil),         // 14: carehex.v1.GetActiveCallRequest
+	(*GetActiveCallResponse)(nil),        // 15: carehex.v1.GetActiveCallResponse
+	(*Call)(nil),                         // 16: carehex.v1.Call
+	(*timestamppb.Timestamp)(nil),        // 17: google.protobuf.Timestamp
 }
 var file_carehex_v1_intake_proto_depIdxs = []int32{
 	0,  // 0: carehex.v1.ServiceRequest.urgency:type_name -> carehex.v1.Urgency
 	1,  // 1: carehex.v1.ServiceRequest.status:type_name -> carehex.v1.RequestStatus
-	14, // 2: carehex.v1.ServiceRequest.window_start_time:type_name -> google.protobuf.Timestamp
-	14, // 3: carehex.v1.ServiceRequest.window_end_time:type_name -> google.protobuf.Timestamp
-	14, // 4: carehex.v1.ServiceRequest.create_time:type_name -> google.protobuf.Timestamp
-	14, // 5: carehex.v1.ServiceRequest.update_time:type_name -> google.protobuf.Timestamp
+	17, // 2: carehex.v1.ServiceRequest.window_start_time:type_name -> google.protobuf.Timestamp
+	17, // 3: carehex.v1.ServiceRequest.window_end_time:type_name -> google.protobuf.Timestamp
+	17, // 4: carehex.v1.ServiceRequest.create_time:type_name -> google.protobuf.Timestamp
+	17, // 5: carehex.v1.ServiceRequest.update_time:type_name -> google.protobuf.Timestamp
 	1,  // 6: carehex.v1.RequestEvent.from_status:type_name -> carehex.v1.RequestStatus
 	1,  // 7: carehex.v1.RequestEvent.to_status:type_name -> carehex.v1.RequestStatus
-	14, // 8: carehex.v1.RequestEvent.event_time:type_name -> google.protobuf.Timestamp
+	17, // 8: carehex.v1.RequestEvent.event_time:type_name -> google.protobuf.Timestamp
 	0,  // 9: carehex.v1.CreateServiceRequestRequest.urgency:type_name -> carehex.v1.Urgency
-	14, // 10: carehex.v1.CreateServiceRequestRequest.window_start_time:type_name -> google.protobuf.Timestamp
-	14, // 11: carehex.v1.CreateServiceRequestRequest.window_end_time:type_name -> google.protobuf.Timestamp
+	17, // 10: carehex.v1.CreateServiceRequestRequest.window_start_time:type_name -> google.protobuf.Timestamp
+	17, // 11: carehex.v1.CreateServiceRequestRequest.window_end_time:type_name -> google.protobuf.Timestamp
 	2,  // 12: carehex.v1.CreateServiceRequestResponse.request:type_name -> carehex.v1.ServiceRequest
 	2,  // 13: carehex.v1.GetServiceRequestResponse.request:type_name -> carehex.v1.ServiceRequest
 	3,  // 14: carehex.v1.GetServiceRequestResponse.events:type_name -> carehex.v1.RequestEvent
@@ -1075,21 +1328,26 @@ var file_carehex_v1_intake_proto_depIdxs = []int32{
 	2,  // 16: carehex.v1.ListServiceRequestsResponse.requests:type_name -> carehex.v1.ServiceRequest
 	2,  // 17: carehex.v1.CancelServiceRequestResponse.request:type_name -> carehex.v1.ServiceRequest
 	3,  // 18: carehex.v1.ListRequestEventsResponse.events:type_name -> carehex.v1.RequestEvent
-	4,  // 19: carehex.v1.IntakeService.CreateServiceRequest:input_type -> carehex.v1.CreateServiceRequestRequest
-	6,  // 20: carehex.v1.IntakeService.GetServiceRequest:input_type -> carehex.v1.GetServiceRequestRequest
-	8,  // 21: carehex.v1.IntakeService.ListServiceRequests:input_type -> carehex.v1.ListServiceRequestsRequest
-	10, // 22: carehex.v1.IntakeService.CancelServiceRequest:input_type -> carehex.v1.CancelServiceRequestRequest
-	12, // 23: carehex.v1.IntakeService.ListRequestEvents:input_type -> carehex.v1.ListRequestEventsRequest
-	5,  // 24: carehex.v1.IntakeService.CreateServiceRequest:output_type -> carehex.v1.CreateServiceRequestResponse
-	7,  // 25: carehex.v1.IntakeService.GetServiceRequest:output_type -> carehex.v1.GetServiceRequestResponse
-	9,  // 26: carehex.v1.IntakeService.ListServiceRequests:output_type -> carehex.v1.ListServiceRequestsResponse
-	11, // 27: carehex.v1.IntakeService.CancelServiceRequest:output_type -> carehex.v1.CancelServiceRequestResponse
-	13, // 28: carehex.v1.IntakeService.ListRequestEvents:output_type -> carehex.v1.ListRequestEventsResponse
-	24, // [24:29] is the sub-list for method output_type
-	19, // [19:24] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	16, // 19: carehex.v1.GetActiveCallResponse.call:type_name -> carehex.v1.Call
+	17, // 20: carehex.v1.Call.start_time:type_name -> google.protobuf.Timestamp
+	17, // 21: carehex.v1.Call.update_time:type_name -> google.protobuf.Timestamp
+	4,  // 22: carehex.v1.IntakeService.CreateServiceRequest:input_type -> carehex.v1.CreateServiceRequestRequest
+	6,  // 23: carehex.v1.IntakeService.GetServiceRequest:input_type -> carehex.v1.GetServiceRequestRequest
+	8,  // 24: carehex.v1.IntakeService.ListServiceRequests:input_type -> carehex.v1.ListServiceRequestsRequest
+	10, // 25: carehex.v1.IntakeService.CancelServiceRequest:input_type -> carehex.v1.CancelServiceRequestRequest
+	12, // 26: carehex.v1.IntakeService.ListRequestEvents:input_type -> carehex.v1.ListRequestEventsRequest
+	14, // 27: carehex.v1.IntakeService.GetActiveCall:input_type -> carehex.v1.GetActiveCallRequest
+	5,  // 28: carehex.v1.IntakeService.CreateServiceRequest:output_type -> carehex.v1.CreateServiceRequestResponse
+	7,  // 29: carehex.v1.IntakeService.GetServiceRequest:output_type -> carehex.v1.GetServiceRequestResponse
+	9,  // 30: carehex.v1.IntakeService.ListServiceRequests:output_type -> carehex.v1.ListServiceRequestsResponse
+	11, // 31: carehex.v1.IntakeService.CancelServiceRequest:output_type -> carehex.v1.CancelServiceRequestResponse
+	13, // 32: carehex.v1.IntakeService.ListRequestEvents:output_type -> carehex.v1.ListRequestEventsResponse
+	15, // 33: carehex.v1.IntakeService.GetActiveCall:output_type -> carehex.v1.GetActiveCallResponse
+	28, // [28:34] is the sub-list for method output_type
+	22, // [22:28] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_carehex_v1_intake_proto_init() }
@@ -1103,7 +1361,7 @@ func file_carehex_v1_intake_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_carehex_v1_intake_proto_rawDesc), len(file_carehex_v1_intake_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   12,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

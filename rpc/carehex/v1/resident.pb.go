@@ -39,8 +39,12 @@ type Resident struct {
 	Preferences       *Preferences           `protobuf:"bytes,12,opt,name=preferences,proto3" json:"preferences,omitempty"`
 	CreateTime        *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	UpdateTime        *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// deactivate_reason is empty while she is served; else the code
+	// (moved_away, deceased, care_home, other), then ": " and the words if any.
+	DeactivateReason string                 `protobuf:"bytes,15,opt,name=deactivate_reason,json=deactivateReason,proto3" json:"deactivate_reason,omitempty"`
+	DeactivateTime   *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=deactivate_time,json=deactivateTime,proto3" json:"deactivate_time,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *Resident) Reset() {
@@ -167,6 +171,20 @@ func (x *Resident) GetCreateTime() *timestamppb.Timestamp {
 func (x *Resident) GetUpdateTime() *timestamppb.Timestamp {
 	if x != nil {
 		return x.UpdateTime
+	}
+	return nil
+}
+
+func (x *Resident) GetDeactivateReason() string {
+	if x != nil {
+		return x.DeactivateReason
+	}
+	return ""
+}
+
+func (x *Resident) GetDeactivateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DeactivateTime
 	}
 	return nil
 }
@@ -1116,12 +1134,118 @@ func (*UnlinkFamilyMemberResponse) Descriptor() ([]byte, []int) {
 	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{17}
 }
 
+type DeactivateResidentRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// reason_code is one of moved_away (搬离本区), deceased (已故),
+	// care_home (入住养老机构), other (其他, reason required).
+	ReasonCode    string `protobuf:"bytes,2,opt,name=reason_code,json=reasonCode,proto3" json:"reason_code,omitempty"`
+	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeactivateResidentRequest) Reset() {
+	*x = DeactivateResidentRequest{}
+	mi := &file_carehex_v1_resident_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeactivateResidentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeactivateResidentRequest) ProtoMessage() {}
+
+func (x *DeactivateResidentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_carehex_v1_resident_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeactivateResidentRequest.ProtoReflect.Descriptor instead.
+func (*DeactivateResidentRequest) Descriptor() ([]byte, []int) {
+	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *DeactivateResidentRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *DeactivateResidentRequest) GetReasonCode() string {
+	if x != nil {
+		return x.ReasonCode
+	}
+	return ""
+}
+
+func (x *DeactivateResidentRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type DeactivateResidentResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Resident      *Resident              `protobuf:"bytes,1,opt,name=resident,proto3" json:"resident,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeactivateResidentResponse) Reset() {
+	*x = DeactivateResidentResponse{}
+	mi := &file_carehex_v1_resident_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeactivateResidentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeactivateResidentResponse) ProtoMessage() {}
+
+func (x *DeactivateResidentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_carehex_v1_resident_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeactivateResidentResponse.ProtoReflect.Descriptor instead.
+func (*DeactivateResidentResponse) Descriptor() ([]byte, []int) {
+	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *DeactivateResidentResponse) GetResident() *Resident {
+	if x != nil {
+		return x.Resident
+	}
+	return nil
+}
+
 var File_carehex_v1_resident_proto protoreflect.FileDescriptor
 
 const file_carehex_v1_resident_proto_rawDesc = "" +
 	"\n" +
 	"\x19carehex/v1/resident.proto\x12\n" +
-	"carehex.v1\x1a\x16carehex/v1/types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa4\x04\n" +
+	"carehex.v1\x1a\x16carehex/v1/types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x96\x05\n" +
 	"\bResident\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x14\n" +
@@ -1140,7 +1264,9 @@ const file_carehex_v1_resident_proto_rawDesc = "" +
 	"\vcreate_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"O\n" +
+	"updateTime\x12+\n" +
+	"\x11deactivate_reason\x18\x0f \x01(\tR\x10deactivateReason\x12C\n" +
+	"\x0fdeactivate_time\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\x0edeactivateTime\"O\n" +
 	"\aContact\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05phone\x18\x02 \x01(\tR\x05phone\x12\x1a\n" +
@@ -1204,7 +1330,14 @@ const file_carehex_v1_resident_proto_rawDesc = "" +
 	"\x0efamily_members\x18\x01 \x03(\v2\x18.carehex.v1.FamilyMemberR\rfamilyMembers\"E\n" +
 	"\x19UnlinkFamilyMemberRequest\x12(\n" +
 	"\x10family_member_id\x18\x01 \x01(\tR\x0efamilyMemberId\"\x1c\n" +
-	"\x1aUnlinkFamilyMemberResponse2\x95\x05\n" +
+	"\x1aUnlinkFamilyMemberResponse\"d\n" +
+	"\x19DeactivateResidentRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
+	"\vreason_code\x18\x02 \x01(\tR\n" +
+	"reasonCode\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"N\n" +
+	"\x1aDeactivateResidentResponse\x120\n" +
+	"\bresident\x18\x01 \x01(\v2\x14.carehex.v1.ResidentR\bresident2\xfa\x05\n" +
 	"\x0fResidentService\x12W\n" +
 	"\x0eCreateResident\x12!.carehex.v1.CreateResidentRequest\x1a\".carehex.v1.CreateResidentResponse\x12W\n" +
 	"\x0eUpdateResident\x12!.carehex.v1.UpdateResidentRequest\x1a\".carehex.v1.UpdateResidentResponse\x12N\n" +
@@ -1212,7 +1345,8 @@ const file_carehex_v1_resident_proto_rawDesc = "" +
 	"\x0fSearchResidents\x12\".carehex.v1.SearchResidentsRequest\x1a#.carehex.v1.SearchResidentsResponse\x12]\n" +
 	"\x10LinkFamilyMember\x12#.carehex.v1.LinkFamilyMemberRequest\x1a$.carehex.v1.LinkFamilyMemberResponse\x12`\n" +
 	"\x11ListFamilyMembers\x12$.carehex.v1.ListFamilyMembersRequest\x1a%.carehex.v1.ListFamilyMembersResponse\x12c\n" +
-	"\x12UnlinkFamilyMember\x12%.carehex.v1.UnlinkFamilyMemberRequest\x1a&.carehex.v1.UnlinkFamilyMemberResponseB5Z3github.com/carehex/carehex/rpc/carehex/v1;carehexv1b\x06proto3"
+	"\x12UnlinkFamilyMember\x12%.carehex.v1.UnlinkFamilyMemberRequest\x1a&.carehex.v1.UnlinkFamilyMemberResponse\x12c\n" +
+	"\x12DeactivateResident\x12%.carehex.v1.DeactivateResidentRequest\x1a&.carehex.v1.DeactivateResidentResponseB5Z3github.com/carehex/carehex/rpc/carehex/v1;carehexv1b\x06proto3"
 
 var (
 	file_carehex_v1_resident_proto_rawDescOnce sync.Once
@@ -1226,7 +1360,7 @@ func file_carehex_v1_resident_proto_rawDescGZIP() []byte {
 	return file_carehex_v1_resident_proto_rawDescData
 }
 
-var file_carehex_v1_resident_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_carehex_v1_resident_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_carehex_v1_resident_proto_goTypes = []any{
 	(*Resident)(nil),                   // 0: carehex.v1.Resident
 	(*Contact)(nil),                    // 1: carehex.v1.Contact
@@ -1246,48 +1380,54 @@ var file_carehex_v1_resident_proto_goTypes = []any{
 	(*ListFamilyMembersResponse)(nil),  // 15: carehex.v1.ListFamilyMembersResponse
 	(*UnlinkFamilyMemberRequest)(nil),  // 16: carehex.v1.UnlinkFamilyMemberRequest
 	(*UnlinkFamilyMemberResponse)(nil), // 17: carehex.v1.UnlinkFamilyMemberResponse
-	(Gender)(0),                        // 18: carehex.v1.Gender
-	(*LatLng)(nil),                     // 19: carehex.v1.LatLng
-	(*timestamppb.Timestamp)(nil),      // 20: google.protobuf.Timestamp
+	(*DeactivateResidentRequest)(nil),  // 18: carehex.v1.DeactivateResidentRequest
+	(*DeactivateResidentResponse)(nil), // 19: carehex.v1.DeactivateResidentResponse
+	(Gender)(0),                        // 20: carehex.v1.Gender
+	(*LatLng)(nil),                     // 21: carehex.v1.LatLng
+	(*timestamppb.Timestamp)(nil),      // 22: google.protobuf.Timestamp
 }
 var file_carehex_v1_resident_proto_depIdxs = []int32{
-	18, // 0: carehex.v1.Resident.gender:type_name -> carehex.v1.Gender
-	19, // 1: carehex.v1.Resident.location:type_name -> carehex.v1.LatLng
+	20, // 0: carehex.v1.Resident.gender:type_name -> carehex.v1.Gender
+	21, // 1: carehex.v1.Resident.location:type_name -> carehex.v1.LatLng
 	1,  // 2: carehex.v1.Resident.emergency_contacts:type_name -> carehex.v1.Contact
 	2,  // 3: carehex.v1.Resident.preferences:type_name -> carehex.v1.Preferences
-	20, // 4: carehex.v1.Resident.create_time:type_name -> google.protobuf.Timestamp
-	20, // 5: carehex.v1.Resident.update_time:type_name -> google.protobuf.Timestamp
-	18, // 6: carehex.v1.Preferences.preferred_provider_gender:type_name -> carehex.v1.Gender
-	19, // 7: carehex.v1.CreateResidentRequest.location:type_name -> carehex.v1.LatLng
-	18, // 8: carehex.v1.CreateResidentRequest.gender:type_name -> carehex.v1.Gender
-	1,  // 9: carehex.v1.CreateResidentRequest.emergency_contacts:type_name -> carehex.v1.Contact
-	2,  // 10: carehex.v1.CreateResidentRequest.preferences:type_name -> carehex.v1.Preferences
-	0,  // 11: carehex.v1.CreateResidentResponse.resident:type_name -> carehex.v1.Resident
-	0,  // 12: carehex.v1.UpdateResidentRequest.resident:type_name -> carehex.v1.Resident
-	0,  // 13: carehex.v1.UpdateResidentResponse.resident:type_name -> carehex.v1.Resident
-	0,  // 14: carehex.v1.GetResidentResponse.resident:type_name -> carehex.v1.Resident
-	0,  // 15: carehex.v1.SearchResidentsResponse.residents:type_name -> carehex.v1.Resident
-	20, // 16: carehex.v1.FamilyMember.create_time:type_name -> google.protobuf.Timestamp
-	13, // 17: carehex.v1.ListFamilyMembersResponse.family_members:type_name -> carehex.v1.FamilyMember
-	3,  // 18: carehex.v1.ResidentService.CreateResident:input_type -> carehex.v1.CreateResidentRequest
-	5,  // 19: carehex.v1.ResidentService.UpdateResident:input_type -> carehex.v1.UpdateResidentRequest
-	7,  // 20: carehex.v1.ResidentService.GetResident:input_type -> carehex.v1.GetResidentRequest
-	9,  // 21: carehex.v1.ResidentService.SearchResidents:input_type -> carehex.v1.SearchResidentsRequest
-	11, // 22: carehex.v1.ResidentService.LinkFamilyMember:input_type -> carehex.v1.LinkFamilyMemberRequest
-	14, // 23: carehex.v1.ResidentService.ListFamilyMembers:input_type -> carehex.v1.ListFamilyMembersRequest
-	16, // 24: carehex.v1.ResidentService.UnlinkFamilyMember:input_type -> carehex.v1.UnlinkFamilyMemberRequest
-	4,  // 25: carehex.v1.ResidentService.CreateResident:output_type -> carehex.v1.CreateResidentResponse
-	6,  // 26: carehex.v1.ResidentService.UpdateResident:output_type -> carehex.v1.UpdateResidentResponse
-	8,  // 27: carehex.v1.ResidentService.GetResident:output_type -> carehex.v1.GetResidentResponse
-	10, // 28: carehex.v1.ResidentService.SearchResidents:output_type -> carehex.v1.SearchResidentsResponse
-	12, // 29: carehex.v1.ResidentService.LinkFamilyMember:output_type -> carehex.v1.LinkFamilyMemberResponse
-	15, // 30: carehex.v1.ResidentService.ListFamilyMembers:output_type -> carehex.v1.ListFamilyMembersResponse
-	17, // 31: carehex.v1.ResidentService.UnlinkFamilyMember:output_type -> carehex.v1.UnlinkFamilyMemberResponse
-	25, // [25:32] is the sub-list for method output_type
-	18, // [18:25] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	22, // 4: carehex.v1.Resident.create_time:type_name -> google.protobuf.Timestamp
+	22, // 5: carehex.v1.Resident.update_time:type_name -> google.protobuf.Timestamp
+	22, // 6: carehex.v1.Resident.deactivate_time:type_name -> google.protobuf.Timestamp
+	20, // 7: carehex.v1.Preferences.preferred_provider_gender:type_name -> carehex.v1.Gender
+	21, // 8: carehex.v1.CreateResidentRequest.location:type_name -> carehex.v1.LatLng
+	20, // 9: carehex.v1.CreateResidentRequest.gender:type_name -> carehex.v1.Gender
+	1,  // 10: carehex.v1.CreateResidentRequest.emergency_contacts:type_name -> carehex.v1.Contact
+	2,  // 11: carehex.v1.CreateResidentRequest.preferences:type_name -> carehex.v1.Preferences
+	0,  // 12: carehex.v1.CreateResidentResponse.resident:type_name -> carehex.v1.Resident
+	0,  // 13: carehex.v1.UpdateResidentRequest.resident:type_name -> carehex.v1.Resident
+	0,  // 14: carehex.v1.UpdateResidentResponse.resident:type_name -> carehex.v1.Resident
+	0,  // 15: carehex.v1.GetResidentResponse.resident:type_name -> carehex.v1.Resident
+	0,  // 16: carehex.v1.SearchResidentsResponse.residents:type_name -> carehex.v1.Resident
+	22, // 17: carehex.v1.FamilyMember.create_time:type_name -> google.protobuf.Timestamp
+	13, // 18: carehex.v1.ListFamilyMembersResponse.family_members:type_name -> carehex.v1.FamilyMember
+	0,  // 19: carehex.v1.DeactivateResidentResponse.resident:type_name -> carehex.v1.Resident
+	3,  // 20: carehex.v1.ResidentService.CreateResident:input_type -> carehex.v1.CreateResidentRequest
+	5,  // 21: carehex.v1.ResidentService.UpdateResident:input_type -> carehex.v1.UpdateResidentRequest
+	7,  // 22: carehex.v1.ResidentService.GetResident:input_type -> carehex.v1.GetResidentRequest
+	9,  // 23: carehex.v1.ResidentService.SearchResidents:input_type -> carehex.v1.SearchResidentsRequest
+	11, // 24: carehex.v1.ResidentService.LinkFamilyMember:input_type -> carehex.v1.LinkFamilyMemberRequest
+	14, // 25: carehex.v1.ResidentService.ListFamilyMembers:input_type -> carehex.v1.ListFamilyMembersRequest
+	16, // 26: carehex.v1.ResidentService.UnlinkFamilyMember:input_type -> carehex.v1.UnlinkFamilyMemberRequest
+	18, // 27: carehex.v1.ResidentService.DeactivateResident:input_type -> carehex.v1.DeactivateResidentRequest
+	4,  // 28: carehex.v1.ResidentService.CreateResident:output_type -> carehex.v1.CreateResidentResponse
+	6,  // 29: carehex.v1.ResidentService.UpdateResident:output_type -> carehex.v1.UpdateResidentResponse
+	8,  // 30: carehex.v1.ResidentService.GetResident:output_type -> carehex.v1.GetResidentResponse
+	10, // 31: carehex.v1.ResidentService.SearchResidents:output_type -> carehex.v1.SearchResidentsResponse
+	12, // 32: carehex.v1.ResidentService.LinkFamilyMember:output_type -> carehex.v1.LinkFamilyMemberResponse
+	15, // 33: carehex.v1.ResidentService.ListFamilyMembers:output_type -> carehex.v1.ListFamilyMembersResponse
+	17, // 34: carehex.v1.ResidentService.UnlinkFamilyMember:output_type -> carehex.v1.UnlinkFamilyMemberResponse
+	19, // 35: carehex.v1.ResidentService.DeactivateResident:output_type -> carehex.v1.DeactivateResidentResponse
+	28, // [28:36] is the sub-list for method output_type
+	20, // [20:28] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_carehex_v1_resident_proto_init() }
@@ -1302,7 +1442,7 @@ func file_carehex_v1_resident_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_carehex_v1_resident_proto_rawDesc), len(file_carehex_v1_resident_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   18,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -9,9 +9,11 @@ import { loadCatalogue } from "./cache.js";
 import { openRequest, refreshDetail, setupDetail } from "./detail.js";
 import { $$, byTestId } from "./dom.js";
 import { resetForm, setupIntake } from "./intake.js";
-import { renderCard, setupLookup } from "./lookup.js";
+import { renderCard, select, setupLookup } from "./lookup.js";
 import { refreshMap } from "./map.js";
 import { refreshProviders } from "./providers.js";
+import { setupRegister } from "./register.js";
+import { setupCall } from "./call.js";
 
 const POLL_MS = 2500;
 
@@ -23,7 +25,11 @@ const en = {
   legendProviders: "Providers", legendRequests: "Open requests", legendBoth: "Both", alertsTitle: "Alerts", tokenTitle: "Device token",
   tokenHint: "Shown only this once: scan the QR code with the provider's phone, or type the token above.",
   callerPlaceholder: "Phone digits (last four will do) or name", servicePlaceholder: "Service: Chinese or English name, or code",
-  notes: "Notes",
+  notes: "Notes", rName: "Name", rPhone: "Phone", rAddress: "Address", rDistrict: "District", rLat: "Latitude",
+  rLng: "Longitude", rPick: "Place on the map", rBirth: "Birth year", rGender: "Gender", gUnknown: "Not given",
+  gFemale: "Female", gMale: "Male", rContact: "Emergency contact", rContactName: "Name",
+  rContactRelation: "Relation (e.g. son)", rContactPhone: "Phone", rNotes: "Care notes (e.g. diabetic, hard of hearing)",
+  rSave: "Save", rCancel: "Cancel", extension: "Extension", pickUp: "Take the call",
 };
 
 let tab = "board";
@@ -126,6 +132,10 @@ placeholders();
 document.addEventListener("langchange", () => { placeholders(); if (session.get()) poll(); });
 
 setupLookup(() => { resetForm(); byTestId("service-input").focus(); });
+// A caller just registered (or edited) goes on the card, and the request
+// form follows, as for a caller found by the lookup.
+setupRegister((r) => select(r), (name) => switchTab(name));
+setupCall();
 setupIntake(() => Promise.all([refreshBoard(), renderCard()]));
 setupBoard(openRequest);
 setupAlerts(openRequest);

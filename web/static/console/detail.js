@@ -3,7 +3,7 @@
 import { dispatch, intake } from "./api.js";
 import { resident, services } from "./cache.js";
 import { byTestId, h, replace } from "./dom.js";
-import { say, serviceName, statusKey, statusName, timeOf, urgencyName } from "./labels.js";
+import { CANCEL_REASONS, cancelReasonText, say, serviceName, statusKey, statusName, timeOf, urgencyName } from "./labels.js";
 
 const ASSIGNABLE = new Set(["REQUEST_STATUS_PENDING", "REQUEST_STATUS_OFFERED", "REQUEST_STATUS_UNFILLED"]);
 
@@ -67,7 +67,11 @@ async function render() {
     h("h2", { dataset: { testid: "detail-title", requestId: r.id, status: statusKey(r.status) } },
       who?.name || r.resident_id, " · ", serviceName(st) || r.service_code),
     h("p", {}, urgencyName(r.urgency), " · ", h("b", { dataset: { testid: "detail-status" } }, statusName(r.status)),
-      " · ", h("code", {}, r.id), r.notes ? h("span", {}, " · ", r.notes) : null),
+      " · ", h("code", {}, r.id), r.notes ? h("span", {}, " · ", r.notes) : null,
+      r.call_id ? h("span", { dataset: { testid: "detail-call" } }, " · ", say("来电录音：", "Call recording: "),
+        /^https?:\/\//.test(r.recording_ref) ? h("a", { href: r.recording_ref, target: "_blank", rel: "noopener" }, say("播放", "play"))
+          : r.recording_ref || say("通话结束后可用", "available after the call")) : null,
+      r.cancel_reason ? h("span", { dataset: { testid: "detail-cancel-reason" } }, " · ", say("取消原因：", "Cancelled: "), cancelReasonText(r.cancel_reason)) : null),
     h("div", { class: "cols" },
       h("section", {},
         h("h3", {}, say("时间线", "Timeline")),
@@ -75,7 +79,7 @@ async function render() {
           h("span", { class: "muted" }, timeOf(e.event_time)), " ",
           h("b", {}, EVENTS[e.type] ? say(...EVENTS[e.type]) : e.type), " ",
           e.to_status !== "REQUEST_STATUS_UNSPECIFIED" ? statusName(e.to_status) : "", " ",
-          h("span", { class: "muted" }, e.actor, e.reason ? " — " + e.reason : "")))),
+          h("span", { class: "muted" }, e.actor, e.reason ? " — " + (e.type === "cancelled" ? cancelReasonText(e.reason) : e.reason) : "")))),
         h("h3", {}, say("推送记录", "Offers")),
         h("ul", { dataset: { testid: "offers" } }, offers.length ? offers.map((o) => h("li", { dataset: { testid: "offer", providerId: o.provider_id, status: o.status.replace("OFFER_STATUS_", "").toLowerCase() } },
           o.provider_id, " · ", Math.round(o.distance_m), " m · ", o.status.replace("OFFER_STATUS_", "").toLowerCase(),
@@ -130,7 +134,46 @@ function actions(r) {
   if (r.status === "REQUEST_STATUS_PENDING" || r.status === "REQUEST_STATUS_OFFERED") {
     out.push(act(say("标记无人接单", "Mark unfilled"), "mark-unfilled", () => dispatch.markUnfilled({ request_id: r.id, reason: say("话务员标记", "marked by operator") })));
   }
-  return out.length ? h("p", { class: "actions" }, out) : null;
+  const done = r.status === "REQUEST_STATUS_COMPLETED" || r.status === "REQUEST_STATUS_CANCELLED";
+  if (!done) out.push(cancelPicker(r));
+  return out.length ? h("div", { class: "actions" }, out) : null;
+}
+
+// cancelPicker is the cancel button and, once pressed, the reason codes; a
+// cancel after assignment withdraws the visit from the carer's phone and
+// frees the carer (the server does both).
+function cancelPicker(r) {
+  const box = h("div", { class: "cancel", dataset: { testid: "cancel-box" } });
+  const open = h("button", {
+    type: "button", class: "danger", dataset: { testid: "cancel-request" },
+    onclick: () => { open.hidden = true; form.hidden = false; form.querySelector("select").focus(); },
+  }, say("取消需求", "Cancel request"));
+  const select = h("select", { dataset: { testid: "cancel-reason" }, "aria-label": say("取消原因", "Reason") },
+    CANCEL_REASONS.map(([code, zh, en]) => h("option", { value: code }, say(zh, en))));
+  const text = h("input", { dataset: { testid: "cancel-text" }, maxlength: "2000", placeholder: say("说明（选“其他”时必填）", "Details (required for Other)") });
+  const err = h("span", { class: "bad", dataset: { testid: "cancel-error" } });
+  const confirm = h("button", {
+    type: "button", class: "danger", dataset: { testid: "cancel-confirm" },
+    onclick: async () => {
+      if (select.value === "other" && !text.value.trim()) { err.textContent = say("请写明原因", "Please say why"); text.focus(); return; }
+      confirm.disabled = true;
+      try {
+        await intake.cancelServiceRequest({ id: r.id, reason_code: select.value, reason: text.value.trim() });
+      } catch (e) {
+        confirm.disabled = false;
+        err.textContent = e.code === "failed_precondition" ? say("需求状态已变化，请刷新后重试", "The request changed; reload and retry")
+          : e.code === "permission_denied" ? say("没有取消需求的权限", "Not allowed to cancel requests")
+            : say("取消失败，请重试", "Cancelling failed; try again");
+        return;
+      }
+      await render();
+      onChange();
+    },
+  }, say("确认取消", "Confirm cancel"));
+  const back = h("button", { type: "button", class: "plain", onclick: () => { form.hidden = true; open.hidden = false; } }, say("返回", "Back"));
+  const form = h("div", { class: "cancel-form", hidden: true }, select, " ", text, " ", confirm, " ", back, " ", err);
+  box.append(open, form);
+  return box;
 }
 
 const round = (x) => (Math.abs(x) >= 100 ? Math.round(x) : Math.round(x * 100) / 100);

@@ -1,6 +1,7 @@
 // The request form: the catalogue searchable by Chinese name, English name or
 // code, driven entirely from the keyboard (arrows and Enter in the list,
 // arrows on the urgency radios, Enter or Ctrl+Enter to submit).
+import { activeCallId } from "./call.js";
 import { intake } from "./api.js";
 import { services } from "./cache.js";
 import { byTestId, h, replace } from "./dom.js";
@@ -157,6 +158,7 @@ async function submit() {
     urgency: form.elements.urgency.value,
     notes: byTestId("request-notes").value.trim(),
     idempotency_key: key,
+    call_id: activeCallId() || undefined, // the call it is logged during, for the recording
   };
   if (body.urgency === "URGENCY_SCHEDULED") {
     body.window_start_time = iso(byTestId("window-start").value);

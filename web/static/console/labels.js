@@ -52,3 +52,42 @@ export function timeOf(ts) {
   const d = new Date(ts);
   return d.toLocaleString(isEnglish() ? "en-GB" : "zh-CN", { hour12: false });
 }
+
+// Why a request was cancelled: the codes IntakeService/CancelServiceRequest
+// takes, in the order the console offers them.
+export const CANCEL_REASONS = [
+  ["caller_cancelled", "来电人取消", "Caller cancelled"],
+  ["duplicate", "重复登记", "Logged twice"],
+  ["resolved_by_phone", "电话已解决", "Settled on the phone"],
+  ["hospitalised", "老人住院", "Elder in hospital"],
+  ["other", "其他", "Other"],
+];
+
+// cancelReasonText renders a stored cancel reason: "hospitalised: 已住院"
+// becomes "老人住院：已住院"; free text (from before the codes) is shown as is.
+export function cancelReasonText(reason) {
+  if (!reason) return "";
+  const at = reason.indexOf(": ");
+  const code = at < 0 ? reason : reason.slice(0, at);
+  const known = CANCEL_REASONS.find(([c]) => c === code);
+  if (!known) return reason;
+  const words = say(known[1], known[2]);
+  return at < 0 ? words : `${words}${say("：", ": ")}${reason.slice(at + 2)}`;
+}
+
+// Why a resident is no longer served: the codes of ResidentService/DeactivateResident.
+export const DEACTIVATE_REASONS = [
+  ["moved_away", "搬离本区", "Moved away"],
+  ["deceased", "已故", "Deceased"],
+  ["care_home", "入住养老机构", "Moved into a care home"],
+  ["other", "其他", "Other"],
+];
+
+// deactivateReasonText renders a stored deactivation reason like cancelReasonText.
+export function deactivateReasonText(reason) {
+  const at = reason.indexOf(": ");
+  const code = at < 0 ? reason : reason.slice(0, at);
+  const known = DEACTIVATE_REASONS.find(([c]) => c === code);
+  const words = known ? say(known[1], known[2]) : code;
+  return at < 0 ? words : `${words}${say("：", ": ")}${reason.slice(at + 2)}`;
+}

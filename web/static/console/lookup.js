@@ -5,6 +5,7 @@ import { residents, intake, dispatch } from "./api.js";
 import { alertKind } from "./alerts.js";
 import { rememberResident, services } from "./cache.js";
 import { byTestId, h, replace } from "./dom.js";
+import { closeRegister, deactivation, openEdit, registerOffer } from "./register.js";
 import { say, serviceName, statusKey, statusName, timeOf, urgencyName } from "./labels.js";
 
 let selected = null; // the resident on the card
@@ -42,17 +43,31 @@ export function setupLookup(selectHandler) {
 async function search(q) {
   const list = byTestId("search-results");
   const seq = ++searchSeq;
-  if (!q || (/^\d+$/.test(q) && q.length < 3)) { list.replaceChildren(); return; } // too few digits to mean anything
-  const { residents: found } = await residents.searchResidents({ query: q, limit: 10 });
+  if (!q) { list.replaceChildren(); return; }
+  if (/^\+?\d{1,3}$/.test(q)) { list.replaceChildren(tooFewDigits()); return; } // the server would refuse it the same way
+  let found;
+  try {
+    ({ residents: found } = await residents.searchResidents({ query: q, limit: 10 }));
+  } catch (e) {
+    if (seq !== searchSeq) return;
+    if (e.code === "invalid_argument" && e.meta?.argument === "query") { list.replaceChildren(tooFewDigits()); return; }
+    throw e;
+  }
   if (seq !== searchSeq) return; // a newer keystroke won
   replace(list, found.map((r, i) => h("li", {
     dataset: { testid: "search-result", residentId: r.id }, role: "option", "aria-selected": String(i === 0),
     onclick: () => select(r),
-  }, h("b", {}, r.name), " ", h("span", { class: "phone" }, r.phone), " ", h("span", { class: "muted" }, r.address))));
-  if (!found.length) list.append(h("li", { class: "muted" }, say("没有找到", "No match")));
+  }, h("b", {}, r.name), " ", h("span", { class: "phone" }, r.phone), " ", h("span", { class: "muted" }, r.address),
+  r.deactivate_reason ? h("span", { class: "bad" }, " ", say("已停用", "deactivated")) : null)));
+  // Nobody: a new caller. Enter registers her with what was typed.
+  if (!found.length) list.append(registerOffer(q));
 }
 
+const tooFewDigits = () => h("li", { class: "muted", dataset: { testid: "search-hint" } },
+  say("请至少输入4位号码", "Type at least 4 digits"));
+
 export async function select(r) {
+  closeRegister();
   selected = r;
   rememberResident(r);
   byTestId("search-results").replaceChildren();
@@ -70,14 +85,17 @@ export async function renderCard() {
     dispatch.listAlerts({ open_only: true, limit: 200 }),
   ]);
   if (selected !== r) return; // another caller was picked meanwhile
-  const sig = JSON.stringify([r.id, requests, alerts, document.documentElement.lang]);
+  const sig = JSON.stringify([r, requests, alerts, document.documentElement.lang]);
   if (sig === cardSig && !card.hidden) return; // unchanged: keep the DOM (and any focus) as it is
   cardSig = sig;
   const mine = new Set(requests.map((q) => q.id));
   const open = alerts.filter((a) => mine.has(a.request_id));
   const p = r.preferences || {};
   replace(card,
-    h("h3", { dataset: { testid: "resident-name" } }, r.name),
+    h("h3", {}, h("span", { dataset: { testid: "resident-name" } }, r.name), " ",
+      h("button", { type: "button", class: "plain small", dataset: { testid: "resident-edit" }, onclick: () => openEdit(r) },
+        say("编辑", "Edit"))),
+    deactivation(r),
     h("dl", {},
       h("dt", {}, say("电话", "Phone")), h("dd", { dataset: { testid: "resident-phone" } }, r.phone),
       h("dt", {}, say("地址", "Address")), h("dd", {}, r.address, r.district ? ` (${r.district})` : ""),

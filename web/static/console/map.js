@@ -1,6 +1,7 @@
 // The map: providers' bases and open requests' homes as H3 hexagons on a
 // plain background. The server sends each cell's outline
-// (DispatchService/GetDispatchMap); this file only projects and draws.
+// (DispatchService/GetDispatchMap); this file only projects and draws, and
+// turns a click back into a position when the register form asks for one.
 import { dispatch } from "./api.js";
 import { byTestId, svg } from "./dom.js";
 import { say } from "./labels.js";
@@ -27,11 +28,46 @@ function project(cells) {
   const w = Math.max(Math.max(...xs) - minX, MIN_SPAN), h = Math.max(Math.max(...ys) - minY, MIN_SPAN);
   const scale = Math.min((W - 2 * PAD) / w, (H - 2 * PAD) / h);
   const dx = (W - (Math.max(...xs) - minX) * scale) / 2, dy = (H - (Math.max(...ys) - minY) * scale) / 2; // centred
-  return (p) => [dx + (p.lng * k - minX) * scale, dy + (-p.lat - minY) * scale];
+  const at = (p) => [dx + (p.lng * k - minX) * scale, dy + (-p.lat - minY) * scale];
+  at.inverse = ([x, y]) => ({ lng: ((x - dx) / scale + minX) / k, lat: -((y - dy) / scale + minY) });
+  return at;
+}
+
+let shown = null; // the projection of the drawing on screen
+let picking = null; // the register form's callback while it waits for a click
+let placed = null; // the position last placed, drawn as a pin
+
+// pickOnMap calls fn with the position of the next click on the map.
+export function pickOnMap(fn) {
+  picking = fn;
+  const el = byTestId("map");
+  el.classList.add("picking");
+  if (el.dataset.pickWired) return;
+  el.dataset.pickWired = "1";
+  el.addEventListener("click", (e) => {
+    if (!picking || !shown) return;
+    const m = el.getScreenCTM();
+    if (!m) return;
+    const pt = new DOMPoint(e.clientX, e.clientY).matrixTransform(m.inverse());
+    placed = shown.inverse([pt.x, pt.y]);
+    const fn = picking;
+    picking = null;
+    el.classList.remove("picking");
+    drawPin(el);
+    fn(placed);
+  });
+}
+
+function drawPin(el) {
+  el.querySelector(".pin")?.remove();
+  if (!placed || !shown) return;
+  const [x, y] = shown(placed);
+  el.append(svg("circle", { cx: x.toFixed(1), cy: y.toFixed(1), r: 6, class: "pin", dataset: { testid: "map-pin" } }));
 }
 
 function draw(el, cells) {
   const at = project(cells);
+  shown = at;
   el.replaceChildren(svg("rect", { width: W, height: H, class: "sea" }));
   if (!at) {
     const t = svg("text", { x: W / 2, y: H / 2, "text-anchor": "middle", class: "empty" });
@@ -57,4 +93,5 @@ function draw(el, cells) {
       el.append(t);
     }
   }
+  drawPin(el);
 }

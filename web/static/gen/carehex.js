@@ -237,6 +237,8 @@ export async function call(opts, service, method, body) {
  * @property {string} [created_by]
  * @property {string} [create_time]
  * @property {string} [update_time]
+ * @property {string} [call_id] call_id is the hotline call the request was logged during, if any.
+ * @property {string} [recording_ref] recording_ref is where that call's recording is, as the telephone system named it (often only once the call hung up); shown by GetServiceRequest.
  */
 
 /**
@@ -261,6 +263,7 @@ export async function call(opts, service, method, body) {
  * @property {string} [idempotency_key]
  * @property {string} [window_start_time]
  * @property {string} [window_end_time]
+ * @property {string} [call_id] call_id links the request to the call it was logged during (from GetActiveCall); it must be a call the telephone system reported.
  */
 
 /**
@@ -293,9 +296,13 @@ export async function call(opts, service, method, body) {
  */
 
 /**
+ * CancelServiceRequestRequest cancels a request in any status that is not
+ * final. An assigned or started visit is cancelled with it and its provider
+ * freed; the phone sees the visit cancelled.
  * @typedef {Object} carehex.v1.CancelServiceRequestRequest
  * @property {string} [id]
- * @property {string} [reason]
+ * @property {string} [reason] reason is the operator's words: required when reason_code is "other" or empty (callers from before the codes), optional otherwise.
+ * @property {string} [reason_code] reason_code is one of caller_cancelled (来电人取消), duplicate (重复登记), resolved_by_phone (电话已解决), hospitalised (老人住院), other (其他). The request's cancel_reason is then the code, followed by ": " and the reason when one was given.
  */
 
 /**
@@ -311,6 +318,28 @@ export async function call(opts, service, method, body) {
 /**
  * @typedef {Object} carehex.v1.ListRequestEventsResponse
  * @property {Array<carehex.v1.RequestEvent>} [events]
+ */
+
+/**
+ * @typedef {Object} carehex.v1.GetActiveCallRequest
+ * @property {string} [extension]
+ */
+
+/**
+ * @typedef {Object} carehex.v1.GetActiveCallResponse
+ * @property {carehex.v1.Call} [call]
+ */
+
+/**
+ * Call is a hotline call as the telephone system reported it.
+ * @typedef {Object} carehex.v1.Call
+ * @property {string} [call_id]
+ * @property {string} [caller] caller is the calling number: look the resident up by it.
+ * @property {string} [extension]
+ * @property {string} [recording_ref]
+ * @property {string} [status] status is the last event: ringing, answered, bridged or hangup.
+ * @property {string} [start_time]
+ * @property {string} [update_time]
  */
 
 /**
@@ -554,6 +583,8 @@ export async function call(opts, service, method, body) {
  * @property {carehex.v1.Preferences} [preferences]
  * @property {string} [create_time]
  * @property {string} [update_time]
+ * @property {string} [deactivate_reason] deactivate_reason is empty while she is served; else the code (moved_away, deceased, care_home, other), then ": " and the words if any.
+ * @property {string} [deactivate_time]
  */
 
 /**
@@ -665,6 +696,18 @@ export async function call(opts, service, method, body) {
 
 /**
  * @typedef {Object} carehex.v1.UnlinkFamilyMemberResponse
+ */
+
+/**
+ * @typedef {Object} carehex.v1.DeactivateResidentRequest
+ * @property {string} [id]
+ * @property {string} [reason_code] reason_code is one of moved_away (搬离本区), deceased (已故), care_home (入住养老机构), other (其他, reason required).
+ * @property {string} [reason]
+ */
+
+/**
+ * @typedef {Object} carehex.v1.DeactivateResidentResponse
+ * @property {carehex.v1.Resident} [resident]
  */
 
 /**
@@ -808,6 +851,16 @@ export class IntakeService {
    * @returns {Promise<carehex.v1.ListRequestEventsResponse>}
    */
   listRequestEvents(req = {}) { return call(this.opts, "carehex.v1.IntakeService", "ListRequestEvents", req); }
+
+  /**
+   * GetActiveCall is the newest call ringing (or answered, not yet hung up)
+   * at an operator's extension, as the telephone system reported it to
+   * POST /cti/v1/calls: the console pops the caller's card from it and logs
+   * the request with its call_id. not_found when the line is quiet.
+   * @param {carehex.v1.GetActiveCallRequest} [req]
+   * @returns {Promise<carehex.v1.GetActiveCallResponse>}
+   */
+  getActiveCall(req = {}) { return call(this.opts, "carehex.v1.IntakeService", "GetActiveCall", req); }
 }
 
 /**
@@ -945,8 +998,10 @@ export class ResidentService {
 
   /**
    * SearchResidents finds residents as an operator types: digits match a
-   * phone number (whole, or its last digits) or an ID number; other text
-   * matches names by substring.
+   * phone number by any run of 4 or more of its digits (fewer are refused,
+   * invalid_argument on query) or an ID number; other text matches names by
+   * substring, and letters also by pinyin (initials "wgl", full "wangguilan").
+   * Deactivated residents are found too, with their deactivate_reason.
    * @param {carehex.v1.SearchResidentsRequest} [req]
    * @returns {Promise<carehex.v1.SearchResidentsResponse>}
    */
@@ -971,5 +1026,14 @@ export class ResidentService {
    * @returns {Promise<carehex.v1.UnlinkFamilyMemberResponse>}
    */
   unlinkFamilyMember(req = {}) { return call(this.opts, "carehex.v1.ResidentService", "UnlinkFamilyMember", req); }
+
+  /**
+   * DeactivateResident stops serving a resident (moved away, deceased),
+   * keeping her record and history: she takes no new requests
+   * (failed_precondition on resident_id).
+   * @param {carehex.v1.DeactivateResidentRequest} [req]
+   * @returns {Promise<carehex.v1.DeactivateResidentResponse>}
+   */
+  deactivateResident(req = {}) { return call(this.opts, "carehex.v1.ResidentService", "DeactivateResident", req); }
 }
 

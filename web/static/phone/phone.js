@@ -52,6 +52,12 @@ const EN = {
   ph_in_progress: "In progress",
   ph_completed: "Completed",
   ph_cancelled: "Cancelled",
+  withdrawn: "The hotline cancelled this job. Reason: {r}",
+  cr_caller_cancelled: "the caller cancelled",
+  cr_duplicate: "logged twice",
+  cr_resolved_by_phone: "settled on the phone",
+  cr_hospitalised: "the elder is in hospital",
+  cr_other: "other",
   ev_depart: "Set off",
   ev_arrive: "Arrived",
   ev_complete: "Finished",
@@ -666,6 +672,11 @@ function phaseLabel(status) {
   return t("ph_" + status, zh[status] || status);
 }
 
+function cancelReasonName(code) {
+  const zh = { caller_cancelled: "来电人取消", duplicate: "重复登记", resolved_by_phone: "电话已解决", hospitalised: "老人住院", other: "其他" };
+  return t("cr_" + code, zh[code] || zh.other);
+}
+
 function eventName(type) {
   const zh = { depart: "出发", arrive: "到达", complete: "完成", no_show: "无人在家" };
   return t("ev_" + type, zh[type] || type);
@@ -685,6 +696,12 @@ function renderJob() {
       h("h2", { text: name }),
       h("span", { class: "job-status", "data-testid": "job-status", "data-status": job.status, text: phaseLabel(job.status) })),
   );
+  if (job.withdrawn) {
+    // The hotline cancelled it while this carer held it: say so plainly,
+    // so nobody sets off for a job that is gone.
+    card.append(h("p", { class: "withdrawn", role: "alert", "data-testid": "job-withdrawn",
+      text: fmt(t("withdrawn", "调度中心已取消此任务。原因：{r}"), { r: cancelReasonName(job.cancel_reason) }) }));
+  }
   if (r) {
     const who = h("p", { class: "resident" }, r.name + " ");
     if (r.phone) who.append(h("a", { href: "tel:" + r.phone, text: r.phone }));

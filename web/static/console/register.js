@@ -1,0 +1,177 @@
+// A new caller, inline: when the lookup finds nobody, the operator registers
+// the elder here (the number already filled in), and the request form
+// follows for her, without leaving the keyboard. The same form edits the
+// resident on the card. Location: typed, or clicked on the map.
+import { residents } from "./api.js";
+import { byTestId, h } from "./dom.js";
+import { DEACTIVATE_REASONS, deactivateReasonText, say } from "./labels.js";
+import { pickOnMap } from "./map.js";
+
+let editing = null; // the resident being edited, or null for a new one
+let onSaved = () => {};
+let showTab = () => {};
+
+const form = () => byTestId("register-form");
+const field = (name) => form().elements[name];
+
+// Words for the fields the server names when it refuses (meta.argument).
+const FIELDS = {
+  name: ["姓名", "name"], phone: ["电话", "phone"], address: ["地址", "address"], location: ["位置", "location"],
+  birth_year: ["出生年份", "birth year"], "emergency_contacts.name": ["联系人姓名", "contact name"],
+  "emergency_contacts.phone": ["联系人电话", "contact phone"], "preferences.notes": ["照护备注", "care notes"],
+  district: ["区县", "district"],
+};
+
+export function setupRegister(savedHandler, tabSwitcher) {
+  onSaved = savedHandler;
+  showTab = tabSwitcher;
+  const f = form();
+  f.addEventListener("submit", (e) => { e.preventDefault(); save(); });
+  f.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); save(); }
+    if (e.key === "Escape") { e.preventDefault(); closeRegister(); byTestId("caller-search").focus(); }
+  });
+  byTestId("register-cancel").addEventListener("click", () => { closeRegister(); byTestId("caller-search").focus(); });
+  byTestId("register-pick").addEventListener("click", () => {
+    showTab("map");
+    byTestId("register-result").textContent = say("请在地图上点击老人家的位置（地图为空时请直接填写纬度和经度）",
+      "Click the elder's home on the map (if the map is empty, type latitude and longitude)");
+    pickOnMap((p) => {
+      field("lat").value = p.lat.toFixed(6);
+      field("lng").value = p.lng.toFixed(6);
+      byTestId("register-result").textContent = say("位置已选定", "Location placed");
+      field("birth_year").focus();
+    });
+  });
+}
+
+// openRegister shows an empty form for a new caller with the number typed.
+export function openRegister(phone) {
+  editing = null;
+  byTestId("search-results").replaceChildren();
+  fill({ phone: /^\+?\d+$/.test(phone) ? phone : "", name: /^\+?\d+$/.test(phone) ? "" : phone });
+  byTestId("register-title").textContent = say("登记新来电人", "Register a new caller");
+  show();
+}
+
+// openEdit shows the form with a resident's record to change.
+export function openEdit(r) {
+  editing = r;
+  fill(r);
+  byTestId("register-title").textContent = say("编辑老人信息", "Edit resident");
+  show();
+}
+
+export function closeRegister() {
+  form().hidden = true;
+  editing = null;
+}
+
+function show() {
+  const f = form();
+  byTestId("register-result").textContent = "";
+  f.hidden = false;
+  (field("phone").value ? field("name") : field("phone")).focus();
+}
+
+function fill(r) {
+  const c = (r.emergency_contacts || [])[0] || {};
+  const v = {
+    name: r.name || "", phone: r.phone || "", address: r.address || "", district: r.district || "",
+    lat: r.location ? r.location.lat : "", lng: r.location ? r.location.lng : "",
+    birth_year: r.birth_year || "", gender: r.gender || "GENDER_UNSPECIFIED",
+    contact_name: c.name || "", contact_relation: c.relation || "", contact_phone: c.phone || "",
+    notes: (r.preferences || {}).notes || "",
+  };
+  for (const [k, val] of Object.entries(v)) field(k).value = val;
+}
+
+// record builds the wire record from the form; nothing is checked here that
+// the server checks anyway, so the words of a refusal come from one place.
+function record() {
+  const val = (k) => field(k).value.trim();
+  const num = (k) => (val(k) === "" ? NaN : Number(val(k)));
+  const contacts = val("contact_name") || val("contact_phone")
+    ? [{ name: val("contact_name"), relation: val("contact_relation"), phone: val("contact_phone") }] : [];
+  const base = editing || {};
+  return {
+    name: val("name"), phone: val("phone"), address: val("address"), district: val("district"),
+    location: Number.isFinite(num("lat")) && Number.isFinite(num("lng")) ? { lat: num("lat"), lng: num("lng") } : undefined,
+    birth_year: val("birth_year") ? Number(val("birth_year")) || -1 : 0,
+    gender: field("gender").value,
+    emergency_contacts: contacts.concat((base.emergency_contacts || []).slice(1)),
+    preferences: { ...(base.preferences || {}), notes: val("notes") },
+  };
+}
+
+async function save() {
+  const out = byTestId("register-result");
+  const rec = record();
+  if (!rec.location) {
+    out.textContent = say("请填写位置：在地图上点选，或输入纬度和经度", "Location needed: click the map or type latitude and longitude");
+    field("lat").focus();
+    return;
+  }
+  try {
+    let r;
+    if (editing) {
+      ({ resident: r } = await residents.updateResident({ resident: { ...editing, ...rec, id: editing.id } }));
+    } else {
+      ({ resident: r } = await residents.createResident(rec));
+    }
+    closeRegister();
+    await onSaved(r);
+  } catch (e) {
+    const f = FIELDS[e.meta?.argument];
+    out.textContent = e.code === "invalid_argument" && f
+      ? say(`请检查：${f[0]}`, `Please check: ${f[1]}`)
+      : e.code === "permission_denied" ? say("没有登记老人的权限", "Not allowed to register residents")
+        : say("保存失败，请重试", "Saving failed; try again");
+    const input = e.meta?.argument && form().querySelector(`[data-field="${e.meta.argument}"]`);
+    if (input) input.focus();
+  }
+}
+
+// registerOffer is the line the lookup shows when nobody matched.
+export function registerOffer(q) {
+  return h("li", {
+    class: "new-caller", dataset: { testid: "register-new" }, role: "option", "aria-selected": "true",
+    onclick: () => openRegister(q),
+  }, say("没有找到。", "No match. "), h("b", {}, say("登记新来电人", "Register a new caller")), " ",
+  h("kbd", {}, "Enter"));
+}
+
+// deactivation is the card's line about whether the hotline still serves
+// her: the reason once deactivated, else a button that asks why (moved
+// away, deceased…) before it stops serving her.
+export function deactivation(r) {
+  if (r.deactivate_reason) {
+    return h("p", { class: "bad", dataset: { testid: "resident-deactivated" } },
+      say("已停用：", "Deactivated: "), deactivateReasonText(r.deactivate_reason));
+  }
+  const select = h("select", { dataset: { testid: "deactivate-reason" }, "aria-label": say("停用原因", "Reason") },
+    DEACTIVATE_REASONS.map(([code, zh, en]) => h("option", { value: code }, say(zh, en))));
+  const text = h("input", { dataset: { testid: "deactivate-text" }, maxlength: "2000", placeholder: say("说明（选“其他”时必填）", "Details (required for Other)") });
+  const err = h("span", { class: "bad" });
+  const confirm = h("button", {
+    type: "button", class: "plain", dataset: { testid: "deactivate-confirm" },
+    onclick: async () => {
+      if (select.value === "other" && !text.value.trim()) { err.textContent = say("请写明原因", "Please say why"); text.focus(); return; }
+      confirm.disabled = true;
+      try {
+        const { resident } = await residents.deactivateResident({ id: r.id, reason_code: select.value, reason: text.value.trim() });
+        await onSaved(resident);
+      } catch (e) {
+        confirm.disabled = false;
+        err.textContent = e.code === "permission_denied" ? say("没有停用的权限", "Not allowed to deactivate")
+          : say("停用失败，请重试", "Deactivating failed; try again");
+      }
+    },
+  }, say("确认停用", "Confirm"));
+  const form = h("span", { class: "deactivate-form", hidden: true }, select, " ", text, " ", confirm, " ", err);
+  const open = h("button", {
+    type: "button", class: "plain small", dataset: { testid: "resident-deactivate" },
+    onclick: () => { open.hidden = true; form.hidden = false; select.focus(); },
+  }, say("停用", "Deactivate"));
+  return h("p", { class: "deactivate" }, open, form);
+}
