@@ -227,6 +227,12 @@ type SettleInput struct {
 	// Late are visits of earlier months held back on a closed statement
 	// and on no line since: those payable now become adjustment lines.
 	Late []*SettleVisit
+	// Prior are the lines already settled for the months of Late (their
+	// own closed statements and earlier adjustments): an adjustment is
+	// capped and subsidised as if it had been paid in its own month, so
+	// what those lines used of that day's and month's caps and allowance
+	// is used.
+	Prior []*StatementLine
 }
 
 // BuildStatements settles a month: one statement per organisation (every
@@ -255,10 +261,21 @@ func BuildStatements(in SettleInput) map[string]*Statement {
 	for _, c := range in.Contracts {
 		contracts[c.OrgID] = append(contracts[c.OrgID], c)
 	}
+	// Caps and allowances are counted in the visit's own day and month,
+	// so an adjustment for an earlier month draws on that month's.
 	type capKey struct{ resident, contract, day string }
+	type fundKey struct{ funding, month string }
 	dayUsed := map[capKey]int64{}
 	monthUsed := map[capKey]int64{}
-	allowanceUsed := map[string]int64{} // by funding record
+	allowanceUsed := map[fundKey]int64{}
+	for _, l := range in.Prior {
+		t := l.ServiceTime.In(zone)
+		dayUsed[capKey{l.ResidentID, l.ContractID, t.Format("2006-01-02")}] += l.ChargeFen
+		monthUsed[capKey{l.ResidentID, l.ContractID, t.Format("2006-01")}] += l.ChargeFen
+		if f := pickFunding(in.Funding[l.ResidentID], l.ServiceTime); f != nil {
+			allowanceUsed[fundKey{f.ID, t.Format("2006-01")}] += l.SubsidyFen
+		}
+	}
 
 	settle := func(v *SettleVisit, adjusts string) {
 		s := stmt(v.OrgID)
@@ -285,9 +302,10 @@ func BuildStatements(in SettleInput) map[string]*Statement {
 		}
 		units := c.Units(v.Complete.Sub(v.Arrive))
 		charge := c.Charge(units)
-		day := v.FinishTime.In(zone).Format("2006-01-02")
-		dk := capKey{v.ResidentID, c.ID, day}
-		mk := capKey{v.ResidentID, c.ID, ""}
+		t := v.FinishTime.In(zone)
+		dk := capKey{v.ResidentID, c.ID, t.Format("2006-01-02")}
+		mk := capKey{v.ResidentID, c.ID, t.Format("2006-01")}
+		fk := fundKey{f.ID, t.Format("2006-01")}
 		capped := false
 		if c.DayCapFen > 0 && dayUsed[dk]+charge > c.DayCapFen {
 			charge, capped = max(c.DayCapFen-dayUsed[dk], 0), true
@@ -297,15 +315,14 @@ func BuildStatements(in SettleInput) map[string]*Statement {
 		}
 		dayUsed[dk] += charge
 		monthUsed[mk] += charge
-		subsidy, copay := f.Split(charge, f.AllowanceFen-allowanceUsed[f.ID])
-		allowanceUsed[f.ID] += subsidy
+		subsidy, copay := f.Split(charge, f.AllowanceFen-allowanceUsed[fk])
+		allowanceUsed[fk] += subsidy
 		s.Lines = append(s.Lines, &StatementLine{VisitID: v.VisitID, ResidentID: v.ResidentID, ServiceCode: v.ServiceCode,
 			ContractID: c.ID, ServiceTime: v.FinishTime, Unit: c.Unit, Units: units, PriceFen: c.PriceFen,
 			ChargeFen: charge, SubsidyFen: subsidy, CopayFen: copay, Capped: capped, Verification: v.Verification(),
 			AdjustsMonth: adjusts})
 	}
-	// Adjustments first: they are older debts, paid before this month's
-	// visits use up the allowance.
+	// Adjustments first: they are older debts.
 	for _, v := range sortedVisits(in.Late) {
 		settle(v, MonthOf(v.FinishTime, zone).String())
 	}

@@ -256,24 +256,33 @@ func TestFundingSplitNeverOverdraws(t *testing.T) {
 
 func TestAdjustmentAndReconcile(t *testing.T) {
 	month := Month{2026, time.April}
-	feb := time.Date(2026, 3, 30, 10, 0, 0, 0, cst)
+	mar := time.Date(2026, 3, 30, 10, 0, 0, 0, cst)
 	apr := time.Date(2026, 4, 2, 10, 0, 0, 0, cst)
 	in := SettleInput{Month: month, Zone: cst,
-		Orgs:      []*Organisation{{ID: "org_a"}},
-		Contracts: []*Contract{{ID: "con_a", OrgID: "org_a", Services: []string{"meal"}, Unit: UnitVisit, PriceFen: 4000, ValidFrom: feb.AddDate(0, -1, 0)}},
-		Funding:   map[string][]*Funding{"res_a": {{ID: "f", ShareBP: 9000, AllowanceFen: 5000, ValidFrom: feb.AddDate(-1, 0, 0)}}},
+		Orgs: []*Organisation{{ID: "org_a"}},
+		Contracts: []*Contract{{ID: "con_a", OrgID: "org_a", Services: []string{"meal"}, Unit: UnitVisit, PriceFen: 4000,
+			DayCapFen: 6000, ValidFrom: mar.AddDate(0, -1, 0)}},
+		Funding: map[string][]*Funding{"res_a": {{ID: "f", ShareBP: 9000, AllowanceFen: 5000, ValidFrom: mar.AddDate(-1, 0, 0)}}},
 		Visits: []*SettleVisit{{VisitID: "vis_now", ResidentID: "res_a", OrgID: "org_a", ServiceCode: "meal", FinishTime: apr,
 			Arrive: apr.Add(-time.Hour), Complete: apr, ArriveVerified: true}},
-		Late: []*SettleVisit{{VisitID: "vis_late", ResidentID: "res_a", OrgID: "org_a", ServiceCode: "meal", FinishTime: feb,
-			Arrive: feb.Add(-time.Hour), Complete: feb, Exceptions: []string{ExceptionOutsideGeofence}, Review: EVVApproved}},
+		Late: []*SettleVisit{{VisitID: "vis_late", ResidentID: "res_a", OrgID: "org_a", ServiceCode: "meal", FinishTime: mar,
+			Arrive: mar.Add(-time.Hour), Complete: mar, Exceptions: []string{ExceptionOutsideGeofence}, Review: EVVApproved}},
+		// March's statement paid 40 元 that day, 36 元 of it subsidy.
+		Prior: []*StatementLine{{VisitID: "vis_paid", ResidentID: "res_a", ContractID: "con_a", ServiceTime: mar.Add(-time.Hour),
+			ChargeFen: 4000, SubsidyFen: 3600, CopayFen: 400}},
 	}
 	s := BuildStatements(in)["org_a"]
 	if len(s.Lines) != 2 || s.Lines[0].VisitID != "vis_late" || s.Lines[0].AdjustsMonth != "2026-03" || s.Lines[1].AdjustsMonth != "" {
 		t.Fatalf("lines = %+v, want the March adjustment then April's visit", s.Lines)
 	}
-	// 90% of 40 元 is 36 元; the allowance of 50 元 leaves 14 元 for the second.
-	if s.Lines[0].SubsidyFen != 3600 || s.Lines[1].SubsidyFen != 1400 || s.Lines[1].CopayFen != 2600 {
-		t.Fatalf("subsidies %d, %d (copay %d), want 3600, 1400 (2600)", s.Lines[0].SubsidyFen, s.Lines[1].SubsidyFen, s.Lines[1].CopayFen)
+	// The adjustment is capped and subsidised in March: the day cap
+	// leaves 20 元, 90% of it is 18 元, within March's 14 元 left of
+	// allowance; April's visit has April's whole allowance.
+	if l := s.Lines[0]; l.ChargeFen != 2000 || !l.Capped || l.SubsidyFen != 1400 || l.CopayFen != 600 {
+		t.Fatalf("adjustment = %+v, want 2000 capped, 1400 subsidy, 600 co-pay", l)
+	}
+	if l := s.Lines[1]; l.ChargeFen != 4000 || l.SubsidyFen != 3600 {
+		t.Fatalf("April's line = %+v, want 4000 with 3600 subsidy", l)
 	}
 	if m := Reconcile(in.Visits, in.Late, []*Statement{s}); m != 0 {
 		t.Fatalf("mismatches = %d, want 0", m)

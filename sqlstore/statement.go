@@ -174,30 +174,11 @@ func (s *DB) readStatement(ctx context.Context, q querier, orgID, month string) 
 	if err != nil {
 		return nil, err
 	}
-	rows, err := q.QueryContext(ctx, s.rebind(`SELECT visit_id, resident_id, service_code, contract_id, service_time, unit,
-		units, price_fen, charge_fen, subsidy_fen, copay_fen, capped, verification, adjusts_month
-		FROM statement_lines WHERE statement_id = ? ORDER BY position`), st.ID)
+	lines, err := s.queryLines(ctx, q, `WHERE statement_id = ? ORDER BY position`, st.ID)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var (
-			l         carehex.StatementLine
-			t, capped int64
-			unit      string
-		)
-		if err := rows.Scan(&l.VisitID, &l.ResidentID, &l.ServiceCode, &l.ContractID, &t, &unit, &l.Units, &l.PriceFen,
-			&l.ChargeFen, &l.SubsidyFen, &l.CopayFen, &capped, &l.Verification, &l.AdjustsMonth); err != nil {
-			return nil, err
-		}
-		l.ServiceTime, l.Unit, l.Capped = fromMicros(t), carehex.Unit(unit), capped != 0
-		st.Lines = append(st.Lines, &l)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	rows.Close()
+	st.Lines = append(st.Lines, lines...)
 	hrows, err := q.QueryContext(ctx, s.rebind(`SELECT visit_id, resident_id, service_code, finish_time, reason
 		FROM statement_held WHERE statement_id = ? ORDER BY position`), st.ID)
 	if err != nil {
@@ -216,6 +197,41 @@ func (s *DB) readStatement(ctx context.Context, q querier, orgID, month string) 
 		st.Held = append(st.Held, &h)
 	}
 	return st, hrows.Err()
+}
+
+const lineSelect = `SELECT visit_id, resident_id, service_code, contract_id, service_time, unit,
+	units, price_fen, charge_fen, subsidy_fen, copay_fen, capped, verification, adjusts_month FROM statement_lines `
+
+func (s *DB) queryLines(ctx context.Context, q querier, where string, args ...any) ([]*carehex.StatementLine, error) {
+	rows, err := q.QueryContext(ctx, s.rebind(lineSelect+where), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*carehex.StatementLine
+	for rows.Next() {
+		var (
+			l         carehex.StatementLine
+			t, capped int64
+			unit      string
+		)
+		if err := rows.Scan(&l.VisitID, &l.ResidentID, &l.ServiceCode, &l.ContractID, &t, &unit, &l.Units, &l.PriceFen,
+			&l.ChargeFen, &l.SubsidyFen, &l.CopayFen, &capped, &l.Verification, &l.AdjustsMonth); err != nil {
+			return nil, err
+		}
+		l.ServiceTime, l.Unit, l.Capped = fromMicros(t), carehex.Unit(unit), capped != 0
+		out = append(out, &l)
+	}
+	return out, rows.Err()
+}
+
+// SettledLines lists the lines for visits that finished in [from, to) on
+// statements of other months than exceptMonth: what earlier months have
+// already paid, which adjustments are capped and subsidised against.
+func (s *DB) SettledLines(ctx context.Context, from, to time.Time, exceptMonth string) ([]*carehex.StatementLine, error) {
+	out, err := s.queryLines(ctx, s.db, `WHERE service_time >= ? AND service_time < ? AND statement_id IN
+		(SELECT id FROM statements WHERE month <> ?) ORDER BY service_time, visit_id`, micros(from), micros(to), exceptMonth)
+	return out, s.wrap(err, "list settled lines")
 }
 
 // ReviewVisit records an operator's ruling on a visit's EVV exceptions,
