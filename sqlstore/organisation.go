@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/carehex/carehex"
@@ -255,6 +256,44 @@ func (s *DB) CreateFunding(ctx context.Context, f *carehex.Funding) error {
 	}
 	f.CreateTime = now
 	return nil
+}
+
+// ImportFunding saves many funding records in one transaction, with one
+// audit record: the demo's and the simulator's subsidised residents.
+// Every record is validated first; one bad record saves none.
+func (s *DB) ImportFunding(ctx context.Context, fs []*carehex.Funding) error {
+	for i, f := range fs {
+		if f == nil {
+			return carehex.Errorf(carehex.EINVALID, "funding", "funding %d is missing", i)
+		}
+		if err := f.Validate(); err != nil {
+			return err
+		}
+	}
+	if len(fs) == 0 {
+		return nil
+	}
+	now := s.stamp()
+	return s.inTx(ctx, "import funding", func(tx *sql.Tx) error {
+		for i := 0; i < len(fs); i += statementBatch {
+			part := fs[i:min(i+statementBatch, len(fs))]
+			args := make([]any, 0, 9*len(part))
+			for _, f := range part {
+				if f.ID == "" {
+					f.ID = carehex.NewID("fund")
+				}
+				f.ValidFrom, f.ValidTo, f.CreateTime = precise(f.ValidFrom), precise(f.ValidTo), now
+				args = append(args, f.ID, f.ResidentID, string(f.Kind), f.Category, f.ShareBP, f.AllowanceFen,
+					micros(f.ValidFrom), micros(f.ValidTo), micros(now))
+			}
+			if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO resident_funding (id, resident_id, kind, category, share_bp,
+				allowance_fen, valid_from, valid_to, create_time) VALUES `+repeatRow("(?, ?, ?, ?, ?, ?, ?, ?, ?)", len(part))), args...); err != nil {
+				return err
+			}
+		}
+		return s.audit(ctx, tx, &carehex.AuditRecord{Action: "funding.import", ObjectType: "resident_funding",
+			Detail: fmt.Sprintf("%d records", len(fs))})
+	})
 }
 
 const fundingSelect = `SELECT id, resident_id, kind, category, share_bp, allowance_fen, valid_from, valid_to, create_time
