@@ -224,9 +224,15 @@ type SettleInput struct {
 	Funding   map[string][]*Funding // by resident
 	// Visits are the visits completed in the month.
 	Visits []*SettleVisit
-	// Late are visits of earlier months held back on a closed statement
-	// and on no line since: those payable now become adjustment lines.
+	// Late are visits of earlier, closed months on no line since: held
+	// back there, or completed after the month closed. Those payable now
+	// become adjustment lines; the others stay as they are.
 	Late []*SettleVisit
+	// Missed are visits of earlier, closed months that completed after
+	// their month closed and are on no statement: payable ones become
+	// adjustment lines, the others are held back on this month's
+	// statement, so that every completed visit is on one.
+	Missed []*SettleVisit
 	// Prior are the lines already settled for the months of Late (their
 	// own closed statements and earlier adjustments): an adjustment is
 	// capped and subsidised as if it had been paid in its own month, so
@@ -277,11 +283,11 @@ func BuildStatements(in SettleInput) map[string]*Statement {
 		}
 	}
 
-	settle := func(v *SettleVisit, adjusts string) {
+	settle := func(v *SettleVisit, adjusts string, holdHere bool) {
 		s := stmt(v.OrgID)
 		hold := func(reason string) {
-			if adjusts != "" {
-				return // still held on its own, closed month's statement
+			if !holdHere {
+				return // held on its own month's closed statement already
 			}
 			s.Held = append(s.Held, &HeldVisit{VisitID: v.VisitID, ResidentID: v.ResidentID, ServiceCode: v.ServiceCode,
 				FinishTime: v.FinishTime, Reason: reason})
@@ -323,11 +329,15 @@ func BuildStatements(in SettleInput) map[string]*Statement {
 			AdjustsMonth: adjusts})
 	}
 	// Adjustments first: they are older debts.
-	for _, v := range sortedVisits(in.Late) {
-		settle(v, MonthOf(v.FinishTime, zone).String())
+	missed := map[string]bool{}
+	for _, v := range in.Missed {
+		missed[v.VisitID] = true
+	}
+	for _, v := range sortedVisits(append(append([]*SettleVisit(nil), in.Late...), in.Missed...)) {
+		settle(v, MonthOf(v.FinishTime, zone).String(), missed[v.VisitID])
 	}
 	for _, v := range sortedVisits(in.Visits) {
-		settle(v, "")
+		settle(v, "", true)
 	}
 	for _, s := range out {
 		s.Sum()
@@ -374,8 +384,12 @@ func pickFunding(fs []*Funding, t time.Time) *Funding {
 // Reconcile is the one definition of a settlement mismatch: a visit
 // completed in the month that is not on exactly one regular line or one
 // held entry across all statements, plus every line (regular or
-// adjustment) whose visit is not among visits or late. It must be 0.
-func Reconcile(visits, late []*SettleVisit, stmts []*Statement) int {
+// adjustment) whose visit is not among visits or late (Late and Missed
+// alike). A visit that completed in a month after it closed (a phone that
+// synced late) is on no statement of its month but on a later one, as an
+// adjustment line or held back: settledLater names those, and they are not
+// mismatches. It must be 0.
+func Reconcile(visits, late []*SettleVisit, stmts []*Statement, settledLater map[string]bool) int {
 	seen := map[string]int{}
 	for _, s := range stmts {
 		for _, l := range s.Lines {
@@ -391,7 +405,7 @@ func Reconcile(visits, late []*SettleVisit, stmts []*Statement) int {
 	mismatches := 0
 	for _, v := range visits {
 		known[v.VisitID] = true
-		if seen[v.VisitID] != 1 {
+		if n := seen[v.VisitID]; n != 1 && !(n == 0 && settledLater[v.VisitID]) {
 			mismatches++
 		}
 	}

@@ -232,7 +232,7 @@ func TestStatementProperties(t *testing.T) {
 				t.Fatalf("seed %d: resident %s got %d fen of subsidy, more than any allowance (%d)", seed, res, got, most)
 			}
 		}
-		if m := Reconcile(in.Visits, nil, stmts); m != 0 {
+		if m := Reconcile(in.Visits, nil, stmts, nil); m != 0 {
 			t.Fatalf("seed %d: %d mismatches", seed, m)
 		}
 	}
@@ -284,11 +284,21 @@ func TestAdjustmentAndReconcile(t *testing.T) {
 	if l := s.Lines[1]; l.ChargeFen != 4000 || l.SubsidyFen != 3600 {
 		t.Fatalf("April's line = %+v, want 4000 with 3600 subsidy", l)
 	}
-	if m := Reconcile(in.Visits, in.Late, []*Statement{s}); m != 0 {
+	if m := Reconcile(in.Visits, in.Late, []*Statement{s}, nil); m != 0 {
 		t.Fatalf("mismatches = %d, want 0", m)
 	}
-	if m := Reconcile(in.Visits, nil, []*Statement{s}); m != 1 {
+	if m := Reconcile(in.Visits, nil, []*Statement{s}, nil); m != 1 {
 		t.Fatalf("an adjustment with no visit behind it: mismatches = %d, want 1", m)
+	}
+	// March, settled again after April paid the late visit: the visit is
+	// on no March statement, and that is no mismatch only because April
+	// carries it.
+	marchVisits := in.Late
+	if m := Reconcile(marchVisits, nil, []*Statement{{OrgID: "org_a", Month: "2026-03"}}, nil); m != 1 {
+		t.Fatalf("a March visit on no statement: mismatches = %d, want 1", m)
+	}
+	if m := Reconcile(marchVisits, nil, []*Statement{{OrgID: "org_a", Month: "2026-03"}}, map[string]bool{"vis_late": true}); m != 0 {
+		t.Fatalf("a March visit adjusted in April: mismatches = %d, want 0", m)
 	}
 	d := s.ComputeDigest()
 	s.Lines[1].CopayFen++

@@ -26,6 +26,9 @@ type Store interface {
 	SettleVisits(ctx context.Context, from, to time.Time) ([]*carehex.SettleVisit, error)
 	LateVisits(ctx context.Context, month string) ([]*carehex.SettleVisit, error)
 	SettledLines(ctx context.Context, from, to time.Time, exceptMonth string) ([]*carehex.StatementLine, error)
+	MissedVisits(ctx context.Context, from, to time.Time) ([]*carehex.SettleVisit, error)
+	ClosedStatements(ctx context.Context) (map[[2]string]bool, error)
+	SettledLater(ctx context.Context, from, to time.Time, month string) (map[string]bool, error)
 	Statement(ctx context.Context, orgID, month string) (*carehex.Statement, error)
 	SaveStatement(ctx context.Context, s *carehex.Statement) error
 	CloseStatement(ctx context.Context, orgID, month string) (*carehex.Statement, error)
@@ -77,8 +80,25 @@ func Month(ctx context.Context, store Store, m carehex.Month, zone *time.Locatio
 	if err != nil {
 		return nil, err
 	}
+	// Visits that completed after their month closed are on no statement;
+	// they are paid by adjustment like a late approval. Visits of months
+	// never settled are left for those months.
+	closed, err := store.ClosedStatements(ctx)
+	if err != nil {
+		return nil, err
+	}
+	candidates, err := store.MissedVisits(ctx, from.AddDate(-1, 0, 0), from)
+	if err != nil {
+		return nil, err
+	}
+	var missed []*carehex.SettleVisit
+	for _, v := range candidates {
+		if closed[[2]string{v.OrgID, carehex.MonthOf(v.FinishTime, zone).String()}] {
+			missed = append(missed, v)
+		}
+	}
 	fundFrom := from
-	for _, v := range late {
+	for _, v := range append(append([]*carehex.SettleVisit(nil), late...), missed...) {
 		if v.FinishTime.Before(fundFrom) {
 			fundFrom = v.FinishTime
 		}
@@ -88,7 +108,7 @@ func Month(ctx context.Context, store Store, m carehex.Month, zone *time.Locatio
 		return nil, err
 	}
 	var prior []*carehex.StatementLine
-	if len(late) > 0 {
+	if len(late)+len(missed) > 0 {
 		// Whole months: the caps and allowances of the late visits' months.
 		first, _ := carehex.MonthOf(fundFrom, zone).Bounds(zone)
 		if prior, err = store.SettledLines(ctx, first, from, month); err != nil {
@@ -101,7 +121,7 @@ func Month(ctx context.Context, store Store, m carehex.Month, zone *time.Locatio
 		}
 	}
 	built := carehex.BuildStatements(carehex.SettleInput{Month: m, Zone: zone, Orgs: orgs, Contracts: contracts,
-		Funding: funding, Visits: visits, Late: late, Prior: prior})
+		Funding: funding, Visits: visits, Late: late, Missed: missed, Prior: prior})
 
 	res := &Result{Figures: Figures{Month: month, VisitsCompleted: len(visits)}, OrgNames: map[string]string{}}
 	for _, o := range orgs {
@@ -143,6 +163,12 @@ func Month(ctx context.Context, store Store, m carehex.Month, zone *time.Locatio
 		res.CopayFen += st.CopayFen
 	}
 	res.Orgs = len(res.Statements)
-	res.Mismatches = carehex.Reconcile(visits, late, res.Statements)
+	// A visit of this month that completed after the month closed is
+	// accounted for on the later statement that carries it.
+	later, err := store.SettledLater(ctx, from, to, month)
+	if err != nil {
+		return nil, err
+	}
+	res.Mismatches = carehex.Reconcile(visits, append(late, missed...), res.Statements, later)
 	return res, nil
 }

@@ -168,19 +168,40 @@ func TestSettleMonth(t *testing.T) {
 		if figures(again) != want || statementOf(t, again, org.ID).Digest != digest {
 			t.Fatalf("settling a closed month again changed it: %+v", figures(again))
 		}
-		// ... it is an adjustment line in April.
+		// Two phones in a dead zone sync after March closed: a verified
+		// visit of March 31 and one checked in outside the geofence.
+		synced := w.visit(t, wang, carer, time.Date(2026, 3, 31, 18, 0, 0, 0, cst), true)
+		unresolved := w.visit(t, wang, carer, time.Date(2026, 3, 31, 22, 0, 0, 0, cst), false)
+
+		// ... the approval is an adjustment line in April, so is the late
+		// verified visit; the late unresolved one is held back in April.
 		april := m.Next()
 		w.clock.Set(time.Date(2026, 4, 2, 9, 0, 0, 0, cst))
 		apr, err := settle.Month(context.Background(), w.db, april, cst, true)
 		must(t, err)
 		// March 3 had 40 元 of its 60 元 cap paid, and March's allowance is
-		// spent: 20 元, all co-pay.
-		if apr.VisitsCompleted != 0 || apr.Lines != 1 || apr.Mismatches != 0 || apr.TotalFen != 2000 || apr.CopayFen != 2000 {
-			t.Fatalf("April = %+v, want one adjustment line of the day cap's remaining 20 元", figures(apr))
+		// spent: 20 元, all co-pay; March 31 is a new day: 40 元, co-pay.
+		if apr.VisitsCompleted != 0 || apr.Lines != 2 || apr.HeldBack != 1 || apr.Mismatches != 0 || apr.TotalFen != 6000 || apr.CopayFen != 6000 {
+			t.Fatalf("April = %+v, want two adjustment lines (20 元 and 40 元) and one held back", figures(apr))
 		}
-		adj := statementOf(t, apr, org.ID).Lines[0]
+		aprSt := statementOf(t, apr, org.ID)
+		adj := aprSt.Lines[0]
 		if adj.VisitID != outside.ID || adj.AdjustsMonth != "2026-03" || adj.Verification != "approved" || !adj.Capped {
 			t.Fatalf("adjustment = %+v", adj)
+		}
+		if l := aprSt.Lines[1]; l.VisitID != synced.ID || l.AdjustsMonth != "2026-03" || l.ChargeFen != 4000 {
+			t.Fatalf("late-synced line = %+v", l)
+		}
+		if h := aprSt.Held[0]; h.VisitID != unresolved.ID || h.Reason != carehex.HoldEVVUnresolved {
+			t.Fatalf("held in April = %+v", h)
+		}
+		// March, settled again, counts the late visits as its own and
+		// finds them accounted for in April.
+		marchAgain, err := settle.Month(context.Background(), w.db, m, cst, false)
+		must(t, err)
+		if marchAgain.VisitsCompleted != want.VisitsCompleted+2 || marchAgain.Mismatches != 0 ||
+			statementOf(t, marchAgain, org.ID).Digest != digest {
+			t.Fatalf("March again = %+v", figures(marchAgain))
 		}
 		may, err := settle.Month(context.Background(), w.db, april.Next(), cst, false)
 		must(t, err)

@@ -307,6 +307,61 @@ func (s *DB) LateVisits(ctx context.Context, month string) ([]*carehex.SettleVis
 	return vs, s.loadExceptions(ctx, vs)
 }
 
+// MissedVisits lists the visits completed in [from, to) that are on no
+// statement at all, neither as a line nor held back: visits whose month
+// was closed before they completed (a phone that synced late), or whose
+// month was never settled. Settlement keeps those of closed months as
+// adjustment candidates.
+func (s *DB) MissedVisits(ctx context.Context, from, to time.Time) ([]*carehex.SettleVisit, error) {
+	vs, err := queryAll(ctx, s, "list missed visits", scanSettleVisit, s.rebind(settleVisitSelect+`
+		WHERE v.status = 'completed' AND v.finish_time >= ? AND v.finish_time < ?
+		AND NOT EXISTS (SELECT 1 FROM statement_lines l WHERE l.visit_id = v.id)
+		AND NOT EXISTS (SELECT 1 FROM statement_held h WHERE h.visit_id = v.id)
+		ORDER BY v.finish_time, v.id`), micros(from), micros(to))
+	if err != nil {
+		return nil, err
+	}
+	return vs, s.loadExceptions(ctx, vs)
+}
+
+// SettledLater names the visits completed in [from, to) that a statement
+// of a later month than month carries: as an adjustment line, or held back
+// because they completed after their own month closed.
+func (s *DB) SettledLater(ctx context.Context, from, to time.Time, month string) (map[string]bool, error) {
+	ids, err := queryAll(ctx, s, "list visits settled later", func(sc interface{ Scan(...any) error }) (string, error) {
+		var id string
+		return id, sc.Scan(&id)
+	}, s.rebind(`SELECT l.visit_id FROM statement_lines l JOIN statements st ON st.id = l.statement_id
+		WHERE l.adjusts_month <> '' AND l.service_time >= ? AND l.service_time < ? AND st.month > ?
+		UNION SELECT h.visit_id FROM statement_held h JOIN statements st ON st.id = h.statement_id
+		WHERE h.finish_time >= ? AND h.finish_time < ? AND st.month > ?`),
+		micros(from), micros(to), month, micros(from), micros(to), month)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		out[id] = true
+	}
+	return out, nil
+}
+
+// ClosedStatements lists the closed (organisation, month) pairs.
+func (s *DB) ClosedStatements(ctx context.Context) (map[[2]string]bool, error) {
+	pairs, err := queryAll(ctx, s, "list closed statements", func(sc interface{ Scan(...any) error }) ([2]string, error) {
+		var p [2]string
+		return p, sc.Scan(&p[0], &p[1])
+	}, `SELECT org_id, month FROM statements WHERE status = 'closed'`)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[[2]string]bool, len(pairs))
+	for _, p := range pairs {
+		out[p] = true
+	}
+	return out, nil
+}
+
 func scanSettleVisit(sc interface{ Scan(...any) error }) (*carehex.SettleVisit, error) {
 	var (
 		v                        carehex.SettleVisit

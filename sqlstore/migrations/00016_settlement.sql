@@ -138,7 +138,11 @@ CREATE TABLE statement_held (
 );
 CREATE INDEX statement_held_visit ON statement_held (visit_id);
 
+-- Settlement reads a month's completed visits by finish time.
+CREATE INDEX visits_status_finish ON visits (status, finish_time);
+
 -- +goose Down
+DROP INDEX visits_status_finish;
 DROP TABLE statement_held;
 DROP TABLE statement_lines;
 DROP TABLE statements;
