@@ -217,3 +217,88 @@ func TestStatements(t *testing.T) {
 		wantErr(t, e.SaveStatement(ctx, &carehex.Statement{OrgID: org.ID, Month: "2025-4"}), carehex.EINVALID, "month")
 	})
 }
+
+// TestSettlementReads covers what the settle engine reads beyond the
+// statements themselves: funding valid in a month, bulk funding, closed
+// statements, lines already settled, visits on no statement, and visits
+// carried by a later month.
+func TestSettlementReads(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *env) {
+		ctx := opCtx()
+		res := mustCreateResident(t, e, resident("王秀英", "13800000001"))
+		other := mustCreateResident(t, e, resident("赵建国", "13800000002"))
+		march := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
+		fs := []*carehex.Funding{
+			{ResidentID: res.ID, Kind: carehex.FundingSubsidy, Category: "dibao", ShareBP: 10000, AllowanceFen: 5000,
+				ValidFrom: march.AddDate(0, -2, 0), ValidTo: march}, // ended before March
+			{ResidentID: res.ID, Kind: carehex.FundingSubsidy, Category: "tekun", ShareBP: 10000, AllowanceFen: 8000, ValidFrom: march},
+			{ResidentID: other.ID, Kind: carehex.FundingInsurance, Category: "长护险", ShareBP: 9000, AllowanceFen: 9000,
+				ValidFrom: march.AddDate(0, 0, 10), ValidTo: march.AddDate(0, 0, 20)},
+		}
+		before := rows(t, e, "resident_funding")
+		bad := []*carehex.Funding{fs[0], {ResidentID: res.ID, Kind: "gift", Category: "x", ValidFrom: march}}
+		wantErr(t, e.ImportFunding(ctx, bad), carehex.EINVALID, "kind")
+		if rows(t, e, "resident_funding") != before {
+			t.Fatal("a refused import wrote funding")
+		}
+		if err := e.ImportFunding(ctx, fs); err != nil {
+			t.Fatal(err)
+		}
+		valid, err := e.FundingValidIn(ctx, march, march.AddDate(0, 1, 0))
+		if err != nil || len(valid[res.ID]) != 1 || valid[res.ID][0].Category != "tekun" || len(valid[other.ID]) != 1 {
+			t.Fatalf("FundingValidIn(March) = %v, %v", valid, err)
+		}
+
+		org := mustCreateOrg(t, e, "颐康")
+		p := mustCreateProvider(t, e, "李师傅")
+		if err := e.SetProviderOrganisation(ctx, p.ID, org.ID); err != nil {
+			t.Fatal(err)
+		}
+		paid := completedVisit(t, e, res, p, 1, at(10, 0), true)
+		late := completedVisit(t, e, res, p, 2, at(14, 0), true)
+		day := visitDay
+		missed, err := e.MissedVisits(ctx, day, day.AddDate(0, 0, 1))
+		if err != nil || len(missed) != 2 {
+			t.Fatalf("MissedVisits before any statement = %d, %v; want both", len(missed), err)
+		}
+		line := func(v *carehex.Visit, when time.Time, adjusts string) *carehex.StatementLine {
+			return &carehex.StatementLine{VisitID: v.ID, ResidentID: res.ID, ServiceCode: "meal_delivery", ContractID: "con_x",
+				ServiceTime: when, Unit: carehex.UnitVisit, Units: 1, PriceFen: 4000, ChargeFen: 4000, SubsidyFen: 4000,
+				Verification: "geofence", AdjustsMonth: adjusts}
+		}
+		if err := e.SaveStatement(ctx, &carehex.Statement{OrgID: org.ID, Month: "2025-03",
+			Lines: []*carehex.StatementLine{line(paid, at(10, 0), "")}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.CloseStatement(ctx, org.ID, "2025-03"); err != nil {
+			t.Fatal(err)
+		}
+		closed, err := e.ClosedStatements(ctx)
+		if err != nil || len(closed) != 1 || !closed[[2]string{org.ID, "2025-03"}] {
+			t.Fatalf("ClosedStatements = %v, %v", closed, err)
+		}
+		missed, err = e.MissedVisits(ctx, day, day.AddDate(0, 0, 1))
+		if err != nil || len(missed) != 1 || missed[0].VisitID != late.ID || missed[0].OrgID != org.ID {
+			t.Fatalf("MissedVisits after March closed = %+v, %v; want the late one", missed, err)
+		}
+		if err := e.SaveStatement(ctx, &carehex.Statement{OrgID: org.ID, Month: "2025-04",
+			Lines: []*carehex.StatementLine{line(late, at(14, 0), "2025-03")}}); err != nil {
+			t.Fatal(err)
+		}
+		settled, err := e.SettledLines(ctx, day, day.AddDate(0, 1, 0), "2025-04")
+		if err != nil || len(settled) != 1 || settled[0].VisitID != paid.ID {
+			t.Fatalf("SettledLines except April = %+v, %v; want March's line", settled, err)
+		}
+		later, err := e.SettledLater(ctx, day, day.AddDate(0, 1, 0), "2025-03")
+		if err != nil || len(later) != 1 || !later[late.ID] {
+			t.Fatalf("SettledLater(March) = %v, %v; want the late visit", later, err)
+		}
+		if later, err := e.SettledLater(ctx, day, day.AddDate(0, 1, 0), "2025-04"); err != nil || len(later) != 0 {
+			t.Fatalf("SettledLater(April) = %v, %v; want none", later, err)
+		}
+		sts, err := e.Statements(ctx, "2025-04")
+		if err != nil || len(sts) != 1 || sts[0].Status != carehex.StatementOpen || sts[0].TotalFen != 4000 {
+			t.Fatalf("Statements(April) = %+v, %v", sts, err)
+		}
+	})
+}
