@@ -39,7 +39,7 @@ test:
 FAULT_TESTS := ^(TestFaultReplicas|TestRedisDown)$$
 # SLOW_TESTS skip under -short: the fault tests, the simulated morning, and
 # the login flood's /healthz latency (measured alone, not beside other packages).
-SLOW_TESTS := ^(TestFaultReplicas|TestRedisDown|TestSimulateSmall|TestLoginFloodKeepsServerResponsive)$$
+SLOW_TESTS := ^(TestFaultReplicas|TestRedisDown|TestSimulateSmall|TestLoginFloodKeepsServerResponsive|TestSimulateThenSettle)$$
 ## test-faults: the fault tests alone (replicas paused and killed, Redis and PostgreSQL restarted), with their figures
 test-faults:
 	scripts/test-deps.sh

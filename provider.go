@@ -7,13 +7,18 @@ import (
 
 // Provider is a care worker on the roster.
 type Provider struct {
-	ID           string
-	Name         string
-	Phone        string
-	Gender       Gender
-	Skills       []string // the same strings as ServiceType.RequiredSkill
-	Languages    []string
+	ID        string
+	Name      string
+	Phone     string
+	Gender    Gender
+	Skills    []string // the same strings as ServiceType.RequiredSkill
+	Languages []string
+	// Organisation is the employer's name as typed; OrgID is the
+	// organisation the provider belongs to (DefaultOrganisationID until
+	// moved). A new provider whose Organisation names a known
+	// organisation joins it.
 	Organisation string
+	OrgID        string
 	Home         LatLng // base location, used until the phone reports a position
 	Cell         Cell   // H3 cell of Home at geo.ResidentRes
 	Active       bool

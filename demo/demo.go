@@ -135,17 +135,26 @@ func Seed(ctx context.Context, s Store, seed uint64, residents, providers int, s
 			if err := imp.ImportResidents(ctx, batch); err != nil {
 				return fmt.Errorf("demo: import residents %d…%d: %w", start+1, start+len(batch), err)
 			}
-			report(len(batch))
-			continue
+		} else {
+			for i, r := range batch {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				if err := s.CreateResident(ctx, r); err != nil {
+					return fmt.Errorf("demo: create resident %d of %d: %w", start+i+1, residents, err)
+				}
+				report(1)
+			}
 		}
-		for i, r := range batch {
-			if err := ctx.Err(); err != nil {
+		// A store that keeps funding gets the demo's subsidised share of
+		// each batch, now that the batch has IDs.
+		if ss, ok := s.(SettlementStore); ok {
+			if err := SeedFunding(ctx, ss, batch, SettlementFrom); err != nil {
 				return err
 			}
-			if err := s.CreateResident(ctx, r); err != nil {
-				return fmt.Errorf("demo: create resident %d of %d: %w", start+i+1, residents, err)
-			}
-			report(1)
+		}
+		if bulk {
+			report(len(batch))
 		}
 	}
 	if total == 0 && progress != nil {

@@ -38,12 +38,17 @@ func (s *DB) CreateProvider(ctx context.Context, p *carehex.Provider) error {
 	now := s.stamp()
 	id := carehex.NewID("prv")
 	err = s.inTx(ctx, "create provider", func(tx *sql.Tx) error {
+		org, err := s.providerOrg(ctx, tx, p)
+		if err != nil {
+			return err
+		}
+		p.OrgID = org
 		// A new provider is active: a roster entry nobody can dispatch to is
 		// not what anyone adding one means.
 		if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO providers
-			(id, name, phone, gender, languages, organisation, lat, lng, cell, active, create_time)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)`),
-			id, p.Name, p.Phone, string(p.Gender), string(langs), p.Organisation, p.Home.Lat, p.Home.Lng,
+			(id, name, phone, gender, languages, organisation, org_id, lat, lng, cell, active, create_time)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)`),
+			id, p.Name, p.Phone, string(p.Gender), string(langs), p.Organisation, p.OrgID, p.Home.Lat, p.Home.Lng,
 			int64(cell), micros(now)); err != nil {
 			return err
 		}
@@ -64,7 +69,7 @@ func (s *DB) CreateProvider(ctx context.Context, p *carehex.Provider) error {
 	return nil
 }
 
-const providerSelect = `SELECT id, name, phone, gender, languages, organisation, lat, lng, cell, active, create_time
+const providerSelect = `SELECT id, name, phone, gender, languages, organisation, org_id, lat, lng, cell, active, create_time
 	FROM providers`
 
 func scanProvider(sc interface{ Scan(...any) error }) (*carehex.Provider, error) {
@@ -73,7 +78,7 @@ func scanProvider(sc interface{ Scan(...any) error }) (*carehex.Provider, error)
 		gender, langs   string
 		cell, active, t int64
 	)
-	if err := sc.Scan(&p.ID, &p.Name, &p.Phone, &gender, &langs, &p.Organisation, &p.Home.Lat, &p.Home.Lng,
+	if err := sc.Scan(&p.ID, &p.Name, &p.Phone, &gender, &langs, &p.Organisation, &p.OrgID, &p.Home.Lat, &p.Home.Lng,
 		&cell, &active, &t); err != nil {
 		return nil, err
 	}

@@ -67,6 +67,10 @@ func seed(ctx context.Context, store *sqlstore.DB, residents, providers int, pro
 	if err != nil {
 		return err
 	}
+	// Organisations first, so that each provider joins the one it names.
+	if err := demo.SeedOrganisations(ctx, store, serviceCodes(types), demo.SettlementFrom); err != nil {
+		return err
+	}
 	return demo.Seed(ctx, store, 1, residents, providers, catalog.Skills(types), progress)
 }
 
@@ -103,4 +107,13 @@ func demoSeed(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	fmt.Fprintf(stdout, "seeded %d residents and %d providers\n", *residents, *providers)
 	return nil
+}
+
+// serviceCodes lists the catalogue's codes: what the demo contracts cover.
+func serviceCodes(types []*carehex.ServiceType) []string {
+	codes := make([]string, len(types))
+	for i, t := range types {
+		codes[i] = t.Code
+	}
+	return codes
 }

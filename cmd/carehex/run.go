@@ -20,6 +20,7 @@ usage:
   carehex bench idle [--phones N] [--duration D] [--addr URL --username U --password P]
   carehex bench load [--rate N] [--duration D] [--database-url URL] [--redis-url URL] [--transport twirp|nethttp|both]
   carehex bench load --addr URL --username U --password P [--rate N] [--duration D]   (a running server; its CPU from /metrics)
+  carehex settle --month YYYY-MM [--data DIR] [--close] [--out DIR]   monthly statements of the organisations
   carehex simulate [--preset small|city] [--seed N] [--addr URL] [--residents N] [--providers N] [--record FILE] [--replay FILE] [--compare] [--map FILE]
 
 Environment: CAREHEX_ADDR, CAREHEX_DATA, CAREHEX_DATABASE_URL (postgres://…),
@@ -60,6 +61,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return benchIdle(ctx, rest[1:], getenv, stdout, stderr)
 	case cmd == "bench" && len(rest) > 0 && rest[0] == "load":
 		return benchLoad(ctx, rest[1:], getenv, stdout, stderr)
+	case cmd == "settle":
+		return settleMonth(ctx, rest, getenv, stdout, stderr)
 	case cmd == "simulate":
 		return simulate(ctx, rest, getenv, stdout, stderr)
 	case cmd == "help" || cmd == "-h" || cmd == "--help":

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/carehex/carehex"
+	"github.com/carehex/carehex/catalog"
 	"github.com/carehex/carehex/demo"
 	"github.com/carehex/carehex/matching"
 	sim "github.com/carehex/carehex/simulate"
@@ -272,12 +273,30 @@ func simulateLocal(ctx context.Context, cfg Config, scfg sim.Config, dataSet boo
 		}
 		return err
 	}
+	// The demo's organisations, contracts and funding, from the start of
+	// the simulated day's year, so that `carehex settle` has statements to
+	// build from the day: providers join the organisations they name, and
+	// each imported batch of residents gets its subsidised share.
+	types, err := catalog.Load()
+	if err != nil {
+		return nil, err
+	}
+	from := time.Date(scfg.Date.Year(), 1, 1, 0, 0, 0, 0, scfg.Date.Location())
+	if err := demo.SeedOrganisations(ctx, st.Store, serviceCodes(types), from); err != nil {
+		return nil, err
+	}
+	importResidents := func(ctx context.Context, rs []*carehex.Resident) error {
+		if err := st.Store.ImportResidents(ctx, rs); err != nil {
+			return err
+		}
+		return demo.SeedFunding(ctx, st.Store, rs, from)
+	}
 	tr := &http.Transport{MaxIdleConnsPerHost: 16}
 	defer tr.CloseIdleConnections()
 	res, err := sim.Run(ctx, scfg, sim.Target{
 		BaseURL: "http://" + ln.Addr().String(), HTTP: &http.Client{Transport: tr, Timeout: time.Minute},
 		Username: name, Password: pw, SetClock: clock.Set, Tick: tick,
-		ImportResidents: st.Store.ImportResidents, Audit: st.Store, Log: log,
+		ImportResidents: importResidents, Audit: st.Store, Log: log,
 	})
 	return res, err
 }
