@@ -46,6 +46,9 @@ type DB struct {
 	db      *sql.DB
 	dialect string
 	now     carehex.Clock
+	// trail remembers which open transactions wrote trail records, so inTx
+	// chains them just before commit (see trail.go).
+	trail pendingTrail
 }
 
 var (
@@ -91,6 +94,15 @@ func Open(ctx context.Context, dsn string, clock carehex.Clock) (*DB, error) {
 		return nil, s.wrap(err, "connect to "+s.dialect)
 	}
 	if err := s.migrate(ctx); err != nil {
+		s.db.Close()
+		return nil, err
+	}
+	// Rows written before the trail existed (or by an older replica during
+	// an upgrade) are chained now, in time order.
+	if err := s.inTx(ctx, "chain earlier trail records", func(tx *sql.Tx) error {
+		s.trail.mark(tx, carehex.TrailChains...)
+		return nil
+	}); err != nil {
 		s.db.Close()
 		return nil, err
 	}
@@ -210,8 +222,18 @@ func (s *DB) inTx(ctx context.Context, what string, fn func(tx *sql.Tx) error) e
 		return s.wrap(err, what+": begin")
 	}
 	if err := fn(tx); err != nil {
+		s.trail.take(tx)
 		_ = tx.Rollback()
 		return s.wrap(err, what)
+	}
+	// Chaining comes last, so the chain heads' lock is the last lock the
+	// transaction takes and is held only for the commit: no transaction
+	// waits for a row lock while holding it, so no deadlock can form.
+	if chains := s.trail.take(tx); len(chains) > 0 {
+		if err := s.seal(ctx, tx, chains); err != nil {
+			_ = tx.Rollback()
+			return s.wrap(err, what+": chain trail")
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return s.wrap(err, what+": commit")
@@ -289,8 +311,9 @@ func actorOf(ctx context.Context) string {
 }
 
 // audit appends one audit record inside the caller's transaction, so a change
-// is never committed without the record of who made it.
-func (s *DB) audit(ctx context.Context, q querier, rec *carehex.AuditRecord) error {
+// is never committed without the record of who made it; inTx chains it at
+// commit.
+func (s *DB) audit(ctx context.Context, tx *sql.Tx, rec *carehex.AuditRecord) error {
 	if rec.ID == "" {
 		rec.ID = carehex.NewID("aud")
 	}
@@ -301,12 +324,13 @@ func (s *DB) audit(ctx context.Context, q querier, rec *carehex.AuditRecord) err
 	if rec.Actor == "" {
 		rec.Actor = actorOf(ctx)
 	}
-	_, err := q.ExecContext(ctx, s.rebind(`INSERT INTO audit_records
+	_, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO audit_records
 		(id, time, actor, action, object_type, object_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?)`),
 		rec.ID, micros(rec.Time), rec.Actor, rec.Action, rec.ObjectType, rec.ObjectID, rec.Detail)
 	if err != nil {
 		return s.wrap(err, "insert audit record")
 	}
+	s.trail.mark(tx, carehex.ChainAudit)
 	return nil
 }
 
