@@ -16,6 +16,8 @@ usage:
   carehex demo seed [--residents N] [--providers N] [--data DIR]
   carehex bench dispatch --redis-url URL [--providers N] [--clients N]
   carehex bench load [--rate N] [--duration D] [--database-url URL] [--redis-url URL] [--transport twirp|nethttp|both]
+  carehex audit verify [--data DIR] [--from DATE] [--anchors FILE]   recompute the trail's hash chains; non-zero naming the first bad record
+  carehex audit anchor [--data DIR] [--export FILE]   anchor the chains' heads now; export every anchor as JSON
   carehex simulate [--preset small|city] [--seed N] [--addr URL] [--residents N] [--providers N] [--record FILE] [--replay FILE] [--compare] [--map FILE]
 
 Environment: CAREHEX_ADDR, CAREHEX_DATA, CAREHEX_DATABASE_URL (postgres://…),
@@ -48,6 +50,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return benchDispatch(ctx, rest[1:], getenv, stdout, stderr)
 	case cmd == "bench" && len(rest) > 0 && rest[0] == "load":
 		return benchLoad(ctx, rest[1:], getenv, stdout, stderr)
+	case cmd == "audit":
+		return auditCmd(ctx, rest, getenv, stdout, stderr)
 	case cmd == "simulate":
 		return simulate(ctx, rest, getenv, stdout, stderr)
 	case cmd == "help" || cmd == "-h" || cmd == "--help":

@@ -42,12 +42,16 @@ type stack struct {
 	Handler http.Handler // everything served: /twirp/, /m/v1/, /metrics, /healthz, the pages
 
 	log        *slog.Logger
+	clock      carehex.Clock
 	closeRedis func()
 }
 
 // newStack opens the store and Redis named by cfg and wires the parts with
 // clock as every part's time. Close releases what it opened.
 func newStack(ctx context.Context, cfg *Config, clock carehex.Clock, log *slog.Logger) (*stack, error) {
+	if clock == nil {
+		clock = time.Now
+	}
 	store, err := openStore(ctx, cfg, clock)
 	if err != nil {
 		return nil, err
@@ -57,7 +61,7 @@ func newStack(ctx context.Context, cfg *Config, clock carehex.Clock, log *slog.L
 		store.Close()
 		return nil, err
 	}
-	st := &stack{Store: store, Redis: rdb, log: log, closeRedis: closeRedis}
+	st := &stack{Store: store, Redis: rdb, log: log, clock: clock, closeRedis: closeRedis}
 	if err := st.wire(cfg, clock); err != nil {
 		st.Close()
 		return nil, err
@@ -123,7 +127,8 @@ func (st *stack) healthz(w http.ResponseWriter, r *http.Request) {
 
 // Start runs the background work: the dispatcher's pass (expiring offers,
 // re-dispatching, alerts, rebuilding Redis), the late/missed visit watch, and
-// the notification relay. Every replica runs all three. The returned func
+// the notification relay, and the trail's daily anchor. Every replica runs
+// all four. The returned func
 // stops them and waits; call it before Close.
 func (st *stack) Start(ctx context.Context) (stop func()) {
 	bg, cancel := context.WithCancel(ctx)
@@ -132,6 +137,7 @@ func (st *stack) Start(ctx context.Context) (stop func()) {
 		"dispatch": func(ctx context.Context) error { return st.Engine.Run(ctx, time.Second) },
 		"overdue":  func(ctx context.Context) error { return st.Engine.RunOverdue(ctx, 30*time.Second) },
 		"relay":    func(ctx context.Context) error { return st.Relay.Run(ctx, 2*time.Second) },
+		"anchor":   func(ctx context.Context) error { return runAnchors(ctx, st.Store, st.clock, time.Hour, st.log) },
 	} {
 		workers.Add(1)
 		go func() {
