@@ -45,6 +45,9 @@ var Access = map[string][]carehex.Role{
 	"ResidentService/LinkFamilyMember":   writers,
 	"ResidentService/ListFamilyMembers":  staff,
 	"ResidentService/UnlinkFamilyMember": writers,
+	// Supervisors oversee; they do not call residents, so they see numbers
+	// masked only.
+	"ResidentService/RevealResidentField": writers,
 
 	"CatalogService/ListServiceTypes": staff,
 
@@ -61,6 +64,7 @@ var Access = map[string][]carehex.Role{
 	"IntakeService/ListRequestEvents":    staff,
 
 	"AuditService/ListAuditRecords": overseers,
+	"AuditService/ListAccessAlerts": overseers,
 
 	"DispatchService/ListCandidates":    staff,
 	"DispatchService/AssignProvider":    writers,

@@ -29,6 +29,7 @@ type Store interface {
 	carehex.OfferStore
 	carehex.AlertStore
 	carehex.DispatchMapStore
+	carehex.PersonalReadStore
 }
 
 // Server holds the dependencies of every service.
@@ -51,6 +52,9 @@ type Server struct {
 	// from X-Forwarded-For's last entry, for a server behind one trusted
 	// proxy; otherwise it is the connection's address.
 	TrustForwardedFor bool
+	// ReadPolicy is the bulk-access limit on reading residents' personal
+	// data; zero values are carehex.DefaultReadPolicy's.
+	ReadPolicy carehex.ReadPolicy
 }
 
 func (s *Server) now() time.Time {

@@ -22,6 +22,113 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type RevealResidentFieldRequest struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	ResidentId string                 `protobuf:"bytes,1,opt,name=resident_id,json=residentId,proto3" json:"resident_id,omitempty"`
+	// field is "phone" or "id_number".
+	Field string `protobuf:"bytes,2,opt,name=field,proto3" json:"field,omitempty"`
+	// reason says why the full value is needed (e.g. "calling back"); at most
+	// 200 characters.
+	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevealResidentFieldRequest) Reset() {
+	*x = RevealResidentFieldRequest{}
+	mi := &file_carehex_v1_resident_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevealResidentFieldRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevealResidentFieldRequest) ProtoMessage() {}
+
+func (x *RevealResidentFieldRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_carehex_v1_resident_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevealResidentFieldRequest.ProtoReflect.Descriptor instead.
+func (*RevealResidentFieldRequest) Descriptor() ([]byte, []int) {
+	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *RevealResidentFieldRequest) GetResidentId() string {
+	if x != nil {
+		return x.ResidentId
+	}
+	return ""
+}
+
+func (x *RevealResidentFieldRequest) GetField() string {
+	if x != nil {
+		return x.Field
+	}
+	return ""
+}
+
+func (x *RevealResidentFieldRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type RevealResidentFieldResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Value         string                 `protobuf:"bytes,1,opt,name=value,proto3" json:"value,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevealResidentFieldResponse) Reset() {
+	*x = RevealResidentFieldResponse{}
+	mi := &file_carehex_v1_resident_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevealResidentFieldResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevealResidentFieldResponse) ProtoMessage() {}
+
+func (x *RevealResidentFieldResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_carehex_v1_resident_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevealResidentFieldResponse.ProtoReflect.Descriptor instead.
+func (*RevealResidentFieldResponse) Descriptor() ([]byte, []int) {
+	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *RevealResidentFieldResponse) GetValue() string {
+	if x != nil {
+		return x.Value
+	}
+	return ""
+}
+
 type Resident struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	Id        string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -45,7 +152,7 @@ type Resident struct {
 
 func (x *Resident) Reset() {
 	*x = Resident{}
-	mi := &file_carehex_v1_resident_proto_msgTypes[0]
+	mi := &file_carehex_v1_resident_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -57,7 +164,7 @@ func (x *Resident) String() string {
 func (*Resident) ProtoMessage() {}
 
 func (x *Resident) ProtoReflect() protoreflect.Message {
-	mi := &file_carehex_v1_resident_proto_msgTypes[0]
+	mi := &file_carehex_v1_resident_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -70,7 +177,7 @@ func (x *Resident) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resident.ProtoReflect.Descriptor instead.
 func (*Resident) Descriptor() ([]byte, []int) {
-	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{0}
+	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Resident) GetId() string {
@@ -182,7 +289,7 @@ type Contact struct {
 
 func (x *Contact) Reset() {
 	*x = Contact{}
-	mi := &file_carehex_v1_resident_proto_msgTypes[1]
+	mi := &file_carehex_v1_resident_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -194,7 +301,7 @@ func (x *Contact) String() string {
 func (*Contact) ProtoMessage() {}
 
 func (x *Contact) ProtoReflect() protoreflect.Message {
-	mi := &file_carehex_v1_resident_proto_msgTypes[1]
+	mi := &file_carehex_v1_resident_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -207,7 +314,7 @@ func (x *Contact) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Contact.ProtoReflect.Descriptor instead.
 func (*Contact) Descriptor() ([]byte, []int) {
-	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{1}
+	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Contact) GetName() string {
@@ -244,7 +351,7 @@ type Preferences struct {
 
 func (x *Preferences) Reset() {
 	*x = Preferences{}
-	mi := &file_carehex_v1_resident_proto_msgTypes[2]
+	mi := &file_carehex_v1_resident_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -256,7 +363,7 @@ func (x *Preferences) String() string {
 func (*Preferences) ProtoMessage() {}
 
 func (x *Preferences) ProtoReflect() protoreflect.Message {
-	mi := &file_carehex_v1_resident_proto_msgTypes[2]
+	mi := &file_carehex_v1_resident_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -269,7 +376,7 @@ func (x *Preferences) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Preferences.ProtoReflect.Descriptor instead.
 func (*Preferences) Descriptor() ([]byte, []int) {
-	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{2}
+	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Preferences) GetLanguage() string {
@@ -325,7 +432,7 @@ type CreateResidentRequest struct {
 
 func (x *CreateResidentRequest) Reset() {
 	*x = CreateResidentRequest{}
-	mi := &file_carehex_v1_resident_proto_msgTypes[3]
+	mi := &file_carehex_v1_resident_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -337,7 +444,7 @@ func (x *CreateResidentRequest) String() string {
 func (*CreateResidentRequest) ProtoMessage() {}
 
 func (x *CreateResidentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_carehex_v1_resident_proto_msgTypes[3]
+	mi := &file_carehex_v1_resident_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -350,7 +457,7 @@ func (x *CreateResidentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateResidentRequest.ProtoReflect.Descriptor instead.
 func (*CreateResidentRequest) Descriptor() ([]byte, []int) {
-	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{3}
+	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *CreateResidentRequest) GetName() string {
@@ -432,7 +539,7 @@ type CreateResidentResponse struct {
 
 func (x *CreateResidentResponse) Reset() {
 	*x = CreateResidentResponse{}
-	mi := &file_carehex_v1_resident_proto_msgTypes[4]
+	mi := &file_carehex_v1_resident_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -444,7 +551,7 @@ func (x *CreateResidentResponse) String() string {
 func (*CreateResidentResponse) ProtoMessage() {}
 
 func (x *CreateResidentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_carehex_v1_resident_proto_msgTypes[4]
+	mi := &file_carehex_v1_resident_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -457,7 +564,7 @@ func (x *CreateResidentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateResidentResponse.ProtoReflect.Descriptor instead.
 func (*CreateResidentResponse) Descriptor() ([]byte, []int) {
-	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{4}
+	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *CreateResidentResponse) GetResident() *Resident {
@@ -478,7 +585,7 @@ type UpdateResidentRequest struct {
 
 func (x *UpdateResidentRequest) Reset() {
 	*x = UpdateResidentRequest{}
-	mi := &file_carehex_v1_resident_proto_msgTypes[5]
+	mi := &file_carehex_v1_resident_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -490,7 +597,7 @@ func (x *UpdateResidentRequest) String() string {
 func (*UpdateResidentRequest) ProtoMessage() {}
 
 func (x *UpdateResidentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_carehex_v1_resident_proto_msgTypes[5]
+	mi := &file_carehex_v1_resident_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -503,7 +610,7 @@ func (x *UpdateResidentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateResidentRequest.ProtoReflect.Descriptor instead.
 func (*UpdateResidentRequest) Descriptor() ([]byte, []int) {
-	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{5}
+	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *UpdateResidentRequest) GetResident() *Resident {
@@ -522,7 +629,7 @@ type UpdateResidentResponse struct {
 
 func (x *UpdateResidentResponse) Reset() {
 	*x = UpdateResidentResponse{}
-	mi := &file_carehex_v1_resident_proto_msgTypes[6]
+	mi := &file_carehex_v1_resident_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -534,7 +641,7 @@ func (x *UpdateResidentResponse) String() string {
 func (*UpdateResidentResponse) ProtoMessage() {}
 
 func (x *UpdateResidentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_carehex_v1_resident_proto_msgTypes[6]
+	mi := &file_carehex_v1_resident_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -547,7 +654,7 @@ func (x *UpdateResidentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateResidentResponse.ProtoReflect.Descriptor instead.
 func (*UpdateResidentResponse) Descriptor() ([]byte, []int) {
-	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{6}
+	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *UpdateResidentResponse) GetResident() *Resident {
@@ -566,7 +673,7 @@ type GetResidentRequest struct {
 
 func (x *GetResidentRequest) Reset() {
 	*x = GetResidentRequest{}
-	mi := &file_carehex_v1_resident_proto_msgTypes[7]
+	mi := &file_carehex_v1_resident_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -578,7 +685,7 @@ func (x *GetResidentRequest) String() string {
 func (*GetResidentRequest) ProtoMessage() {}
 
 func (x *GetResidentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_carehex_v1_resident_proto_msgTypes[7]
+	mi := &file_carehex_v1_resident_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -591,7 +698,7 @@ func (x *GetResidentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetResidentRequest.ProtoReflect.Descriptor instead.
 func (*GetResidentRequest) Descriptor() ([]byte, []int) {
-	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{7}
+	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetResidentRequest) GetId() string {
@@ -610,7 +717,7 @@ type GetResidentResponse struct {
 
 func (x *GetResidentResponse) Reset() {
 	*x = GetResidentResponse{}
-	mi := &file_carehex_v1_resident_proto_msgTypes[8]
+	mi := &file_carehex_v1_resident_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -622,7 +729,7 @@ func (x *GetResidentResponse) String() string {
 func (*GetResidentResponse) ProtoMessage() {}
 
 func (x *GetResidentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_carehex_v1_resident_proto_msgTypes[8]
+	mi := &file_carehex_v1_resident_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -635,7 +742,7 @@ func (x *GetResidentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetResidentResponse.ProtoReflect.Descriptor instead.
 func (*GetResidentResponse) Descriptor() ([]byte, []int) {
-	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{8}
+	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetResidentResponse) GetResident() *Resident {
@@ -656,7 +763,7 @@ type SearchResidentsRequest struct {
 
 func (x *SearchResidentsRequest) Reset() {
 	*x = SearchResidentsRequest{}
-	mi := &file_carehex_v1_resident_proto_msgTypes[9]
+	mi := &file_carehex_v1_resident_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -668,7 +775,7 @@ func (x *SearchResidentsRequest) String() string {
 func (*SearchResidentsRequest) ProtoMessage() {}
 
 func (x *SearchResidentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_carehex_v1_resident_proto_msgTypes[9]
+	mi := &file_carehex_v1_resident_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -681,7 +788,7 @@ func (x *SearchResidentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchResidentsRequest.ProtoReflect.Descriptor instead.
 func (*SearchResidentsRequest) Descriptor() ([]byte, []int) {
-	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{9}
+	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *SearchResidentsRequest) GetQuery() string {
@@ -707,7 +814,7 @@ type SearchResidentsResponse struct {
 
 func (x *SearchResidentsResponse) Reset() {
 	*x = SearchResidentsResponse{}
-	mi := &file_carehex_v1_resident_proto_msgTypes[10]
+	mi := &file_carehex_v1_resident_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -719,7 +826,7 @@ func (x *SearchResidentsResponse) String() string {
 func (*SearchResidentsResponse) ProtoMessage() {}
 
 func (x *SearchResidentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_carehex_v1_resident_proto_msgTypes[10]
+	mi := &file_carehex_v1_resident_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -732,7 +839,7 @@ func (x *SearchResidentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchResidentsResponse.ProtoReflect.Descriptor instead.
 func (*SearchResidentsResponse) Descriptor() ([]byte, []int) {
-	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{10}
+	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *SearchResidentsResponse) GetResidents() []*Resident {
@@ -754,7 +861,7 @@ type LinkFamilyMemberRequest struct {
 
 func (x *LinkFamilyMemberRequest) Reset() {
 	*x = LinkFamilyMemberRequest{}
-	mi := &file_carehex_v1_resident_proto_msgTypes[11]
+	mi := &file_carehex_v1_resident_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -766,7 +873,7 @@ func (x *LinkFamilyMemberRequest) String() string {
 func (*LinkFamilyMemberRequest) ProtoMessage() {}
 
 func (x *LinkFamilyMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_carehex_v1_resident_proto_msgTypes[11]
+	mi := &file_carehex_v1_resident_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -779,7 +886,7 @@ func (x *LinkFamilyMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LinkFamilyMemberRequest.ProtoReflect.Descriptor instead.
 func (*LinkFamilyMemberRequest) Descriptor() ([]byte, []int) {
-	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{11}
+	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *LinkFamilyMemberRequest) GetResidentId() string {
@@ -822,7 +929,7 @@ type LinkFamilyMemberResponse struct {
 
 func (x *LinkFamilyMemberResponse) Reset() {
 	*x = LinkFamilyMemberResponse{}
-	mi := &file_carehex_v1_resident_proto_msgTypes[12]
+	mi := &file_carehex_v1_resident_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -834,7 +941,7 @@ func (x *LinkFamilyMemberResponse) String() string {
 func (*LinkFamilyMemberResponse) ProtoMessage() {}
 
 func (x *LinkFamilyMemberResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_carehex_v1_resident_proto_msgTypes[12]
+	mi := &file_carehex_v1_resident_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -847,7 +954,7 @@ func (x *LinkFamilyMemberResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LinkFamilyMemberResponse.ProtoReflect.Descriptor instead.
 func (*LinkFamilyMemberResponse) Descriptor() ([]byte, []int) {
-	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{12}
+	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *LinkFamilyMemberResponse) GetFamilyMemberId() string {
@@ -878,7 +985,7 @@ type FamilyMember struct {
 
 func (x *FamilyMember) Reset() {
 	*x = FamilyMember{}
-	mi := &file_carehex_v1_resident_proto_msgTypes[13]
+	mi := &file_carehex_v1_resident_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -890,7 +997,7 @@ func (x *FamilyMember) String() string {
 func (*FamilyMember) ProtoMessage() {}
 
 func (x *FamilyMember) ProtoReflect() protoreflect.Message {
-	mi := &file_carehex_v1_resident_proto_msgTypes[13]
+	mi := &file_carehex_v1_resident_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -903,7 +1010,7 @@ func (x *FamilyMember) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FamilyMember.ProtoReflect.Descriptor instead.
 func (*FamilyMember) Descriptor() ([]byte, []int) {
-	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{13}
+	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *FamilyMember) GetId() string {
@@ -957,7 +1064,7 @@ type ListFamilyMembersRequest struct {
 
 func (x *ListFamilyMembersRequest) Reset() {
 	*x = ListFamilyMembersRequest{}
-	mi := &file_carehex_v1_resident_proto_msgTypes[14]
+	mi := &file_carehex_v1_resident_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -969,7 +1076,7 @@ func (x *ListFamilyMembersRequest) String() string {
 func (*ListFamilyMembersRequest) ProtoMessage() {}
 
 func (x *ListFamilyMembersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_carehex_v1_resident_proto_msgTypes[14]
+	mi := &file_carehex_v1_resident_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -982,7 +1089,7 @@ func (x *ListFamilyMembersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFamilyMembersRequest.ProtoReflect.Descriptor instead.
 func (*ListFamilyMembersRequest) Descriptor() ([]byte, []int) {
-	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{14}
+	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListFamilyMembersRequest) GetResidentId() string {
@@ -1001,7 +1108,7 @@ type ListFamilyMembersResponse struct {
 
 func (x *ListFamilyMembersResponse) Reset() {
 	*x = ListFamilyMembersResponse{}
-	mi := &file_carehex_v1_resident_proto_msgTypes[15]
+	mi := &file_carehex_v1_resident_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1013,7 +1120,7 @@ func (x *ListFamilyMembersResponse) String() string {
 func (*ListFamilyMembersResponse) ProtoMessage() {}
 
 func (x *ListFamilyMembersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_carehex_v1_resident_proto_msgTypes[15]
+	mi := &file_carehex_v1_resident_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1026,7 +1133,7 @@ func (x *ListFamilyMembersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFamilyMembersResponse.ProtoReflect.Descriptor instead.
 func (*ListFamilyMembersResponse) Descriptor() ([]byte, []int) {
-	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{15}
+	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListFamilyMembersResponse) GetFamilyMembers() []*FamilyMember {
@@ -1045,7 +1152,7 @@ type UnlinkFamilyMemberRequest struct {
 
 func (x *UnlinkFamilyMemberRequest) Reset() {
 	*x = UnlinkFamilyMemberRequest{}
-	mi := &file_carehex_v1_resident_proto_msgTypes[16]
+	mi := &file_carehex_v1_resident_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1057,7 +1164,7 @@ func (x *UnlinkFamilyMemberRequest) String() string {
 func (*UnlinkFamilyMemberRequest) ProtoMessage() {}
 
 func (x *UnlinkFamilyMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_carehex_v1_resident_proto_msgTypes[16]
+	mi := &file_carehex_v1_resident_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1070,7 +1177,7 @@ func (x *UnlinkFamilyMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnlinkFamilyMemberRequest.ProtoReflect.Descriptor instead.
 func (*UnlinkFamilyMemberRequest) Descriptor() ([]byte, []int) {
-	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{16}
+	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *UnlinkFamilyMemberRequest) GetFamilyMemberId() string {
@@ -1088,7 +1195,7 @@ type UnlinkFamilyMemberResponse struct {
 
 func (x *UnlinkFamilyMemberResponse) Reset() {
 	*x = UnlinkFamilyMemberResponse{}
-	mi := &file_carehex_v1_resident_proto_msgTypes[17]
+	mi := &file_carehex_v1_resident_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1100,7 +1207,7 @@ func (x *UnlinkFamilyMemberResponse) String() string {
 func (*UnlinkFamilyMemberResponse) ProtoMessage() {}
 
 func (x *UnlinkFamilyMemberResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_carehex_v1_resident_proto_msgTypes[17]
+	mi := &file_carehex_v1_resident_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1113,7 +1220,7 @@ func (x *UnlinkFamilyMemberResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnlinkFamilyMemberResponse.ProtoReflect.Descriptor instead.
 func (*UnlinkFamilyMemberResponse) Descriptor() ([]byte, []int) {
-	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{17}
+	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{19}
 }
 
 var File_carehex_v1_resident_proto protoreflect.FileDescriptor
@@ -1121,7 +1228,14 @@ var File_carehex_v1_resident_proto protoreflect.FileDescriptor
 const file_carehex_v1_resident_proto_rawDesc = "" +
 	"\n" +
 	"\x19carehex/v1/resident.proto\x12\n" +
-	"carehex.v1\x1a\x16carehex/v1/types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa4\x04\n" +
+	"carehex.v1\x1a\x16carehex/v1/types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"k\n" +
+	"\x1aRevealResidentFieldRequest\x12\x1f\n" +
+	"\vresident_id\x18\x01 \x01(\tR\n" +
+	"residentId\x12\x14\n" +
+	"\x05field\x18\x02 \x01(\tR\x05field\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"3\n" +
+	"\x1bRevealResidentFieldResponse\x12\x14\n" +
+	"\x05value\x18\x01 \x01(\tR\x05value\"\xa4\x04\n" +
 	"\bResident\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x14\n" +
@@ -1204,7 +1318,7 @@ const file_carehex_v1_resident_proto_rawDesc = "" +
 	"\x0efamily_members\x18\x01 \x03(\v2\x18.carehex.v1.FamilyMemberR\rfamilyMembers\"E\n" +
 	"\x19UnlinkFamilyMemberRequest\x12(\n" +
 	"\x10family_member_id\x18\x01 \x01(\tR\x0efamilyMemberId\"\x1c\n" +
-	"\x1aUnlinkFamilyMemberResponse2\x95\x05\n" +
+	"\x1aUnlinkFamilyMemberResponse2\xfd\x05\n" +
 	"\x0fResidentService\x12W\n" +
 	"\x0eCreateResident\x12!.carehex.v1.CreateResidentRequest\x1a\".carehex.v1.CreateResidentResponse\x12W\n" +
 	"\x0eUpdateResident\x12!.carehex.v1.UpdateResidentRequest\x1a\".carehex.v1.UpdateResidentResponse\x12N\n" +
@@ -1212,7 +1326,8 @@ const file_carehex_v1_resident_proto_rawDesc = "" +
 	"\x0fSearchResidents\x12\".carehex.v1.SearchResidentsRequest\x1a#.carehex.v1.SearchResidentsResponse\x12]\n" +
 	"\x10LinkFamilyMember\x12#.carehex.v1.LinkFamilyMemberRequest\x1a$.carehex.v1.LinkFamilyMemberResponse\x12`\n" +
 	"\x11ListFamilyMembers\x12$.carehex.v1.ListFamilyMembersRequest\x1a%.carehex.v1.ListFamilyMembersResponse\x12c\n" +
-	"\x12UnlinkFamilyMember\x12%.carehex.v1.UnlinkFamilyMemberRequest\x1a&.carehex.v1.UnlinkFamilyMemberResponseB5Z3github.com/carehex/carehex/rpc/carehex/v1;carehexv1b\x06proto3"
+	"\x12UnlinkFamilyMember\x12%.carehex.v1.UnlinkFamilyMemberRequest\x1a&.carehex.v1.UnlinkFamilyMemberResponse\x12f\n" +
+	"\x13RevealResidentField\x12&.carehex.v1.RevealResidentFieldRequest\x1a'.carehex.v1.RevealResidentFieldResponseB5Z3github.com/carehex/carehex/rpc/carehex/v1;carehexv1b\x06proto3"
 
 var (
 	file_carehex_v1_resident_proto_rawDescOnce sync.Once
@@ -1226,65 +1341,69 @@ func file_carehex_v1_resident_proto_rawDescGZIP() []byte {
 	return file_carehex_v1_resident_proto_rawDescData
 }
 
-var file_carehex_v1_resident_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_carehex_v1_resident_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_carehex_v1_resident_proto_goTypes = []any{
-	(*Resident)(nil),                   // 0: carehex.v1.Resident
-	(*Contact)(nil),                    // 1: carehex.v1.Contact
-	(*Preferences)(nil),                // 2: carehex.v1.Preferences
-	(*CreateResidentRequest)(nil),      // 3: carehex.v1.CreateResidentRequest
-	(*CreateResidentResponse)(nil),     // 4: carehex.v1.CreateResidentResponse
-	(*UpdateResidentRequest)(nil),      // 5: carehex.v1.UpdateResidentRequest
-	(*UpdateResidentResponse)(nil),     // 6: carehex.v1.UpdateResidentResponse
-	(*GetResidentRequest)(nil),         // 7: carehex.v1.GetResidentRequest
-	(*GetResidentResponse)(nil),        // 8: carehex.v1.GetResidentResponse
-	(*SearchResidentsRequest)(nil),     // 9: carehex.v1.SearchResidentsRequest
-	(*SearchResidentsResponse)(nil),    // 10: carehex.v1.SearchResidentsResponse
-	(*LinkFamilyMemberRequest)(nil),    // 11: carehex.v1.LinkFamilyMemberRequest
-	(*LinkFamilyMemberResponse)(nil),   // 12: carehex.v1.LinkFamilyMemberResponse
-	(*FamilyMember)(nil),               // 13: carehex.v1.FamilyMember
-	(*ListFamilyMembersRequest)(nil),   // 14: carehex.v1.ListFamilyMembersRequest
-	(*ListFamilyMembersResponse)(nil),  // 15: carehex.v1.ListFamilyMembersResponse
-	(*UnlinkFamilyMemberRequest)(nil),  // 16: carehex.v1.UnlinkFamilyMemberRequest
-	(*UnlinkFamilyMemberResponse)(nil), // 17: carehex.v1.UnlinkFamilyMemberResponse
-	(Gender)(0),                        // 18: carehex.v1.Gender
-	(*LatLng)(nil),                     // 19: carehex.v1.LatLng
-	(*timestamppb.Timestamp)(nil),      // 20: google.protobuf.Timestamp
+	(*RevealResidentFieldRequest)(nil),  // 0: carehex.v1.RevealResidentFieldRequest
+	(*RevealResidentFieldResponse)(nil), // 1: carehex.v1.RevealResidentFieldResponse
+	(*Resident)(nil),                    // 2: carehex.v1.Resident
+	(*Contact)(nil),                     // 3: carehex.v1.Contact
+	(*Preferences)(nil),                 // 4: carehex.v1.Preferences
+	(*CreateResidentRequest)(nil),       // 5: carehex.v1.CreateResidentRequest
+	(*CreateResidentResponse)(nil),      // 6: carehex.v1.CreateResidentResponse
+	(*UpdateResidentRequest)(nil),       // 7: carehex.v1.UpdateResidentRequest
+	(*UpdateResidentResponse)(nil),      // 8: carehex.v1.UpdateResidentResponse
+	(*GetResidentRequest)(nil),          // 9: carehex.v1.GetResidentRequest
+	(*GetResidentResponse)(nil),         // 10: carehex.v1.GetResidentResponse
+	(*SearchResidentsRequest)(nil),      // 11: carehex.v1.SearchResidentsRequest
+	(*SearchResidentsResponse)(nil),     // 12: carehex.v1.SearchResidentsResponse
+	(*LinkFamilyMemberRequest)(nil),     // 13: carehex.v1.LinkFamilyMemberRequest
+	(*LinkFamilyMemberResponse)(nil),    // 14: carehex.v1.LinkFamilyMemberResponse
+	(*FamilyMember)(nil),                // 15: carehex.v1.FamilyMember
+	(*ListFamilyMembersRequest)(nil),    // 16: carehex.v1.ListFamilyMembersRequest
+	(*ListFamilyMembersResponse)(nil),   // 17: carehex.v1.ListFamilyMembersResponse
+	(*UnlinkFamilyMemberRequest)(nil),   // 18: carehex.v1.UnlinkFamilyMemberRequest
+	(*UnlinkFamilyMemberResponse)(nil),  // 19: carehex.v1.UnlinkFamilyMemberResponse
+	(Gender)(0),                         // 20: carehex.v1.Gender
+	(*LatLng)(nil),                      // 21: carehex.v1.LatLng
+	(*timestamppb.Timestamp)(nil),       // 22: google.protobuf.Timestamp
 }
 var file_carehex_v1_resident_proto_depIdxs = []int32{
-	18, // 0: carehex.v1.Resident.gender:type_name -> carehex.v1.Gender
-	19, // 1: carehex.v1.Resident.location:type_name -> carehex.v1.LatLng
-	1,  // 2: carehex.v1.Resident.emergency_contacts:type_name -> carehex.v1.Contact
-	2,  // 3: carehex.v1.Resident.preferences:type_name -> carehex.v1.Preferences
-	20, // 4: carehex.v1.Resident.create_time:type_name -> google.protobuf.Timestamp
-	20, // 5: carehex.v1.Resident.update_time:type_name -> google.protobuf.Timestamp
-	18, // 6: carehex.v1.Preferences.preferred_provider_gender:type_name -> carehex.v1.Gender
-	19, // 7: carehex.v1.CreateResidentRequest.location:type_name -> carehex.v1.LatLng
-	18, // 8: carehex.v1.CreateResidentRequest.gender:type_name -> carehex.v1.Gender
-	1,  // 9: carehex.v1.CreateResidentRequest.emergency_contacts:type_name -> carehex.v1.Contact
-	2,  // 10: carehex.v1.CreateResidentRequest.preferences:type_name -> carehex.v1.Preferences
-	0,  // 11: carehex.v1.CreateResidentResponse.resident:type_name -> carehex.v1.Resident
-	0,  // 12: carehex.v1.UpdateResidentRequest.resident:type_name -> carehex.v1.Resident
-	0,  // 13: carehex.v1.UpdateResidentResponse.resident:type_name -> carehex.v1.Resident
-	0,  // 14: carehex.v1.GetResidentResponse.resident:type_name -> carehex.v1.Resident
-	0,  // 15: carehex.v1.SearchResidentsResponse.residents:type_name -> carehex.v1.Resident
-	20, // 16: carehex.v1.FamilyMember.create_time:type_name -> google.protobuf.Timestamp
-	13, // 17: carehex.v1.ListFamilyMembersResponse.family_members:type_name -> carehex.v1.FamilyMember
-	3,  // 18: carehex.v1.ResidentService.CreateResident:input_type -> carehex.v1.CreateResidentRequest
-	5,  // 19: carehex.v1.ResidentService.UpdateResident:input_type -> carehex.v1.UpdateResidentRequest
-	7,  // 20: carehex.v1.ResidentService.GetResident:input_type -> carehex.v1.GetResidentRequest
-	9,  // 21: carehex.v1.ResidentService.SearchResidents:input_type -> carehex.v1.SearchResidentsRequest
-	11, // 22: carehex.v1.ResidentService.LinkFamilyMember:input_type -> carehex.v1.LinkFamilyMemberRequest
-	14, // 23: carehex.v1.ResidentService.ListFamilyMembers:input_type -> carehex.v1.ListFamilyMembersRequest
-	16, // 24: carehex.v1.ResidentService.UnlinkFamilyMember:input_type -> carehex.v1.UnlinkFamilyMemberRequest
-	4,  // 25: carehex.v1.ResidentService.CreateResident:output_type -> carehex.v1.CreateResidentResponse
-	6,  // 26: carehex.v1.ResidentService.UpdateResident:output_type -> carehex.v1.UpdateResidentResponse
-	8,  // 27: carehex.v1.ResidentService.GetResident:output_type -> carehex.v1.GetResidentResponse
-	10, // 28: carehex.v1.ResidentService.SearchResidents:output_type -> carehex.v1.SearchResidentsResponse
-	12, // 29: carehex.v1.ResidentService.LinkFamilyMember:output_type -> carehex.v1.LinkFamilyMemberResponse
-	15, // 30: carehex.v1.ResidentService.ListFamilyMembers:output_type -> carehex.v1.ListFamilyMembersResponse
-	17, // 31: carehex.v1.ResidentService.UnlinkFamilyMember:output_type -> carehex.v1.UnlinkFamilyMemberResponse
-	25, // [25:32] is the sub-list for method output_type
-	18, // [18:25] is the sub-list for method input_type
+	20, // 0: carehex.v1.Resident.gender:type_name -> carehex.v1.Gender
+	21, // 1: carehex.v1.Resident.location:type_name -> carehex.v1.LatLng
+	3,  // 2: carehex.v1.Resident.emergency_contacts:type_name -> carehex.v1.Contact
+	4,  // 3: carehex.v1.Resident.preferences:type_name -> carehex.v1.Preferences
+	22, // 4: carehex.v1.Resident.create_time:type_name -> google.protobuf.Timestamp
+	22, // 5: carehex.v1.Resident.update_time:type_name -> google.protobuf.Timestamp
+	20, // 6: carehex.v1.Preferences.preferred_provider_gender:type_name -> carehex.v1.Gender
+	21, // 7: carehex.v1.CreateResidentRequest.location:type_name -> carehex.v1.LatLng
+	20, // 8: carehex.v1.CreateResidentRequest.gender:type_name -> carehex.v1.Gender
+	3,  // 9: carehex.v1.CreateResidentRequest.emergency_contacts:type_name -> carehex.v1.Contact
+	4,  // 10: carehex.v1.CreateResidentRequest.preferences:type_name -> carehex.v1.Preferences
+	2,  // 11: carehex.v1.CreateResidentResponse.resident:type_name -> carehex.v1.Resident
+	2,  // 12: carehex.v1.UpdateResidentRequest.resident:type_name -> carehex.v1.Resident
+	2,  // 13: carehex.v1.UpdateResidentResponse.resident:type_name -> carehex.v1.Resident
+	2,  // 14: carehex.v1.GetResidentResponse.resident:type_name -> carehex.v1.Resident
+	2,  // 15: carehex.v1.SearchResidentsResponse.residents:type_name -> carehex.v1.Resident
+	22, // 16: carehex.v1.FamilyMember.create_time:type_name -> google.protobuf.Timestamp
+	15, // 17: carehex.v1.ListFamilyMembersResponse.family_members:type_name -> carehex.v1.FamilyMember
+	5,  // 18: carehex.v1.ResidentService.CreateResident:input_type -> carehex.v1.CreateResidentRequest
+	7,  // 19: carehex.v1.ResidentService.UpdateResident:input_type -> carehex.v1.UpdateResidentRequest
+	9,  // 20: carehex.v1.ResidentService.GetResident:input_type -> carehex.v1.GetResidentRequest
+	11, // 21: carehex.v1.ResidentService.SearchResidents:input_type -> carehex.v1.SearchResidentsRequest
+	13, // 22: carehex.v1.ResidentService.LinkFamilyMember:input_type -> carehex.v1.LinkFamilyMemberRequest
+	16, // 23: carehex.v1.ResidentService.ListFamilyMembers:input_type -> carehex.v1.ListFamilyMembersRequest
+	18, // 24: carehex.v1.ResidentService.UnlinkFamilyMember:input_type -> carehex.v1.UnlinkFamilyMemberRequest
+	0,  // 25: carehex.v1.ResidentService.RevealResidentField:input_type -> carehex.v1.RevealResidentFieldRequest
+	6,  // 26: carehex.v1.ResidentService.CreateResident:output_type -> carehex.v1.CreateResidentResponse
+	8,  // 27: carehex.v1.ResidentService.UpdateResident:output_type -> carehex.v1.UpdateResidentResponse
+	10, // 28: carehex.v1.ResidentService.GetResident:output_type -> carehex.v1.GetResidentResponse
+	12, // 29: carehex.v1.ResidentService.SearchResidents:output_type -> carehex.v1.SearchResidentsResponse
+	14, // 30: carehex.v1.ResidentService.LinkFamilyMember:output_type -> carehex.v1.LinkFamilyMemberResponse
+	17, // 31: carehex.v1.ResidentService.ListFamilyMembers:output_type -> carehex.v1.ListFamilyMembersResponse
+	19, // 32: carehex.v1.ResidentService.UnlinkFamilyMember:output_type -> carehex.v1.UnlinkFamilyMemberResponse
+	1,  // 33: carehex.v1.ResidentService.RevealResidentField:output_type -> carehex.v1.RevealResidentFieldResponse
+	26, // [26:34] is the sub-list for method output_type
+	18, // [18:26] is the sub-list for method input_type
 	18, // [18:18] is the sub-list for extension type_name
 	18, // [18:18] is the sub-list for extension extendee
 	0,  // [0:18] is the sub-list for field type_name
@@ -1302,7 +1421,7 @@ func file_carehex_v1_resident_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_carehex_v1_resident_proto_rawDesc), len(file_carehex_v1_resident_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   18,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
