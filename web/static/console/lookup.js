@@ -52,6 +52,20 @@ async function search(q) {
   if (!found.length) list.append(h("li", { class: "muted" }, say("没有找到", "No match")));
 }
 
+// Phone numbers come masked (139****0001); the full number is a deliberate
+// request with a reason, which the server audits. Revealed numbers are kept
+// for this page only.
+const revealed = new Map();
+
+async function reveal(r) {
+  const reason = prompt(say("为什么需要完整号码？（将记入审计）", "Why do you need the full number? (it is audited)"), say("回拨", "Calling back"));
+  if (!reason || !reason.trim()) return;
+  const { value } = await residents.revealResidentField({ resident_id: r.id, field: "phone", reason: reason.trim() });
+  revealed.set(r.id, value);
+  cardSig = ""; // redraw with the number
+  await renderCard();
+}
+
 export async function select(r) {
   selected = r;
   rememberResident(r);
@@ -79,7 +93,8 @@ export async function renderCard() {
   replace(card,
     h("h3", { dataset: { testid: "resident-name" } }, r.name),
     h("dl", {},
-      h("dt", {}, say("电话", "Phone")), h("dd", { dataset: { testid: "resident-phone" } }, r.phone),
+      h("dt", {}, say("电话", "Phone")), h("dd", {}, h("span", { dataset: { testid: "resident-phone" } }, revealed.get(r.id) || r.phone),
+        revealed.has(r.id) ? null : [" ", h("button", { type: "button", dataset: { testid: "reveal-phone" }, onclick: () => reveal(r) }, say("显示完整号码", "Show number"))]),
       h("dt", {}, say("地址", "Address")), h("dd", {}, r.address, r.district ? ` (${r.district})` : ""),
       r.birth_year ? [h("dt", {}, say("出生", "Born")), h("dd", {}, r.birth_year)] : null,
       h("dt", {}, say("偏好", "Preferences")), h("dd", { dataset: { testid: "resident-preferences" } },
