@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -170,21 +169,16 @@ func anchorExport(ctx context.Context, store *sqlstore.DB, path string, stdout i
 }
 
 // runAnchors anchors the trail once a day (by clock): at start when the last
-// anchor is older than a day, then checking every hour. Several replicas may
-// each anchor; two anchors of the same head are harmless.
+// anchor is older than a day, then checking every check interval. Several
+// replicas may each anchor; two anchors of the same head are harmless.
 func runAnchors(ctx context.Context, store *sqlstore.DB, clock carehex.Clock, check time.Duration, log *slog.Logger) error {
 	t := time.NewTicker(check)
 	defer t.Stop()
 	for {
-		last, err := store.LastTrailAnchor(ctx)
-		if err == nil && clock().Sub(last) >= anchorEvery {
-			var as []carehex.TrailAnchor
-			if as, err = store.WriteTrailAnchor(ctx); err == nil {
-				log.Info("trail.anchor", "anchors", len(as))
-			}
-		}
-		if err != nil && !errors.Is(ctx.Err(), context.Canceled) {
+		if as, err := anchorIfDue(ctx, store, clock); err != nil && ctx.Err() == nil {
 			log.Warn("trail.anchor", "err", err)
+		} else if len(as) > 0 {
+			log.Info("trail.anchor", "anchors", len(as))
 		}
 		select {
 		case <-ctx.Done():
@@ -192,4 +186,14 @@ func runAnchors(ctx context.Context, store *sqlstore.DB, clock carehex.Clock, ch
 		case <-t.C:
 		}
 	}
+}
+
+// anchorIfDue writes an anchor when the last one is a day old (or there is
+// none) and returns what it wrote.
+func anchorIfDue(ctx context.Context, store *sqlstore.DB, clock carehex.Clock) ([]carehex.TrailAnchor, error) {
+	last, err := store.LastTrailAnchor(ctx)
+	if err != nil || clock().Sub(last) < anchorEvery {
+		return nil, err
+	}
+	return store.WriteTrailAnchor(ctx)
 }

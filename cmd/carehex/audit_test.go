@@ -114,3 +114,33 @@ func rawDB(t *testing.T, dsn string) *sql.DB {
 	t.Cleanup(func() { db.Close() })
 	return db
 }
+
+// TestAnchorIfDue: the worker's step anchors a fresh trail at once, then
+// once a day by the clock.
+func TestAnchorIfDue(t *testing.T) {
+	ctx := context.Background()
+	clock := testenv.NewClock(time.Date(2026, 12, 3, 0, 30, 0, 0, time.UTC))
+	cfg := defaultConfig(func(string) string { return "" })
+	cfg.DataDir = t.TempDir()
+	store, err := openStore(ctx, &cfg, clock.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	step := func(want bool) {
+		t.Helper()
+		as, err := anchorIfDue(ctx, store, clock.Now)
+		if err != nil || (len(as) > 0) != want {
+			t.Fatalf("at %v: anchored %v, %v; want anchored=%v", clock.Now(), as, err, want)
+		}
+	}
+	step(true)
+	clock.Advance(23 * time.Hour)
+	step(false)
+	clock.Advance(time.Hour)
+	step(true)
+	stored, err := store.TrailAnchors(ctx, time.Time{})
+	if err != nil || len(stored) != 4 { // two chains, twice
+		t.Fatalf("stored anchors = %v, %v", stored, err)
+	}
+}
