@@ -137,3 +137,44 @@ func TestVerifyTrailFromBase(t *testing.T) {
 		t.Fatalf("got %v, want record missing", f)
 	}
 }
+
+// FuzzVerifyTrail: whatever is done to a chain, VerifyTrail answers without
+// panicking, and any change to a record's content, place or hashes is found.
+func FuzzVerifyTrail(f *testing.F) {
+	f.Add(uint8(8), uint8(0), uint8(3), uint8(5), "edited", int64(2))
+	f.Add(uint8(3), uint8(4), uint8(0), uint8(2), "", int64(-1))
+	f.Fuzz(func(t *testing.T, n, op, i, j uint8, text string, seq int64) {
+		links := chainOf(t, int(n%16)+1)
+		i, j = i%uint8(len(links)), j%uint8(len(links))
+		anchors := []carehex.TrailAnchor{{Chain: carehex.ChainAudit, Seq: seq, Hash: text}}
+		if carehex.VerifyTrail(carehex.ChainAudit, genesis, links, nil) != nil {
+			t.Fatal("an untouched chain reported a fault")
+		}
+		changed := true
+		switch op % 6 {
+		case 0:
+			changed = links[i].Content[6] != text
+			links[i].Content[6] = text
+		case 1:
+			changed = links[i].Seq != seq
+			links[i].Seq = seq
+		case 2:
+			changed = links[i].PrevHash != text
+			links[i].PrevHash = text
+		case 3:
+			changed = links[i].Hash != text
+			links[i].Hash = text
+		case 4:
+			links = append(links[:i:i], links[i+1:]...)
+			changed = int(i) < len(links) // dropping the tail is only seen with an anchor
+		case 5:
+			links[i], links[j] = links[j], links[i]
+			links[i].Seq, links[j].Seq = links[j].Seq, links[i].Seq
+			changed = i != j
+		}
+		f := carehex.VerifyTrail(carehex.ChainAudit, genesis, links, anchors) // must not panic with any anchor
+		if changed && carehex.VerifyTrail(carehex.ChainAudit, genesis, links, nil) == nil {
+			t.Fatalf("op %d at %d/%d went unnoticed (with anchor: %v)", op%6, i, j, f)
+		}
+	})
+}
