@@ -108,7 +108,7 @@ func TestBulkAccessNormalWork(t *testing.T) {
 	q := 0
 	for hour := range 8 {
 		op := as(t, ts.issue(t, carehex.RoleOperator)) // a session per hour: sessions expire
-		for call := range 40 { // a call every minute and a half
+		for call := range 40 {                         // a call every minute and a half
 			q = (q + 7919) % 10000
 			resp, err := ts.residents().SearchResidents(op, &pb.SearchResidentsRequest{Query: fmt.Sprintf("%04d", q)})
 			if err != nil {
