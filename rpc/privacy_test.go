@@ -107,8 +107,9 @@ func TestBulkAccessNormalWork(t *testing.T) {
 	importResidents(t, ts, 400)
 	q := 0
 	for hour := range 8 {
-		op := as(t, ts.issue(t, carehex.RoleOperator)) // a session per hour: sessions expire
-		for call := range 40 {                         // a call every minute and a half
+		// A session per hour (sessions expire), a call every minute and a half.
+		op := as(t, ts.issue(t, carehex.RoleOperator))
+		for call := range 40 {
 			q = (q + 7919) % 10000
 			resp, err := ts.residents().SearchResidents(op, &pb.SearchResidentsRequest{Query: fmt.Sprintf("%04d", q)})
 			if err != nil {
