@@ -203,15 +203,15 @@ func TestTrailTruncatedAnchor(t *testing.T) {
 	})
 }
 
-// TestTrailConcurrentAppends: writers on two store handles over one database
-// (two replicas) append at once; the chain has every record once, in one
-// line.
+// TestTrailConcurrentAppends: writers on three store handles over one
+// database (three replicas) append at once; the chain has every record once,
+// in one line.
 func TestTrailConcurrentAppends(t *testing.T) {
 	for _, d := range dialects {
 		t.Run(d.name, func(t *testing.T) {
 			t.Parallel()
 			dsn := d.dsn(t)
-			replicas := []*env{openEnv(t, dsn), openEnv(t, dsn)}
+			replicas := []*env{openEnv(t, dsn), openEnv(t, dsn), openEnv(t, dsn)}
 			r := mustCreateResident(t, replicas[0], resident("李桂兰", "13900000002"))
 			const writers, each = 12, 8
 			var wg sync.WaitGroup
