@@ -83,6 +83,17 @@ func TestTrailFreshAndFilled(t *testing.T) {
 		if rep.Chains[0].Chain != carehex.ChainEvents || rep.Chains[0].Records != 6 {
 			t.Fatalf("events chain = %+v, want 6 events (3 created, 3 cancelled)", rep.Chains[0])
 		}
+		// A visit from assignment to completion keeps both chains whole.
+		e.clock.Set(at(12, 0))
+		req := mustCreateRequest(t, e, mustCreateResident(t, e, resident("赵淑珍", "13900000003")).ID)
+		v := mustAssign(t, e, claim(req, mustCreateProvider(t, e, "刘芳"), 1, at(9, 0), at(10, 0)))
+		for _, to := range []carehex.Status{carehex.StatusEnRoute, carehex.StatusInProgress, carehex.StatusCompleted} {
+			v = mustMove(t, e, v, to, at(9, 30))
+		}
+		if after := wantIntact(t, e); after.Chains[0].Records <= rep.Chains[0].Records+4 {
+			t.Fatalf("events chain grew from %d to %d over a visit; want created, assigned and three moves",
+				rep.Chains[0].Records, after.Chains[0].Records)
+		}
 		// The chain covers what the application reads back unchanged.
 		evs, err := e.RequestEvents(context.Background(), idAtReq(t, e))
 		if err != nil || len(evs) != 2 {
