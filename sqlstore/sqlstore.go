@@ -47,8 +47,9 @@ type DB struct {
 	dialect string
 	now     carehex.Clock
 	// trail remembers which open transactions wrote trail records, so inTx
-	// chains them just before commit (see trail.go).
-	trail pendingTrail
+	// wakes the sealer when they commit; the sealer chains them (trail.go).
+	trail  pendingTrail
+	sealer *sealer
 }
 
 var (
@@ -98,14 +99,13 @@ func Open(ctx context.Context, dsn string, clock carehex.Clock) (*DB, error) {
 		return nil, err
 	}
 	// Rows written before the trail existed (or by an older replica during
-	// an upgrade) are chained now, in time order.
-	if err := s.inTx(ctx, "chain earlier trail records", func(tx *sql.Tx) error {
-		s.trail.mark(tx, carehex.TrailChains...)
-		return nil
-	}); err != nil {
+	// an upgrade, or left unchained by a crash) are chained now, in time
+	// order; then the sealer chains every commit's rows as they come.
+	if err := s.SealTrail(ctx); err != nil {
 		s.db.Close()
 		return nil, err
 	}
+	s.startSealer()
 	return s, nil
 }
 
@@ -164,6 +164,7 @@ func (s *DB) migrate(ctx context.Context) error {
 
 // Close closes the database.
 func (s *DB) Close() error {
+	s.stopSealer()
 	if s.dialect == DialectSQLite {
 		// Keeps the query planner's statistics fresh at no cost to callers.
 		_, _ = s.db.Exec("PRAGMA optimize")
@@ -226,17 +227,12 @@ func (s *DB) inTx(ctx context.Context, what string, fn func(tx *sql.Tx) error) e
 		_ = tx.Rollback()
 		return s.wrap(err, what)
 	}
-	// Chaining comes last, so the chain heads' lock is the last lock the
-	// transaction takes and is held only for the commit: no transaction
-	// waits for a row lock while holding it, so no deadlock can form.
-	if chains := s.trail.take(tx); len(chains) > 0 {
-		if err := s.seal(ctx, tx, chains); err != nil {
-			_ = tx.Rollback()
-			return s.wrap(err, what+": chain trail")
-		}
-	}
+	wrote := len(s.trail.take(tx)) > 0
 	if err := tx.Commit(); err != nil {
 		return s.wrap(err, what+": commit")
+	}
+	if wrote {
+		s.sealer.wake()
 	}
 	return nil
 }

@@ -267,7 +267,8 @@ func TestTrailConcurrentAppends(t *testing.T) {
 }
 
 // TestTrailChainsEarlierRows: rows written before the trail existed (seq
-// NULL) are chained in time order when the store opens.
+// NULL) are chained in time order when a store opens (or by the first
+// sealer pass).
 func TestTrailChainsEarlierRows(t *testing.T) {
 	for _, d := range dialects {
 		t.Run(d.name, func(t *testing.T) {
@@ -277,9 +278,6 @@ func TestTrailChainsEarlierRows(t *testing.T) {
 			for i, when := range []int64{300, 100, 200} {
 				sqlExec(t, e, `INSERT INTO audit_records (id, time, actor, action) VALUES (?, ?, 'system', 'legacy')`,
 					fmt.Sprintf("aud_old%d", i), when)
-			}
-			if rep := verify(t, e); rep.Chains[1].Unsealed != 3 {
-				t.Fatalf("unsealed = %d, want the 3 old rows", rep.Chains[1].Unsealed)
 			}
 			e2 := openEnv(t, dsn)
 			wantIntact(t, e2)
