@@ -327,7 +327,7 @@ type ChainReport struct {
 	Records  int                 `json:"records"`  // records checked
 	Head     carehex.TrailAnchor `json:"head"`     // the head the store recorded
 	Anchors  int                 `json:"anchors"`  // anchors checked against
-	Unsealed int                 `json:"unsealed"` // committed rows outside the chain (an older binary's)
+	Unsealed int                 `json:"unsealed"` // rows committed while verifying, not yet chained
 	Fault    *carehex.TrailFault `json:"-"`
 }
 
