@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"sync"
 	"testing"
@@ -283,6 +284,49 @@ func TestTrailChainsEarlierRows(t *testing.T) {
 			wantIntact(t, e2)
 			if id := idAt(t, e2, "audit_records", "seq", 1); id != "aud_old1" {
 				t.Fatalf("first chained row = %s, want the oldest, aud_old1", id)
+			}
+		})
+	}
+}
+
+// TestTrailSealedOnClose: rows committed just before a clean shutdown are in
+// the chain when Close returns, with no verify or later start needed.
+func TestTrailSealedOnClose(t *testing.T) {
+	for _, d := range dialects {
+		t.Run(d.name, func(t *testing.T) {
+			t.Parallel()
+			dsn := d.dsn(t)
+			s, err := Open(context.Background(), dsn, time.Now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range 5 {
+				if err := s.Audit(opCtx(), &carehex.AuditRecord{Action: "resident.read", ObjectID: fmt.Sprint(i)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			// Read through a fresh handle that does not seal (sql.Open, not Open).
+			driver := "sqlite"
+			if d.name == DialectPostgres {
+				driver = "pgx"
+			}
+			db, err := sql.Open(driver, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			var unchained, chained int
+			if err := db.QueryRow(`SELECT COUNT(*) FROM audit_records WHERE seq IS NULL`).Scan(&unchained); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.QueryRow(`SELECT COUNT(*) FROM audit_records WHERE seq IS NOT NULL`).Scan(&chained); err != nil {
+				t.Fatal(err)
+			}
+			if unchained != 0 || chained != 5 {
+				t.Fatalf("after Close: %d chained, %d unchained; want all 5 chained", chained, unchained)
 			}
 		})
 	}
