@@ -48,6 +48,9 @@ var Access = map[string][]carehex.Role{
 	"ResidentService/UnlinkFamilyMember": writers,
 	// Issue 10: the hotline stops serving a resident (moved away, deceased).
 	"ResidentService/DeactivateResident": writers,
+	// Supervisors oversee; they do not call residents, so they see numbers
+	// masked only.
+	"ResidentService/RevealResidentField": writers,
 
 	"CatalogService/ListServiceTypes": staff,
 
@@ -65,6 +68,7 @@ var Access = map[string][]carehex.Role{
 	"IntakeService/GetActiveCall":        writers, // the screen pop of the operator taking calls
 
 	"AuditService/ListAuditRecords": overseers,
+	"AuditService/ListAccessAlerts": overseers,
 
 	"DispatchService/ListCandidates":    staff,
 	"DispatchService/AssignProvider":    writers,

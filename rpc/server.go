@@ -31,6 +31,7 @@ type Store interface {
 	carehex.DispatchMapStore
 	carehex.CallStore
 	carehex.ResidentDeactivator
+	carehex.PersonalReadStore
 }
 
 // Server holds the dependencies of every service.
@@ -53,6 +54,9 @@ type Server struct {
 	// from X-Forwarded-For's last entry, for a server behind one trusted
 	// proxy; otherwise it is the connection's address.
 	TrustForwardedFor bool
+	// ReadPolicy is the bulk-access limit on reading residents' personal
+	// data; zero values are carehex.DefaultReadPolicy's.
+	ReadPolicy carehex.ReadPolicy
 }
 
 func (s *Server) now() time.Time {

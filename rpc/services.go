@@ -118,6 +118,14 @@ func (s residentService) UpdateResident(ctx context.Context, req *pb.UpdateResid
 		EmergencyContacts: in.EmergencyContacts, Preferences: in.Preferences,
 	})
 	if err == nil {
+		var stored *carehex.Resident
+		if stored, err = s.Store.Resident(ctx, in.Id); err == nil {
+			keepMasked(r, stored)
+		} else if carehex.ErrorCode(err) == carehex.ENOTFOUND {
+			err = carehex.Errorf(carehex.ENOTFOUND, "resident.id", "no resident %q", in.Id)
+		}
+	}
+	if err == nil {
 		r.ID = in.Id
 		err = s.Store.UpdateResident(ctx, r)
 	}
@@ -131,26 +139,37 @@ func (s residentService) GetResident(ctx context.Context, req *pb.GetResidentReq
 	if err := requireID("id", req.Id); err != nil {
 		return nil, err
 	}
+	if err := s.guardReads(ctx); err != nil {
+		return nil, err
+	}
 	r, err := s.Store.Resident(ctx, req.Id)
+	if err == nil {
+		err = s.noteReads(ctx, r.ID)
+	}
 	if err == nil {
 		err = s.audit(ctx, "resident.read", "resident", r.ID, "")
 	}
 	if err != nil {
 		return nil, err
 	}
-	return &pb.GetResidentResponse{Resident: residentToPB(r)}, nil
+	return &pb.GetResidentResponse{Resident: maskResident(residentToPB(r))}, nil
 }
 
 func (s residentService) SearchResidents(ctx context.Context, req *pb.SearchResidentsRequest) (*pb.SearchResidentsResponse, error) {
+	if err := s.guardReads(ctx); err != nil {
+		return nil, err
+	}
 	rs, err := s.Store.SearchResidents(ctx, carehex.ResidentFilter{Query: req.Query, Limit: limit(req.Limit, 20, 100)})
 	if err != nil {
 		return nil, err
 	}
 	out := &pb.SearchResidentsResponse{}
-	ids := make([]string, 0, len(rs))
+	ids := residentIDs(rs)
 	for _, r := range rs {
-		out.Residents = append(out.Residents, residentToPB(r))
-		ids = append(ids, r.ID)
+		out.Residents = append(out.Residents, maskResident(residentToPB(r)))
+	}
+	if err := s.noteReads(ctx, ids...); err != nil {
+		return nil, err
 	}
 	// One record per search: what was asked and whose records it showed.
 	if err := s.audit(ctx, "resident.search", "resident", strings.Join(ids, ","), "query="+req.Query); err != nil {
@@ -179,6 +198,9 @@ func (s residentService) ListFamilyMembers(ctx context.Context, req *pb.ListFami
 	if err := requireID("resident_id", req.ResidentId); err != nil {
 		return nil, err
 	}
+	if err := s.guardReads(ctx); err != nil {
+		return nil, err
+	}
 	if _, err := s.Store.Resident(ctx, req.ResidentId); err != nil {
 		if carehex.ErrorCode(err) == carehex.ENOTFOUND {
 			err = carehex.Errorf(carehex.ENOTFOUND, "resident_id", "no resident %q", req.ResidentId)
@@ -186,6 +208,9 @@ func (s residentService) ListFamilyMembers(ctx context.Context, req *pb.ListFami
 		return nil, err
 	}
 	ms, err := s.Store.FamilyMembers(ctx, req.ResidentId)
+	if err == nil {
+		err = s.noteReads(ctx, req.ResidentId)
+	}
 	if err == nil {
 		err = s.audit(ctx, "family.read", "resident", req.ResidentId, "")
 	}
@@ -195,7 +220,7 @@ func (s residentService) ListFamilyMembers(ctx context.Context, req *pb.ListFami
 	out := &pb.ListFamilyMembersResponse{}
 	for _, m := range ms {
 		out.FamilyMembers = append(out.FamilyMembers, &pb.FamilyMember{
-			Id: m.ID, ResidentId: m.ResidentID, Name: m.Name, Phone: m.Phone, Relation: m.Relation, CreateTime: ts(m.CreateTime),
+			Id: m.ID, ResidentId: m.ResidentID, Name: m.Name, Phone: carehex.MaskPhone(m.Phone), Relation: m.Relation, CreateTime: ts(m.CreateTime),
 		})
 	}
 	return out, nil

@@ -112,9 +112,11 @@ func (s *DB) LoginFailed(ctx context.Context, a carehex.LoginAttempt, p carehex.
 
 // LoginRefused audits an attempt refused during a lockout.
 func (s *DB) LoginRefused(ctx context.Context, a carehex.LoginAttempt, until time.Time) error {
-	return s.audit(ctx, s.db, &carehex.AuditRecord{Time: a.Time, Actor: anonymous, Action: "login.locked",
-		ObjectType: "login", ObjectID: carehex.UserThrottleKey(a.Username),
-		Detail: fmt.Sprintf("username=%q addr=%s until=%s", a.Username, a.Addr, until.UTC().Format(time.RFC3339))})
+	return s.inTx(ctx, "audit refused login", func(tx *sql.Tx) error {
+		return s.audit(ctx, tx, &carehex.AuditRecord{Time: a.Time, Actor: anonymous, Action: "login.locked",
+			ObjectType: "login", ObjectID: carehex.UserThrottleKey(a.Username),
+			Detail: fmt.Sprintf("username=%q addr=%s until=%s", a.Username, a.Addr, until.UTC().Format(time.RFC3339))})
+	})
 }
 
 // LoginSucceeded forgets the username's failures and lockouts. The address

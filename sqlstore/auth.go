@@ -164,7 +164,7 @@ func (s *DB) Audit(ctx context.Context, rec *carehex.AuditRecord) error {
 	if rec == nil || strings.TrimSpace(rec.Action) == "" {
 		return carehex.Errorf(carehex.EINVALID, "action", "audit record needs an action")
 	}
-	return s.audit(ctx, s.db, rec)
+	return s.inTx(ctx, "audit", func(tx *sql.Tx) error { return s.audit(ctx, tx, rec) })
 }
 
 // AuditRecords reads the audit trail, newest first.

@@ -134,11 +134,12 @@ func (s *DB) replay(ctx context.Context, actor, key, fingerprint string) (*careh
 	return s.ServiceRequest(ctx, id)
 }
 
-func (s *DB) insertEvent(ctx context.Context, q querier, e *carehex.Event) error {
+func (s *DB) insertEvent(ctx context.Context, tx *sql.Tx, e *carehex.Event) error {
 	if e.ID == "" {
 		e.ID = carehex.NewID("evt")
 	}
-	_, err := q.ExecContext(ctx, s.rebind(`INSERT INTO request_events
+	s.trail.mark(tx, carehex.ChainEvents)
+	_, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO request_events
 		(id, request_id, seq, type, from_status, to_status, actor, reason, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		e.ID, e.RequestID, e.Seq, e.Type, string(e.FromStatus), string(e.ToStatus), e.Actor, e.Reason, micros(e.Time))
 	return err
@@ -238,13 +239,13 @@ func (s *DB) moveRequest(ctx context.Context, tx *sql.Tx, id string, from, to ca
 
 // appendEvent adds e as the next event of its request; UNIQUE (request_id,
 // seq) turns a racing writer into an error rather than a fork in the history.
-func (s *DB) appendEvent(ctx context.Context, q querier, e *carehex.Event) error {
-	if err := q.QueryRowContext(ctx, s.rebind(`SELECT COALESCE(MAX(seq), 0) FROM request_events WHERE request_id = ?`),
+func (s *DB) appendEvent(ctx context.Context, tx *sql.Tx, e *carehex.Event) error {
+	if err := tx.QueryRowContext(ctx, s.rebind(`SELECT COALESCE(MAX(seq), 0) FROM request_events WHERE request_id = ?`),
 		e.RequestID).Scan(&e.Seq); err != nil {
 		return err
 	}
 	e.Seq++
-	return s.insertEvent(ctx, q, e)
+	return s.insertEvent(ctx, tx, e)
 }
 
 const requestSelect = `SELECT id, resident_id, service_code, urgency, status, notes, window_start, window_end,

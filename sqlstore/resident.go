@@ -312,6 +312,7 @@ func (s *DB) ImportResidents(ctx context.Context, rs []*carehex.Resident) error 
 					repeatRow("(?, ?, ?, ?, ?, ?, ?)", len(part))), aud...); err != nil {
 					return err
 				}
+				s.trail.mark(tx, carehex.ChainAudit)
 			}
 			return nil
 		})

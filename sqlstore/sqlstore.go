@@ -49,6 +49,10 @@ type DB struct {
 	now     carehex.Clock
 	unlock  func()                    // releases the SQLite file's shared lock (lock_unix.go)
 	pub     atomic.Pointer[publisher] // nil: nobody to tell (see SetPublisher)
+	// trail remembers which open transactions wrote trail records, so inTx
+	// wakes the sealer when they commit; the sealer chains them (trail.go).
+	trail  pendingTrail
+	sealer *sealer
 }
 
 var (
@@ -112,6 +116,14 @@ func Open(ctx context.Context, dsn string, clock carehex.Clock) (*DB, error) {
 		s.Close()
 		return nil, err
 	}
+	// Rows written before the trail existed (or by an older replica during
+	// an upgrade, or left unchained by a crash) are chained now, in time
+	// order; then the sealer chains every commit's rows as they come.
+	if err := s.SealTrail(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.startSealer()
 	return s, nil
 }
 
@@ -204,6 +216,7 @@ func (s *DB) migrate(ctx context.Context) error {
 
 // Close closes the database.
 func (s *DB) Close() error {
+	s.stopSealer()
 	if s.dialect == DialectSQLite {
 		// Keeps the query planner's statistics fresh at no cost to callers.
 		_, _ = s.db.Exec("PRAGMA optimize")
@@ -266,11 +279,16 @@ func (s *DB) inTx(ctx context.Context, what string, fn func(tx *sql.Tx) error) e
 		return s.wrap(err, what+": begin")
 	}
 	if err := fn(tx); err != nil {
+		s.trail.take(tx)
 		_ = tx.Rollback()
 		return s.wrap(err, what)
 	}
+	wrote := len(s.trail.take(tx)) > 0
 	if err := tx.Commit(); err != nil {
 		return s.wrap(err, what+": commit")
+	}
+	if wrote {
+		s.sealer.wake()
 	}
 	return nil
 }
@@ -345,8 +363,9 @@ func actorOf(ctx context.Context) string {
 }
 
 // audit appends one audit record inside the caller's transaction, so a change
-// is never committed without the record of who made it.
-func (s *DB) audit(ctx context.Context, q querier, rec *carehex.AuditRecord) error {
+// is never committed without the record of who made it; inTx chains it at
+// commit.
+func (s *DB) audit(ctx context.Context, tx *sql.Tx, rec *carehex.AuditRecord) error {
 	if rec.ID == "" {
 		rec.ID = carehex.NewID("aud")
 	}
@@ -357,12 +376,13 @@ func (s *DB) audit(ctx context.Context, q querier, rec *carehex.AuditRecord) err
 	if rec.Actor == "" {
 		rec.Actor = actorOf(ctx)
 	}
-	_, err := q.ExecContext(ctx, s.rebind(`INSERT INTO audit_records
+	_, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO audit_records
 		(id, time, actor, action, object_type, object_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?)`),
 		rec.ID, micros(rec.Time), rec.Actor, rec.Action, rec.ObjectType, rec.ObjectID, rec.Detail)
 	if err != nil {
 		return s.wrap(err, "insert audit record")
 	}
+	s.trail.mark(tx, carehex.ChainAudit)
 	return nil
 }
 

@@ -15,6 +15,7 @@ type accessConfig struct {
 	HashConcurrency   int                 // bcrypt comparisons at once
 	FamilyTTL         time.Duration       // a family token's lifetime
 	TrustForwardedFor bool                // take the throttle's client address from X-Forwarded-For
+	Reads             carehex.ReadPolicy  // the bulk-access limit on residents' personal data
 
 	env map[string]string // the CAREHEX_* values given, parsed by validate
 }
@@ -24,11 +25,12 @@ var accessEnv = []string{
 	"CAREHEX_LOGIN_MAX_FAILURES", "CAREHEX_LOGIN_MAX_ADDR_FAILURES", "CAREHEX_LOGIN_WINDOW",
 	"CAREHEX_LOGIN_LOCKOUT", "CAREHEX_LOGIN_MAX_LOCKOUT", "CAREHEX_HASH_CONCURRENCY",
 	"CAREHEX_FAMILY_TOKEN_TTL", "CAREHEX_TRUST_FORWARDED_FOR",
+	"CAREHEX_BULK_ACCESS_LIMIT", "CAREHEX_BULK_ACCESS_WINDOW",
 }
 
 func defaultAccessConfig(getenv func(string) string) accessConfig {
 	a := accessConfig{Login: carehex.DefaultLoginPolicy(), HashConcurrency: auth.DefaultHashConcurrency(),
-		FamilyTTL: carehex.FamilyTTL, env: map[string]string{}}
+		FamilyTTL: carehex.FamilyTTL, Reads: carehex.DefaultReadPolicy(), env: map[string]string{}}
 	for _, k := range accessEnv {
 		if v := getenv(k); v != "" {
 			a.env[k] = v
@@ -48,6 +50,7 @@ func (a *accessConfig) validate() error {
 		{"CAREHEX_LOGIN_MAX_FAILURES", &a.Login.MaxFailures, 1, 1000},
 		{"CAREHEX_LOGIN_MAX_ADDR_FAILURES", &a.Login.MaxAddrFailures, 1, 1000000},
 		{"CAREHEX_HASH_CONCURRENCY", &a.HashConcurrency, 1, 64},
+		{"CAREHEX_BULK_ACCESS_LIMIT", &a.Reads.MaxResidents, 1, 1000000},
 	}
 	for _, s := range ints {
 		if v, ok := a.env[s.key]; ok {
@@ -67,6 +70,7 @@ func (a *accessConfig) validate() error {
 		{"CAREHEX_LOGIN_LOCKOUT", &a.Login.Lockout, time.Second, 24 * time.Hour},
 		{"CAREHEX_LOGIN_MAX_LOCKOUT", &a.Login.MaxLockout, time.Second, 30 * 24 * time.Hour},
 		{"CAREHEX_FAMILY_TOKEN_TTL", &a.FamilyTTL, time.Hour, 365 * 24 * time.Hour},
+		{"CAREHEX_BULK_ACCESS_WINDOW", &a.Reads.Window, time.Minute, 24 * time.Hour},
 	}
 	for _, s := range durs {
 		if v, ok := a.env[s.key]; ok {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -294,6 +295,13 @@ func scanInvariants(t *testing.T, store *sqlstore.DB, ack []string, inDB int) {
 		}
 	}
 	t.Logf("acknowledged requests by status: %v", byStatus)
+
+	// The replicas appended to the trail at once; `carehex audit verify`
+	// must find both chains whole.
+	var out strings.Builder
+	if err := auditVerify(ctx, store, time.Time{}, nil, &out); err != nil {
+		t.Errorf("audit verify after the faults: %v\n%s", err, out.String())
+	}
 }
 
 // faultCounts is what the phones saw, for the log.

@@ -21,13 +21,16 @@ usage:
   carehex bench load [--rate N] [--duration D] [--database-url URL] [--redis-url URL] [--transport twirp|nethttp|both]
   carehex bench load --addr URL --username U --password P [--rate N] [--duration D]   (a running server; its CPU from /metrics)
   carehex settle --month YYYY-MM [--data DIR] [--close] [--out DIR]   monthly statements of the organisations
+  carehex audit verify [--data DIR] [--from DATE] [--anchors FILE]   recompute the trail's hash chains; non-zero naming the first bad record
+  carehex audit anchor [--data DIR] [--export FILE]   anchor the chains' heads now; export every anchor as JSON
   carehex simulate [--preset small|city] [--seed N] [--addr URL] [--residents N] [--providers N] [--record FILE] [--replay FILE] [--compare] [--map FILE]
 
 Environment: CAREHEX_ADDR, CAREHEX_DATA, CAREHEX_DATABASE_URL (postgres://…),
 CAREHEX_REDIS_URL (redis://…), CAREHEX_LOG_LEVEL (debug|info|warn|error);
 logins and access (see README): CAREHEX_LOGIN_MAX_FAILURES, CAREHEX_LOGIN_MAX_ADDR_FAILURES,
 CAREHEX_LOGIN_WINDOW, CAREHEX_LOGIN_LOCKOUT, CAREHEX_LOGIN_MAX_LOCKOUT, CAREHEX_HASH_CONCURRENCY,
-CAREHEX_FAMILY_TOKEN_TTL, CAREHEX_TRUST_FORWARDED_FOR;
+CAREHEX_FAMILY_TOKEN_TTL, CAREHEX_TRUST_FORWARDED_FOR; privacy: CAREHEX_BULK_ACCESS_LIMIT,
+CAREHEX_BULK_ACCESS_WINDOW;
 CAREHEX_METRICS_ADDR (default 127.0.0.1:9090; off disables), CAREHEX_BACKUP_EVERY
 (e.g. 6h), CAREHEX_BACKUP_DIR (default DATA/backups), CAREHEX_BACKUP_KEEP (default 7).
 `
@@ -63,6 +66,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return benchLoad(ctx, rest[1:], getenv, stdout, stderr)
 	case cmd == "settle":
 		return settleMonth(ctx, rest, getenv, stdout, stderr)
+	case cmd == "audit":
+		return auditCmd(ctx, rest, getenv, stdout, stderr)
 	case cmd == "simulate":
 		return simulate(ctx, rest, getenv, stdout, stderr)
 	case cmd == "help" || cmd == "-h" || cmd == "--help":

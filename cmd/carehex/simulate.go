@@ -298,7 +298,17 @@ func simulateLocal(ctx context.Context, cfg Config, scfg sim.Config, dataSet boo
 		Username: name, Password: pw, SetClock: clock.Set, Tick: tick,
 		ImportResidents: importResidents, Audit: st.Store, Log: log,
 	})
-	return res, err
+	if err != nil {
+		return res, err
+	}
+	// The day's trail must verify like any other (`carehex audit verify`);
+	// a broken chain fails the run, on stderr, before the report is written.
+	var out strings.Builder
+	if err := auditVerify(ctx, st.Store, time.Time{}, nil, &out); err != nil {
+		fmt.Fprint(stderr, out.String())
+		return nil, err
+	}
+	return res, nil
 }
 
 // simulateRemote drives a running server at real time with the given

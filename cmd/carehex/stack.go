@@ -53,6 +53,7 @@ type stack struct {
 	Bridge *notify.Bridge
 
 	log        *slog.Logger
+	clock      carehex.Clock
 	closeRedis func()
 	backups    *backups // nil unless CAREHEX_BACKUP_EVERY is set
 }
@@ -60,6 +61,9 @@ type stack struct {
 // newStack opens the store and Redis named by cfg and wires the parts with
 // clock as every part's time. Close releases what it opened.
 func newStack(ctx context.Context, cfg *Config, clock carehex.Clock, log *slog.Logger) (*stack, error) {
+	if clock == nil {
+		clock = time.Now
+	}
 	store, err := openStore(ctx, cfg, clock)
 	if err != nil {
 		return nil, err
@@ -69,7 +73,7 @@ func newStack(ctx context.Context, cfg *Config, clock carehex.Clock, log *slog.L
 		store.Close()
 		return nil, err
 	}
-	st := &stack{Store: store, Redis: rdb, log: log, closeRedis: closeRedis}
+	st := &stack{Store: store, Redis: rdb, log: log, clock: clock, closeRedis: closeRedis}
 	if cfg.BackupEvery > 0 {
 		st.backups = &backups{store: store, dir: cfg.BackupDir, every: cfg.BackupEvery, keep: cfg.BackupKeep, log: log}
 	}
@@ -115,7 +119,7 @@ func (st *stack) wire(cfg *Config, clock carehex.Clock) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	st.API = &rpc.Server{Store: store, Clock: clock, Logger: log, Metrics: reg, Dispatch: engine,
 		LoginPolicy: cfg.Access.Login, Hasher: auth.NewHasher(cfg.Access.HashConcurrency),
-		FamilyTTL: cfg.Access.FamilyTTL, TrustForwardedFor: cfg.Access.TrustForwardedFor}
+		FamilyTTL: cfg.Access.FamilyTTL, TrustForwardedFor: cfg.Access.TrustForwardedFor, ReadPolicy: cfg.Access.Reads}
 
 	mux := http.NewServeMux()
 	mux.Handle("/twirp/", st.API.Handler())
@@ -149,10 +153,10 @@ func (st *stack) healthz(w http.ResponseWriter, r *http.Request) {
 
 // Start runs the background work: the dispatcher's pass (expiring offers,
 // re-dispatching, alerts, rebuilding Redis), the late/missed visit watch, the
-// notification relay, and the notice bridge to the other replicas. Every
-// replica runs all four; with CAREHEX_BACKUP_EVERY, the scheduled copies of
-// the SQLite file as well. The returned func stops them and waits; call it
-// before Close.
+// notification relay, the notice bridge to the other replicas, and the
+// trail's daily anchor. Every replica runs all five; with
+// CAREHEX_BACKUP_EVERY, the scheduled copies of the SQLite file as well. The
+// returned func stops them and waits; call it before Close.
 func (st *stack) Start(ctx context.Context) (stop func()) {
 	bg, cancel := context.WithCancel(ctx)
 	st.Store.SetPublisher(st.Bridge, st.log)
@@ -162,6 +166,7 @@ func (st *stack) Start(ctx context.Context) (stop func()) {
 		"overdue":  func(ctx context.Context) error { return st.Engine.RunOverdue(ctx, 30*time.Second) },
 		"relay":    func(ctx context.Context) error { return st.Relay.Run(ctx, 2*time.Second) },
 		"notify":   st.Bridge.Run,
+		"anchor":   func(ctx context.Context) error { return runAnchors(ctx, st.Store, st.clock, time.Hour, st.log) },
 	}
 	if st.backups != nil {
 		jobs["backup"] = st.backups.Run

@@ -94,17 +94,20 @@ func TestAccessConfig(t *testing.T) {
 	if err := c.validate(); err != nil {
 		t.Fatal(err)
 	}
-	if c.Access.Login != carehex.DefaultLoginPolicy() || c.Access.FamilyTTL != carehex.FamilyTTL || c.Access.TrustForwardedFor || c.Access.HashConcurrency < 1 {
+	if c.Access.Login != carehex.DefaultLoginPolicy() || c.Access.FamilyTTL != carehex.FamilyTTL || c.Access.TrustForwardedFor || c.Access.HashConcurrency < 1 ||
+		c.Access.Reads != carehex.DefaultReadPolicy() {
 		t.Errorf("defaults %+v", c.Access)
 	}
 	good := map[string]string{"CAREHEX_LOGIN_MAX_FAILURES": "5", "CAREHEX_LOGIN_WINDOW": "30m",
-		"CAREHEX_FAMILY_TOKEN_TTL": "168h", "CAREHEX_TRUST_FORWARDED_FOR": "true", "CAREHEX_HASH_CONCURRENCY": "2"}
+		"CAREHEX_FAMILY_TOKEN_TTL": "168h", "CAREHEX_TRUST_FORWARDED_FOR": "true", "CAREHEX_HASH_CONCURRENCY": "2",
+		"CAREHEX_BULK_ACCESS_LIMIT": "50", "CAREHEX_BULK_ACCESS_WINDOW": "30m"}
 	c = defaultConfig(func(k string) string { return good[k] })
 	if err := c.validate(); err != nil {
 		t.Fatal(err)
 	}
 	if c.Access.Login.MaxFailures != 5 || c.Access.Login.Window != 30*time.Minute || c.Access.FamilyTTL != 168*time.Hour ||
-		!c.Access.TrustForwardedFor || c.Access.HashConcurrency != 2 {
+		!c.Access.TrustForwardedFor || c.Access.HashConcurrency != 2 ||
+		c.Access.Reads != (carehex.ReadPolicy{MaxResidents: 50, Window: 30 * time.Minute}) {
 		t.Errorf("settings not applied: %+v", c.Access)
 	}
 	for key, bad := range map[string]string{
@@ -116,6 +119,8 @@ func TestAccessConfig(t *testing.T) {
 		"CAREHEX_HASH_CONCURRENCY":        "0",
 		"CAREHEX_FAMILY_TOKEN_TTL":        "10m",
 		"CAREHEX_TRUST_FORWARDED_FOR":     "maybe",
+		"CAREHEX_BULK_ACCESS_LIMIT":       "0",
+		"CAREHEX_BULK_ACCESS_WINDOW":      "1s",
 	} {
 		c := defaultConfig(func(k string) string {
 			if k == key {

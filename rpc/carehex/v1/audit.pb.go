@@ -22,6 +22,199 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type AccessAlert struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// actor is the account, e.g. "user:usr_…".
+	Actor string `protobuf:"bytes,2,opt,name=actor,proto3" json:"actor,omitempty"`
+	// kind is "bulk_access".
+	Kind string `protobuf:"bytes,3,opt,name=kind,proto3" json:"kind,omitempty"`
+	// residents is how many distinct residents the account had read in the
+	// window when the alert was raised.
+	Residents       int32                  `protobuf:"varint,4,opt,name=residents,proto3" json:"residents,omitempty"`
+	WindowStartTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=window_start_time,json=windowStartTime,proto3" json:"window_start_time,omitempty"`
+	CreateTime      *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	AckTime         *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=ack_time,json=ackTime,proto3" json:"ack_time,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *AccessAlert) Reset() {
+	*x = AccessAlert{}
+	mi := &file_carehex_v1_audit_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AccessAlert) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AccessAlert) ProtoMessage() {}
+
+func (x *AccessAlert) ProtoReflect() protoreflect.Message {
+	mi := &file_carehex_v1_audit_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AccessAlert.ProtoReflect.Descriptor instead.
+func (*AccessAlert) Descriptor() ([]byte, []int) {
+	return file_carehex_v1_audit_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *AccessAlert) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *AccessAlert) GetActor() string {
+	if x != nil {
+		return x.Actor
+	}
+	return ""
+}
+
+func (x *AccessAlert) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *AccessAlert) GetResidents() int32 {
+	if x != nil {
+		return x.Residents
+	}
+	return 0
+}
+
+func (x *AccessAlert) GetWindowStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.WindowStartTime
+	}
+	return nil
+}
+
+func (x *AccessAlert) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *AccessAlert) GetAckTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AckTime
+	}
+	return nil
+}
+
+type ListAccessAlertsRequest struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	OpenOnly bool                   `protobuf:"varint,1,opt,name=open_only,json=openOnly,proto3" json:"open_only,omitempty"`
+	// limit defaults to 100, at most 500.
+	Limit         int32 `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAccessAlertsRequest) Reset() {
+	*x = ListAccessAlertsRequest{}
+	mi := &file_carehex_v1_audit_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAccessAlertsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAccessAlertsRequest) ProtoMessage() {}
+
+func (x *ListAccessAlertsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_carehex_v1_audit_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAccessAlertsRequest.ProtoReflect.Descriptor instead.
+func (*ListAccessAlertsRequest) Descriptor() ([]byte, []int) {
+	return file_carehex_v1_audit_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ListAccessAlertsRequest) GetOpenOnly() bool {
+	if x != nil {
+		return x.OpenOnly
+	}
+	return false
+}
+
+func (x *ListAccessAlertsRequest) GetLimit() int32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+type ListAccessAlertsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Alerts        []*AccessAlert         `protobuf:"bytes,1,rep,name=alerts,proto3" json:"alerts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAccessAlertsResponse) Reset() {
+	*x = ListAccessAlertsResponse{}
+	mi := &file_carehex_v1_audit_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAccessAlertsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAccessAlertsResponse) ProtoMessage() {}
+
+func (x *ListAccessAlertsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_carehex_v1_audit_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAccessAlertsResponse.ProtoReflect.Descriptor instead.
+func (*ListAccessAlertsResponse) Descriptor() ([]byte, []int) {
+	return file_carehex_v1_audit_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ListAccessAlertsResponse) GetAlerts() []*AccessAlert {
+	if x != nil {
+		return x.Alerts
+	}
+	return nil
+}
+
 type AuditRecord struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -37,7 +230,7 @@ type AuditRecord struct {
 
 func (x *AuditRecord) Reset() {
 	*x = AuditRecord{}
-	mi := &file_carehex_v1_audit_proto_msgTypes[0]
+	mi := &file_carehex_v1_audit_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -49,7 +242,7 @@ func (x *AuditRecord) String() string {
 func (*AuditRecord) ProtoMessage() {}
 
 func (x *AuditRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_carehex_v1_audit_proto_msgTypes[0]
+	mi := &file_carehex_v1_audit_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -62,7 +255,7 @@ func (x *AuditRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditRecord.ProtoReflect.Descriptor instead.
 func (*AuditRecord) Descriptor() ([]byte, []int) {
-	return file_carehex_v1_audit_proto_rawDescGZIP(), []int{0}
+	return file_carehex_v1_audit_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *AuditRecord) GetId() string {
@@ -126,7 +319,7 @@ type ListAuditRecordsRequest struct {
 
 func (x *ListAuditRecordsRequest) Reset() {
 	*x = ListAuditRecordsRequest{}
-	mi := &file_carehex_v1_audit_proto_msgTypes[1]
+	mi := &file_carehex_v1_audit_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -138,7 +331,7 @@ func (x *ListAuditRecordsRequest) String() string {
 func (*ListAuditRecordsRequest) ProtoMessage() {}
 
 func (x *ListAuditRecordsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_carehex_v1_audit_proto_msgTypes[1]
+	mi := &file_carehex_v1_audit_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -151,7 +344,7 @@ func (x *ListAuditRecordsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditRecordsRequest.ProtoReflect.Descriptor instead.
 func (*ListAuditRecordsRequest) Descriptor() ([]byte, []int) {
-	return file_carehex_v1_audit_proto_rawDescGZIP(), []int{1}
+	return file_carehex_v1_audit_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ListAuditRecordsRequest) GetObjectId() string {
@@ -184,7 +377,7 @@ type ListAuditRecordsResponse struct {
 
 func (x *ListAuditRecordsResponse) Reset() {
 	*x = ListAuditRecordsResponse{}
-	mi := &file_carehex_v1_audit_proto_msgTypes[2]
+	mi := &file_carehex_v1_audit_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -196,7 +389,7 @@ func (x *ListAuditRecordsResponse) String() string {
 func (*ListAuditRecordsResponse) ProtoMessage() {}
 
 func (x *ListAuditRecordsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_carehex_v1_audit_proto_msgTypes[2]
+	mi := &file_carehex_v1_audit_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -209,7 +402,7 @@ func (x *ListAuditRecordsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditRecordsResponse.ProtoReflect.Descriptor instead.
 func (*ListAuditRecordsResponse) Descriptor() ([]byte, []int) {
-	return file_carehex_v1_audit_proto_rawDescGZIP(), []int{2}
+	return file_carehex_v1_audit_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ListAuditRecordsResponse) GetRecords() []*AuditRecord {
@@ -224,7 +417,21 @@ var File_carehex_v1_audit_proto protoreflect.FileDescriptor
 const file_carehex_v1_audit_proto_rawDesc = "" +
 	"\n" +
 	"\x16carehex/v1/audit.proto\x12\n" +
-	"carehex.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xde\x01\n" +
+	"carehex.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa1\x02\n" +
+	"\vAccessAlert\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
+	"\x05actor\x18\x02 \x01(\tR\x05actor\x12\x12\n" +
+	"\x04kind\x18\x03 \x01(\tR\x04kind\x12\x1c\n" +
+	"\tresidents\x18\x04 \x01(\x05R\tresidents\x12F\n" +
+	"\x11window_start_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x0fwindowStartTime\x12;\n" +
+	"\vcreate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x125\n" +
+	"\back_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\aackTime\"L\n" +
+	"\x17ListAccessAlertsRequest\x12\x1b\n" +
+	"\topen_only\x18\x01 \x01(\bR\bopenOnly\x12\x14\n" +
+	"\x05limit\x18\x02 \x01(\x05R\x05limit\"K\n" +
+	"\x18ListAccessAlertsResponse\x12/\n" +
+	"\x06alerts\x18\x01 \x03(\v2\x17.carehex.v1.AccessAlertR\x06alerts\"\xde\x01\n" +
 	"\vAuditRecord\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12;\n" +
 	"\vrecord_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
@@ -240,9 +447,10 @@ const file_carehex_v1_audit_proto_rawDesc = "" +
 	"\x05actor\x18\x02 \x01(\tR\x05actor\x12\x14\n" +
 	"\x05limit\x18\x03 \x01(\x05R\x05limit\"M\n" +
 	"\x18ListAuditRecordsResponse\x121\n" +
-	"\arecords\x18\x01 \x03(\v2\x17.carehex.v1.AuditRecordR\arecords2m\n" +
+	"\arecords\x18\x01 \x03(\v2\x17.carehex.v1.AuditRecordR\arecords2\xcc\x01\n" +
 	"\fAuditService\x12]\n" +
-	"\x10ListAuditRecords\x12#.carehex.v1.ListAuditRecordsRequest\x1a$.carehex.v1.ListAuditRecordsResponseB5Z3github.com/carehex/carehex/rpc/carehex/v1;carehexv1b\x06proto3"
+	"\x10ListAuditRecords\x12#.carehex.v1.ListAuditRecordsRequest\x1a$.carehex.v1.ListAuditRecordsResponse\x12]\n" +
+	"\x10ListAccessAlerts\x12#.carehex.v1.ListAccessAlertsRequest\x1a$.carehex.v1.ListAccessAlertsResponseB5Z3github.com/carehex/carehex/rpc/carehex/v1;carehexv1b\x06proto3"
 
 var (
 	file_carehex_v1_audit_proto_rawDescOnce sync.Once
@@ -256,23 +464,32 @@ func file_carehex_v1_audit_proto_rawDescGZIP() []byte {
 	return file_carehex_v1_audit_proto_rawDescData
 }
 
-var file_carehex_v1_audit_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_carehex_v1_audit_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_carehex_v1_audit_proto_goTypes = []any{
-	(*AuditRecord)(nil),              // 0: carehex.v1.AuditRecord
-	(*ListAuditRecordsRequest)(nil),  // 1: carehex.v1.ListAuditRecordsRequest
-	(*ListAuditRecordsResponse)(nil), // 2: carehex.v1.ListAuditRecordsResponse
-	(*timestamppb.Timestamp)(nil),    // 3: google.protobuf.Timestamp
+	(*AccessAlert)(nil),              // 0: carehex.v1.AccessAlert
+	(*ListAccessAlertsRequest)(nil),  // 1: carehex.v1.ListAccessAlertsRequest
+	(*ListAccessAlertsResponse)(nil), // 2: carehex.v1.ListAccessAlertsResponse
+	(*AuditRecord)(nil),              // 3: carehex.v1.AuditRecord
+	(*ListAuditRecordsRequest)(nil),  // 4: carehex.v1.ListAuditRecordsRequest
+	(*ListAuditRecordsResponse)(nil), // 5: carehex.v1.ListAuditRecordsResponse
+	(*timestamppb.Timestamp)(nil),    // 6: google.protobuf.Timestamp
 }
 var file_carehex_v1_audit_proto_depIdxs = []int32{
-	3, // 0: carehex.v1.AuditRecord.record_time:type_name -> google.protobuf.Timestamp
-	0, // 1: carehex.v1.ListAuditRecordsResponse.records:type_name -> carehex.v1.AuditRecord
-	1, // 2: carehex.v1.AuditService.ListAuditRecords:input_type -> carehex.v1.ListAuditRecordsRequest
-	2, // 3: carehex.v1.AuditService.ListAuditRecords:output_type -> carehex.v1.ListAuditRecordsResponse
-	3, // [3:4] is the sub-list for method output_type
-	2, // [2:3] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	6, // 0: carehex.v1.AccessAlert.window_start_time:type_name -> google.protobuf.Timestamp
+	6, // 1: carehex.v1.AccessAlert.create_time:type_name -> google.protobuf.Timestamp
+	6, // 2: carehex.v1.AccessAlert.ack_time:type_name -> google.protobuf.Timestamp
+	0, // 3: carehex.v1.ListAccessAlertsResponse.alerts:type_name -> carehex.v1.AccessAlert
+	6, // 4: carehex.v1.AuditRecord.record_time:type_name -> google.protobuf.Timestamp
+	3, // 5: carehex.v1.ListAuditRecordsResponse.records:type_name -> carehex.v1.AuditRecord
+	4, // 6: carehex.v1.AuditService.ListAuditRecords:input_type -> carehex.v1.ListAuditRecordsRequest
+	1, // 7: carehex.v1.AuditService.ListAccessAlerts:input_type -> carehex.v1.ListAccessAlertsRequest
+	5, // 8: carehex.v1.AuditService.ListAuditRecords:output_type -> carehex.v1.ListAuditRecordsResponse
+	2, // 9: carehex.v1.AuditService.ListAccessAlerts:output_type -> carehex.v1.ListAccessAlertsResponse
+	8, // [8:10] is the sub-list for method output_type
+	6, // [6:8] is the sub-list for method input_type
+	6, // [6:6] is the sub-list for extension type_name
+	6, // [6:6] is the sub-list for extension extendee
+	0, // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_carehex_v1_audit_proto_init() }
@@ -286,7 +503,7 @@ func file_carehex_v1_audit_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_carehex_v1_audit_proto_rawDesc), len(file_carehex_v1_audit_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   3,
+			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

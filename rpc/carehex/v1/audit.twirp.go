@@ -30,6 +30,10 @@ const _ = twirp.TwirpPackageMinVersion_8_1_0
 // personal data.
 type AuditService interface {
 	ListAuditRecords(context.Context, *ListAuditRecordsRequest) (*ListAuditRecordsResponse, error)
+
+	// ListAccessAlerts lists alerts about accounts, e.g. one that read more
+	// residents' personal data in an hour than the bulk-access limit allows.
+	ListAccessAlerts(context.Context, *ListAccessAlertsRequest) (*ListAccessAlertsResponse, error)
 }
 
 // ============================
@@ -38,7 +42,7 @@ type AuditService interface {
 
 type auditServiceProtobufClient struct {
 	client      HTTPClient
-	urls        [1]string
+	urls        [2]string
 	interceptor twirp.Interceptor
 	opts        twirp.ClientOptions
 }
@@ -66,8 +70,9 @@ func NewAuditServiceProtobufClient(baseURL string, client HTTPClient, opts ...tw
 	// Build method URLs: <baseURL>[<prefix>]/<package>.<Service>/<Method>
 	serviceURL := sanitizeBaseURL(baseURL)
 	serviceURL += baseServicePath(pathPrefix, "carehex.v1", "AuditService")
-	urls := [1]string{
+	urls := [2]string{
 		serviceURL + "ListAuditRecords",
+		serviceURL + "ListAccessAlerts",
 	}
 
 	return &auditServiceProtobufClient{
@@ -124,13 +129,59 @@ func (c *auditServiceProtobufClient) callListAuditRecords(ctx context.Context, i
 	return out, nil
 }
 
+func (c *auditServiceProtobufClient) ListAccessAlerts(ctx context.Context, in *ListAccessAlertsRequest) (*ListAccessAlertsResponse, error) {
+	ctx = ctxsetters.WithPackageName(ctx, "carehex.v1")
+	ctx = ctxsetters.WithServiceName(ctx, "AuditService")
+	ctx = ctxsetters.WithMethodName(ctx, "ListAccessAlerts")
+	caller := c.callListAccessAlerts
+	if c.interceptor != nil {
+		caller = func(ctx context.Context, req *ListAccessAlertsRequest) (*ListAccessAlertsResponse, error) {
+			resp, err := c.interceptor(
+				func(ctx context.Context, req interface{}) (interface{}, error) {
+					typedReq, ok := req.(*ListAccessAlertsRequest)
+					if !ok {
+						return nil, twirp.InternalError("failed type assertion req.(*ListAccessAlertsRequest) when calling interceptor")
+					}
+					return c.callListAccessAlerts(ctx, typedReq)
+				},
+			)(ctx, req)
+			if resp != nil {
+				typedResp, ok := resp.(*ListAccessAlertsResponse)
+				if !ok {
+					return nil, twirp.InternalError("failed type assertion resp.(*ListAccessAlertsResponse) when calling interceptor")
+				}
+				return typedResp, err
+			}
+			return nil, err
+		}
+	}
+	return caller(ctx, in)
+}
+
+func (c *auditServiceProtobufClient) callListAccessAlerts(ctx context.Context, in *ListAccessAlertsRequest) (*ListAccessAlertsResponse, error) {
+	out := new(ListAccessAlertsResponse)
+	ctx, err := doProtobufRequest(ctx, c.client, c.opts.Hooks, c.urls[1], in, out)
+	if err != nil {
+		twerr, ok := err.(twirp.Error)
+		if !ok {
+			twerr = twirp.InternalErrorWith(err)
+		}
+		callClientError(ctx, c.opts.Hooks, twerr)
+		return nil, err
+	}
+
+	callClientResponseReceived(ctx, c.opts.Hooks)
+
+	return out, nil
+}
+
 // ========================
 // AuditService JSON Client
 // ========================
 
 type auditServiceJSONClient struct {
 	client      HTTPClient
-	urls        [1]string
+	urls        [2]string
 	interceptor twirp.Interceptor
 	opts        twirp.ClientOptions
 }
@@ -158,8 +209,9 @@ func NewAuditServiceJSONClient(baseURL string, client HTTPClient, opts ...twirp.
 	// Build method URLs: <baseURL>[<prefix>]/<package>.<Service>/<Method>
 	serviceURL := sanitizeBaseURL(baseURL)
 	serviceURL += baseServicePath(pathPrefix, "carehex.v1", "AuditService")
-	urls := [1]string{
+	urls := [2]string{
 		serviceURL + "ListAuditRecords",
+		serviceURL + "ListAccessAlerts",
 	}
 
 	return &auditServiceJSONClient{
@@ -202,6 +254,52 @@ func (c *auditServiceJSONClient) ListAuditRecords(ctx context.Context, in *ListA
 func (c *auditServiceJSONClient) callListAuditRecords(ctx context.Context, in *ListAuditRecordsRequest) (*ListAuditRecordsResponse, error) {
 	out := new(ListAuditRecordsResponse)
 	ctx, err := doJSONRequest(ctx, c.client, c.opts.Hooks, c.urls[0], in, out)
+	if err != nil {
+		twerr, ok := err.(twirp.Error)
+		if !ok {
+			twerr = twirp.InternalErrorWith(err)
+		}
+		callClientError(ctx, c.opts.Hooks, twerr)
+		return nil, err
+	}
+
+	callClientResponseReceived(ctx, c.opts.Hooks)
+
+	return out, nil
+}
+
+func (c *auditServiceJSONClient) ListAccessAlerts(ctx context.Context, in *ListAccessAlertsRequest) (*ListAccessAlertsResponse, error) {
+	ctx = ctxsetters.WithPackageName(ctx, "carehex.v1")
+	ctx = ctxsetters.WithServiceName(ctx, "AuditService")
+	ctx = ctxsetters.WithMethodName(ctx, "ListAccessAlerts")
+	caller := c.callListAccessAlerts
+	if c.interceptor != nil {
+		caller = func(ctx context.Context, req *ListAccessAlertsRequest) (*ListAccessAlertsResponse, error) {
+			resp, err := c.interceptor(
+				func(ctx context.Context, req interface{}) (interface{}, error) {
+					typedReq, ok := req.(*ListAccessAlertsRequest)
+					if !ok {
+						return nil, twirp.InternalError("failed type assertion req.(*ListAccessAlertsRequest) when calling interceptor")
+					}
+					return c.callListAccessAlerts(ctx, typedReq)
+				},
+			)(ctx, req)
+			if resp != nil {
+				typedResp, ok := resp.(*ListAccessAlertsResponse)
+				if !ok {
+					return nil, twirp.InternalError("failed type assertion resp.(*ListAccessAlertsResponse) when calling interceptor")
+				}
+				return typedResp, err
+			}
+			return nil, err
+		}
+	}
+	return caller(ctx, in)
+}
+
+func (c *auditServiceJSONClient) callListAccessAlerts(ctx context.Context, in *ListAccessAlertsRequest) (*ListAccessAlertsResponse, error) {
+	out := new(ListAccessAlertsResponse)
+	ctx, err := doJSONRequest(ctx, c.client, c.opts.Hooks, c.urls[1], in, out)
 	if err != nil {
 		twerr, ok := err.(twirp.Error)
 		if !ok {
@@ -315,6 +413,9 @@ func (s *auditServiceServer) ServeHTTP(resp http.ResponseWriter, req *http.Reque
 	switch method {
 	case "ListAuditRecords":
 		s.serveListAuditRecords(ctx, resp, req)
+		return
+	case "ListAccessAlerts":
+		s.serveListAccessAlerts(ctx, resp, req)
 		return
 	default:
 		msg := fmt.Sprintf("no handler for path %q", req.URL.Path)
@@ -503,6 +604,186 @@ func (s *auditServiceServer) serveListAuditRecordsProtobuf(ctx context.Context, 
 	callResponseSent(ctx, s.hooks)
 }
 
+func (s *auditServiceServer) serveListAccessAlerts(ctx context.Context, resp http.ResponseWriter, req *http.Request) {
+	header := req.Header.Get("Content-Type")
+	i := strings.Index(header, ";")
+	if i == -1 {
+		i = len(header)
+	}
+	switch strings.TrimSpace(strings.ToLower(header[:i])) {
+	case "application/json":
+		s.serveListAccessAlertsJSON(ctx, resp, req)
+	case "application/protobuf":
+		s.serveListAccessAlertsProtobuf(ctx, resp, req)
+	default:
+		msg := fmt.Sprintf("unexpected Content-Type: %q", req.Header.Get("Content-Type"))
+		twerr := badRouteError(msg, req.Method, req.URL.Path)
+		s.writeError(ctx, resp, twerr)
+	}
+}
+
+func (s *auditServiceServer) serveListAccessAlertsJSON(ctx context.Context, resp http.ResponseWriter, req *http.Request) {
+	var err error
+	ctx = ctxsetters.WithMethodName(ctx, "ListAccessAlerts")
+	ctx, err = callRequestRouted(ctx, s.hooks)
+	if err != nil {
+		s.writeError(ctx, resp, err)
+		return
+	}
+
+	d := json.NewDecoder(req.Body)
+	rawReqBody := json.RawMessage{}
+	if err := d.Decode(&rawReqBody); err != nil {
+		s.handleRequestBodyError(ctx, resp, "the json request could not be decoded", err)
+		return
+	}
+	reqContent := new(ListAccessAlertsRequest)
+	unmarshaler := protojson.UnmarshalOptions{DiscardUnknown: true}
+	if err = unmarshaler.Unmarshal(rawReqBody, reqContent); err != nil {
+		s.handleRequestBodyError(ctx, resp, "the json request could not be decoded", err)
+		return
+	}
+
+	handler := s.AuditService.ListAccessAlerts
+	if s.interceptor != nil {
+		handler = func(ctx context.Context, req *ListAccessAlertsRequest) (*ListAccessAlertsResponse, error) {
+			resp, err := s.interceptor(
+				func(ctx context.Context, req interface{}) (interface{}, error) {
+					typedReq, ok := req.(*ListAccessAlertsRequest)
+					if !ok {
+						return nil, twirp.InternalError("failed type assertion req.(*ListAccessAlertsRequest) when calling interceptor")
+					}
+					return s.AuditService.ListAccessAlerts(ctx, typedReq)
+				},
+			)(ctx, req)
+			if resp != nil {
+				typedResp, ok := resp.(*ListAccessAlertsResponse)
+				if !ok {
+					return nil, twirp.InternalError("failed type assertion resp.(*ListAccessAlertsResponse) when calling interceptor")
+				}
+				return typedResp, err
+			}
+			return nil, err
+		}
+	}
+
+	// Call service method
+	var respContent *ListAccessAlertsResponse
+	func() {
+		defer ensurePanicResponses(ctx, resp, s.hooks)
+		respContent, err = handler(ctx, reqContent)
+	}()
+
+	if err != nil {
+		s.writeError(ctx, resp, err)
+		return
+	}
+	if respContent == nil {
+		s.writeError(ctx, resp, twirp.InternalError("received a nil *ListAccessAlertsResponse and nil error while calling ListAccessAlerts. nil responses are not supported"))
+		return
+	}
+
+	ctx = callResponsePrepared(ctx, s.hooks)
+
+	marshaler := &protojson.MarshalOptions{UseProtoNames: !s.jsonCamelCase, EmitUnpopulated: !s.jsonSkipDefaults}
+	respBytes, err := marshaler.Marshal(respContent)
+	if err != nil {
+		s.writeError(ctx, resp, wrapInternal(err, "failed to marshal json response"))
+		return
+	}
+
+	ctx = ctxsetters.WithStatusCode(ctx, http.StatusOK)
+	resp.Header().Set("Content-Type", "application/json")
+	resp.Header().Set("Content-Length", strconv.Itoa(len(respBytes)))
+	resp.WriteHeader(http.StatusOK)
+
+	if n, err := resp.Write(respBytes); err != nil {
+		msg := fmt.Sprintf("failed to write response, %d of %d bytes written: %s", n, len(respBytes), err.Error())
+		twerr := twirp.NewError(twirp.Unknown, msg)
+		ctx = callError(ctx, s.hooks, twerr)
+	}
+	callResponseSent(ctx, s.hooks)
+}
+
+func (s *auditServiceServer) serveListAccessAlertsProtobuf(ctx context.Context, resp http.ResponseWriter, req *http.Request) {
+	var err error
+	ctx = ctxsetters.WithMethodName(ctx, "ListAccessAlerts")
+	ctx, err = callRequestRouted(ctx, s.hooks)
+	if err != nil {
+		s.writeError(ctx, resp, err)
+		return
+	}
+
+	buf, err := io.ReadAll(req.Body)
+	if err != nil {
+		s.handleRequestBodyError(ctx, resp, "failed to read request body", err)
+		return
+	}
+	reqContent := new(ListAccessAlertsRequest)
+	if err = proto.Unmarshal(buf, reqContent); err != nil {
+		s.writeError(ctx, resp, malformedRequestError("the protobuf request could not be decoded"))
+		return
+	}
+
+	handler := s.AuditService.ListAccessAlerts
+	if s.interceptor != nil {
+		handler = func(ctx context.Context, req *ListAccessAlertsRequest) (*ListAccessAlertsResponse, error) {
+			resp, err := s.interceptor(
+				func(ctx context.Context, req interface{}) (interface{}, error) {
+					typedReq, ok := req.(*ListAccessAlertsRequest)
+					if !ok {
+						return nil, twirp.InternalError("failed type assertion req.(*ListAccessAlertsRequest) when calling interceptor")
+					}
+					return s.AuditService.ListAccessAlerts(ctx, typedReq)
+				},
+			)(ctx, req)
+			if resp != nil {
+				typedResp, ok := resp.(*ListAccessAlertsResponse)
+				if !ok {
+					return nil, twirp.InternalError("failed type assertion resp.(*ListAccessAlertsResponse) when calling interceptor")
+				}
+				return typedResp, err
+			}
+			return nil, err
+		}
+	}
+
+	// Call service method
+	var respContent *ListAccessAlertsResponse
+	func() {
+		defer ensurePanicResponses(ctx, resp, s.hooks)
+		respContent, err = handler(ctx, reqContent)
+	}()
+
+	if err != nil {
+		s.writeError(ctx, resp, err)
+		return
+	}
+	if respContent == nil {
+		s.writeError(ctx, resp, twirp.InternalError("received a nil *ListAccessAlertsResponse and nil error while calling ListAccessAlerts. nil responses are not supported"))
+		return
+	}
+
+	ctx = callResponsePrepared(ctx, s.hooks)
+
+	respBytes, err := proto.Marshal(respContent)
+	if err != nil {
+		s.writeError(ctx, resp, wrapInternal(err, "failed to marshal proto response"))
+		return
+	}
+
+	ctx = ctxsetters.WithStatusCode(ctx, http.StatusOK)
+	resp.Header().Set("Content-Type", "application/protobuf")
+	resp.Header().Set("Content-Length", strconv.Itoa(len(respBytes)))
+	resp.WriteHeader(http.StatusOK)
+	if n, err := resp.Write(respBytes); err != nil {
+		msg := fmt.Sprintf("failed to write response, %d of %d bytes written: %s", n, len(respBytes), err.Error())
+		twerr := twirp.NewError(twirp.Unknown, msg)
+		ctx = callError(ctx, s.hooks, twerr)
+	}
+	callResponseSent(ctx, s.hooks)
+}
+
 func (s *auditServiceServer) ServiceDescriptor() ([]byte, int) {
 	return twirpFileDescriptor1, 0
 }
@@ -519,28 +800,39 @@ func (s *auditServiceServer) PathPrefix() string {
 }
 
 var twirpFileDescriptor1 = []byte{
-	// 356 bytes of a gzipped FileDescriptorProto
-	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0x7c, 0x92, 0xc1, 0x4f, 0xc2, 0x30,
-	0x14, 0xc6, 0xb3, 0xe1, 0x40, 0xde, 0x8c, 0x31, 0x0d, 0x81, 0x06, 0x0f, 0x10, 0xf4, 0xc0, 0xa9,
-	0xcb, 0x20, 0x9e, 0x38, 0xe9, 0xcd, 0x44, 0x2f, 0x93, 0x93, 0x89, 0x21, 0x5b, 0x57, 0xa1, 0x86,
-	0xd1, 0xb9, 0x76, 0x8b, 0xfc, 0xb3, 0xfe, 0x2d, 0x66, 0xed, 0x26, 0x13, 0xa3, 0xa7, 0xed, 0x7d,
-	0xdf, 0xf7, 0x7e, 0x7b, 0x6f, 0x2d, 0xf4, 0x69, 0x98, 0xb1, 0x0d, 0xfb, 0xf0, 0x0a, 0xdf, 0x0b,
-	0xf3, 0x98, 0x2b, 0x92, 0x66, 0x42, 0x09, 0x04, 0x95, 0x4e, 0x0a, 0x7f, 0x38, 0x5a, 0x0b, 0xb1,
-	0xde, 0x32, 0x4f, 0x3b, 0x51, 0xfe, 0xea, 0x29, 0x9e, 0x30, 0xa9, 0xc2, 0x24, 0x35, 0xe1, 0xc9,
-	0xa7, 0x05, 0xee, 0x6d, 0xd9, 0x1c, 0x30, 0x2a, 0xb2, 0x18, 0x9d, 0x83, 0xcd, 0x63, 0x6c, 0x8d,
-	0xad, 0x69, 0x37, 0xb0, 0x79, 0x8c, 0x16, 0xe0, 0x66, 0xda, 0x59, 0x95, 0x9d, 0xd8, 0x1e, 0x5b,
-	0x53, 0x77, 0x36, 0x24, 0x06, 0x4b, 0x6a, 0x2c, 0x59, 0xd6, 0xd8, 0x00, 0x4c, 0xbc, 0x14, 0x50,
-	0x0f, 0x9c, 0x90, 0x2a, 0x91, 0xe1, 0x96, 0xe6, 0x99, 0x02, 0xf5, 0xa1, 0x1d, 0x52, 0xc5, 0xc5,
-	0x0e, 0x9f, 0x68, 0xb9, 0xaa, 0xd0, 0x08, 0x5c, 0x11, 0xbd, 0x31, 0xaa, 0x56, 0x6a, 0x9f, 0x32,
-	0xec, 0x68, 0x13, 0x8c, 0xb4, 0xdc, 0xa7, 0x0c, 0x5d, 0x42, 0xb7, 0x0a, 0xf0, 0x18, 0xb7, 0xb5,
-	0x7d, 0x6a, 0x84, 0xfb, 0xb8, 0xa4, 0xc6, 0x4c, 0x85, 0x7c, 0x8b, 0x3b, 0x86, 0x6a, 0xaa, 0x49,
-	0x04, 0x83, 0x07, 0x2e, 0x55, 0x63, 0x47, 0x19, 0xb0, 0xf7, 0x9c, 0x49, 0xf5, 0x93, 0x67, 0x1d,
-	0xf1, 0xbe, 0x67, 0xb7, 0x9b, 0xb3, 0xf7, 0xc0, 0xd9, 0xf2, 0x84, 0x2b, 0xbd, 0x91, 0x13, 0x98,
-	0x62, 0xf2, 0x08, 0xf8, 0xf7, 0x37, 0x64, 0x2a, 0x76, 0x92, 0x21, 0x1f, 0x3a, 0xe6, 0x8f, 0x48,
-	0x6c, 0x8d, 0x5b, 0x53, 0x77, 0x36, 0x20, 0x87, 0xf3, 0x21, 0x8d, 0x96, 0xa0, 0xce, 0xcd, 0x12,
-	0x38, 0xd3, 0xfa, 0x13, 0xcb, 0x0a, 0x4e, 0x19, 0x7a, 0x81, 0x8b, 0x63, 0x3c, 0xba, 0x6a, 0x52,
-	0xfe, 0x58, 0x70, 0x78, 0xfd, 0x7f, 0xc8, 0x4c, 0x78, 0x77, 0xf3, 0x3c, 0x5f, 0x73, 0xb5, 0xc9,
-	0x23, 0x42, 0x45, 0xe2, 0xd5, 0x97, 0xaa, 0x7e, 0x66, 0x29, 0xf5, 0x0e, 0x17, 0x6d, 0x51, 0xbd,
-	0x16, 0x7e, 0xd4, 0xd6, 0x87, 0x3f, 0xff, 0x0a, 0x00, 0x00, 0xff, 0xff, 0xfc, 0x0f, 0xaf, 0x66,
-	0x87, 0x02, 0x00, 0x00,
+	// 531 bytes of a gzipped FileDescriptorProto
+	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0x84, 0x54, 0x5d, 0x6f, 0xda, 0x30,
+	0x14, 0x55, 0xa0, 0x50, 0x72, 0x33, 0xed, 0xc3, 0x9a, 0xda, 0x88, 0x4d, 0x2a, 0x62, 0x7b, 0xe0,
+	0x29, 0x11, 0x54, 0x7d, 0xe2, 0x89, 0x3d, 0x4c, 0x9a, 0xd6, 0x69, 0x92, 0xdb, 0xa7, 0x49, 0x13,
+	0x32, 0xce, 0x1d, 0xf5, 0x08, 0x71, 0x66, 0x1b, 0x3a, 0x7e, 0xce, 0xfe, 0xcf, 0x7e, 0xc3, 0x7e,
+	0xcb, 0x14, 0x3b, 0x81, 0xb4, 0xb0, 0xf1, 0x44, 0xee, 0xf1, 0x3d, 0x87, 0xeb, 0x73, 0xae, 0x0c,
+	0x67, 0x9c, 0x29, 0xbc, 0xc3, 0x9f, 0xf1, 0x7a, 0x18, 0xb3, 0x55, 0x22, 0x4c, 0x94, 0x2b, 0x69,
+	0x24, 0x81, 0x12, 0x8f, 0xd6, 0xc3, 0xee, 0xc5, 0x5c, 0xca, 0x79, 0x8a, 0xb1, 0x3d, 0x99, 0xad,
+	0xbe, 0xc5, 0x46, 0x2c, 0x51, 0x1b, 0xb6, 0xcc, 0x5d, 0x73, 0xff, 0x57, 0x03, 0x82, 0x09, 0xe7,
+	0xa8, 0xf5, 0x24, 0x45, 0x65, 0xc8, 0x53, 0x68, 0x88, 0x24, 0xf4, 0x7a, 0xde, 0xc0, 0xa7, 0x0d,
+	0x91, 0x90, 0x97, 0xd0, 0x62, 0xdc, 0x48, 0x15, 0x36, 0x2c, 0xe4, 0x0a, 0x42, 0xe0, 0x64, 0x21,
+	0xb2, 0x24, 0x6c, 0x5a, 0xd0, 0x7e, 0x93, 0xd7, 0xe0, 0x2b, 0xd4, 0x22, 0xc1, 0xcc, 0xe8, 0xf0,
+	0xa4, 0xe7, 0x0d, 0x5a, 0x74, 0x07, 0x90, 0xf7, 0xf0, 0xe2, 0x5e, 0x64, 0x89, 0xbc, 0x9f, 0x6a,
+	0xc3, 0x94, 0x99, 0x16, 0x73, 0x84, 0xad, 0x9e, 0x37, 0x08, 0x46, 0xdd, 0xc8, 0x0d, 0x19, 0x55,
+	0x43, 0x46, 0xb7, 0xd5, 0x90, 0xf4, 0x99, 0x23, 0xdd, 0x14, 0x9c, 0x02, 0x25, 0x63, 0x08, 0xb8,
+	0x42, 0x66, 0xd0, 0x29, 0xb4, 0x8f, 0x2a, 0x80, 0x6b, 0xb7, 0xe4, 0x2b, 0xe8, 0x30, 0xbe, 0x70,
+	0xcc, 0xd3, 0xa3, 0xcc, 0x53, 0xc6, 0x17, 0x45, 0xd5, 0xbf, 0x86, 0xf3, 0x6b, 0xa1, 0x4d, 0xcd,
+	0x26, 0x4d, 0xf1, 0xc7, 0x0a, 0xb5, 0x21, 0xaf, 0xc0, 0x97, 0x39, 0x66, 0x53, 0x99, 0xa5, 0x1b,
+	0xeb, 0x5a, 0x87, 0x76, 0x0a, 0xe0, 0x73, 0x96, 0x6e, 0x0a, 0xef, 0x52, 0xb1, 0x14, 0xc6, 0x7a,
+	0xd7, 0xa2, 0xae, 0xe8, 0x7f, 0x84, 0x70, 0x5f, 0x4d, 0xe7, 0x32, 0xd3, 0x48, 0x62, 0x68, 0x33,
+	0x8b, 0x84, 0x5e, 0xaf, 0x39, 0x08, 0x46, 0xe7, 0xd1, 0x2e, 0xcb, 0xa8, 0xc6, 0xa0, 0x65, 0x5b,
+	0xff, 0x8f, 0x07, 0xc1, 0xa4, 0xc8, 0x9e, 0x22, 0x97, 0x2a, 0xd9, 0x8b, 0x6f, 0x0c, 0x81, 0xb2,
+	0x27, 0xee, 0xd2, 0x8d, 0xe3, 0x76, 0xb9, 0x76, 0x6b, 0xd7, 0x36, 0xfb, 0x66, 0x3d, 0xfb, 0x33,
+	0x68, 0x33, 0x6e, 0x84, 0xcc, 0x6c, 0xc8, 0x3e, 0x2d, 0x2b, 0x72, 0x01, 0x81, 0x9c, 0x7d, 0x47,
+	0x6e, 0xa6, 0x66, 0x93, 0xbb, 0x6c, 0x7d, 0x0a, 0x0e, 0xba, 0xdd, 0xe4, 0x68, 0xbd, 0x72, 0x0d,
+	0x22, 0xb1, 0xc1, 0xf9, 0xb4, 0xe3, 0x80, 0x0f, 0x49, 0xa1, 0x9a, 0xa0, 0x61, 0x22, 0xb5, 0xc1,
+	0xf8, 0xb4, 0xac, 0xfa, 0xb3, 0xd2, 0xfb, 0xdd, 0x1d, 0x1f, 0x78, 0xbf, 0xd5, 0xf3, 0x1e, 0xe9,
+	0x1d, 0xde, 0xdb, 0x6d, 0x22, 0xcd, 0x7a, 0x22, 0x9f, 0xca, 0x44, 0x1e, 0xfc, 0x47, 0x99, 0xc8,
+	0x10, 0x4e, 0x9d, 0x23, 0x87, 0x23, 0xd9, 0x51, 0x68, 0xd5, 0x37, 0xfa, 0xed, 0xc1, 0x13, 0x7b,
+	0x70, 0x83, 0x6a, 0x2d, 0x38, 0x92, 0xaf, 0xf0, 0xfc, 0xb1, 0x3e, 0x79, 0x53, 0x97, 0xf9, 0xc7,
+	0x0d, 0xbb, 0x6f, 0xff, 0xdf, 0x54, 0x8e, 0x58, 0xc9, 0xd7, 0x16, 0xea, 0x80, 0xfc, 0xfe, 0xf2,
+	0x1e, 0x90, 0x3f, 0xb0, 0x93, 0xef, 0xae, 0xbe, 0x5c, 0xce, 0x85, 0xb9, 0x5b, 0xcd, 0x22, 0x2e,
+	0x97, 0x71, 0xf5, 0xe6, 0x54, 0xbf, 0x2a, 0xe7, 0xf1, 0xee, 0x1d, 0x1a, 0x97, 0x9f, 0xeb, 0xe1,
+	0xac, 0x6d, 0x97, 0xeb, 0xf2, 0x6f, 0x00, 0x00, 0x00, 0xff, 0xff, 0x86, 0x4a, 0xdf, 0xce, 0xa6,
+	0x04, 0x00, 0x00,
 }

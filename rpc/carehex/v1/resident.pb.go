@@ -22,6 +22,113 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type RevealResidentFieldRequest struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	ResidentId string                 `protobuf:"bytes,1,opt,name=resident_id,json=residentId,proto3" json:"resident_id,omitempty"`
+	// field is "phone" or "id_number".
+	Field string `protobuf:"bytes,2,opt,name=field,proto3" json:"field,omitempty"`
+	// reason says why the full value is needed (e.g. "calling back"); at most
+	// 200 characters.
+	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevealResidentFieldRequest) Reset() {
+	*x = RevealResidentFieldRequest{}
+	mi := &file_carehex_v1_resident_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevealResidentFieldRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevealResidentFieldRequest) ProtoMessage() {}
+
+func (x *RevealResidentFieldRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_carehex_v1_resident_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevealResidentFieldRequest.ProtoReflect.Descriptor instead.
+func (*RevealResidentFieldRequest) Descriptor() ([]byte, []int) {
+	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *RevealResidentFieldRequest) GetResidentId() string {
+	if x != nil {
+		return x.ResidentId
+	}
+	return ""
+}
+
+func (x *RevealResidentFieldRequest) GetField() string {
+	if x != nil {
+		return x.Field
+	}
+	return ""
+}
+
+func (x *RevealResidentFieldRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type RevealResidentFieldResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Value         string                 `protobuf:"bytes,1,opt,name=value,proto3" json:"value,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevealResidentFieldResponse) Reset() {
+	*x = RevealResidentFieldResponse{}
+	mi := &file_carehex_v1_resident_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevealResidentFieldResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevealResidentFieldResponse) ProtoMessage() {}
+
+func (x *RevealResidentFieldResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_carehex_v1_resident_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevealResidentFieldResponse.ProtoReflect.Descriptor instead.
+func (*RevealResidentFieldResponse) Descriptor() ([]byte, []int) {
+	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *RevealResidentFieldResponse) GetValue() string {
+	if x != nil {
+		return x.Value
+	}
+	return ""
+}
+
 type Resident struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	Id        string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -49,7 +156,7 @@ type Resident struct {
 
 func (x *Resident) Reset() {
 	*x = Resident{}
-	mi := &file_carehex_v1_resident_proto_msgTypes[0]
+	mi := &file_carehex_v1_resident_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -61,7 +168,7 @@ func (x *Resident) String() string {
 func (*Resident) ProtoMessage() {}
 
 func (x *Resident) ProtoReflect() protoreflect.Message {
-	mi := &file_carehex_v1_resident_proto_msgTypes[0]
+	mi := &file_carehex_v1_resident_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -74,7 +181,7 @@ func (x *Resident) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resident.ProtoReflect.Descriptor instead.
 func (*Resident) Descriptor() ([]byte, []int) {
-	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{0}
+	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Resident) GetId() string {
@@ -200,7 +307,7 @@ type Contact struct {
 
 func (x *Contact) Reset() {
 	*x = Contact{}
-	mi := &file_carehex_v1_resident_proto_msgTypes[1]
+	mi := &file_carehex_v1_resident_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -212,7 +319,7 @@ func (x *Contact) String() string {
 func (*Contact) ProtoMessage() {}
 
 func (x *Contact) ProtoReflect() protoreflect.Message {
-	mi := &file_carehex_v1_resident_proto_msgTypes[1]
+	mi := &file_carehex_v1_resident_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -225,7 +332,7 @@ func (x *Contact) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Contact.ProtoReflect.Descriptor instead.
 func (*Contact) Descriptor() ([]byte, []int) {
-	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{1}
+	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Contact) GetName() string {
@@ -262,7 +369,7 @@ type Preferences struct {
 
 func (x *Preferences) Reset() {
 	*x = Preferences{}
-	mi := &file_carehex_v1_resident_proto_msgTypes[2]
+	mi := &file_carehex_v1_resident_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -274,7 +381,7 @@ func (x *Preferences) String() string {
 func (*Preferences) ProtoMessage() {}
 
 func (x *Preferences) ProtoReflect() protoreflect.Message {
-	mi := &file_carehex_v1_resident_proto_msgTypes[2]
+	mi := &file_carehex_v1_resident_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -287,7 +394,7 @@ func (x *Preferences) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Preferences.ProtoReflect.Descriptor instead.
 func (*Preferences) Descriptor() ([]byte, []int) {
-	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{2}
+	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Preferences) GetLanguage() string {
@@ -343,7 +450,7 @@ type CreateResidentRequest struct {
 
 func (x *CreateResidentRequest) Reset() {
 	*x = CreateResidentRequest{}
-	mi := &file_carehex_v1_resident_proto_msgTypes[3]
+	mi := &file_carehex_v1_resident_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -355,7 +462,7 @@ func (x *CreateResidentRequest) String() string {
 func (*CreateResidentRequest) ProtoMessage() {}
 
 func (x *CreateResidentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_carehex_v1_resident_proto_msgTypes[3]
+	mi := &file_carehex_v1_resident_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -368,7 +475,7 @@ func (x *CreateResidentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateResidentRequest.ProtoReflect.Descriptor instead.
 func (*CreateResidentRequest) Descriptor() ([]byte, []int) {
-	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{3}
+	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *CreateResidentRequest) GetName() string {
@@ -450,7 +557,7 @@ type CreateResidentResponse struct {
 
 func (x *CreateResidentResponse) Reset() {
 	*x = CreateResidentResponse{}
-	mi := &file_carehex_v1_resident_proto_msgTypes[4]
+	mi := &file_carehex_v1_resident_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -462,7 +569,7 @@ func (x *CreateResidentResponse) String() string {
 func (*CreateResidentResponse) ProtoMessage() {}
 
 func (x *CreateResidentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_carehex_v1_resident_proto_msgTypes[4]
+	mi := &file_carehex_v1_resident_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -475,7 +582,7 @@ func (x *CreateResidentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateResidentResponse.ProtoReflect.Descriptor instead.
 func (*CreateResidentResponse) Descriptor() ([]byte, []int) {
-	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{4}
+	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *CreateResidentResponse) GetResident() *Resident {
@@ -496,7 +603,7 @@ type UpdateResidentRequest struct {
 
 func (x *UpdateResidentRequest) Reset() {
 	*x = UpdateResidentRequest{}
-	mi := &file_carehex_v1_resident_proto_msgTypes[5]
+	mi := &file_carehex_v1_resident_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -508,7 +615,7 @@ func (x *UpdateResidentRequest) String() string {
 func (*UpdateResidentRequest) ProtoMessage() {}
 
 func (x *UpdateResidentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_carehex_v1_resident_proto_msgTypes[5]
+	mi := &file_carehex_v1_resident_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -521,7 +628,7 @@ func (x *UpdateResidentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateResidentRequest.ProtoReflect.Descriptor instead.
 func (*UpdateResidentRequest) Descriptor() ([]byte, []int) {
-	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{5}
+	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *UpdateResidentRequest) GetResident() *Resident {
@@ -540,7 +647,7 @@ type UpdateResidentResponse struct {
 
 func (x *UpdateResidentResponse) Reset() {
 	*x = UpdateResidentResponse{}
-	mi := &file_carehex_v1_resident_proto_msgTypes[6]
+	mi := &file_carehex_v1_resident_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -552,7 +659,7 @@ func (x *UpdateResidentResponse) String() string {
 func (*UpdateResidentResponse) ProtoMessage() {}
 
 func (x *UpdateResidentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_carehex_v1_resident_proto_msgTypes[6]
+	mi := &file_carehex_v1_resident_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -565,7 +672,7 @@ func (x *UpdateResidentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateResidentResponse.ProtoReflect.Descriptor instead.
 func (*UpdateResidentResponse) Descriptor() ([]byte, []int) {
-	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{6}
+	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *UpdateResidentResponse) GetResident() *Resident {
@@ -584,7 +691,7 @@ type GetResidentRequest struct {
 
 func (x *GetResidentRequest) Reset() {
 	*x = GetResidentRequest{}
-	mi := &file_carehex_v1_resident_proto_msgTypes[7]
+	mi := &file_carehex_v1_resident_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -596,7 +703,7 @@ func (x *GetResidentRequest) String() string {
 func (*GetResidentRequest) ProtoMessage() {}
 
 func (x *GetResidentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_carehex_v1_resident_proto_msgTypes[7]
+	mi := &file_carehex_v1_resident_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -609,7 +716,7 @@ func (x *GetResidentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetResidentRequest.ProtoReflect.Descriptor instead.
 func (*GetResidentRequest) Descriptor() ([]byte, []int) {
-	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{7}
+	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetResidentRequest) GetId() string {
@@ -628,7 +735,7 @@ type GetResidentResponse struct {
 
 func (x *GetResidentResponse) Reset() {
 	*x = GetResidentResponse{}
-	mi := &file_carehex_v1_resident_proto_msgTypes[8]
+	mi := &file_carehex_v1_resident_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -640,7 +747,7 @@ func (x *GetResidentResponse) String() string {
 func (*GetResidentResponse) ProtoMessage() {}
 
 func (x *GetResidentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_carehex_v1_resident_proto_msgTypes[8]
+	mi := &file_carehex_v1_resident_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -653,7 +760,7 @@ func (x *GetResidentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetResidentResponse.ProtoReflect.Descriptor instead.
 func (*GetResidentResponse) Descriptor() ([]byte, []int) {
-	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{8}
+	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetResidentResponse) GetResident() *Resident {
@@ -674,7 +781,7 @@ type SearchResidentsRequest struct {
 
 func (x *SearchResidentsRequest) Reset() {
 	*x = SearchResidentsRequest{}
-	mi := &file_carehex_v1_resident_proto_msgTypes[9]
+	mi := &file_carehex_v1_resident_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -686,7 +793,7 @@ func (x *SearchResidentsRequest) String() string {
 func (*SearchResidentsRequest) ProtoMessage() {}
 
 func (x *SearchResidentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_carehex_v1_resident_proto_msgTypes[9]
+	mi := &file_carehex_v1_resident_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -699,7 +806,7 @@ func (x *SearchResidentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchResidentsRequest.ProtoReflect.Descriptor instead.
 func (*SearchResidentsRequest) Descriptor() ([]byte, []int) {
-	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{9}
+	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *SearchResidentsRequest) GetQuery() string {
@@ -725,7 +832,7 @@ type SearchResidentsResponse struct {
 
 func (x *SearchResidentsResponse) Reset() {
 	*x = SearchResidentsResponse{}
-	mi := &file_carehex_v1_resident_proto_msgTypes[10]
+	mi := &file_carehex_v1_resident_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -737,7 +844,7 @@ func (x *SearchResidentsResponse) String() string {
 func (*SearchResidentsResponse) ProtoMessage() {}
 
 func (x *SearchResidentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_carehex_v1_resident_proto_msgTypes[10]
+	mi := &file_carehex_v1_resident_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -750,7 +857,7 @@ func (x *SearchResidentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchResidentsResponse.ProtoReflect.Descriptor instead.
 func (*SearchResidentsResponse) Descriptor() ([]byte, []int) {
-	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{10}
+	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *SearchResidentsResponse) GetResidents() []*Resident {
@@ -772,7 +879,7 @@ type LinkFamilyMemberRequest struct {
 
 func (x *LinkFamilyMemberRequest) Reset() {
 	*x = LinkFamilyMemberRequest{}
-	mi := &file_carehex_v1_resident_proto_msgTypes[11]
+	mi := &file_carehex_v1_resident_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -784,7 +891,7 @@ func (x *LinkFamilyMemberRequest) String() string {
 func (*LinkFamilyMemberRequest) ProtoMessage() {}
 
 func (x *LinkFamilyMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_carehex_v1_resident_proto_msgTypes[11]
+	mi := &file_carehex_v1_resident_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -797,7 +904,7 @@ func (x *LinkFamilyMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LinkFamilyMemberRequest.ProtoReflect.Descriptor instead.
 func (*LinkFamilyMemberRequest) Descriptor() ([]byte, []int) {
-	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{11}
+	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *LinkFamilyMemberRequest) GetResidentId() string {
@@ -840,7 +947,7 @@ type LinkFamilyMemberResponse struct {
 
 func (x *LinkFamilyMemberResponse) Reset() {
 	*x = LinkFamilyMemberResponse{}
-	mi := &file_carehex_v1_resident_proto_msgTypes[12]
+	mi := &file_carehex_v1_resident_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -852,7 +959,7 @@ func (x *LinkFamilyMemberResponse) String() string {
 func (*LinkFamilyMemberResponse) ProtoMessage() {}
 
 func (x *LinkFamilyMemberResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_carehex_v1_resident_proto_msgTypes[12]
+	mi := &file_carehex_v1_resident_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -865,7 +972,7 @@ func (x *LinkFamilyMemberResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LinkFamilyMemberResponse.ProtoReflect.Descriptor instead.
 func (*LinkFamilyMemberResponse) Descriptor() ([]byte, []int) {
-	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{12}
+	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *LinkFamilyMemberResponse) GetFamilyMemberId() string {
@@ -896,7 +1003,7 @@ type FamilyMember struct {
 
 func (x *FamilyMember) Reset() {
 	*x = FamilyMember{}
-	mi := &file_carehex_v1_resident_proto_msgTypes[13]
+	mi := &file_carehex_v1_resident_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -908,7 +1015,7 @@ func (x *FamilyMember) String() string {
 func (*FamilyMember) ProtoMessage() {}
 
 func (x *FamilyMember) ProtoReflect() protoreflect.Message {
-	mi := &file_carehex_v1_resident_proto_msgTypes[13]
+	mi := &file_carehex_v1_resident_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -921,7 +1028,7 @@ func (x *FamilyMember) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FamilyMember.ProtoReflect.Descriptor instead.
 func (*FamilyMember) Descriptor() ([]byte, []int) {
-	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{13}
+	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *FamilyMember) GetId() string {
@@ -975,7 +1082,7 @@ type ListFamilyMembersRequest struct {
 
 func (x *ListFamilyMembersRequest) Reset() {
 	*x = ListFamilyMembersRequest{}
-	mi := &file_carehex_v1_resident_proto_msgTypes[14]
+	mi := &file_carehex_v1_resident_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -987,7 +1094,7 @@ func (x *ListFamilyMembersRequest) String() string {
 func (*ListFamilyMembersRequest) ProtoMessage() {}
 
 func (x *ListFamilyMembersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_carehex_v1_resident_proto_msgTypes[14]
+	mi := &file_carehex_v1_resident_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1000,7 +1107,7 @@ func (x *ListFamilyMembersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFamilyMembersRequest.ProtoReflect.Descriptor instead.
 func (*ListFamilyMembersRequest) Descriptor() ([]byte, []int) {
-	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{14}
+	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListFamilyMembersRequest) GetResidentId() string {
@@ -1019,7 +1126,7 @@ type ListFamilyMembersResponse struct {
 
 func (x *ListFamilyMembersResponse) Reset() {
 	*x = ListFamilyMembersResponse{}
-	mi := &file_carehex_v1_resident_proto_msgTypes[15]
+	mi := &file_carehex_v1_resident_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1031,7 +1138,7 @@ func (x *ListFamilyMembersResponse) String() string {
 func (*ListFamilyMembersResponse) ProtoMessage() {}
 
 func (x *ListFamilyMembersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_carehex_v1_resident_proto_msgTypes[15]
+	mi := &file_carehex_v1_resident_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1044,7 +1151,7 @@ func (x *ListFamilyMembersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFamilyMembersResponse.ProtoReflect.Descriptor instead.
 func (*ListFamilyMembersResponse) Descriptor() ([]byte, []int) {
-	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{15}
+	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListFamilyMembersResponse) GetFamilyMembers() []*FamilyMember {
@@ -1063,7 +1170,7 @@ type UnlinkFamilyMemberRequest struct {
 
 func (x *UnlinkFamilyMemberRequest) Reset() {
 	*x = UnlinkFamilyMemberRequest{}
-	mi := &file_carehex_v1_resident_proto_msgTypes[16]
+	mi := &file_carehex_v1_resident_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1075,7 +1182,7 @@ func (x *UnlinkFamilyMemberRequest) String() string {
 func (*UnlinkFamilyMemberRequest) ProtoMessage() {}
 
 func (x *UnlinkFamilyMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_carehex_v1_resident_proto_msgTypes[16]
+	mi := &file_carehex_v1_resident_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1088,7 +1195,7 @@ func (x *UnlinkFamilyMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnlinkFamilyMemberRequest.ProtoReflect.Descriptor instead.
 func (*UnlinkFamilyMemberRequest) Descriptor() ([]byte, []int) {
-	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{16}
+	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *UnlinkFamilyMemberRequest) GetFamilyMemberId() string {
@@ -1106,7 +1213,7 @@ type UnlinkFamilyMemberResponse struct {
 
 func (x *UnlinkFamilyMemberResponse) Reset() {
 	*x = UnlinkFamilyMemberResponse{}
-	mi := &file_carehex_v1_resident_proto_msgTypes[17]
+	mi := &file_carehex_v1_resident_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1118,7 +1225,7 @@ func (x *UnlinkFamilyMemberResponse) String() string {
 func (*UnlinkFamilyMemberResponse) ProtoMessage() {}
 
 func (x *UnlinkFamilyMemberResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_carehex_v1_resident_proto_msgTypes[17]
+	mi := &file_carehex_v1_resident_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1131,7 +1238,7 @@ func (x *UnlinkFamilyMemberResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnlinkFamilyMemberResponse.ProtoReflect.Descriptor instead.
 func (*UnlinkFamilyMemberResponse) Descriptor() ([]byte, []int) {
-	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{17}
+	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{19}
 }
 
 type DeactivateResidentRequest struct {
@@ -1147,7 +1254,7 @@ type DeactivateResidentRequest struct {
 
 func (x *DeactivateResidentRequest) Reset() {
 	*x = DeactivateResidentRequest{}
-	mi := &file_carehex_v1_resident_proto_msgTypes[18]
+	mi := &file_carehex_v1_resident_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1159,7 +1266,7 @@ func (x *DeactivateResidentRequest) String() string {
 func (*DeactivateResidentRequest) ProtoMessage() {}
 
 func (x *DeactivateResidentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_carehex_v1_resident_proto_msgTypes[18]
+	mi := &file_carehex_v1_resident_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1172,7 +1279,7 @@ func (x *DeactivateResidentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeactivateResidentRequest.ProtoReflect.Descriptor instead.
 func (*DeactivateResidentRequest) Descriptor() ([]byte, []int) {
-	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{18}
+	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *DeactivateResidentRequest) GetId() string {
@@ -1205,7 +1312,7 @@ type DeactivateResidentResponse struct {
 
 func (x *DeactivateResidentResponse) Reset() {
 	*x = DeactivateResidentResponse{}
-	mi := &file_carehex_v1_resident_proto_msgTypes[19]
+	mi := &file_carehex_v1_resident_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1217,7 +1324,7 @@ func (x *DeactivateResidentResponse) String() string {
 func (*DeactivateResidentResponse) ProtoMessage() {}
 
 func (x *DeactivateResidentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_carehex_v1_resident_proto_msgTypes[19]
+	mi := &file_carehex_v1_resident_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1230,7 +1337,7 @@ func (x *DeactivateResidentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeactivateResidentResponse.ProtoReflect.Descriptor instead.
 func (*DeactivateResidentResponse) Descriptor() ([]byte, []int) {
-	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{19}
+	return file_carehex_v1_resident_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *DeactivateResidentResponse) GetResident() *Resident {
@@ -1245,7 +1352,14 @@ var File_carehex_v1_resident_proto protoreflect.FileDescriptor
 const file_carehex_v1_resident_proto_rawDesc = "" +
 	"\n" +
 	"\x19carehex/v1/resident.proto\x12\n" +
-	"carehex.v1\x1a\x16carehex/v1/types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x96\x05\n" +
+	"carehex.v1\x1a\x16carehex/v1/types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"k\n" +
+	"\x1aRevealResidentFieldRequest\x12\x1f\n" +
+	"\vresident_id\x18\x01 \x01(\tR\n" +
+	"residentId\x12\x14\n" +
+	"\x05field\x18\x02 \x01(\tR\x05field\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"3\n" +
+	"\x1bRevealResidentFieldResponse\x12\x14\n" +
+	"\x05value\x18\x01 \x01(\tR\x05value\"\x96\x05\n" +
 	"\bResident\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x14\n" +
@@ -1337,7 +1451,7 @@ const file_carehex_v1_resident_proto_rawDesc = "" +
 	"reasonCode\x12\x16\n" +
 	"\x06reason\x18\x03 \x01(\tR\x06reason\"N\n" +
 	"\x1aDeactivateResidentResponse\x120\n" +
-	"\bresident\x18\x01 \x01(\v2\x14.carehex.v1.ResidentR\bresident2\xfa\x05\n" +
+	"\bresident\x18\x01 \x01(\v2\x14.carehex.v1.ResidentR\bresident2\xe2\x06\n" +
 	"\x0fResidentService\x12W\n" +
 	"\x0eCreateResident\x12!.carehex.v1.CreateResidentRequest\x1a\".carehex.v1.CreateResidentResponse\x12W\n" +
 	"\x0eUpdateResident\x12!.carehex.v1.UpdateResidentRequest\x1a\".carehex.v1.UpdateResidentResponse\x12N\n" +
@@ -1346,7 +1460,8 @@ const file_carehex_v1_resident_proto_rawDesc = "" +
 	"\x10LinkFamilyMember\x12#.carehex.v1.LinkFamilyMemberRequest\x1a$.carehex.v1.LinkFamilyMemberResponse\x12`\n" +
 	"\x11ListFamilyMembers\x12$.carehex.v1.ListFamilyMembersRequest\x1a%.carehex.v1.ListFamilyMembersResponse\x12c\n" +
 	"\x12UnlinkFamilyMember\x12%.carehex.v1.UnlinkFamilyMemberRequest\x1a&.carehex.v1.UnlinkFamilyMemberResponse\x12c\n" +
-	"\x12DeactivateResident\x12%.carehex.v1.DeactivateResidentRequest\x1a&.carehex.v1.DeactivateResidentResponseB5Z3github.com/carehex/carehex/rpc/carehex/v1;carehexv1b\x06proto3"
+	"\x12DeactivateResident\x12%.carehex.v1.DeactivateResidentRequest\x1a&.carehex.v1.DeactivateResidentResponse\x12f\n" +
+	"\x13RevealResidentField\x12&.carehex.v1.RevealResidentFieldRequest\x1a'.carehex.v1.RevealResidentFieldResponseB5Z3github.com/carehex/carehex/rpc/carehex/v1;carehexv1b\x06proto3"
 
 var (
 	file_carehex_v1_resident_proto_rawDescOnce sync.Once
@@ -1360,71 +1475,75 @@ func file_carehex_v1_resident_proto_rawDescGZIP() []byte {
 	return file_carehex_v1_resident_proto_rawDescData
 }
 
-var file_carehex_v1_resident_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_carehex_v1_resident_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_carehex_v1_resident_proto_goTypes = []any{
-	(*Resident)(nil),                   // 0: carehex.v1.Resident
-	(*Contact)(nil),                    // 1: carehex.v1.Contact
-	(*Preferences)(nil),                // 2: carehex.v1.Preferences
-	(*CreateResidentRequest)(nil),      // 3: carehex.v1.CreateResidentRequest
-	(*CreateResidentResponse)(nil),     // 4: carehex.v1.CreateResidentResponse
-	(*UpdateResidentRequest)(nil),      // 5: carehex.v1.UpdateResidentRequest
-	(*UpdateResidentResponse)(nil),     // 6: carehex.v1.UpdateResidentResponse
-	(*GetResidentRequest)(nil),         // 7: carehex.v1.GetResidentRequest
-	(*GetResidentResponse)(nil),        // 8: carehex.v1.GetResidentResponse
-	(*SearchResidentsRequest)(nil),     // 9: carehex.v1.SearchResidentsRequest
-	(*SearchResidentsResponse)(nil),    // 10: carehex.v1.SearchResidentsResponse
-	(*LinkFamilyMemberRequest)(nil),    // 11: carehex.v1.LinkFamilyMemberRequest
-	(*LinkFamilyMemberResponse)(nil),   // 12: carehex.v1.LinkFamilyMemberResponse
-	(*FamilyMember)(nil),               // 13: carehex.v1.FamilyMember
-	(*ListFamilyMembersRequest)(nil),   // 14: carehex.v1.ListFamilyMembersRequest
-	(*ListFamilyMembersResponse)(nil),  // 15: carehex.v1.ListFamilyMembersResponse
-	(*UnlinkFamilyMemberRequest)(nil),  // 16: carehex.v1.UnlinkFamilyMemberRequest
-	(*UnlinkFamilyMemberResponse)(nil), // 17: carehex.v1.UnlinkFamilyMemberResponse
-	(*DeactivateResidentRequest)(nil),  // 18: carehex.v1.DeactivateResidentRequest
-	(*DeactivateResidentResponse)(nil), // 19: carehex.v1.DeactivateResidentResponse
-	(Gender)(0),                        // 20: carehex.v1.Gender
-	(*LatLng)(nil),                     // 21: carehex.v1.LatLng
-	(*timestamppb.Timestamp)(nil),      // 22: google.protobuf.Timestamp
+	(*RevealResidentFieldRequest)(nil),  // 0: carehex.v1.RevealResidentFieldRequest
+	(*RevealResidentFieldResponse)(nil), // 1: carehex.v1.RevealResidentFieldResponse
+	(*Resident)(nil),                    // 2: carehex.v1.Resident
+	(*Contact)(nil),                     // 3: carehex.v1.Contact
+	(*Preferences)(nil),                 // 4: carehex.v1.Preferences
+	(*CreateResidentRequest)(nil),       // 5: carehex.v1.CreateResidentRequest
+	(*CreateResidentResponse)(nil),      // 6: carehex.v1.CreateResidentResponse
+	(*UpdateResidentRequest)(nil),       // 7: carehex.v1.UpdateResidentRequest
+	(*UpdateResidentResponse)(nil),      // 8: carehex.v1.UpdateResidentResponse
+	(*GetResidentRequest)(nil),          // 9: carehex.v1.GetResidentRequest
+	(*GetResidentResponse)(nil),         // 10: carehex.v1.GetResidentResponse
+	(*SearchResidentsRequest)(nil),      // 11: carehex.v1.SearchResidentsRequest
+	(*SearchResidentsResponse)(nil),     // 12: carehex.v1.SearchResidentsResponse
+	(*LinkFamilyMemberRequest)(nil),     // 13: carehex.v1.LinkFamilyMemberRequest
+	(*LinkFamilyMemberResponse)(nil),    // 14: carehex.v1.LinkFamilyMemberResponse
+	(*FamilyMember)(nil),                // 15: carehex.v1.FamilyMember
+	(*ListFamilyMembersRequest)(nil),    // 16: carehex.v1.ListFamilyMembersRequest
+	(*ListFamilyMembersResponse)(nil),   // 17: carehex.v1.ListFamilyMembersResponse
+	(*UnlinkFamilyMemberRequest)(nil),   // 18: carehex.v1.UnlinkFamilyMemberRequest
+	(*UnlinkFamilyMemberResponse)(nil),  // 19: carehex.v1.UnlinkFamilyMemberResponse
+	(*DeactivateResidentRequest)(nil),   // 20: carehex.v1.DeactivateResidentRequest
+	(*DeactivateResidentResponse)(nil),  // 21: carehex.v1.DeactivateResidentResponse
+	(Gender)(0),                         // 22: carehex.v1.Gender
+	(*LatLng)(nil),                      // 23: carehex.v1.LatLng
+	(*timestamppb.Timestamp)(nil),       // 24: google.protobuf.Timestamp
 }
 var file_carehex_v1_resident_proto_depIdxs = []int32{
-	20, // 0: carehex.v1.Resident.gender:type_name -> carehex.v1.Gender
-	21, // 1: carehex.v1.Resident.location:type_name -> carehex.v1.LatLng
-	1,  // 2: carehex.v1.Resident.emergency_contacts:type_name -> carehex.v1.Contact
-	2,  // 3: carehex.v1.Resident.preferences:type_name -> carehex.v1.Preferences
-	22, // 4: carehex.v1.Resident.create_time:type_name -> google.protobuf.Timestamp
-	22, // 5: carehex.v1.Resident.update_time:type_name -> google.protobuf.Timestamp
-	22, // 6: carehex.v1.Resident.deactivate_time:type_name -> google.protobuf.Timestamp
-	20, // 7: carehex.v1.Preferences.preferred_provider_gender:type_name -> carehex.v1.Gender
-	21, // 8: carehex.v1.CreateResidentRequest.location:type_name -> carehex.v1.LatLng
-	20, // 9: carehex.v1.CreateResidentRequest.gender:type_name -> carehex.v1.Gender
-	1,  // 10: carehex.v1.CreateResidentRequest.emergency_contacts:type_name -> carehex.v1.Contact
-	2,  // 11: carehex.v1.CreateResidentRequest.preferences:type_name -> carehex.v1.Preferences
-	0,  // 12: carehex.v1.CreateResidentResponse.resident:type_name -> carehex.v1.Resident
-	0,  // 13: carehex.v1.UpdateResidentRequest.resident:type_name -> carehex.v1.Resident
-	0,  // 14: carehex.v1.UpdateResidentResponse.resident:type_name -> carehex.v1.Resident
-	0,  // 15: carehex.v1.GetResidentResponse.resident:type_name -> carehex.v1.Resident
-	0,  // 16: carehex.v1.SearchResidentsResponse.residents:type_name -> carehex.v1.Resident
-	22, // 17: carehex.v1.FamilyMember.create_time:type_name -> google.protobuf.Timestamp
-	13, // 18: carehex.v1.ListFamilyMembersResponse.family_members:type_name -> carehex.v1.FamilyMember
-	0,  // 19: carehex.v1.DeactivateResidentResponse.resident:type_name -> carehex.v1.Resident
-	3,  // 20: carehex.v1.ResidentService.CreateResident:input_type -> carehex.v1.CreateResidentRequest
-	5,  // 21: carehex.v1.ResidentService.UpdateResident:input_type -> carehex.v1.UpdateResidentRequest
-	7,  // 22: carehex.v1.ResidentService.GetResident:input_type -> carehex.v1.GetResidentRequest
-	9,  // 23: carehex.v1.ResidentService.SearchResidents:input_type -> carehex.v1.SearchResidentsRequest
-	11, // 24: carehex.v1.ResidentService.LinkFamilyMember:input_type -> carehex.v1.LinkFamilyMemberRequest
-	14, // 25: carehex.v1.ResidentService.ListFamilyMembers:input_type -> carehex.v1.ListFamilyMembersRequest
-	16, // 26: carehex.v1.ResidentService.UnlinkFamilyMember:input_type -> carehex.v1.UnlinkFamilyMemberRequest
-	18, // 27: carehex.v1.ResidentService.DeactivateResident:input_type -> carehex.v1.DeactivateResidentRequest
-	4,  // 28: carehex.v1.ResidentService.CreateResident:output_type -> carehex.v1.CreateResidentResponse
-	6,  // 29: carehex.v1.ResidentService.UpdateResident:output_type -> carehex.v1.UpdateResidentResponse
-	8,  // 30: carehex.v1.ResidentService.GetResident:output_type -> carehex.v1.GetResidentResponse
-	10, // 31: carehex.v1.ResidentService.SearchResidents:output_type -> carehex.v1.SearchResidentsResponse
-	12, // 32: carehex.v1.ResidentService.LinkFamilyMember:output_type -> carehex.v1.LinkFamilyMemberResponse
-	15, // 33: carehex.v1.ResidentService.ListFamilyMembers:output_type -> carehex.v1.ListFamilyMembersResponse
-	17, // 34: carehex.v1.ResidentService.UnlinkFamilyMember:output_type -> carehex.v1.UnlinkFamilyMemberResponse
-	19, // 35: carehex.v1.ResidentService.DeactivateResident:output_type -> carehex.v1.DeactivateResidentResponse
-	28, // [28:36] is the sub-list for method output_type
-	20, // [20:28] is the sub-list for method input_type
+	22, // 0: carehex.v1.Resident.gender:type_name -> carehex.v1.Gender
+	23, // 1: carehex.v1.Resident.location:type_name -> carehex.v1.LatLng
+	3,  // 2: carehex.v1.Resident.emergency_contacts:type_name -> carehex.v1.Contact
+	4,  // 3: carehex.v1.Resident.preferences:type_name -> carehex.v1.Preferences
+	24, // 4: carehex.v1.Resident.create_time:type_name -> google.protobuf.Timestamp
+	24, // 5: carehex.v1.Resident.update_time:type_name -> google.protobuf.Timestamp
+	24, // 6: carehex.v1.Resident.deactivate_time:type_name -> google.protobuf.Timestamp
+	22, // 7: carehex.v1.Preferences.preferred_provider_gender:type_name -> carehex.v1.Gender
+	23, // 8: carehex.v1.CreateResidentRequest.location:type_name -> carehex.v1.LatLng
+	22, // 9: carehex.v1.CreateResidentRequest.gender:type_name -> carehex.v1.Gender
+	3,  // 10: carehex.v1.CreateResidentRequest.emergency_contacts:type_name -> carehex.v1.Contact
+	4,  // 11: carehex.v1.CreateResidentRequest.preferences:type_name -> carehex.v1.Preferences
+	2,  // 12: carehex.v1.CreateResidentResponse.resident:type_name -> carehex.v1.Resident
+	2,  // 13: carehex.v1.UpdateResidentRequest.resident:type_name -> carehex.v1.Resident
+	2,  // 14: carehex.v1.UpdateResidentResponse.resident:type_name -> carehex.v1.Resident
+	2,  // 15: carehex.v1.GetResidentResponse.resident:type_name -> carehex.v1.Resident
+	2,  // 16: carehex.v1.SearchResidentsResponse.residents:type_name -> carehex.v1.Resident
+	24, // 17: carehex.v1.FamilyMember.create_time:type_name -> google.protobuf.Timestamp
+	15, // 18: carehex.v1.ListFamilyMembersResponse.family_members:type_name -> carehex.v1.FamilyMember
+	2,  // 19: carehex.v1.DeactivateResidentResponse.resident:type_name -> carehex.v1.Resident
+	5,  // 20: carehex.v1.ResidentService.CreateResident:input_type -> carehex.v1.CreateResidentRequest
+	7,  // 21: carehex.v1.ResidentService.UpdateResident:input_type -> carehex.v1.UpdateResidentRequest
+	9,  // 22: carehex.v1.ResidentService.GetResident:input_type -> carehex.v1.GetResidentRequest
+	11, // 23: carehex.v1.ResidentService.SearchResidents:input_type -> carehex.v1.SearchResidentsRequest
+	13, // 24: carehex.v1.ResidentService.LinkFamilyMember:input_type -> carehex.v1.LinkFamilyMemberRequest
+	16, // 25: carehex.v1.ResidentService.ListFamilyMembers:input_type -> carehex.v1.ListFamilyMembersRequest
+	18, // 26: carehex.v1.ResidentService.UnlinkFamilyMember:input_type -> carehex.v1.UnlinkFamilyMemberRequest
+	20, // 27: carehex.v1.ResidentService.DeactivateResident:input_type -> carehex.v1.DeactivateResidentRequest
+	0,  // 28: carehex.v1.ResidentService.RevealResidentField:input_type -> carehex.v1.RevealResidentFieldRequest
+	6,  // 29: carehex.v1.ResidentService.CreateResident:output_type -> carehex.v1.CreateResidentResponse
+	8,  // 30: carehex.v1.ResidentService.UpdateResident:output_type -> carehex.v1.UpdateResidentResponse
+	10, // 31: carehex.v1.ResidentService.GetResident:output_type -> carehex.v1.GetResidentResponse
+	12, // 32: carehex.v1.ResidentService.SearchResidents:output_type -> carehex.v1.SearchResidentsResponse
+	14, // 33: carehex.v1.ResidentService.LinkFamilyMember:output_type -> carehex.v1.LinkFamilyMemberResponse
+	17, // 34: carehex.v1.ResidentService.ListFamilyMembers:output_type -> carehex.v1.ListFamilyMembersResponse
+	19, // 35: carehex.v1.ResidentService.UnlinkFamilyMember:output_type -> carehex.v1.UnlinkFamilyMemberResponse
+	21, // 36: carehex.v1.ResidentService.DeactivateResident:output_type -> carehex.v1.DeactivateResidentResponse
+	1,  // 37: carehex.v1.ResidentService.RevealResidentField:output_type -> carehex.v1.RevealResidentFieldResponse
+	29, // [29:38] is the sub-list for method output_type
+	20, // [20:29] is the sub-list for method input_type
 	20, // [20:20] is the sub-list for extension type_name
 	20, // [20:20] is the sub-list for extension extendee
 	0,  // [0:20] is the sub-list for field type_name
@@ -1442,7 +1561,7 @@ func file_carehex_v1_resident_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_carehex_v1_resident_proto_rawDesc), len(file_carehex_v1_resident_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   20,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

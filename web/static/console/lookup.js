@@ -1,7 +1,7 @@
 // Incoming call: type phone digits (the last four are enough) or a name, see
 // the matching residents at once, pick one, and get her card: profile,
 // preferences, recent requests and open alerts.
-import { residents, intake, dispatch } from "./api.js";
+import { residents, intake, dispatch, session } from "./api.js";
 import { alertKind } from "./alerts.js";
 import { rememberResident, services } from "./cache.js";
 import { byTestId, h, replace } from "./dom.js";
@@ -66,6 +66,32 @@ async function search(q) {
 const tooFewDigits = () => h("li", { class: "muted", dataset: { testid: "search-hint" } },
   say("请至少输入4位号码", "Type at least 4 digits"));
 
+// Phone numbers come masked (139****0001); the full number is a deliberate
+// request with a reason, which the server audits. Revealed numbers are kept
+// for this page only.
+const revealed = new Map();
+
+// Supervisors oversee and see masked numbers only (the server refuses them too).
+const canReveal = () => ["operator", "admin"].includes(session.get()?.role);
+
+async function reveal(r) {
+  const reason = prompt(say("为什么需要完整号码？（将记入审计）", "Why do you need the full number? (it is audited)"), say("回拨", "Calling back"));
+  if (!reason || !reason.trim()) return;
+  let value;
+  try {
+    ({ value } = await residents.revealResidentField({ resident_id: r.id, field: "phone", reason: reason.trim() }));
+  } catch (e) {
+    // The page words the refusal itself (invariant 9), by the error's code.
+    alert(e.code === "resource_exhausted"
+      ? say("本账号短时间内查看的居民过多，已通知主管，请稍后再试。", "This account has read too many residents recently; supervisors were told. Try later.")
+      : say("无法显示完整号码。", "Cannot show the full number."));
+    return;
+  }
+  revealed.set(r.id, value);
+  cardSig = ""; // redraw with the number
+  await renderCard();
+}
+
 export async function select(r) {
   closeRegister();
   selected = r;
@@ -97,7 +123,8 @@ export async function renderCard() {
         say("编辑", "Edit"))),
     deactivation(r),
     h("dl", {},
-      h("dt", {}, say("电话", "Phone")), h("dd", { dataset: { testid: "resident-phone" } }, r.phone),
+      h("dt", {}, say("电话", "Phone")), h("dd", {}, h("span", { dataset: { testid: "resident-phone" } }, revealed.get(r.id) || r.phone),
+        revealed.has(r.id) || !canReveal() ? null : [" ", h("button", { type: "button", dataset: { testid: "reveal-phone" }, onclick: () => reveal(r) }, say("显示完整号码", "Show number"))]),
       h("dt", {}, say("地址", "Address")), h("dd", {}, r.address, r.district ? ` (${r.district})` : ""),
       r.birth_year ? [h("dt", {}, say("出生", "Born")), h("dd", {}, r.birth_year)] : null,
       h("dt", {}, say("偏好", "Preferences")), h("dd", { dataset: { testid: "resident-preferences" } },

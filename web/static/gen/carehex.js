@@ -148,6 +148,28 @@ export async function call(opts, service, method, body) {
  */
 
 /**
+ * @typedef {Object} carehex.v1.AccessAlert
+ * @property {string} [id]
+ * @property {string} [actor] actor is the account, e.g. "user:usr_…".
+ * @property {string} [kind] kind is "bulk_access".
+ * @property {number} [residents] residents is how many distinct residents the account had read in the window when the alert was raised.
+ * @property {string} [window_start_time]
+ * @property {string} [create_time]
+ * @property {string} [ack_time]
+ */
+
+/**
+ * @typedef {Object} carehex.v1.ListAccessAlertsRequest
+ * @property {boolean} [open_only]
+ * @property {number} [limit] limit defaults to 100, at most 500.
+ */
+
+/**
+ * @typedef {Object} carehex.v1.ListAccessAlertsResponse
+ * @property {Array<carehex.v1.AccessAlert>} [alerts]
+ */
+
+/**
  * @typedef {Object} carehex.v1.AuditRecord
  * @property {string} [id]
  * @property {string} [record_time]
@@ -568,6 +590,18 @@ export async function call(opts, service, method, body) {
  */
 
 /**
+ * @typedef {Object} carehex.v1.RevealResidentFieldRequest
+ * @property {string} [resident_id]
+ * @property {string} [field] field is "phone" or "id_number".
+ * @property {string} [reason] reason says why the full value is needed (e.g. "calling back"); at most 200 characters.
+ */
+
+/**
+ * @typedef {Object} carehex.v1.RevealResidentFieldResponse
+ * @property {string} [value]
+ */
+
+/**
  * @typedef {Object} carehex.v1.Resident
  * @property {string} [id]
  * @property {string} [name]
@@ -771,6 +805,14 @@ export class AuditService {
    * @returns {Promise<carehex.v1.ListAuditRecordsResponse>}
    */
   listAuditRecords(req = {}) { return call(this.opts, "carehex.v1.AuditService", "ListAuditRecords", req); }
+
+  /**
+   * ListAccessAlerts lists alerts about accounts, e.g. one that read more
+   * residents' personal data in an hour than the bulk-access limit allows.
+   * @param {carehex.v1.ListAccessAlertsRequest} [req]
+   * @returns {Promise<carehex.v1.ListAccessAlertsResponse>}
+   */
+  listAccessAlerts(req = {}) { return call(this.opts, "carehex.v1.AuditService", "ListAccessAlerts", req); }
 }
 
 /**
@@ -1035,5 +1077,14 @@ export class ResidentService {
    * @returns {Promise<carehex.v1.DeactivateResidentResponse>}
    */
   deactivateResident(req = {}) { return call(this.opts, "carehex.v1.ResidentService", "DeactivateResident", req); }
+
+  /**
+   * RevealResidentField returns one field that reads masked everywhere
+   * else (phone, id_number) in full. It is a deliberate act: the reason is
+   * required and kept in the audit trail.
+   * @param {carehex.v1.RevealResidentFieldRequest} [req]
+   * @returns {Promise<carehex.v1.RevealResidentFieldResponse>}
+   */
+  revealResidentField(req = {}) { return call(this.opts, "carehex.v1.ResidentService", "RevealResidentField", req); }
 }
 
