@@ -15,6 +15,7 @@ usage:
   carehex user unlock|disable|enable --username U [--data DIR]   lift a login lockout; withdraw or restore an account
   carehex demo seed [--residents N] [--providers N] [--data DIR]
   carehex bench dispatch --redis-url URL [--providers N] [--clients N]
+  carehex bench roster [--providers N] [--visits N] [--days N] [--seed N] [--time-limit D]
   carehex bench load [--rate N] [--duration D] [--database-url URL] [--redis-url URL] [--transport twirp|nethttp|both]
   carehex simulate [--preset small|city] [--seed N] [--addr URL] [--residents N] [--providers N] [--record FILE] [--replay FILE] [--compare] [--map FILE]
 
@@ -46,6 +47,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return demoSeed(ctx, rest[1:], getenv, stdout, stderr)
 	case cmd == "bench" && len(rest) > 0 && rest[0] == "dispatch":
 		return benchDispatch(ctx, rest[1:], getenv, stdout, stderr)
+	case cmd == "bench" && len(rest) > 0 && rest[0] == "roster":
+		return benchRoster(ctx, rest[1:], getenv, stdout, stderr)
 	case cmd == "bench" && len(rest) > 0 && rest[0] == "load":
 		return benchLoad(ctx, rest[1:], getenv, stdout, stderr)
 	case cmd == "simulate":

@@ -38,8 +38,9 @@ type Options struct {
 	Providers int
 	Visits    int
 	Days      int
-	// TimeLimit bounds the roster's local search (roster.Options).
-	TimeLimit time.Duration
+	// TimeLimit and ContinuityM tune the roster (roster.Options).
+	TimeLimit   time.Duration
+	ContinuityM float64
 }
 
 // planned is a kind of plan item the generator draws.
@@ -215,7 +216,7 @@ func Run(ctx context.Context, o Options, progress func(string)) (*Result, []rost
 	progress(fmt.Sprintf("week of %d visits for %d residents, %d carers", len(p.Visits), len(res), len(p.Carers)))
 
 	t0 := time.Now()
-	r, err := roster.Solve(ctx, p, roster.Options{TimeLimit: o.TimeLimit})
+	r, err := roster.Solve(ctx, p, roster.Options{TimeLimit: o.TimeLimit, ContinuityM: o.ContinuityM})
 	if err != nil {
 		return nil, nil, err
 	}
