@@ -155,8 +155,32 @@ type model struct {
 	byRes  map[string][]int // resident ID → visit indexes
 }
 
+// point is a position prepared for fast distances.
+type point struct{ lat, lng, cos float64 }
+
+func newPoint(p carehex.LatLng) point {
+	const rad = math.Pi / 180
+	return point{lat: p.Lat * rad, lng: p.Lng * rad, cos: math.Cos(p.Lat * rad)}
+}
+
+// earthRadiusM is the radius geo.FastDistanceM uses.
+const earthRadiusM = 6371007.180918475
+
+// dist is the distance in metres on the flat earth around the pair, the
+// meridians' convergence taken at their mean latitude: no trigonometry per
+// pair, where geo.FastDistanceM (which Violations uses) needs four calls.
+// Within a city it differs from the great circle by centimetres; the 0.1 %
+// and 1 m added keep it from ever falling short of it, so a schedule the
+// solver finds feasible is feasible to the checker too.
+func (a point) dist(b point) float64 {
+	dy := b.lat - a.lat
+	dx := (b.lng - a.lng) * (a.cos + b.cos) / 2
+	return earthRadiusM*math.Sqrt(dx*dx+dy*dy)*1.001 + 1
+}
+
 type mvisit struct {
 	v         *Visit
+	at        point
 	day       int
 	earliest  int // minutes since base
 	lastStart int
@@ -167,6 +191,7 @@ type span struct{ from, to int }
 
 type mcarer struct {
 	c        *Carer
+	home     point
 	shifts   [][]span // per day, sorted
 	off      []span
 	maxWork  int
@@ -189,14 +214,14 @@ func newModel(p *Problem) *model {
 	for i := range p.Visits {
 		v := &p.Visits[i]
 		e := m.minutes(v.Earliest)
-		m.visits[i] = mvisit{v: v, day: e / minutesPerDay, earliest: e,
+		m.visits[i] = mvisit{v: v, at: newPoint(v.Location), day: e / minutesPerDay, earliest: e,
 			lastStart: m.minutesFloor(v.LatestStart()), dur: int((v.Duration + time.Minute - 1) / time.Minute)}
 		m.byRes[v.ResidentID] = append(m.byRes[v.ResidentID], i)
 	}
 	m.carers = make([]mcarer, len(p.Carers))
 	for i := range p.Carers {
 		c := &p.Carers[i]
-		mc := mcarer{c: c, shifts: make([][]span, m.days), maxWork: int(c.Hours.MaxWorkPerDay / time.Minute), maxCount: c.Hours.MaxVisitsPerDay}
+		mc := mcarer{c: c, home: newPoint(c.Hours.Home), shifts: make([][]span, m.days), maxWork: int(c.Hours.MaxWorkPerDay / time.Minute), maxCount: c.Hours.MaxVisitsPerDay}
 		for d := range m.days {
 			wd := m.base.AddDate(0, 0, d).Weekday()
 			for _, s := range c.Hours.Weekly {
@@ -318,7 +343,7 @@ func (s *state) fitInShift(c int, sh span, lb, lastStart, dur int) (int, bool) {
 func (s *state) schedule(c, day int, order []int, starts []int) (float64, bool) {
 	m := s.m
 	shifts := m.carers[c].shifts[day]
-	home := m.carers[c].c.Hours.Home
+	home := m.carers[c].home
 	prev, prevShift, end := home, -1, 0
 	dist := 0.0
 	for k, vi := range order {
@@ -329,16 +354,16 @@ func (s *state) schedule(c, day int, order []int, starts []int) (float64, bool) 
 			var d, back float64
 			var lb int
 			if si == prevShift {
-				d = geo.FastDistanceM(prev, mv.v.Location)
+				d = prev.dist(mv.at)
 				lb = max(mv.earliest, end+s.travel(c, d))
 			} else {
 				if prevShift >= 0 {
-					back = geo.FastDistanceM(prev, home)
+					back = prev.dist(home)
 					if end+s.travel(c, back) > shifts[prevShift].to {
 						return 0, false
 					}
 				}
-				d = geo.FastDistanceM(home, mv.v.Location)
+				d = home.dist(mv.at)
 				lb = max(mv.earliest, sh.from+s.travel(c, d))
 			}
 			st, ok := s.fitInShift(c, sh, lb, mv.lastStart, mv.dur)
@@ -351,10 +376,10 @@ func (s *state) schedule(c, day int, order []int, starts []int) (float64, bool) 
 		if !placed {
 			return 0, false
 		}
-		prev = mv.v.Location
+		prev = mv.at
 	}
 	if prevShift >= 0 {
-		d := geo.FastDistanceM(prev, home)
+		d := prev.dist(home)
 		if end+s.travel(c, d) > shifts[prevShift].to {
 			return 0, false
 		}
@@ -484,15 +509,28 @@ func Solve(ctx context.Context, p *Problem, opt Options) (*Roster, error) {
 		id     string
 		visits []int
 		cands  []int
+		reach  float64 // to the 8th nearest qualified carer's home
 	}
 	res := make([]*resident, 0, len(m.byRes))
 	for id, vs := range m.byRes {
 		res = append(res, &resident{id: id, visits: vs, cands: s.nearestQualified(vs, opt.Candidates)})
 	}
+	reach := func(r *resident) float64 {
+		if len(r.cands) == 0 {
+			return math.Inf(1)
+		}
+		return m.visits[r.visits[0]].at.dist(m.carers[r.cands[min(len(r.cands)-1, 7)]].home)
+	}
+	for _, r := range res {
+		r.reach = reach(r)
+	}
 	sort.Slice(res, func(i, j int) bool {
 		a, b := res[i], res[j]
 		if len(a.cands) != len(b.cands) {
 			return len(a.cands) < len(b.cands)
+		}
+		if a.reach != b.reach {
+			return a.reach > b.reach
 		}
 		if len(a.visits) != len(b.visits) {
 			return len(a.visits) > len(b.visits)
@@ -541,7 +579,7 @@ func Solve(ctx context.Context, p *Problem, opt Options) (*Roster, error) {
 // nearestQualified lists up to k carers nearest to the resident's home
 // that are qualified for at least one of vs, nearest first.
 func (s *state) nearestQualified(vs []int, k int) []int {
-	loc := s.m.visits[vs[0]].v.Location
+	loc := s.m.visits[vs[0]].at
 	type cd struct {
 		c int
 		d float64
@@ -550,19 +588,28 @@ func (s *state) nearestQualified(vs []int, k int) []int {
 	for c := range s.m.carers {
 		for _, vi := range vs {
 			if qualified(s.m.carers[c].c, s.m.visits[vi].v) {
-				all = append(all, cd{c, geo.FastDistanceM(loc, s.m.carers[c].c.Hours.Home)})
+				all = append(all, cd{c, loc.dist(s.m.carers[c].home)})
 				break
 			}
 		}
 	}
-	sort.Slice(all, func(i, j int) bool {
-		if all[i].d != all[j].d {
-			return all[i].d < all[j].d
+	// Keep the k nearest in order, by insertion: most carers are farther
+	// than the k-th and cost one comparison.
+	less := func(a, b cd) bool { return a.d < b.d || (a.d == b.d && a.c < b.c) }
+	top := make([]cd, 0, k)
+	for _, x := range all {
+		if len(top) == k && !less(x, top[k-1]) {
+			continue
 		}
-		return all[i].c < all[j].c
-	})
-	out := make([]int, 0, min(k, len(all)))
-	for _, x := range all[:min(k, len(all))] {
+		i := sort.Search(len(top), func(i int) bool { return less(x, top[i]) })
+		if len(top) < k {
+			top = append(top, cd{})
+		}
+		copy(top[i+1:], top[i:len(top)-1])
+		top[i] = x
+	}
+	out := make([]int, 0, len(top))
+	for _, x := range top {
 		out = append(out, x.c)
 	}
 	return out
@@ -615,7 +662,7 @@ func (s *state) placeResident(vs []int, cands []int) {
 			// Each visit left for another carer costs as much travel as
 			// a detour of continuityM: continuity is worth some
 			// kilometres, not any number of them.
-			home := geo.FastDistanceM(s.m.carers[c].c.Hours.Home, s.m.visits[vs[0]].v.Location)
+			home := s.m.carers[c].home.dist(s.m.visits[vs[0]].at)
 			cost := add + float64(left-n)*s.continuityM + s.homeWeight*home*float64(n)
 			if cost < bestM {
 				bestC, bestM = c, cost
