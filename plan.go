@@ -175,8 +175,16 @@ func (it *PlanItem) validate(f string, start time.Time, parse ParseRecurrence) e
 	if parse == nil {
 		return Errorf(EINTERNAL, "", "no recurrence parser")
 	}
-	if _, err := parse(it.RRule, it.WindowStart.On(start)); err != nil {
+	first := it.WindowStart.On(start)
+	rec, err := parse(it.RRule, first)
+	if err != nil {
 		return Errorf(EINVALID, f+".rrule", "%s.rrule is not a valid RFC 5545 RRULE: %v", f, err)
+	}
+	// A rule that never occurs is a mistake (30 February), and expanding it
+	// would make the library search to year 9999 at every projection. Four
+	// years and a day reach every leap day.
+	if len(rec.Between(first, first.AddDate(4, 0, 1))) == 0 {
+		return Errorf(EINVALID, f+".rrule", "%s.rrule never occurs in the four years after start_date", f)
 	}
 	return nil
 }

@@ -55,6 +55,8 @@ func TestCarePlanValidate(t *testing.T) {
 		{"no service", func(p *carehex.CarePlan) { p.Items[1].ServiceCode = "" }, "items[1].service_code"},
 		{"no rrule", func(p *carehex.CarePlan) { p.Items[0].RRule = "" }, "items[0].rrule"},
 		{"bad rrule", func(p *carehex.CarePlan) { p.Items[2].RRule = "FREQ=SOMETIMES" }, "items[2].rrule"},
+		{"never occurs", func(p *carehex.CarePlan) { p.Items[1].RRule = "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30" }, "items[1].rrule"},
+		{"leap day", func(p *carehex.CarePlan) { p.Items[1].RRule = "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29" }, ""},
 		{"bad byday", func(p *carehex.CarePlan) { p.Items[2].RRule = "FREQ=WEEKLY;BYDAY=XX" }, "items[2].rrule"},
 		{"hourly", func(p *carehex.CarePlan) { p.Items[0].RRule = "FREQ=HOURLY" }, "items[0].rrule"},
 		{"byhour", func(p *carehex.CarePlan) { p.Items[0].RRule = "FREQ=DAILY;BYHOUR=9" }, "items[0].rrule"},

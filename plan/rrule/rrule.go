@@ -33,7 +33,8 @@ func Parse(rule string, dtstart time.Time) (carehex.Recurrence, error) {
 			return nil, fmt.Errorf("%s is not allowed: the time comes from the window", name)
 		}
 	}
-	opt, err := rr.StrToROptionInLocation(rule, carehex.CST)
+	// RFC 5545 names and values are case-insensitive; the library wants capitals.
+	opt, err := rr.StrToROptionInLocation(up, carehex.CST)
 	if err != nil {
 		return nil, err
 	}
@@ -46,19 +47,30 @@ func Parse(rule string, dtstart time.Time) (carehex.Recurrence, error) {
 		return nil, fmt.Errorf("INTERVAL must be 1…366")
 	}
 	opt.Dtstart = dtstart.In(carehex.CST)
-	r, err := rr.NewRRule(*opt)
-	if err != nil {
+	if _, err := rr.NewRRule(*opt); err != nil {
 		return nil, err
 	}
-	return recurrence{r}, nil
+	return recurrence{*opt}, nil
 }
 
-type recurrence struct{ r *rr.RRule }
+type recurrence struct{ opt rr.ROption }
 
-// Between returns the occurrences in [from, to); the library's bounds are
+// Between returns the occurrences in [from, to). The rule is rebuilt with
+// UNTIL no later than to: the library otherwise walks on to year 9999
+// looking for the next match of a rule that never matches again
+// (FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30 took seconds), and a plan editor
+// must not be able to stall projection. The library's bounds are
 // inclusive, so the end is dropped here.
 func (x recurrence) Between(from, to time.Time) []time.Time {
-	ts := x.r.Between(from, to, true)
+	o := x.opt
+	if o.Until.IsZero() || o.Until.After(to) {
+		o.Until = to
+	}
+	r, err := rr.NewRRule(o)
+	if err != nil {
+		return nil // Parse built the same rule without error
+	}
+	ts := r.Between(from, to, true)
 	out := ts[:0]
 	for _, t := range ts {
 		if t.Before(to) {
