@@ -52,6 +52,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/carehex/carehex"
@@ -966,8 +967,23 @@ func Greedy(p *Problem) *Roster {
 		order[i] = i
 	}
 	sort.SliceStable(order, func(i, j int) bool { return m.visits[order[i]].earliest < m.visits[order[j]].earliest })
+	// Visits at one place with the same needs and wishes (a resident's
+	// recurring visits) share their candidates.
+	type need struct {
+		at                      carehex.LatLng
+		skill, gender, language string
+		blocked                 string
+	}
+	cands := map[need][]int{}
 	for _, vi := range order {
-		for _, c := range s.nearestQualified([]int{vi}, greedyCandidates) {
+		v := m.visits[vi].v
+		key := need{v.Location, v.RequiredSkill, string(v.Gender), v.Language, strings.Join(v.Blocked, "\x00")}
+		cs, ok := cands[key]
+		if !ok {
+			cs = s.nearestQualified([]int{vi}, greedyCandidates)
+			cands[key] = cs
+		}
+		for _, c := range cs {
 			if ins, ok := s.bestInsertion(c, vi); ok {
 				s.apply(c, vi, ins)
 				break
