@@ -19,9 +19,8 @@
 // experiments. So the roster is construction + local search, small enough to
 // read in one sitting:
 //
-//  1. Construction, resident by resident: those with fewest qualified
-//     carers nearby first, the rest in a sweep along a Hilbert curve over
-//     the map (neighbours in turn, so routes grow as compact clusters). For a resident, each of the nearest
+//  1. Construction, resident by resident, hardest first (fewest qualified
+//     carers nearby, then most visits). For a resident, each of the nearest
 //     qualified carers is tried for all the resident's visits of the horizon
 //     by cheapest insertion into that carer's day routes; the carer who takes
 //     the most visits for the least added travel wins, and visits left over
@@ -511,32 +510,28 @@ func Solve(ctx context.Context, p *Problem, opt Options) (*Roster, error) {
 		id     string
 		visits []int
 		cands  []int
-		sweep  int // position along the Hilbert curve
+		reach  float64 // to the 8th nearest qualified carer's home
 	}
 	res := make([]*resident, 0, len(m.byRes))
 	for id, vs := range m.byRes {
 		res = append(res, &resident{id: id, visits: vs, cands: s.nearestQualified(vs, opt.Candidates)})
 	}
-	// Sweep the map along a Hilbert curve: each resident then lands next
-	// to the last, whose carer's routes are already near, so cheapest
-	// insertion grows compact clusters instead of scattering routes.
-	lo, hi := point{lat: math.Inf(1), lng: math.Inf(1)}, point{lat: math.Inf(-1), lng: math.Inf(-1)}
-	for _, r := range res {
-		p := m.visits[r.visits[0]].at
-		lo.lat, lo.lng = math.Min(lo.lat, p.lat), math.Min(lo.lng, p.lng)
-		hi.lat, hi.lng = math.Max(hi.lat, p.lat), math.Max(hi.lng, p.lng)
+	reach := func(r *resident) float64 {
+		if len(r.cands) == 0 {
+			return math.Inf(1)
+		}
+		return m.visits[r.visits[0]].at.dist(m.carers[r.cands[min(len(r.cands)-1, 7)]].home)
 	}
 	for _, r := range res {
-		p := m.visits[r.visits[0]].at
-		r.sweep = hilbert(scale(p.lng, lo.lng, hi.lng), scale(p.lat, lo.lat, hi.lat))
+		r.reach = reach(r)
 	}
 	sort.Slice(res, func(i, j int) bool {
 		a, b := res[i], res[j]
 		if len(a.cands) != len(b.cands) {
 			return len(a.cands) < len(b.cands)
 		}
-		if a.sweep != b.sweep {
-			return a.sweep < b.sweep
+		if a.reach != b.reach {
+			return a.reach > b.reach
 		}
 		if len(a.visits) != len(b.visits) {
 			return len(a.visits) > len(b.visits)
@@ -580,38 +575,6 @@ func Solve(ctx context.Context, p *Problem, opt Options) (*Roster, error) {
 		}
 	}
 	return s.roster(), ctx.Err()
-}
-
-const hilbertSide = 1 << 10
-
-func scale(v, lo, hi float64) int {
-	if hi <= lo {
-		return 0
-	}
-	return min(hilbertSide-1, int((v-lo)/(hi-lo)*hilbertSide))
-}
-
-// hilbert is the index of cell (x, y) along a Hilbert curve over a
-// hilbertSide² grid: neighbours on the curve are neighbours on the map.
-func hilbert(x, y int) int {
-	d := 0
-	for s := hilbertSide / 2; s > 0; s /= 2 {
-		rx, ry := 0, 0
-		if x&s > 0 {
-			rx = 1
-		}
-		if y&s > 0 {
-			ry = 1
-		}
-		d += s * s * ((3 * rx) ^ ry)
-		if ry == 0 {
-			if rx == 1 {
-				x, y = hilbertSide-1-x, hilbertSide-1-y
-			}
-			x, y = y, x
-		}
-	}
-	return d
 }
 
 // nearestQualified lists up to k carers nearest to the resident's home
