@@ -19,8 +19,9 @@
 // experiments. So the roster is construction + local search, small enough to
 // read in one sitting:
 //
-//  1. Construction, resident by resident, hardest first (fewest qualified
-//     carers nearby, then most visits). For a resident, each of the nearest
+//  1. Construction, resident by resident, hardest first: fewest qualified
+//     carers, then the most remote (farthest from their eighth-nearest
+//     qualified carer), then most visits. For a resident, each of the nearest
 //     qualified carers is tried for all the resident's visits of the horizon
 //     by cheapest insertion into that carer's day routes; the carer who takes
 //     the most visits for the least added travel wins, and visits left over
