@@ -39,13 +39,18 @@ func FuzzListServiceRequestsEnums(f *testing.F) {
 		if got.Status != http.StatusOK {
 			return
 		}
-		var in struct {
-			Statuses []any `json:"statuses"`
+		// Keys are read exactly as protojson reads them: encoding/json's
+		// case-insensitive match would take "stAtuses" for the filter, which
+		// the server rightly ignores as an unknown field.
+		var fields map[string]json.RawMessage
+		if json.Unmarshal(body, &fields) != nil {
+			return // not a JSON object protojson and encoding/json agree on; not this test's concern
 		}
-		if json.Unmarshal(body, &in) != nil {
-			return // protojson and encoding/json disagree on some inputs (e.g. case of keys); not this test's concern
+		var statuses []any
+		if json.Unmarshal(fields["statuses"], &statuses) != nil {
+			return
 		}
-		for _, s := range in.Statuses {
+		for _, s := range statuses {
 			if name, ok := s.(string); ok {
 				if _, known := pb.RequestStatus_value[name]; !known {
 					t.Fatalf("body %q answered 200 with the unknown status %q", body, name)
