@@ -70,3 +70,20 @@ func (n Notice) String() string { return n.Topic.String() + ":" + n.ID }
 type Publisher interface {
 	Publish(ctx context.Context, notices ...Notice) error
 }
+
+// Subscriber hands out wake-ups: the channel receives a value after any of
+// notices is published (values coalesce: one waiting value stands for any
+// number of notices), until cancel is called. A waiter subscribes, then reads
+// its state, then waits, so a notice published between the read and the wait
+// is not lost. notify.Hub implements it; the waiters (long polls, streams, the
+// dispatcher) take this interface so that they need no notify import.
+type Subscriber interface {
+	Subscribe(notices ...Notice) (wake <-chan struct{}, cancel func())
+}
+
+// NoSubscriber never wakes anyone: waiters given it rely on their reconcile
+// timer alone (tests, and tools that run without a hub).
+type NoSubscriber struct{}
+
+// Subscribe returns a channel that never receives.
+func (NoSubscriber) Subscribe(...Notice) (<-chan struct{}, func()) { return nil, func() {} }

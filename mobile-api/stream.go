@@ -10,10 +10,11 @@ import (
 // Server-Sent Events, shared by the offer stream and the family stream.
 
 // pump keeps a stream going until ctx ends or the phone is gone: a
-// keep-alive comment every KeepAlive, and poll every interval (poll reports
-// false to end the stream).
-func (s *Server) pump(ctx context.Context, write func(format string, args ...any) bool, interval time.Duration, poll func() bool) {
-	tick := time.NewTicker(interval)
+// keep-alive comment every KeepAlive, and poll whenever wake receives (a
+// notice of the stream's subject) and every Reconcile in case a notice was
+// lost (poll reports false to end the stream).
+func (s *Server) pump(ctx context.Context, write func(format string, args ...any) bool, wake <-chan struct{}, poll func() bool) {
+	tick := time.NewTicker(s.cfg.Reconcile)
 	defer tick.Stop()
 	keep := time.NewTicker(s.cfg.KeepAlive)
 	defer keep.Stop()
@@ -23,6 +24,10 @@ func (s *Server) pump(ctx context.Context, write func(format string, args ...any
 			return
 		case <-keep.C:
 			if !write(": keepalive\n\n") {
+				return
+			}
+		case <-wake:
+			if !poll() {
 				return
 			}
 		case <-tick.C:
