@@ -24,6 +24,8 @@ type publisher struct {
 //     console, and the provider of its visit;
 //   - a visit event or transition (RecordVisitEvent, TransitionVisit): the
 //     request, its resident, the provider and the console;
+//   - a request created or back to pending (CreateServiceRequest,
+//     TransitionRequest, CloseOffer): also carehex.DispatchNotice;
 //   - an alert raised or acknowledged: the console;
 //   - a provider's tokens revoked (RevokeToken, RevokeTokensOf): the
 //     provider, so that its open long polls and streams end at once; a

@@ -85,22 +85,23 @@ func (st *stack) wire(cfg *Config, clock carehex.Clock) error {
 	if err != nil {
 		return err
 	}
+	// The hub first: the dispatcher, the long polls and the streams wait on it.
+	st.Hub = notify.NewHub()
 	dcfg := dispatch.DefaultConfig()
 	dcfg.OfferTTL = cfg.OfferTTL
-	engine, err := dispatch.New(dcfg, dispatch.Deps{Store: store, Live: live, Log: log, Clock: clock})
+	engine, err := dispatch.New(dcfg, dispatch.Deps{Store: store, Live: live, Log: log, Clock: clock, Notices: st.Hub})
 	if err != nil {
 		return err
 	}
 	mcfg := mobileapi.DefaultConfig()
 	mcfg.FamilyTTL = cfg.Access.FamilyTTL
 	mobile, err := mobileapi.New(mcfg, mobileapi.Deps{
-		Store: store, Engine: engine, Live: live, Clock: clock, Log: log,
+		Store: store, Engine: engine, Live: live, Notices: st.Hub, Clock: clock, Log: log,
 	})
 	if err != nil {
 		return err
 	}
 	st.Live, st.Engine, st.Mobile = live, engine, mobile
-	st.Hub = notify.NewHub()
 	st.Bridge, err = notify.NewBridge(st.Hub, st.Redis, notify.BridgeOptions{Zone: cfg.Zone, Log: log})
 	if err != nil {
 		return err
