@@ -37,8 +37,9 @@ test:
 		scripts/fuzz.sh 10s
 
 FAULT_TESTS := ^(TestFaultReplicas|TestRedisDown)$$
-# SLOW_TESTS skip under -short: the fault tests and the simulated morning.
-SLOW_TESTS := ^(TestFaultReplicas|TestRedisDown|TestSimulateSmall)$$
+# SLOW_TESTS skip under -short: the fault tests, the simulated morning and
+# the cross-replica push test.
+SLOW_TESTS := ^(TestFaultReplicas|TestRedisDown|TestSimulateSmall|TestPushAcrossReplicas)$$
 ## test-faults: the fault tests alone (replicas paused and killed, Redis and PostgreSQL restarted), with their figures
 test-faults:
 	scripts/test-deps.sh

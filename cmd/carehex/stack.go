@@ -95,6 +95,9 @@ func (st *stack) wire(cfg *Config, clock carehex.Clock) error {
 	}
 	mcfg := mobileapi.DefaultConfig()
 	mcfg.FamilyTTL = cfg.Access.FamilyTTL
+	if cfg.Reconcile > 0 {
+		mcfg.Reconcile = cfg.Reconcile
+	}
 	mobile, err := mobileapi.New(mcfg, mobileapi.Deps{
 		Store: store, Engine: engine, Live: live, Notices: st.Hub, Clock: clock, Log: log,
 	})
@@ -113,6 +116,12 @@ func (st *stack) wire(cfg *Config, clock carehex.Clock) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// Waiters on this replica's hub: one per open long poll, stream and
+	// dispatcher (per notice it waits for); a leak shows as growth, and a
+	// test knows from it that a long poll is waiting.
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "carehex_notify_subscriptions",
+		Help: "Notices waited for on this replica's hub (long polls, streams, the dispatcher)."},
+		func() float64 { return float64(st.Hub.Subscriptions()) }))
 	st.API = &rpc.Server{Store: store, Clock: clock, Logger: log, Metrics: reg, Dispatch: engine,
 		LoginPolicy: cfg.Access.Login, Hasher: auth.NewHasher(cfg.Access.HashConcurrency),
 		FamilyTTL: cfg.Access.FamilyTTL, TrustForwardedFor: cfg.Access.TrustForwardedFor}
