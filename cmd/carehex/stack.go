@@ -128,6 +128,7 @@ func (st *stack) wire(cfg *Config, clock carehex.Clock) error {
 
 	mux := http.NewServeMux()
 	mux.Handle("/twirp/", st.API.Handler())
+	mux.Handle("GET /console/v1/stream", &rpc.ConsoleStream{Store: store, Notices: st.Hub, Clock: clock, Log: log})
 	mux.Handle("/m/v1/", mobile.Handler())
 	mux.Handle("/", web.Handler())
 	mux.HandleFunc("GET /healthz", st.healthz)
