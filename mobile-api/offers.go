@@ -133,6 +133,12 @@ func (s *Server) offerStream(w http.ResponseWriter, r *http.Request) {
 		for id := range sent { // forget closed offers, so the map stays small
 			if !open[id] {
 				delete(sent, id)
+				// Taken, withdrawn, expired or answered: the phone drops it
+				// now instead of on its next check.
+				b, _ := jsonMarshal(map[string]string{"id": id})
+				if !write("event: closed\ndata: %s\n\n", b) {
+					return false
+				}
 			}
 		}
 		return true
