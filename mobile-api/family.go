@@ -174,7 +174,8 @@ func (s *Server) familyStream(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	write := s.guarded(ctx, r, s.openStream(w)) // an unlinked member gets nothing more
+	raw := s.openStream(w)
+	write := s.guarded(ctx, r, raw) // an unlinked member gets nothing more
 	send := func(items []*familyVisitOut) bool {
 		for _, it := range items {
 			b, _ := jsonMarshal(it)
@@ -187,7 +188,7 @@ func (s *Server) familyStream(w http.ResponseWriter, r *http.Request) {
 	if !write(": carehex family\nretry: 5000\n\n") || !send(first) {
 		return
 	}
-	s.pump(ctx, write, wake, func() bool {
+	s.pump(ctx, raw, wake, func() bool {
 		// The first write re-checks the token, but a wake-up with nothing
 		// new writes nothing: check here too, so an unlinked member's
 		// stream ends when woken.

@@ -112,7 +112,8 @@ func (s *Server) offerStream(w http.ResponseWriter, r *http.Request) {
 	// Every write re-checks the token, and so does every wake-up: a revoked
 	// phone gets no further offer, and since the revocation publishes the
 	// provider's notice its stream ends at once.
-	write := s.guarded(ctx, r, s.openStream(w))
+	raw := s.openStream(w)
+	write := s.guarded(ctx, r, raw)
 	if !write(": carehex offers\nretry: 3000\n\n") {
 		return
 	}
@@ -146,7 +147,7 @@ func (s *Server) offerStream(w http.ResponseWriter, r *http.Request) {
 	if !send(first) {
 		return
 	}
-	s.pump(ctx, write, wake, func() bool {
+	s.pump(ctx, raw, wake, func() bool {
 		if !s.stillAuthorised(ctx, r) {
 			return false
 		}
