@@ -37,9 +37,10 @@ test:
 		scripts/fuzz.sh 10s
 
 FAULT_TESTS := ^(TestFaultReplicas|TestRedisDown)$$
-# SLOW_TESTS skip under -short: the fault tests, the simulated morning, and
-# the login flood's /healthz latency (measured alone, not beside other packages).
-SLOW_TESTS := ^(TestFaultReplicas|TestRedisDown|TestSimulateSmall|TestLoginFloodKeepsServerResponsive|TestSimulateThenSettle)$$
+# SLOW_TESTS skip under -short: the fault tests, the simulated morning, the
+# cross-replica push test, the login flood's /healthz latency (measured alone,
+# not beside other packages' tests) and the simulated month settled.
+SLOW_TESTS := ^(TestFaultReplicas|TestRedisDown|TestSimulateSmall|TestPushAcrossReplicas|TestLoginFloodKeepsServerResponsive|TestSimulateThenSettle)$$
 ## test-faults: the fault tests alone (replicas paused and killed, Redis and PostgreSQL restarted), with their figures
 test-faults:
 	scripts/test-deps.sh

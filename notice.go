@@ -20,29 +20,38 @@ const (
 	// TopicConsole: the operators' board changed (requests, offers,
 	// alerts). ID is empty: there is one board.
 	TopicConsole
+	// TopicDispatch: a request may need a provider now (it was created, or
+	// it went back to pending). ID is empty: the dispatcher wakes and reads
+	// its queue. Apart from the console's notice so that the dispatcher is
+	// not woken by every visit event, nor by the offers it writes itself.
+	TopicDispatch
 )
 
-var topicNames = [...]string{TopicProvider: "provider", TopicRequest: "request", TopicResident: "resident", TopicConsole: "console"}
+// DispatchNotice wakes the dispatchers.
+var DispatchNotice = Notice{Topic: TopicDispatch}
 
-// String is the topic's name: provider, request, resident or console.
+var topicNames = [...]string{TopicProvider: "provider", TopicRequest: "request", TopicResident: "resident", TopicConsole: "console",
+	TopicDispatch: "dispatch"}
+
+// String is the topic's name: provider, request, resident, console or dispatch.
 func (t Topic) String() string {
-	if t >= TopicProvider && t <= TopicConsole {
+	if t.Valid() {
 		return topicNames[t]
 	}
 	return fmt.Sprintf("topic(%d)", uint8(t))
 }
 
-// Valid reports whether t is one of the four topics.
-func (t Topic) Valid() bool { return t >= TopicProvider && t <= TopicConsole }
+// Valid reports whether t is one of the five topics.
+func (t Topic) Valid() bool { return t >= TopicProvider && t <= TopicDispatch }
 
 // ParseTopic is String's inverse.
 func ParseTopic(s string) (Topic, error) {
-	for t := TopicProvider; t <= TopicConsole; t++ {
+	for t := TopicProvider; t <= TopicDispatch; t++ {
 		if topicNames[t] == s {
 			return t, nil
 		}
 	}
-	return 0, Errorf(EINVALID, "topic", "unknown notice topic %q (want provider, request, resident or console)", s)
+	return 0, Errorf(EINVALID, "topic", "unknown notice topic %q (want provider, request, resident, console or dispatch)", s)
 }
 
 // Notice says "something about Topic/ID changed" and nothing else: no
@@ -70,3 +79,20 @@ func (n Notice) String() string { return n.Topic.String() + ":" + n.ID }
 type Publisher interface {
 	Publish(ctx context.Context, notices ...Notice) error
 }
+
+// Subscriber hands out wake-ups: the channel receives a value after any of
+// notices is published (values coalesce: one waiting value stands for any
+// number of notices), until cancel is called. A waiter subscribes, then reads
+// its state, then waits, so a notice published between the read and the wait
+// is not lost. notify.Hub implements it; the waiters (long polls, streams, the
+// dispatcher) take this interface so that they need no notify import.
+type Subscriber interface {
+	Subscribe(notices ...Notice) (wake <-chan struct{}, cancel func())
+}
+
+// NoSubscriber never wakes anyone: waiters given it rely on their reconcile
+// timer alone (tests, and tools that run without a hub).
+type NoSubscriber struct{}
+
+// Subscribe returns a channel that never receives.
+func (NoSubscriber) Subscribe(...Notice) (<-chan struct{}, func()) { return nil, func() {} }

@@ -1,6 +1,7 @@
 package carehex
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -271,19 +272,9 @@ func (p *CarePlan) Occurrences(parse ParseRecurrence, from, to time.Time) ([]Pla
 		if c := a.Earliest.Compare(b.Earliest); c != 0 {
 			return c
 		}
-		return compareStrings(a.ID, b.ID)
+		return cmp.Compare(a.ID, b.ID)
 	})
 	return out, nil
-}
-
-func compareStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // TravelMode is how a carer moves between homes.

@@ -179,8 +179,9 @@ type RequestStore interface {
 	// machine forbids with ECONFLICT, and appends the event.
 	TransitionRequest(ctx context.Context, id string, to Status, actor, reason string) (*ServiceRequest, error)
 	RequestEvents(ctx context.Context, requestID string) ([]*Event, error)
-	// WaitingRequests is the dispatch queue: pending or offered requests,
-	// soonest due first; scheduled ones only once their window starts before
-	// windowBefore.
+	// WaitingRequests is the dispatch queue: up to limit pending requests,
+	// soonest due first, then up to limit offered ones, likewise (so offered
+	// requests never crowd pending ones out); scheduled ones only once their
+	// window starts before windowBefore.
 	WaitingRequests(ctx context.Context, windowBefore time.Time, limit int) ([]*ServiceRequest, error)
 }

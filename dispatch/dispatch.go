@@ -48,6 +48,11 @@ type Deps struct {
 	Live  carehex.LiveStore
 	Clock carehex.Clock // default time.Now; share it with Live's in tests
 	Log   *slog.Logger  // default: discard
+	// Notices wakes Run when a request may need a provider
+	// (carehex.DispatchNotice: created, or back to pending), so that it
+	// is dispatched at once; Run's timer pass is then only the safety net.
+	// nil: Run dispatches on its timer alone.
+	Notices carehex.Subscriber
 }
 
 // The engine is the dispatcher the operator's services call.
@@ -102,12 +107,21 @@ func (e *Engine) redisCtx(ctx context.Context) (context.Context, context.CancelF
 	return context.WithTimeout(ctx, e.cfg.RedisTimeout)
 }
 
-// Run calls Tick every interval until ctx is done and returns ctx's error.
+// Run calls Tick every interval until ctx is done and returns ctx's error,
+// and between ticks dispatches the waiting requests as soon as a
+// carehex.DispatchNotice arrives (Deps.Notices): a new request is offered
+// within a few milliseconds of its commit instead of at the next tick.
 // Its caller (carehex serve) owns the goroutine it runs in. A failed tick is
 // logged and the next one tries again: dispatch degrades, it does not stop.
 func (e *Engine) Run(ctx context.Context, interval time.Duration) error {
 	if interval <= 0 {
 		return carehex.Errorf(carehex.EINVALID, "interval", "dispatch: tick interval must be positive")
+	}
+	var wake <-chan struct{}
+	if e.d.Notices != nil {
+		var cancel func()
+		wake, cancel = e.d.Notices.Subscribe(carehex.DispatchNotice)
+		defer cancel()
 	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -115,12 +129,36 @@ func (e *Engine) Run(ctx context.Context, interval time.Duration) error {
 		if err := e.Tick(ctx); err != nil && ctx.Err() == nil {
 			e.log.Warn("dispatch.tick", "err", err)
 		}
+		if err := e.untilTick(ctx, t.C, wake); err != nil {
+			return err
+		}
+	}
+}
+
+// untilTick dispatches on every wake-up until the next tick is due; it
+// returns ctx's error when ctx ends first.
+func (e *Engine) untilTick(ctx context.Context, tick <-chan time.Time, wake <-chan struct{}) error {
+	for {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-t.C:
+		case <-tick:
+			return nil
+		case <-wake:
+			if err := e.DispatchWaiting(ctx); err != nil && ctx.Err() == nil {
+				e.log.Warn("dispatch.wake", "err", err)
+			}
 		}
 	}
+}
+
+// DispatchWaiting is the dispatching step of Tick alone: what Run does when
+// woken by a notice. The expiry and sweep steps are left to the timer; they
+// are not what a new request waits for. Nothing is claimed while the live
+// state needs rebuilding (recoverLive, as in Tick).
+func (e *Engine) DispatchWaiting(ctx context.Context) error {
+	recoverErr := e.recoverLive(ctx)
+	return errors.Join(recoverErr, e.dispatchWaiting(ctx, recoverErr == nil))
 }
 
 // Tick does one pass of the background work. Several replicas may tick at

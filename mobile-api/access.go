@@ -15,12 +15,18 @@ import (
 // token's hash (the tokens table's primary key). Any failure ends the
 // stream: the phone reconnects, and is checked afresh.
 func (s *Server) stillAuthorised(ctx context.Context, r *http.Request) bool {
+	return s.recheck(ctx, r) == nil
+}
+
+// recheck is stillAuthorised with the reason, for a long poll that answers
+// with it.
+func (s *Server) recheck(ctx context.Context, r *http.Request) error {
 	token, err := auth.BearerToken(r.Header)
 	if err != nil {
-		return false
+		return err
 	}
 	_, err = auth.Authenticate(ctx, s.store, s.now(), token)
-	return err == nil
+	return err
 }
 
 // guarded wraps a stream's writer so that nothing more is written once the

@@ -18,6 +18,7 @@ import (
 	"github.com/carehex/carehex/internal/testenv"
 	"github.com/carehex/carehex/internal/testenv/testdb"
 	mobileapi "github.com/carehex/carehex/mobile-api"
+	"github.com/carehex/carehex/notify"
 	"github.com/carehex/carehex/providers"
 	"github.com/carehex/carehex/sqlstore"
 )
@@ -45,6 +46,7 @@ type env struct {
 	live   *providers.Store
 	eng    *dispatch.Engine
 	watch  *watchedEngine // the engine as the API sees it
+	hub    *notify.Hub    // the store publishes to it; the API waits on it
 	api    *mobileapi.Server
 	srv    *httptest.Server
 	res    *carehex.Resident
@@ -78,13 +80,17 @@ func newEnv(t testing.TB, dsn string, edit ...func(*mobileapi.Config)) *env {
 	if err := e.eng.Tick(ctx); err != nil { // rebuilds the new, empty zone
 		t.Fatalf("first Tick: %v", err)
 	}
+	// Waiters are woken by the store's notices through a hub, as in
+	// carehex serve; the reconcile stays at its default (20 s), so a test
+	// that passes within seconds was woken by a notice, not by a timer.
+	e.hub = notify.NewHub()
+	db.SetPublisher(e.hub, nil)
 	cfg := mobileapi.DefaultConfig()
-	cfg.PollInterval = 20 * time.Millisecond
 	for _, f := range edit {
 		f(&cfg)
 	}
 	e.watch = &watchedEngine{Engine: e.eng}
-	s, err := mobileapi.New(cfg, mobileapi.Deps{Store: db, Engine: e.watch, Live: e.live, Clock: e.clock.Now})
+	s, err := mobileapi.New(cfg, mobileapi.Deps{Store: db, Engine: e.watch, Live: e.live, Notices: e.hub, Clock: e.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

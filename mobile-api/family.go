@@ -131,10 +131,6 @@ func (s *Server) familyRequest(w http.ResponseWriter, r *http.Request) {
 	s.writeJSON(w, http.StatusOK, map[string]any{"visit": item})
 }
 
-// familyPoll is how often a family stream reads the resident's requests;
-// families need seconds, not milliseconds.
-const familyPoll = 2 * time.Second
-
 // familyStream: GET /m/v1/family/stream sends an SSE "visit" event with the
 // item of /m/v1/family/visits whenever one of the linked resident's requests
 // changes (and each once at the start), until the phone disconnects.
@@ -146,6 +142,10 @@ func (s *Server) familyStream(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	// Woken by the resident's notices (their requests and visits), and by
+	// the reconcile timer; subscribed before the first read, as in offers.
+	wake, unsubscribe := s.notices.Subscribe(carehex.Notice{Topic: carehex.TopicResident, ID: m.ResidentID})
+	defer unsubscribe()
 	// request ID → what was sent; the status is part of it so two changes
 	// stamped in the same microsecond still differ.
 	seen := map[string]string{}
@@ -174,7 +174,8 @@ func (s *Server) familyStream(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	write := s.guarded(ctx, r, s.openStream(w)) // an unlinked member gets nothing more
+	raw := s.openStream(w)
+	write := s.guarded(ctx, r, raw) // an unlinked member gets nothing more
 	send := func(items []*familyVisitOut) bool {
 		for _, it := range items {
 			b, _ := jsonMarshal(it)
@@ -187,7 +188,13 @@ func (s *Server) familyStream(w http.ResponseWriter, r *http.Request) {
 	if !write(": carehex family\nretry: 5000\n\n") || !send(first) {
 		return
 	}
-	s.pump(ctx, write, familyPoll, func() bool {
+	s.pump(ctx, raw, wake, func() bool {
+		// The first write re-checks the token, but a wake-up with nothing
+		// new writes nothing: check here too, so an unlinked member's
+		// stream ends when woken.
+		if !s.stillAuthorised(ctx, r) {
+			return false
+		}
 		items, err := changed()
 		if err != nil {
 			if ctx.Err() == nil {

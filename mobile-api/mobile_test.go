@@ -126,10 +126,10 @@ func TestProviderJourney(t *testing.T) {
 	}
 }
 
-// TestOfferStream receives an offer by Server-Sent Events.
+// TestOfferStream receives an offer by Server-Sent Events, then its close.
 func TestOfferStream(t *testing.T) {
 	e := newEnv(t, "")
-	_, tok := e.provider("王芳")
+	p, tok := e.provider("王芳")
 	e.heartbeat(tok, at(zibo, 300))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -158,10 +158,32 @@ func TestOfferStream(t *testing.T) {
 			if !strings.Contains(v, req.ID) || strings.Contains(v, e.res.Address) {
 				t.Fatalf("offer event %s", v)
 			}
+			break
+		}
+	}
+	if event != "offer" {
+		t.Fatalf("stream ended without an offer: %v", sc.Err())
+	}
+	// Declined elsewhere (here: by the API): the stream says it closed,
+	// woken by the notice (the reconcile is 20 s, the context 10 s).
+	offers, err := e.eng.Offers(ctx, p.ID)
+	if err != nil || len(offers) != 1 {
+		t.Fatalf("Offers: %v, %v", offers, err)
+	}
+	e.do("POST", "/m/v1/offers/"+offers[0].ID+"/decline", tok, map[string]any{"reason": "busy"}).want(t, http.StatusOK)
+	for sc.Scan() {
+		line := sc.Text()
+		if v, ok := strings.CutPrefix(line, "event: "); ok {
+			event = v
+		}
+		if v, ok := strings.CutPrefix(line, "data: "); ok && event == "closed" {
+			if !strings.Contains(v, offers[0].ID) {
+				t.Fatalf("closed event %s, want %s", v, offers[0].ID)
+			}
 			return
 		}
 	}
-	t.Fatalf("stream ended without an offer: %v", sc.Err())
+	t.Fatalf("stream ended without a closed event: %v", sc.Err())
 }
 
 // TestEventsOnceInOrder sends a visit's events late, out of order and more

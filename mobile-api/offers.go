@@ -57,9 +57,21 @@ func (s *Server) offers(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), wait)
 	defer cancel()
 	pid := subject(r)
-	tick := time.NewTicker(s.cfg.PollInterval)
-	defer tick.Stop()
-	for {
+	// Subscribe before the first read, so an offer written between the read
+	// and the wait still wakes this call (notify.Hub).
+	wake, unsubscribe := s.notices.Subscribe(providerNotice(pid))
+	defer unsubscribe()
+	reconcile := time.NewTicker(s.cfg.Reconcile)
+	defer reconcile.Stop()
+	for woken := false; ; woken = true {
+		if woken {
+			// A revocation publishes the provider's notice: a revoked
+			// phone's long poll ends now, not when its wait runs out.
+			if err := s.recheck(r.Context(), r); err != nil {
+				s.fail(w, r, err)
+				return
+			}
+		}
 		os, err := s.engine.Offers(r.Context(), pid)
 		if err != nil {
 			s.fail(w, r, err)
@@ -76,7 +88,8 @@ func (s *Server) offers(w http.ResponseWriter, r *http.Request) {
 			}
 			s.writeJSON(w, http.StatusOK, map[string]any{"offers": []offerOut{}})
 			return
-		case <-tick.C:
+		case <-wake:
+		case <-reconcile.C:
 		}
 	}
 }
@@ -88,15 +101,19 @@ func (s *Server) offerStream(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.StreamLifetime)
 	defer cancel()
 	pid := subject(r)
+	wake, unsubscribe := s.notices.Subscribe(providerNotice(pid)) // before the first read, as in offers
+	defer unsubscribe()
 	// Fail before the stream starts if the engine is down, as JSON.
 	first, err := s.engine.Offers(ctx, pid)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	// Every write re-checks the token, and so does every poll: a revoked
-	// phone gets no further offer, and its stream ends within a poll.
-	write := s.guarded(ctx, r, s.openStream(w))
+	// Every write re-checks the token, and so does every wake-up: a revoked
+	// phone gets no further offer, and since the revocation publishes the
+	// provider's notice its stream ends at once.
+	raw := s.openStream(w)
+	write := s.guarded(ctx, r, raw)
 	if !write(": carehex offers\nretry: 3000\n\n") {
 		return
 	}
@@ -117,6 +134,12 @@ func (s *Server) offerStream(w http.ResponseWriter, r *http.Request) {
 		for id := range sent { // forget closed offers, so the map stays small
 			if !open[id] {
 				delete(sent, id)
+				// Taken, withdrawn, expired or answered: the phone drops it
+				// now instead of on its next check.
+				b, _ := jsonMarshal(map[string]string{"id": id})
+				if !write("event: closed\ndata: %s\n\n", b) {
+					return false
+				}
 			}
 		}
 		return true
@@ -124,7 +147,7 @@ func (s *Server) offerStream(w http.ResponseWriter, r *http.Request) {
 	if !send(first) {
 		return
 	}
-	s.pump(ctx, write, s.cfg.PollInterval, func() bool {
+	s.pump(ctx, raw, wake, func() bool {
 		if !s.stillAuthorised(ctx, r) {
 			return false
 		}
@@ -139,6 +162,12 @@ func (s *Server) offerStream(w http.ResponseWriter, r *http.Request) {
 		}
 		return send(os)
 	})
+}
+
+// providerNotice is what a provider's phone waits for: its offers or
+// visits changed, or its tokens were revoked.
+func providerNotice(id string) carehex.Notice {
+	return carehex.Notice{Topic: carehex.TopicProvider, ID: id}
 }
 
 type declineIn struct {

@@ -62,11 +62,14 @@ type Config struct {
 	// MaxEventAge how old a queued event may be when it finally arrives.
 	MaxClockSkew time.Duration
 	MaxEventAge  time.Duration
-	// PollInterval is how often a long poll or stream asks the engine for
-	// offers; MaxWait bounds ?wait=; KeepAlive is the SSE comment period;
-	// StreamLifetime ends a stream so a phone reconnects (and is
-	// re-authenticated) now and then.
-	PollInterval   time.Duration
+	// Reconcile is how often a long poll or stream re-reads its state with
+	// no notice having woken it: the safety net for a notice lost between
+	// replicas (docs/RELIABILITY.md "Notifications"). Waiters read at once
+	// when a notice wakes them, so this is no latency figure; it bounds how
+	// late news is when pub/sub dropped it. MaxWait bounds ?wait=;
+	// KeepAlive is the SSE comment period; StreamLifetime ends a stream so
+	// a phone reconnects (and is re-authenticated) now and then.
+	Reconcile      time.Duration
 	MaxWait        time.Duration
 	KeepAlive      time.Duration
 	StreamLifetime time.Duration
@@ -93,7 +96,7 @@ func DefaultConfig() Config {
 		CheckoutFarM:   500,
 		MaxClockSkew:   carehex.DefaultClockSkew, // the store orders events with the same skew
 		MaxEventAge:    7 * 24 * time.Hour,
-		PollInterval:   500 * time.Millisecond,
+		Reconcile:      20 * time.Second,
 		MaxWait:        30 * time.Second,
 		KeepAlive:      15 * time.Second,
 		StreamLifetime: 30 * time.Minute,
@@ -118,8 +121,8 @@ func (c *Config) Validate() error {
 		return bad("GeofenceM", "must be positive and no more than CheckoutFarM")
 	case c.MaxClockSkew <= 0 || c.MaxEventAge <= 0:
 		return bad("MaxClockSkew", "and MaxEventAge must be positive")
-	case c.PollInterval <= 0 || c.MaxWait <= 0 || c.KeepAlive <= 0 || c.StreamLifetime <= 0:
-		return bad("PollInterval", "MaxWait, KeepAlive and StreamLifetime must be positive")
+	case c.Reconcile <= 0 || c.MaxWait <= 0 || c.KeepAlive <= 0 || c.StreamLifetime <= 0:
+		return bad("Reconcile", "MaxWait, KeepAlive and StreamLifetime must be positive")
 	case c.FamilyTTL <= 0:
 		return bad("FamilyTTL", "must be positive")
 	case c.SpeedKmh <= 0:
@@ -135,22 +138,27 @@ type Deps struct {
 	Store  Store
 	Engine Engine
 	Live   Live
-	Clock  carehex.Clock // default time.Now
-	Log    *slog.Logger  // default: discard
+	// Notices wakes long polls and streams when the store publishes a
+	// change of theirs (the provider's offers, the resident's requests);
+	// nil: they re-read on the Reconcile timer only.
+	Notices carehex.Subscriber
+	Clock   carehex.Clock // default time.Now
+	Log     *slog.Logger  // default: discard
 }
 
 // Server is the mobile API. It holds no goroutines of its own: streams end
 // with their requests.
 type Server struct {
-	cfg    Config
-	store  Store
-	engine Engine
-	live   Live
-	now    carehex.Clock
-	log    *slog.Logger
-	evv    carehex.EVVRules // from cfg
-	limits *limiter
-	edge   edgeLog // throttled log lines of the edge (edge.go)
+	cfg     Config
+	store   Store
+	engine  Engine
+	live    Live
+	notices carehex.Subscriber
+	now     carehex.Clock
+	log     *slog.Logger
+	evv     carehex.EVVRules // from cfg
+	limits  *limiter
+	edge    edgeLog // throttled log lines of the edge (edge.go)
 }
 
 // New returns a server; it validates cfg and does no I/O.
@@ -164,10 +172,13 @@ func New(cfg Config, d Deps) (*Server, error) {
 	if d.Clock == nil {
 		d.Clock = time.Now
 	}
+	if d.Notices == nil {
+		d.Notices = carehex.NoSubscriber{}
+	}
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{cfg: cfg, store: d.Store, engine: d.Engine, live: d.Live, now: d.Clock, log: d.Log,
+	return &Server{cfg: cfg, store: d.Store, engine: d.Engine, live: d.Live, notices: d.Notices, now: d.Clock, log: d.Log,
 		evv:    carehex.EVVRules{GeofenceM: cfg.GeofenceM, CheckoutFarM: cfg.CheckoutFarM},
 		limits: newLimiter(cfg.RatePerSecond, cfg.Burst)}, nil
 }

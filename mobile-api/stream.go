@@ -10,19 +10,27 @@ import (
 // Server-Sent Events, shared by the offer stream and the family stream.
 
 // pump keeps a stream going until ctx ends or the phone is gone: a
-// keep-alive comment every KeepAlive, and poll every interval (poll reports
-// false to end the stream).
-func (s *Server) pump(ctx context.Context, write func(format string, args ...any) bool, interval time.Duration, poll func() bool) {
-	tick := time.NewTicker(interval)
+// keep-alive comment every KeepAlive through keep (the unguarded writer: a
+// comment carries nothing, so it needs no token check, which would be one
+// SQL read per idle phone per KeepAlive; a revocation wakes the stream,
+// whose poll re-checks), and poll whenever wake receives (a
+// notice of the stream's subject) and every Reconcile in case a notice was
+// lost (poll reports false to end the stream).
+func (s *Server) pump(ctx context.Context, keep func(format string, args ...any) bool, wake <-chan struct{}, poll func() bool) {
+	tick := time.NewTicker(s.cfg.Reconcile)
 	defer tick.Stop()
-	keep := time.NewTicker(s.cfg.KeepAlive)
-	defer keep.Stop()
+	alive := time.NewTicker(s.cfg.KeepAlive)
+	defer alive.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-keep.C:
-			if !write(": keepalive\n\n") {
+		case <-alive.C:
+			if !keep(": keepalive\n\n") {
+				return
+			}
+		case <-wake:
+			if !poll() {
 				return
 			}
 		case <-tick.C:

@@ -111,11 +111,10 @@ func withLog(t *testing.T, e *env, edit func(*mobileapi.Config)) *logLines {
 	t.Helper()
 	lines := &logLines{}
 	cfg := mobileapi.DefaultConfig()
-	cfg.PollInterval = 20 * time.Millisecond
 	if edit != nil {
 		edit(&cfg)
 	}
-	s, err := mobileapi.New(cfg, mobileapi.Deps{Store: e.db, Engine: e.eng, Live: e.live, Clock: e.clock.Now,
+	s, err := mobileapi.New(cfg, mobileapi.Deps{Store: e.db, Engine: e.eng, Live: e.live, Notices: e.hub, Clock: e.clock.Now,
 		Log: slog.New(slog.NewJSONHandler(lines, &slog.HandlerOptions{Level: slog.LevelInfo}))})
 	if err != nil {
 		t.Fatal(err)

@@ -44,7 +44,10 @@ type hubSubscription struct {
 	notices []carehex.Notice
 }
 
-var _ carehex.Publisher = (*Hub)(nil)
+var (
+	_ carehex.Publisher  = (*Hub)(nil)
+	_ carehex.Subscriber = (*Hub)(nil)
+)
 
 // NewHub returns an empty hub.
 func NewHub() *Hub {

@@ -49,6 +49,7 @@
 package roster
 
 import (
+	"cmp"
 	"context"
 	"math"
 	"slices"
@@ -909,7 +910,7 @@ func (s *state) roster() *Roster {
 		if c := a.Start.Compare(b.Start); c != 0 {
 			return c
 		}
-		return cmpString(a.VisitID, b.VisitID)
+		return cmp.Compare(a.VisitID, b.VisitID)
 	})
 	return out
 }
@@ -926,16 +927,6 @@ func (s *state) shiftOf(c, day, t int) int {
 
 func factor(name string, v, w float64) carehex.Factor {
 	return carehex.Factor{Name: name, Value: v, Weight: w, Contribution: v * w}
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func minTime(a, b time.Time) time.Time {

@@ -265,5 +265,8 @@ func (s *DB) UnlinkFamilyMember(ctx context.Context, id string) (*carehex.Family
 	if err != nil {
 		return nil, err
 	}
+	// The member's open family stream waits on the resident's notice; woken,
+	// it re-checks its token and ends.
+	s.publish(ctx, carehex.Notice{Topic: carehex.TopicResident, ID: m.ResidentID})
 	return m, nil
 }

@@ -127,8 +127,9 @@ func (s *DB) TokenPrincipal(ctx context.Context, tokenHash string, now time.Time
 // RevokeToken ends one token; revoking an unknown or revoked token is no error,
 // so a retried logout succeeds.
 func (s *DB) RevokeToken(ctx context.Context, tokenHash string) error {
-	return s.inTx(ctx, "revoke token", func(tx *sql.Tx) error {
-		var kind, subject string
+	var kind, subject string
+	err := s.inTx(ctx, "revoke token", func(tx *sql.Tx) error {
+		kind, subject = "", ""
 		err := tx.QueryRowContext(ctx, s.rebind(`SELECT kind, subject FROM tokens WHERE token_hash = ? AND revoked = 0`),
 			tokenHash).Scan(&kind, &subject)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -142,11 +143,26 @@ func (s *DB) RevokeToken(ctx context.Context, tokenHash string) error {
 		}
 		return s.audit(ctx, tx, &carehex.AuditRecord{Action: "token.revoke", ObjectType: kind, ObjectID: subject})
 	})
+	if err == nil {
+		s.publishRevoked(ctx, carehex.PrincipalKind(kind), subject)
+	}
+	return err
+}
+
+// publishRevoked wakes the open long polls and streams of a principal whose
+// tokens were revoked: they re-check their token when woken and end at once
+// (a provider's wait on its provider notice). Family streams wait on their
+// resident's notice; UnlinkFamilyMember publishes that one.
+func (s *DB) publishRevoked(ctx context.Context, kind carehex.PrincipalKind, subject string) {
+	if kind == carehex.KindProvider && subject != "" {
+		s.publish(ctx, carehex.Notice{Topic: carehex.TopicProvider, ID: subject})
+	}
 }
 
 // RevokeTokensOf ends every token of one principal, e.g. a lost phone's.
 func (s *DB) RevokeTokensOf(ctx context.Context, kind carehex.PrincipalKind, subject string) error {
-	return s.inTx(ctx, "revoke tokens", func(tx *sql.Tx) error {
+	revoked := false
+	err := s.inTx(ctx, "revoke tokens", func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, s.rebind(`UPDATE tokens SET revoked = 1 WHERE kind = ? AND subject = ? AND revoked = 0`),
 			string(kind), subject)
 		if err != nil {
@@ -155,8 +171,13 @@ func (s *DB) RevokeTokensOf(ctx context.Context, kind carehex.PrincipalKind, sub
 		if n, err := res.RowsAffected(); err != nil || n == 0 {
 			return err
 		}
+		revoked = true
 		return s.audit(ctx, tx, &carehex.AuditRecord{Action: "token.revoke_all", ObjectType: string(kind), ObjectID: subject})
 	})
+	if err == nil && revoked {
+		s.publishRevoked(ctx, kind, subject)
+	}
+	return err
 }
 
 // Audit appends rec to the audit trail, setting its ID and, when zero, its time.

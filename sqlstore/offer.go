@@ -360,7 +360,11 @@ func (s *DB) CloseOffer(ctx context.Context, id string, status carehex.OfferStat
 	if err != nil {
 		return nil, err
 	}
-	s.publish(ctx, requestNotices(out.RequestID, resident, out.ProviderID)...)
+	ns := requestNotices(out.RequestID, resident, out.ProviderID)
+	if resident != "" { // the request went back to pending: the next candidate, now
+		ns = append(ns, carehex.DispatchNotice)
+	}
+	s.publish(ctx, ns...)
 	return out, nil
 }
 
@@ -373,11 +377,23 @@ func (s *DB) CloseOffer(ctx context.Context, id string, status carehex.OfferStat
 // starve behind newer ones); until it moves there the dispatcher finds it
 // on the store by its method.
 func (s *DB) WaitingRequests(ctx context.Context, windowBefore time.Time, limit int) ([]*carehex.ServiceRequest, error) {
-	return queryAll(ctx, s, "list waiting requests", scanRequest, s.rebind(requestSelect+`
-		WHERE status IN (?, ?) AND (urgency <> ? OR window_start < ?)
+	// Up to limit of each status, pending first: requests holding an offer
+	// (waiting for an answer or the expiry) must not crowd pending ones out
+	// of the dispatcher's batch, and offered ones still need their alerts.
+	limit = clampLimit(limit, defaultRequestLimit, maxWaitingLimit)
+	var out []*carehex.ServiceRequest
+	for _, status := range []carehex.Status{carehex.StatusPending, carehex.StatusOffered} {
+		rs, err := queryAll(ctx, s, "list waiting requests", scanRequest, s.rebind(requestSelect+`
+		WHERE status = ? AND (urgency <> ? OR window_start < ?)
 		ORDER BY CASE WHEN urgency = ? THEN window_start ELSE create_time END, id LIMIT ?`),
-		string(carehex.StatusPending), string(carehex.StatusOffered), string(carehex.UrgencyScheduled), micros(windowBefore),
-		string(carehex.UrgencyScheduled), clampLimit(limit, defaultRequestLimit, maxWaitingLimit))
+			string(status), string(carehex.UrgencyScheduled), micros(windowBefore),
+			string(carehex.UrgencyScheduled), limit)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rs...)
+	}
+	return out, nil
 }
 
 // isUniqueViolation reports whether err is a unique constraint refusing a

@@ -419,13 +419,16 @@ func TestWaitingRequests(t *testing.T) {
 		for _, r := range got {
 			ids = append(ids, r.ID)
 		}
-		// Routine ones by creation, then the scheduled one at its window.
-		want := []string{soon.ID, urgent.ID, near.ID}
+		// Pending ones first (routine by creation, then the scheduled one at
+		// its window), then the offered ones.
+		want := []string{soon.ID, near.ID, urgent.ID}
 		if strings.Join(ids, " ") != strings.Join(want, " ") {
 			t.Errorf("WaitingRequests = %v, want %v (later %s is not due)", ids, want, later.ID)
 		}
-		if got, _ := e.WaitingRequests(ctx, now.Add(2*time.Hour), 1); len(got) != 1 || got[0].ID != soon.ID {
-			t.Errorf("WaitingRequests(limit 1) = %+v", got)
+		// The limit is per status: an offered request does not take a
+		// pending one's place in the batch.
+		if got, _ := e.WaitingRequests(ctx, now.Add(2*time.Hour), 1); len(got) != 2 || got[0].ID != soon.ID || got[1].ID != urgent.ID {
+			t.Errorf("WaitingRequests(limit 1) = %+v, want %s then %s", got, soon.ID, urgent.ID)
 		}
 	})
 }

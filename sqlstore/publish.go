@@ -24,7 +24,12 @@ type publisher struct {
 //     console, and the provider of its visit;
 //   - a visit event or transition (RecordVisitEvent, TransitionVisit): the
 //     request, its resident, the provider and the console;
-//   - an alert raised or acknowledged: the console.
+//   - a request created or back to pending (CreateServiceRequest,
+//     TransitionRequest, CloseOffer): also carehex.DispatchNotice;
+//   - an alert raised or acknowledged: the console;
+//   - a provider's tokens revoked (RevokeToken, RevokeTokensOf): the
+//     provider, so that its open long polls and streams end at once; a
+//     family member unlinked: the resident, for the same reason.
 //
 // Notices go out after the commit, never inside the transaction (a waiter
 // woken early would re-read the old state and sleep through the change), and

@@ -97,7 +97,7 @@ func TestPublishAfterCommit(t *testing.T) {
 		resident := mustCreateResident(t, e, resident("张桂兰", "13905330001"))
 		rec.take() // a resident is nobody's news yet
 		r := mustCreateRequest(t, e, resident.ID)
-		want("CreateServiceRequest", r, req(r.ID), res(resident.ID), console)
+		want("CreateServiceRequest", r, req(r.ID), res(resident.ID), console, carehex.DispatchNotice)
 
 		p1, p2 := mustCreateProvider(t, e, "李师傅"), mustCreateProvider(t, e, "王阿姨")
 		rec.take()
@@ -110,7 +110,7 @@ func TestPublishAfterCommit(t *testing.T) {
 		want("a refused CreateOffers", nil)
 
 		mustClose(t, e, o1, carehex.OfferDeclined, "busy")
-		want("CloseOffer (back to pending)", r, req(r.ID), res(resident.ID), console, prv(p1.ID))
+		want("CloseOffer (back to pending)", r, req(r.ID), res(resident.ID), console, prv(p1.ID), carehex.DispatchNotice)
 
 		o2 := newOffer(e, r, p2, 2)
 		mustOffer(t, e, o2)

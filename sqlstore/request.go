@@ -111,7 +111,7 @@ func (s *DB) CreateServiceRequest(ctx context.Context, r *carehex.ServiceRequest
 	if err != nil {
 		return nil, false, err
 	}
-	s.publish(ctx, requestNotices(n.ID, n.ResidentID, "")...)
+	s.publish(ctx, append(requestNotices(n.ID, n.ResidentID, ""), carehex.DispatchNotice)...)
 	*r = n
 	return &n, false, nil
 }
@@ -201,7 +201,11 @@ func (s *DB) TransitionRequest(ctx context.Context, id string, to carehex.Status
 	if err != nil {
 		return nil, err
 	}
-	s.publish(ctx, requestNotices(out.ID, out.ResidentID, provider)...)
+	ns := requestNotices(out.ID, out.ResidentID, provider)
+	if out.Status == carehex.StatusPending {
+		ns = append(ns, carehex.DispatchNotice)
+	}
+	s.publish(ctx, ns...)
 	return out, nil
 }
 

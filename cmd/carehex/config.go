@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/carehex/carehex/dispatch"
+	mobileapi "github.com/carehex/carehex/mobile-api"
 	"github.com/carehex/carehex/providers"
 	"github.com/redis/go-redis/v9"
 )
@@ -26,6 +27,7 @@ type Config struct {
 	RedisURL        string        // redis://…; empty means an in-process Redis-protocol server
 	Zone            string        // dispatch zone (city) whose live state this process serves
 	OfferTTL        time.Duration // how long a provider has to accept an offer
+	Reconcile       time.Duration // how often waiters re-read with no notice (the safety net for lost notices)
 	Demo            bool          // seed demo data and accounts on an empty database
 	LogLevel        string        // debug, info, warn, error
 	ShutdownTimeout time.Duration // how long in-flight calls get on shutdown
@@ -39,6 +41,7 @@ type Config struct {
 	CTISecret string
 
 	offerTTLText    string // CAREHEX_OFFER_TTL as given, parsed by validate
+	reconcileText   string // CAREHEX_RECONCILE as given
 	backupEveryText string // CAREHEX_BACKUP_EVERY as given
 	backupKeepText  string // CAREHEX_BACKUP_KEEP as given
 }
@@ -51,6 +54,7 @@ func defaultConfig(getenv func(string) string) Config {
 		LogLevel:        "info",
 		Zone:            providers.DefaultZone,
 		OfferTTL:        dispatch.DefaultConfig().OfferTTL,
+		Reconcile:       mobileapi.DefaultConfig().Reconcile,
 		ShutdownTimeout: 10 * time.Second,
 		BackupKeep:      7,
 	}
@@ -68,6 +72,7 @@ func defaultConfig(getenv func(string) string) Config {
 	set(&c.Zone, "CAREHEX_ZONE")
 	set(&c.CTISecret, "CAREHEX_CTI_SECRET")
 	c.offerTTLText = getenv("CAREHEX_OFFER_TTL")
+	c.reconcileText = getenv("CAREHEX_RECONCILE")
 	c.Access = defaultAccessConfig(getenv)
 	set(&c.BackupDir, "CAREHEX_BACKUP_DIR")
 	c.backupEveryText = getenv("CAREHEX_BACKUP_EVERY")
@@ -116,6 +121,15 @@ func (c *Config) validate() error {
 			return fmt.Errorf("CAREHEX_OFFER_TTL %q must be a duration from 5s to 10m, e.g. 45s", c.offerTTLText)
 		}
 		c.OfferTTL = d
+	}
+	if c.reconcileText != "" {
+		// Below a second it would be polling again; above a minute a lost
+		// notice would leave a phone without its offer past its expiry.
+		d, err := time.ParseDuration(c.reconcileText)
+		if err != nil || d < time.Second || d > time.Minute {
+			return fmt.Errorf("CAREHEX_RECONCILE %q must be a duration from 1s to 1m, e.g. 20s", c.reconcileText)
+		}
+		c.Reconcile = d
 	}
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		return err

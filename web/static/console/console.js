@@ -1,6 +1,7 @@
 // The operator console: sign in, then the caller lookup and request form on
 // the left, the live dispatch board (or map, or roster) in the middle and
-// the alert queue on the right, all refreshed by one poll every 2.5 s.
+// the alert queue on the right, all refreshed when the server says the board
+// changed (GET /console/v1/stream) and every 20 s as the safety net.
 import { setup, t } from "/i18n.js";
 import { auth, isAuthError, session } from "./api.js";
 import { setupAlerts, refreshAlerts } from "./alerts.js";
@@ -15,7 +16,10 @@ import { refreshProviders } from "./providers.js";
 import { setupRegister } from "./register.js";
 import { setupCall } from "./call.js";
 
-const POLL_MS = 2500;
+// POLL_MS is the slow reconcile: refreshes come from the stream's "changed"
+// events; this timer only catches what a lost event or a stream that is
+// down would miss (and what sends no event, e.g. providers moving on the map).
+const POLL_MS = 20000;
 
 const en = {
   title: "carehex operator console", logout: "Sign out", loginTitle: "Operator sign-in", username: "Username",
@@ -44,6 +48,7 @@ function placeholders() {
 
 function showLogin(msg = "") {
   clearTimeout(timer);
+  stopStream();
   byTestId("console").hidden = true;
   byTestId("logout").hidden = true;
   byTestId("current-user").textContent = "";
@@ -62,6 +67,63 @@ async function showDesk() {
   byTestId("request-form").hidden = false;
   byTestId("caller-search").focus();
   await poll();
+  startStream();
+}
+
+// The console stream: each "changed" event refreshes the board at once.
+// It reconnects after the server's retry advice (longer while it keeps
+// failing); every (re)connect refreshes once, since events may have been
+// missed while it was down.
+let streamAbort = null;
+function stopStream() {
+  if (streamAbort) streamAbort.abort();
+  streamAbort = null;
+}
+
+function startStream() {
+  stopStream();
+  const ctl = new AbortController();
+  streamAbort = ctl;
+  (async () => {
+    let delay = 3000;
+    while (!ctl.signal.aborted && session.get()) {
+      try {
+        delay = await readStream(session.get().token, ctl.signal, () => { delay = 3000; poll(); });
+      } catch (e) {
+        if (ctl.signal.aborted) return;
+        if (e.status === 401) { session.clear(); showLogin(t("expired", "登录已过期，请重新登录")); return; }
+        delay = Math.min(delay * 2, 30000);
+      }
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  })();
+}
+
+// readStream reads GET /console/v1/stream until it ends, calling onOpen once
+// it is open and poll() on each "changed" event; it resolves with the
+// server's retry advice in ms.
+async function readStream(token, signal, onOpen) {
+  const res = await fetch("/console/v1/stream", { headers: { Authorization: "Bearer " + token, Accept: "text/event-stream" },
+    signal, cache: "no-store" });
+  if (!res.ok || !res.body) throw Object.assign(new Error("console stream: HTTP " + res.status), { status: res.status });
+  onOpen();
+  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = "", event = "", retry = 3000;
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return retry;
+    buf += value;
+    let nl;
+    while ((nl = buf.search(/\r\n|\r|\n/)) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + (buf.startsWith("\r\n", nl) ? 2 : 1));
+      if (line === "") {
+        if (event === "changed") poll();
+        event = "";
+      } else if (line.startsWith("event:")) event = line.slice(6).trim();
+      else if (line.startsWith("retry:") && /^\d+$/.test(line.slice(6).trim())) retry = Number(line.slice(6).trim());
+    }
+  }
 }
 
 // poll refreshes whatever is on screen, then schedules itself again. One

@@ -107,6 +107,7 @@ const state = {
   hbStatus: "", // what the last heartbeat answered
   hbNet: true,
   offers: new Map(), // offer ID → offer
+  streamLive: false, // the offer stream is open: its events replace checkOffers
   job: null, // the visit being worked: the API's visit with a local status
   visits: [], // today's, from GET /m/v1/visits
   abort: null, // ends the session's streams and loops
@@ -384,10 +385,13 @@ async function offersLoop(signal) {
       }
       const retry = await stream(state.token, "/m/v1/offers/stream", (name, data) => {
         if (name === "offer") addOffer(data);
-      }, signal);
+        else if (name === "closed" && data && state.offers.delete(data.id)) renderOffers();
+      }, signal, () => { state.streamLive = true; });
+      state.streamLive = false;
       failures = 0;
       await sleep(retry, signal);
     } catch (err) {
+      state.streamLive = false;
       if (signal.aborted || err.name === "AbortError") return;
       if (authFailed(err)) return;
       failures++;
@@ -405,9 +409,10 @@ function addOffer(o) {
 }
 
 // checkOffers drops offers the server no longer holds open (taken by
-// someone else, withdrawn).
+// someone else, withdrawn). While the stream is open its "closed" events do
+// that; this timer is the fallback for a long-polling phone.
 async function checkOffers() {
-  if (!state.offers.size) return;
+  if (!state.offers.size || state.streamLive) return;
   try {
     const r = await call(state.token, "GET", "/m/v1/offers?wait=0");
     const open = new Set(r.offers.map((o) => o.id));

@@ -1,0 +1,162 @@
+package rpc
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/carehex/carehex"
+	"github.com/carehex/carehex/auth"
+)
+
+// ConsoleStream serves GET /console/v1/stream: Server-Sent Events that tell
+// an open console board "something changed, re-read" when the store
+// publishes carehex.ConsoleNotice, so that the board refreshes on news
+// instead of on a timer.
+//
+// It is plain SSE beside Twirp rather than a Twirp method: Twirp calls are
+// one request, one answer, and a browser's fetch-based SSE reader (the
+// phone app's mobileapi.js stream) needs a long-lived text/event-stream.
+// The console's bearer token goes in the Authorization header as for Twirp;
+// any console role may listen, since the event carries no data (the board
+// re-reads through Twirp, where each call checks its role).
+//
+// Events: "changed" (data {}) at most once per Coalesce however many
+// notices arrive, a ": keepalive" comment every KeepAlive (each re-checks
+// the token, so a logged-out or expired session's stream ends within one),
+// and the stream ends after Lifetime so the browser reconnects and is
+// authenticated afresh.
+type ConsoleStream struct {
+	Store     carehex.AuthStore
+	Notices   carehex.Subscriber
+	Clock     carehex.Clock // default time.Now
+	Log       *slog.Logger  // default: discard
+	Coalesce  time.Duration // default 250 ms
+	KeepAlive time.Duration // default 15 s
+	Lifetime  time.Duration // default 10 min
+}
+
+func (c *ConsoleStream) now() time.Time {
+	if c.Clock != nil {
+		return c.Clock()
+	}
+	return time.Now()
+}
+
+// authorise is the token's principal when it is a live console session.
+func (c *ConsoleStream) authorise(ctx context.Context, r *http.Request) (carehex.Principal, error) {
+	token, err := auth.BearerToken(r.Header)
+	if err != nil {
+		return carehex.Principal{}, err
+	}
+	p, err := auth.Authenticate(ctx, c.Store, c.now(), token)
+	if err != nil {
+		return carehex.Principal{}, err
+	}
+	if p.Kind != carehex.KindUser {
+		return carehex.Principal{}, carehex.Errorf(carehex.EFORBIDDEN, "", "%s tokens cannot open the console stream; it needs a console session", p.Kind)
+	}
+	return p, nil
+}
+
+func (c *ConsoleStream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	coalesce, keepAlive, lifetime := orDefault(c.Coalesce, 250*time.Millisecond), orDefault(c.KeepAlive, 15*time.Second),
+		orDefault(c.Lifetime, 10*time.Minute)
+	log := c.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if _, err := c.authorise(r.Context(), r); err != nil {
+		status := http.StatusUnauthorized
+		if carehex.ErrorCode(err) == carehex.EFORBIDDEN {
+			status = http.StatusForbidden
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(status)
+		b, _ := json.Marshal(map[string]string{"code": carehex.ErrorCode(err), "msg": carehex.ErrorMessage(err)})
+		_, _ = w.Write(b)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), lifetime)
+	defer cancel()
+	notices := c.Notices
+	if notices == nil {
+		notices = carehex.NoSubscriber{}
+	}
+	wake, unsubscribe := notices.Subscribe(carehex.ConsoleNotice)
+	defer unsubscribe()
+
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Time{}) // a stream outlives the server's ReadTimeout
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	write := func(s string) bool {
+		_ = rc.SetWriteDeadline(time.Now().Add(keepAlive + 10*time.Second))
+		if _, err := fmt.Fprint(w, s); err != nil {
+			return false
+		}
+		return rc.Flush() == nil
+	}
+	alive := func() bool {
+		if _, err := c.authorise(ctx, r); err != nil {
+			log.InfoContext(ctx, "console.stream_ended", "reason", carehex.ErrorMessage(err))
+			return false
+		}
+		return true
+	}
+	if !write(": carehex console\nretry: 3000\n\n") {
+		return
+	}
+	keep := time.NewTicker(keepAlive)
+	defer keep.Stop()
+	// Coalescing: a burst of writes (a busy morning) is one "changed" per
+	// Coalesce, not one per write; the board re-reads once.
+	hold := time.NewTimer(0)
+	<-hold.C
+	holding, pending := false, false
+	send := func() bool {
+		if !alive() {
+			return false
+		}
+		hold.Reset(coalesce)
+		holding, pending = true, false
+		return write("event: changed\ndata: {}\n\n")
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-keep.C:
+			if !alive() || !write(": keepalive\n\n") {
+				return
+			}
+		case <-wake:
+			if holding {
+				pending = true
+				continue
+			}
+			if !send() {
+				return
+			}
+		case <-hold.C:
+			holding = false
+			if pending && !send() {
+				return
+			}
+		}
+	}
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
+}
