@@ -15,6 +15,9 @@ import { refreshMap } from "./map.js";
 import { refreshProviders } from "./providers.js";
 import { setupRegister } from "./register.js";
 import { setupCall } from "./call.js";
+// The one SSE reader of the pages (fetch-based, so the bearer token travels
+// in the header); the console stream speaks the same framing as the phone's.
+import { stream } from "/phone/mobileapi.js";
 
 // POLL_MS is the slow reconcile: refreshes come from the stream's "changed"
 // events; this timer only catches what a lost event or a stream that is
@@ -88,7 +91,8 @@ function startStream() {
     let delay = 3000;
     while (!ctl.signal.aborted && session.get()) {
       try {
-        delay = await readStream(session.get().token, ctl.signal, () => { delay = 3000; poll(); });
+        delay = await stream(session.get().token, "/console/v1/stream", (name) => { if (name === "changed") poll(); },
+          ctl.signal, () => { delay = 3000; poll(); });
       } catch (e) {
         if (ctl.signal.aborted) return;
         if (e.status === 401) { session.clear(); showLogin(t("expired", "登录已过期，请重新登录")); return; }
@@ -97,33 +101,6 @@ function startStream() {
       await new Promise((r) => setTimeout(r, delay));
     }
   })();
-}
-
-// readStream reads GET /console/v1/stream until it ends, calling onOpen once
-// it is open and poll() on each "changed" event; it resolves with the
-// server's retry advice in ms.
-async function readStream(token, signal, onOpen) {
-  const res = await fetch("/console/v1/stream", { headers: { Authorization: "Bearer " + token, Accept: "text/event-stream" },
-    signal, cache: "no-store" });
-  if (!res.ok || !res.body) throw Object.assign(new Error("console stream: HTTP " + res.status), { status: res.status });
-  onOpen();
-  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-  let buf = "", event = "", retry = 3000;
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) return retry;
-    buf += value;
-    let nl;
-    while ((nl = buf.search(/\r\n|\r|\n/)) >= 0) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + (buf.startsWith("\r\n", nl) ? 2 : 1));
-      if (line === "") {
-        if (event === "changed") poll();
-        event = "";
-      } else if (line.startsWith("event:")) event = line.slice(6).trim();
-      else if (line.startsWith("retry:") && /^\d+$/.test(line.slice(6).trim())) retry = Number(line.slice(6).trim());
-    }
-  }
 }
 
 // poll refreshes whatever is on screen, then schedules itself again. One
