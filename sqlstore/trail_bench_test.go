@@ -7,8 +7,8 @@ import (
 )
 
 // BenchmarkCreateRequestParallel measures intake's write path (request,
-// event, audit record in one transaction) from many goroutines, which the
-// trail's chain-head lock serialises at commit.
+// event, audit record in one transaction) from many goroutines; the trail's
+// sealer chains their rows after commit, outside the writers' transactions.
 //
 //	go test -run '^$' -bench CreateRequestParallel -benchtime 400x ./sqlstore/
 func BenchmarkCreateRequestParallel(b *testing.B) {
