@@ -10,7 +10,7 @@ import (
 // event, audit record in one transaction) from many goroutines; the trail's
 // sealer chains their rows after commit, outside the writers' transactions.
 //
-//	go test -run '^$' -bench CreateRequestParallel -benchtime 400x ./sqlstore/
+//	go test -run '^$' -bench CreateRequestParallel -benchtime 1000x ./sqlstore/
 func BenchmarkCreateRequestParallel(b *testing.B) {
 	for _, d := range dialects {
 		b.Run(d.name, func(b *testing.B) {
