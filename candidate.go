@@ -34,6 +34,27 @@ type Candidate struct {
 	ETA        time.Duration // travel time estimate at the engine's travel speed
 	Score      float64
 	Factors    []Factor
+
+	// What Qualified fills in besides: where the provider stands for this
+	// request. Rankable candidates (online, fresh, not yet asked) carry a
+	// score and factors; the others say why the dispatcher passes them by.
+	Status      LiveStatus // LiveOffline also for a provider never seen
+	LastSeen    time.Time  // last heartbeat; zero if none is known
+	Rankable    bool
+	Stale       bool // last heartbeat too old for dispatch
+	Declined    bool // declined an offer of this request
+	NoAnswer    bool // let an offer of this request expire
+	OfferedThis bool // holds an open offer of this request
+	Blocked     bool // the resident asked not to be served by them
+}
+
+// Availability is one provider's live state as the console's roster shows
+// it. A provider the live state does not know is LiveOffline, never seen.
+type Availability struct {
+	ProviderID string
+	Status     LiveStatus
+	LastSeen   time.Time
+	Stale      bool // the last heartbeat is too old for dispatch
 }
 
 // Dispatcher is the matching engine as the operator's services use it. It
@@ -45,8 +66,19 @@ type Dispatcher interface {
 	Rank(ctx context.Context, requestID string) ([]Candidate, error)
 	// Dispatch offers a pending request now instead of at the next pass.
 	Dispatch(ctx context.Context, requestID string) ([]*Offer, error)
+	// Qualified lists every active provider with the request's skill
+	// within its class's maximum radius, whatever their state: the
+	// rankable ones first, by score, then the rest by how reachable they
+	// are (see the engine).
+	Qualified(ctx context.Context, requestID string) ([]Candidate, error)
 	// Assign gives the request to a provider the operator chose.
 	Assign(ctx context.Context, requestID, providerID, actor, reason string) (*ServiceRequest, *Visit, error)
+	// AssignByPhone is Assign for a provider the operator reached by
+	// telephone: one whose phone is offline or stale, or who let an offer
+	// expire, may be assigned as long as no other offer or visit holds them.
+	AssignByPhone(ctx context.Context, requestID, providerID, actor, reason string) (*ServiceRequest, *Visit, error)
+	// Availability returns the live state of each provider, in order.
+	Availability(ctx context.Context, providerIDs []string) ([]Availability, error)
 	// WithdrawOffers closes the request's open offers and frees their providers.
 	WithdrawOffers(ctx context.Context, requestID, reason string) (int, error)
 	// FreeIfDone frees a provider still shown busy with a visit that is

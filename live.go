@@ -85,6 +85,10 @@ type ClaimRequest struct {
 	RequestID  string
 	TTL        time.Duration // how long the provider has to answer the offer
 	MaxAge     time.Duration // a provider whose last heartbeat is older is stale
+	// ByPhone: the operator reached the provider by telephone, so one
+	// offline or stale may be claimed too (never one holding another
+	// request's live offer, nor one busy with a visit).
+	ByPhone bool
 }
 
 // Claim is a reservation of a provider for an offer. Token is the fencing

@@ -50,9 +50,45 @@ func (p *Provider) Validate() error {
 	return p.Home.Validate("location")
 }
 
+// ProviderFilter selects providers for the console's roster: a substring
+// of the name or phone number, a skill, a page.
+type ProviderFilter struct {
+	Query           string
+	Skill           string
+	Offset, Limit   int
+	IncludeInactive bool
+}
+
+// Validate checks a filter the console sent.
+func (f *ProviderFilter) Validate() error {
+	if err := ValidateText("query", f.Query, MaxNameLen, SingleLine); err != nil {
+		return err
+	}
+	if err := ValidateText("skill", f.Skill, MaxNameLen, SingleLine); err != nil {
+		return err
+	}
+	if f.Offset < 0 {
+		return Errorf(EINVALID, "offset", "offset must not be negative, got %d", f.Offset)
+	}
+	return nil
+}
+
+// MaxDeactivateReasonLen bounds why a provider left the roster.
+const MaxDeactivateReasonLen = 500
+
 // ProviderStore keeps the roster.
 type ProviderStore interface {
 	CreateProvider(ctx context.Context, p *Provider) error
 	Provider(ctx context.Context, id string) (*Provider, error)
 	Providers(ctx context.Context, limit int) ([]*Provider, error)
+	// SearchProviders lists the providers f selects, in the order they
+	// joined, and how many match in all.
+	SearchProviders(ctx context.Context, f ProviderFilter) ([]*Provider, int, error)
+	// UpdateProvider replaces the record of provider p.ID (name, phone,
+	// gender, skills, languages, organisation name, home); the ID, the
+	// organisation it belongs to, active and the creation time stay.
+	UpdateProvider(ctx context.Context, p *Provider) error
+	// DeactivateProvider takes a provider off the roster with a reason;
+	// deactivating one already inactive changes nothing.
+	DeactivateProvider(ctx context.Context, id, reason string) (*Provider, error)
 }

@@ -380,6 +380,34 @@ func (e *Engine) Decline(ctx context.Context, providerID, offerID, reason string
 // leave the request pending for a moment, free for another replica to
 // offer it. reason goes into the request's history.
 func (e *Engine) Assign(ctx context.Context, requestID, providerID, actor, reason string) (*carehex.ServiceRequest, *carehex.Visit, error) {
+	return e.assign(ctx, requestID, providerID, actor, reason, false)
+}
+
+// AssignByPhone is Assign for a provider the operator rang and who agreed:
+// one whose phone is offline or stale, or who let an offer expire, is
+// claimed all the same (Redis still refuses one holding another request's
+// live offer or busy with a visit, and SQL still refuses an overlapping
+// visit). A provider the live state has never seen is registered from the
+// roster first, offline, with the fencing floor SQL knows.
+func (e *Engine) AssignByPhone(ctx context.Context, requestID, providerID, actor, reason string) (*carehex.ServiceRequest, *carehex.Visit, error) {
+	return e.assign(ctx, requestID, providerID, actor, reason, true)
+}
+
+// register introduces a provider the live state does not know, offline at
+// home, so a claim by telephone can reserve them.
+func (e *Engine) register(ctx context.Context, p *carehex.Provider) error {
+	fences, err := e.d.Store.ProviderFences(ctx)
+	if err != nil {
+		return err
+	}
+	rctx, cancel := e.redisCtx(ctx)
+	defer cancel()
+	_, err = e.live.Rebuild(rctx, []carehex.LiveSnapshot{{ProviderID: p.ID, Skills: p.Skills, Position: p.Home,
+		Status: carehex.LiveOffline, Token: uint64(max(fences[p.ID], 0))}})
+	return err
+}
+
+func (e *Engine) assign(ctx context.Context, requestID, providerID, actor, reason string, byPhone bool) (*carehex.ServiceRequest, *carehex.Visit, error) {
 	j, err := e.load(ctx, requestID)
 	if err != nil {
 		return nil, nil, err
@@ -403,10 +431,18 @@ func (e *Engine) Assign(ctx context.Context, requestID, providerID, actor, reaso
 	case slices.Contains(j.res.Preferences.BlockedProviderIDs, p.ID):
 		return nil, nil, carehex.Errorf(carehex.ECONFLICT, "provider_id", "the resident has asked not to be served by provider %s", p.ID)
 	}
-	rctx, cancel := e.redisCtx(ctx)
-	cl, err := e.live.Claim(rctx, carehex.ClaimRequest{ProviderID: p.ID, RequestID: j.req.ID,
-		TTL: e.cfg.OfferTTL, MaxAge: e.cfg.HeartbeatMaxAge})
-	cancel()
+	claim := func() (carehex.Claim, error) {
+		rctx, cancel := e.redisCtx(ctx)
+		defer cancel()
+		return e.live.Claim(rctx, carehex.ClaimRequest{ProviderID: p.ID, RequestID: j.req.ID,
+			TTL: e.cfg.OfferTTL, MaxAge: e.cfg.HeartbeatMaxAge, ByPhone: byPhone})
+	}
+	cl, err := claim()
+	if byPhone && errors.Is(err, carehex.ErrNoLiveState) {
+		if err = e.register(ctx, p); err == nil {
+			cl, err = claim()
+		}
+	}
 	if err != nil {
 		return nil, nil, err
 	}

@@ -37,7 +37,7 @@ func (s *Store) Claim(ctx context.Context, r ClaimRequest) (Claim, error) {
 	}
 	v, err := claimScript.Run(ctx, s.rdb, []string{providerKey(s.zone, r.ProviderID), s.offers},
 		r.ProviderID, r.RequestID, s.ms(s.now()), r.TTL.Milliseconds(), r.MaxAge.Milliseconds(),
-		s.grace.Milliseconds(), s.aPrefix).Int64Slice()
+		s.grace.Milliseconds(), s.aPrefix, flag(r.ByPhone)).Int64Slice()
 	if err != nil {
 		return Claim{}, s.fail(err, "claim")
 	}

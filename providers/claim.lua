@@ -13,6 +13,8 @@
 -- ARGV[6] grace, ms: an offer this long past its deadline is dead and may be
 --         taken over (its holder's token no longer matches afterwards)
 -- ARGV[7] index key prefix (indexKeyPrefix)
+-- ARGV[8] "1": claimed by telephone (the operator rang the provider), so an
+--         offline or stale provider may be claimed too; "0" otherwise
 --
 -- Returns {code, token, deadline ms}:
 --   1  claimed: the provider is offered to this request, token is new
@@ -36,8 +38,9 @@ if st == 'f' then
   -- The offer is dead: whoever held it stopped without releasing it.
   st = back_from(v[6])
 end
-if st ~= 'a' then return {-2, 0, 0} end
-if now - seen > maxage then return {-3, 0, 0} end
+local phoned = ARGV[8] == '1'
+if st ~= 'a' and not (phoned and st == 'o') then return {-2, 0, 0} end
+if now - seen > maxage and not phoned then return {-3, 0, 0} end
 
 if v[1] == 'a' then unindex(ARGV[7], id, v[7], v[8], v[2], v[9], v[10]) end
 local token = redis.call('HINCRBY', h, 'f', 1)

@@ -59,6 +59,8 @@ var Access = map[string][]carehex.Role{
 	"ProviderService/ListProviders":      staff,
 	"ProviderService/IssueDeviceToken":   writers,
 	"ProviderService/RevokeDeviceTokens": writers,
+	"ProviderService/UpdateProvider":     writers,
+	"ProviderService/DeactivateProvider": writers,
 
 	"IntakeService/CreateServiceRequest": writers,
 	"IntakeService/GetServiceRequest":    staff,
@@ -66,6 +68,8 @@ var Access = map[string][]carehex.Role{
 	"IntakeService/CancelServiceRequest": writers,
 	"IntakeService/ListRequestEvents":    staff,
 	"IntakeService/GetActiveCall":        writers, // the screen pop of the operator taking calls
+	// Issue 10: what the operator did about an emergency nobody accepted.
+	"IntakeService/RecordEscalationStep": writers,
 
 	"AuditService/ListAuditRecords": overseers,
 	"AuditService/ListAccessAlerts": overseers,

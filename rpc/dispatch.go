@@ -20,17 +20,28 @@ func (s dispatchService) ListCandidates(ctx context.Context, req *pb.ListCandida
 	if s.Dispatch == nil {
 		return nil, errNoDispatcher
 	}
-	cs, err := s.Dispatch.Rank(ctx, req.RequestId)
+	rank, max := s.Dispatch.Rank, limit(req.Limit, 10, 50)
+	if req.ListAll {
+		// Every qualified provider within the radius: the operator reads
+		// the whole list before reaching for the telephone.
+		rank, max = s.Dispatch.Qualified, limit(req.Limit, 50, 200)
+	}
+	cs, err := rank(ctx, req.RequestId)
 	if err != nil {
 		return nil, err
 	}
 	out := &pb.ListCandidatesResponse{}
 	for i, c := range cs {
-		if i == limit(req.Limit, 10, 50) {
+		if i == max {
 			break
 		}
 		pc := &pb.Candidate{ProviderId: c.ProviderID, ProviderName: c.Name, DistanceM: c.DistanceM,
-			EtaS: int32(c.ETA / time.Second), Score: c.Score}
+			EtaS: int32(c.ETA / time.Second), Score: c.Score, Rankable: c.Rankable || !req.ListAll,
+			State: availabilityToPB[c.Status], LastSeenTime: ts(c.LastSeen), Declined: c.Declined, NoAnswer: c.NoAnswer,
+			Stale: c.Stale, Blocked: c.Blocked, OfferedThis: c.OfferedThis}
+		if !req.ListAll {
+			pc.State = pb.AvailabilityState_AVAILABILITY_STATE_ONLINE
+		}
 		for _, f := range c.Factors {
 			pc.Factors = append(pc.Factors, &pb.RankFactor{Name: f.Name, Value: f.Value, Weight: f.Weight, Contribution: f.Contribution})
 		}
@@ -53,8 +64,16 @@ func (s dispatchService) AssignProvider(ctx context.Context, req *pb.AssignProvi
 	if reason == "" {
 		reason = "assigned by operator"
 	}
+	assign := s.Dispatch.Assign
+	if req.Phoned {
+		// The history says the operator rang the provider first.
+		reason, assign = carehex.AssignedByPhone+": "+reason, s.Dispatch.AssignByPhone
+	}
+	if err := carehex.ValidateText("reason", reason, carehex.MaxTextLen, carehex.MultiLine); err != nil {
+		return nil, err
+	}
 	p, _ := carehex.PrincipalFrom(ctx)
-	r, v, err := s.Dispatch.Assign(ctx, req.RequestId, req.ProviderId, p.Actor(), reason)
+	r, v, err := assign(ctx, req.RequestId, req.ProviderId, p.Actor(), reason)
 	if err != nil {
 		return nil, err
 	}

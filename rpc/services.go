@@ -308,18 +308,6 @@ func (s providerService) GetProvider(ctx context.Context, req *pb.GetProviderReq
 	return &pb.GetProviderResponse{Provider: providerToPB(p)}, nil
 }
 
-func (s providerService) ListProviders(ctx context.Context, req *pb.ListProvidersRequest) (*pb.ListProvidersResponse, error) {
-	ps, err := s.Store.Providers(ctx, limit(req.Limit, 100, 1000))
-	if err != nil {
-		return nil, err
-	}
-	out := &pb.ListProvidersResponse{}
-	for _, p := range ps {
-		out.Providers = append(out.Providers, providerToPB(p))
-	}
-	return out, nil
-}
-
 func (s providerService) IssueDeviceToken(ctx context.Context, req *pb.IssueDeviceTokenRequest) (*pb.IssueDeviceTokenResponse, error) {
 	if err := requireID("provider_id", req.ProviderId); err != nil {
 		return nil, err
@@ -405,6 +393,11 @@ func (m mappedIntake) CancelServiceRequest(ctx context.Context, req *pb.CancelSe
 
 func (m mappedIntake) ListRequestEvents(ctx context.Context, req *pb.ListRequestEventsRequest) (*pb.ListRequestEventsResponse, error) {
 	out, err := m.in.ListRequestEvents(ctx, req)
+	return mappedResult(ctx, m.in.Server, out, err)
+}
+
+func (m mappedIntake) RecordEscalationStep(ctx context.Context, req *pb.RecordEscalationStepRequest) (*pb.RecordEscalationStepResponse, error) {
+	out, err := m.in.RecordEscalationStep(ctx, req)
 	return mappedResult(ctx, m.in.Server, out, err)
 }
 

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"strings"
 
 	"github.com/carehex/carehex"
 	"github.com/carehex/carehex/geo"
@@ -182,4 +183,142 @@ func repeatRow(row string, n int) string {
 		b = append(b, row...)
 	}
 	return string(b)
+}
+
+// SearchProviders is the console's roster: providers whose name or phone
+// holds f.Query, with skill f.Skill, active only unless f.IncludeInactive,
+// one page of them in the order they joined, and the count of all matches
+// (the page says "21–40 of 303", never a silent cap).
+func (s *DB) SearchProviders(ctx context.Context, f carehex.ProviderFilter) ([]*carehex.Provider, int, error) {
+	f.Query = carehex.Trimmed(f.Query)
+	f.Skill = carehex.Trimmed(f.Skill)
+	if err := f.Validate(); err != nil {
+		return nil, 0, err
+	}
+	limit := clampLimit(f.Limit, defaultProviderLimit, maxProviderLimit)
+	var (
+		conds []string
+		args  []any
+	)
+	if !f.IncludeInactive {
+		conds = append(conds, `active = 1`)
+	}
+	if f.Query != "" {
+		like := "%" + escapeLike(strings.ToLower(f.Query)) + "%"
+		conds = append(conds, `(LOWER(name) LIKE ? ESCAPE '\' OR phone LIKE ? ESCAPE '\')`)
+		args = append(args, like, like)
+	}
+	if f.Skill != "" {
+		conds = append(conds, `id IN (SELECT provider_id FROM provider_skills WHERE skill = ?)`)
+		args = append(args, f.Skill)
+	}
+	where := ""
+	if len(conds) > 0 {
+		where = ` WHERE ` + strings.Join(conds, ` AND `)
+	}
+	var total int
+	if err := s.db.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM providers`+where), args...).Scan(&total); err != nil {
+		return nil, 0, s.wrap(err, "count providers")
+	}
+	out, err := queryAll(ctx, s, "search providers", scanProvider,
+		s.rebind(providerSelect+where+` ORDER BY create_time, id LIMIT ? OFFSET ?`), append(args, limit, f.Offset)...)
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := s.loadSkills(ctx, out); err != nil {
+		return nil, 0, err
+	}
+	return out, total, nil
+}
+
+// UpdateProvider replaces a provider's record and skills in one
+// transaction, audited.
+func (s *DB) UpdateProvider(ctx context.Context, p *carehex.Provider) error {
+	if p == nil {
+		return carehex.Errorf(carehex.EINVALID, "provider", "provider is required")
+	}
+	if strings.TrimSpace(p.ID) == "" {
+		return carehex.Errorf(carehex.EINVALID, "id", "id is required")
+	}
+	p.Name = carehex.Trimmed(p.Name)
+	for i, sk := range p.Skills {
+		p.Skills[i] = carehex.Trimmed(sk)
+	}
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	cell, err := geo.CellOf(p.Home, geo.ResidentRes)
+	if err != nil {
+		return err
+	}
+	p.Skills = dedupe(p.Skills)
+	langs, _ := json.Marshal(nonNil(p.Languages))
+	var out *carehex.Provider
+	err = s.inTx(ctx, "update provider", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.rebind(`UPDATE providers SET name = ?, phone = ?, gender = ?, languages = ?,
+			organisation = ?, lat = ?, lng = ?, cell = ? WHERE id = ?`),
+			p.Name, p.Phone, string(p.Gender), string(langs), p.Organisation, p.Home.Lat, p.Home.Lng, int64(cell), p.ID)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return carehex.Errorf(carehex.ENOTFOUND, "id", "no provider %q", p.ID)
+		}
+		if _, err := tx.ExecContext(ctx, s.rebind(`DELETE FROM provider_skills WHERE provider_id = ?`), p.ID); err != nil {
+			return err
+		}
+		args := make([]any, 0, 2*len(p.Skills))
+		for _, sk := range p.Skills {
+			args = append(args, p.ID, sk)
+		}
+		if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO provider_skills (provider_id, skill) VALUES `+
+			repeatRow("(?, ?)", len(p.Skills))), args...); err != nil {
+			return err
+		}
+		if err := s.audit(ctx, tx, &carehex.AuditRecord{Action: "provider.update", ObjectType: "provider", ObjectID: p.ID}); err != nil {
+			return err
+		}
+		out, err = scanProvider(tx.QueryRowContext(ctx, s.rebind(providerSelect+` WHERE id = ?`), p.ID))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	out.Skills = p.Skills
+	*p = *out
+	return nil
+}
+
+// DeactivateProvider marks a provider inactive, audited with the reason.
+func (s *DB) DeactivateProvider(ctx context.Context, id, reason string) (*carehex.Provider, error) {
+	if strings.TrimSpace(id) == "" {
+		return nil, carehex.Errorf(carehex.EINVALID, "provider_id", "provider_id is required")
+	}
+	reason = carehex.Trimmed(reason)
+	if reason == "" {
+		return nil, carehex.Errorf(carehex.EINVALID, "reason", "reason is required to take a provider off the roster")
+	}
+	if err := carehex.ValidateText("reason", reason, carehex.MaxDeactivateReasonLen, carehex.SingleLine); err != nil {
+		return nil, err
+	}
+	err := s.inTx(ctx, "deactivate provider", func(tx *sql.Tx) error {
+		var active int64
+		err := tx.QueryRowContext(ctx, s.rebind(`SELECT active FROM providers WHERE id = ?`), id).Scan(&active)
+		if errors.Is(err, sql.ErrNoRows) {
+			return carehex.Errorf(carehex.ENOTFOUND, "provider_id", "no provider %q", id)
+		}
+		if err != nil || active == 0 {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, s.rebind(`UPDATE providers SET active = 0 WHERE id = ?`), id); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, &carehex.AuditRecord{Action: "provider.deactivate", ObjectType: "provider", ObjectID: id, Detail: reason})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.Provider(ctx, id)
 }

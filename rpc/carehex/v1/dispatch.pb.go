@@ -151,13 +151,29 @@ func (x *RankFactor) GetContribution() float64 {
 }
 
 type Candidate struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	ProviderId    string                 `protobuf:"bytes,1,opt,name=provider_id,json=providerId,proto3" json:"provider_id,omitempty"`
-	ProviderName  string                 `protobuf:"bytes,2,opt,name=provider_name,json=providerName,proto3" json:"provider_name,omitempty"`
-	DistanceM     float64                `protobuf:"fixed64,3,opt,name=distance_m,json=distanceM,proto3" json:"distance_m,omitempty"`
-	EtaS          int32                  `protobuf:"varint,4,opt,name=eta_s,json=etaS,proto3" json:"eta_s,omitempty"`
-	Score         float64                `protobuf:"fixed64,5,opt,name=score,proto3" json:"score,omitempty"`
-	Factors       []*RankFactor          `protobuf:"bytes,6,rep,name=factors,proto3" json:"factors,omitempty"`
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	ProviderId   string                 `protobuf:"bytes,1,opt,name=provider_id,json=providerId,proto3" json:"provider_id,omitempty"`
+	ProviderName string                 `protobuf:"bytes,2,opt,name=provider_name,json=providerName,proto3" json:"provider_name,omitempty"`
+	DistanceM    float64                `protobuf:"fixed64,3,opt,name=distance_m,json=distanceM,proto3" json:"distance_m,omitempty"`
+	EtaS         int32                  `protobuf:"varint,4,opt,name=eta_s,json=etaS,proto3" json:"eta_s,omitempty"`
+	Score        float64                `protobuf:"fixed64,5,opt,name=score,proto3" json:"score,omitempty"`
+	Factors      []*RankFactor          `protobuf:"bytes,6,rep,name=factors,proto3" json:"factors,omitempty"`
+	// The fields below fill in for list_all: why a qualified provider is, or
+	// is not, one the dispatcher would offer the request to now.
+	State        AvailabilityState      `protobuf:"varint,7,opt,name=state,proto3,enum=carehex.v1.AvailabilityState" json:"state,omitempty"`
+	LastSeenTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=last_seen_time,json=lastSeenTime,proto3" json:"last_seen_time,omitempty"`
+	// rankable: online, fresh and not yet asked; score and factors are set.
+	Rankable bool `protobuf:"varint,9,opt,name=rankable,proto3" json:"rankable,omitempty"`
+	// declined / no_answer: this provider was offered this request and
+	// declined it / let the offer expire.
+	Declined bool `protobuf:"varint,10,opt,name=declined,proto3" json:"declined,omitempty"`
+	NoAnswer bool `protobuf:"varint,11,opt,name=no_answer,json=noAnswer,proto3" json:"no_answer,omitempty"`
+	// stale: the last heartbeat is too old for dispatch.
+	Stale bool `protobuf:"varint,12,opt,name=stale,proto3" json:"stale,omitempty"`
+	// blocked: the resident asked not to be served by this provider.
+	Blocked bool `protobuf:"varint,13,opt,name=blocked,proto3" json:"blocked,omitempty"`
+	// offered_this: holds an open offer of this very request.
+	OfferedThis   bool `protobuf:"varint,14,opt,name=offered_this,json=offeredThis,proto3" json:"offered_this,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -234,11 +250,70 @@ func (x *Candidate) GetFactors() []*RankFactor {
 	return nil
 }
 
+func (x *Candidate) GetState() AvailabilityState {
+	if x != nil {
+		return x.State
+	}
+	return AvailabilityState_AVAILABILITY_STATE_UNSPECIFIED
+}
+
+func (x *Candidate) GetLastSeenTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastSeenTime
+	}
+	return nil
+}
+
+func (x *Candidate) GetRankable() bool {
+	if x != nil {
+		return x.Rankable
+	}
+	return false
+}
+
+func (x *Candidate) GetDeclined() bool {
+	if x != nil {
+		return x.Declined
+	}
+	return false
+}
+
+func (x *Candidate) GetNoAnswer() bool {
+	if x != nil {
+		return x.NoAnswer
+	}
+	return false
+}
+
+func (x *Candidate) GetStale() bool {
+	if x != nil {
+		return x.Stale
+	}
+	return false
+}
+
+func (x *Candidate) GetBlocked() bool {
+	if x != nil {
+		return x.Blocked
+	}
+	return false
+}
+
+func (x *Candidate) GetOfferedThis() bool {
+	if x != nil {
+		return x.OfferedThis
+	}
+	return false
+}
+
 type ListCandidatesRequest struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	RequestId string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	// limit defaults to 10, at most 50.
-	Limit         int32 `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
+	Limit int32 `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
+	// list_all lists every active provider with the skill within the
+	// class's maximum radius, whatever their state, ranked ones first.
+	ListAll       bool `protobuf:"varint,3,opt,name=list_all,json=listAll,proto3" json:"list_all,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -287,6 +362,13 @@ func (x *ListCandidatesRequest) GetLimit() int32 {
 	return 0
 }
 
+func (x *ListCandidatesRequest) GetListAll() bool {
+	if x != nil {
+		return x.ListAll
+	}
+	return false
+}
+
 type ListCandidatesResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Candidates    []*Candidate           `protobuf:"bytes,1,rep,name=candidates,proto3" json:"candidates,omitempty"`
@@ -332,10 +414,14 @@ func (x *ListCandidatesResponse) GetCandidates() []*Candidate {
 }
 
 type AssignProviderRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	RequestId     string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
-	ProviderId    string                 `protobuf:"bytes,2,opt,name=provider_id,json=providerId,proto3" json:"provider_id,omitempty"`
-	Reason        string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	RequestId  string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	ProviderId string                 `protobuf:"bytes,2,opt,name=provider_id,json=providerId,proto3" json:"provider_id,omitempty"`
+	Reason     string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	// phoned: the operator reached the provider by phone and they agreed, so
+	// a provider whose phone is offline or who let an offer expire may be
+	// assigned; the history records it.
+	Phoned        bool `protobuf:"varint,4,opt,name=phoned,proto3" json:"phoned,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -389,6 +475,13 @@ func (x *AssignProviderRequest) GetReason() string {
 		return x.Reason
 	}
 	return ""
+}
+
+func (x *AssignProviderRequest) GetPhoned() bool {
+	if x != nil {
+		return x.Phoned
+	}
+	return false
 }
 
 type AssignProviderResponse struct {
@@ -1293,13 +1386,13 @@ var File_carehex_v1_dispatch_proto protoreflect.FileDescriptor
 const file_carehex_v1_dispatch_proto_rawDesc = "" +
 	"\n" +
 	"\x19carehex/v1/dispatch.proto\x12\n" +
-	"carehex.v1\x1a\x17carehex/v1/intake.proto\x1a\x16carehex/v1/types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"r\n" +
+	"carehex.v1\x1a\x17carehex/v1/intake.proto\x1a\x19carehex/v1/provider.proto\x1a\x16carehex/v1/types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"r\n" +
 	"\n" +
 	"RankFactor\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x01R\x05value\x12\x16\n" +
 	"\x06weight\x18\x03 \x01(\x01R\x06weight\x12\"\n" +
-	"\fcontribution\x18\x04 \x01(\x01R\fcontribution\"\xcd\x01\n" +
+	"\fcontribution\x18\x04 \x01(\x01R\fcontribution\"\xec\x03\n" +
 	"\tCandidate\x12\x1f\n" +
 	"\vprovider_id\x18\x01 \x01(\tR\n" +
 	"providerId\x12#\n" +
@@ -1308,21 +1401,32 @@ const file_carehex_v1_dispatch_proto_rawDesc = "" +
 	"distance_m\x18\x03 \x01(\x01R\tdistanceM\x12\x13\n" +
 	"\x05eta_s\x18\x04 \x01(\x05R\x04etaS\x12\x14\n" +
 	"\x05score\x18\x05 \x01(\x01R\x05score\x120\n" +
-	"\afactors\x18\x06 \x03(\v2\x16.carehex.v1.RankFactorR\afactors\"L\n" +
+	"\afactors\x18\x06 \x03(\v2\x16.carehex.v1.RankFactorR\afactors\x123\n" +
+	"\x05state\x18\a \x01(\x0e2\x1d.carehex.v1.AvailabilityStateR\x05state\x12@\n" +
+	"\x0elast_seen_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\flastSeenTime\x12\x1a\n" +
+	"\brankable\x18\t \x01(\bR\brankable\x12\x1a\n" +
+	"\bdeclined\x18\n" +
+	" \x01(\bR\bdeclined\x12\x1b\n" +
+	"\tno_answer\x18\v \x01(\bR\bnoAnswer\x12\x14\n" +
+	"\x05stale\x18\f \x01(\bR\x05stale\x12\x18\n" +
+	"\ablocked\x18\r \x01(\bR\ablocked\x12!\n" +
+	"\foffered_this\x18\x0e \x01(\bR\vofferedThis\"g\n" +
 	"\x15ListCandidatesRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x14\n" +
-	"\x05limit\x18\x02 \x01(\x05R\x05limit\"O\n" +
+	"\x05limit\x18\x02 \x01(\x05R\x05limit\x12\x19\n" +
+	"\blist_all\x18\x03 \x01(\bR\alistAll\"O\n" +
 	"\x16ListCandidatesResponse\x125\n" +
 	"\n" +
 	"candidates\x18\x01 \x03(\v2\x15.carehex.v1.CandidateR\n" +
-	"candidates\"o\n" +
+	"candidates\"\x87\x01\n" +
 	"\x15AssignProviderRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x1f\n" +
 	"\vprovider_id\x18\x02 \x01(\tR\n" +
 	"providerId\x12\x16\n" +
-	"\x06reason\x18\x03 \x01(\tR\x06reason\"i\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\x12\x16\n" +
+	"\x06phoned\x18\x04 \x01(\bR\x06phoned\"i\n" +
 	"\x16AssignProviderResponse\x124\n" +
 	"\arequest\x18\x01 \x01(\v2\x1a.carehex.v1.ServiceRequestR\arequest\x12\x19\n" +
 	"\bvisit_id\x18\x02 \x01(\tR\avisitId\"\x97\x03\n" +
@@ -1449,48 +1553,51 @@ var file_carehex_v1_dispatch_proto_goTypes = []any{
 	(*GetDispatchMapRequest)(nil),     // 19: carehex.v1.GetDispatchMapRequest
 	(*MapCell)(nil),                   // 20: carehex.v1.MapCell
 	(*GetDispatchMapResponse)(nil),    // 21: carehex.v1.GetDispatchMapResponse
-	(*ServiceRequest)(nil),            // 22: carehex.v1.ServiceRequest
+	(AvailabilityState)(0),            // 22: carehex.v1.AvailabilityState
 	(*timestamppb.Timestamp)(nil),     // 23: google.protobuf.Timestamp
-	(*LatLng)(nil),                    // 24: carehex.v1.LatLng
+	(*ServiceRequest)(nil),            // 24: carehex.v1.ServiceRequest
+	(*LatLng)(nil),                    // 25: carehex.v1.LatLng
 }
 var file_carehex_v1_dispatch_proto_depIdxs = []int32{
 	1,  // 0: carehex.v1.Candidate.factors:type_name -> carehex.v1.RankFactor
-	2,  // 1: carehex.v1.ListCandidatesResponse.candidates:type_name -> carehex.v1.Candidate
-	22, // 2: carehex.v1.AssignProviderResponse.request:type_name -> carehex.v1.ServiceRequest
-	0,  // 3: carehex.v1.Offer.status:type_name -> carehex.v1.OfferStatus
-	23, // 4: carehex.v1.Offer.expire_time:type_name -> google.protobuf.Timestamp
-	23, // 5: carehex.v1.Offer.create_time:type_name -> google.protobuf.Timestamp
-	23, // 6: carehex.v1.Offer.close_time:type_name -> google.protobuf.Timestamp
-	7,  // 7: carehex.v1.ListRequestOffersResponse.offers:type_name -> carehex.v1.Offer
-	23, // 8: carehex.v1.Alert.create_time:type_name -> google.protobuf.Timestamp
-	23, // 9: carehex.v1.Alert.ack_time:type_name -> google.protobuf.Timestamp
-	10, // 10: carehex.v1.ListAlertsResponse.alerts:type_name -> carehex.v1.Alert
-	10, // 11: carehex.v1.AcknowledgeAlertResponse.alert:type_name -> carehex.v1.Alert
-	22, // 12: carehex.v1.MarkUnfilledResponse.request:type_name -> carehex.v1.ServiceRequest
-	22, // 13: carehex.v1.RetryDispatchResponse.request:type_name -> carehex.v1.ServiceRequest
-	24, // 14: carehex.v1.MapCell.boundary:type_name -> carehex.v1.LatLng
-	20, // 15: carehex.v1.GetDispatchMapResponse.cells:type_name -> carehex.v1.MapCell
-	3,  // 16: carehex.v1.DispatchService.ListCandidates:input_type -> carehex.v1.ListCandidatesRequest
-	5,  // 17: carehex.v1.DispatchService.AssignProvider:input_type -> carehex.v1.AssignProviderRequest
-	8,  // 18: carehex.v1.DispatchService.ListRequestOffers:input_type -> carehex.v1.ListRequestOffersRequest
-	11, // 19: carehex.v1.DispatchService.ListAlerts:input_type -> carehex.v1.ListAlertsRequest
-	13, // 20: carehex.v1.DispatchService.AcknowledgeAlert:input_type -> carehex.v1.AcknowledgeAlertRequest
-	15, // 21: carehex.v1.DispatchService.MarkUnfilled:input_type -> carehex.v1.MarkUnfilledRequest
-	17, // 22: carehex.v1.DispatchService.RetryDispatch:input_type -> carehex.v1.RetryDispatchRequest
-	19, // 23: carehex.v1.DispatchService.GetDispatchMap:input_type -> carehex.v1.GetDispatchMapRequest
-	4,  // 24: carehex.v1.DispatchService.ListCandidates:output_type -> carehex.v1.ListCandidatesResponse
-	6,  // 25: carehex.v1.DispatchService.AssignProvider:output_type -> carehex.v1.AssignProviderResponse
-	9,  // 26: carehex.v1.DispatchService.ListRequestOffers:output_type -> carehex.v1.ListRequestOffersResponse
-	12, // 27: carehex.v1.DispatchService.ListAlerts:output_type -> carehex.v1.ListAlertsResponse
-	14, // 28: carehex.v1.DispatchService.AcknowledgeAlert:output_type -> carehex.v1.AcknowledgeAlertResponse
-	16, // 29: carehex.v1.DispatchService.MarkUnfilled:output_type -> carehex.v1.MarkUnfilledResponse
-	18, // 30: carehex.v1.DispatchService.RetryDispatch:output_type -> carehex.v1.RetryDispatchResponse
-	21, // 31: carehex.v1.DispatchService.GetDispatchMap:output_type -> carehex.v1.GetDispatchMapResponse
-	24, // [24:32] is the sub-list for method output_type
-	16, // [16:24] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	22, // 1: carehex.v1.Candidate.state:type_name -> carehex.v1.AvailabilityState
+	23, // 2: carehex.v1.Candidate.last_seen_time:type_name -> google.protobuf.Timestamp
+	2,  // 3: carehex.v1.ListCandidatesResponse.candidates:type_name -> carehex.v1.Candidate
+	24, // 4: carehex.v1.AssignProviderResponse.request:type_name -> carehex.v1.ServiceRequest
+	0,  // 5: carehex.v1.Offer.status:type_name -> carehex.v1.OfferStatus
+	23, // 6: carehex.v1.Offer.expire_time:type_name -> google.protobuf.Timestamp
+	23, // 7: carehex.v1.Offer.create_time:type_name -> google.protobuf.Timestamp
+	23, // 8: carehex.v1.Offer.close_time:type_name -> google.protobuf.Timestamp
+	7,  // 9: carehex.v1.ListRequestOffersResponse.offers:type_name -> carehex.v1.Offer
+	23, // 10: carehex.v1.Alert.create_time:type_name -> google.protobuf.Timestamp
+	23, // 11: carehex.v1.Alert.ack_time:type_name -> google.protobuf.Timestamp
+	10, // 12: carehex.v1.ListAlertsResponse.alerts:type_name -> carehex.v1.Alert
+	10, // 13: carehex.v1.AcknowledgeAlertResponse.alert:type_name -> carehex.v1.Alert
+	24, // 14: carehex.v1.MarkUnfilledResponse.request:type_name -> carehex.v1.ServiceRequest
+	24, // 15: carehex.v1.RetryDispatchResponse.request:type_name -> carehex.v1.ServiceRequest
+	25, // 16: carehex.v1.MapCell.boundary:type_name -> carehex.v1.LatLng
+	20, // 17: carehex.v1.GetDispatchMapResponse.cells:type_name -> carehex.v1.MapCell
+	3,  // 18: carehex.v1.DispatchService.ListCandidates:input_type -> carehex.v1.ListCandidatesRequest
+	5,  // 19: carehex.v1.DispatchService.AssignProvider:input_type -> carehex.v1.AssignProviderRequest
+	8,  // 20: carehex.v1.DispatchService.ListRequestOffers:input_type -> carehex.v1.ListRequestOffersRequest
+	11, // 21: carehex.v1.DispatchService.ListAlerts:input_type -> carehex.v1.ListAlertsRequest
+	13, // 22: carehex.v1.DispatchService.AcknowledgeAlert:input_type -> carehex.v1.AcknowledgeAlertRequest
+	15, // 23: carehex.v1.DispatchService.MarkUnfilled:input_type -> carehex.v1.MarkUnfilledRequest
+	17, // 24: carehex.v1.DispatchService.RetryDispatch:input_type -> carehex.v1.RetryDispatchRequest
+	19, // 25: carehex.v1.DispatchService.GetDispatchMap:input_type -> carehex.v1.GetDispatchMapRequest
+	4,  // 26: carehex.v1.DispatchService.ListCandidates:output_type -> carehex.v1.ListCandidatesResponse
+	6,  // 27: carehex.v1.DispatchService.AssignProvider:output_type -> carehex.v1.AssignProviderResponse
+	9,  // 28: carehex.v1.DispatchService.ListRequestOffers:output_type -> carehex.v1.ListRequestOffersResponse
+	12, // 29: carehex.v1.DispatchService.ListAlerts:output_type -> carehex.v1.ListAlertsResponse
+	14, // 30: carehex.v1.DispatchService.AcknowledgeAlert:output_type -> carehex.v1.AcknowledgeAlertResponse
+	16, // 31: carehex.v1.DispatchService.MarkUnfilled:output_type -> carehex.v1.MarkUnfilledResponse
+	18, // 32: carehex.v1.DispatchService.RetryDispatch:output_type -> carehex.v1.RetryDispatchResponse
+	21, // 33: carehex.v1.DispatchService.GetDispatchMap:output_type -> carehex.v1.GetDispatchMapResponse
+	26, // [26:34] is the sub-list for method output_type
+	18, // [18:26] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_carehex_v1_dispatch_proto_init() }
@@ -1499,6 +1606,7 @@ func file_carehex_v1_dispatch_proto_init() {
 		return
 	}
 	file_carehex_v1_intake_proto_init()
+	file_carehex_v1_provider_proto_init()
 	file_carehex_v1_types_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{

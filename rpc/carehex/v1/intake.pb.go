@@ -1158,6 +1158,122 @@ func (x *Call) GetUpdateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+type RecordEscalationStepRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	RequestId string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// step is one of "called_120", "called_contact", "phoned_carer".
+	Step string `protobuf:"bytes,2,opt,name=step,proto3" json:"step,omitempty"`
+	// contact names who was called, e.g. "李勇（儿子）"; required for
+	// called_contact and phoned_carer.
+	Contact string `protobuf:"bytes,3,opt,name=contact,proto3" json:"contact,omitempty"`
+	// note is optional free text, e.g. "救护车约10分钟到".
+	Note          string `protobuf:"bytes,4,opt,name=note,proto3" json:"note,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordEscalationStepRequest) Reset() {
+	*x = RecordEscalationStepRequest{}
+	mi := &file_carehex_v1_intake_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordEscalationStepRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordEscalationStepRequest) ProtoMessage() {}
+
+func (x *RecordEscalationStepRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_carehex_v1_intake_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordEscalationStepRequest.ProtoReflect.Descriptor instead.
+func (*RecordEscalationStepRequest) Descriptor() ([]byte, []int) {
+	return file_carehex_v1_intake_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *RecordEscalationStepRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *RecordEscalationStepRequest) GetStep() string {
+	if x != nil {
+		return x.Step
+	}
+	return ""
+}
+
+func (x *RecordEscalationStepRequest) GetContact() string {
+	if x != nil {
+		return x.Contact
+	}
+	return ""
+}
+
+func (x *RecordEscalationStepRequest) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+type RecordEscalationStepResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Event         *RequestEvent          `protobuf:"bytes,1,opt,name=event,proto3" json:"event,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordEscalationStepResponse) Reset() {
+	*x = RecordEscalationStepResponse{}
+	mi := &file_carehex_v1_intake_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordEscalationStepResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordEscalationStepResponse) ProtoMessage() {}
+
+func (x *RecordEscalationStepResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_carehex_v1_intake_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordEscalationStepResponse.ProtoReflect.Descriptor instead.
+func (*RecordEscalationStepResponse) Descriptor() ([]byte, []int) {
+	return file_carehex_v1_intake_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *RecordEscalationStepResponse) GetEvent() *RequestEvent {
+	if x != nil {
+		return x.Event
+	}
+	return nil
+}
+
 var File_carehex_v1_intake_proto protoreflect.FileDescriptor
 
 const file_carehex_v1_intake_proto_rawDesc = "" +
@@ -1250,7 +1366,15 @@ const file_carehex_v1_intake_proto_rawDesc = "" +
 	"\n" +
 	"start_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x12;\n" +
 	"\vupdate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime*b\n" +
+	"updateTime\"~\n" +
+	"\x1bRecordEscalationStepRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12\x12\n" +
+	"\x04step\x18\x02 \x01(\tR\x04step\x12\x18\n" +
+	"\acontact\x18\x03 \x01(\tR\acontact\x12\x12\n" +
+	"\x04note\x18\x04 \x01(\tR\x04note\"N\n" +
+	"\x1cRecordEscalationStepResponse\x12.\n" +
+	"\x05event\x18\x01 \x01(\v2\x18.carehex.v1.RequestEventR\x05event*b\n" +
 	"\aUrgency\x12\x17\n" +
 	"\x13URGENCY_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11URGENCY_EMERGENCY\x10\x01\x12\x10\n" +
@@ -1265,14 +1389,15 @@ const file_carehex_v1_intake_proto_rawDesc = "" +
 	"\x1aREQUEST_STATUS_IN_PROGRESS\x10\x05\x12\x1c\n" +
 	"\x18REQUEST_STATUS_COMPLETED\x10\x06\x12\x1c\n" +
 	"\x18REQUEST_STATUS_CANCELLED\x10\a\x12\x1b\n" +
-	"\x17REQUEST_STATUS_UNFILLED\x10\b2\xe7\x04\n" +
+	"\x17REQUEST_STATUS_UNFILLED\x10\b2\xd2\x05\n" +
 	"\rIntakeService\x12i\n" +
 	"\x14CreateServiceRequest\x12'.carehex.v1.CreateServiceRequestRequest\x1a(.carehex.v1.CreateServiceRequestResponse\x12`\n" +
 	"\x11GetServiceRequest\x12$.carehex.v1.GetServiceRequestRequest\x1a%.carehex.v1.GetServiceRequestResponse\x12f\n" +
 	"\x13ListServiceRequests\x12&.carehex.v1.ListServiceRequestsRequest\x1a'.carehex.v1.ListServiceRequestsResponse\x12i\n" +
 	"\x14CancelServiceRequest\x12'.carehex.v1.CancelServiceRequestRequest\x1a(.carehex.v1.CancelServiceRequestResponse\x12`\n" +
 	"\x11ListRequestEvents\x12$.carehex.v1.ListRequestEventsRequest\x1a%.carehex.v1.ListRequestEventsResponse\x12T\n" +
-	"\rGetActiveCall\x12 .carehex.v1.GetActiveCallRequest\x1a!.carehex.v1.GetActiveCallResponseB5Z3github.com/carehex/carehex/rpc/carehex/v1;carehexv1b\x06proto3"
+	"\rGetActiveCall\x12 .carehex.v1.GetActiveCallRequest\x1a!.carehex.v1.GetActiveCallResponse\x12i\n" +
+	"\x14RecordEscalationStep\x12'.carehex.v1.RecordEscalationStepRequest\x1a(.carehex.v1.RecordEscalationStepResponseB5Z3github.com/carehex/carehex/rpc/carehex/v1;carehexv1b\x06proto3"
 
 var (
 	file_carehex_v1_intake_proto_rawDescOnce sync.Once
@@ -1287,7 +1412,7 @@ func file_carehex_v1_intake_proto_rawDescGZIP() []byte {
 }
 
 var file_carehex_v1_intake_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_carehex_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_carehex_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_carehex_v1_intake_proto_goTypes = []any{
 	(Urgency)(0),                         // 0: carehex.v1.Urgency
 	(RequestStatus)(0),                   // 1: carehex.v1.RequestStatus
@@ -1306,21 +1431,23 @@ var file_carehex_v1_intake_proto_goTypes = []any{
 	(*GetActiveCallRequest)(nil),         // 14: carehex.v1.GetActiveCallRequest
 	(*GetActiveCallResponse)(nil),        // 15: carehex.v1.GetActiveCallResponse
 	(*Call)(nil),                         // 16: carehex.v1.Call
-	(*timestamppb.Timestamp)(nil),        // 17: google.protobuf.Timestamp
+	(*RecordEscalationStepRequest)(nil),  // 17: carehex.v1.RecordEscalationStepRequest
+	(*RecordEscalationStepResponse)(nil), // 18: carehex.v1.RecordEscalationStepResponse
+	(*timestamppb.Timestamp)(nil),        // 19: google.protobuf.Timestamp
 }
 var file_carehex_v1_intake_proto_depIdxs = []int32{
 	0,  // 0: carehex.v1.ServiceRequest.urgency:type_name -> carehex.v1.Urgency
 	1,  // 1: carehex.v1.ServiceRequest.status:type_name -> carehex.v1.RequestStatus
-	17, // 2: carehex.v1.ServiceRequest.window_start_time:type_name -> google.protobuf.Timestamp
-	17, // 3: carehex.v1.ServiceRequest.window_end_time:type_name -> google.protobuf.Timestamp
-	17, // 4: carehex.v1.ServiceRequest.create_time:type_name -> google.protobuf.Timestamp
-	17, // 5: carehex.v1.ServiceRequest.update_time:type_name -> google.protobuf.Timestamp
+	19, // 2: carehex.v1.ServiceRequest.window_start_time:type_name -> google.protobuf.Timestamp
+	19, // 3: carehex.v1.ServiceRequest.window_end_time:type_name -> google.protobuf.Timestamp
+	19, // 4: carehex.v1.ServiceRequest.create_time:type_name -> google.protobuf.Timestamp
+	19, // 5: carehex.v1.ServiceRequest.update_time:type_name -> google.protobuf.Timestamp
 	1,  // 6: carehex.v1.RequestEvent.from_status:type_name -> carehex.v1.RequestStatus
 	1,  // 7: carehex.v1.RequestEvent.to_status:type_name -> carehex.v1.RequestStatus
-	17, // 8: carehex.v1.RequestEvent.event_time:type_name -> google.protobuf.Timestamp
+	19, // 8: carehex.v1.RequestEvent.event_time:type_name -> google.protobuf.Timestamp
 	0,  // 9: carehex.v1.CreateServiceRequestRequest.urgency:type_name -> carehex.v1.Urgency
-	17, // 10: carehex.v1.CreateServiceRequestRequest.window_start_time:type_name -> google.protobuf.Timestamp
-	17, // 11: carehex.v1.CreateServiceRequestRequest.window_end_time:type_name -> google.protobuf.Timestamp
+	19, // 10: carehex.v1.CreateServiceRequestRequest.window_start_time:type_name -> google.protobuf.Timestamp
+	19, // 11: carehex.v1.CreateServiceRequestRequest.window_end_time:type_name -> google.protobuf.Timestamp
 	2,  // 12: carehex.v1.CreateServiceRequestResponse.request:type_name -> carehex.v1.ServiceRequest
 	2,  // 13: carehex.v1.GetServiceRequestResponse.request:type_name -> carehex.v1.ServiceRequest
 	3,  // 14: carehex.v1.GetServiceRequestResponse.events:type_name -> carehex.v1.RequestEvent
@@ -1329,25 +1456,28 @@ var file_carehex_v1_intake_proto_depIdxs = []int32{
 	2,  // 17: carehex.v1.CancelServiceRequestResponse.request:type_name -> carehex.v1.ServiceRequest
 	3,  // 18: carehex.v1.ListRequestEventsResponse.events:type_name -> carehex.v1.RequestEvent
 	16, // 19: carehex.v1.GetActiveCallResponse.call:type_name -> carehex.v1.Call
-	17, // 20: carehex.v1.Call.start_time:type_name -> google.protobuf.Timestamp
-	17, // 21: carehex.v1.Call.update_time:type_name -> google.protobuf.Timestamp
-	4,  // 22: carehex.v1.IntakeService.CreateServiceRequest:input_type -> carehex.v1.CreateServiceRequestRequest
-	6,  // 23: carehex.v1.IntakeService.GetServiceRequest:input_type -> carehex.v1.GetServiceRequestRequest
-	8,  // 24: carehex.v1.IntakeService.ListServiceRequests:input_type -> carehex.v1.ListServiceRequestsRequest
-	10, // 25: carehex.v1.IntakeService.CancelServiceRequest:input_type -> carehex.v1.CancelServiceRequestRequest
-	12, // 26: carehex.v1.IntakeService.ListRequestEvents:input_type -> carehex.v1.ListRequestEventsRequest
-	14, // 27: carehex.v1.IntakeService.GetActiveCall:input_type -> carehex.v1.GetActiveCallRequest
-	5,  // 28: carehex.v1.IntakeService.CreateServiceRequest:output_type -> carehex.v1.CreateServiceRequestResponse
-	7,  // 29: carehex.v1.IntakeService.GetServiceRequest:output_type -> carehex.v1.GetServiceRequestResponse
-	9,  // 30: carehex.v1.IntakeService.ListServiceRequests:output_type -> carehex.v1.ListServiceRequestsResponse
-	11, // 31: carehex.v1.IntakeService.CancelServiceRequest:output_type -> carehex.v1.CancelServiceRequestResponse
-	13, // 32: carehex.v1.IntakeService.ListRequestEvents:output_type -> carehex.v1.ListRequestEventsResponse
-	15, // 33: carehex.v1.IntakeService.GetActiveCall:output_type -> carehex.v1.GetActiveCallResponse
-	28, // [28:34] is the sub-list for method output_type
-	22, // [22:28] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	19, // 20: carehex.v1.Call.start_time:type_name -> google.protobuf.Timestamp
+	19, // 21: carehex.v1.Call.update_time:type_name -> google.protobuf.Timestamp
+	3,  // 22: carehex.v1.RecordEscalationStepResponse.event:type_name -> carehex.v1.RequestEvent
+	4,  // 23: carehex.v1.IntakeService.CreateServiceRequest:input_type -> carehex.v1.CreateServiceRequestRequest
+	6,  // 24: carehex.v1.IntakeService.GetServiceRequest:input_type -> carehex.v1.GetServiceRequestRequest
+	8,  // 25: carehex.v1.IntakeService.ListServiceRequests:input_type -> carehex.v1.ListServiceRequestsRequest
+	10, // 26: carehex.v1.IntakeService.CancelServiceRequest:input_type -> carehex.v1.CancelServiceRequestRequest
+	12, // 27: carehex.v1.IntakeService.ListRequestEvents:input_type -> carehex.v1.ListRequestEventsRequest
+	14, // 28: carehex.v1.IntakeService.GetActiveCall:input_type -> carehex.v1.GetActiveCallRequest
+	17, // 29: carehex.v1.IntakeService.RecordEscalationStep:input_type -> carehex.v1.RecordEscalationStepRequest
+	5,  // 30: carehex.v1.IntakeService.CreateServiceRequest:output_type -> carehex.v1.CreateServiceRequestResponse
+	7,  // 31: carehex.v1.IntakeService.GetServiceRequest:output_type -> carehex.v1.GetServiceRequestResponse
+	9,  // 32: carehex.v1.IntakeService.ListServiceRequests:output_type -> carehex.v1.ListServiceRequestsResponse
+	11, // 33: carehex.v1.IntakeService.CancelServiceRequest:output_type -> carehex.v1.CancelServiceRequestResponse
+	13, // 34: carehex.v1.IntakeService.ListRequestEvents:output_type -> carehex.v1.ListRequestEventsResponse
+	15, // 35: carehex.v1.IntakeService.GetActiveCall:output_type -> carehex.v1.GetActiveCallResponse
+	18, // 36: carehex.v1.IntakeService.RecordEscalationStep:output_type -> carehex.v1.RecordEscalationStepResponse
+	30, // [30:37] is the sub-list for method output_type
+	23, // [23:30] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_carehex_v1_intake_proto_init() }
@@ -1361,7 +1491,7 @@ func file_carehex_v1_intake_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_carehex_v1_intake_proto_rawDesc), len(file_carehex_v1_intake_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   15,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -22,6 +22,63 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// AvailabilityState is where a provider stands for dispatch right now, as
+// the live availability store knows it.
+type AvailabilityState int32
+
+const (
+	AvailabilityState_AVAILABILITY_STATE_UNSPECIFIED AvailabilityState = 0
+	AvailabilityState_AVAILABILITY_STATE_ONLINE      AvailabilityState = 1 // wants offers, phone reporting
+	AvailabilityState_AVAILABILITY_STATE_OFFERED     AvailabilityState = 2 // holding an offer
+	AvailabilityState_AVAILABILITY_STATE_BUSY        AvailabilityState = 3 // on a visit
+	AvailabilityState_AVAILABILITY_STATE_OFFLINE     AvailabilityState = 4 // not working, phone silent, or never seen
+)
+
+// Enum value maps for AvailabilityState.
+var (
+	AvailabilityState_name = map[int32]string{
+		0: "AVAILABILITY_STATE_UNSPECIFIED",
+		1: "AVAILABILITY_STATE_ONLINE",
+		2: "AVAILABILITY_STATE_OFFERED",
+		3: "AVAILABILITY_STATE_BUSY",
+		4: "AVAILABILITY_STATE_OFFLINE",
+	}
+	AvailabilityState_value = map[string]int32{
+		"AVAILABILITY_STATE_UNSPECIFIED": 0,
+		"AVAILABILITY_STATE_ONLINE":      1,
+		"AVAILABILITY_STATE_OFFERED":     2,
+		"AVAILABILITY_STATE_BUSY":        3,
+		"AVAILABILITY_STATE_OFFLINE":     4,
+	}
+)
+
+func (x AvailabilityState) Enum() *AvailabilityState {
+	p := new(AvailabilityState)
+	*p = x
+	return p
+}
+
+func (x AvailabilityState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (AvailabilityState) Descriptor() protoreflect.EnumDescriptor {
+	return file_carehex_v1_provider_proto_enumTypes[0].Descriptor()
+}
+
+func (AvailabilityState) Type() protoreflect.EnumType {
+	return &file_carehex_v1_provider_proto_enumTypes[0]
+}
+
+func (x AvailabilityState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use AvailabilityState.Descriptor instead.
+func (AvailabilityState) EnumDescriptor() ([]byte, []int) {
+	return file_carehex_v1_provider_proto_rawDescGZIP(), []int{0}
+}
+
 type Provider struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -373,9 +430,17 @@ func (x *GetProviderResponse) GetProvider() *Provider {
 type ListProvidersRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// limit defaults to 100, at most 1000.
-	Limit         int32 `protobuf:"varint,1,opt,name=limit,proto3" json:"limit,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Limit int32 `protobuf:"varint,1,opt,name=limit,proto3" json:"limit,omitempty"`
+	// query matches a substring of the name or of the phone number.
+	Query string `protobuf:"bytes,2,opt,name=query,proto3" json:"query,omitempty"`
+	// skill keeps only providers with this skill (a required_skill).
+	Skill string `protobuf:"bytes,3,opt,name=skill,proto3" json:"skill,omitempty"`
+	// offset skips that many matches, for paging.
+	Offset int32 `protobuf:"varint,4,opt,name=offset,proto3" json:"offset,omitempty"`
+	// include_inactive lists deactivated providers too.
+	IncludeInactive bool `protobuf:"varint,5,opt,name=include_inactive,json=includeInactive,proto3" json:"include_inactive,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *ListProvidersRequest) Reset() {
@@ -415,16 +480,119 @@ func (x *ListProvidersRequest) GetLimit() int32 {
 	return 0
 }
 
+func (x *ListProvidersRequest) GetQuery() string {
+	if x != nil {
+		return x.Query
+	}
+	return ""
+}
+
+func (x *ListProvidersRequest) GetSkill() string {
+	if x != nil {
+		return x.Skill
+	}
+	return ""
+}
+
+func (x *ListProvidersRequest) GetOffset() int32 {
+	if x != nil {
+		return x.Offset
+	}
+	return 0
+}
+
+func (x *ListProvidersRequest) GetIncludeInactive() bool {
+	if x != nil {
+		return x.IncludeInactive
+	}
+	return false
+}
+
+// ProviderAvailability is one provider's live state.
+type ProviderAvailability struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	ProviderId string                 `protobuf:"bytes,1,opt,name=provider_id,json=providerId,proto3" json:"provider_id,omitempty"`
+	State      AvailabilityState      `protobuf:"varint,2,opt,name=state,proto3,enum=carehex.v1.AvailabilityState" json:"state,omitempty"`
+	// last_seen_time is the last heartbeat; unset if none is known.
+	LastSeenTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=last_seen_time,json=lastSeenTime,proto3" json:"last_seen_time,omitempty"`
+	// stale: the last heartbeat is too old for dispatch, whatever the phone said.
+	Stale         bool `protobuf:"varint,4,opt,name=stale,proto3" json:"stale,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ProviderAvailability) Reset() {
+	*x = ProviderAvailability{}
+	mi := &file_carehex_v1_provider_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProviderAvailability) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProviderAvailability) ProtoMessage() {}
+
+func (x *ProviderAvailability) ProtoReflect() protoreflect.Message {
+	mi := &file_carehex_v1_provider_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProviderAvailability.ProtoReflect.Descriptor instead.
+func (*ProviderAvailability) Descriptor() ([]byte, []int) {
+	return file_carehex_v1_provider_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ProviderAvailability) GetProviderId() string {
+	if x != nil {
+		return x.ProviderId
+	}
+	return ""
+}
+
+func (x *ProviderAvailability) GetState() AvailabilityState {
+	if x != nil {
+		return x.State
+	}
+	return AvailabilityState_AVAILABILITY_STATE_UNSPECIFIED
+}
+
+func (x *ProviderAvailability) GetLastSeenTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastSeenTime
+	}
+	return nil
+}
+
+func (x *ProviderAvailability) GetStale() bool {
+	if x != nil {
+		return x.Stale
+	}
+	return false
+}
+
 type ListProvidersResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Providers     []*Provider            `protobuf:"bytes,1,rep,name=providers,proto3" json:"providers,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Providers []*Provider            `protobuf:"bytes,1,rep,name=providers,proto3" json:"providers,omitempty"`
+	// total_size counts every match, beyond this page too.
+	TotalSize int32 `protobuf:"varint,2,opt,name=total_size,json=totalSize,proto3" json:"total_size,omitempty"`
+	// availability holds the live state of each provider listed, same order.
+	Availability  []*ProviderAvailability `protobuf:"bytes,3,rep,name=availability,proto3" json:"availability,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListProvidersResponse) Reset() {
 	*x = ListProvidersResponse{}
-	mi := &file_carehex_v1_provider_proto_msgTypes[6]
+	mi := &file_carehex_v1_provider_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -436,7 +604,7 @@ func (x *ListProvidersResponse) String() string {
 func (*ListProvidersResponse) ProtoMessage() {}
 
 func (x *ListProvidersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_carehex_v1_provider_proto_msgTypes[6]
+	mi := &file_carehex_v1_provider_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -449,12 +617,267 @@ func (x *ListProvidersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListProvidersResponse.ProtoReflect.Descriptor instead.
 func (*ListProvidersResponse) Descriptor() ([]byte, []int) {
-	return file_carehex_v1_provider_proto_rawDescGZIP(), []int{6}
+	return file_carehex_v1_provider_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ListProvidersResponse) GetProviders() []*Provider {
 	if x != nil {
 		return x.Providers
+	}
+	return nil
+}
+
+func (x *ListProvidersResponse) GetTotalSize() int32 {
+	if x != nil {
+		return x.TotalSize
+	}
+	return 0
+}
+
+func (x *ListProvidersResponse) GetAvailability() []*ProviderAvailability {
+	if x != nil {
+		return x.Availability
+	}
+	return nil
+}
+
+type UpdateProviderRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Phone         string                 `protobuf:"bytes,3,opt,name=phone,proto3" json:"phone,omitempty"`
+	Skills        []string               `protobuf:"bytes,4,rep,name=skills,proto3" json:"skills,omitempty"`
+	Location      *LatLng                `protobuf:"bytes,5,opt,name=location,proto3" json:"location,omitempty"`
+	Gender        Gender                 `protobuf:"varint,6,opt,name=gender,proto3,enum=carehex.v1.Gender" json:"gender,omitempty"`
+	Languages     []string               `protobuf:"bytes,7,rep,name=languages,proto3" json:"languages,omitempty"`
+	Organisation  string                 `protobuf:"bytes,8,opt,name=organisation,proto3" json:"organisation,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateProviderRequest) Reset() {
+	*x = UpdateProviderRequest{}
+	mi := &file_carehex_v1_provider_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateProviderRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateProviderRequest) ProtoMessage() {}
+
+func (x *UpdateProviderRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_carehex_v1_provider_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateProviderRequest.ProtoReflect.Descriptor instead.
+func (*UpdateProviderRequest) Descriptor() ([]byte, []int) {
+	return file_carehex_v1_provider_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *UpdateProviderRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *UpdateProviderRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *UpdateProviderRequest) GetPhone() string {
+	if x != nil {
+		return x.Phone
+	}
+	return ""
+}
+
+func (x *UpdateProviderRequest) GetSkills() []string {
+	if x != nil {
+		return x.Skills
+	}
+	return nil
+}
+
+func (x *UpdateProviderRequest) GetLocation() *LatLng {
+	if x != nil {
+		return x.Location
+	}
+	return nil
+}
+
+func (x *UpdateProviderRequest) GetGender() Gender {
+	if x != nil {
+		return x.Gender
+	}
+	return Gender_GENDER_UNSPECIFIED
+}
+
+func (x *UpdateProviderRequest) GetLanguages() []string {
+	if x != nil {
+		return x.Languages
+	}
+	return nil
+}
+
+func (x *UpdateProviderRequest) GetOrganisation() string {
+	if x != nil {
+		return x.Organisation
+	}
+	return ""
+}
+
+type UpdateProviderResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Provider      *Provider              `protobuf:"bytes,1,opt,name=provider,proto3" json:"provider,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateProviderResponse) Reset() {
+	*x = UpdateProviderResponse{}
+	mi := &file_carehex_v1_provider_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateProviderResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateProviderResponse) ProtoMessage() {}
+
+func (x *UpdateProviderResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_carehex_v1_provider_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateProviderResponse.ProtoReflect.Descriptor instead.
+func (*UpdateProviderResponse) Descriptor() ([]byte, []int) {
+	return file_carehex_v1_provider_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *UpdateProviderResponse) GetProvider() *Provider {
+	if x != nil {
+		return x.Provider
+	}
+	return nil
+}
+
+type DeactivateProviderRequest struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	ProviderId string                 `protobuf:"bytes,1,opt,name=provider_id,json=providerId,proto3" json:"provider_id,omitempty"`
+	// reason is required: e.g. "left", "on_leave: until March".
+	Reason        string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeactivateProviderRequest) Reset() {
+	*x = DeactivateProviderRequest{}
+	mi := &file_carehex_v1_provider_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeactivateProviderRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeactivateProviderRequest) ProtoMessage() {}
+
+func (x *DeactivateProviderRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_carehex_v1_provider_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeactivateProviderRequest.ProtoReflect.Descriptor instead.
+func (*DeactivateProviderRequest) Descriptor() ([]byte, []int) {
+	return file_carehex_v1_provider_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *DeactivateProviderRequest) GetProviderId() string {
+	if x != nil {
+		return x.ProviderId
+	}
+	return ""
+}
+
+func (x *DeactivateProviderRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type DeactivateProviderResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Provider      *Provider              `protobuf:"bytes,1,opt,name=provider,proto3" json:"provider,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeactivateProviderResponse) Reset() {
+	*x = DeactivateProviderResponse{}
+	mi := &file_carehex_v1_provider_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeactivateProviderResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeactivateProviderResponse) ProtoMessage() {}
+
+func (x *DeactivateProviderResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_carehex_v1_provider_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeactivateProviderResponse.ProtoReflect.Descriptor instead.
+func (*DeactivateProviderResponse) Descriptor() ([]byte, []int) {
+	return file_carehex_v1_provider_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *DeactivateProviderResponse) GetProvider() *Provider {
+	if x != nil {
+		return x.Provider
 	}
 	return nil
 }
@@ -468,7 +891,7 @@ type IssueDeviceTokenRequest struct {
 
 func (x *IssueDeviceTokenRequest) Reset() {
 	*x = IssueDeviceTokenRequest{}
-	mi := &file_carehex_v1_provider_proto_msgTypes[7]
+	mi := &file_carehex_v1_provider_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -480,7 +903,7 @@ func (x *IssueDeviceTokenRequest) String() string {
 func (*IssueDeviceTokenRequest) ProtoMessage() {}
 
 func (x *IssueDeviceTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_carehex_v1_provider_proto_msgTypes[7]
+	mi := &file_carehex_v1_provider_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -493,7 +916,7 @@ func (x *IssueDeviceTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IssueDeviceTokenRequest.ProtoReflect.Descriptor instead.
 func (*IssueDeviceTokenRequest) Descriptor() ([]byte, []int) {
-	return file_carehex_v1_provider_proto_rawDescGZIP(), []int{7}
+	return file_carehex_v1_provider_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *IssueDeviceTokenRequest) GetProviderId() string {
@@ -514,7 +937,7 @@ type IssueDeviceTokenResponse struct {
 
 func (x *IssueDeviceTokenResponse) Reset() {
 	*x = IssueDeviceTokenResponse{}
-	mi := &file_carehex_v1_provider_proto_msgTypes[8]
+	mi := &file_carehex_v1_provider_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -526,7 +949,7 @@ func (x *IssueDeviceTokenResponse) String() string {
 func (*IssueDeviceTokenResponse) ProtoMessage() {}
 
 func (x *IssueDeviceTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_carehex_v1_provider_proto_msgTypes[8]
+	mi := &file_carehex_v1_provider_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -539,7 +962,7 @@ func (x *IssueDeviceTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IssueDeviceTokenResponse.ProtoReflect.Descriptor instead.
 func (*IssueDeviceTokenResponse) Descriptor() ([]byte, []int) {
-	return file_carehex_v1_provider_proto_rawDescGZIP(), []int{8}
+	return file_carehex_v1_provider_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *IssueDeviceTokenResponse) GetToken() string {
@@ -565,7 +988,7 @@ type RevokeDeviceTokensRequest struct {
 
 func (x *RevokeDeviceTokensRequest) Reset() {
 	*x = RevokeDeviceTokensRequest{}
-	mi := &file_carehex_v1_provider_proto_msgTypes[9]
+	mi := &file_carehex_v1_provider_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -577,7 +1000,7 @@ func (x *RevokeDeviceTokensRequest) String() string {
 func (*RevokeDeviceTokensRequest) ProtoMessage() {}
 
 func (x *RevokeDeviceTokensRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_carehex_v1_provider_proto_msgTypes[9]
+	mi := &file_carehex_v1_provider_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -590,7 +1013,7 @@ func (x *RevokeDeviceTokensRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeDeviceTokensRequest.ProtoReflect.Descriptor instead.
 func (*RevokeDeviceTokensRequest) Descriptor() ([]byte, []int) {
-	return file_carehex_v1_provider_proto_rawDescGZIP(), []int{9}
+	return file_carehex_v1_provider_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *RevokeDeviceTokensRequest) GetProviderId() string {
@@ -608,7 +1031,7 @@ type RevokeDeviceTokensResponse struct {
 
 func (x *RevokeDeviceTokensResponse) Reset() {
 	*x = RevokeDeviceTokensResponse{}
-	mi := &file_carehex_v1_provider_proto_msgTypes[10]
+	mi := &file_carehex_v1_provider_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -620,7 +1043,7 @@ func (x *RevokeDeviceTokensResponse) String() string {
 func (*RevokeDeviceTokensResponse) ProtoMessage() {}
 
 func (x *RevokeDeviceTokensResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_carehex_v1_provider_proto_msgTypes[10]
+	mi := &file_carehex_v1_provider_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -633,7 +1056,7 @@ func (x *RevokeDeviceTokensResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeDeviceTokensResponse.ProtoReflect.Descriptor instead.
 func (*RevokeDeviceTokensResponse) Descriptor() ([]byte, []int) {
-	return file_carehex_v1_provider_proto_rawDescGZIP(), []int{10}
+	return file_carehex_v1_provider_proto_rawDescGZIP(), []int{15}
 }
 
 var File_carehex_v1_provider_proto protoreflect.FileDescriptor
@@ -669,11 +1092,41 @@ const file_carehex_v1_provider_proto_rawDesc = "" +
 	"\x12GetProviderRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"G\n" +
 	"\x13GetProviderResponse\x120\n" +
-	"\bprovider\x18\x01 \x01(\v2\x14.carehex.v1.ProviderR\bprovider\",\n" +
+	"\bprovider\x18\x01 \x01(\v2\x14.carehex.v1.ProviderR\bprovider\"\x9b\x01\n" +
 	"\x14ListProvidersRequest\x12\x14\n" +
-	"\x05limit\x18\x01 \x01(\x05R\x05limit\"K\n" +
+	"\x05limit\x18\x01 \x01(\x05R\x05limit\x12\x14\n" +
+	"\x05query\x18\x02 \x01(\tR\x05query\x12\x14\n" +
+	"\x05skill\x18\x03 \x01(\tR\x05skill\x12\x16\n" +
+	"\x06offset\x18\x04 \x01(\x05R\x06offset\x12)\n" +
+	"\x10include_inactive\x18\x05 \x01(\bR\x0fincludeInactive\"\xc4\x01\n" +
+	"\x14ProviderAvailability\x12\x1f\n" +
+	"\vprovider_id\x18\x01 \x01(\tR\n" +
+	"providerId\x123\n" +
+	"\x05state\x18\x02 \x01(\x0e2\x1d.carehex.v1.AvailabilityStateR\x05state\x12@\n" +
+	"\x0elast_seen_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\flastSeenTime\x12\x14\n" +
+	"\x05stale\x18\x04 \x01(\bR\x05stale\"\xb0\x01\n" +
 	"\x15ListProvidersResponse\x122\n" +
-	"\tproviders\x18\x01 \x03(\v2\x14.carehex.v1.ProviderR\tproviders\":\n" +
+	"\tproviders\x18\x01 \x03(\v2\x14.carehex.v1.ProviderR\tproviders\x12\x1d\n" +
+	"\n" +
+	"total_size\x18\x02 \x01(\x05R\ttotalSize\x12D\n" +
+	"\favailability\x18\x03 \x03(\v2 .carehex.v1.ProviderAvailabilityR\favailability\"\x87\x02\n" +
+	"\x15UpdateProviderRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x14\n" +
+	"\x05phone\x18\x03 \x01(\tR\x05phone\x12\x16\n" +
+	"\x06skills\x18\x04 \x03(\tR\x06skills\x12.\n" +
+	"\blocation\x18\x05 \x01(\v2\x12.carehex.v1.LatLngR\blocation\x12*\n" +
+	"\x06gender\x18\x06 \x01(\x0e2\x12.carehex.v1.GenderR\x06gender\x12\x1c\n" +
+	"\tlanguages\x18\a \x03(\tR\tlanguages\x12\"\n" +
+	"\forganisation\x18\b \x01(\tR\forganisation\"J\n" +
+	"\x16UpdateProviderResponse\x120\n" +
+	"\bprovider\x18\x01 \x01(\v2\x14.carehex.v1.ProviderR\bprovider\"T\n" +
+	"\x19DeactivateProviderRequest\x12\x1f\n" +
+	"\vprovider_id\x18\x01 \x01(\tR\n" +
+	"providerId\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"N\n" +
+	"\x1aDeactivateProviderResponse\x120\n" +
+	"\bprovider\x18\x01 \x01(\v2\x14.carehex.v1.ProviderR\bprovider\":\n" +
 	"\x17IssueDeviceTokenRequest\x12\x1f\n" +
 	"\vprovider_id\x18\x01 \x01(\tR\n" +
 	"providerId\"m\n" +
@@ -684,13 +1137,21 @@ const file_carehex_v1_provider_proto_rawDesc = "" +
 	"\x19RevokeDeviceTokensRequest\x12\x1f\n" +
 	"\vprovider_id\x18\x01 \x01(\tR\n" +
 	"providerId\"\x1c\n" +
-	"\x1aRevokeDeviceTokensResponse2\xd4\x03\n" +
+	"\x1aRevokeDeviceTokensResponse*\xb3\x01\n" +
+	"\x11AvailabilityState\x12\"\n" +
+	"\x1eAVAILABILITY_STATE_UNSPECIFIED\x10\x00\x12\x1d\n" +
+	"\x19AVAILABILITY_STATE_ONLINE\x10\x01\x12\x1e\n" +
+	"\x1aAVAILABILITY_STATE_OFFERED\x10\x02\x12\x1b\n" +
+	"\x17AVAILABILITY_STATE_BUSY\x10\x03\x12\x1e\n" +
+	"\x1aAVAILABILITY_STATE_OFFLINE\x10\x042\x92\x05\n" +
 	"\x0fProviderService\x12W\n" +
 	"\x0eCreateProvider\x12!.carehex.v1.CreateProviderRequest\x1a\".carehex.v1.CreateProviderResponse\x12N\n" +
 	"\vGetProvider\x12\x1e.carehex.v1.GetProviderRequest\x1a\x1f.carehex.v1.GetProviderResponse\x12T\n" +
 	"\rListProviders\x12 .carehex.v1.ListProvidersRequest\x1a!.carehex.v1.ListProvidersResponse\x12]\n" +
 	"\x10IssueDeviceToken\x12#.carehex.v1.IssueDeviceTokenRequest\x1a$.carehex.v1.IssueDeviceTokenResponse\x12c\n" +
-	"\x12RevokeDeviceTokens\x12%.carehex.v1.RevokeDeviceTokensRequest\x1a&.carehex.v1.RevokeDeviceTokensResponseB5Z3github.com/carehex/carehex/rpc/carehex/v1;carehexv1b\x06proto3"
+	"\x12RevokeDeviceTokens\x12%.carehex.v1.RevokeDeviceTokensRequest\x1a&.carehex.v1.RevokeDeviceTokensResponse\x12W\n" +
+	"\x0eUpdateProvider\x12!.carehex.v1.UpdateProviderRequest\x1a\".carehex.v1.UpdateProviderResponse\x12c\n" +
+	"\x12DeactivateProvider\x12%.carehex.v1.DeactivateProviderRequest\x1a&.carehex.v1.DeactivateProviderResponseB5Z3github.com/carehex/carehex/rpc/carehex/v1;carehexv1b\x06proto3"
 
 var (
 	file_carehex_v1_provider_proto_rawDescOnce sync.Once
@@ -704,48 +1165,66 @@ func file_carehex_v1_provider_proto_rawDescGZIP() []byte {
 	return file_carehex_v1_provider_proto_rawDescData
 }
 
-var file_carehex_v1_provider_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_carehex_v1_provider_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_carehex_v1_provider_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_carehex_v1_provider_proto_goTypes = []any{
-	(*Provider)(nil),                   // 0: carehex.v1.Provider
-	(*CreateProviderRequest)(nil),      // 1: carehex.v1.CreateProviderRequest
-	(*CreateProviderResponse)(nil),     // 2: carehex.v1.CreateProviderResponse
-	(*GetProviderRequest)(nil),         // 3: carehex.v1.GetProviderRequest
-	(*GetProviderResponse)(nil),        // 4: carehex.v1.GetProviderResponse
-	(*ListProvidersRequest)(nil),       // 5: carehex.v1.ListProvidersRequest
-	(*ListProvidersResponse)(nil),      // 6: carehex.v1.ListProvidersResponse
-	(*IssueDeviceTokenRequest)(nil),    // 7: carehex.v1.IssueDeviceTokenRequest
-	(*IssueDeviceTokenResponse)(nil),   // 8: carehex.v1.IssueDeviceTokenResponse
-	(*RevokeDeviceTokensRequest)(nil),  // 9: carehex.v1.RevokeDeviceTokensRequest
-	(*RevokeDeviceTokensResponse)(nil), // 10: carehex.v1.RevokeDeviceTokensResponse
-	(Gender)(0),                        // 11: carehex.v1.Gender
-	(*LatLng)(nil),                     // 12: carehex.v1.LatLng
-	(*timestamppb.Timestamp)(nil),      // 13: google.protobuf.Timestamp
+	(AvailabilityState)(0),             // 0: carehex.v1.AvailabilityState
+	(*Provider)(nil),                   // 1: carehex.v1.Provider
+	(*CreateProviderRequest)(nil),      // 2: carehex.v1.CreateProviderRequest
+	(*CreateProviderResponse)(nil),     // 3: carehex.v1.CreateProviderResponse
+	(*GetProviderRequest)(nil),         // 4: carehex.v1.GetProviderRequest
+	(*GetProviderResponse)(nil),        // 5: carehex.v1.GetProviderResponse
+	(*ListProvidersRequest)(nil),       // 6: carehex.v1.ListProvidersRequest
+	(*ProviderAvailability)(nil),       // 7: carehex.v1.ProviderAvailability
+	(*ListProvidersResponse)(nil),      // 8: carehex.v1.ListProvidersResponse
+	(*UpdateProviderRequest)(nil),      // 9: carehex.v1.UpdateProviderRequest
+	(*UpdateProviderResponse)(nil),     // 10: carehex.v1.UpdateProviderResponse
+	(*DeactivateProviderRequest)(nil),  // 11: carehex.v1.DeactivateProviderRequest
+	(*DeactivateProviderResponse)(nil), // 12: carehex.v1.DeactivateProviderResponse
+	(*IssueDeviceTokenRequest)(nil),    // 13: carehex.v1.IssueDeviceTokenRequest
+	(*IssueDeviceTokenResponse)(nil),   // 14: carehex.v1.IssueDeviceTokenResponse
+	(*RevokeDeviceTokensRequest)(nil),  // 15: carehex.v1.RevokeDeviceTokensRequest
+	(*RevokeDeviceTokensResponse)(nil), // 16: carehex.v1.RevokeDeviceTokensResponse
+	(Gender)(0),                        // 17: carehex.v1.Gender
+	(*LatLng)(nil),                     // 18: carehex.v1.LatLng
+	(*timestamppb.Timestamp)(nil),      // 19: google.protobuf.Timestamp
 }
 var file_carehex_v1_provider_proto_depIdxs = []int32{
-	11, // 0: carehex.v1.Provider.gender:type_name -> carehex.v1.Gender
-	12, // 1: carehex.v1.Provider.location:type_name -> carehex.v1.LatLng
-	13, // 2: carehex.v1.Provider.create_time:type_name -> google.protobuf.Timestamp
-	12, // 3: carehex.v1.CreateProviderRequest.location:type_name -> carehex.v1.LatLng
-	11, // 4: carehex.v1.CreateProviderRequest.gender:type_name -> carehex.v1.Gender
-	0,  // 5: carehex.v1.CreateProviderResponse.provider:type_name -> carehex.v1.Provider
-	0,  // 6: carehex.v1.GetProviderResponse.provider:type_name -> carehex.v1.Provider
-	0,  // 7: carehex.v1.ListProvidersResponse.providers:type_name -> carehex.v1.Provider
-	13, // 8: carehex.v1.IssueDeviceTokenResponse.expire_time:type_name -> google.protobuf.Timestamp
-	1,  // 9: carehex.v1.ProviderService.CreateProvider:input_type -> carehex.v1.CreateProviderRequest
-	3,  // 10: carehex.v1.ProviderService.GetProvider:input_type -> carehex.v1.GetProviderRequest
-	5,  // 11: carehex.v1.ProviderService.ListProviders:input_type -> carehex.v1.ListProvidersRequest
-	7,  // 12: carehex.v1.ProviderService.IssueDeviceToken:input_type -> carehex.v1.IssueDeviceTokenRequest
-	9,  // 13: carehex.v1.ProviderService.RevokeDeviceTokens:input_type -> carehex.v1.RevokeDeviceTokensRequest
-	2,  // 14: carehex.v1.ProviderService.CreateProvider:output_type -> carehex.v1.CreateProviderResponse
-	4,  // 15: carehex.v1.ProviderService.GetProvider:output_type -> carehex.v1.GetProviderResponse
-	6,  // 16: carehex.v1.ProviderService.ListProviders:output_type -> carehex.v1.ListProvidersResponse
-	8,  // 17: carehex.v1.ProviderService.IssueDeviceToken:output_type -> carehex.v1.IssueDeviceTokenResponse
-	10, // 18: carehex.v1.ProviderService.RevokeDeviceTokens:output_type -> carehex.v1.RevokeDeviceTokensResponse
-	14, // [14:19] is the sub-list for method output_type
-	9,  // [9:14] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	17, // 0: carehex.v1.Provider.gender:type_name -> carehex.v1.Gender
+	18, // 1: carehex.v1.Provider.location:type_name -> carehex.v1.LatLng
+	19, // 2: carehex.v1.Provider.create_time:type_name -> google.protobuf.Timestamp
+	18, // 3: carehex.v1.CreateProviderRequest.location:type_name -> carehex.v1.LatLng
+	17, // 4: carehex.v1.CreateProviderRequest.gender:type_name -> carehex.v1.Gender
+	1,  // 5: carehex.v1.CreateProviderResponse.provider:type_name -> carehex.v1.Provider
+	1,  // 6: carehex.v1.GetProviderResponse.provider:type_name -> carehex.v1.Provider
+	0,  // 7: carehex.v1.ProviderAvailability.state:type_name -> carehex.v1.AvailabilityState
+	19, // 8: carehex.v1.ProviderAvailability.last_seen_time:type_name -> google.protobuf.Timestamp
+	1,  // 9: carehex.v1.ListProvidersResponse.providers:type_name -> carehex.v1.Provider
+	7,  // 10: carehex.v1.ListProvidersResponse.availability:type_name -> carehex.v1.ProviderAvailability
+	18, // 11: carehex.v1.UpdateProviderRequest.location:type_name -> carehex.v1.LatLng
+	17, // 12: carehex.v1.UpdateProviderRequest.gender:type_name -> carehex.v1.Gender
+	1,  // 13: carehex.v1.UpdateProviderResponse.provider:type_name -> carehex.v1.Provider
+	1,  // 14: carehex.v1.DeactivateProviderResponse.provider:type_name -> carehex.v1.Provider
+	19, // 15: carehex.v1.IssueDeviceTokenResponse.expire_time:type_name -> google.protobuf.Timestamp
+	2,  // 16: carehex.v1.ProviderService.CreateProvider:input_type -> carehex.v1.CreateProviderRequest
+	4,  // 17: carehex.v1.ProviderService.GetProvider:input_type -> carehex.v1.GetProviderRequest
+	6,  // 18: carehex.v1.ProviderService.ListProviders:input_type -> carehex.v1.ListProvidersRequest
+	13, // 19: carehex.v1.ProviderService.IssueDeviceToken:input_type -> carehex.v1.IssueDeviceTokenRequest
+	15, // 20: carehex.v1.ProviderService.RevokeDeviceTokens:input_type -> carehex.v1.RevokeDeviceTokensRequest
+	9,  // 21: carehex.v1.ProviderService.UpdateProvider:input_type -> carehex.v1.UpdateProviderRequest
+	11, // 22: carehex.v1.ProviderService.DeactivateProvider:input_type -> carehex.v1.DeactivateProviderRequest
+	3,  // 23: carehex.v1.ProviderService.CreateProvider:output_type -> carehex.v1.CreateProviderResponse
+	5,  // 24: carehex.v1.ProviderService.GetProvider:output_type -> carehex.v1.GetProviderResponse
+	8,  // 25: carehex.v1.ProviderService.ListProviders:output_type -> carehex.v1.ListProvidersResponse
+	14, // 26: carehex.v1.ProviderService.IssueDeviceToken:output_type -> carehex.v1.IssueDeviceTokenResponse
+	16, // 27: carehex.v1.ProviderService.RevokeDeviceTokens:output_type -> carehex.v1.RevokeDeviceTokensResponse
+	10, // 28: carehex.v1.ProviderService.UpdateProvider:output_type -> carehex.v1.UpdateProviderResponse
+	12, // 29: carehex.v1.ProviderService.DeactivateProvider:output_type -> carehex.v1.DeactivateProviderResponse
+	23, // [23:30] is the sub-list for method output_type
+	16, // [16:23] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_carehex_v1_provider_proto_init() }
@@ -759,13 +1238,14 @@ func file_carehex_v1_provider_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_carehex_v1_provider_proto_rawDesc), len(file_carehex_v1_provider_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   11,
+			NumEnums:      1,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_carehex_v1_provider_proto_goTypes,
 		DependencyIndexes: file_carehex_v1_provider_proto_depIdxs,
+		EnumInfos:         file_carehex_v1_provider_proto_enumTypes,
 		MessageInfos:      file_carehex_v1_provider_proto_msgTypes,
 	}.Build()
 	File_carehex_v1_provider_proto = out.File

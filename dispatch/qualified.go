@@ -1,0 +1,157 @@
+package dispatch
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/carehex/carehex"
+)
+
+// Qualified lists every active provider with the request's skill within its
+// class's maximum radius, whatever their live state: what the operator
+// needs when automatic dispatch found nobody and the telephone is next.
+// The providers Rank would offer the request to come first, by score, with
+// their factors; then the rest, each saying why the dispatcher passes them
+// by, most reachable first: holding this request's offer, online but
+// already asked (no answer, then declined), offline or stale (a phone call
+// may reach them), holding another offer, busy, and last those the
+// resident asked not to be sent; nearest first within each.
+//
+// The distance is from the provider's last reported position, or from
+// their home when the live state has none. Only providers whose home lies
+// within twice the maximum radius are looked up in the live state, so one
+// question does not read the whole city's roster from Redis.
+func (e *Engine) Qualified(ctx context.Context, requestID string) ([]carehex.Candidate, error) {
+	j, err := e.load(ctx, requestID)
+	if err != nil {
+		return nil, err
+	}
+	now := e.now()
+	ranked, err := e.rank(ctx, j, now)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]carehex.Candidate, 0, len(ranked))
+	seen := map[string]bool{}
+	for _, c := range ranked {
+		c.Status, c.Rankable = carehex.LiveAvailable, true
+		seen[c.ProviderID] = true
+		out = append(out, c)
+	}
+	type asked struct{ declined, noAnswer, open bool }
+	offers := map[string]*asked{}
+	for _, o := range j.offers {
+		a := offers[o.ProviderID]
+		if a == nil {
+			a = &asked{}
+			offers[o.ProviderID] = a
+		}
+		switch o.Status {
+		case carehex.OfferDeclined:
+			a.declined = true
+		case carehex.OfferExpired:
+			a.noAnswer = true
+		case carehex.OfferOpen:
+			a.open = true
+		}
+	}
+	roster, _, err := e.d.Store.SearchProviders(ctx, carehex.ProviderFilter{Skill: j.svc.RequiredSkill, Limit: maxRoster})
+	if err != nil {
+		return nil, err
+	}
+	origin := j.res.Location
+	var rest []carehex.Candidate
+	for _, p := range roster {
+		if seen[p.ID] || carehex.DistanceM(origin, p.Home) > 2*j.cc.MaxRadiusM && offers[p.ID] == nil {
+			continue
+		}
+		c := carehex.Candidate{ProviderID: p.ID, Name: p.Name, Status: carehex.LiveOffline,
+			Blocked: slices.Contains(j.res.Preferences.BlockedProviderIDs, p.ID)}
+		pos := p.Home
+		rctx, cancel := e.redisCtx(ctx)
+		l, err := e.live.Live(rctx, p.ID)
+		cancel()
+		switch {
+		case errors.Is(err, carehex.ErrNoLiveState):
+		case err != nil:
+			return nil, err
+		default:
+			c.Status, c.LastSeen = l.Status, l.LastSeen
+			c.Stale = c.Status != carehex.LiveOffline && (l.LastSeen.IsZero() || now.Sub(l.LastSeen) > e.cfg.HeartbeatMaxAge)
+			if l.Position != (carehex.LatLng{}) {
+				pos = l.Position
+			}
+		}
+		c.DistanceM = carehex.DistanceM(origin, pos)
+		if c.DistanceM > j.cc.MaxRadiusM {
+			continue
+		}
+		c.ETA = time.Duration(c.DistanceM / (e.cfg.SpeedKmh * 1000 / 3600) * float64(time.Second)).Round(time.Second)
+		if a := offers[p.ID]; a != nil {
+			c.Declined, c.NoAnswer = a.declined, a.noAnswer
+			c.OfferedThis = a.open && c.Status == carehex.LiveOffered
+		}
+		rest = append(rest, c)
+	}
+	slices.SortFunc(rest, func(a, b carehex.Candidate) int {
+		if c := cmp.Compare(reachOrder(a), reachOrder(b)); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.DistanceM, b.DistanceM); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ProviderID, b.ProviderID)
+	})
+	return append(out, rest...), nil
+}
+
+// reachOrder ranks a provider the dispatcher passes by: how likely a phone
+// call gets them to the elder soon.
+func reachOrder(c carehex.Candidate) int {
+	switch {
+	case c.Blocked:
+		return 7
+	case c.OfferedThis:
+		return 0
+	case c.Status == carehex.LiveAvailable && !c.Stale && !c.Declined:
+		return 1 // online, asked before and did not answer
+	case c.Status == carehex.LiveAvailable && !c.Stale:
+		return 2 // online, declined this one
+	case c.Status == carehex.LiveOffline || c.Stale:
+		if c.Declined {
+			return 4
+		}
+		return 3
+	case c.Status == carehex.LiveOffered:
+		return 5
+	default: // busy
+		return 6
+	}
+}
+
+// Availability returns the live state of each provider, in order, for the
+// console's roster; a provider the live state does not know is offline.
+func (e *Engine) Availability(ctx context.Context, providerIDs []string) ([]carehex.Availability, error) {
+	now := e.now()
+	out := make([]carehex.Availability, 0, len(providerIDs))
+	for _, id := range providerIDs {
+		a := carehex.Availability{ProviderID: id, Status: carehex.LiveOffline}
+		rctx, cancel := e.redisCtx(ctx)
+		l, err := e.live.Live(rctx, id)
+		cancel()
+		switch {
+		case errors.Is(err, carehex.ErrNoLiveState):
+		case err != nil:
+			return nil, err
+		default:
+			a.Status, a.LastSeen = l.Status, l.LastSeen
+			a.Stale = a.Status != carehex.LiveOffline && (l.LastSeen.IsZero() || now.Sub(l.LastSeen) > e.cfg.HeartbeatMaxAge)
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
