@@ -20,27 +20,31 @@ import (
 // Config is every setting of the carehex binary. Defaults are in code;
 // CAREHEX_* variables override them and flags override those.
 type Config struct {
-	Addr            string        // listen address
-	MetricsAddr     string        // listen address of GET /metrics; empty disables it
-	DataDir         string        // SQLite file and other local state
-	DatabaseURL     string        // postgres://…; empty means SQLite under DataDir
-	RedisURL        string        // redis://…; empty means an in-process Redis-protocol server
-	Zone            string        // dispatch zone (city) whose live state this process serves
-	OfferTTL        time.Duration // how long a provider has to accept an offer
-	Reconcile       time.Duration // how often waiters re-read with no notice (the safety net for lost notices)
-	Demo            bool          // seed demo data and accounts on an empty database
-	LogLevel        string        // debug, info, warn, error
-	ShutdownTimeout time.Duration // how long in-flight calls get on shutdown
-	Access          accessConfig  // login throttle, password hashing, token lifetimes (accessconfig.go)
-	BackupEvery     time.Duration // scheduled copies of the SQLite file; 0 means none
-	BackupDir       string        // where they go; empty means DataDir/backups
-	BackupKeep      int           // how many scheduled copies are kept
+	Addr        string        // listen address
+	MetricsAddr string        // listen address of GET /metrics; empty disables it
+	DataDir     string        // SQLite file and other local state
+	DatabaseURL string        // postgres://…; empty means SQLite under DataDir
+	RedisURL    string        // redis://…; empty means an in-process Redis-protocol server
+	Zone        string        // dispatch zone (city) whose live state this process serves
+	OfferTTL    time.Duration // how long a provider has to accept an offer
+	// EmergencyDeadline is how long an emergency may go unaccepted before
+	// the operator is alerted and the escalation panel opens.
+	EmergencyDeadline time.Duration
+	Reconcile         time.Duration // how often waiters re-read with no notice (the safety net for lost notices)
+	Demo              bool          // seed demo data and accounts on an empty database
+	LogLevel          string        // debug, info, warn, error
+	ShutdownTimeout   time.Duration // how long in-flight calls get on shutdown
+	Access            accessConfig  // login throttle, password hashing, token lifetimes (accessconfig.go)
+	BackupEvery       time.Duration // scheduled copies of the SQLite file; 0 means none
+	BackupDir         string        // where they go; empty means DataDir/backups
+	BackupKeep        int           // how many scheduled copies are kept
 	// CTISecret keys the HMAC the telephone system signs call events with
 	// (POST /cti/v1/calls); empty turns that endpoint off. Environment only:
 	// a secret on the command line would show in the process list.
 	CTISecret string
 
 	offerTTLText    string // CAREHEX_OFFER_TTL as given, parsed by validate
+	deadlineText    string // CAREHEX_EMERGENCY_DEADLINE as given
 	reconcileText   string // CAREHEX_RECONCILE as given
 	backupEveryText string // CAREHEX_BACKUP_EVERY as given
 	backupKeepText  string // CAREHEX_BACKUP_KEEP as given
@@ -48,15 +52,16 @@ type Config struct {
 
 func defaultConfig(getenv func(string) string) Config {
 	c := Config{
-		Addr:            "127.0.0.1:8080",
-		MetricsAddr:     "127.0.0.1:9090",
-		DataDir:         "./data",
-		LogLevel:        "info",
-		Zone:            providers.DefaultZone,
-		OfferTTL:        dispatch.DefaultConfig().OfferTTL,
-		Reconcile:       mobileapi.DefaultConfig().Reconcile,
-		ShutdownTimeout: 10 * time.Second,
-		BackupKeep:      7,
+		Addr:              "127.0.0.1:8080",
+		MetricsAddr:       "127.0.0.1:9090",
+		DataDir:           "./data",
+		LogLevel:          "info",
+		Zone:              providers.DefaultZone,
+		OfferTTL:          dispatch.DefaultConfig().OfferTTL,
+		EmergencyDeadline: dispatch.DefaultConfig().Emergency.Deadline,
+		Reconcile:         mobileapi.DefaultConfig().Reconcile,
+		ShutdownTimeout:   10 * time.Second,
+		BackupKeep:        7,
 	}
 	set := func(dst *string, key string) {
 		if v := getenv(key); v != "" {
@@ -72,6 +77,7 @@ func defaultConfig(getenv func(string) string) Config {
 	set(&c.Zone, "CAREHEX_ZONE")
 	set(&c.CTISecret, "CAREHEX_CTI_SECRET")
 	c.offerTTLText = getenv("CAREHEX_OFFER_TTL")
+	c.deadlineText = getenv("CAREHEX_EMERGENCY_DEADLINE")
 	c.reconcileText = getenv("CAREHEX_RECONCILE")
 	c.Access = defaultAccessConfig(getenv)
 	set(&c.BackupDir, "CAREHEX_BACKUP_DIR")
@@ -121,6 +127,13 @@ func (c *Config) validate() error {
 			return fmt.Errorf("CAREHEX_OFFER_TTL %q must be a duration from 5s to 10m, e.g. 45s", c.offerTTLText)
 		}
 		c.OfferTTL = d
+	}
+	if c.deadlineText != "" {
+		d, err := time.ParseDuration(c.deadlineText)
+		if err != nil || d < 10*time.Second || d > 30*time.Minute {
+			return fmt.Errorf("CAREHEX_EMERGENCY_DEADLINE %q must be a duration from 10s to 30m, e.g. 3m", c.deadlineText)
+		}
+		c.EmergencyDeadline = d
 	}
 	if c.reconcileText != "" {
 		// Below a second it would be polling again; above a minute a lost

@@ -94,6 +94,9 @@ func (st *stack) wire(cfg *Config, clock carehex.Clock) error {
 	st.Hub = notify.NewHub()
 	dcfg := dispatch.DefaultConfig()
 	dcfg.OfferTTL = cfg.OfferTTL
+	if cfg.EmergencyDeadline > 0 {
+		dcfg.Emergency.Deadline = cfg.EmergencyDeadline
+	}
 	engine, err := dispatch.New(dcfg, dispatch.Deps{Store: store, Live: live, Log: log, Clock: clock, Notices: st.Hub})
 	if err != nil {
 		return err
