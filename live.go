@@ -159,4 +159,8 @@ type LiveStore interface {
 	// recreates it from the system of record's snapshots.
 	Lost(ctx context.Context) (bool, error)
 	Rebuild(ctx context.Context, snaps []LiveSnapshot) (int, error)
+	// Register creates one provider's live state from its snapshot if
+	// there is none (a new provider), otherwise applies the snapshot's
+	// skills and token floor; it reports whether it created the state.
+	Register(ctx context.Context, snap LiveSnapshot) (bool, error)
 }

@@ -402,8 +402,8 @@ func (e *Engine) register(ctx context.Context, p *carehex.Provider) error {
 	}
 	rctx, cancel := e.redisCtx(ctx)
 	defer cancel()
-	_, err = e.live.Rebuild(rctx, []carehex.LiveSnapshot{{ProviderID: p.ID, Skills: p.Skills, Position: p.Home,
-		Status: carehex.LiveOffline, Token: uint64(max(fences[p.ID], 0))}})
+	_, err = e.live.Register(rctx, carehex.LiveSnapshot{ProviderID: p.ID, Skills: p.Skills, Position: p.Home,
+		Status: carehex.LiveOffline, Token: uint64(max(fences[p.ID], 0))})
 	return err
 }
 

@@ -64,9 +64,13 @@ fi
 
 password="e2e-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
 echo "$password" | bin/carehex user add --data "$run" --username e2e --role operator --password-stdin >/dev/null
+# A supervisor, to check the console is read-only for them (console.test.js).
+supervisor_password="e2e-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
+echo "$supervisor_password" | bin/carehex user add --data "$run" --username e2e-supervisor --role supervisor --password-stdin >/dev/null
 
-# Offers last 2 minutes so a slow machine has time to look at the candidates.
-CAREHEX_OFFER_TTL=2m bin/carehex serve --data "$run" --addr 127.0.0.1:0 --metrics-addr 127.0.0.1:0 >"$run/stdout" 2>"$run/server.log" &
+# Offers last 2 minutes so a slow machine has time to look at the candidates;
+# an emergency nobody accepts escalates after 45 s instead of 3 minutes.
+CAREHEX_OFFER_TTL=2m CAREHEX_EMERGENCY_DEADLINE=45s bin/carehex serve --data "$run" --addr 127.0.0.1:0 --metrics-addr 127.0.0.1:0 >"$run/stdout" 2>"$run/server.log" &
 pid=$!
 url=""
 for _ in $(seq 300); do
@@ -80,7 +84,8 @@ echo "test-browser: carehex at $url" >&2
 
 CAREHEX_URL="$url" E2E_USER=e2e E2E_PASSWORD="$password" node web/e2e/seed.js >"$run/seed.json"
 status=0
-(cd web/e2e && CAREHEX_E2E_SEED="$run/seed.json" npm test --silent) || status=$?
+(cd web/e2e && CAREHEX_E2E_SEED="$run/seed.json" E2E_SUPERVISOR=e2e-supervisor E2E_SUPERVISOR_PASSWORD="$supervisor_password" \
+  npm test --silent) || status=$?
 if [ "$status" != 0 ]; then
   echo "test-browser: failed; last server log lines:" >&2
   grep -v '"msg":"rpc"' "$run/server.log" | tail -n 40 >&2

@@ -1,6 +1,6 @@
 // The alert queue: nobody accepted, no candidates, late or far check-in.
 // The operator acknowledges each once handled.
-import { dispatch } from "./api.js";
+import { canWrite, dispatch } from "./api.js";
 import { byTestId, h, replace } from "./dom.js";
 import { say, timeOf } from "./labels.js";
 
@@ -35,12 +35,21 @@ function item(a) {
     h("span", { class: "muted" }, timeOf(a.create_time)),
     h("p", {}, a.message),
     a.request_id ? h("button", { type: "button", class: "plain", onclick: () => onOpen(a.request_id) }, say("查看需求", "Open request")) : null,
-    h("button", {
+    // Supervisors oversee: acknowledging is the operator's (rpc/access.go).
+    canWrite() ? h("button", {
       type: "button", dataset: { testid: "alert-ack" },
       onclick: async (e) => {
-        e.target.disabled = true;
-        await dispatch.acknowledgeAlert({ id: a.id });
-        await refreshAlerts();
+        const b = e.currentTarget;
+        b.disabled = true;
+        try {
+          await dispatch.acknowledgeAlert({ id: a.id });
+        } catch (err) {
+          b.disabled = false;
+          b.after(h("span", { class: "bad" }, " ", err.code === "permission_denied"
+            ? say("没有确认告警的权限", "Not allowed to acknowledge") : say("确认失败，请重试", "Failed; try again")));
+          return;
+        }
+        await refreshAlerts().catch(() => {});
       },
-    }, say("确认", "Acknowledge")));
+    }, say("确认", "Acknowledge")) : null);
 }

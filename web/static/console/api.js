@@ -27,3 +27,8 @@ export const residents = new ResidentService(opts);
 export function isAuthError(e) {
   return e instanceof TwirpError && (e.code === "unauthenticated" || e.code === "permission_denied");
 }
+
+// canWrite tells whether the signed-in role may change anything: operators
+// and admins do; supervisors oversee and see no write controls (the server
+// refuses them as well, rpc/access.go).
+export const canWrite = () => ["operator", "admin"].includes(session.get()?.role);

@@ -3,7 +3,7 @@
 // the alert queue on the right, all refreshed when the server says the board
 // changed (GET /console/v1/stream) and every 20 s as the safety net.
 import { setup, t } from "/i18n.js";
-import { auth, isAuthError, session } from "./api.js";
+import { auth, canWrite, isAuthError, session } from "./api.js";
 import { setupAlerts, refreshAlerts } from "./alerts.js";
 import { refreshBoard, setupBoard } from "./board.js";
 import { loadCatalogue } from "./cache.js";
@@ -12,7 +12,8 @@ import { $$, byTestId } from "./dom.js";
 import { resetForm, setupIntake } from "./intake.js";
 import { renderCard, select, setupLookup } from "./lookup.js";
 import { refreshMap } from "./map.js";
-import { refreshProviders } from "./providers.js";
+import { refreshProviders, resetProviders } from "./providers.js";
+import { refreshEscalations, setupEscalations } from "./escalation.js";
 import { setupRegister } from "./register.js";
 import { setupCall } from "./call.js";
 // The one SSE reader of the pages (fetch-based, so the bearer token travels
@@ -37,6 +38,7 @@ const en = {
   gFemale: "Female", gMale: "Male", rContact: "Emergency contact", rContactName: "Name",
   rContactRelation: "Relation (e.g. son)", rContactPhone: "Phone", rNotes: "Care notes (e.g. diabetic, hard of hearing)",
   rSave: "Save", rCancel: "Cancel", extension: "Extension", pickUp: "Take the call",
+  readOnly: "Supervisor account: read only; nothing can be logged or changed.",
 };
 
 let tab = "board";
@@ -67,7 +69,14 @@ async function showDesk() {
   byTestId("logout").hidden = false;
   byTestId("current-user").textContent = `${s.username} (${s.role})`;
   await loadCatalogue();
-  byTestId("request-form").hidden = false;
+  resetProviders();
+  // Supervisors oversee: no intake form, no telephone, no write buttons
+  // anywhere (each part asks canWrite before drawing one).
+  const writer = canWrite();
+  document.body.classList.toggle("read-only", !writer);
+  byTestId("request-form").hidden = !writer;
+  byTestId("call-desk").hidden = !writer;
+  byTestId("read-only-note").hidden = writer;
   byTestId("caller-search").focus();
   await poll();
   startStream();
@@ -114,8 +123,9 @@ async function poll() {
   clearTimeout(timer);
   try {
     await Promise.all([
-      tab === "board" ? refreshBoard() : tab === "map" ? refreshMap() : Promise.resolve(),
+      tab === "board" ? refreshBoard() : tab === "map" ? refreshMap() : refreshProviders(),
       refreshAlerts(),
+      refreshEscalations(),
       refreshDetail(),
       renderCard(),
     ]);
@@ -133,7 +143,6 @@ function switchTab(name) {
   tab = name;
   for (const b of $$("[role=tab]")) b.setAttribute("aria-selected", String(b.dataset.tab === name));
   for (const p of $$("[data-pane]")) p.hidden = p.dataset.pane !== name;
-  if (name === "providers") refreshProviders();
   poll();
 }
 
@@ -168,7 +177,7 @@ for (const b of $$("[role=tab]")) b.addEventListener("click", () => switchTab(b.
 setup({ en: { ...en, expired: "Session expired; sign in again", badLogin: "Wrong username or password",
   loginLocked: "Too many failed logins; try again later", accountDisabled: "This account is disabled; ask an administrator" } });
 placeholders();
-document.addEventListener("langchange", () => { placeholders(); if (session.get()) poll(); });
+document.addEventListener("langchange", () => { placeholders(); resetProviders(); if (session.get()) poll(); });
 
 setupLookup(() => { resetForm(); byTestId("service-input").focus(); });
 // A caller just registered (or edited) goes on the card, and the request
@@ -178,6 +187,7 @@ setupCall();
 setupIntake(() => Promise.all([refreshBoard(), renderCard()]));
 setupBoard(openRequest);
 setupAlerts(openRequest);
+setupEscalations(openRequest);
 setupDetail(() => poll());
 
 if (session.get()) showDesk().catch((e) => (isAuthError(e) ? (session.clear(), showLogin()) : null));

@@ -1,9 +1,11 @@
 // One request in a dialog: its timeline (the append-only events), its offers,
 // and manual assignment from the ranked candidates with each one's factors.
-import { dispatch, intake } from "./api.js";
+import { canWrite, dispatch, intake } from "./api.js";
 import { resident, services } from "./cache.js";
 import { byTestId, h, replace } from "./dom.js";
-import { CANCEL_REASONS, cancelReasonText, say, serviceName, statusKey, statusName, timeOf, urgencyName } from "./labels.js";
+import { CANCEL_REASONS, cancelReasonText, escalationText, phonedText, say, serviceName, statusKey, statusName, timeOf, urgencyName } from "./labels.js";
+import { isEmergency } from "./escalation.js";
+import { lastSeen, stateOf } from "./providers.js";
 
 const ASSIGNABLE = new Set(["REQUEST_STATUS_PENDING", "REQUEST_STATUS_OFFERED", "REQUEST_STATUS_UNFILLED"]);
 
@@ -25,7 +27,15 @@ const EVENTS = {
   offer_declined: ["已拒绝", "Offer declined"],
   offer_expired: ["推送超时", "Offer expired"],
   offer_withdrawn: ["推送撤回", "Offer withdrawn"],
+  escalation: ["升级处置", "Escalation"],
 };
+
+// reasonText renders an event's reason by its type.
+function reasonText(e) {
+  if (e.type === "cancelled") return cancelReasonText(e.reason);
+  if (e.type === "escalation") return escalationText(e.reason);
+  return phonedText(e.reason);
+}
 
 let shown = null; // request id in the dialog
 let onChange = () => {};
@@ -56,7 +66,9 @@ async function render() {
   ]);
   const who = await resident(r.resident_id).catch(() => null);
   let cands = null;
-  if (ASSIGNABLE.has(r.status)) cands = (await dispatch.listCandidates({ request_id: id, limit: 10 }).catch(() => ({ candidates: null }))).candidates;
+  // Every qualified carer near her, whatever their state: the dispatcher's
+  // ranked ones first, then the ones a phone call may still reach.
+  if (ASSIGNABLE.has(r.status)) cands = (await dispatch.listCandidates({ request_id: id, list_all: true, limit: 100 }).catch(() => ({ candidates: null }))).candidates;
   if (shown !== id) return;
   const body = byTestId("request-detail").querySelector(".body");
   const sig = JSON.stringify([r, events, offers, cands, document.documentElement.lang]);
@@ -79,44 +91,96 @@ async function render() {
           h("span", { class: "muted" }, timeOf(e.event_time)), " ",
           h("b", {}, EVENTS[e.type] ? say(...EVENTS[e.type]) : e.type), " ",
           e.to_status !== "REQUEST_STATUS_UNSPECIFIED" ? statusName(e.to_status) : "", " ",
-          h("span", { class: "muted" }, e.actor, e.reason ? " — " + (e.type === "cancelled" ? cancelReasonText(e.reason) : e.reason) : "")))),
+          h("span", { class: "muted" }, e.actor, e.reason ? " — " + reasonText(e) : "")))),
         h("h3", {}, say("推送记录", "Offers")),
         h("ul", { dataset: { testid: "offers" } }, offers.length ? offers.map((o) => h("li", { dataset: { testid: "offer", providerId: o.provider_id, status: o.status.replace("OFFER_STATUS_", "").toLowerCase() } },
           o.provider_id, " · ", Math.round(o.distance_m), " m · ", o.status.replace("OFFER_STATUS_", "").toLowerCase(),
           o.reason ? " — " + o.reason : "")) : h("li", { class: "muted" }, "—")),
-        actions(r)),
+        canWrite() ? actions(r) : null),
       h("section", {},
         h("h3", {}, say("候选人员（人工派单）", "Candidates (manual assignment)")),
         cands === null ? h("p", { class: "muted" }, say("此状态不能改派", "Not assignable in this status"))
-          : cands.length ? h("ol", { class: "candidates", dataset: { testid: "candidates" } }, cands.map((c) => candidate(r, c)))
-            : h("p", { class: "muted", dataset: { testid: "no-candidates" } }, say("附近没有可用人员", "Nobody available nearby")))));
+          : cands.length ? [
+            h("p", { class: "muted small", dataset: { testid: "candidates-order" } }, say(
+              "排序：可直接派单的人员按得分在前；其余按能否电话联系到（本单未应答、已拒绝、离线、正忙于其他订单、服务中）再按距离。",
+              "Order: carers the dispatcher would offer to, by score; then the others by how reachable by phone (no answer, declined, offline, holding another offer, on a visit), then distance.")),
+            h("ol", { class: "candidates", dataset: { testid: "candidates" } }, cands.map((c) => candidate(r, c)))]
+            : h("p", { class: "muted", dataset: { testid: "no-candidates" } }, say("半径内没有具备该技能的在册人员", "No carer with this skill on the roster within the radius")))));
+}
+
+// why says in words why the dispatcher passes a carer by.
+function why(c) {
+  const out = [];
+  if (c.offered_this) out.push(say("正在等待其确认本单", "holding this request's offer"));
+  if (c.no_answer) out.push(say("本单推送未应答", "did not answer this request's offer"));
+  if (c.declined) out.push(say("已拒绝本单", "declined this request"));
+  if (c.stale) out.push(say("手机信号中断", "phone not reporting"));
+  if (c.blocked) out.push(say("老人要求不派此人", "the elder asked not to send them"));
+  return out.join("；");
 }
 
 function candidate(r, c) {
-  return h("li", { dataset: { testid: "candidate", providerId: c.provider_id } },
+  const [key, words] = stateOf(c.state, c.stale);
+  // Reachable by telephone: not on a visit, not holding another request's
+  // offer, not refused by the elder.
+  const assignable = !c.blocked && key !== "busy" && !(key === "offered" && !c.offered_this);
+  const needsPhone = !c.rankable && !c.offered_this;
+  return h("li", { dataset: { testid: "candidate", providerId: c.provider_id, state: key, rankable: String(!!c.rankable) } },
     h("div", { class: "head" },
       h("b", {}, c.provider_name), " ",
+      h("span", { class: `state state-${key}`, dataset: { testid: "candidate-state" } }, words), " ",
       h("span", {}, Math.round(c.distance_m), " m · ", Math.round(c.eta_s / 60), say(" 分钟", " min")), " ",
-      h("span", { class: "score" }, say("得分 ", "score "), c.score.toFixed(2)),
-      h("button", {
-        type: "button", dataset: { testid: "assign" },
-        onclick: async (e) => {
-          e.target.disabled = true;
-          try {
-            await dispatch.assignProvider({ request_id: r.id, provider_id: c.provider_id, reason: say("话务员人工派单", "assigned by operator") });
-          } catch (err) {
-            e.target.after(h("span", { class: "bad" }, " ", err.message));
-          }
-          await render();
-          onChange();
-        },
-      }, say("派给此人", "Assign"))),
-    h("table", { class: "factors", dataset: { testid: "explanation" } },
+      h("span", { class: "muted" }, lastSeen(c.last_seen_time)), " ",
+      c.rankable ? h("span", { class: "score" }, say("得分 ", "score "), c.score.toFixed(2)) : null,
+      canWrite() && assignable ? assignButton(r, c, needsPhone) : null),
+    why(c) ? h("p", { class: "muted", dataset: { testid: "candidate-why" } }, why(c)) : null,
+    c.rankable ? h("table", { class: "factors", dataset: { testid: "explanation" } },
       h("tr", {}, h("th", {}, say("因素", "Factor")), h("th", {}, say("数值", "Value")), h("th", {}, say("权重", "Weight")), h("th", {}, say("贡献", "Contribution"))),
       c.factors.map((f) => {
         const n = FACTORS[f.name];
         return h("tr", {}, h("td", {}, n ? say(n[0], n[1]) : f.name), h("td", {}, round(f.value)), h("td", {}, round(f.weight)), h("td", {}, round(f.contribution)));
-      })));
+      })) : null);
+}
+
+// assignButton assigns at once a carer the dispatcher would offer to; one
+// offline, not reporting, or who let the offer go, only once the operator
+// confirms they rang them and the carer agreed (已电话联系), which the
+// request's history records.
+function assignButton(r, c, needsPhone) {
+  const err = h("span", { class: "bad", dataset: { testid: "assign-error" } });
+  const go = async (b, phoned) => {
+    b.disabled = true;
+    try {
+      await dispatch.assignProvider({ request_id: r.id, provider_id: c.provider_id, phoned,
+        reason: phoned ? say("已电话联系，同意接单", "phoned; agreed to take it") : say("话务员人工派单", "assigned by operator") });
+      if (phoned && isEmergency(r)) {
+        // The escalation trail says a carer was phoned and assigned by hand.
+        await intake.recordEscalationStep({ request_id: r.id, step: "phoned_carer", contact: c.provider_name }).catch(() => {});
+      }
+    } catch (e) {
+      b.disabled = false;
+      err.textContent = e.code === "failed_precondition" ? say(" 此人现在不能接单（可能正忙或状态已变），请刷新后重试", " Cannot take it now (busy or changed); reload and retry")
+        : e.code === "permission_denied" ? say(" 没有派单的权限", " Not allowed to assign") : say(" 派单失败，请重试", " Assigning failed; try again");
+      return;
+    }
+    await render();
+    onChange();
+  };
+  const main = h("button", {
+    type: "button", dataset: { testid: "assign" },
+    onclick: (e) => {
+      if (!needsPhone) { go(e.currentTarget, false); return; }
+      main.hidden = true;
+      confirm.hidden = false;
+      confirm.querySelector("button").focus();
+    },
+  }, say("派给此人", "Assign"));
+  const confirm = h("span", { class: "confirm", hidden: true },
+    say("需先电话联系本人并征得同意。", "Phone them first and get their agreement. "),
+    h("button", { type: "button", class: "danger", dataset: { testid: "assign-phoned" }, onclick: (e) => go(e.currentTarget, true) },
+      say("已电话联系，确认派单", "Phoned them: assign")), " ",
+    h("button", { type: "button", class: "plain", onclick: () => { confirm.hidden = true; main.hidden = false; } }, say("返回", "Back")));
+  return h("span", {}, main, confirm, err);
 }
 
 function actions(r) {

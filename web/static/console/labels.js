@@ -91,3 +91,28 @@ export function deactivateReasonText(reason) {
   const words = known ? say(known[1], known[2]) : code;
   return at < 0 ? words : `${words}${say("：", ": ")}${reason.slice(at + 2)}`;
 }
+
+// What the operator did about an emergency nobody accepted: the step codes
+// of IntakeService/RecordEscalationStep, in the order the panel offers them.
+export const ESCALATION_STEPS = [
+  ["called_120", "已拨打120", "Called 120"],
+  ["called_contact", "已联系紧急联系人", "Called an emergency contact"],
+  ["phoned_carer", "已电话联系服务人员并人工派单", "Phoned a carer and assigned by hand"],
+];
+
+// escalationText renders a stored step: "called_contact: 李勇（儿子）"
+// becomes "已联系紧急联系人：李勇（儿子）".
+export function escalationText(reason) {
+  const at = reason.indexOf(": ");
+  const code = at < 0 ? reason : reason.slice(0, at);
+  const known = ESCALATION_STEPS.find(([c]) => c === code);
+  const words = known ? say(known[1], known[2]) : code;
+  return at < 0 ? words : `${words}${say("：", ": ")}${reason.slice(at + 2)}`;
+}
+
+// phonedText renders the reason of an assignment made after the operator
+// rang the carer ("phoned: 已电话联系"); other reasons stay as they are.
+export function phonedText(reason) {
+  if (!reason || !reason.startsWith("phoned: ")) return reason;
+  return say("已电话联系后人工派单：", "Assigned after a phone call: ") + reason.slice("phoned: ".length);
+}

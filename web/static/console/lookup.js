@@ -1,7 +1,7 @@
 // Incoming call: type phone digits (the last four are enough) or a name, see
 // the matching residents at once, pick one, and get her card: profile,
 // preferences, recent requests and open alerts.
-import { residents, intake, dispatch, session } from "./api.js";
+import { canWrite, residents, intake, dispatch } from "./api.js";
 import { alertKind } from "./alerts.js";
 import { rememberResident, services } from "./cache.js";
 import { byTestId, h, replace } from "./dom.js";
@@ -60,7 +60,7 @@ async function search(q) {
   }, h("b", {}, r.name), " ", h("span", { class: "phone" }, r.phone), " ", h("span", { class: "muted" }, r.address),
   r.deactivate_reason ? h("span", { class: "bad" }, " ", say("已停用", "deactivated")) : null)));
   // Nobody: a new caller. Enter registers her with what was typed.
-  if (!found.length) list.append(registerOffer(q));
+  if (!found.length) list.append(canWrite() ? registerOffer(q) : h("li", { class: "muted", dataset: { testid: "search-none" } }, say("没有找到", "No match")));
 }
 
 const tooFewDigits = () => h("li", { class: "muted", dataset: { testid: "search-hint" } },
@@ -72,7 +72,7 @@ const tooFewDigits = () => h("li", { class: "muted", dataset: { testid: "search-
 const revealed = new Map();
 
 // Supervisors oversee and see masked numbers only (the server refuses them too).
-const canReveal = () => ["operator", "admin"].includes(session.get()?.role);
+const canReveal = canWrite;
 
 async function reveal(r) {
   const reason = prompt(say("为什么需要完整号码？（将记入审计）", "Why do you need the full number? (it is audited)"), say("回拨", "Calling back"));
@@ -119,9 +119,9 @@ export async function renderCard() {
   const p = r.preferences || {};
   replace(card,
     h("h3", {}, h("span", { dataset: { testid: "resident-name" } }, r.name), " ",
-      h("button", { type: "button", class: "plain small", dataset: { testid: "resident-edit" }, onclick: () => openEdit(r) },
-        say("编辑", "Edit"))),
-    deactivation(r),
+      canWrite() ? h("button", { type: "button", class: "plain small", dataset: { testid: "resident-edit" }, onclick: () => openEdit(r) },
+        say("编辑", "Edit")) : null),
+    canWrite() || r.deactivate_reason ? deactivation(r) : null,
     h("dl", {},
       h("dt", {}, say("电话", "Phone")), h("dd", {}, h("span", { dataset: { testid: "resident-phone" } }, revealed.get(r.id) || r.phone),
         revealed.has(r.id) || !canReveal() ? null : [" ", h("button", { type: "button", dataset: { testid: "reveal-phone" }, onclick: () => reveal(r) }, say("显示完整号码", "Show number"))]),
