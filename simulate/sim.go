@@ -635,8 +635,8 @@ func (d *driver) notice(ctx context.Context, ph *phone) {
 }
 
 func (d *driver) decline(ctx context.Context, ph *phone, o mobileclient.Offer) {
-	reasons := []string{"too far", "busy with family", "not my usual area", "finishing another job"}
-	err := ph.api.Decline(ctx, o.ID, reasons[ph.rng.IntN(len(reasons))])
+	reasons := []string{carehex.DeclineTooFar, carehex.DeclineBusy, carehex.DeclineOffShift}
+	err := ph.api.Decline(ctx, o.ID, reasons[ph.rng.IntN(len(reasons))], "")
 	d.rateLimited(err)
 	if err != nil {
 		d.res.count("decline_failed")
