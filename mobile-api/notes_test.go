@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/carehex/carehex"
+	mobileapi "github.com/carehex/carehex/mobile-api"
 )
 
 // TestJobNotesOnlyToHolder: the operator's notes and the elder's care notes
@@ -103,5 +104,27 @@ func TestDeclineReason(t *testing.T) {
 	e.do("POST", path, tok, map[string]string{"reason_code": "other", "reason": "电动车没电了"}).want(t, http.StatusOK)
 	if o, err := e.db.Offer(ctx, offers[0].ID); err != nil || o.Status != carehex.OfferDeclined || o.Reason != "other: 电动车没电了" {
 		t.Fatalf("declined offer %+v, %v", o, err)
+	}
+}
+
+// TestFamilyHotline: the family list names the hotline to call, 12349 unless
+// configured; a number that is not one is refused at start.
+func TestFamilyHotline(t *testing.T) {
+	e := newEnv(t, "")
+	r := e.do("GET", "/m/v1/family/visits", e.family, nil).want(t, http.StatusOK)
+	if r.body["hotline"] != "12349" {
+		t.Fatalf("default hotline: %s", r.raw)
+	}
+	e = newEnv(t, "", func(c *mobileapi.Config) { c.Hotline = "0533-12349" })
+	r = e.do("GET", "/m/v1/family/visits", e.family, nil).want(t, http.StatusOK)
+	if r.body["hotline"] != "0533-12349" {
+		t.Fatalf("configured hotline: %s", r.raw)
+	}
+	for _, bad := range []string{"", "12", "call 12349", "-12349", strings.Repeat("1", 21)} {
+		c := mobileapi.DefaultConfig()
+		c.Hotline = bad
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "Hotline") {
+			t.Errorf("hotline %q: %v; want an error naming Hotline", bad, err)
+		}
 	}
 }

@@ -39,6 +39,9 @@ type Config struct {
 	// (POST /cti/v1/calls); empty turns that endpoint off. Environment only:
 	// a secret on the command line would show in the process list.
 	CTISecret string
+	// Hotline is the number the family page offers to call
+	// (CAREHEX_HOTLINE; the 12349 hotline by default).
+	Hotline string
 
 	offerTTLText    string // CAREHEX_OFFER_TTL as given, parsed by validate
 	reconcileText   string // CAREHEX_RECONCILE as given
@@ -71,6 +74,7 @@ func defaultConfig(getenv func(string) string) Config {
 	set(&c.LogLevel, "CAREHEX_LOG_LEVEL")
 	set(&c.Zone, "CAREHEX_ZONE")
 	set(&c.CTISecret, "CAREHEX_CTI_SECRET")
+	set(&c.Hotline, "CAREHEX_HOTLINE")
 	c.offerTTLText = getenv("CAREHEX_OFFER_TTL")
 	c.reconcileText = getenv("CAREHEX_RECONCILE")
 	c.Access = defaultAccessConfig(getenv)
