@@ -29,6 +29,7 @@ type Config struct {
 	OfferTTL        time.Duration // how long a provider has to accept an offer
 	Reconcile       time.Duration // how often waiters re-read with no notice (the safety net for lost notices)
 	Demo            bool          // seed demo data and accounts on an empty database
+	DemoPhones      int           // simulated carer phones to play; -1: defaultDemoPhones with Demo, else none
 	LogLevel        string        // debug, info, warn, error
 	ShutdownTimeout time.Duration // how long in-flight calls get on shutdown
 	Access          accessConfig  // login throttle, password hashing, token lifetimes (accessconfig.go)
