@@ -100,10 +100,10 @@ type phone struct {
 	cfg Config
 	rng *rand.Rand // used by the phone's own goroutines, under mu
 
-	mu    sync.Mutex
-	pos   carehex.LatLng
-	trip  *trip // set while on a visit
-	wake  chan struct{}
+	mu   sync.Mutex
+	pos  carehex.LatLng
+	trip *trip // set while on a visit
+	wake chan struct{}
 }
 
 // trip is a visit under way: from where to the home, and when.
