@@ -3,9 +3,9 @@
 // near its carer's home, takes offers from the offer stream, accepts after
 // a few seconds and walks the visit through depart, arrive and complete,
 // as a carer's phone would, through the mobile API's own client
-// (mobileclient) and nothing else. It is for the demo only: the carers it
-// plays are named with （演示） (see Prepare) and the server says so when
-// it starts them.
+// (mobileclient) and nothing else, placing itself with simulate's Jitter
+// and Along. It is for the demo only: the carers it plays are named with
+// （演示） (see Prepare) and the server says so when it starts them.
 //
 // `carehex simulate` plays a whole day on a simulated clock with a model of
 // behaviour (shifts, dead phones, refusals); this package is the small
@@ -19,15 +19,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"math/rand/v2"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/carehex/carehex"
+	"github.com/carehex/carehex/internal/stats"
 	"github.com/carehex/carehex/matching"
 	"github.com/carehex/carehex/mobile-api/mobileclient"
+	"github.com/carehex/carehex/simulate"
 )
 
 // Mark ends every demo carer's name.
@@ -122,8 +123,7 @@ func (ph *phone) where(now time.Time) carehex.LatLng {
 	if t == nil || t.depart.IsZero() || !now.Before(t.arrive) {
 		return ph.pos
 	}
-	f := float64(now.Sub(t.depart)) / float64(t.arrive.Sub(t.depart))
-	return carehex.LatLng{Lat: t.from.Lat + f*(t.home.Lat-t.from.Lat), Lng: t.from.Lng + f*(t.home.Lng-t.from.Lng)}
+	return simulate.Along(t.from, t.home, float64(now.Sub(t.depart))/float64(t.arrive.Sub(t.depart)))
 }
 
 func (ph *phone) run(ctx context.Context) {
@@ -271,12 +271,11 @@ func (ph *phone) jitter(d time.Duration) time.Duration {
 	return time.Duration(float64(d) * f)
 }
 
-// near is a point within about m metres of p.
+// near is where the phone reports itself at p: within about m metres.
 func (ph *phone) near(p carehex.LatLng, m float64) carehex.LatLng {
 	ph.mu.Lock()
-	dn, de := ph.rng.NormFloat64()*m/2, ph.rng.NormFloat64()*m/2
-	ph.mu.Unlock()
-	return carehex.LatLng{Lat: p.Lat + dn/111_320, Lng: p.Lng + de/(111_320*math.Cos(p.Lat*math.Pi/180))}
+	defer ph.mu.Unlock()
+	return simulate.Jitter(ph.rng, p, m/2)
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {
@@ -290,7 +289,7 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-func round6(v float64) float64 { return math.Round(v*1e6) / 1e6 }
+func round6(v float64) float64 { return stats.Round(v, 6) }
 
 // Describe is the line the server prints when it starts n demo phones.
 func Describe(n int) string {
