@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/carehex/carehex"
 	"github.com/carehex/carehex/internal/apicontract"
 	mobileapi "github.com/carehex/carehex/mobile-api"
 	"github.com/carehex/carehex/mobile-api/mobileclient"
@@ -112,10 +113,16 @@ func TestClient(t *testing.T) {
 	if !errors.Is(err, errStop) || streamed.RequestID != first.ID || streamed.ServiceCode != "meal_delivery" || streamed.ExpiresAt.IsZero() {
 		t.Fatalf("StreamOffers = %+v, %v; want the offer of %s", streamed, err, first.ID)
 	}
-	if err := phone.Decline(ctx, streamed.ID, "too far"); err != nil {
+	if streamed.Urgency != string(first.Urgency) {
+		t.Fatalf("streamed offer's urgency %q, want the request's %q", streamed.Urgency, first.Urgency)
+	}
+	if err := phone.Decline(ctx, streamed.ID, carehex.DeclineTooFar, ""); err != nil {
 		t.Fatalf("Decline: %v", err)
 	}
-	if err := phone.Decline(ctx, streamed.ID, ""); mobileclient.StatusOf(err) < 400 {
+	if o, err := e.db.Offer(ctx, streamed.ID); err != nil || o.Status != carehex.OfferDeclined || o.Reason != carehex.DeclineTooFar {
+		t.Fatalf("declined offer = %+v, %v; want declined with reason %q", o, err, carehex.DeclineTooFar)
+	}
+	if err := phone.Decline(ctx, streamed.ID, "", ""); mobileclient.StatusOf(err) < 400 {
 		t.Fatalf("declining a closed offer again: %v; want a 4xx", err)
 	}
 

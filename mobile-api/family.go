@@ -98,7 +98,7 @@ func (s *Server) familyVisits(w http.ResponseWriter, r *http.Request) {
 		}
 		out = append(out, item)
 	}
-	s.writeJSON(w, http.StatusOK, map[string]any{"visits": out})
+	s.writeJSON(w, http.StatusOK, map[string]any{"visits": out, "hotline": s.cfg.Hotline})
 }
 
 // familyRequest: GET /m/v1/family/requests/{id}; another resident's request

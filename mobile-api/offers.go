@@ -5,9 +5,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/carehex/carehex"
 )
@@ -15,27 +13,46 @@ import (
 // Offers as a provider sees them: the long poll, the offer stream, accept
 // and decline.
 
-// offerOut is what a provider sees of an offer: never the resident's name,
-// phone or address (invariant 5).
+// offerOut is what a provider sees of an offer: how urgent, when and how
+// far, never the resident's name, phone, address or notes (invariant 5).
 type offerOut struct {
-	ID          string    `json:"id"`
-	RequestID   string    `json:"request_id"`
-	ServiceCode string    `json:"service_code"`
-	DistanceM   float64   `json:"distance_m"`
-	ExpiresAt   time.Time `json:"expires_at"`
+	ID          string     `json:"id"`
+	RequestID   string     `json:"request_id"`
+	ServiceCode string     `json:"service_code"`
+	DistanceM   float64    `json:"distance_m"`
+	ExpiresAt   time.Time  `json:"expires_at"`
+	Urgency     string     `json:"urgency,omitempty"`
+	WindowStart *time.Time `json:"window_start,omitempty"`
+	WindowEnd   *time.Time `json:"window_end,omitempty"`
 }
 
-func toOffers(os []*carehex.Offer) []offerOut {
+func (s *Server) toOffers(ctx context.Context, os []*carehex.Offer) ([]offerOut, error) {
 	out := make([]offerOut, 0, len(os))
 	for _, o := range os {
-		out = append(out, toOffer(o))
+		oo, err := s.toOffer(ctx, o)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, oo)
 	}
-	return out
+	return out, nil
 }
 
-func toOffer(o *carehex.Offer) offerOut {
-	return offerOut{ID: o.ID, RequestID: o.RequestID, ServiceCode: o.ServiceCode,
+// toOffer adds the request's urgency and time window to the offer, so the
+// carer can judge it before accepting.
+func (s *Server) toOffer(ctx context.Context, o *carehex.Offer) (offerOut, error) {
+	out := offerOut{ID: o.ID, RequestID: o.RequestID, ServiceCode: o.ServiceCode,
 		DistanceM: math.Round(o.DistanceM), ExpiresAt: o.ExpireTime.UTC()}
+	req, err := s.store.ServiceRequest(ctx, o.RequestID)
+	if err != nil {
+		return out, err
+	}
+	out.Urgency = string(req.Urgency)
+	if !req.WindowStart.IsZero() && !req.WindowEnd.IsZero() {
+		ws, we := req.WindowStart.UTC(), req.WindowEnd.UTC()
+		out.WindowStart, out.WindowEnd = &ws, &we
+	}
+	return out, nil
 }
 
 // offers: GET /m/v1/offers?wait=SECONDS answers as soon as the provider has
@@ -78,7 +95,12 @@ func (s *Server) offers(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if len(os) > 0 {
-			s.writeJSON(w, http.StatusOK, map[string]any{"offers": toOffers(os)})
+			out, err := s.toOffers(r.Context(), os)
+			if err != nil {
+				s.fail(w, r, err)
+				return
+			}
+			s.writeJSON(w, http.StatusOK, map[string]any{"offers": out})
 			return
 		}
 		select {
@@ -125,8 +147,15 @@ func (s *Server) offerStream(w http.ResponseWriter, r *http.Request) {
 			if sent[o.ID] {
 				continue
 			}
+			oo, err := s.toOffer(ctx, o)
+			if err != nil {
+				// Sent on the next wake-up or reconcile, when the store
+				// answers again.
+				s.log.WarnContext(ctx, "mobile.stream_offer", "offer", o.ID, "err", err)
+				continue
+			}
 			sent[o.ID] = true
-			b, _ := jsonMarshal(toOffer(o))
+			b, _ := jsonMarshal(oo)
 			if !write("id: %s\nevent: offer\ndata: %s\n\n", o.ID, b) {
 				return false
 			}
@@ -171,7 +200,8 @@ func providerNotice(id string) carehex.Notice {
 }
 
 type declineIn struct {
-	Reason string `json:"reason"`
+	ReasonCode string `json:"reason_code"`
+	Reason     string `json:"reason"`
 }
 
 // accept: POST /m/v1/offers/{id}/accept → the visit, with the resident's
@@ -203,7 +233,8 @@ func notFoundIfForbidden(err error, what, id string) error {
 	return err
 }
 
-// decline: POST /m/v1/offers/{id}/decline {reason}.
+// decline: POST /m/v1/offers/{id}/decline {reason_code, reason}; the
+// offer keeps the code (and the carer's words), see carehex.DeclineReason.
 func (s *Server) decline(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r)
 	if err != nil {
@@ -215,15 +246,12 @@ func (s *Server) decline(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	in.Reason = carehex.Trimmed(in.Reason)
-	if !utf8.ValidString(in.Reason) || strings.ContainsRune(in.Reason, 0) || utf8.RuneCountInString(in.Reason) > 500 {
-		s.fail(w, r, carehex.Errorf(carehex.EINVALID, "reason", "reason must be text of at most 500 characters"))
+	reason, err := carehex.DeclineReason(in.ReasonCode, in.Reason)
+	if err != nil {
+		s.fail(w, r, err)
 		return
 	}
-	if in.Reason == "" {
-		in.Reason = "declined"
-	}
-	if err := s.engine.Decline(r.Context(), subject(r), id, in.Reason); err != nil {
+	if err := s.engine.Decline(r.Context(), subject(r), id, reason); err != nil {
 		s.fail(w, r, notFoundIfForbidden(err, "offer", id))
 		return
 	}

@@ -84,6 +84,9 @@ type Config struct {
 	// FamilyTTL is the lifetime of a family token renewed through
 	// POST /m/v1/family/token.
 	FamilyTTL time.Duration
+	// Hotline is the number the family page offers to call (the district's
+	// 12349 elderly-care hotline by default).
+	Hotline string
 }
 
 // DefaultConfig returns the defaults.
@@ -104,6 +107,7 @@ func DefaultConfig() Config {
 		DayZone:        time.FixedZone("CST", 8*3600),
 		SpeedKmh:       15,
 		FamilyTTL:      carehex.FamilyTTL,
+		Hotline:        "12349",
 	}
 }
 
@@ -129,8 +133,22 @@ func (c *Config) Validate() error {
 		return bad("SpeedKmh", "must be positive")
 	case c.DayZone == nil:
 		return bad("DayZone", "is required")
+	case !validHotline(c.Hotline):
+		return bad("Hotline", "must be 3 to 20 digits, with - allowed between them (e.g. 12349 or 0533-12349)")
 	}
 	return nil
+}
+
+func validHotline(s string) bool {
+	if len(s) < 3 || len(s) > 20 || s[0] == '-' || s[len(s)-1] == '-' {
+		return false
+	}
+	for _, c := range s {
+		if (c < '0' || c > '9') && c != '-' {
+			return false
+		}
+	}
+	return true
 }
 
 // Deps is what the server works with.

@@ -23,6 +23,9 @@ type residentOut struct {
 	Phone    string    `json:"phone,omitempty"`
 	Address  string    `json:"address"`
 	Location latLngOut `json:"location"`
+	// CareNotes are the elder's standing notes ("患糖尿病", "耳背"), for
+	// the carer holding the visit only, like the address.
+	CareNotes string `json:"care_notes,omitempty"`
 }
 
 type visitOut struct {
@@ -40,6 +43,16 @@ type visitOut struct {
 	// about the elder and stay in the console.
 	Withdrawn    bool   `json:"withdrawn,omitempty"`
 	CancelReason string `json:"cancel_reason,omitempty"`
+	// Urgency and the request's time window, as on the offer.
+	Urgency     string     `json:"urgency,omitempty"`
+	WindowStart *time.Time `json:"window_start,omitempty"`
+	WindowEnd   *time.Time `json:"window_end,omitempty"`
+	// Notes are the operator's notes on the request ("午饭，低糖"),
+	// shown with the resident: to the holder of the visit only.
+	Notes string `json:"notes,omitempty"`
+	// Events are the visit's recorded events (with the phone's time and
+	// the server's), shown with the resident.
+	Events []eventOut `json:"events,omitempty"`
 }
 
 // reveal says whether the provider of v may still see the resident: while
@@ -57,7 +70,11 @@ func (s *Server) visitOut(ctx context.Context, v *carehex.Visit, withResident bo
 		return nil, err
 	}
 	out := &visitOut{ID: v.ID, RequestID: v.RequestID, Status: string(v.Status), ServiceCode: req.ServiceCode,
-		PlannedStart: v.PlannedStart.UTC(), PlannedEnd: v.PlannedEnd.UTC()}
+		PlannedStart: v.PlannedStart.UTC(), PlannedEnd: v.PlannedEnd.UTC(), Urgency: string(req.Urgency)}
+	if !req.WindowStart.IsZero() && !req.WindowEnd.IsZero() {
+		ws, we := req.WindowStart.UTC(), req.WindowEnd.UTC()
+		out.WindowStart, out.WindowEnd = &ws, &we
+	}
 	if v.Status == carehex.StatusCancelled && req.Status == carehex.StatusCancelled && req.VisitID == v.ID &&
 		req.CancelReason != "no_show" { // a no-show is the carer's own report, not a withdrawal
 		out.Withdrawn, out.CancelReason = true, carehex.CancelReasonCode(req.CancelReason)
@@ -68,7 +85,16 @@ func (s *Server) visitOut(ctx context.Context, v *carehex.Visit, withResident bo
 			return nil, err
 		}
 		out.Resident = &residentOut{Name: res.Name, Phone: res.Phone, Address: res.Address,
-			Location: latLngOut{Lat: res.Location.Lat, Lng: res.Location.Lng}}
+			Location:  latLngOut{Lat: res.Location.Lat, Lng: res.Location.Lng},
+			CareNotes: res.Preferences.Notes}
+		out.Notes = req.Notes
+		evs, err := s.store.VisitEvents(ctx, v.ID)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range evs {
+			out.Events = append(out.Events, toEventOut(e))
+		}
 	}
 	return out, nil
 }

@@ -549,8 +549,7 @@ func (d *driver) heartbeat(ctx context.Context, ph *phone, t float64) {
 	want := ph.sp.onlineAt(t) || ph.visit != nil
 	pos := ph.pos
 	if v := ph.visit; v != nil && !v.departAt.IsZero() && d.now.Before(v.arriveAt) {
-		f := float64(d.now.Sub(v.departAt)) / float64(v.arriveAt.Sub(v.departAt))
-		pos = carehex.LatLng{Lat: v.from.Lat + f*(v.home.Lat-v.from.Lat), Lng: v.from.Lng + f*(v.home.Lng-v.from.Lng)}
+		pos = Along(v.from, v.home, float64(d.now.Sub(v.departAt))/float64(v.arriveAt.Sub(v.departAt)))
 	}
 	_, err := ph.api.Heartbeat(ctx, mobileclient.Heartbeat{Lat: round6(pos.Lat), Lng: round6(pos.Lng), AccuracyM: 12, Available: want})
 	d.rateLimited(err)
@@ -635,8 +634,8 @@ func (d *driver) notice(ctx context.Context, ph *phone) {
 }
 
 func (d *driver) decline(ctx context.Context, ph *phone, o mobileclient.Offer) {
-	reasons := []string{"too far", "busy with family", "not my usual area", "finishing another job"}
-	err := ph.api.Decline(ctx, o.ID, reasons[ph.rng.IntN(len(reasons))])
+	reasons := []string{carehex.DeclineTooFar, carehex.DeclineBusy, carehex.DeclineOffShift}
+	err := ph.api.Decline(ctx, o.ID, reasons[ph.rng.IntN(len(reasons))], "")
 	d.rateLimited(err)
 	if err != nil {
 		d.res.count("decline_failed")
@@ -689,9 +688,9 @@ func (d *driver) depart(ctx context.Context, ph *phone, v *visitRun) {
 }
 
 func (d *driver) arrive(ctx context.Context, ph *phone, v *visitRun) {
-	at := jitter(ph.rng, v.home, 15)
+	at := Jitter(ph.rng, v.home, 15)
 	if ph.rng.Float64() < 0.03 {
-		at = jitter(ph.rng, v.home, 400) // the wrong block of flats
+		at = Jitter(ph.rng, v.home, 400) // the wrong block of flats
 	}
 	ph.pos = v.home
 	if !d.event(ctx, ph, v, "arrive", at) {
@@ -713,7 +712,7 @@ func (d *driver) arrive(ctx context.Context, ph *phone, v *visitRun) {
 }
 
 func (d *driver) complete(ctx context.Context, ph *phone, v *visitRun) {
-	d.event(ctx, ph, v, "complete", jitter(ph.rng, v.home, 15))
+	d.event(ctx, ph, v, "complete", Jitter(ph.rng, v.home, 15))
 	ph.visit = nil
 	ph.visits++
 	d.res.completed++
@@ -836,9 +835,17 @@ func (d *driver) finish(ctx context.Context) error {
 	return nil
 }
 
-func jitter(rng *rand.Rand, p carehex.LatLng, sigmaM float64) carehex.LatLng {
+// Jitter is a point about sigmaM metres (one standard deviation each way)
+// from p: where a phone reports itself at p. The demo phones share it.
+func Jitter(rng *rand.Rand, p carehex.LatLng, sigmaM float64) carehex.LatLng {
 	dn, de := rng.NormFloat64()*sigmaM, rng.NormFloat64()*sigmaM
 	return carehex.LatLng{Lat: p.Lat + dn/111320, Lng: p.Lng + de/(111320*math.Cos(p.Lat*math.Pi/180))}
+}
+
+// Along is the point a fraction f of the way from a to b: a travelling
+// carer's position (straight, as the crow flies, over a few kilometres).
+func Along(a, b carehex.LatLng, f float64) carehex.LatLng {
+	return carehex.LatLng{Lat: a.Lat + f*(b.Lat-a.Lat), Lng: a.Lng + f*(b.Lng-a.Lng)}
 }
 
 func round6(v float64) float64 { return stats.Round(v, 6) }

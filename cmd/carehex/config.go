@@ -32,6 +32,7 @@ type Config struct {
 	EmergencyDeadline time.Duration
 	Reconcile         time.Duration // how often waiters re-read with no notice (the safety net for lost notices)
 	Demo              bool          // seed demo data and accounts on an empty database
+	DemoPhones        int           // simulated carer phones to play; -1: defaultDemoPhones with Demo, else none
 	LogLevel          string        // debug, info, warn, error
 	ShutdownTimeout   time.Duration // how long in-flight calls get on shutdown
 	Access            accessConfig  // login throttle, password hashing, token lifetimes (accessconfig.go)
@@ -42,6 +43,9 @@ type Config struct {
 	// (POST /cti/v1/calls); empty turns that endpoint off. Environment only:
 	// a secret on the command line would show in the process list.
 	CTISecret string
+	// Hotline is the number the family page offers to call
+	// (CAREHEX_HOTLINE; the 12349 hotline by default).
+	Hotline string
 
 	offerTTLText    string // CAREHEX_OFFER_TTL as given, parsed by validate
 	deadlineText    string // CAREHEX_EMERGENCY_DEADLINE as given
@@ -76,6 +80,7 @@ func defaultConfig(getenv func(string) string) Config {
 	set(&c.LogLevel, "CAREHEX_LOG_LEVEL")
 	set(&c.Zone, "CAREHEX_ZONE")
 	set(&c.CTISecret, "CAREHEX_CTI_SECRET")
+	set(&c.Hotline, "CAREHEX_HOTLINE")
 	c.offerTTLText = getenv("CAREHEX_OFFER_TTL")
 	c.deadlineText = getenv("CAREHEX_EMERGENCY_DEADLINE")
 	c.reconcileText = getenv("CAREHEX_RECONCILE")

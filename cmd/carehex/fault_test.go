@@ -554,7 +554,7 @@ func (p *faultPhone) work(ctx context.Context, lb *balancer, c *faultCounts, rng
 			continue
 		case roll < 0.15:
 			sleepCtx(ctx, time.Duration(rng.IntN(1000))*time.Millisecond)
-			if api.Decline(ctx, o.ID, "too far") == nil {
+			if api.Decline(ctx, o.ID, carehex.DeclineTooFar, "") == nil {
 				c.declined.Add(1)
 			}
 			continue

@@ -19,8 +19,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "listen address HOST:PORT (env CAREHEX_ADDR); port 0 picks a free one")
 	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", cfg.MetricsAddr, "listen address of GET /metrics (env CAREHEX_METRICS_ADDR; off or empty disables it)")
 	fs.BoolVar(&cfg.Demo, "demo", false, "on an empty database, load demo residents, providers and accounts")
+	fs.IntVar(&cfg.DemoPhones, "demo-phones", -1, fmt.Sprintf("simulated carer phones (named …（演示）) that take jobs, for trying the system out (default %d with --demo, else 0; 0 turns them off)", defaultDemoPhones))
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
+	}
+	if cfg.DemoPhones < 0 {
+		cfg.DemoPhones = 0
+		if cfg.Demo {
+			cfg.DemoPhones = defaultDemoPhones
+		}
+	}
+	if cfg.DemoPhones > 1000 {
+		return fmt.Errorf("--demo-phones %d: at most 1000 (0 turns them off)", cfg.DemoPhones)
 	}
 	if err := cfg.validate(); err != nil {
 		return err
@@ -78,6 +88,23 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	// Demo phones call the server like real ones; they stop before it
+	// shuts down, so their streams do not hold the shutdown up.
+	stopPhones := func() {}
+	if cfg.DemoPhones > 0 {
+		pctx, cancel := context.WithCancel(ctx)
+		wait, err := startDemoPhones(pctx, st.Store, cfg.DemoPhones, "http://"+ln.Addr().String(), stdout, log)
+		if err != nil {
+			cancel()
+			srv.Close()
+			if metricsSrv != nil {
+				metricsSrv.Close()
+			}
+			return err
+		}
+		stopPhones = func() { cancel(); wait() }
+	}
+	defer stopPhones()
 	select {
 	case err := <-errc:
 		if metricsSrv != nil {
@@ -90,6 +117,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	case <-ctx.Done():
 	}
 	log.Info("serve.stop")
+	stopPhones()
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	if metricsSrv != nil {

@@ -103,6 +103,9 @@ func (st *stack) wire(cfg *Config, clock carehex.Clock) error {
 	}
 	mcfg := mobileapi.DefaultConfig()
 	mcfg.FamilyTTL = cfg.Access.FamilyTTL
+	if cfg.Hotline != "" {
+		mcfg.Hotline = cfg.Hotline
+	}
 	if cfg.Reconcile > 0 {
 		mcfg.Reconcile = cfg.Reconcile
 	}

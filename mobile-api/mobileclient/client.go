@@ -205,6 +205,10 @@ type Offer struct {
 	ServiceCode string    `json:"service_code"`
 	DistanceM   float64   `json:"distance_m"`
 	ExpiresAt   time.Time `json:"expires_at"`
+	Urgency     string    `json:"urgency"`
+	// WindowStart and WindowEnd are set for a scheduled request.
+	WindowStart *time.Time `json:"window_start"`
+	WindowEnd   *time.Time `json:"window_end"`
 }
 
 // Offers returns the provider's open offers, waiting up to wait (whole
@@ -236,10 +240,11 @@ func (c *Client) StreamOffers(ctx context.Context, fn func(Offer) error) error {
 
 // Resident is whom a visit is for, shown only to the provider holding it.
 type Resident struct {
-	Name     string `json:"name"`
-	Phone    string `json:"phone"`
-	Address  string `json:"address"`
-	Location LatLng `json:"location"`
+	Name      string `json:"name"`
+	Phone     string `json:"phone"`
+	Address   string `json:"address"`
+	Location  LatLng `json:"location"`
+	CareNotes string `json:"care_notes"`
 }
 
 // Visit is a provider's visit; Resident is nil once it is no longer theirs
@@ -252,6 +257,11 @@ type Visit struct {
 	PlannedStart time.Time `json:"planned_start"`
 	PlannedEnd   time.Time `json:"planned_end"`
 	Resident     *Resident `json:"resident"`
+	Urgency      string    `json:"urgency"`
+	// Notes (the operator's) and Events come, like Resident, only to the
+	// provider holding the visit.
+	Notes  string          `json:"notes"`
+	Events []RecordedEvent `json:"events"`
 }
 
 // Accept accepts an offer and returns the visit it became, with the
@@ -269,11 +279,16 @@ func (c *Client) Accept(ctx context.Context, offerID string) (*Visit, error) {
 	return out.Visit, nil
 }
 
-// Decline refuses an offer; an empty reason is recorded as "declined".
-func (c *Client) Decline(ctx context.Context, offerID, reason string) error {
+// Decline refuses an offer with a reason code (carehex.DeclineReasonCodes)
+// and, optionally, the carer's words; both empty are recorded as
+// "declined".
+func (c *Client) Decline(ctx context.Context, offerID, code, text string) error {
 	body := map[string]string{}
-	if reason != "" {
-		body["reason"] = reason
+	if code != "" {
+		body["reason_code"] = code
+	}
+	if text != "" {
+		body["reason"] = text
 	}
 	return c.do(ctx, http.MethodPost, "/m/v1/offers/"+url.PathEscape(offerID)+"/decline", body, nil)
 }

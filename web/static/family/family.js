@@ -1,4 +1,4 @@
-// The family page: sign in with the family link's token and follow the
+// The family page: sign in with the family link's 查询码 (its token) and follow the
 // relative's requests, each with its status timeline, the care worker's name
 // and estimated arrival. Changes arrive on the family stream (read with
 // fetch, since EventSource cannot send the Authorization header); while the
@@ -12,8 +12,13 @@ const EN = {
   ...ERR_EN,
   title: "Family view",
   signInTitle: "Sign in",
-  signInHelp: "Enter the family code the service centre gave you.",
-  tokenLabel: "Family code",
+  signInHelp: "Enter the query code the service centre gave you.",
+  tokenLabel: "Query code",
+  hotline: "Questions? Call the elderly-care hotline",
+  offlineNow: "No network: the page updates when it returns",
+  connecting: "Connecting…",
+  fam_unauthenticated: "This query code is wrong or has expired: ask the service centre for a new one",
+  fam_forbidden: "This code is not a family query code",
   signIn: "Sign in",
   signOut: "Sign out",
   empty: "No services yet.",
@@ -40,7 +45,13 @@ const EV_ZH = {
 };
 
 const KEY = "carehex.family.token";
+// While the stream is down the page polls, every POLL_MS and, while the
+// polls fail too, less and less often (up to POLL_MAX_MS); a stream that
+// reconnects within QUIET_MS (it is renewed every half hour) is not shown
+// as down at all, so the line does not flicker.
 const POLL_MS = 15000;
+const POLL_MAX_MS = 120000;
+const QUIET_MS = 5000;
 const ETA_MS = 30000;
 const STEPS = ["pending", "assigned", "en_route", "in_progress", "completed"];
 const LIVE = new Set(["pending", "offered", "assigned", "en_route", "in_progress", "unfilled"]);
@@ -52,6 +63,10 @@ const state = {
   token: "",
   items: new Map(), // request ID → the API's item
   live: false, // the stream is open
+  downSince: 0, // when the stream went down (or the page began to open it)
+  wasLive: false, // the stream has been open since sign-in
+  pollEvery: POLL_MS,
+  pollTimer: 0,
   abort: null,
   timers: [],
 };
@@ -63,8 +78,20 @@ function showError(err, prefix = "") {
     box.textContent = "";
     return;
   }
-  box.textContent = prefix + describe(err, false);
+  box.textContent = prefix + familyError(err);
   box.hidden = false;
+}
+
+// familyError: the page calls its token the 查询码, and so do its errors.
+const FAMILY_ERR_ZH = {
+  unauthenticated: "查询码有误或已过期，请向服务中心索取新的查询码",
+  forbidden: "这不是家属查询码",
+};
+
+function familyError(err) {
+  const code = err instanceof ApiError ? err.code : "";
+  if (FAMILY_ERR_ZH[code]) return t("fam_" + code, FAMILY_ERR_ZH[code]);
+  return describe(err, false);
 }
 
 async function signIn(token) {
@@ -89,15 +116,15 @@ async function signIn(token) {
 function start(token, list) {
   state.token = token;
   state.abort = new AbortController();
+  state.downSince = Date.now();
+  state.wasLive = false;
+  setTimeout(renderLive, QUIET_MS + 100);
   $("signin").hidden = true;
   $("app").hidden = false;
   $("family-token").value = "";
-  if (list) replaceAll(list.visits);
+  if (list) replaceAll(list);
   else poll();
   streamLoop(state.abort.signal);
-  state.timers.push(setInterval(() => {
-    if (!state.live) poll();
-  }, POLL_MS));
   state.timers.push(setInterval(refreshETAs, ETA_MS));
   render();
 }
@@ -106,9 +133,12 @@ function signOut(reason) {
   state.abort?.abort();
   state.timers.forEach(clearInterval);
   state.timers = [];
+  clearTimeout(state.pollTimer);
+  state.pollTimer = 0;
   state.token = "";
   state.items.clear();
   state.live = false;
+  state.downSince = 0;
   localStorage.removeItem(KEY);
   $("app").hidden = true;
   $("signin").hidden = false;
@@ -124,21 +154,43 @@ function authFailed(err) {
   return false;
 }
 
-function replaceAll(visits) {
+// replaceAll takes the answer of GET /m/v1/family/visits.
+function replaceAll(list) {
   state.items.clear();
-  for (const v of visits || []) state.items.set(v.request_id, v);
+  for (const v of list.visits || []) state.items.set(v.request_id, v);
+  if (list.hotline) {
+    $("hotline").textContent = list.hotline;
+    $("hotline").href = "tel:" + list.hotline;
+  }
   render();
 }
 
+// poll asks once; schedulePoll keeps asking while the stream is down,
+// backing off while the polls fail.
 async function poll() {
-  if (!state.token) return;
+  if (!state.token) return false;
   const token = state.token;
   try {
     const r = await call(token, "GET", "/m/v1/family/visits");
-    if (token === state.token) replaceAll(r.visits);
+    if (token === state.token) replaceAll(r);
+    return true;
   } catch (err) {
     authFailed(err);
+    return false;
   }
+}
+
+function schedulePoll() {
+  clearTimeout(state.pollTimer);
+  if (!state.token || state.live) return;
+  state.pollTimer = setTimeout(async () => {
+    state.pollTimer = 0;
+    if (state.live) return;
+    const ok = await poll();
+    state.pollEvery = ok ? POLL_MS : Math.min(POLL_MAX_MS, state.pollEvery * 2);
+    renderLive();
+    schedulePoll();
+  }, state.pollEvery);
 }
 
 // refreshETAs asks again for the requests whose care worker is on the way:
@@ -186,21 +238,43 @@ async function streamLoop(signal) {
       if (authFailed(err)) return;
       setLive(false);
       failures++;
-      poll();
+      // Catch up once when the stream first fails; then the poll timer.
+      if (failures === 1) poll();
       await sleep(Math.min(60000, 2000 * 2 ** Math.min(failures, 5)), signal);
     }
   }
 }
 
 function setLive(on) {
-  state.live = on;
+  if (on) {
+    state.live = true;
+    state.wasLive = true;
+    state.downSince = 0;
+    state.pollEvery = POLL_MS;
+    clearTimeout(state.pollTimer);
+    state.pollTimer = 0;
+  } else {
+    if (state.live || !state.downSince) state.downSince = Date.now();
+    state.live = false;
+    if (!state.pollTimer) schedulePoll();
+    // Say so only if it stays down.
+    setTimeout(renderLive, QUIET_MS + 100);
+  }
   renderLive();
 }
 
 function renderLive() {
   const el = $("live");
-  el.dataset.state = state.live ? "live" : "polling";
-  el.textContent = state.live ? t("live", "实时更新中") : t("polling", "正在重新连接…每 {s} 秒刷新一次").replace("{s}", POLL_MS / 1000);
+  const quiet = Date.now() - state.downSince < QUIET_MS;
+  let key = "polling";
+  if (navigator.onLine === false) key = "offline";
+  else if (state.live || (state.wasLive && quiet)) key = "live";
+  else if (quiet) key = "connecting";
+  el.dataset.state = key;
+  if (key === "live") el.textContent = t("live", "实时更新中");
+  else if (key === "connecting") el.textContent = t("connecting", "正在连接…");
+  else if (key === "offline") el.textContent = t("offlineNow", "网络已断开，恢复后自动更新");
+  else el.textContent = t("polling", "正在重新连接…每 {s} 秒刷新一次").replace("{s}", Math.round(state.pollEvery / 1000));
 }
 
 function eta(v) {
@@ -216,7 +290,7 @@ function timeline(v) {
     h("li", { class: i === done.length - 1 ? "step current" : "step", "data-status": e.status },
       // Pending again after the first step: an offer was declined or expired.
       h("span", { class: "step-name", text: i > 0 && e.status === "pending" ? t("ev_requeued", "重新等待派单") : t("ev_" + e.status, EV_ZH[e.status] || e.status) }),
-      h("time", { datetime: e.time, text: clock(e.time, en()) })));
+      h("time", { datetime: e.time, text: clock(e.time, en(), true) })));
   // The steps still to come, so a family sees how far along it is.
   if (LIVE.has(v.status)) {
     const at = Math.max(STEPS.indexOf(v.status), ...done.map((e) => STEPS.indexOf(e.status)));
@@ -252,8 +326,14 @@ $("signin-form").addEventListener("submit", (e) => {
 $("sign-out").addEventListener("click", () => signOut());
 $("error").addEventListener("click", () => showError(""));
 window.addEventListener("online", () => {
-  if (state.token && !state.live) poll();
+  renderLive();
+  if (state.token && !state.live) {
+    state.pollEvery = POLL_MS;
+    poll();
+    schedulePoll();
+  }
 });
+window.addEventListener("offline", renderLive);
 
 // A link with #token= signs in, also when opened on the page already showing.
 function fromFragment() {

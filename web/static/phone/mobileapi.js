@@ -179,13 +179,14 @@ export function h(tag, attrs, ...children) {
   return el;
 }
 
-// clock formats a time as HH:MM, with the date when it is not today.
-export function clock(iso, english) {
+// clock formats a time as HH:MM, with the date when it is not today, or
+// always when withDate (a family reading a list days later).
+export function clock(iso, english, withDate = false) {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return "";
   const locale = english ? "en-GB" : "zh-CN";
   const time = d.toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit" });
-  if (d.toDateString() === new Date().toDateString()) return time;
+  if (!withDate && d.toDateString() === new Date().toDateString()) return time;
   return d.toLocaleDateString(locale, { month: "short", day: "numeric" }) + " " + time;
 }
 

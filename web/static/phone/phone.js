@@ -7,6 +7,7 @@
 import { setup, t, lang } from "/i18n.js";
 import { ApiError, call, describe, ERR_EN, stream, serviceName, tokenFromFragment, h, clock, serverNow, STATUS_EN } from "/phone/mobileapi.js";
 import { EventQueue } from "/phone/queue.js";
+import { mapLinks, supportsGeoURI } from "/phone/navlinks.js";
 
 const EN = {
   ...STATUS_EN,
@@ -37,7 +38,6 @@ const EN = {
   accept: "Accept",
   decline: "Decline",
   job: "Current job",
-  openMaps: "Open in maps",
   noAddress: "The address is no longer shown for this visit.",
   planned: "Planned {a}–{b}",
   checklist: "Tasks",
@@ -75,6 +75,28 @@ const EN = {
   signedOut: "Signed out: ",
   work: "Work on this",
   scanFailed: "The camera could not read a code: ",
+  urg_emergency: "Emergency",
+  urg_soon: "As soon as possible",
+  urg_scheduled: "Booked",
+  window: "Time {a}–{b}",
+  declineWhy: "Why are you declining?",
+  back: "Back",
+  dr_too_far: "Too far",
+  dr_busy: "Busy right now",
+  dr_no_skill: "Not my kind of service",
+  dr_unwell: "Not feeling well",
+  dr_off_shift: "About to go off duty",
+  dr_other: "Other",
+  call: "Call {p}",
+  nav_amap: "Navigate (Amap)",
+  nav_baidu: "Navigate (Baidu Maps)",
+  nav_geo: "Other map app",
+  opNotes: "Dispatch notes",
+  careNotes: "About the elder",
+  recorded: "Recorded",
+  evTimes: "{e}: tapped {d}, reached the server {r}",
+  evQueued: "{e}: tapped {d}, not sent yet",
+  offlineCopy: "No network: showing the jobs as last loaded at {t}.",
 };
 
 const KEY = {
@@ -110,6 +132,7 @@ const state = {
   streamLive: false, // the offer stream is open: its events replace checkOffers
   job: null, // the visit being worked: the API's visit with a local status
   visits: [], // today's, from GET /m/v1/visits
+  savedAt: "", // set when visits is the service worker's copy from then
   abort: null, // ends the session's streams and loops
   timers: [],
 };
@@ -225,6 +248,7 @@ async function signOut(reason) {
     // Best effort: tell dispatch before forgetting the token.
     call(state.token, "POST", "/m/v1/heartbeat", hbBody(false)).catch(() => {});
   }
+  forgetSavedVisits(state.token);
   state.abort?.abort();
   state.timers.forEach(clearInterval);
   state.timers = [];
@@ -386,13 +410,20 @@ async function offersLoop(signal) {
       const retry = await stream(state.token, "/m/v1/offers/stream", (name, data) => {
         if (name === "offer") addOffer(data);
         else if (name === "closed" && data && state.offers.delete(data.id)) renderOffers();
-      }, signal, () => { state.streamLive = true; });
+      }, signal, () => {
+        state.streamLive = true;
+        state.hbNet = true;
+        renderStatus();
+      });
       state.streamLive = false;
+      renderStatus();
       failures = 0;
       await sleep(retry, signal);
     } catch (err) {
       state.streamLive = false;
       if (signal.aborted || err.name === "AbortError") return;
+      if (err.retryable) state.hbNet = false;
+      renderStatus();
       if (authFailed(err)) return;
       failures++;
       if (!poll && failures >= 3 && err.status !== 0) poll = true;
@@ -430,7 +461,7 @@ async function checkOffers() {
   }
 }
 
-async function answerOffer(id, accept, card) {
+async function answerOffer(id, accept, card, reasonCode) {
   for (const b of card.querySelectorAll("button")) b.disabled = true;
   showError("");
   try {
@@ -439,7 +470,7 @@ async function answerOffer(id, accept, card) {
       setJob(r.visit);
       refreshVisits();
     } else {
-      await call(state.token, "POST", `/m/v1/offers/${encodeURIComponent(id)}/decline`, {});
+      await call(state.token, "POST", `/m/v1/offers/${encodeURIComponent(id)}/decline`, { reason_code: reasonCode || "other" });
     }
     state.offers.delete(id);
   } catch (err) {
@@ -475,9 +506,14 @@ async function refreshVisits() {
   let r;
   try {
     r = await call(token, "GET", "/m/v1/visits");
+    state.savedAt = "";
   } catch (err) {
-    authFailed(err);
-    return;
+    if (authFailed(err)) return;
+    // No network: the list the service worker kept, shown as such, when
+    // the page has none yet (a reopen in a dead zone).
+    if (!err.retryable || state.visits.length) return;
+    r = await savedVisits(token);
+    if (!r || token !== state.token) return;
   }
   if (token !== state.token) return;
   state.visits = r.visits || [];
@@ -506,6 +542,32 @@ async function refreshVisits() {
   saveJob();
   syncWatch();
   render();
+}
+
+// savedVisits is the day list the service worker (sw.js) kept from the last
+// good answer for token, or null.
+async function savedVisits(token) {
+  const off = globalThis.carehexOffline;
+  if (!off || !("caches" in globalThis)) return null;
+  try {
+    const res = await (await caches.open(off.DATA)).match(await off.visitsKey(token));
+    if (!res) return null;
+    state.savedAt = res.headers.get("X-Carehex-Saved") || "";
+    return await res.json();
+  } catch {
+    return null;
+  }
+}
+
+// forgetSavedVisits drops the kept day list of token (signing out).
+async function forgetSavedVisits(token) {
+  const off = globalThis.carehexOffline;
+  if (!off || !("caches" in globalThis) || !token) return;
+  try {
+    await (await caches.open(off.DATA)).delete(await off.visitsKey(token));
+  } catch {
+    // nothing kept, or storage refused: nothing to forget
+  }
 }
 
 // nextLive is the live visit due first.
@@ -563,6 +625,12 @@ async function report(type) {
 // ---- the queue's answers -------------------------------------------------
 
 function sent(ev, r) {
+  if (state.job && r.event && state.job.id === ev.visit_id) {
+    const list = (state.job.events || []).filter((e) => e.event_id !== r.event.event_id);
+    state.job.events = [...list, r.event];
+    saveJob();
+    renderJob();
+  }
   const exc = (r.event && r.event.exceptions) || [];
   if (exc.length) showError(exc.map((k) => t("exc_" + k, excZH[k] || k)).join(" "), "", true);
   if (state.job && r.visit && state.job.id === r.visit.id) {
@@ -592,18 +660,34 @@ function render() {
   renderToday();
 }
 
+// statusKey says where the carer stands from what the page knows now: the
+// network (the browser's online flag, the last call, the offer stream), a
+// live job, open offers; the last heartbeat's answer only fills in what the
+// page cannot know (busy with a visit assigned by hand, not yet loaded).
+function statusKey() {
+  const live = state.job && LIVE.has(state.job.status);
+  if (!state.available && !live) return "off";
+  if (state.posError && !state.pos) return "noloc";
+  if (!netUp()) return "nonet";
+  if (!state.pos) return "locating";
+  if (live) return "busy";
+  if (state.offers.size) return "offered";
+  if (state.hbStatus === "busy") return "busy";
+  return "available";
+}
+
+// netUp: the browser says it is online and the last call or the offer
+// stream got through.
+function netUp() {
+  return navigator.onLine !== false && (state.hbNet || state.streamLive);
+}
+
 function renderStatus() {
   const b = $("go-available");
   b.textContent = state.available ? t("goOff", "停止接单") : t("goAvailable", "开始接单");
   b.setAttribute("aria-pressed", String(state.available));
   b.classList.toggle("on", state.available);
-  let key = "off";
-  if (state.available || (state.job && LIVE.has(state.job.status))) {
-    if (state.posError && !state.pos) key = "noloc";
-    else if (!state.pos) key = "locating";
-    else if (!state.hbNet) key = "nonet";
-    else key = state.hbStatus || (state.available ? "locating" : "off");
-  }
+  const key = statusKey();
   const zh = {
     off: "休息中", locating: "正在定位…", available: "空闲，等待派单", offered: "有新订单",
     busy: "服务中", offline: "休息中", nonet: "网络中断，恢复后上报位置", noloc: "定位未开启：请允许获取位置才能接单",
@@ -628,21 +712,53 @@ function distance(m) {
 function renderOffers() {
   const box = $("offers");
   const cards = [...state.offers.values()].sort((a, b) => Date.parse(a.expires_at) - Date.parse(b.expires_at)).map((o) => {
-    const card = h("article", { class: "card offer", "data-testid": "offer", "data-offer-id": o.id },
-      h("h2", { text: t("newOffer", "新订单") }),
+    const card = h("article", { class: "card offer", "data-testid": "offer", "data-offer-id": o.id, "data-urgency": o.urgency || "" },
+      h("header", { class: "job-head" },
+        h("h2", { text: t("newOffer", "新订单") }),
+        o.urgency ? h("span", { class: "urgency", "data-testid": "offer-urgency", "data-urgency": o.urgency, text: urgencyName(o.urgency) }) : null),
       h("p", { class: "service", text: serviceName(o.service_code, en()) }),
-      h("p", { class: "distance", text: fmt(t("distance", "距离 {d}"), { d: distance(o.distance_m) }) }),
+      o.window_start ? h("p", { class: "window", "data-testid": "offer-window", text: windowText(o.window_start, o.window_end) }) : null,
+      h("p", { class: "distance", "data-testid": "offer-distance", text: fmt(t("distance", "距离 {d}"), { d: distance(o.distance_m) }) }),
       h("p", { class: "countdown", "data-testid": "countdown", "data-expires": o.expires_at }),
     );
     const decline = h("button", { type: "button", class: "secondary", "data-testid": "decline", text: t("decline", "拒绝") });
     const accept = h("button", { type: "button", class: "primary", "data-testid": "accept", text: t("accept", "接单") });
-    decline.addEventListener("click", () => answerOffer(o.id, false, card));
+    const actions = h("div", { class: "actions" }, decline, accept);
+    decline.addEventListener("click", () => actions.replaceWith(declineReasons(o.id, card, actions)));
     accept.addEventListener("click", () => answerOffer(o.id, true, card));
-    card.append(h("div", { class: "actions" }, decline, accept));
+    card.append(actions);
     return card;
   });
   box.replaceChildren(...cards);
   tick();
+  renderStatus();
+}
+
+const URGENCY_ZH = { emergency: "紧急", soon: "尽快", scheduled: "预约" };
+const urgencyName = (u) => t("urg_" + u, URGENCY_ZH[u] || u);
+
+// windowText is a booked time window, with the date when it is not today.
+function windowText(a, b) {
+  return fmt(t("window", "时段 {a}–{b}"), { a: clock(a, en()), b: clock(b, en()) });
+}
+
+// Why a carer declines: the server keeps the code (carehex.DeclineReasonCodes).
+const DECLINE_ZH = { too_far: "距离太远", busy: "手头有事", no_skill: "不擅长此项服务", unwell: "身体不适", off_shift: "即将下班", other: "其他" };
+
+// declineReasons replaces the offer's buttons with the short list of
+// reasons; a tap on one declines, "back" puts the buttons back.
+function declineReasons(id, card, actions) {
+  const box = h("div", { class: "decline-reasons", "data-testid": "decline-reasons", role: "group" },
+    h("p", { class: "hint", text: t("declineWhy", "拒绝原因") }));
+  for (const code of Object.keys(DECLINE_ZH)) {
+    const b = h("button", { type: "button", class: "secondary", "data-testid": "decline-reason", "data-reason": code, text: t("dr_" + code, DECLINE_ZH[code]) });
+    b.addEventListener("click", () => answerOffer(id, false, card, code));
+    box.append(b);
+  }
+  const back = h("button", { type: "button", class: "link-button", "data-testid": "decline-back", text: t("back", "返回") });
+  back.addEventListener("click", () => box.replaceWith(actions));
+  box.append(back);
+  return box;
 }
 
 // tick updates the countdowns in place (the cards stay, so a tap is never
@@ -707,13 +823,32 @@ function renderJob() {
     card.append(h("p", { class: "withdrawn", role: "alert", "data-testid": "job-withdrawn",
       text: fmt(t("withdrawn", "调度中心已取消此任务。原因：{r}"), { r: cancelReasonName(job.cancel_reason) }) }));
   }
+  if (job.urgency) {
+    card.append(h("p", { class: "urgency", "data-urgency": job.urgency, text: urgencyName(job.urgency) }));
+  }
   if (r) {
-    const who = h("p", { class: "resident" }, r.name + " ");
-    if (r.phone) who.append(h("a", { href: "tel:" + r.phone, text: r.phone }));
-    const ll = `${r.location.lat},${r.location.lng}`;
-    card.append(who,
-      h("p", { class: "address", "data-testid": "address", text: r.address }),
-      h("a", { class: "maps-link", "data-testid": "maps-link", href: `geo:${ll}?q=${ll}`, text: t("openMaps", "在地图中打开") }));
+    card.append(h("p", { class: "resident", "data-testid": "resident-name", text: r.name }));
+    if (r.phone) {
+      card.append(h("a", { class: "tap-link", "data-testid": "call-link", href: "tel:" + r.phone, text: fmt(t("call", "拨打 {p}"), { p: r.phone }) }));
+    }
+    card.append(h("p", { class: "address", "data-testid": "address", text: r.address }));
+    const nav = h("div", { class: "nav-links" });
+    const names = { amap: ["nav_amap", "高德地图导航"], baidu: ["nav_baidu", "百度地图导航"], geo: ["nav_geo", "其他地图应用"] };
+    for (const l of mapLinks(r.location.lat, r.location.lng, r.address || r.name, supportsGeoURI(navigator.userAgent))) {
+      const a = h("a", { class: "tap-link maps-link", "data-testid": "maps-link", "data-app": l.app, href: l.href, text: t(...names[l.app]) });
+      if (l.app !== "geo") {
+        a.target = "_blank";
+        a.rel = "noopener";
+      }
+      nav.append(a);
+    }
+    card.append(nav);
+    if (job.notes || r.care_notes) {
+      const notes = h("dl", { class: "notes", "data-testid": "job-notes" });
+      if (job.notes) notes.append(h("dt", { text: t("opNotes", "调度备注") }), h("dd", { "data-testid": "op-notes", text: job.notes }));
+      if (r.care_notes) notes.append(h("dt", { text: t("careNotes", "老人情况") }), h("dd", { "data-testid": "care-notes", text: r.care_notes }));
+      card.append(notes);
+    }
   } else {
     card.append(h("p", { class: "address hint", "data-testid": "address", text: t("noAddress", "此任务的地址已不再显示。") }));
   }
@@ -742,6 +877,8 @@ function renderJob() {
     steps.append(b);
   }
   card.append(steps);
+  const times = eventTimes(job);
+  if (times.length) card.append(h("h3", { text: t("recorded", "已记录") }), h("ul", { class: "event-times", "data-testid": "event-times" }, ...times));
   if (job.status === "en_route") {
     const ns = h("button", { type: "button", class: "link-button", "data-testid": "no-show", text: t("noShow", "无人在家") });
     ns.addEventListener("click", () => report("no_show"));
@@ -756,6 +893,25 @@ function renderJob() {
     card.append(close);
   }
   box.replaceChildren(card);
+}
+
+// eventTimes lists the job's events with the time the carer tapped (the
+// phone's clock) beside the time the server received them, and the queued
+// ones as not sent yet.
+function eventTimes(job) {
+  const t2 = (iso) => clock(iso, en());
+  const seen = new Set();
+  const out = (job.events || []).map((e) => {
+    seen.add(e.event_id);
+    return h("li", { "data-event-id": e.event_id, "data-device-time": e.device_time, "data-receive-time": e.receive_time,
+      text: fmt(t("evTimes", "{e}：手机时间 {d}，服务器收到 {r}"), { e: eventName(e.type), d: t2(e.device_time), r: t2(e.receive_time) }) });
+  });
+  for (const q of queue()) {
+    if (q.visit_id !== job.id || seen.has(q.body.event_id)) continue;
+    out.push(h("li", { class: "queued", "data-event-id": q.body.event_id, "data-device-time": q.body.device_time,
+      text: fmt(t("evQueued", "{e}：手机时间 {d}，尚未发送"), { e: eventName(q.body.type), d: t2(q.body.device_time) }) }));
+  }
+  return out;
 }
 
 function renderPending() {
@@ -786,6 +942,8 @@ function renderPending() {
 function renderToday() {
   const list = state.visits.filter((v) => !state.job || v.id !== state.job.id);
   $("today-box").hidden = list.length === 0;
+  $("today-saved").hidden = !state.savedAt;
+  if (state.savedAt) $("today-saved").textContent = fmt(t("offlineCopy", "无网络：显示 {t} 时加载的任务。"), { t: clock(state.savedAt, en()) });
   $("today").replaceChildren(...list.map((v) => {
     const li = h("li", {},
       h("span", { text: clock(v.planned_start, en()) + " " + serviceName(v.service_code, en()) }), " ",
@@ -852,10 +1010,13 @@ $("error").addEventListener("click", () => showError(""));
 $("go-available").addEventListener("click", () => setAvailable(!state.available));
 window.addEventListener("offline", () => {
   state.hbNet = false;
+  state.streamLive = false;
   renderStatus();
 });
 window.addEventListener("online", () => {
+  // Optimistic until a call says otherwise: the heartbeat below checks.
   state.hbNet = true;
+  renderStatus();
   events.resetBackoff();
   flushQueue();
   if (state.token) {
@@ -865,6 +1026,11 @@ window.addEventListener("online", () => {
 });
 setInterval(tick, 500);
 setupScan();
+// The service worker keeps the app and the day list for a dead zone; a
+// browser without one (or on plain http away from localhost) works online.
+if ("serviceWorker" in navigator && window.isSecureContext) {
+  navigator.serviceWorker.register("/phone/sw.js", { scope: "/phone/" }).catch(() => {});
+}
 
 // A link with #token= signs in (again, as another provider if need be),
 // also when it is opened on the page already showing.

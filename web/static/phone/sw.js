@@ -1,0 +1,81 @@
+// The phone app's service worker: the app opens with no network (a carer
+// reopening the browser in a basement), and the day list the server last
+// sent is kept for the page to show while offline.
+//
+// Rules: the app's files are fetched from the network first and the copy
+// refreshed on every load, so an online phone never runs an old build and
+// the cache only answers when the network fails. API calls are never
+// answered from a cache: the worker stores each good GET /m/v1/visits answer
+// (under a hash of the token, offline.js) and the page decides, when a call
+// fails, to show that copy marked as such. Everything else, the offer
+// stream included, passes straight through.
+importScripts("/phone/offline.js");
+const { SHELL, DATA, visitsKey } = self.carehexOffline;
+
+const FILES = [
+  "/phone/",
+  "/phone/phone.js",
+  "/phone/mobileapi.js",
+  "/phone/queue.js",
+  "/phone/services.js",
+  "/phone/navlinks.js",
+  "/phone/offline.js",
+  "/phone/phone.css",
+  "/phone/manifest.json",
+  "/phone/icon-192.png",
+  "/phone/icon-512.png",
+  "/base.css",
+  "/i18n.js",
+];
+
+self.addEventListener("install", (e) => {
+  e.waitUntil(caches.open(SHELL).then((c) => c.addAll(FILES)).then(() => self.skipWaiting()));
+});
+
+self.addEventListener("activate", (e) => {
+  e.waitUntil(
+    caches.keys()
+      .then((keys) => Promise.all(keys.filter((k) => k.startsWith("carehex-phone-") && k !== SHELL && k !== DATA).map((k) => caches.delete(k))))
+      .then(() => self.clients.claim()),
+  );
+});
+
+self.addEventListener("fetch", (e) => {
+  const req = e.request;
+  if (req.method !== "GET") return;
+  const url = new URL(req.url);
+  if (url.origin !== self.location.origin) return;
+  if (url.pathname === "/m/v1/visits") {
+    e.respondWith(keepVisits(req));
+    return;
+  }
+  if (FILES.includes(url.pathname)) e.respondWith(shell(req, url.pathname));
+});
+
+// shell: the network's answer (kept), else the kept copy.
+async function shell(req, path) {
+  const cache = await caches.open(SHELL);
+  try {
+    const res = await fetch(req);
+    if (res.ok) await cache.put(path, res.clone());
+    return res;
+  } catch (err) {
+    const kept = await cache.match(path);
+    if (kept) return kept;
+    throw err;
+  }
+}
+
+// keepVisits passes the call on and keeps a good answer for offline use.
+async function keepVisits(req) {
+  const res = await fetch(req);
+  const auth = req.headers.get("Authorization") || "";
+  if (res.ok && auth.startsWith("Bearer ")) {
+    const key = await visitsKey(auth.slice(7));
+    const copy = new Response(await res.clone().blob(), {
+      headers: { "Content-Type": "application/json", "X-Carehex-Saved": new Date().toISOString() },
+    });
+    await (await caches.open(DATA)).put(key, copy);
+  }
+  return res;
+}
