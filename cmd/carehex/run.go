@@ -22,6 +22,7 @@ usage:
   carehex bench load [--rate N] [--duration D] [--database-url URL] [--redis-url URL] [--transport twirp|nethttp|both]
   carehex bench load --addr URL --username U --password P [--rate N] [--duration D]   (a running server; its CPU from /metrics)
   carehex settle --month YYYY-MM [--data DIR] [--close] [--out DIR]   monthly statements of the organisations
+  carehex export open-data --from DATE --to DATE [--res 7] [--k 5] --out DIR [--data DIR]   desensitised figures per H3 cell and day
   carehex audit verify [--data DIR] [--from DATE] [--anchors FILE]   recompute the trail's hash chains; non-zero naming the first bad record
   carehex audit anchor [--data DIR] [--export FILE]   anchor the chains' heads now; export every anchor as JSON
   carehex simulate [--preset small|city] [--seed N] [--addr URL] [--residents N] [--providers N] [--record FILE] [--replay FILE] [--compare] [--map FILE]
@@ -69,6 +70,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return benchLoad(ctx, rest[1:], getenv, stdout, stderr)
 	case cmd == "settle":
 		return settleMonth(ctx, rest, getenv, stdout, stderr)
+	case cmd == "export":
+		return exportCmd(ctx, rest, getenv, stdout, stderr)
 	case cmd == "audit":
 		return auditCmd(ctx, rest, getenv, stdout, stderr)
 	case cmd == "simulate":
