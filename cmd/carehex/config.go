@@ -39,6 +39,14 @@ type Config struct {
 	// (POST /cti/v1/calls); empty turns that endpoint off. Environment only:
 	// a secret on the command line would show in the process list.
 	CTISecret string
+	// DataKey (CAREHEX_DATA_KEY) encrypts ID numbers at rest: base64 keys,
+	// comma-separated, the first encrypting (sqlstore.ParseDataKeys). Empty:
+	// the key file beside the SQLite database, generated if missing.
+	// Environment only, like CTISecret.
+	DataKey string
+	// GPSRetention is how long raw GPS points of visits are kept before
+	// they are reduced to the verification summary (CAREHEX_GPS_RETENTION).
+	GPSRetention time.Duration
 
 	offerTTLText    string // CAREHEX_OFFER_TTL as given, parsed by validate
 	reconcileText   string // CAREHEX_RECONCILE as given
@@ -71,6 +79,7 @@ func defaultConfig(getenv func(string) string) Config {
 	set(&c.LogLevel, "CAREHEX_LOG_LEVEL")
 	set(&c.Zone, "CAREHEX_ZONE")
 	set(&c.CTISecret, "CAREHEX_CTI_SECRET")
+	set(&c.DataKey, "CAREHEX_DATA_KEY")
 	c.offerTTLText = getenv("CAREHEX_OFFER_TTL")
 	c.reconcileText = getenv("CAREHEX_RECONCILE")
 	c.Access = defaultAccessConfig(getenv)

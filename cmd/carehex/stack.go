@@ -68,6 +68,11 @@ func newStack(ctx context.Context, cfg *Config, clock carehex.Clock, log *slog.L
 	if err != nil {
 		return nil, err
 	}
+	if src, created := store.DataKeySource(); created {
+		log.Warn("datakey.generated", "msg", "ID numbers are encrypted with a new key; back it up with the database, or set CAREHEX_DATA_KEY", "where", src)
+	} else if cfg.DataKey == "" && cfg.DatabaseURL != "" {
+		log.Warn("datakey.fallback", "msg", "ID numbers are encrypted with a key kept in the database itself; set CAREHEX_DATA_KEY", "where", src)
+	}
 	rdb, closeRedis, err := openRedis(ctx, cfg, log)
 	if err != nil {
 		store.Close()
@@ -209,7 +214,11 @@ func (st *stack) Close() {
 
 // openStore opens the system of record and loads the embedded catalogue into it.
 func openStore(ctx context.Context, cfg *Config, clock carehex.Clock) (*sqlstore.DB, error) {
-	store, err := sqlstore.Open(ctx, cfg.dsn(), clock)
+	opts, err := cfg.storeOptions()
+	if err != nil {
+		return nil, err
+	}
+	store, err := sqlstore.Open(ctx, cfg.dsn(), clock, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", redactDSN(cfg), err)
 	}
@@ -260,4 +269,17 @@ func openRedis(ctx context.Context, cfg *Config, log *slog.Logger) (redis.Univer
 	log.Info("redis.embedded", "addr", mr.Addr())
 	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
 	return rdb, func() { rdb.Close(); mr.Close() }, nil
+}
+
+// storeOptions are the store's options from cfg: the data keys of
+// CAREHEX_DATA_KEY when set.
+func (c *Config) storeOptions() ([]sqlstore.Option, error) {
+	if c.DataKey == "" {
+		return nil, nil
+	}
+	keys, err := sqlstore.ParseDataKeys(c.DataKey)
+	if err != nil {
+		return nil, err
+	}
+	return []sqlstore.Option{sqlstore.WithDataKeys(keys)}, nil
 }
