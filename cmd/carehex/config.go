@@ -47,6 +47,12 @@ type Config struct {
 	// GPSRetention is how long raw GPS points of visits are kept before
 	// they are reduced to the verification summary (CAREHEX_GPS_RETENTION).
 	GPSRetention time.Duration
+	// ResidentRetention is how long a deactivated resident's personal data
+	// is kept before it is erased (CAREHEX_RESIDENT_RETENTION).
+	ResidentRetention time.Duration
+
+	gpsRetentionText      string
+	residentRetentionText string
 
 	offerTTLText    string // CAREHEX_OFFER_TTL as given, parsed by validate
 	reconcileText   string // CAREHEX_RECONCILE as given
@@ -80,6 +86,8 @@ func defaultConfig(getenv func(string) string) Config {
 	set(&c.Zone, "CAREHEX_ZONE")
 	set(&c.CTISecret, "CAREHEX_CTI_SECRET")
 	set(&c.DataKey, "CAREHEX_DATA_KEY")
+	c.gpsRetentionText = getenv("CAREHEX_GPS_RETENTION")
+	c.residentRetentionText = getenv("CAREHEX_RESIDENT_RETENTION")
 	c.offerTTLText = getenv("CAREHEX_OFFER_TTL")
 	c.reconcileText = getenv("CAREHEX_RECONCILE")
 	c.Access = defaultAccessConfig(getenv)
@@ -96,6 +104,13 @@ func (c *Config) storeFlags(fs *flag.FlagSet) {
 
 // validate fails fast with a message a newcomer can act on.
 func (c *Config) validate() error {
+	var err error
+	if c.GPSRetention, err = parseRetention("CAREHEX_GPS_RETENTION", c.gpsRetentionText, defaultGPSRetention); err != nil {
+		return err
+	}
+	if c.ResidentRetention, err = parseRetention("CAREHEX_RESIDENT_RETENTION", c.residentRetentionText, defaultResidentRetention); err != nil {
+		return err
+	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return fmt.Errorf("--addr / CAREHEX_ADDR %q is not HOST:PORT (e.g. 127.0.0.1:8080): %v", c.Addr, err)
 	}

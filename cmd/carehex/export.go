@@ -18,6 +18,8 @@ func exportCmd(ctx context.Context, args []string, getenv func(string) string, s
 		switch args[0] {
 		case "open-data":
 			return exportOpenData(ctx, args[1:], getenv, stdout, stderr)
+		case "resident":
+			return exportResident(ctx, args[1:], getenv, stdout, stderr)
 		}
 	}
 	fmt.Fprint(stderr, usage)

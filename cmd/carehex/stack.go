@@ -56,6 +56,8 @@ type stack struct {
 	clock      carehex.Clock
 	closeRedis func()
 	backups    *backups // nil unless CAREHEX_BACKUP_EVERY is set
+	// retention periods of the daily pass (retention.go)
+	gpsRetention, residentRetention time.Duration
 }
 
 // newStack opens the store and Redis named by cfg and wires the parts with
@@ -78,7 +80,11 @@ func newStack(ctx context.Context, cfg *Config, clock carehex.Clock, log *slog.L
 		store.Close()
 		return nil, err
 	}
-	st := &stack{Store: store, Redis: rdb, log: log, clock: clock, closeRedis: closeRedis}
+	st := &stack{Store: store, Redis: rdb, log: log, clock: clock, closeRedis: closeRedis,
+		gpsRetention: cfg.GPSRetention, residentRetention: cfg.ResidentRetention}
+	if st.gpsRetention == 0 { // a Config not passed through validate (tests)
+		st.gpsRetention, st.residentRetention = defaultGPSRetention, defaultResidentRetention
+	}
 	if cfg.BackupEvery > 0 {
 		st.backups = &backups{store: store, dir: cfg.BackupDir, every: cfg.BackupEvery, keep: cfg.BackupKeep, log: log}
 	}
@@ -183,6 +189,9 @@ func (st *stack) Start(ctx context.Context) (stop func()) {
 		"relay":    func(ctx context.Context) error { return st.Relay.Run(ctx, 2*time.Second) },
 		"notify":   st.Bridge.Run,
 		"anchor":   func(ctx context.Context) error { return runAnchors(ctx, st.Store, st.clock, time.Hour, st.log) },
+		"retention": func(ctx context.Context) error {
+			return runRetention(ctx, st.Store, st.clock, st.gpsRetention, st.residentRetention, st.log)
+		},
 	}
 	if st.backups != nil {
 		jobs["backup"] = st.backups.Run
