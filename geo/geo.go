@@ -98,3 +98,16 @@ func EdgeLengthM(res int) (float64, error) {
 	}
 	return m, nil
 }
+
+// Parent returns the cell at the coarser resolution res that contains c
+// (c itself when res is c's own resolution).
+func Parent(c carehex.Cell, res int) (carehex.Cell, error) {
+	p, err := h3.Cell(c).Parent(res)
+	if err != nil {
+		return 0, carehex.Errorf(carehex.EINVALID, "res", "no parent of cell %x at resolution %d: %v", uint64(c), res, err)
+	}
+	return carehex.Cell(p), nil
+}
+
+// Resolution returns the resolution of c.
+func Resolution(c carehex.Cell) int { return h3.Cell(c).Resolution() }

@@ -149,7 +149,11 @@ var ErrDatabaseInUse = errors.New("database is in use by another carehex process
 // existing files are kept beside it with the suffix ".before-restore-<time>". The
 // restored copy is opened as the server would (which applies migrations a
 // newer binary brings) and checked.
-func Restore(ctx context.Context, from, dbPath string, force bool) (*CheckReport, error) {
+//
+// The backup's ID numbers open with the keys the server uses: opts'
+// WithDataKeys (CAREHEX_DATA_KEY), or the data key file beside dbPath,
+// which a restore into a new directory needs copied there first.
+func Restore(ctx context.Context, from, dbPath string, force bool, opts ...Option) (*CheckReport, error) {
 	src, err := sql.Open("sqlite", from+"?mode=ro")
 	if err != nil {
 		return nil, carehex.Internal(err, "open backup")
@@ -194,7 +198,7 @@ func Restore(ctx context.Context, from, dbPath string, force bool) (*CheckReport
 		return nil, err
 	}
 	unlock() // Open takes its own shared lock
-	db, err := Open(ctx, dbPath, nil)
+	db, err := Open(ctx, dbPath, nil, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("open the restored database: %w", err)
 	}

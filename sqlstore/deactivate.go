@@ -43,7 +43,7 @@ func (s *DB) DeactivateResident(ctx context.Context, id, reason string) (*carehe
 			ObjectID: id, Detail: code}); err != nil {
 			return err
 		}
-		out, err = scanResident(tx.QueryRowContext(ctx, s.rebind(residentSelect+` WHERE id = ?`), id))
+		out, err = s.scanResident(tx.QueryRowContext(ctx, s.rebind(residentSelect+` WHERE id = ?`), id))
 		return err
 	})
 	if err != nil {

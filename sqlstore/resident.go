@@ -127,13 +127,15 @@ func (s *DB) idNumberFree(ctx context.Context, tx *sql.Tx, idNumber, self string
 		return nil
 	}
 	if s.dialect == DialectPostgres {
-		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext('resident_id_number:' || $1))`, idNumber); err != nil {
+		// Locked by its lookup hash: the number itself never leaves the process.
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext('resident_id_number:' || $1))`, s.keys.hash(idNumber)); err != nil {
 			return err
 		}
 	}
 	var other string
-	err := tx.QueryRowContext(ctx, s.rebind(`SELECT id FROM residents WHERE id_number = ? AND id <> ? ORDER BY create_time LIMIT 1`),
-		idNumber, self).Scan(&other)
+	look := s.keys.lookups(idNumber)
+	err := tx.QueryRowContext(ctx, s.rebind(`SELECT id FROM residents WHERE id_number_hash IN (`+placeholders(len(look))+`) AND id <> ? ORDER BY create_time LIMIT 1`),
+		append(look, self)...).Scan(&other)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return nil
@@ -148,13 +150,15 @@ func (s *DB) idNumberFree(ctx context.Context, tx *sql.Tx, idNumber, self string
 func (s *DB) idNumbersFree(ctx context.Context, rs []*carehex.Resident) error {
 	const perQuery = 500
 	var ids []any
+	owner := map[string]string{} // lookup hash → ID number
 	flush := func() error {
 		if len(ids) == 0 {
 			return nil
 		}
-		var num, other string
-		err := s.db.QueryRowContext(ctx, s.rebind(`SELECT id_number, id FROM residents WHERE id_number IN (`+
-			placeholders(len(ids))+`) ORDER BY id_number LIMIT 1`), ids...).Scan(&num, &other)
+		var hash, other string
+		err := s.db.QueryRowContext(ctx, s.rebind(`SELECT id_number_hash, id FROM residents WHERE id_number_hash IN (`+
+			placeholders(len(ids))+`) ORDER BY id_number_hash LIMIT 1`), ids...).Scan(&hash, &other)
+		num := owner[hash]
 		ids = ids[:0]
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
@@ -173,7 +177,11 @@ func (s *DB) idNumbersFree(ctx context.Context, rs []*carehex.Resident) error {
 		if r.IDNumber == "" {
 			continue
 		}
-		if ids = append(ids, r.IDNumber); len(ids) == perQuery {
+		look := s.keys.lookups(r.IDNumber)
+		for _, h := range look {
+			owner[h.(string)] = r.IDNumber
+		}
+		if ids = append(ids, look...); len(ids) >= perQuery {
 			if err := flush(); err != nil {
 				return err
 			}
@@ -201,12 +209,15 @@ func prepareResident(r *carehex.Resident) error {
 }
 
 const residentCols = `id, name, name_lc, phone, phone_rev, id_number, gender, birth_year, address, district,
-	lat, lng, cell, emergency_contacts, preferences, create_time, update_time`
+	lat, lng, cell, emergency_contacts, preferences, create_time, update_time, id_number_hash`
 
-func residentArgs(r *carehex.Resident) []any {
-	return []any{r.ID, r.Name, strings.ToLower(r.Name), r.Phone, reverse(phoneDigits(r.Phone)), r.IDNumber,
+// residentArgs are r's values for residentCols, the ID number encrypted
+// and its lookup hash last (datakey.go).
+func (s *DB) residentArgs(r *carehex.Resident) []any {
+	return []any{r.ID, r.Name, strings.ToLower(r.Name), r.Phone, reverse(phoneDigits(r.Phone)), s.keys.seal(r.IDNumber),
 		string(r.Gender), r.BirthYear, r.Address, r.District, r.Location.Lat, r.Location.Lng, int64(r.Cell),
-		encodeContacts(r.EmergencyContacts), encodePrefs(r.Preferences), micros(r.CreateTime), micros(r.UpdateTime)}
+		encodeContacts(r.EmergencyContacts), encodePrefs(r.Preferences), micros(r.CreateTime), micros(r.UpdateTime),
+		s.keys.hash(r.IDNumber)}
 }
 
 func (s *DB) insertNameGrams(ctx context.Context, q querier, id, name string) error {
@@ -235,7 +246,7 @@ func (s *DB) CreateResident(ctx context.Context, r *carehex.Resident) error {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO residents (`+residentCols+`)
-			VALUES (`+placeholders(17)+`)`), residentArgs(r)...); err != nil {
+			VALUES (`+placeholders(18)+`)`), s.residentArgs(r)...); err != nil {
 			return err
 		}
 		if err := s.insertSearchKeys(ctx, tx, r.ID, r.Name, r.Phone); err != nil {
@@ -291,13 +302,13 @@ func (s *DB) ImportResidents(ctx context.Context, rs []*carehex.Resident) error 
 				var res, aud, ids []any
 				var keys keyBatch
 				for _, r := range part {
-					res = append(res, residentArgs(r)...)
+					res = append(res, s.residentArgs(r)...)
 					aud = append(aud, carehex.NewID("aud"), micros(now), actor, "resident.create", "resident", r.ID, "import")
 					ids = append(ids, r.ID)
 					keys.add(r)
 				}
 				if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO residents (`+residentCols+`) VALUES `+
-					repeatRow("("+placeholders(17)+")", len(part))), res...); err != nil {
+					repeatRow("("+placeholders(18)+")", len(part))), res...); err != nil {
 					return err
 				}
 				if err := s.insertKeyBatch(ctx, tx, &keys, 2*rowsPerStmt); err != nil {
@@ -350,13 +361,14 @@ func (s *DB) UpdateResident(ctx context.Context, r *carehex.Resident) error {
 			return err
 		}
 		r.CreateTime, r.UpdateTime = fromMicros(created), now
+		args := s.residentArgs(r)
 		if err := s.idNumberFree(ctx, tx, r.IDNumber, r.ID); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, s.rebind(`UPDATE residents SET name = ?, name_lc = ?, phone = ?, phone_rev = ?,
 			id_number = ?, gender = ?, birth_year = ?, address = ?, district = ?, lat = ?, lng = ?, cell = ?,
-			emergency_contacts = ?, preferences = ?, update_time = ? WHERE id = ?`),
-			append(residentArgs(r)[1:15], micros(now), r.ID)...)
+			emergency_contacts = ?, preferences = ?, update_time = ?, id_number_hash = ? WHERE id = ?`),
+			append(args[1:15], micros(now), args[17], r.ID)...)
 		if err != nil {
 			return err
 		}
@@ -373,7 +385,8 @@ func (s *DB) UpdateResident(ctx context.Context, r *carehex.Resident) error {
 const residentSelect = `SELECT id, name, phone, id_number, gender, birth_year, address, district, lat, lng, cell,
 	emergency_contacts, preferences, create_time, update_time, deactivate_reason, deactivate_time FROM residents`
 
-func scanResident(sc interface{ Scan(...any) error }) (*carehex.Resident, error) {
+// scanResident reads a row of residentSelect, decrypting the ID number.
+func (s *DB) scanResident(sc interface{ Scan(...any) error }) (*carehex.Resident, error) {
 	var (
 		r                carehex.Resident
 		gender, contacts string
@@ -385,6 +398,9 @@ func scanResident(sc interface{ Scan(...any) error }) (*carehex.Resident, error)
 	err := sc.Scan(&r.ID, &r.Name, &r.Phone, &r.IDNumber, &gender, &r.BirthYear, &r.Address, &r.District,
 		&r.Location.Lat, &r.Location.Lng, &cell, &contacts, &prefs, &created, &updated, &r.DeactivateReason, &deactivated)
 	if err != nil {
+		return nil, err
+	}
+	if r.IDNumber, err = s.keys.open(r.IDNumber); err != nil {
 		return nil, err
 	}
 	r.DeactivateTime = fromMicros(deactivated)
@@ -401,7 +417,7 @@ func scanResident(sc interface{ Scan(...any) error }) (*carehex.Resident, error)
 
 // Resident returns one resident.
 func (s *DB) Resident(ctx context.Context, id string) (*carehex.Resident, error) {
-	r, err := scanResident(s.db.QueryRowContext(ctx, s.rebind(residentSelect+` WHERE id = ?`), id))
+	r, err := s.scanResident(s.db.QueryRowContext(ctx, s.rebind(residentSelect+` WHERE id = ?`), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, carehex.Errorf(carehex.ENOTFOUND, "id", "no resident %q", id)
 	}
@@ -478,7 +494,7 @@ func (s *DB) SearchResidents(ctx context.Context, f carehex.ResidentFilter) ([]*
 		}
 		query, args = s.nameSearch(q, limit)
 	}
-	return queryAll(ctx, s, "search residents", scanResident, s.rebind(query), args...)
+	return queryAll(ctx, s, "search residents", s.scanResident, s.rebind(query), args...)
 }
 
 func (s *DB) digitSearch(q string, limit int) (string, []any) {
@@ -508,7 +524,8 @@ func (s *DB) digitSearch(q string, limit int) (string, []any) {
 		}
 	}
 	if isIDNumberQuery(q) {
-		subs, args = append(subs, `SELECT id FROM residents WHERE id_number = ?`), append(args, strings.ToUpper(q))
+		look := s.keys.lookups(strings.ToUpper(q))
+		subs, args = append(subs, `SELECT id FROM residents WHERE id_number_hash IN (`+placeholders(len(look))+`)`), append(args, look...)
 	}
 	// One indexed subquery per kind of match, joined by UNION, so neither
 	// database is tempted into a scan by an OR.

@@ -53,7 +53,20 @@ type DB struct {
 	// wakes the sealer when they commit; the sealer chains them (trail.go).
 	trail  pendingTrail
 	sealer *sealer
+	// keys encrypt ID numbers at rest (datakey.go); keyCreated says a new
+	// key file was written when this store opened.
+	keys       *DataKeys
+	keyCreated bool
 }
+
+// Option changes how Open opens the store.
+type Option func(*DB)
+
+// WithDataKeys gives the keys that encrypt ID numbers at rest
+// (ParseDataKeys of CAREHEX_DATA_KEY). Without it, Open uses the key file
+// beside a SQLite database, creating it, or on PostgreSQL a key kept in
+// the database.
+func WithDataKeys(k *DataKeys) Option { return func(s *DB) { s.keys = k } }
 
 var (
 	_ carehex.ResidentStore = (*DB)(nil)
@@ -68,7 +81,7 @@ var (
 // date. A dsn starting with postgres:// or postgresql:// is a PostgreSQL URL;
 // anything else is the path of a SQLite file, created with its directory when
 // missing. clock stamps every record the store writes.
-func Open(ctx context.Context, dsn string, clock carehex.Clock) (*DB, error) {
+func Open(ctx context.Context, dsn string, clock carehex.Clock, opts ...Option) (*DB, error) {
 	if clock == nil {
 		clock = time.Now
 	}
@@ -76,6 +89,9 @@ func Open(ctx context.Context, dsn string, clock carehex.Clock) (*DB, error) {
 		return nil, carehex.Errorf(carehex.EINVALID, "dsn", "database: give a PostgreSQL URL or a SQLite file path")
 	}
 	s := &DB{now: clock}
+	for _, o := range opts {
+		o(s)
+	}
 	var err error
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		s.dialect = DialectPostgres
@@ -111,6 +127,16 @@ func Open(ctx context.Context, dsn string, clock carehex.Clock) (*DB, error) {
 			s.Close()
 			return nil, err
 		}
+	}
+	if s.keys == nil {
+		if s.keys, err = s.loadDataKeys(ctx, dsn); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
+	if _, err := s.encryptIDNumbers(ctx); err != nil {
+		s.Close()
+		return nil, err
 	}
 	if err := s.backfillSearchKeys(ctx); err != nil {
 		s.Close()

@@ -63,7 +63,11 @@ func restore(ctx context.Context, args []string, getenv func(string) string, std
 	if *from == "" {
 		return fmt.Errorf("--from FILE is required: the backup to restore")
 	}
-	rep, err := sqlstore.Restore(ctx, *from, cfg.dsn(), *force)
+	opts, err := cfg.storeOptions()
+	if err != nil {
+		return err
+	}
+	rep, err := sqlstore.Restore(ctx, *from, cfg.dsn(), *force, opts...)
 	if err != nil {
 		return fmt.Errorf("restore into %s: %s", cfg.DataDir, explain(err))
 	}

@@ -46,6 +46,20 @@ type Config struct {
 	// Hotline is the number the family page offers to call
 	// (CAREHEX_HOTLINE; the 12349 hotline by default).
 	Hotline string
+	// DataKey (CAREHEX_DATA_KEY) encrypts ID numbers at rest: base64 keys,
+	// comma-separated, the first encrypting (sqlstore.ParseDataKeys). Empty:
+	// the key file beside the SQLite database, generated if missing.
+	// Environment only, like CTISecret.
+	DataKey string
+	// GPSRetention is how long raw GPS points of visits are kept before
+	// they are reduced to the verification summary (CAREHEX_GPS_RETENTION).
+	GPSRetention time.Duration
+	// ResidentRetention is how long a deactivated resident's personal data
+	// is kept before it is erased (CAREHEX_RESIDENT_RETENTION).
+	ResidentRetention time.Duration
+
+	gpsRetentionText      string
+	residentRetentionText string
 
 	offerTTLText    string // CAREHEX_OFFER_TTL as given, parsed by validate
 	deadlineText    string // CAREHEX_EMERGENCY_DEADLINE as given
@@ -81,6 +95,9 @@ func defaultConfig(getenv func(string) string) Config {
 	set(&c.Zone, "CAREHEX_ZONE")
 	set(&c.CTISecret, "CAREHEX_CTI_SECRET")
 	set(&c.Hotline, "CAREHEX_HOTLINE")
+	set(&c.DataKey, "CAREHEX_DATA_KEY")
+	c.gpsRetentionText = getenv("CAREHEX_GPS_RETENTION")
+	c.residentRetentionText = getenv("CAREHEX_RESIDENT_RETENTION")
 	c.offerTTLText = getenv("CAREHEX_OFFER_TTL")
 	c.deadlineText = getenv("CAREHEX_EMERGENCY_DEADLINE")
 	c.reconcileText = getenv("CAREHEX_RECONCILE")
@@ -98,6 +115,13 @@ func (c *Config) storeFlags(fs *flag.FlagSet) {
 
 // validate fails fast with a message a newcomer can act on.
 func (c *Config) validate() error {
+	var err error
+	if c.GPSRetention, err = parseRetention("CAREHEX_GPS_RETENTION", c.gpsRetentionText, defaultGPSRetention); err != nil {
+		return err
+	}
+	if c.ResidentRetention, err = parseRetention("CAREHEX_RESIDENT_RETENTION", c.residentRetentionText, defaultResidentRetention); err != nil {
+		return err
+	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return fmt.Errorf("--addr / CAREHEX_ADDR %q is not HOST:PORT (e.g. 127.0.0.1:8080): %v", c.Addr, err)
 	}

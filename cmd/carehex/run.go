@@ -22,6 +22,9 @@ usage:
   carehex bench load [--rate N] [--duration D] [--database-url URL] [--redis-url URL] [--transport twirp|nethttp|both]
   carehex bench load --addr URL --username U --password P [--rate N] [--duration D]   (a running server; its CPU from /metrics)
   carehex settle --month YYYY-MM [--data DIR] [--close] [--out DIR]   monthly statements of the organisations
+  carehex export open-data --from DATE --to DATE [--res 7] [--k 5] --out DIR [--data DIR]   desensitised figures per H3 cell and day
+  carehex export resident --id RES --out DIR [--data DIR]   a resident's own data (JSON, CSV), audited
+  carehex resident erase --id RES [--data DIR]              erase a deactivated resident's personal data now
   carehex audit verify [--data DIR] [--from DATE] [--anchors FILE]   recompute the trail's hash chains; non-zero naming the first bad record
   carehex audit anchor [--data DIR] [--export FILE]   anchor the chains' heads now; export every anchor as JSON
   carehex simulate [--preset small|city] [--seed N] [--addr URL] [--residents N] [--providers N] [--record FILE] [--replay FILE] [--compare] [--map FILE]
@@ -31,7 +34,8 @@ CAREHEX_REDIS_URL (redis://…), CAREHEX_LOG_LEVEL (debug|info|warn|error);
 logins and access (see README): CAREHEX_LOGIN_MAX_FAILURES, CAREHEX_LOGIN_MAX_ADDR_FAILURES,
 CAREHEX_LOGIN_WINDOW, CAREHEX_LOGIN_LOCKOUT, CAREHEX_LOGIN_MAX_LOCKOUT, CAREHEX_HASH_CONCURRENCY,
 CAREHEX_FAMILY_TOKEN_TTL, CAREHEX_TRUST_FORWARDED_FOR; privacy: CAREHEX_BULK_ACCESS_LIMIT,
-CAREHEX_BULK_ACCESS_WINDOW;
+CAREHEX_BULK_ACCESS_WINDOW, CAREHEX_DATA_KEY (base64 keys, comma-separated, first encrypts),
+CAREHEX_GPS_RETENTION (default 90d), CAREHEX_RESIDENT_RETENTION (default 1095d);
 CAREHEX_METRICS_ADDR (default 127.0.0.1:9090; off disables), CAREHEX_BACKUP_EVERY
 (e.g. 6h), CAREHEX_BACKUP_DIR (default DATA/backups), CAREHEX_BACKUP_KEEP (default 7).
 `
@@ -69,6 +73,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return benchLoad(ctx, rest[1:], getenv, stdout, stderr)
 	case cmd == "settle":
 		return settleMonth(ctx, rest, getenv, stdout, stderr)
+	case cmd == "resident" && len(rest) > 0 && rest[0] == "erase":
+		return eraseResident(ctx, rest[1:], getenv, stdout, stderr)
+	case cmd == "export":
+		return exportCmd(ctx, rest, getenv, stdout, stderr)
 	case cmd == "audit":
 		return auditCmd(ctx, rest, getenv, stdout, stderr)
 	case cmd == "simulate":

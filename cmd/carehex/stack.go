@@ -56,6 +56,8 @@ type stack struct {
 	clock      carehex.Clock
 	closeRedis func()
 	backups    *backups // nil unless CAREHEX_BACKUP_EVERY is set
+	// retention periods of the daily pass (retention.go)
+	gpsRetention, residentRetention time.Duration
 }
 
 // newStack opens the store and Redis named by cfg and wires the parts with
@@ -68,12 +70,21 @@ func newStack(ctx context.Context, cfg *Config, clock carehex.Clock, log *slog.L
 	if err != nil {
 		return nil, err
 	}
+	if src, created := store.DataKeySource(); created {
+		log.Warn("datakey.generated", "msg", "ID numbers are encrypted with a new key; back it up with the database, or set CAREHEX_DATA_KEY", "where", src)
+	} else if cfg.DataKey == "" && cfg.DatabaseURL != "" {
+		log.Warn("datakey.fallback", "msg", "ID numbers are encrypted with a key kept in the database itself; set CAREHEX_DATA_KEY", "where", src)
+	}
 	rdb, closeRedis, err := openRedis(ctx, cfg, log)
 	if err != nil {
 		store.Close()
 		return nil, err
 	}
-	st := &stack{Store: store, Redis: rdb, log: log, clock: clock, closeRedis: closeRedis}
+	st := &stack{Store: store, Redis: rdb, log: log, clock: clock, closeRedis: closeRedis,
+		gpsRetention: cfg.GPSRetention, residentRetention: cfg.ResidentRetention}
+	if st.gpsRetention == 0 { // a Config not passed through validate (tests)
+		st.gpsRetention, st.residentRetention = defaultGPSRetention, defaultResidentRetention
+	}
 	if cfg.BackupEvery > 0 {
 		st.backups = &backups{store: store, dir: cfg.BackupDir, every: cfg.BackupEvery, keep: cfg.BackupKeep, log: log}
 	}
@@ -184,6 +195,9 @@ func (st *stack) Start(ctx context.Context) (stop func()) {
 		"relay":    func(ctx context.Context) error { return st.Relay.Run(ctx, 2*time.Second) },
 		"notify":   st.Bridge.Run,
 		"anchor":   func(ctx context.Context) error { return runAnchors(ctx, st.Store, st.clock, time.Hour, st.log) },
+		"retention": func(ctx context.Context) error {
+			return runRetention(ctx, st.Store, st.clock, st.gpsRetention, st.residentRetention, st.log)
+		},
 	}
 	if st.backups != nil {
 		jobs["backup"] = st.backups.Run
@@ -215,7 +229,11 @@ func (st *stack) Close() {
 
 // openStore opens the system of record and loads the embedded catalogue into it.
 func openStore(ctx context.Context, cfg *Config, clock carehex.Clock) (*sqlstore.DB, error) {
-	store, err := sqlstore.Open(ctx, cfg.dsn(), clock)
+	opts, err := cfg.storeOptions()
+	if err != nil {
+		return nil, err
+	}
+	store, err := sqlstore.Open(ctx, cfg.dsn(), clock, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", redactDSN(cfg), err)
 	}
@@ -266,4 +284,17 @@ func openRedis(ctx context.Context, cfg *Config, log *slog.Logger) (redis.Univer
 	log.Info("redis.embedded", "addr", mr.Addr())
 	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
 	return rdb, func() { rdb.Close(); mr.Close() }, nil
+}
+
+// storeOptions are the store's options from cfg: the data keys of
+// CAREHEX_DATA_KEY when set.
+func (c *Config) storeOptions() ([]sqlstore.Option, error) {
+	if c.DataKey == "" {
+		return nil, nil
+	}
+	keys, err := sqlstore.ParseDataKeys(c.DataKey)
+	if err != nil {
+		return nil, err
+	}
+	return []sqlstore.Option{sqlstore.WithDataKeys(keys)}, nil
 }
