@@ -71,6 +71,9 @@ type Dispatcher interface {
 	// rankable ones first, by score, then the rest by how reachable they
 	// are (see the engine).
 	Qualified(ctx context.Context, requestID string) ([]Candidate, error)
+	// DispatchNew is Dispatch of a request just created, taking what its
+	// create read instead of reading it again.
+	DispatchNew(ctx context.Context, n *NewRequest) ([]*Offer, error)
 	// Assign gives the request to a provider the operator chose.
 	Assign(ctx context.Context, requestID, providerID, actor, reason string) (*ServiceRequest, *Visit, error)
 	// AssignByPhone is Assign for a provider the operator reached by

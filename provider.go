@@ -91,4 +91,7 @@ type ProviderStore interface {
 	// DeactivateProvider takes a provider off the roster with a reason;
 	// deactivating one already inactive changes nothing.
 	DeactivateProvider(ctx context.Context, id, reason string) (*Provider, error)
+	// ProvidersByID reads the named providers with their skills in one
+	// query, in no particular order; IDs not on the roster are left out.
+	ProvidersByID(ctx context.Context, ids []string) ([]*Provider, error)
 }
