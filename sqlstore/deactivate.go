@@ -55,7 +55,7 @@ func (s *DB) DeactivateResident(ctx context.Context, id, reason string) (*carehe
 // residentServed reads the resident a new request is for, refusing new work
 // for a deactivated one, naming resident_id, the field the caller filled in.
 func (s *DB) residentServed(ctx context.Context, q querier, id string) (*carehex.Resident, error) {
-	r, err := scanResident(q.QueryRowContext(ctx, s.rebind(residentSelect+` WHERE id = ?`), id))
+	r, err := s.scanResident(q.QueryRowContext(ctx, s.rebind(residentSelect+` WHERE id = ?`), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, carehex.Errorf(carehex.ENOTFOUND, "resident_id", "no resident %q", id)
 	}
