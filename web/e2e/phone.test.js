@@ -129,6 +129,8 @@ test("phone: reasons, notes, map links, status line, offline reload", { timeout:
   await testid(phone, "job").waitFor(WAIT);
   await assertText(testid(phone, "op-notes"), opNotes);
   await waitState(phone, "nonet");
+  // The day list is the service worker's copy, and says so.
+  await assertText(testid(phone, "today-saved"), "无网络");
   await testid(phone, "depart").click();
   await assertAttr(testid(phone, "pending-events"), "data-count", "1");
   await assertAttr(testid(phone, "job-status"), "data-status", "en_route");
@@ -139,6 +141,7 @@ test("phone: reasons, notes, map links, status line, offline reload", { timeout:
   await context.setOffline(false);
   await assertAttr(testid(phone, "pending-events"), "data-count", "0");
   await waitState(phone, "busy");
+  await testid(phone, "today-saved").waitFor({ state: "hidden", ...WAIT });
   const li = phone.locator('[data-testid="event-times"] li:not(.queued)').first();
   await li.waitFor(WAIT);
   assert.ok(await li.getAttribute("data-device-time") && await li.getAttribute("data-receive-time"), "phone and server times");
