@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/carehex/carehex"
 	mobileapi "github.com/carehex/carehex/mobile-api"
@@ -126,5 +127,32 @@ func TestFamilyHotline(t *testing.T) {
 		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "Hotline") {
 			t.Errorf("hotline %q: %v; want an error naming Hotline", bad, err)
 		}
+	}
+}
+
+// TestOfferWindow: a booked request's offer and job carry its time window,
+// so the carer knows when before accepting.
+func TestOfferWindow(t *testing.T) {
+	e := newEnv(t, "")
+	ctx := context.Background()
+	_, tok := e.provider("王芳")
+	e.heartbeat(tok, at(zibo, 300))
+	start := e.clock.Now().Add(2 * time.Hour).Truncate(time.Minute)
+	req, _, err := e.db.CreateServiceRequest(opCtx(), &carehex.ServiceRequest{ResidentID: e.res.ID, ServiceCode: "meal_delivery",
+		Urgency: carehex.UrgencyScheduled, WindowStart: start, WindowEnd: start.Add(2 * time.Hour)}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if offers, err := e.eng.Dispatch(ctx, req.ID); err != nil || len(offers) != 1 {
+		t.Fatalf("Dispatch: %v, %d offers", err, len(offers))
+	}
+	r := e.do("GET", "/m/v1/offers?wait=0", tok, nil).want(t, http.StatusOK)
+	o := get(r.body, "offers", 0).(map[string]any)
+	if o["urgency"] != "scheduled" || o["window_start"] != start.UTC().Format(time.RFC3339) || o["window_end"] != start.Add(2*time.Hour).UTC().Format(time.RFC3339) {
+		t.Fatalf("offer of a booked request: %s", r.raw)
+	}
+	r = e.do("POST", "/m/v1/offers/"+o["id"].(string)+"/accept", tok, nil).want(t, http.StatusOK)
+	if get(r.body, "visit", "window_start") != o["window_start"] || get(r.body, "visit", "urgency") != "scheduled" {
+		t.Fatalf("accepted booked job: %s", r.raw)
 	}
 }

@@ -7,7 +7,8 @@
 // next offer accepted shows the operator's and the elder's notes and map
 // links in GCJ-02; the status line follows; the app reloaded with the
 // network cut still shows the job and queues an event, sent when the
-// network returns, with the phone's and the server's times. No console
+// network returns, with the phone's and the server's times; the family
+// page shows dates with times, the hotline and says 查询码. No console
 // errors.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -115,7 +116,7 @@ test("phone: reasons, notes, map links, status line, offline reload", { timeout:
   await box44(phone.locator('[data-testid="checklist"] input'), "the task checkbox");
   await screenshot(phone, "phone-job.png");
 
-  // The service worker controls the page and has kept the day list.
+  // The service worker controls the page, and the day list is kept.
   await phone.waitForFunction(async () => {
     if (!navigator.serviceWorker.controller) return false;
     const off = globalThis.carehexOffline;
@@ -129,6 +130,8 @@ test("phone: reasons, notes, map links, status line, offline reload", { timeout:
   await testid(phone, "job").waitFor(WAIT);
   await assertText(testid(phone, "op-notes"), opNotes);
   await waitState(phone, "nonet");
+  // The day list is the service worker's copy, and says so.
+  await assertText(testid(phone, "today-saved"), "无网络");
   await testid(phone, "depart").click();
   await assertAttr(testid(phone, "pending-events"), "data-count", "1");
   await assertAttr(testid(phone, "job-status"), "data-status", "en_route");
@@ -139,6 +142,7 @@ test("phone: reasons, notes, map links, status line, offline reload", { timeout:
   await context.setOffline(false);
   await assertAttr(testid(phone, "pending-events"), "data-count", "0");
   await waitState(phone, "busy");
+  await testid(phone, "today-saved").waitFor({ state: "hidden", ...WAIT });
   const li = phone.locator('[data-testid="event-times"] li:not(.queued)').first();
   await li.waitFor(WAIT);
   assert.ok(await li.getAttribute("data-device-time") && await li.getAttribute("data-receive-time"), "phone and server times");
@@ -151,8 +155,29 @@ test("phone: reasons, notes, map links, status line, offline reload", { timeout:
   await assertAttr(testid(phone, "job-status"), "data-status", "completed");
   await assertAttr(testid(phone, "pending-events"), "data-count", "0");
 
+  // The family of the same elder: dates with the times, the hotline, and
+  // one word for their code.
+  const { access_token: familyToken } = await new ResidentService(opts).linkFamilyMember({
+    resident_id: resident.id, name: "赵明", phone: "1380534" + tail, relation: "儿子",
+  });
+  const family = await context.newPage();
+  await family.goto(seed.base_url + "/family/");
+  await assertText(testid(family, "hotline"), "12349");
+  await testid(family, "family-token").fill("not-a-code");
+  await testid(family, "sign-in").click();
+  await assertText(testid(family, "error"), "查询码");
+  assert.ok(!(await family.content()).includes("令牌"), "the family page says 查询码, never 令牌");
+  await testid(family, "family-token").fill(familyToken);
+  await testid(family, "sign-in").click();
+  await family.locator('[data-testid="visit"][data-status="completed"]').first().waitFor(WAIT);
+  await assertText(family.locator('[data-testid="timeline"] time').first(), /\d+月\d+日 \d{2}:\d{2}/);
+  await assertAttr(testid(family, "live"), "data-state", "live");
+
   await context.close();
-  assert.deepEqual(errors, [], "no console or page errors");
+  // The one expected line: the browser's own note of the wrong code's 401.
+  const refused = (e) => /status of 401/.test(e) && e.includes("/m/v1/family/visits");
+  assert.equal(errors.filter(refused).length, 1, "the wrong code was refused once");
+  assert.deepEqual(errors.filter((e) => !refused(e)), [], "no console or page errors");
 });
 
 // waitState waits for the status line's state.

@@ -507,6 +507,7 @@ async function refreshVisits() {
   try {
     r = await call(token, "GET", "/m/v1/visits");
     state.savedAt = "";
+    keepVisits(token, r);
   } catch (err) {
     if (authFailed(err)) return;
     // No network: the list the service worker kept, shown as such, when
@@ -544,30 +545,28 @@ async function refreshVisits() {
   render();
 }
 
-// savedVisits is the day list the service worker (sw.js) kept from the last
-// good answer for token, or null.
+// The day list is kept in Cache Storage (offline.js) from each good answer,
+// and read back when the page opens with no network. Where the browser has
+// no Cache Storage (plain http away from localhost) the page works online.
+const offline = () => ("caches" in globalThis && globalThis.carehexOffline) || null;
+
+function keepVisits(token, body) {
+  offline()?.saveVisits(token, body).catch(() => {}); // storage full or refused: online still works
+}
+
 async function savedVisits(token) {
-  const off = globalThis.carehexOffline;
-  if (!off || !("caches" in globalThis)) return null;
   try {
-    const res = await (await caches.open(off.DATA)).match(await off.visitsKey(token));
-    if (!res) return null;
-    state.savedAt = res.headers.get("X-Carehex-Saved") || "";
-    return await res.json();
+    const kept = await offline()?.savedVisits(token);
+    if (!kept) return null;
+    state.savedAt = kept.savedAt;
+    return kept.body;
   } catch {
     return null;
   }
 }
 
-// forgetSavedVisits drops the kept day list of token (signing out).
-async function forgetSavedVisits(token) {
-  const off = globalThis.carehexOffline;
-  if (!off || !("caches" in globalThis) || !token) return;
-  try {
-    await (await caches.open(off.DATA)).delete(await off.visitsKey(token));
-  } catch {
-    // nothing kept, or storage refused: nothing to forget
-  }
+function forgetSavedVisits(token) {
+  if (token) offline()?.forgetVisits(token).catch(() => {});
 }
 
 // nextLive is the live visit due first.

@@ -1,16 +1,15 @@
 // The phone app's service worker: the app opens with no network (a carer
-// reopening the browser in a basement), and the day list the server last
-// sent is kept for the page to show while offline.
+// reopening the browser in a basement). The day list the server last sent
+// is kept beside the app's files in Cache Storage by the page itself
+// (offline.js), which shows it, marked as such, only when a call fails.
 //
 // Rules: the app's files are fetched from the network first and the copy
 // refreshed on every load, so an online phone never runs an old build and
-// the cache only answers when the network fails. API calls are never
-// answered from a cache: the worker stores each good GET /m/v1/visits answer
-// (under a hash of the token, offline.js) and the page decides, when a call
-// fails, to show that copy marked as such. Everything else, the offer
-// stream included, passes straight through.
+// the cache only answers when the network fails. API calls never pass
+// through this worker (no stale API answer can come from it, and a call
+// fails exactly as it would without it); the offer stream neither.
 importScripts("/phone/offline.js");
-const { SHELL, DATA, visitsKey } = self.carehexOffline;
+const { SHELL, DATA } = self.carehexOffline;
 
 const FILES = [
   "/phone/",
@@ -45,10 +44,6 @@ self.addEventListener("fetch", (e) => {
   if (req.method !== "GET") return;
   const url = new URL(req.url);
   if (url.origin !== self.location.origin) return;
-  if (url.pathname === "/m/v1/visits") {
-    e.respondWith(keepVisits(req));
-    return;
-  }
   if (FILES.includes(url.pathname)) e.respondWith(shell(req, url.pathname));
 });
 
@@ -64,18 +59,4 @@ async function shell(req, path) {
     if (kept) return kept;
     throw err;
   }
-}
-
-// keepVisits passes the call on and keeps a good answer for offline use.
-async function keepVisits(req) {
-  const res = await fetch(req);
-  const auth = req.headers.get("Authorization") || "";
-  if (res.ok && auth.startsWith("Bearer ")) {
-    const key = await visitsKey(auth.slice(7));
-    const copy = new Response(await res.clone().blob(), {
-      headers: { "Content-Type": "application/json", "X-Carehex-Saved": new Date().toISOString() },
-    });
-    await (await caches.open(DATA)).put(key, copy);
-  }
-  return res;
 }
