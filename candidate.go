@@ -80,6 +80,10 @@ type Dispatcher interface {
 	// telephone: one whose phone is offline or stale, or who let an offer
 	// expire, may be assigned as long as no other offer or visit holds them.
 	AssignByPhone(ctx context.Context, requestID, providerID, actor, reason string) (*ServiceRequest, *Visit, error)
+	// SyncProvider gives an edited provider's live state the roster's
+	// skills at once (re-indexing them if they are available), rather than
+	// at the next rebuild.
+	SyncProvider(ctx context.Context, p *Provider) error
 	// Availability returns the live state of each provider, in order.
 	Availability(ctx context.Context, providerIDs []string) ([]Availability, error)
 	// WithdrawOffers closes the request's open offers and frees their providers.

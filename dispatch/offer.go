@@ -429,8 +429,18 @@ func (e *Engine) AssignByPhone(ctx context.Context, requestID, providerID, actor
 	return e.assign(ctx, requestID, providerID, actor, reason, true)
 }
 
+// SyncProvider applies an edited provider's skills to the live state (see
+// carehex.Dispatcher); an inactive provider is left out of it.
+func (e *Engine) SyncProvider(ctx context.Context, p *carehex.Provider) error {
+	if !p.Active || len(p.Skills) == 0 {
+		return nil
+	}
+	return e.register(ctx, p)
+}
+
 // register introduces a provider the live state does not know, offline at
-// home, so a claim by telephone can reserve them.
+// home, so a claim by telephone can reserve them; for one it knows, it only
+// applies the roster's skills and fencing floor (providers' restore.lua).
 func (e *Engine) register(ctx context.Context, p *carehex.Provider) error {
 	fences, err := e.d.Store.ProviderFences(ctx)
 	if err != nil {

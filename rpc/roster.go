@@ -70,6 +70,13 @@ func (s providerService) UpdateProvider(ctx context.Context, req *pb.UpdateProvi
 	if err := s.Store.UpdateProvider(ctx, p); err != nil {
 		return nil, err
 	}
+	// New skills count at once: the dispatcher's index learns them now.
+	// Best effort: the record is saved, and the next rebuild applies them.
+	if s.Dispatch != nil {
+		if err := s.Dispatch.SyncProvider(ctx, p); err != nil {
+			s.Logger.WarnContext(ctx, "rpc.sync_provider", "provider", p.ID, "err", err)
+		}
+	}
 	return &pb.UpdateProviderResponse{Provider: providerToPB(p)}, nil
 }
 

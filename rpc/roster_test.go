@@ -3,6 +3,7 @@ package rpc_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -134,6 +135,10 @@ func TestProviderRoster(t *testing.T) {
 			}
 			if r := list(op, &pb.ListProvidersRequest{Query: "赵敏"}); r.TotalSize != 1 || r.Providers[0].Id != ids[1] {
 				t.Errorf("renamed carer not found by the new name")
+			}
+			// The live state learned the new skill at once.
+			if l, err := ds.live.Live(context.Background(), ids[1]); err != nil || !slices.Contains(l.Skills, b) {
+				t.Errorf("live skills after the update: %+v, %v; want %s among them", l, err, b)
 			}
 
 			// Deactivate: a reason is required; the carer leaves the list

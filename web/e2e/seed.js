@@ -47,7 +47,7 @@ const { access_token: familyToken } = await residents.linkFamilyMember({
 // carer with the skill lives near her, but his phone is off: only a phone
 // call reaches him.
 const farHome = { lat: home.lat + 0.15, lng: home.lng + 0.01 };
-const { resident: far } = await residents.createResident({
+const { resident: farResident } = await residents.createResident({
   name: "赵秀珍", phone: "1390534" + last4, address: "淄川区松龄路88号2单元102", district: "淄川区",
   location: farHome, gender: "GENDER_FEMALE", birth_year: 1938,
   emergency_contacts: [{ name: "李勇", relation: "儿子", phone: "1380534" + last4 }],
@@ -64,7 +64,7 @@ console.log(JSON.stringify({
   second_provider: { id: second.id, name: second.name, location: far, device_token: secondToken },
   device_token: deviceToken, family_token: familyToken,
   service: { query: "跌倒", code: "EM-FALL-RESPONSE" },
-  far_resident: { id: far.id, name: far.name, phone: far.phone, last4, address: far.address,
+  far_resident: { id: farResident.id, name: farResident.name, phone: farResident.phone, last4, address: farResident.address,
     contact: { name: "李勇", relation: "儿子" } },
   far_provider: { id: farProvider.id, name: farProvider.name },
 }, null, 2));
