@@ -111,6 +111,7 @@ func (e *Engine) Dispatch(ctx context.Context, requestID string) ([]*carehex.Off
 		}
 		return nil, err
 	}
+	e.dueAt(offers[0].ExpireTime.Add(e.cfg.ExpiryGrace)) // their expiry is Run's to do (due.go)
 	for _, o := range offers {
 		e.log.Info("dispatch.offered", "request", j.req.ID, "offer", o.ID, "provider", o.ProviderID, "fence", o.Fence,
 			"distance_m", int(o.DistanceM))

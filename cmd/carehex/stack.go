@@ -52,8 +52,12 @@ type stack struct {
 	Hub    *notify.Hub
 	Bridge *notify.Bridge
 
-	log        *slog.Logger
-	clock      carehex.Clock
+	log   *slog.Logger
+	clock carehex.Clock
+	// reconcile is the one interval of every safety-net pass that reads
+	// SQL (CAREHEX_RECONCILE; docs/RELIABILITY.md "Every loop"): no loop
+	// asks SQL on a timer shorter than it.
+	reconcile  time.Duration
 	closeRedis func()
 	backups    *backups // nil unless CAREHEX_BACKUP_EVERY is set
 }
@@ -117,7 +121,9 @@ func (st *stack) wire(cfg *Config, clock carehex.Clock) error {
 	// Until Start runs the bridge, notices wake this process's waiters
 	// only; Start hands the store the bridge, which also sends them on.
 	store.SetPublisher(st.Hub, log)
-	st.Relay = &notify.Relay{Outbox: store, Sender: notify.LogSender{Log: log}, Log: log, Clock: clock}
+	st.Relay = &notify.Relay{Outbox: store, Sender: notify.LogSender{Log: log}, Log: log, Clock: clock, Notices: st.Hub}
+	st.reconcile = mcfg.Reconcile
+	store.SetReconcile(st.reconcile)
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -133,7 +139,7 @@ func (st *stack) wire(cfg *Config, clock carehex.Clock) error {
 
 	mux := http.NewServeMux()
 	mux.Handle("/twirp/", st.API.Handler())
-	mux.Handle("GET /console/v1/stream", &rpc.ConsoleStream{Store: store, Notices: st.Hub, Clock: clock, Log: log})
+	mux.Handle("GET /console/v1/stream", &rpc.ConsoleStream{Store: store, Notices: st.Hub, Clock: clock, Log: log, Reconcile: st.reconcile})
 	mux.Handle("/m/v1/", mobile.Handler())
 	mux.Handle(cti.Path, cti.New(cfg.CTISecret, store, log))
 	mux.Handle("/", web.Handler())
@@ -173,9 +179,9 @@ func (st *stack) Start(ctx context.Context) (stop func()) {
 	st.Store.SetPublisher(st.Bridge, st.log)
 	var workers sync.WaitGroup
 	jobs := map[string]func(context.Context) error{
-		"dispatch": func(ctx context.Context) error { return st.Engine.Run(ctx, time.Second) },
-		"overdue":  func(ctx context.Context) error { return st.Engine.RunOverdue(ctx, 30*time.Second) },
-		"relay":    func(ctx context.Context) error { return st.Relay.Run(ctx, 2*time.Second) },
+		"dispatch": func(ctx context.Context) error { return st.Engine.Run(ctx, st.reconcile) },
+		"overdue":  func(ctx context.Context) error { return st.Engine.RunOverdue(ctx, max(30*time.Second, st.reconcile)) },
+		"relay":    func(ctx context.Context) error { return st.Relay.Run(ctx, st.reconcile) },
 		"notify":   st.Bridge.Run,
 		"anchor":   func(ctx context.Context) error { return runAnchors(ctx, st.Store, st.clock, time.Hour, st.log) },
 	}
