@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"sync"
 	"time"
 
@@ -147,6 +148,11 @@ func (st *stack) wire(cfg *Config, clock carehex.Clock) error {
 	st.Handler = mux
 	metrics := http.NewServeMux()
 	metrics.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	// Profiles of the running server (`carehex bench idle --cpuprofile`,
+	// `go tool pprof http://127.0.0.1:9090/debug/pprof/profile`), on the
+	// metrics listener for the same reason: loopback unless said otherwise.
+	metrics.HandleFunc("GET /debug/pprof/", pprof.Index)
+	metrics.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
 	st.Metrics = metrics
 	return nil
 }
