@@ -176,8 +176,8 @@ func (st *stack) healthz(w http.ResponseWriter, r *http.Request) {
 
 // Start runs the background work: the dispatcher's pass (expiring offers,
 // re-dispatching, alerts, rebuilding Redis), the late/missed visit watch, the
-// notification relay, the notice bridge to the other replicas, and the
-// trail's daily anchor. Every replica runs all five; with
+// notification relay, the notice bridge to the other replicas, the phones'
+// reconcile, and the trail's daily anchor. Every replica runs all six; with
 // CAREHEX_BACKUP_EVERY, the scheduled copies of the SQLite file as well. The
 // returned func stops them and waits; call it before Close.
 func (st *stack) Start(ctx context.Context) (stop func()) {
@@ -188,8 +188,11 @@ func (st *stack) Start(ctx context.Context) (stop func()) {
 		"dispatch": func(ctx context.Context) error { return st.Engine.Run(ctx, st.reconcile) },
 		"overdue":  func(ctx context.Context) error { return st.Engine.RunOverdue(ctx, max(30*time.Second, st.reconcile)) },
 		"relay":    func(ctx context.Context) error { return st.Relay.Run(ctx, st.reconcile) },
-		"notify":   st.Bridge.Run,
-		"anchor":   func(ctx context.Context) error { return runAnchors(ctx, st.Store, st.clock, time.Hour, st.log) },
+		// The phones' safety net, one pass for the process (on the hub:
+		// every replica runs its own).
+		"reconcile": func(ctx context.Context) error { return st.Mobile.RunReconcile(ctx, st.Hub) },
+		"notify":    st.Bridge.Run,
+		"anchor":    func(ctx context.Context) error { return runAnchors(ctx, st.Store, st.clock, time.Hour, st.log) },
 	}
 	if st.backups != nil {
 		jobs["backup"] = st.backups.Run
