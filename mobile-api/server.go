@@ -163,6 +163,7 @@ type Server struct {
 	limits  *limiter
 	edge    edgeLog     // throttled log lines of the edge (edge.go)
 	central atomic.Bool // RunReconcile runs: waiters need no reconcile timer of their own (reconcile.go)
+	tokens  tokenCache  // provider tokens, dropped on the provider's notice (tokencache.go)
 }
 
 // New returns a server; it validates cfg and does no I/O.
