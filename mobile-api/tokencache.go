@@ -9,16 +9,17 @@ import (
 	"github.com/carehex/carehex/auth"
 )
 
-// tokenCache remembers, for at most Reconcile, whose a provider's device
-// token is, so that a phone's heartbeat (every 30 s) and the start of each
+// tokenCache remembers, for at most three reconciles (a minute by
+// default: longer than the phones' 30 s between calls, or it would never
+// be hit), whose a provider's device token is, so that a phone's heartbeat (every 30 s) and the start of each
 // long poll do not each read the token from SQL: with 20,000 phones online
 // that read was most of the idle server's SQL.
 //
 // An entry is dropped the moment the provider's notice is published: a
 // revocation publishes it (sqlstore's publishRevoked), and so does any change
 // to their offers. So a revoked token stops working on this replica at once,
-// and on the others as soon as the notice crosses Redis (at most a reconcile
-// when it is lost: the same bound as every other lost notice). A long poll
+// and on the others as soon as the notice crosses Redis (when that notice is
+// lost, at most three reconciles: docs/RELIABILITY.md). A long poll
 // or stream woken by a notice re-checks its token in SQL, never here
 // (recheck). TestRevokedDeviceStreamEnds revokes a token its heartbeat
 // cached and is refused at once. Only provider tokens are kept; family and console tokens are
@@ -35,6 +36,9 @@ type cachedToken struct {
 	cancel func()
 }
 
+// tokenTTLReconciles is how many reconciles a cached token is trusted.
+const tokenTTLReconciles = 3
+
 // maxCachedTokens bounds the cache (and its hub subscriptions): a province's
 // phones, with room; past it, tokens are read from SQL as before.
 const maxCachedTokens = 200_000
@@ -48,7 +52,7 @@ func (s *Server) authenticate(ctx context.Context, token string) (carehex.Princi
 	}
 	p, err := auth.Authenticate(ctx, s.store, now, token)
 	if err == nil && p.Kind == carehex.KindProvider {
-		s.tokens.put(hash, p, now, s.cfg.Reconcile, s.notices)
+		s.tokens.put(hash, p, now, tokenTTLReconciles*s.cfg.Reconcile, s.notices)
 	}
 	return p, err
 }
