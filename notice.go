@@ -25,15 +25,21 @@ const (
 	// its queue. Apart from the console's notice so that the dispatcher is
 	// not woken by every visit event, nor by the offers it writes itself.
 	TopicDispatch
+	// TopicOutbox: a family notification was written to the outbox. ID is
+	// empty: the relay wakes and sends what is due.
+	TopicOutbox
 )
 
 // DispatchNotice wakes the dispatchers.
 var DispatchNotice = Notice{Topic: TopicDispatch}
 
-var topicNames = [...]string{TopicProvider: "provider", TopicRequest: "request", TopicResident: "resident", TopicConsole: "console",
-	TopicDispatch: "dispatch"}
+// OutboxNotice wakes the notification relays.
+var OutboxNotice = Notice{Topic: TopicOutbox}
 
-// String is the topic's name: provider, request, resident, console or dispatch.
+var topicNames = [...]string{TopicProvider: "provider", TopicRequest: "request", TopicResident: "resident", TopicConsole: "console",
+	TopicDispatch: "dispatch", TopicOutbox: "outbox"}
+
+// String is the topic's name: provider, request, resident, console, dispatch or outbox.
 func (t Topic) String() string {
 	if t.Valid() {
 		return topicNames[t]
@@ -41,17 +47,17 @@ func (t Topic) String() string {
 	return fmt.Sprintf("topic(%d)", uint8(t))
 }
 
-// Valid reports whether t is one of the five topics.
-func (t Topic) Valid() bool { return t >= TopicProvider && t <= TopicDispatch }
+// Valid reports whether t is one of the six topics.
+func (t Topic) Valid() bool { return t >= TopicProvider && t <= TopicOutbox }
 
 // ParseTopic is String's inverse.
 func ParseTopic(s string) (Topic, error) {
-	for t := TopicProvider; t <= TopicDispatch; t++ {
+	for t := TopicProvider; t <= TopicOutbox; t++ {
 		if topicNames[t] == s {
 			return t, nil
 		}
 	}
-	return 0, Errorf(EINVALID, "topic", "unknown notice topic %q (want provider, request, resident, console or dispatch)", s)
+	return 0, Errorf(EINVALID, "topic", "unknown notice topic %q (want provider, request, resident, console, dispatch or outbox)", s)
 }
 
 // Notice says "something about Topic/ID changed" and nothing else: no

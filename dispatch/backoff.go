@@ -24,11 +24,12 @@ type quiet struct {
 // foundNobody records that requestID's dispatch claimed nobody at now.
 func (e *Engine) foundNobody(requestID string, now time.Time) {
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	q := e.quiet[requestID]
 	q.n++
 	q.freed, q.until = e.freedCount, now.Add(min(time.Second<<(q.n-1), maxQuiet))
 	e.quiet[requestID] = q
+	e.mu.Unlock()
+	e.dueAt(q.until)
 }
 
 // foundSomeone forgets requestID's backoff.
@@ -38,11 +39,16 @@ func (e *Engine) foundSomeone(requestID string) {
 	e.mu.Unlock()
 }
 
-// freed notes that a provider became free in this process.
+// freed notes that a provider became free in this process; the requests
+// resting are then tried again at once.
 func (e *Engine) freed() {
 	e.mu.Lock()
 	e.freedCount++
+	resting := len(e.quiet) > 0
 	e.mu.Unlock()
+	if resting {
+		e.dueAt(e.now())
+	}
 }
 
 // resting reports whether the pass at now should leave requestID out.
@@ -53,13 +59,21 @@ func (e *Engine) resting(requestID string, now time.Time) bool {
 	return ok && now.Before(q.until) && q.freed == e.freedCount
 }
 
-// pruneQuiet forgets backoffs long past, of requests served or gone.
+// pruneQuiet forgets backoffs long past, of requests served or gone, and
+// asks for a pass when the soonest backoff still ahead ends.
 func (e *Engine) pruneQuiet(now time.Time) {
+	var next time.Time
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	for id, q := range e.quiet {
-		if now.Sub(q.until) > time.Minute {
+		switch {
+		case now.Sub(q.until) > time.Minute:
 			delete(e.quiet, id)
+		case q.until.After(now) && (next.IsZero() || q.until.Before(next)):
+			next = q.until
 		}
+	}
+	e.mu.Unlock()
+	if !next.IsZero() {
+		e.dueAt(next)
 	}
 }

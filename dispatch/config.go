@@ -50,6 +50,10 @@ type Config struct {
 	RedisTimeout time.Duration
 	// DayZone is where "today" is for the fair-share count.
 	DayZone *time.Location
+	// LiveCheck is how often Run asks Redis, and Redis alone, whether it
+	// lost the zone (then the zone is rebuilt from SQL) and sweeps the
+	// claims of replicas that died. Two Redis calls per check, no SQL.
+	LiveCheck time.Duration
 	// LateGrace is how long past a visit's planned start the provider may
 	// arrive before CheckOverdue raises a carehex.ExceptionLateArrival
 	// alert.
@@ -113,6 +117,7 @@ func DefaultConfig() Config {
 		RedisTimeout:    2 * time.Second,
 		DayZone:         chinaStandardTime,
 		LateGrace:       15 * time.Minute,
+		LiveCheck:       time.Second,
 		// An emergency goes wide and to three at once; 8 km is ~30
 		// minutes by e-bike, the most a fall can wait for a first helper
 		// before the operator calls 120 instead.
@@ -162,6 +167,7 @@ func (c *Config) Validate() error {
 		between("realert_after", c.RealertAfter, time.Second, 24*time.Hour),
 		between("redis_timeout", c.RedisTimeout, 10*time.Millisecond, time.Minute),
 		between("late_grace", c.LateGrace, time.Second, 24*time.Hour),
+		between("live_check", c.LiveCheck, 10*time.Millisecond, time.Minute),
 	} {
 		if chk != nil {
 			return chk

@@ -21,6 +21,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/carehex/carehex"
@@ -72,6 +73,10 @@ type Engine struct {
 	alerted    map[alertKey]time.Time // when this engine last raised an alert
 	quiet      map[string]quiet       // requests resting after finding nobody free (backoff.go)
 	freedCount uint64                 // providers this engine freed, ever (backoff.go)
+	due        time.Time              // when Run's next pass is due (due.go)
+
+	sooner    chan struct{} // due moved earlier: Run resets its timer
+	reconcile atomic.Int64  // Run's reconcile, a time.Duration; 0 before Run
 }
 
 type alertKey struct{ requestID, kind string }
@@ -94,7 +99,8 @@ func New(cfg Config, d Deps) (*Engine, error) {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
 	return &Engine{cfg: cfg, d: d, now: d.Clock, log: d.Log, live: d.Live,
-		inflight: map[string]bool{}, alerted: map[alertKey]time.Time{}, quiet: map[string]quiet{}}, nil
+		inflight: map[string]bool{}, alerted: map[alertKey]time.Time{}, quiet: map[string]quiet{},
+		sooner: make(chan struct{}, 1)}, nil
 }
 
 // Config returns the engine's settings.
@@ -107,46 +113,60 @@ func (e *Engine) redisCtx(ctx context.Context) (context.Context, context.CancelF
 	return context.WithTimeout(ctx, e.cfg.RedisTimeout)
 }
 
-// Run calls Tick every interval until ctx is done and returns ctx's error,
-// and between ticks dispatches the waiting requests as soon as a
-// carehex.DispatchNotice arrives (Deps.Notices): a new request is offered
-// within a few milliseconds of its commit instead of at the next tick.
-// Its caller (carehex serve) owns the goroutine it runs in. A failed tick is
-// logged and the next one tries again: dispatch degrades, it does not stop.
-func (e *Engine) Run(ctx context.Context, interval time.Duration) error {
-	if interval <= 0 {
-		return carehex.Errorf(carehex.EINVALID, "interval", "dispatch: tick interval must be positive")
+// Run does the background work until ctx is done and returns ctx's error.
+// Its caller (carehex serve) owns the goroutine it runs in. Nothing in it
+// asks SQL on a short timer (docs/RELIABILITY.md "Every loop"):
+//
+//   - a carehex.DispatchNotice (Deps.Notices: a request created, or back
+//     to pending) dispatches the waiting requests at once;
+//   - Tick runs when the data says something falls due (due.go): the
+//     soonest open offer's expiry, a request's deadline alert, a backoff
+//     ending, a provider freed; and at the latest every reconcile, the
+//     safety net for what another replica should have done and did not
+//     (it died, or its notice was lost);
+//   - every Config.LiveCheck, Redis alone is asked whether it lost the
+//     zone (then it is rebuilt from SQL and the waiting are dispatched) and
+//     for claims whose holder died.
+//
+// A failed pass is logged and tried again within a second: dispatch
+// degrades, it does not stop.
+func (e *Engine) Run(ctx context.Context, reconcile time.Duration) error {
+	if reconcile <= 0 {
+		return carehex.Errorf(carehex.EINVALID, "interval", "dispatch: reconcile interval must be positive")
 	}
+	e.reconcile.Store(int64(reconcile))
 	var wake <-chan struct{}
 	if e.d.Notices != nil {
 		var cancel func()
 		wake, cancel = e.d.Notices.Subscribe(carehex.DispatchNotice)
 		defer cancel()
 	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		if err := e.Tick(ctx); err != nil && ctx.Err() == nil {
-			e.log.Warn("dispatch.tick", "err", err)
-		}
-		if err := e.untilTick(ctx, t.C, wake); err != nil {
-			return err
-		}
-	}
-}
-
-// untilTick dispatches on every wake-up until the next tick is due; it
-// returns ctx's error when ctx ends first.
-func (e *Engine) untilTick(ctx context.Context, tick <-chan time.Time, wake <-chan struct{}) error {
+	live := time.NewTicker(min(e.cfg.LiveCheck, reconcile))
+	defer live.Stop()
+	pass := time.NewTimer(0)
+	defer pass.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-tick:
-			return nil
+		case <-pass.C:
+			e.resetDue(reconcile)
+			if err := e.Tick(ctx); err != nil && ctx.Err() == nil {
+				e.log.Warn("dispatch.tick", "err", err)
+				e.dueAt(e.now().Add(retryAfter))
+			}
+			pass.Reset(e.untilDue())
+		case <-e.sooner:
+			pass.Reset(e.untilDue())
 		case <-wake:
 			if err := e.DispatchWaiting(ctx); err != nil && ctx.Err() == nil {
 				e.log.Warn("dispatch.wake", "err", err)
+				e.dueAt(e.now().Add(retryAfter))
+			}
+		case <-live.C:
+			if err := e.checkLive(ctx); err != nil && ctx.Err() == nil {
+				e.log.Warn("dispatch.live", "err", err)
+				e.dueAt(e.now().Add(retryAfter))
 			}
 		}
 	}
@@ -199,16 +219,26 @@ func (e *Engine) Tick(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// expireDue closes the offers nobody answered in time.
+// expireDue closes the offers nobody answered in time, and notes when the
+// next open offer falls due (within the horizon) in the same query.
 func (e *Engine) expireDue(ctx context.Context) error {
-	due, err := e.d.Store.DueOffers(ctx, e.now().Add(-e.cfg.ExpiryGrace), e.cfg.Batch)
+	now := e.now()
+	cutoff := now.Add(-e.cfg.ExpiryGrace)
+	due, err := e.d.Store.DueOffers(ctx, cutoff.Add(e.horizon()), e.cfg.Batch)
 	if err != nil {
 		return err
 	}
 	for _, o := range due {
+		if !o.ExpireTime.Before(cutoff) {
+			e.dueAt(o.ExpireTime.Add(e.cfg.ExpiryGrace))
+			return nil // listed by expiry: the rest are later still
+		}
 		if err := e.expire(ctx, o); err != nil {
 			e.log.Warn("dispatch.expire", "offer", o.ID, "err", err)
 		}
+	}
+	if len(due) == e.cfg.Batch {
+		e.dueAt(now.Add(minGap)) // a full batch: more are due
 	}
 	return nil
 }
@@ -249,6 +279,7 @@ func (e *Engine) sweep(ctx context.Context) error {
 	out, err := e.live.Sweep(rctx)
 	if len(out) > 0 {
 		e.log.Info("dispatch.swept", "claims", len(out))
+		e.freed()
 	}
 	return err
 }
@@ -261,6 +292,9 @@ func (e *Engine) dispatchWaiting(ctx context.Context, claim bool) error {
 	reqs, err := e.waiting(ctx, now)
 	if err != nil {
 		return err
+	}
+	if len(reqs) == e.cfg.Batch {
+		e.dueAt(now.Add(retryAfter)) // a full batch: the rest wait for the next pass
 	}
 	types := map[string]*carehex.ServiceType{}
 	var (
@@ -306,6 +340,11 @@ func (e *Engine) dispatchWaiting(ctx context.Context, claim bool) error {
 		class := classOf(r, svc)
 		if due := e.deadline(r, class); !now.Before(due) {
 			e.raise(ctx, r.ID, carehex.AlertUnaccepted, e.unacceptedMessage(r, class, due))
+		} else {
+			e.dueAt(due)
+		}
+		if !e.dueForDispatch(r, now) && now.Before(r.WindowStart) {
+			e.dueAt(r.WindowStart.Add(-e.cfg.ScheduleLead))
 		}
 		// A routine request holding its offer waits for the answer or the
 		// expiry; an offered emergency may need its fan-out topped up.

@@ -27,7 +27,9 @@ func (e *Engine) Heartbeat(ctx context.Context, hb carehex.Heartbeat) (carehex.L
 				return "", carehex.Errorf(carehex.EFORBIDDEN, "", "provider is not active on the roster")
 			}
 			hb.Skills = p.Skills
-			st, err = e.beat(ctx, hb)
+			if st, err = e.beat(ctx, hb); err == nil && st == carehex.LiveAvailable {
+				e.freed() // a newcomer: requests that found nobody may have someone now
+			}
 		}
 	}
 	if err != nil || st != carehex.LiveBusy {

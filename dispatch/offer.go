@@ -147,6 +147,7 @@ func (e *Engine) dispatch(ctx context.Context, j *job) ([]*carehex.Offer, error)
 		}
 		return nil, err
 	}
+	e.dueAt(offers[0].ExpireTime.Add(e.cfg.ExpiryGrace)) // their expiry is Run's to do (due.go)
 	for _, o := range offers {
 		e.log.Info("dispatch.offered", "request", j.req.ID, "offer", o.ID, "provider", o.ProviderID, "fence", o.Fence,
 			"distance_m", int(o.DistanceM))

@@ -114,5 +114,6 @@ func (e *Engine) recoverLive(ctx context.Context) error {
 		return err
 	}
 	e.log.Info("dispatch.rebuilt", "zone", e.live.Zone(), "providers", len(snaps), "created", n, "offers_closed", len(floors) > 0)
+	e.dueAt(e.now()) // the requests whose offers were closed wait for a pass
 	return nil
 }

@@ -100,7 +100,7 @@ func (s *Server) authed(want carehex.PrincipalKind, next http.HandlerFunc) http.
 			s.fail(w, r, err)
 			return
 		}
-		p, err := auth.Authenticate(r.Context(), s.store, s.now(), token)
+		p, err := s.authenticate(r.Context(), token) // tokencache.go
 		if err != nil {
 			s.fail(w, r, err)
 			return

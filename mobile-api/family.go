@@ -188,7 +188,11 @@ func (s *Server) familyStream(w http.ResponseWriter, r *http.Request) {
 	if !write(": carehex family\nretry: 5000\n\n") || !send(first) {
 		return
 	}
-	s.pump(ctx, raw, wake, func() bool {
+	// The family's stream keeps its own reconcile: RunReconcile wakes
+	// phones with offers, not families.
+	reconcile := time.NewTicker(s.cfg.Reconcile)
+	defer reconcile.Stop()
+	s.pump(ctx, raw, wake, reconcile.C, func() bool {
 		// The first write re-checks the token, but a wake-up with nothing
 		// new writes nothing: check here too, so an unlinked member's
 		// stream ends when woken.

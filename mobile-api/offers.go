@@ -78,8 +78,8 @@ func (s *Server) offers(w http.ResponseWriter, r *http.Request) {
 	// and the wait still wakes this call (notify.Hub).
 	wake, unsubscribe := s.notices.Subscribe(providerNotice(pid))
 	defer unsubscribe()
-	reconcile := time.NewTicker(s.cfg.Reconcile)
-	defer reconcile.Stop()
+	reconcile, stop := s.ownReconcile()
+	defer stop()
 	for woken := false; ; woken = true {
 		if woken {
 			// A revocation publishes the provider's notice: a revoked
@@ -111,7 +111,7 @@ func (s *Server) offers(w http.ResponseWriter, r *http.Request) {
 			s.writeJSON(w, http.StatusOK, map[string]any{"offers": []offerOut{}})
 			return
 		case <-wake:
-		case <-reconcile.C:
+		case <-reconcile:
 		}
 	}
 }
@@ -176,7 +176,9 @@ func (s *Server) offerStream(w http.ResponseWriter, r *http.Request) {
 	if !send(first) {
 		return
 	}
-	s.pump(ctx, raw, wake, func() bool {
+	reconcile, stop := s.ownReconcile()
+	defer stop()
+	s.pump(ctx, raw, wake, reconcile, func() bool {
 		if !s.stillAuthorised(ctx, r) {
 			return false
 		}

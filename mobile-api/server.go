@@ -13,6 +13,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/carehex/carehex"
@@ -62,9 +63,11 @@ type Config struct {
 	// MaxEventAge how old a queued event may be when it finally arrives.
 	MaxClockSkew time.Duration
 	MaxEventAge  time.Duration
-	// Reconcile is how often a long poll or stream re-reads its state with
-	// no notice having woken it: the safety net for a notice lost between
-	// replicas (docs/RELIABILITY.md "Notifications"). Waiters read at once
+	// Reconcile is how often RunReconcile wakes the phones holding an open
+	// offer, and a family stream (or, while RunReconcile is not running, a
+	// long poll or offer stream) re-reads its state with no notice having
+	// woken it: the safety net for a notice lost between replicas
+	// (docs/RELIABILITY.md "Notifications"). Waiters read at once
 	// when a notice wakes them, so this is no latency figure; it bounds how
 	// late news is when pub/sub dropped it. MaxWait bounds ?wait=;
 	// KeepAlive is the SSE comment period; StreamLifetime ends a stream so
@@ -164,8 +167,8 @@ type Deps struct {
 	Log     *slog.Logger  // default: discard
 }
 
-// Server is the mobile API. It holds no goroutines of its own: streams end
-// with their requests.
+// Server is the mobile API. It holds no goroutines of its own (streams end
+// with their requests) but RunReconcile's, which its caller owns.
 type Server struct {
 	cfg     Config
 	store   Store
@@ -176,7 +179,9 @@ type Server struct {
 	log     *slog.Logger
 	evv     carehex.EVVRules // from cfg
 	limits  *limiter
-	edge    edgeLog // throttled log lines of the edge (edge.go)
+	edge    edgeLog     // throttled log lines of the edge (edge.go)
+	central atomic.Bool // RunReconcile runs: waiters need no reconcile timer of their own (reconcile.go)
+	tokens  tokenCache  // provider tokens, dropped on the provider's notice (tokencache.go)
 }
 
 // New returns a server; it validates cfg and does no I/O.

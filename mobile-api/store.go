@@ -2,6 +2,7 @@ package mobileapi
 
 import (
 	"context"
+	"time"
 
 	"github.com/carehex/carehex"
 )
@@ -18,4 +19,7 @@ type Store interface {
 	carehex.Catalog
 	// RaiseAlert queues an operator alert (carehex.AlertStore).
 	RaiseAlert(ctx context.Context, a *carehex.Alert) (created bool, err error)
+	// DueOffers lists open offers expiring before now, soonest first
+	// (carehex.OfferStore): the reconcile's list of who holds one.
+	DueOffers(ctx context.Context, now time.Time, limit int) ([]*carehex.Offer, error)
 }

@@ -14,11 +14,9 @@ import (
 // comment carries nothing, so it needs no token check, which would be one
 // SQL read per idle phone per KeepAlive; a revocation wakes the stream,
 // whose poll re-checks), and poll whenever wake receives (a
-// notice of the stream's subject) and every Reconcile in case a notice was
-// lost (poll reports false to end the stream).
-func (s *Server) pump(ctx context.Context, keep func(format string, args ...any) bool, wake <-chan struct{}, poll func() bool) {
-	tick := time.NewTicker(s.cfg.Reconcile)
-	defer tick.Stop()
+// notice of the stream's subject) and whenever reconcile does, in case a
+// notice was lost (poll reports false to end the stream).
+func (s *Server) pump(ctx context.Context, keep func(format string, args ...any) bool, wake <-chan struct{}, reconcile <-chan time.Time, poll func() bool) {
 	alive := time.NewTicker(s.cfg.KeepAlive)
 	defer alive.Stop()
 	for {
@@ -33,7 +31,7 @@ func (s *Server) pump(ctx context.Context, keep func(format string, args ...any)
 			if !poll() {
 				return
 			}
-		case <-tick.C:
+		case <-reconcile:
 			if !poll() {
 				return
 			}

@@ -72,6 +72,10 @@ type Relay struct {
 	// failed send. Default 30 s.
 	Lease time.Duration
 	Batch int // default 100
+	// Notices wakes Run when a notification is written
+	// (carehex.OutboxNotice, published after the commit), so it is sent at
+	// once; nil: Run sends on its reconcile timer alone.
+	Notices carehex.Subscriber
 }
 
 // Once delivers the notifications due now and returns how many were sent.
@@ -111,18 +115,40 @@ func (r *Relay) Once(ctx context.Context) (int, error) {
 	return sent, errors.Join(errs...)
 }
 
-// Run calls Once every interval until ctx is done; its caller owns the
-// goroutine.
-func (r *Relay) Run(ctx context.Context, interval time.Duration) error {
-	t := time.NewTicker(interval)
+// Run sends what is due at start, whenever a carehex.OutboxNotice arrives,
+// and every reconcile (the safety net: a notice lost, another replica's
+// notification whose relay died, a failed send whose lease ran out) until
+// ctx is done; its caller owns the goroutine. A full batch is followed by
+// another pass at once.
+func (r *Relay) Run(ctx context.Context, reconcile time.Duration) error {
+	if reconcile <= 0 {
+		return carehex.Errorf(carehex.EINVALID, "interval", "notify: relay reconcile interval must be positive")
+	}
+	var wake <-chan struct{}
+	if r.Notices != nil {
+		var cancel func()
+		wake, cancel = r.Notices.Subscribe(carehex.OutboxNotice)
+		defer cancel()
+	}
+	batch := r.Batch
+	if batch <= 0 {
+		batch = 100
+	}
+	t := time.NewTimer(reconcile)
 	defer t.Stop()
 	for {
-		if _, err := r.Once(ctx); err != nil && ctx.Err() == nil && r.Log != nil {
+		sent, err := r.Once(ctx)
+		if err != nil && ctx.Err() == nil && r.Log != nil {
 			r.Log.WarnContext(ctx, "notify.relay", "err", err)
 		}
+		if sent >= batch {
+			continue // more are waiting
+		}
+		t.Reset(reconcile)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-wake:
 		case <-t.C:
 		}
 	}

@@ -38,8 +38,9 @@ var operator = carehex.Principal{Kind: carehex.KindUser, Subject: "usr_op1", Rol
 // completedVisit opens a SQLite store on clock and takes one visit through
 // depart, arrive and complete, as the phone API records them, so its three
 // family notifications are in the outbox. It returns the store and the
-// visit's ID.
-func completedVisit(t *testing.T, clock *testenv.Clock) (*sqlstore.DB, string) {
+// visit's ID. Each opened func is called with the store before the events
+// are recorded.
+func completedVisit(t *testing.T, clock *testenv.Clock, opened ...func(*sqlstore.DB)) (*sqlstore.DB, string) {
 	t.Helper()
 	ctx := context.Background()
 	op := carehex.WithPrincipal(ctx, operator)
@@ -48,6 +49,9 @@ func completedVisit(t *testing.T, clock *testenv.Clock) (*sqlstore.DB, string) {
 		t.Fatalf("sqlstore.Open: %v", err)
 	}
 	t.Cleanup(func() { db.Close() })
+	for _, f := range opened {
+		f(db)
+	}
 	if err := db.SyncCatalog(ctx, []*carehex.ServiceType{{Code: "meal_delivery", Category: carehex.CategoryDailyLife,
 		NameZH: "送餐", NameEN: "Meal delivery", RequiredSkill: "meals", DefaultDuration: 30 * time.Minute,
 		UrgencyClass: carehex.ClassSoon}}); err != nil {
@@ -115,6 +119,58 @@ func TestRelayLosesNothing(t *testing.T) {
 		if rec.sent[k] != 1 {
 			t.Errorf("%s delivered %d times", k, rec.sent[k])
 		}
+	}
+}
+
+// signalling records deliveries and says when one happens.
+type signalling struct {
+	recorder
+	delivered chan struct{}
+}
+
+func (s *signalling) Send(ctx context.Context, n *carehex.Notification) error {
+	err := s.recorder.Send(ctx, n)
+	s.delivered <- struct{}{}
+	return err
+}
+
+// TestRelayWakesOnOutboxNotice: the relay sends a notification when the
+// store's notice of its commit arrives, not at its reconcile (an hour here):
+// the three notifications of a visit recorded after the relay started are
+// all delivered.
+func TestRelayWakesOnOutboxNotice(t *testing.T) {
+	clock := testenv.NewClock(time.Date(2026, 3, 2, 1, 0, 0, 0, time.UTC))
+	hub := notify.NewHub()
+	rec := &signalling{recorder: recorder{sent: map[string]int{}}, delivered: make(chan struct{}, 16)}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	_, visitID := completedVisit(t, clock, func(db *sqlstore.DB) {
+		db.SetPublisher(hub, nil)
+		relay := &notify.Relay{Outbox: db, Sender: rec, Clock: clock.Now, Notices: hub}
+		go func() { done <- relay.Run(ctx, time.Hour) }()
+	})
+	for i := range 3 {
+		select {
+		case <-rec.delivered:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%d of 3 notifications delivered within 10 s (the reconcile is an hour away)", i)
+		}
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	for _, k := range []string{visitID + ":arriving", visitID + ":arrived", visitID + ":completed"} {
+		if rec.sent[k] != 1 {
+			t.Errorf("%s delivered %d times", k, rec.sent[k])
+		}
+	}
+	if err := (&notify.Relay{}).Run(ctx, 0); carehex.ErrorCode(err) != carehex.EINVALID {
+		t.Errorf("Run with no reconcile: %v, want EINVALID", err)
 	}
 }
 

@@ -25,10 +25,11 @@ import (
 // re-reads through Twirp, where each call checks its role).
 //
 // Events: "changed" (data {}) at most once per Coalesce however many
-// notices arrive, a ": keepalive" comment every KeepAlive (each re-checks
-// the token, so a logged-out or expired session's stream ends within one),
-// and the stream ends after Lifetime so the browser reconnects and is
-// authenticated afresh.
+// notices arrive, a ": keepalive" comment every KeepAlive (the first past
+// each Reconcile re-checks the token, so a logged-out or expired session's
+// stream ends within Reconcile + KeepAlive; every "changed" re-checks it
+// too), and the stream ends after Lifetime so the browser reconnects and
+// is authenticated afresh.
 type ConsoleStream struct {
 	Store     carehex.AuthStore
 	Notices   carehex.Subscriber
@@ -37,6 +38,10 @@ type ConsoleStream struct {
 	Coalesce  time.Duration // default 250 ms
 	KeepAlive time.Duration // default 15 s
 	Lifetime  time.Duration // default 10 min
+	// Reconcile is the least time between two token re-checks that no
+	// notice asked for (the keep-alive's): no stream reads SQL more often
+	// on a timer. Default 20 s, the waiters' reconcile.
+	Reconcile time.Duration
 }
 
 func (c *ConsoleStream) now() time.Time {
@@ -65,6 +70,7 @@ func (c *ConsoleStream) authorise(ctx context.Context, r *http.Request) (carehex
 func (c *ConsoleStream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	coalesce, keepAlive, lifetime := orDefault(c.Coalesce, 250*time.Millisecond), orDefault(c.KeepAlive, 15*time.Second),
 		orDefault(c.Lifetime, 10*time.Minute)
+	recheck := orDefault(c.Reconcile, 20*time.Second)
 	log := c.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -104,7 +110,9 @@ func (c *ConsoleStream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		return rc.Flush() == nil
 	}
+	checked := time.Now()
 	alive := func() bool {
+		checked = time.Now()
 		if _, err := c.authorise(ctx, r); err != nil {
 			log.InfoContext(ctx, "console.stream_ended", "reason", carehex.ErrorMessage(err))
 			return false
@@ -134,7 +142,7 @@ func (c *ConsoleStream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case <-ctx.Done():
 			return
 		case <-keep.C:
-			if !alive() || !write(": keepalive\n\n") {
+			if (time.Since(checked) >= recheck && !alive()) || !write(": keepalive\n\n") {
 				return
 			}
 		case <-wake:

@@ -23,7 +23,8 @@ type publisher struct {
 //     TransitionRequest, AssignRequest): the request, its resident, the
 //     console, and the provider of its visit;
 //   - a visit event or transition (RecordVisitEvent, TransitionVisit): the
-//     request, its resident, the provider and the console;
+//     request, its resident, the provider and the console; and
+//     carehex.OutboxNotice when it wrote a family notification;
 //   - a request created or back to pending (CreateServiceRequest,
 //     TransitionRequest, CloseOffer): also carehex.DispatchNotice;
 //   - an alert raised or acknowledged: the console;

@@ -129,7 +129,8 @@ func TestPublishAfterCommit(t *testing.T) {
 		if _, _, _, err := e.RecordVisitEvent(ctx, ev, carehex.VisitEventRules{}); err != nil {
 			t.Fatal(err)
 		}
-		want("RecordVisitEvent", r, req(r.ID), res(resident.ID), console, prv(p2.ID))
+		// An arrival writes the family's notification: the relays wake too.
+		want("RecordVisitEvent", r, req(r.ID), res(resident.ID), console, prv(p2.ID), carehex.OutboxNotice)
 		if _, _, replayed, err := e.RecordVisitEvent(ctx, ev, carehex.VisitEventRules{}); err != nil || !replayed {
 			t.Fatalf("replayed RecordVisitEvent = %v, %v", replayed, err)
 		}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/carehex/carehex"
@@ -72,23 +73,37 @@ type sealer struct {
 	nudge  chan struct{}
 	cancel context.CancelFunc
 	done   chan struct{}
+	every  atomic.Int64 // the safety net's period, a time.Duration (SetReconcile)
 }
 
-// sealEvery is the safety net's period.
-const sealEvery = 5 * time.Second
+// sealEvery is the safety net's period unless SetReconcile says otherwise:
+// the default reconcile.
+const sealEvery = 20 * time.Second
+
+// SetReconcile sets the period of the store's own safety-net pass (the
+// trail sealer's) to the reconcile interval the rest of the process uses, so
+// that no loop asks SQL more often than it. d <= 0 leaves it as it is.
+func (s *DB) SetReconcile(d time.Duration) {
+	if s.sealer != nil && d > 0 {
+		s.sealer.every.Store(int64(d))
+	}
+}
 
 func (s *DB) startSealer() {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.sealer = &sealer{nudge: make(chan struct{}, 1), cancel: cancel, done: make(chan struct{})}
+	sl := s.sealer
+	sl.every.Store(int64(sealEvery))
 	go func() {
-		defer close(s.sealer.done)
-		t := time.NewTicker(sealEvery)
+		defer close(sl.done)
+		t := time.NewTimer(sealEvery)
 		defer t.Stop()
 		for {
+			t.Reset(time.Duration(sl.every.Load()))
 			select {
 			case <-ctx.Done():
 				return
-			case <-s.sealer.nudge:
+			case <-sl.nudge:
 			case <-t.C:
 			}
 			// A failed pass leaves the rows unchained; the next wake or

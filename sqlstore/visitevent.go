@@ -122,6 +122,7 @@ func (s *DB) RecordVisitEvent(ctx context.Context, e *carehex.VisitEvent, rules 
 		v          *carehex.Visit
 		replayed   bool
 		residentID string
+		notified   bool // a family notification went to the outbox
 	)
 	err := s.inTx(ctx, "record visit event", func(tx *sql.Tx) error {
 		// Taking the visit's row serialises the events of one visit on
@@ -196,6 +197,7 @@ func (s *DB) RecordVisitEvent(ctx context.Context, e *carehex.VisitEvent, rules 
 				if err := s.notify(ctx, tx, v, residentID, notifyKind[ev.Type], ev.EventTime()); err != nil {
 					return err
 				}
+				notified = true
 			case !v.Live() && ev.Type.Order() == 3 && v.Status != target:
 				return carehex.Errorf(carehex.ECONFLICT, "type", "the visit is %s; it cannot be marked %s", v.Status, ev.Type)
 			case statusRank(v.Status) >= ev.Type.Order():
@@ -218,6 +220,7 @@ func (s *DB) RecordVisitEvent(ctx context.Context, e *carehex.VisitEvent, rules 
 				if err := s.notify(ctx, tx, v, residentID, "exception", now); err != nil {
 					return err
 				}
+				notified = true
 			}
 		}
 		out = &n
@@ -228,7 +231,11 @@ func (s *DB) RecordVisitEvent(ctx context.Context, e *carehex.VisitEvent, rules 
 		return nil, nil, false, err
 	}
 	if !replayed {
-		s.publish(ctx, requestNotices(v.RequestID, residentID, v.ProviderID)...)
+		ns := requestNotices(v.RequestID, residentID, v.ProviderID)
+		if notified {
+			ns = append(ns, carehex.OutboxNotice)
+		}
+		s.publish(ctx, ns...)
 	}
 	return out, v, replayed, nil
 }

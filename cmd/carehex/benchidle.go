@@ -51,6 +51,7 @@ type idleResult struct {
 	IdleCalls      int64   `json:"idle_calls"`  // phone calls answered in the idle window (heartbeats, long polls ending)
 	Errors         int     `json:"errors"`      // failed phone or console calls
 	Server         string  `json:"server"`      // "child" (started here) or the --addr URL
+	Transport      string  `json:"transport"`   // how the phones reach the server (--conns)
 	LoadAvg        string  `json:"load_avg"`    // /proc/loadavg at the end: the machine's other work
 	WakeupFrom     string  `json:"wakeup_from"` // what the wakeup is measured from
 	Machine        string  `json:"machine"`
@@ -82,6 +83,9 @@ func benchIdle(ctx context.Context, args []string, getenv func(string) string, s
 	password := fs.String("password", getenv("CAREHEX_BENCH_PASSWORD"), "its password (env CAREHEX_BENCH_PASSWORD)")
 	metricsURL := fs.String("metrics-url", "http://127.0.0.1:9090", "with --addr: the server's metrics listener (its --metrics-addr), where its CPU and memory are read")
 	offerWait := fs.Duration("offer-wait", 60*time.Second, "after the burst, how long to wait for every phone to hold its offer")
+	conns := fs.Int("conns", 0, "carry the phones as HTTP/2 streams (h2c) over this many connections, as a load balancer does; "+
+		"0: one HTTP/1.1 connection per phone when the open-file limit allows it, else h2c over one connection per 250 phones")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the server during the idle window to this file (from its /debug/pprof on the metrics listener)")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
@@ -92,6 +96,8 @@ func benchIdle(ctx context.Context, args []string, getenv func(string) string, s
 		return fmt.Errorf("--duration must be 1s…24h, got %s", *duration)
 	case *offerWait < time.Second || *offerWait > time.Hour:
 		return fmt.Errorf("--offer-wait must be 1s…1h, got %s", *offerWait)
+	case *conns < 0 || *conns > *phones:
+		return fmt.Errorf("--conns must be 0…%d (the phones), got %d", *phones, *conns)
 	}
 	if *addr != "" {
 		u, err := url.Parse(*addr)
@@ -105,19 +111,33 @@ func benchIdle(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	progress := func(format string, a ...any) { fmt.Fprintf(stderr, "idle: "+format+"\n", a...) }
 
-	// Every phone holds a connection here and one in the server; the
-	// child inherits the raised limit.
-	if err := raiseFileLimit(uint64(*phones)*2 + 1024); err != nil {
-		progress("%v", err)
-	}
-
-	b := &idleBench{phones: *phones, progress: progress}
-	// One transport for every phone and call, with an idle connection kept
-	// per phone: a long poll that ends hands its connection to the next.
-	tr := &http.Transport{MaxIdleConns: 0, MaxIdleConnsPerHost: *phones + 256, IdleConnTimeout: 2 * time.Minute,
-		DisableCompression: true}
+	b := &idleBench{phones: *phones, progress: progress, cpuProfile: *cpuProfile}
+	// The operator's calls: one HTTP/1.1 transport.
+	tr := &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 2 * time.Minute, DisableCompression: true}
 	defer tr.CloseIdleConnections()
 	b.hc = &http.Client{Transport: tr}
+	// The phones': one HTTP/1.1 connection each (a descriptor here and one
+	// in the server) while the open-file limit allows it; otherwise, or
+	// when asked, HTTP/2 streams over a few connections, as phones reach
+	// the replicas through a load balancer.
+	limit := openFileLimit()
+	if *conns == 0 && uint64(*phones)+1024 > limit {
+		*conns = (*phones + 249) / 250
+	}
+	if *conns == 0 {
+		ptr := &http.Transport{MaxIdleConnsPerHost: *phones + 256, IdleConnTimeout: 2 * time.Minute, DisableCompression: true}
+		defer ptr.CloseIdleConnections()
+		b.phoneClients = []*http.Client{{Transport: ptr}}
+		b.transport = "http/1.1, one connection per phone"
+	} else {
+		for range *conns {
+			ptr := &http.Transport{IdleConnTimeout: 2 * time.Minute, DisableCompression: true, Protocols: new(http.Protocols)}
+			ptr.Protocols.SetUnencryptedHTTP2(true)
+			defer ptr.CloseIdleConnections()
+			b.phoneClients = append(b.phoneClients, &http.Client{Transport: ptr})
+		}
+		b.transport = fmt.Sprintf("h2c, %d connections", *conns)
+	}
 
 	server := *addr
 	if *addr == "" {
@@ -135,12 +155,12 @@ func benchIdle(ctx context.Context, args []string, getenv func(string) string, s
 	if err != nil {
 		return err
 	}
-	res.Server, res.Machine = server, machine()
+	res.Server, res.Machine, res.Transport = server, machine(), b.transport
 	if la, err := os.ReadFile("/proc/loadavg"); err == nil {
 		res.LoadAvg = strings.Join(strings.Fields(string(la))[:3], " ")
 	}
-	fmt.Fprintf(stdout, "carehex bench idle: %d phones (%d long poll, %d stream) idle for %s against %s\n",
-		res.Phones, res.LongPolls, res.Streams, *duration, server)
+	fmt.Fprintf(stdout, "carehex bench idle: %d phones (%d long poll, %d stream; %s) idle for %s against %s\n",
+		res.Phones, res.LongPolls, res.Streams, res.Transport, *duration, server)
 	fmt.Fprintf(stdout, "  server CPU %.3f cores, RSS %.0f MB; %d phone calls in the idle window; load average %s\n",
 		res.ServerCPUCores, res.ServerRSSMB, res.IdleCalls, res.LoadAvg)
 	fmt.Fprintf(stdout, "  burst: %d requests created, %d of %d phones offered; wakeup p50 %.1f ms, p99 %.1f ms, max %.1f ms (%s); %d errors\n",
@@ -179,6 +199,20 @@ func raiseFileLimit(want uint64) error {
 		return fmt.Errorf("open-file limit %d is below the %d these phones need (raise the hard limit: ulimit -Hn); expect connection errors", lim.Cur, want)
 	}
 	return nil
+}
+
+// openFileLimit raises the soft limit on open files to the hard one and
+// returns it: serve and bench idle call it at start, since every phone's
+// connection is a descriptor. (Go's runtime raises its own, but restores
+// the old soft limit for the processes it starts.)
+func openFileLimit() uint64 {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return 1024
+	}
+	_ = raiseFileLimit(lim.Max)
+	_ = syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim)
+	return lim.Cur
 }
 
 // childServer is `carehex serve` started by the bench.
@@ -332,11 +366,15 @@ func pause(ctx context.Context, d time.Duration) {
 // idleBench is one run against one server.
 type idleBench struct {
 	base     string
-	metrics  string // the server's metrics listener (/metrics is not on the public address)
-	hc       *http.Client
+	metrics  string       // the server's metrics listener (/metrics is not on the public address)
+	hc       *http.Client // the operator's calls
 	phones   int
 	progress func(string, ...any)
-	opCtx    func(context.Context) context.Context
+	// phoneClients carry the phones' calls, phone i on i % len.
+	phoneClients []*http.Client
+	transport    string // says which, for the result
+	cpuProfile   string // --cpuprofile
+	opCtx        func(context.Context) context.Context
 
 	calls  atomic.Int64
 	errs   atomic.Int64
@@ -344,8 +382,41 @@ type idleBench struct {
 	errOne map[string]bool
 }
 
+// phoneClient is the client that carries ph's calls.
+func (b *idleBench) phoneClient(ph *idlePhone) *http.Client {
+	return b.phoneClients[ph.n%len(b.phoneClients)]
+}
+
+// profile fetches a CPU profile of the server over the idle window from
+// its metrics listener and writes it to --cpuprofile.
+func (b *idleBench) profile(ctx context.Context, idle time.Duration) error {
+	secs := max(int(idle.Seconds()), 1)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", b.metrics, secs), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := (&http.Client{Timeout: idle + time.Minute}).Do(req)
+	if err != nil {
+		return fmt.Errorf("--cpuprofile: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("--cpuprofile: the server's /debug/pprof/profile answered HTTP %d", resp.StatusCode)
+	}
+	f, err := os.Create(b.cpuProfile)
+	if err != nil {
+		return fmt.Errorf("--cpuprofile: %w", err)
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return fmt.Errorf("--cpuprofile: %w", err)
+	}
+	return f.Close()
+}
+
 // idlePhone is one provider's phone and what it saw.
 type idlePhone struct {
+	n                 int // its place among the phones
 	providerID, token string
 	at                carehex.LatLng
 	stream            bool
@@ -446,12 +517,22 @@ func (b *idleBench) run(ctx context.Context, username, password string, idle, of
 		return nil, err
 	}
 	calls0, t0 := b.calls.Load(), time.Now()
+	profiled := make(chan error, 1)
+	if b.cpuProfile != "" {
+		go func() { profiled <- b.profile(ctx, idle) }()
+	}
 	pause(ctx, idle)
 	cpu1, rss, err := b.serverMetrics(ctx)
 	if err != nil {
 		return nil, err
 	}
 	window := time.Since(t0)
+	if b.cpuProfile != "" {
+		if err := <-profiled; err != nil {
+			return nil, err
+		}
+		b.progress("server CPU profile of the idle window in %s", b.cpuProfile)
+	}
 	res := &idleResult{Bench: "idle", Phones: len(phones), DurationS: idle.Seconds(),
 		ServerCPUCores: math.Round((cpu1-cpu0)/window.Seconds()*1000) / 1000, ServerRSSMB: math.Round(rss / (1 << 20)),
 		IdleCalls: b.calls.Load() - calls0, WakeupFrom: idleWakeupFrom}
@@ -570,7 +651,7 @@ func (b *idleBench) seed(ctx context.Context, skill string) ([]*idlePhone, []str
 		if err != nil {
 			return fmt.Errorf("create resident %d: %w", i, err)
 		}
-		phones[i] = &idlePhone{providerID: cp.Provider.Id, token: tok.Token, at: carehex.LatLng{Lat: at.Lat, Lng: at.Lng},
+		phones[i] = &idlePhone{n: i, providerID: cp.Provider.Id, token: tok.Token, at: carehex.LatLng{Lat: at.Lat, Lng: at.Lng},
 			stream: i%2 == 1}
 		residents[i] = cr.Resident.Id
 		return nil
@@ -596,7 +677,7 @@ func (b *idleBench) mobile(ctx context.Context, ph *idlePhone, method, path stri
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := b.hc.Do(req)
+	resp, err := b.phoneClient(ph).Do(req)
 	if err != nil {
 		return err
 	}
@@ -710,7 +791,7 @@ func (b *idleBench) streamPhone(ctx context.Context, ph *idlePhone, connected ch
 		}
 		req.Header.Set("Authorization", "Bearer "+ph.token)
 		req.Header.Set("Accept", "text/event-stream")
-		resp, err := b.hc.Do(req)
+		resp, err := b.phoneClient(ph).Do(req)
 		if err != nil {
 			if ctx.Err() == nil {
 				b.fail("stream", err)

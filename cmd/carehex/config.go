@@ -165,11 +165,13 @@ func (c *Config) validate() error {
 		c.EmergencyDeadline = d
 	}
 	if c.reconcileText != "" {
-		// Below a second it would be polling again; above a minute a lost
-		// notice would leave a phone without its offer past its expiry.
+		// Below a second it would be polling again. Above a minute a lost
+		// notice would leave a phone without its offer past its expiry:
+		// only tests and benchmarks do that (to show that only the push
+		// path can have delivered something), hence the hour.
 		d, err := time.ParseDuration(c.reconcileText)
-		if err != nil || d < time.Second || d > time.Minute {
-			return fmt.Errorf("CAREHEX_RECONCILE %q must be a duration from 1s to 1m, e.g. 20s", c.reconcileText)
+		if err != nil || d < time.Second || d > time.Hour {
+			return fmt.Errorf("CAREHEX_RECONCILE %q must be a duration from 1s to 1h, e.g. 20s", c.reconcileText)
 		}
 		c.Reconcile = d
 	}

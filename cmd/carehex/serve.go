@@ -36,6 +36,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	log := newLogger(stderr, cfg.LogLevel)
+	openFileLimit() // every phone's connection (or a balancer's) is a descriptor
 
 	st, err := newStack(ctx, &cfg, time.Now, log)
 	if err != nil {
@@ -54,7 +55,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (is another carehex running? choose another --addr)", cfg.Addr, err)
 	}
+	// HTTP/1.1 and HTTP/2 in cleartext (h2c, prior knowledge): phones
+	// reach the replicas through a load balancer that carries many of them
+	// as streams over a few connections, so 20,000 phones need not be
+	// 20,000 descriptors. TLS ends at the balancer.
+	protocols := new(http.Protocols)
+	protocols.SetHTTP1(true)
+	protocols.SetUnencryptedHTTP2(true)
 	srv := &http.Server{
+		Protocols:         protocols,
+		HTTP2:             &http.HTTP2Config{MaxConcurrentStreams: 1000},
 		Handler:           st.Handler,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"sync"
 	"time"
 
@@ -52,8 +53,12 @@ type stack struct {
 	Hub    *notify.Hub
 	Bridge *notify.Bridge
 
-	log        *slog.Logger
-	clock      carehex.Clock
+	log   *slog.Logger
+	clock carehex.Clock
+	// reconcile is the one interval of every safety-net pass that reads
+	// SQL (CAREHEX_RECONCILE; docs/RELIABILITY.md "Every loop"): no loop
+	// asks SQL on a timer shorter than it.
+	reconcile  time.Duration
 	closeRedis func()
 	backups    *backups // nil unless CAREHEX_BACKUP_EVERY is set
 	// retention periods of the daily pass (retention.go)
@@ -134,7 +139,9 @@ func (st *stack) wire(cfg *Config, clock carehex.Clock) error {
 	// Until Start runs the bridge, notices wake this process's waiters
 	// only; Start hands the store the bridge, which also sends them on.
 	store.SetPublisher(st.Hub, log)
-	st.Relay = &notify.Relay{Outbox: store, Sender: notify.LogSender{Log: log}, Log: log, Clock: clock}
+	st.Relay = &notify.Relay{Outbox: store, Sender: notify.LogSender{Log: log}, Log: log, Clock: clock, Notices: st.Hub}
+	st.reconcile = mcfg.Reconcile
+	store.SetReconcile(st.reconcile)
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -150,7 +157,7 @@ func (st *stack) wire(cfg *Config, clock carehex.Clock) error {
 
 	mux := http.NewServeMux()
 	mux.Handle("/twirp/", st.API.Handler())
-	mux.Handle("GET /console/v1/stream", &rpc.ConsoleStream{Store: store, Notices: st.Hub, Clock: clock, Log: log})
+	mux.Handle("GET /console/v1/stream", &rpc.ConsoleStream{Store: store, Notices: st.Hub, Clock: clock, Log: log, Reconcile: st.reconcile})
 	mux.Handle("/m/v1/", mobile.Handler())
 	mux.Handle(cti.Path, cti.New(cfg.CTISecret, store, log))
 	mux.Handle("/", web.Handler())
@@ -158,6 +165,11 @@ func (st *stack) wire(cfg *Config, clock carehex.Clock) error {
 	st.Handler = mux
 	metrics := http.NewServeMux()
 	metrics.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	// Profiles of the running server (`carehex bench idle --cpuprofile`,
+	// `go tool pprof http://127.0.0.1:9090/debug/pprof/profile`), on the
+	// metrics listener for the same reason: loopback unless said otherwise.
+	metrics.HandleFunc("GET /debug/pprof/", pprof.Index)
+	metrics.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
 	st.Metrics = metrics
 	return nil
 }
@@ -181,8 +193,8 @@ func (st *stack) healthz(w http.ResponseWriter, r *http.Request) {
 
 // Start runs the background work: the dispatcher's pass (expiring offers,
 // re-dispatching, alerts, rebuilding Redis), the late/missed visit watch, the
-// notification relay, the notice bridge to the other replicas, and the
-// trail's daily anchor. Every replica runs all five; with
+// notification relay, the notice bridge to the other replicas, the phones'
+// reconcile, and the trail's daily anchor. Every replica runs all six; with
 // CAREHEX_BACKUP_EVERY, the scheduled copies of the SQLite file as well. The
 // returned func stops them and waits; call it before Close.
 func (st *stack) Start(ctx context.Context) (stop func()) {
@@ -190,11 +202,14 @@ func (st *stack) Start(ctx context.Context) (stop func()) {
 	st.Store.SetPublisher(st.Bridge, st.log)
 	var workers sync.WaitGroup
 	jobs := map[string]func(context.Context) error{
-		"dispatch": func(ctx context.Context) error { return st.Engine.Run(ctx, time.Second) },
-		"overdue":  func(ctx context.Context) error { return st.Engine.RunOverdue(ctx, 30*time.Second) },
-		"relay":    func(ctx context.Context) error { return st.Relay.Run(ctx, 2*time.Second) },
-		"notify":   st.Bridge.Run,
-		"anchor":   func(ctx context.Context) error { return runAnchors(ctx, st.Store, st.clock, time.Hour, st.log) },
+		"dispatch": func(ctx context.Context) error { return st.Engine.Run(ctx, st.reconcile) },
+		"overdue":  func(ctx context.Context) error { return st.Engine.RunOverdue(ctx, max(30*time.Second, st.reconcile)) },
+		"relay":    func(ctx context.Context) error { return st.Relay.Run(ctx, st.reconcile) },
+		// The phones' safety net, one pass for the process (on the hub:
+		// every replica runs its own).
+		"reconcile": func(ctx context.Context) error { return st.Mobile.RunReconcile(ctx, st.Hub) },
+		"notify":    st.Bridge.Run,
+		"anchor":    func(ctx context.Context) error { return runAnchors(ctx, st.Store, st.clock, time.Hour, st.log) },
 		"retention": func(ctx context.Context) error {
 			return runRetention(ctx, st.Store, st.clock, st.gpsRetention, st.residentRetention, st.log)
 		},
