@@ -12,6 +12,7 @@ import (
 
 	"github.com/carehex/carehex"
 	"github.com/carehex/carehex/geo"
+	"github.com/redis/go-redis/v9"
 )
 
 // Query asks for the nearest providers who can take a job now.
@@ -52,8 +53,7 @@ func (s *Store) check(q *Query) error {
 // hard filters, nearest first (ties by ID).
 //
 // It reads the availability index ring by ring outward from the origin's
-// cell (grid disks k = 0, 1, 2 …), one round trip per step (one script,
-// lookup.lua, reads every cell of the step), and stops as soon
+// cell (grid disks k = 0, 1, 2 …), one round trip per step, and stops as soon
 // as the disk read so far provably holds the q.Want nearest qualified
 // providers (a disk reaches geo.CoverRadiusM from its centre cell's centre),
 // or covers the whole radius. Everything it filters on is in the index
@@ -169,7 +169,7 @@ func (s *Store) candidates(ctx context.Context, q Query) ([]Candidate, LookupSta
 	var (
 		hits  []hit
 		cells []carehex.Cell
-		keys  []string
+		cmds  []*redis.StringSliceCmd
 		lo    int
 	)
 	for {
@@ -181,22 +181,20 @@ func (s *Store) candidates(ctx context.Context, q Query) ([]Candidate, LookupSta
 			}
 			cells = append(cells, ring...)
 		}
-		keys = keys[:0]
-		for _, c := range cells {
-			keys = append(keys, indexKey(s.zone, q.Skill, c))
-		}
-		v, err := lookupScript.Run(ctx, s.rdb, keys, oldest).Slice()
+		cmds = cmds[:0]
+		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, c := range cells {
+				cmds = append(cmds, p.ZRangeByScore(ctx, indexKey(s.zone, q.Skill, c), &redis.ZRangeBy{Min: oldest, Max: "+inf"}))
+			}
+			return nil
+		})
 		if err != nil {
 			return nil, stats, s.fail(err, "candidates")
 		}
 		stats.Trips++
 		stats.Cells += len(cells)
-		// v holds, per cell in order, a count and then that many members.
-		for i, at := 0, 0; i < len(cells) && at < len(v); i++ {
-			n, _ := v[at].(int64)
-			at++
-			for _, x := range v[at:min(at+int(n), len(v))] {
-				m, _ := x.(string)
+		for i, cmd := range cmds {
+			for _, m := range cmd.Val() {
 				stats.Scanned++
 				id, pos, ok := parseMember(m)
 				if !ok || skip[id] {
@@ -206,7 +204,6 @@ func (s *Store) candidates(ctx context.Context, q Query) ([]Candidate, LookupSta
 					hits = append(hits, hit{d: d, m: m, cell: cells[i]})
 				}
 			}
-			at += int(n)
 		}
 		r, err := covers(hi)
 		if err != nil {

@@ -31,8 +31,6 @@ var (
 	removeLua string
 	//go:embed geonear.lua
 	geonearLua string
-	//go:embed lookup.lua
-	lookupLua string
 )
 
 var (
@@ -45,7 +43,6 @@ var (
 	restoreScript   = redis.NewScript(libLua + restoreLua)
 	removeScript    = redis.NewScript(libLua + removeLua)
 	geonearScript   = redis.NewScript(geonearLua)
-	lookupScript    = redis.NewScript(lookupLua)
 )
 
 // scriptCall is one script invocation of a batch.
