@@ -30,7 +30,8 @@ type User struct {
 	Role         Role
 	PasswordHash string
 	CreateTime   time.Time
-	Disabled     bool // refused at login; its tokens were revoked when disabled
+	Disabled     bool   // refused at login; its tokens were revoked when disabled
+	Area         string // a supervisor's district, "" for the whole city (Principal.Area)
 }
 
 // PrincipalKind says what kind of credential authenticated a call.
@@ -48,6 +49,9 @@ type Principal struct {
 	Subject string // user, provider or family member ID
 	Role    Role   // for KindUser only
 	Name    string
+	// Area, for a supervisor limited to one district, is that district; ""
+	// is the whole city (rpc/area.go enforces it).
+	Area string
 }
 
 // Actor names the principal in events and audit records, e.g. "user:usr_…".

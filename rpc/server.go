@@ -71,7 +71,7 @@ func (s *Server) now() time.Time {
 // that authenticates each call and checks the caller's role.
 func (s *Server) Handler() http.Handler {
 	tel := newTelemetry(s.Logger, s.Metrics)
-	opts := []any{twirp.WithServerHooks(tel.hooks()), twirp.WithServerInterceptors(s.mapErrors),
+	opts := []any{twirp.WithServerHooks(tel.hooks()), twirp.WithServerInterceptors(s.mapErrors, s.areaScope),
 		twirp.WithServerPathPrefix("/twirp")}
 	mux := http.NewServeMux()
 	for _, h := range []pb.TwirpServer{

@@ -31,14 +31,21 @@ func (s *DB) CreateUser(ctx context.Context, u *carehex.User) error {
 	if u.PasswordHash == "" {
 		return carehex.Errorf(carehex.EINVALID, "password", "password hash is required")
 	}
+	u.Area = carehex.Trimmed(u.Area)
+	if u.Area != "" && u.Role != carehex.RoleSupervisor {
+		return carehex.Errorf(carehex.EINVALID, "area", "only a supervisor account can be limited to an area")
+	}
+	if err := carehex.ValidateText("area", u.Area, carehex.MaxNameLen, carehex.SingleLine); err != nil {
+		return err
+	}
 	now := s.stamp()
 	id := carehex.NewID("usr")
 	err := s.inTx(ctx, "create user", func(tx *sql.Tx) error {
 		// ON CONFLICT instead of catching the unique violation: it reads the
 		// same on both databases and leaves a PostgreSQL transaction usable.
-		res, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO users (id, username, role, password_hash, create_time)
-			VALUES (?, ?, ?, ?, ?) ON CONFLICT (username) DO NOTHING`),
-			id, u.Username, string(u.Role), u.PasswordHash, micros(now))
+		res, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO users (id, username, role, password_hash, create_time, area)
+			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (username) DO NOTHING`),
+			id, u.Username, string(u.Role), u.PasswordHash, micros(now), u.Area)
 		if err != nil {
 			return err
 		}
@@ -110,8 +117,11 @@ func (s *DB) TokenPrincipal(ctx context.Context, tokenHash string, now time.Time
 		kind, role       string
 		expires, revoked int64
 	)
-	err := s.db.QueryRowContext(ctx, s.rebind(`SELECT kind, subject, role, name, expires, revoked
-		FROM tokens WHERE token_hash = ?`), tokenHash).Scan(&kind, &p.Subject, &role, &p.Name, &expires, &revoked)
+	// The area is read from the account, not the token, so narrowing a
+	// supervisor's area applies to her open sessions at once.
+	err := s.db.QueryRowContext(ctx, s.rebind(`SELECT t.kind, t.subject, t.role, t.name, t.expires, t.revoked, COALESCE(u.area, '')
+		FROM tokens t LEFT JOIN users u ON t.kind = 'user' AND u.id = t.subject WHERE t.token_hash = ?`), tokenHash).
+		Scan(&kind, &p.Subject, &role, &p.Name, &expires, &revoked, &p.Area)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return carehex.Principal{}, errBadToken

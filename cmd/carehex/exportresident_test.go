@@ -126,3 +126,21 @@ func TestParseRetention(t *testing.T) {
 		}
 	}
 }
+
+// TestUserAddArea creates a supervisor limited to a district and refuses
+// an area on any other role.
+func TestUserAddArea(t *testing.T) {
+	dir := t.TempDir()
+	add := func(args ...string) (string, error) {
+		var stdout, stderr bytes.Buffer
+		err := run(context.Background(), append([]string{"user", "add", "--data", dir, "--password-stdin"}, args...), simEnv,
+			strings.NewReader("a-long-enough-password\n"), &stdout, &stderr)
+		return stdout.String(), err
+	}
+	if _, err := add("--username", "op", "--role", "operator", "--area", "张店区"); err == nil || !strings.Contains(err.Error(), "--area") {
+		t.Errorf("an operator with an area: %v, want refused naming --area", err)
+	}
+	if out, err := add("--username", "sup", "--role", "supervisor", "--area", "张店区"); err != nil || !strings.Contains(out, "limited to 张店区") {
+		t.Errorf("a supervisor with an area: %q, %v", out, err)
+	}
+}

@@ -11,7 +11,7 @@ const usage = `carehex — home elderly-care dispatch
 
 usage:
   carehex serve [--data DIR] [--addr HOST:PORT] [--demo]    run everything in one process
-  carehex user add --username U --role operator|supervisor|admin --password-stdin [--data DIR]
+  carehex user add --username U --role operator|supervisor|admin --password-stdin [--area DISTRICT] [--data DIR]
   carehex user unlock|disable|enable --username U [--data DIR]   lift a login lockout; withdraw or restore an account
   carehex backup --out FILE [--data DIR]                    copy the SQLite database while the server runs
   carehex restore --from FILE [--data DIR] [--force]        put a backup in place and check it

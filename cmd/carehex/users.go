@@ -21,6 +21,7 @@ func userAdd(ctx context.Context, args []string, getenv func(string) string, std
 	cfg.storeFlags(fs)
 	username := fs.String("username", "", "login name")
 	role := fs.String("role", "", "operator, supervisor or admin")
+	area := fs.String("area", "", "with --role supervisor: the one district (e.g. 张店区) the account sees; default the whole city")
 	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
@@ -47,27 +48,40 @@ func userAdd(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	defer store.Close()
-	u, err := createUser(ctx, store, *username, r, strings.TrimRight(line, "\r\n"))
-	if err != nil {
+	u := &carehex.User{Username: strings.TrimSpace(*username), Role: r, Area: strings.TrimSpace(*area)}
+	if err := saveUser(ctx, store, u, strings.TrimRight(line, "\r\n")); err != nil {
+		if carehex.ErrorField(err) == "area" {
+			return fmt.Errorf("--area: %s", carehex.ErrorMessage(err))
+		}
 		return err
+	}
+	if u.Area != "" {
+		fmt.Fprintf(stdout, "created %s user %s (%s), limited to %s\n", u.Role, u.Username, u.ID, u.Area)
+		return nil
 	}
 	fmt.Fprintf(stdout, "created %s user %s (%s)\n", u.Role, u.Username, u.ID)
 	return nil
 }
 
 func createUser(ctx context.Context, store carehex.AuthStore, username string, role carehex.Role, password string) (*carehex.User, error) {
+	u := &carehex.User{Username: strings.TrimSpace(username), Role: role}
+	return u, saveUser(ctx, store, u, password)
+}
+
+// saveUser hashes password into u and saves u.
+func saveUser(ctx context.Context, store carehex.AuthStore, u *carehex.User, password string) error {
 	hash, err := auth.HashPassword(password)
 	if err != nil {
-		return nil, fmt.Errorf("password: %s", carehex.ErrorMessage(err))
+		return fmt.Errorf("password: %s", carehex.ErrorMessage(err))
 	}
-	u := &carehex.User{Username: strings.TrimSpace(username), Role: role, PasswordHash: hash}
+	u.PasswordHash = hash
 	if err := store.CreateUser(ctx, u); err != nil {
 		if carehex.ErrorCode(err) == carehex.ECONFLICT {
-			return nil, fmt.Errorf("user %q already exists", u.Username)
+			return fmt.Errorf("user %q already exists", u.Username)
 		}
-		return nil, err
+		return err
 	}
-	return u, nil
+	return nil
 }
 
 // userAccess runs `carehex user unlock|disable|enable --username U`: lift a
