@@ -142,6 +142,9 @@ func TestEraseResident(t *testing.T) {
 		if err != nil || len(recs) != 1 || recs[0].Cell != r.Cell || !recs[0].Filled {
 			t.Errorf("open-data records after erasure = %+v, %v; want her request, filled, in her cell", recs, err)
 		}
+		if lat, lng, reduced, dist := gpsOf(t, e, "evt-1"); lat != 0 || lng != 0 || reduced != 1 || dist != 0 {
+			t.Errorf("her visit's arrival after erasure: %v,%v reduced %d distance %d; want the summary only (0 m: at the door)", lat, lng, reduced, dist)
+		}
 		if sr, err := e.ServiceRequest(ctx, req.ID); err != nil || sr.Notes != "" {
 			t.Errorf("request after erasure = %+v, %v", sr, err)
 		}
