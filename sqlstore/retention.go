@@ -22,48 +22,60 @@ import (
 func (s *DB) ReduceVisitGPS(ctx context.Context, cutoff time.Time) (int, error) {
 	n := 0
 	for {
-		type point struct {
-			id                   string
-			lat, lng, hlat, hlng float64
-		}
-		var batch []point
-		rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT e.event_id, e.lat, e.lng, res.lat, res.lng
-			FROM visit_events e JOIN visits v ON v.id = e.visit_id
-			JOIN service_requests r ON r.id = v.request_id JOIN residents res ON res.id = r.resident_id
-			WHERE e.gps_reduced = 0 AND e.receive_time < ? ORDER BY e.receive_time LIMIT 1000`), micros(cutoff))
-		if err != nil {
-			return n, s.wrap(err, "read GPS points to reduce")
-		}
-		for rows.Next() {
-			var p point
-			if err := rows.Scan(&p.id, &p.lat, &p.lng, &p.hlat, &p.hlng); err != nil {
-				rows.Close()
-				return n, s.wrap(err, "read GPS points to reduce")
-			}
-			batch = append(batch, p)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return n, s.wrap(err, "read GPS points to reduce")
-		}
-		if len(batch) == 0 {
-			return n, nil
-		}
-		err = s.inTx(ctx, "reduce GPS points", func(tx *sql.Tx) error {
-			for _, p := range batch {
-				d := int(math.Round(geo.DistanceM(carehex.LatLng{Lat: p.lat, Lng: p.lng}, carehex.LatLng{Lat: p.hlat, Lng: p.hlng})/10) * 10)
-				if _, err := tx.ExecContext(ctx, s.rebind(`UPDATE visit_events SET lat = 0, lng = 0, accuracy_m = 0,
-					distance_m = ?, gps_reduced = 1 WHERE event_id = ? AND gps_reduced = 0`), d, p.id); err != nil {
-					return err
-				}
-			}
-			return nil
+		var reduced, found int
+		err := s.inTx(ctx, "reduce GPS points", func(tx *sql.Tx) error {
+			var err error
+			reduced, found, err = s.reduceGPS(ctx, tx, `e.receive_time < ? ORDER BY e.receive_time LIMIT 1000`, micros(cutoff))
+			return err
 		})
-		if err != nil {
+		n += reduced
+		if err != nil || found == 0 {
 			return n, err
 		}
-		n += len(batch)
 	}
+}
+
+// reduceGPS reduces the unreduced visit events matching where (over e, the
+// event, and r, its request) inside tx: it returns how many it reduced and
+// how many it found (more than reduced when another replica got there first).
+func (s *DB) reduceGPS(ctx context.Context, tx *sql.Tx, where string, args ...any) (reduced, found int, err error) {
+	type point struct {
+		id                   string
+		lat, lng, hlat, hlng float64
+	}
+	var batch []point
+	rows, err := tx.QueryContext(ctx, s.rebind(`SELECT e.event_id, e.lat, e.lng, res.lat, res.lng
+		FROM visit_events e JOIN visits v ON v.id = e.visit_id
+		JOIN service_requests r ON r.id = v.request_id JOIN residents res ON res.id = r.resident_id
+		WHERE e.gps_reduced = 0 AND `+where), args...)
+	if err != nil {
+		return 0, 0, err
+	}
+	for rows.Next() {
+		var p point
+		if err := rows.Scan(&p.id, &p.lat, &p.lng, &p.hlat, &p.hlng); err != nil {
+			rows.Close()
+			return 0, 0, err
+		}
+		batch = append(batch, p)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, 0, err
+	}
+	done := 0
+	for _, p := range batch {
+		d := int(math.Round(geo.DistanceM(carehex.LatLng{Lat: p.lat, Lng: p.lng}, carehex.LatLng{Lat: p.hlat, Lng: p.hlng})/10) * 10)
+		res, err := tx.ExecContext(ctx, s.rebind(`UPDATE visit_events SET lat = 0, lng = 0, accuracy_m = 0,
+			distance_m = ?, gps_reduced = 1 WHERE event_id = ? AND gps_reduced = 0`), d, p.id)
+		if err != nil {
+			return 0, 0, err
+		}
+		if n, err := res.RowsAffected(); err == nil {
+			done += int(n) // 0 when another replica reduced it first
+		}
+	}
+	return done, len(batch), nil
 }
 
 // ErasableResidents returns the residents deactivated before cutoff whose
@@ -114,6 +126,11 @@ func (s *DB) EraseResident(ctx context.Context, id string) error {
 		if erased != 0 {
 			return carehex.Errorf(carehex.ECONFLICT, "id", "resident %q is already erased", id)
 		}
+		// Her visits' points become the verification summary first, while
+		// the home they are measured from is still on record.
+		if _, _, err := s.reduceGPS(ctx, tx, `r.resident_id = ?`, id); err != nil {
+			return err
+		}
 		centre, err := geo.Center(carehex.Cell(cell))
 		if err != nil {
 			return err
@@ -129,7 +146,7 @@ func (s *DB) EraseResident(ctx context.Context, id string) error {
 				[]any{ErasedName, centre.Lat, centre.Lng, code, micros(now), micros(now), id}},
 			{`UPDATE family_members SET name = '', phone = '' WHERE resident_id = ?`, []any{id}},
 			{`UPDATE service_requests SET notes = '' WHERE resident_id = ?`, []any{id}},
-			{`UPDATE visit_events SET note = '', lat = 0, lng = 0, accuracy_m = 0, gps_reduced = 1
+			{`UPDATE visit_events SET note = ''
 				WHERE visit_id IN (SELECT v.id FROM visits v JOIN service_requests r ON r.id = v.request_id WHERE r.resident_id = ?)`, []any{id}},
 			{`DELETE FROM personal_reads WHERE resident_id = ?`, []any{id}},
 		}

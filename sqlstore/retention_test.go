@@ -142,6 +142,9 @@ func TestEraseResident(t *testing.T) {
 		if err != nil || len(recs) != 1 || recs[0].Cell != r.Cell || !recs[0].Filled {
 			t.Errorf("open-data records after erasure = %+v, %v; want her request, filled, in her cell", recs, err)
 		}
+		if lat, lng, reduced, dist := gpsOf(t, e, "evt-1"); lat != 0 || lng != 0 || reduced != 1 || dist != 0 {
+			t.Errorf("her visit's arrival after erasure: %v,%v reduced %d distance %d; want the summary only (0 m: at the door)", lat, lng, reduced, dist)
+		}
 		if sr, err := e.ServiceRequest(ctx, req.ID); err != nil || sr.Notes != "" {
 			t.Errorf("request after erasure = %+v, %v", sr, err)
 		}
@@ -201,4 +204,40 @@ func countContaining(t *testing.T, e *env, table, needle string) int {
 		}
 	}
 	return n
+}
+
+// TestReduceVisitGPSConcurrent runs the reduction from three goroutines at
+// once, as three replicas' daily passes would: every event is reduced, and
+// the counts they report add up to the events, none twice.
+func TestReduceVisitGPSConcurrent(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *env) {
+		r := resident("张桂兰", "13905330001")
+		mustCreateResident(t, e, r)
+		const n = 12
+		for i := range n {
+			visitWithArrival(t, e, r, r.Location, "evt-"+string(rune('a'+i)))
+		}
+		e.clock.Advance(100 * 24 * time.Hour)
+		counts := make(chan int, 3)
+		for range 3 {
+			go func() {
+				c, err := e.ReduceVisitGPS(context.Background(), e.clock.Now().Add(-90*24*time.Hour))
+				if err != nil {
+					t.Error(err)
+				}
+				counts <- c
+			}()
+		}
+		total := 0
+		for range 3 {
+			total += <-counts
+		}
+		if total != n {
+			t.Errorf("the passes reduced %d events in all, want %d", total, n)
+		}
+		var left int
+		if err := e.db.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM visit_events WHERE gps_reduced = 0`).Scan(&left); err != nil || left != 0 {
+			t.Errorf("%d events left unreduced (%v)", left, err)
+		}
+	})
 }

@@ -76,9 +76,9 @@ func newStack(ctx context.Context, cfg *Config, clock carehex.Clock, log *slog.L
 		return nil, err
 	}
 	if src, created := store.DataKeySource(); created {
-		log.Warn("datakey.generated", "msg", "ID numbers are encrypted with a new key; back it up with the database, or set CAREHEX_DATA_KEY", "where", src)
+		log.Warn("datakey.generated", "note", "ID numbers are encrypted with a new key; back it up with the database, or set CAREHEX_DATA_KEY", "where", src)
 	} else if cfg.DataKey == "" && cfg.DatabaseURL != "" {
-		log.Warn("datakey.fallback", "msg", "ID numbers are encrypted with a key kept in the database itself; set CAREHEX_DATA_KEY", "where", src)
+		log.Warn("datakey.fallback", "note", "ID numbers are encrypted with a key kept in the database itself; set CAREHEX_DATA_KEY", "where", src)
 	}
 	rdb, closeRedis, err := openRedis(ctx, cfg, log)
 	if err != nil {
