@@ -201,12 +201,13 @@ func prepareResident(r *carehex.Resident) error {
 }
 
 const residentCols = `id, name, name_lc, phone, phone_rev, id_number, gender, birth_year, address, district,
-	lat, lng, cell, emergency_contacts, preferences, create_time, update_time`
+	lat, lng, cell, emergency_contacts, preferences, create_time, update_time, street, community, division_code`
 
 func residentArgs(r *carehex.Resident) []any {
 	return []any{r.ID, r.Name, strings.ToLower(r.Name), r.Phone, reverse(phoneDigits(r.Phone)), r.IDNumber,
 		string(r.Gender), r.BirthYear, r.Address, r.District, r.Location.Lat, r.Location.Lng, int64(r.Cell),
-		encodeContacts(r.EmergencyContacts), encodePrefs(r.Preferences), micros(r.CreateTime), micros(r.UpdateTime)}
+		encodeContacts(r.EmergencyContacts), encodePrefs(r.Preferences), micros(r.CreateTime), micros(r.UpdateTime),
+		r.Street, r.Community, r.DivisionCode}
 }
 
 func (s *DB) insertNameGrams(ctx context.Context, q querier, id, name string) error {
@@ -235,7 +236,7 @@ func (s *DB) CreateResident(ctx context.Context, r *carehex.Resident) error {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO residents (`+residentCols+`)
-			VALUES (`+placeholders(17)+`)`), residentArgs(r)...); err != nil {
+			VALUES (`+placeholders(20)+`)`), residentArgs(r)...); err != nil {
 			return err
 		}
 		if err := s.insertSearchKeys(ctx, tx, r.ID, r.Name, r.Phone); err != nil {
@@ -297,7 +298,7 @@ func (s *DB) ImportResidents(ctx context.Context, rs []*carehex.Resident) error 
 					keys.add(r)
 				}
 				if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO residents (`+residentCols+`) VALUES `+
-					repeatRow("("+placeholders(17)+")", len(part))), res...); err != nil {
+					repeatRow("("+placeholders(20)+")", len(part))), res...); err != nil {
 					return err
 				}
 				if err := s.insertKeyBatch(ctx, tx, &keys, 2*rowsPerStmt); err != nil {
@@ -355,8 +356,9 @@ func (s *DB) UpdateResident(ctx context.Context, r *carehex.Resident) error {
 		}
 		_, err = tx.ExecContext(ctx, s.rebind(`UPDATE residents SET name = ?, name_lc = ?, phone = ?, phone_rev = ?,
 			id_number = ?, gender = ?, birth_year = ?, address = ?, district = ?, lat = ?, lng = ?, cell = ?,
-			emergency_contacts = ?, preferences = ?, update_time = ? WHERE id = ?`),
-			append(residentArgs(r)[1:15], micros(now), r.ID)...)
+			emergency_contacts = ?, preferences = ?, street = ?, community = ?, division_code = ?,
+			update_time = ? WHERE id = ?`),
+			append(append(residentArgs(r)[1:15:15], r.Street, r.Community, r.DivisionCode), micros(now), r.ID)...)
 		if err != nil {
 			return err
 		}
@@ -371,7 +373,8 @@ func (s *DB) UpdateResident(ctx context.Context, r *carehex.Resident) error {
 }
 
 const residentSelect = `SELECT id, name, phone, id_number, gender, birth_year, address, district, lat, lng, cell,
-	emergency_contacts, preferences, create_time, update_time, deactivate_reason, deactivate_time FROM residents`
+	emergency_contacts, preferences, create_time, update_time, deactivate_reason, deactivate_time,
+	street, community, division_code FROM residents`
 
 func scanResident(sc interface{ Scan(...any) error }) (*carehex.Resident, error) {
 	var (
@@ -383,7 +386,8 @@ func scanResident(sc interface{ Scan(...any) error }) (*carehex.Resident, error)
 		deactivated      int64
 	)
 	err := sc.Scan(&r.ID, &r.Name, &r.Phone, &r.IDNumber, &gender, &r.BirthYear, &r.Address, &r.District,
-		&r.Location.Lat, &r.Location.Lng, &cell, &contacts, &prefs, &created, &updated, &r.DeactivateReason, &deactivated)
+		&r.Location.Lat, &r.Location.Lng, &cell, &contacts, &prefs, &created, &updated, &r.DeactivateReason, &deactivated,
+		&r.Street, &r.Community, &r.DivisionCode)
 	if err != nil {
 		return nil, err
 	}

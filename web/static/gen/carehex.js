@@ -619,6 +619,9 @@ export async function call(opts, service, method, body) {
  * @property {string} [update_time]
  * @property {string} [deactivate_reason] deactivate_reason is empty while she is served; else the code (moved_away, deceased, care_home, other), then ": " and the words if any.
  * @property {string} [deactivate_time]
+ * @property {string} [street] street (街道/镇) and community (社区居委会/村委会) are names from the official division list; division_code is the finest one's code (12 digits for a community, 9 for a street, 6 for a district); all optional.
+ * @property {string} [community]
+ * @property {string} [division_code]
  */
 
 /**
@@ -649,6 +652,9 @@ export async function call(opts, service, method, body) {
  * @property {string} [district]
  * @property {Array<carehex.v1.Contact>} [emergency_contacts]
  * @property {carehex.v1.Preferences} [preferences]
+ * @property {string} [street] As on Resident.
+ * @property {string} [community]
+ * @property {string} [division_code]
  */
 
 /**
