@@ -39,6 +39,7 @@ type Config struct {
 	// (POST /cti/v1/calls); empty turns that endpoint off. Environment only:
 	// a secret on the command line would show in the process list.
 	CTISecret string
+	Map       mapConfig // the console map's tiles, boundaries and geocoder (mapconfig.go)
 
 	offerTTLText    string // CAREHEX_OFFER_TTL as given, parsed by validate
 	reconcileText   string // CAREHEX_RECONCILE as given
@@ -74,6 +75,7 @@ func defaultConfig(getenv func(string) string) Config {
 	c.offerTTLText = getenv("CAREHEX_OFFER_TTL")
 	c.reconcileText = getenv("CAREHEX_RECONCILE")
 	c.Access = defaultAccessConfig(getenv)
+	c.Map = defaultMapConfig(getenv)
 	set(&c.BackupDir, "CAREHEX_BACKUP_DIR")
 	c.backupEveryText = getenv("CAREHEX_BACKUP_EVERY")
 	c.backupKeepText = getenv("CAREHEX_BACKUP_KEEP")
@@ -135,6 +137,9 @@ func (c *Config) validate() error {
 		return err
 	}
 	if err := c.Access.validate(); err != nil {
+		return err
+	}
+	if err := c.Map.validate(); err != nil {
 		return err
 	}
 	return c.validateBackups()

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestTileOrigin(t *testing.T) {
+	good := map[string]string{
+		"https://t{s}.tianditu.gov.cn/vec_w/wmts?SERVICE=WMTS&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk=KEY": "https://*.tianditu.gov.cn",
+		"http://tiles.zibo.example/osm/{z}/{x}/{y}.png":                                                   "http://tiles.zibo.example",
+		"https://{s}.tile.example.org:8443/{z}/{x}/{y}.png":                                               "https://*.tile.example.org:8443",
+	}
+	for tmpl, want := range good {
+		if got, err := tileOrigin(tmpl); err != nil || got != want {
+			t.Errorf("tileOrigin(%q) = %q, %v; want %q", tmpl, got, err, want)
+		}
+	}
+	for _, bad := range []string{
+		"tiles.example.org/{z}/{x}/{y}.png", "ftp://tiles.example.org/{z}/{x}/{y}", "https://tiles.example.org/{z}/{x}.png",
+		"https://tiles.{s}.example.org/{z}/{x}/{y}", "https:///{z}/{x}/{y}", "https://a;script-src *;/{z}/{x}/{y}",
+	} {
+		if got, err := tileOrigin(bad); err == nil || !strings.Contains(err.Error(), "CAREHEX_TILE_URL") {
+			t.Errorf("tileOrigin(%q) = %q, %v; want an error naming CAREHEX_TILE_URL", bad, got, err)
+		}
+	}
+}
+
+func TestMapConfig(t *testing.T) {
+	env := func(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
+	m := defaultMapConfig(env(map[string]string{
+		"CAREHEX_TILE_URL":        "https://t{s}.tianditu.gov.cn/vec_w/wmts?l={z}&x={x}&y={y}&tk=k",
+		"CAREHEX_BOUNDARIES_FILE": "../../web/e2e/testdata/boundaries.geojson",
+		"CAREHEX_TIANDITU_KEY":    "k",
+	}))
+	if err := m.validate(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := m.settings()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.TileSubdomains != "01234567" || !strings.Contains(s.TileAttribution, "天地图") || s.GeocoderName != "tianditu" ||
+		!strings.Contains(s.Boundaries, "测试街道") || len(s.Landmarks) != 8 {
+		t.Errorf("settings = %+v", s)
+	}
+	none := defaultMapConfig(env(nil))
+	if err := none.validate(); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := none.settings(); s.Geocoder != nil || s.Boundaries != "" || s.TileURL != "" || none.GeocodeRegion != "淄博市" {
+		t.Errorf("default settings = %+v", s)
+	}
+
+	dir := t.TempDir()
+	broken := filepath.Join(dir, "b.geojson")
+	if err := os.WriteFile(broken, []byte(`{"type":"FeatureCollection","features":[]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for name, kv := range map[string]map[string]string{
+		"missing file": {"CAREHEX_BOUNDARIES_FILE": filepath.Join(dir, "nope.geojson")},
+		"empty file":   {"CAREHEX_BOUNDARIES_FILE": broken},
+		"bad tiles":    {"CAREHEX_TILE_URL": "tiles.example.org"},
+		"bad geocoder": {"CAREHEX_TIANDITU_URL": "api.tianditu.gov.cn"},
+	} {
+		m := defaultMapConfig(env(kv))
+		if err := m.validate(); err == nil || !strings.Contains(err.Error(), "CAREHEX_") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
