@@ -50,6 +50,23 @@ func TestAreas(t *testing.T) {
 	}
 }
 
+// Without a level, the name's ending tells: 镇, 乡 and 街道 are streets.
+func TestGuessLevel(t *testing.T) {
+	ring := `[[[118,36],[118.1,36],[118.1,36.1],[118,36]]]`
+	a, err := ParseAreas([]byte(`{"type":"FeatureCollection","features":[` +
+		`{"type":"Feature","properties":{"NAME":"湖田镇"},"geometry":{"type":"Polygon","coordinates":` + ring + `}},` +
+		`{"type":"Feature","properties":{"name_zh":"高青县","adcode":370322},"geometry":{"type":"Polygon","coordinates":` + ring + `}}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Features[0].Level != "street" || a.Features[1].Level != "district" || a.Features[1].Code != "370322" {
+		t.Errorf("features %+v", a.Features)
+	}
+	if d, s := a.Locate(carehex.LatLng{Lat: 36.02, Lng: 118.05}); d != "高青县" || s != "湖田镇" {
+		t.Errorf("Locate = %q, %q", d, s)
+	}
+}
+
 func TestParseAreasRefusals(t *testing.T) {
 	ring := `[[[118,36],[118.1,36],[118.1,36.1],[118,36]]]`
 	cases := map[string]string{

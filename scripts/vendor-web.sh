@@ -15,7 +15,9 @@ dst=web/static/vendor/leaflet
 rm -rf "$dst" && mkdir -p "$dst/images"
 src="$work/node_modules/leaflet"
 # The pages are ES modules: the ESM build (unminified, so a reader can follow it) and its stylesheet.
-cp "$src/dist/leaflet-src.esm.js" "$src/dist/leaflet.css" "$dst/"
+cp "$src/dist/leaflet.css" "$dst/"
+# Without the source map beside it, its last line would send devtools asking for a file not served.
+grep -v '^//# sourceMappingURL=' "$src/dist/leaflet-src.esm.js" >"$dst/leaflet-src.esm.js"
 cp "$src"/dist/images/*.png "$dst/images/"
 cp "$src/LICENSE" "$dst/LICENSE"
 echo "leaflet $(node -p "require('$src/package.json').version")" >"$dst/VERSION"

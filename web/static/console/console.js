@@ -37,6 +37,7 @@ const en = {
   gFemale: "Female", gMale: "Male", rContact: "Emergency contact", rContactName: "Name",
   rContactRelation: "Relation (e.g. son)", rContactPhone: "Phone", rNotes: "Care notes (e.g. diabetic, hard of hearing)",
   rSave: "Save", rCancel: "Cancel", extension: "Extension", pickUp: "Take the call",
+  rStreet: "Street / town", rCommunity: "Community / village", rGeocode: "Find the address", mapEmpty: "No providers or open requests",
 };
 
 let tab = "board";
