@@ -10,8 +10,8 @@ import (
 func TestTileOrigin(t *testing.T) {
 	good := map[string]string{
 		"https://t{s}.tianditu.gov.cn/vec_w/wmts?SERVICE=WMTS&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk=KEY": "https://*.tianditu.gov.cn",
-		"http://tiles.zibo.example/osm/{z}/{x}/{y}.png":                                                   "http://tiles.zibo.example",
-		"https://{s}.tile.example.org:8443/{z}/{x}/{y}.png":                                               "https://*.tile.example.org:8443",
+		"http://tiles.zibo.example/osm/{z}/{x}/{y}.png":                                                      "http://tiles.zibo.example",
+		"https://{s}.tile.example.org:8443/{z}/{x}/{y}.png":                                                  "https://*.tile.example.org:8443",
 	}
 	for tmpl, want := range good {
 		if got, err := tileOrigin(tmpl); err != nil || got != want {
