@@ -129,7 +129,7 @@ function draw(list) {
     for (const v of outline) bounds.extend(v);
   }
   if (!fitted && bounds.isValid()) {
-    map.fitBounds(bounds, { padding: [20, 20], maxZoom: 12 }); // close enough for cells, far enough for the landmarks
+    map.fitBounds(bounds, { padding: [20, 20], maxZoom: 12, animate: false }); // close enough for cells, far enough for the landmarks
     fitted = true;
   }
 }

