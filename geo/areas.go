@@ -33,6 +33,7 @@ type Area struct {
 // of the 张店区 government") when no boundaries are loaded.
 type Landmark struct {
 	Name         string
+	NameEN       string // pinyin, for the English page
 	DivisionCode string
 	Location     carehex.LatLng
 }

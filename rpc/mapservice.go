@@ -40,7 +40,7 @@ func (s mapService) GetMapConfig(ctx context.Context, _ *pb.GetMapConfigRequest)
 		BoundariesGeojson: s.Map.Boundaries, BoundariesSource: s.Map.BoundariesSource, Geocoder: name,
 	}
 	for _, l := range s.Map.Landmarks {
-		out.Landmarks = append(out.Landmarks, &pb.Landmark{Name: l.Name, DivisionCode: l.DivisionCode, Location: latLngToPB(l.Location)})
+		out.Landmarks = append(out.Landmarks, &pb.Landmark{Name: l.Name, NameEn: l.NameEN, DivisionCode: l.DivisionCode, Location: latLngToPB(l.Location)})
 	}
 	return out, nil
 }

@@ -121,7 +121,7 @@ func (m *mapConfig) settings() (rpc.MapSettings, error) {
 	// The county-level governments' seats (to about 1 km): without
 	// boundaries, a place on the map is described by the nearest of them.
 	for _, d := range demo.Districts {
-		s.Landmarks = append(s.Landmarks, geo.Landmark{Name: d.Name, DivisionCode: d.Code, Location: d.Centre})
+		s.Landmarks = append(s.Landmarks, geo.Landmark{Name: d.Name, NameEN: d.NameEN, DivisionCode: d.Code, Location: d.Centre})
 	}
 	if m.TiandituKey != "" {
 		s.Geocoder = &geo.Tianditu{Key: m.TiandituKey, BaseURL: m.TiandituURL, Region: m.GeocodeRegion}

@@ -9,7 +9,7 @@ const fixture = JSON.parse(readFileSync(new URL("../e2e/testdata/boundaries.geoj
 const zh = (z) => z;
 const en = (_, e) => e;
 const landmarks = [
-  { name: "张店区", location: { lat: 36.807, lng: 118.017 } },
+  { name: "张店区", name_en: "Zhangdian", location: { lat: 36.807, lng: 118.017 } },
   { name: "淄川区", location: { lat: 36.643, lng: 117.967 } },
 ];
 
@@ -40,7 +40,7 @@ test("describe names a point by its areas, else by the nearest landmark; never e
   const n = nearest(landmarks, p);
   assert.equal(n.name, "张店区");
   assert.match(describe({ features: [], landmarks }, p, zh), /^张店区政府 东北 \d\.\d 公里$/);
-  assert.match(describe({ features: [], landmarks }, p, en), /^\d\.\d km north-east of the 张店区 government$/);
+  assert.match(describe({ features: [], landmarks }, p, en), /^\d\.\d km north-east of the Zhangdian government$/);
   assert.equal(describe({ features: [], landmarks }, { lat: 36.8071, lng: 118.0171 }, zh), "张店区政府附近");
   assert.equal(describe({ features: [], landmarks: [] }, p, zh), "");
 });

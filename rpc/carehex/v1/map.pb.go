@@ -163,6 +163,8 @@ func (x *GetMapConfigResponse) GetGeocoder() string {
 type Landmark struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// name_en is the name in pinyin, for the English page.
+	NameEn string `protobuf:"bytes,4,opt,name=name_en,json=nameEn,proto3" json:"name_en,omitempty"`
 	// division_code of the division the landmark stands for, e.g. 370303.
 	DivisionCode  string  `protobuf:"bytes,2,opt,name=division_code,json=divisionCode,proto3" json:"division_code,omitempty"`
 	Location      *LatLng `protobuf:"bytes,3,opt,name=location,proto3" json:"location,omitempty"`
@@ -203,6 +205,13 @@ func (*Landmark) Descriptor() ([]byte, []int) {
 func (x *Landmark) GetName() string {
 	if x != nil {
 		return x.Name
+	}
+	return ""
+}
+
+func (x *Landmark) GetNameEn() string {
+	if x != nil {
+		return x.NameEn
 	}
 	return ""
 }
@@ -403,9 +412,10 @@ const file_carehex_v1_map_proto_rawDesc = "" +
 	"\x12boundaries_geojson\x18\x04 \x01(\tR\x11boundariesGeojson\x12+\n" +
 	"\x11boundaries_source\x18\x05 \x01(\tR\x10boundariesSource\x122\n" +
 	"\tlandmarks\x18\x06 \x03(\v2\x14.carehex.v1.LandmarkR\tlandmarks\x12\x1a\n" +
-	"\bgeocoder\x18\a \x01(\tR\bgeocoder\"s\n" +
+	"\bgeocoder\x18\a \x01(\tR\bgeocoder\"\x8c\x01\n" +
 	"\bLandmark\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\x12#\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x17\n" +
+	"\aname_en\x18\x04 \x01(\tR\x06nameEn\x12#\n" +
 	"\rdivision_code\x18\x02 \x01(\tR\fdivisionCode\x12.\n" +
 	"\blocation\x18\x03 \x01(\v2\x12.carehex.v1.LatLngR\blocation\"1\n" +
 	"\x15GeocodeAddressRequest\x12\x18\n" +

@@ -68,7 +68,7 @@ export function nearest(landmarks, p) {
   let best = null;
   for (const l of landmarks || []) {
     const d = distanceM(l.location, p);
-    if (!best || d < best.distanceM) best = { name: l.name, distanceM: d, direction: compass(bearing(l.location, p)) };
+    if (!best || d < best.distanceM) best = { name: l.name, nameEn: l.name_en || l.name, distanceM: d, direction: compass(bearing(l.location, p)) };
   }
   return best;
 }
@@ -83,8 +83,8 @@ export function describe({ features, landmarks }, p, say) {
   if (!n) return "";
   const km = n.distanceM < 1000 ? say(`${Math.round(n.distanceM)} 米`, `${Math.round(n.distanceM)} m`)
     : say(`${(n.distanceM / 1000).toFixed(1)} 公里`, `${(n.distanceM / 1000).toFixed(1)} km`);
-  return n.distanceM < 300 ? say(`${n.name}政府附近`, `near the ${n.name} government`)
-    : say(`${n.name}政府 ${n.direction[0]} ${km}`, `${km} ${n.direction[1]} of the ${n.name} government`);
+  return n.distanceM < 300 ? say(`${n.name}政府附近`, `near the ${n.nameEn} government`)
+    : say(`${n.name}政府 ${n.direction[0]} ${km}`, `${km} ${n.direction[1]} of the ${n.nameEn} government`);
 }
 
 // centre is the mean of a cell's outline: close enough to its centre for a

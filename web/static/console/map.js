@@ -66,11 +66,12 @@ async function ensureMap() {
     }).addTo(map);
   }
   places = { features, landmarks: cfg.landmarks || [] };
-  for (const l of places.landmarks) {
-    L.circleMarker([l.location.lat, l.location.lng], { radius: 3, color: "#37424f", weight: 1, fillOpacity: 1, interactive: false })
-      .bindTooltip(l.name, { permanent: true, direction: "top", className: "landmark-label", offset: [0, -3] })
-      .addTo(map);
-  }
+  const labels = places.landmarks.map((l) => [l, L.circleMarker([l.location.lat, l.location.lng],
+    { radius: 3, color: "#37424f", weight: 1, fillOpacity: 1, interactive: false })
+    .bindTooltip(say(l.name, l.name_en || l.name), { permanent: true, direction: "top", className: "landmark-label", offset: [0, -3] })
+    .addTo(map)]);
+  // The cells' tooltips are redrawn by the poll a language change starts; the landmarks' here.
+  document.addEventListener("langchange", () => { for (const [l, m] of labels) m.setTooltipContent(say(l.name, l.name_en || l.name)); });
   cells = L.layerGroup().addTo(map);
   map.on("click", (e) => {
     if (!picking) return;

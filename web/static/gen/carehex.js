@@ -536,6 +536,7 @@ export async function call(opts, service, method, body) {
 /**
  * @typedef {Object} carehex.v1.Landmark
  * @property {string} [name]
+ * @property {string} [name_en] name_en is the name in pinyin, for the English page.
  * @property {string} [division_code] division_code of the division the landmark stands for, e.g. 370303.
  * @property {carehex.v1.LatLng} [location]
  */
