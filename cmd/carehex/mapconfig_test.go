@@ -1,10 +1,15 @@
 package main
 
 import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestTileOrigin(t *testing.T) {
@@ -69,5 +74,34 @@ func TestMapConfig(t *testing.T) {
 		if err := m.validate(); err == nil || !strings.Contains(err.Error(), "CAREHEX_") {
 			t.Errorf("%s: %v", name, err)
 		}
+	}
+}
+
+// The wired stack serves the map settings and lets the pages load the
+// configured tiles, and only those.
+func TestStackMap(t *testing.T) {
+	cfg := defaultConfig(func(k string) string {
+		return map[string]string{
+			"CAREHEX_TILE_URL":        "https://t{s}.tianditu.gov.cn/vec_w/wmts?l={z}&x={x}&y={y}&tk=k",
+			"CAREHEX_BOUNDARIES_FILE": "../../web/e2e/testdata/boundaries.geojson",
+		}[k]
+	})
+	cfg.DataDir = t.TempDir()
+	if err := cfg.validate(); err != nil {
+		t.Fatal(err)
+	}
+	st, err := newStack(context.Background(), &cfg, time.Now, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if st.API.Map.TileURL == "" || !strings.Contains(st.API.Map.Boundaries, "测试街道") || len(st.API.Map.Landmarks) == 0 {
+		t.Errorf("map settings = %+v", st.API.Map)
+	}
+	rec := httptest.NewRecorder()
+	st.Handler.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/console/", nil))
+	csp := rec.Header().Get("Content-Security-Policy")
+	if !strings.Contains(csp, "img-src 'self' data: https://*.tianditu.gov.cn;") || !strings.Contains(csp, "connect-src 'self';") {
+		t.Errorf("CSP = %q", csp)
 	}
 }
