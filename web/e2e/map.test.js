@@ -140,6 +140,19 @@ test("a new caller is registered with the home placed on the map; the map names 
   assert.doesNotMatch(text, /\b[0-9a-f]{15}\b/, "no H3 index in the tooltip");
   await screenshot(op, "map.png");
 
+  // In English the place is named in pinyin: no Chinese left in the tooltip.
+  await testid(op, "lang-switch").click();
+  await op.mouse.move(box.x + 5, box.y + box.height - 5);
+  await op.waitForFunction(() => document.querySelector(".leaflet-tooltip.cell-tip") === null);
+  await op.waitForFunction(() => [...document.querySelectorAll('[data-testid="map-cell"]')].some((c) => !/[\u4e00-\u9fff]/.test(c.dataset.place)));
+  const cellEn = op.locator('[data-testid="map-cell"]').first();
+  const eb = await cellEn.boundingBox();
+  await op.mouse.move(eb.x + eb.width / 2, eb.y + eb.height / 2);
+  await tip.waitFor(WAIT);
+  const textEn = await tip.textContent();
+  assert.match(textEn, /(of|near) the [A-Z][a-z]+ government · providers \d+ · open requests \d+/, `English tooltip "${textEn}"`);
+  assert.doesNotMatch(textEn, /[\u4e00-\u9fff]/, `English tooltip "${textEn}" has Chinese in it`);
+
   assert.deepEqual(errors, [], "no console errors");
   assert.deepEqual(outside, [], "no request leaves the server's origin");
   await context.close();

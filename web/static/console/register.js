@@ -138,6 +138,7 @@ export function setupRegister(savedHandler, tabSwitcher) {
   byTestId("register-geocode").addEventListener("click", () => geocode());
   f.elements.district.addEventListener("change", () => cascade({ street: "", community: "" }));
   f.elements.street.addEventListener("change", () => cascade({ community: "" }));
+  document.addEventListener("langchange", () => { if (!f.hidden) cascade(); }); // the pickers' empty choices
 }
 
 // openRegister shows an empty form for a new caller with the number typed.
