@@ -10,6 +10,11 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/carehex/carehex"
+	"github.com/carehex/carehex/auth"
+	pb "github.com/carehex/carehex/rpc/carehex/v1"
+	"github.com/twitchtv/twirp"
 )
 
 func TestTileOrigin(t *testing.T) {
@@ -80,10 +85,22 @@ func TestMapConfig(t *testing.T) {
 // The wired stack serves the map settings and lets the pages load the
 // configured tiles, and only those.
 func TestStackMap(t *testing.T) {
+	found, err := os.ReadFile("../../geo/testdata/tianditu/found.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var asked string
+	tianditu := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked = r.URL.Query().Get("ds")
+		_, _ = w.Write(found)
+	}))
+	defer tianditu.Close()
 	cfg := defaultConfig(func(k string) string {
 		return map[string]string{
 			"CAREHEX_TILE_URL":        "https://t{s}.tianditu.gov.cn/vec_w/wmts?l={z}&x={x}&y={y}&tk=k",
 			"CAREHEX_BOUNDARIES_FILE": "../../web/e2e/testdata/boundaries.geojson",
+			"CAREHEX_TIANDITU_KEY":    "k",
+			"CAREHEX_TIANDITU_URL":    tianditu.URL,
 		}[k]
 	})
 	cfg.DataDir = t.TempDir()
@@ -103,5 +120,28 @@ func TestStackMap(t *testing.T) {
 	csp := rec.Header().Get("Content-Security-Policy")
 	if !strings.Contains(csp, "img-src 'self' data: https://*.tianditu.gov.cn;") || !strings.Contains(csp, "connect-src 'self';") {
 		t.Errorf("CSP = %q", csp)
+	}
+
+	// An operator's console geocodes through the configured Tianditu.
+	ctx := context.Background()
+	u := &carehex.User{Username: "op", Role: carehex.RoleOperator, PasswordHash: "x"}
+	if err := st.Store.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := auth.Issue(ctx, st.Store, carehex.Principal{Kind: carehex.KindUser, Subject: u.ID, Role: u.Role, Name: u.Username}, time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(st.Handler)
+	defer srv.Close()
+	h := http.Header{}
+	h.Set("Authorization", "Bearer "+tok)
+	octx, _ := twirp.WithHTTPRequestHeaders(ctx, h)
+	got, err := pb.NewMapServiceJSONClient(srv.URL, srv.Client()).GeocodeAddress(octx, &pb.GeocodeAddressRequest{Address: "张店区华光路56号"})
+	if err != nil || got.Geocoder != "tianditu" || len(got.Places) != 1 || got.Places[0].Location.Lng != 118.05389 {
+		t.Fatalf("GeocodeAddress = %v, %v", got, err)
+	}
+	if asked != `{"keyWord":"淄博市张店区华光路56号"}` {
+		t.Errorf("asked Tianditu for %s", asked)
 	}
 }
