@@ -128,7 +128,8 @@ test("a new caller is registered with the home placed on the map; the map names 
   await cell.waitFor(WAIT);
   const cb = await cell.boundingBox();
   await op.mouse.move(cb.x + cb.width / 2, cb.y + cb.height / 2);
-  const tip = op.locator(".leaflet-tooltip.cell-tip");
+  // The newest tooltip: one of a cell redrawn meanwhile fades out for 200 ms beside it.
+  const tip = op.locator(".leaflet-tooltip.cell-tip").last();
   await tip.waitFor(WAIT);
   const text = await tip.textContent();
   assert.match(text, /(区|县)/, `tooltip "${text}" names a district`);

@@ -104,7 +104,12 @@ export async function refreshMap() {
   draw(list || []);
 }
 
+let drawn = ""; // what the cells on screen show, so an unchanged poll leaves them (and an open tooltip) alone
+
 function draw(list) {
+  const sig = say("zh", "en") + JSON.stringify(list.map((c) => [c.cell, c.provider_count, c.request_count]));
+  if (sig === drawn) return;
+  drawn = sig;
   cells.clearLayers();
   byTestId("map-empty").hidden = list.length > 0;
   const bounds = L.latLngBounds([]);
