@@ -5,7 +5,7 @@ GO ?= go
 DATA ?= ./data
 ADDR ?= 127.0.0.1:8080
 
-.PHONY: run build test test-faults test-browser check-generate generate fuzz bench clean
+.PHONY: run build test test-faults test-browser check-generate generate vendor-web fuzz bench clean
 
 ## run: build and start the whole system (SQLite + in-process Redis) with demo data
 run: build
@@ -61,6 +61,10 @@ GENERATED := rpc/ web/static/gen/
 check-generate: generate
 	@git diff --exit-code -- $(GENERATED) || { echo "generated code in $(GENERATED) is stale: run make generate and commit" >&2; exit 1; }
 	@test -z "$$(git status --porcelain -- $(GENERATED))" || { git status --porcelain -- $(GENERATED); echo "generate left untracked files in $(GENERATED)" >&2; exit 1; }
+
+## vendor-web: rewrite web/static/vendor/ (Leaflet, Zibo's division list) from the npm versions pinned in web/vendor-src/
+vendor-web:
+	scripts/vendor-web.sh
 
 FUZZTIME ?= 30s
 ## fuzz: run each fuzz target for FUZZTIME (some need the test servers)

@@ -9,14 +9,20 @@ import (
 
 // Resident is an elderly person the hotline serves.
 type Resident struct {
-	ID                string
-	Name              string
-	Phone             string
-	IDNumber          string // national ID number (身份证号), optional
-	Gender            Gender
-	BirthYear         int
-	Address           string
-	District          string
+	ID        string
+	Name      string
+	Phone     string
+	IDNumber  string // national ID number (身份证号), optional
+	Gender    Gender
+	BirthYear int
+	Address   string
+	District  string
+	// Street (街道/镇) and Community (社区居委会/村委会) are the names from
+	// the official division list, and DivisionCode the code of the finest
+	// one given (12 digits for a community, 9 for a street); all optional.
+	Street            string
+	Community         string
+	DivisionCode      string
 	Location          LatLng
 	Cell              Cell // H3 cell of Location at geo.ResidentRes, set on save
 	EmergencyContacts []Contact
@@ -117,6 +123,15 @@ func (r *Resident) Validate() error {
 	if err := ValidateText("district", r.District, MaxTextLen, SingleLine); err != nil {
 		return err
 	}
+	if err := ValidateText("street", r.Street, MaxNameLen, SingleLine); err != nil {
+		return err
+	}
+	if err := ValidateText("community", r.Community, MaxNameLen, SingleLine); err != nil {
+		return err
+	}
+	if err := ValidateDivisionCode("division_code", r.DivisionCode); err != nil {
+		return err
+	}
 	if r.BirthYear != 0 && (r.BirthYear < 1900 || r.BirthYear > time.Now().Year()) {
 		return Errorf(EINVALID, "birth_year", "birth_year must be between 1900 and this year")
 	}
@@ -174,4 +189,22 @@ func validGender(field string, g Gender) error {
 		return nil
 	}
 	return Errorf(EINVALID, field, "%s must be female, male or empty", field)
+}
+
+// ValidateDivisionCode accepts an empty code or a statistical division code
+// (统计用区划代码) of a county (6 digits), a street or town (9) or a
+// community or village (12).
+func ValidateDivisionCode(field, code string) error {
+	if code == "" {
+		return nil
+	}
+	if n := len(code); n != 6 && n != 9 && n != 12 {
+		return Errorf(EINVALID, field, "%s must be 6, 9 or 12 digits", field)
+	}
+	for _, c := range code {
+		if c < '0' || c > '9' {
+			return Errorf(EINVALID, field, "%s must contain only digits", field)
+		}
+	}
+	return nil
 }

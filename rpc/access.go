@@ -83,6 +83,9 @@ var Access = map[string][]carehex.Role{
 	"DispatchService/RetryDispatch":     writers,
 	"DispatchService/GetDispatchMap":    staff,
 
+	"MapService/GetMapConfig":   staff,
+	"MapService/GeocodeAddress": writers, // registering a resident is an operator's task
+
 	// Sessions: each method checks that a non-admin names only themselves.
 	"AccountService/UnlockLogin":    admins,
 	"AccountService/DisableUser":    admins,

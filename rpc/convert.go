@@ -130,6 +130,7 @@ func residentToPB(r *carehex.Resident) *pb.Resident {
 		Id: r.ID, Name: r.Name, Phone: r.Phone, IdNumber: r.IDNumber,
 		Gender: genderToPB[r.Gender], BirthYear: int32(r.BirthYear),
 		Address: r.Address, District: r.District, Location: latLngToPB(r.Location),
+		Street: r.Street, Community: r.Community, DivisionCode: r.DivisionCode,
 		H3Cell: cellString(r.Cell), DeactivateReason: r.DeactivateReason, DeactivateTime: ts(r.DeactivateTime),
 		Preferences: &pb.Preferences{
 			Language:                r.Preferences.Language,

@@ -58,6 +58,8 @@ type Server struct {
 	// ReadPolicy is the bulk-access limit on reading residents' personal
 	// data; zero values are carehex.DefaultReadPolicy's.
 	ReadPolicy carehex.ReadPolicy
+	// Map is the console map's basemap, boundaries and geocoder (mapservice.go).
+	Map MapSettings
 }
 
 func (s *Server) now() time.Time {
@@ -83,6 +85,7 @@ func (s *Server) Handler() http.Handler {
 		pb.NewAuditServiceServer(auditService{s}, opts...),
 		pb.NewDispatchServiceServer(dispatchService{s}, opts...),
 		pb.NewAccountServiceServer(accountService{s}, opts...),
+		pb.NewMapServiceServer(mapService{s}, opts...),
 	} {
 		mux.Handle(h.PathPrefix(), h)
 	}

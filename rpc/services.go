@@ -89,6 +89,7 @@ func residentFromCreate(req *pb.CreateResidentRequest) (*carehex.Resident, error
 	return &carehex.Resident{
 		Name: carehex.Trimmed(req.Name), Phone: carehex.Trimmed(req.Phone), IDNumber: strings.ToUpper(carehex.Trimmed(req.IdNumber)),
 		Gender: g, BirthYear: int(req.BirthYear), Address: carehex.Trimmed(req.Address), District: carehex.Trimmed(req.District),
+		Street: carehex.Trimmed(req.Street), Community: carehex.Trimmed(req.Community), DivisionCode: carehex.Trimmed(req.DivisionCode),
 		Location: latLngFromPB(req.Location), EmergencyContacts: contactsFromPB(req.EmergencyContacts), Preferences: prefs,
 	}, nil
 }
@@ -115,6 +116,7 @@ func (s residentService) UpdateResident(ctx context.Context, req *pb.UpdateResid
 	r, err := residentFromCreate(&pb.CreateResidentRequest{
 		Name: in.Name, Phone: in.Phone, Address: in.Address, Location: in.Location, IdNumber: in.IdNumber,
 		Gender: in.Gender, BirthYear: in.BirthYear, District: in.District,
+		Street: in.Street, Community: in.Community, DivisionCode: in.DivisionCode,
 		EmergencyContacts: in.EmergencyContacts, Preferences: in.Preferences,
 	})
 	if err == nil {

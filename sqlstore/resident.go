@@ -209,7 +209,7 @@ func prepareResident(r *carehex.Resident) error {
 }
 
 const residentCols = `id, name, name_lc, phone, phone_rev, id_number, gender, birth_year, address, district,
-	lat, lng, cell, emergency_contacts, preferences, create_time, update_time, id_number_hash`
+	lat, lng, cell, emergency_contacts, preferences, create_time, update_time, id_number_hash, street, community, division_code`
 
 // residentArgs are r's values for residentCols, the ID number encrypted
 // and its lookup hash last (datakey.go).
@@ -217,7 +217,7 @@ func (s *DB) residentArgs(r *carehex.Resident) []any {
 	return []any{r.ID, r.Name, strings.ToLower(r.Name), r.Phone, reverse(phoneDigits(r.Phone)), s.keys.seal(r.IDNumber),
 		string(r.Gender), r.BirthYear, r.Address, r.District, r.Location.Lat, r.Location.Lng, int64(r.Cell),
 		encodeContacts(r.EmergencyContacts), encodePrefs(r.Preferences), micros(r.CreateTime), micros(r.UpdateTime),
-		s.keys.hash(r.IDNumber)}
+		s.keys.hash(r.IDNumber), r.Street, r.Community, r.DivisionCode}
 }
 
 func (s *DB) insertNameGrams(ctx context.Context, q querier, id, name string) error {
@@ -246,7 +246,7 @@ func (s *DB) CreateResident(ctx context.Context, r *carehex.Resident) error {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO residents (`+residentCols+`)
-			VALUES (`+placeholders(18)+`)`), s.residentArgs(r)...); err != nil {
+			VALUES (`+placeholders(21)+`)`), s.residentArgs(r)...); err != nil {
 			return err
 		}
 		if err := s.insertSearchKeys(ctx, tx, r.ID, r.Name, r.Phone); err != nil {
@@ -308,7 +308,7 @@ func (s *DB) ImportResidents(ctx context.Context, rs []*carehex.Resident) error 
 					keys.add(r)
 				}
 				if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO residents (`+residentCols+`) VALUES `+
-					repeatRow("("+placeholders(18)+")", len(part))), res...); err != nil {
+					repeatRow("("+placeholders(21)+")", len(part))), res...); err != nil {
 					return err
 				}
 				if err := s.insertKeyBatch(ctx, tx, &keys, 2*rowsPerStmt); err != nil {
@@ -367,8 +367,9 @@ func (s *DB) UpdateResident(ctx context.Context, r *carehex.Resident) error {
 		}
 		_, err = tx.ExecContext(ctx, s.rebind(`UPDATE residents SET name = ?, name_lc = ?, phone = ?, phone_rev = ?,
 			id_number = ?, gender = ?, birth_year = ?, address = ?, district = ?, lat = ?, lng = ?, cell = ?,
-			emergency_contacts = ?, preferences = ?, update_time = ?, id_number_hash = ? WHERE id = ?`),
-			append(args[1:15], micros(now), args[17], r.ID)...)
+			emergency_contacts = ?, preferences = ?, street = ?, community = ?, division_code = ?,
+			update_time = ?, id_number_hash = ? WHERE id = ?`),
+			append(append(args[1:15:15], r.Street, r.Community, r.DivisionCode), micros(now), args[17], r.ID)...)
 		if err != nil {
 			return err
 		}
@@ -383,7 +384,8 @@ func (s *DB) UpdateResident(ctx context.Context, r *carehex.Resident) error {
 }
 
 const residentSelect = `SELECT id, name, phone, id_number, gender, birth_year, address, district, lat, lng, cell,
-	emergency_contacts, preferences, create_time, update_time, deactivate_reason, deactivate_time FROM residents`
+	emergency_contacts, preferences, create_time, update_time, deactivate_reason, deactivate_time,
+	street, community, division_code FROM residents`
 
 // scanResident reads a row of residentSelect, decrypting the ID number.
 func (s *DB) scanResident(sc interface{ Scan(...any) error }) (*carehex.Resident, error) {
@@ -396,7 +398,8 @@ func (s *DB) scanResident(sc interface{ Scan(...any) error }) (*carehex.Resident
 		deactivated      int64
 	)
 	err := sc.Scan(&r.ID, &r.Name, &r.Phone, &r.IDNumber, &gender, &r.BirthYear, &r.Address, &r.District,
-		&r.Location.Lat, &r.Location.Lng, &cell, &contacts, &prefs, &created, &updated, &r.DeactivateReason, &deactivated)
+		&r.Location.Lat, &r.Location.Lng, &cell, &contacts, &prefs, &created, &updated, &r.DeactivateReason, &deactivated,
+		&r.Street, &r.Community, &r.DivisionCode)
 	if err != nil {
 		return nil, err
 	}

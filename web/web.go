@@ -17,12 +17,27 @@ import (
 //go:embed static
 var files embed.FS
 
-// csp allows only this server: no CDN, no inline script, no tiles from
-// elsewhere (the map draws H3 hexagons on a plain background).
-const csp = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'"
+// csp allows only this server: no CDN, no inline script, and images
+// (the map's tiles) from elsewhere only when the district configures its
+// tile server (Options.ImageOrigins).
+func csp(imageOrigins []string) string {
+	img := strings.Join(append([]string{"'self'", "data:"}, imageOrigins...), " ")
+	return "default-src 'self'; img-src " + img + "; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'"
+}
+
+// Options change what the pages may load.
+type Options struct {
+	// ImageOrigins may serve images, e.g. "https://*.tianditu.gov.cn" for
+	// the map's tiles (CAREHEX_TILE_URL).
+	ImageOrigins []string
+}
 
 // Handler serves the apps at /, /console/, /phone/ and /family/.
-func Handler() http.Handler {
+func Handler() http.Handler { return HandlerWith(Options{}) }
+
+// HandlerWith is Handler with options.
+func HandlerWith(o Options) http.Handler {
+	policy := csp(o.ImageOrigins)
 	root, err := fs.Sub(files, "static")
 	if err != nil {
 		panic(err) // the embed pattern above guarantees the directory
@@ -30,7 +45,7 @@ func Handler() http.Handler {
 	serve := http.FileServerFS(root)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", csp)
+		h.Set("Content-Security-Policy", policy)
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
 		// Pages change with the binary; the browser asks again each time.

@@ -60,6 +60,7 @@ type Config struct {
 
 	gpsRetentionText      string
 	residentRetentionText string
+	Map                   mapConfig // the console map's tiles, boundaries and geocoder (mapconfig.go)
 
 	offerTTLText    string // CAREHEX_OFFER_TTL as given, parsed by validate
 	deadlineText    string // CAREHEX_EMERGENCY_DEADLINE as given
@@ -102,6 +103,7 @@ func defaultConfig(getenv func(string) string) Config {
 	c.deadlineText = getenv("CAREHEX_EMERGENCY_DEADLINE")
 	c.reconcileText = getenv("CAREHEX_RECONCILE")
 	c.Access = defaultAccessConfig(getenv)
+	c.Map = defaultMapConfig(getenv)
 	set(&c.BackupDir, "CAREHEX_BACKUP_DIR")
 	c.backupEveryText = getenv("CAREHEX_BACKUP_EVERY")
 	c.backupKeepText = getenv("CAREHEX_BACKUP_KEEP")
@@ -179,6 +181,9 @@ func (c *Config) validate() error {
 		return err
 	}
 	if err := c.Access.validate(); err != nil {
+		return err
+	}
+	if err := c.Map.validate(); err != nil {
 		return err
 	}
 	return c.validateBackups()

@@ -154,13 +154,24 @@ func (st *stack) wire(cfg *Config, clock carehex.Clock) error {
 	st.API = &rpc.Server{Store: store, Clock: clock, Logger: log, Metrics: reg, Dispatch: engine,
 		LoginPolicy: cfg.Access.Login, Hasher: auth.NewHasher(cfg.Access.HashConcurrency),
 		FamilyTTL: cfg.Access.FamilyTTL, TrustForwardedFor: cfg.Access.TrustForwardedFor, ReadPolicy: cfg.Access.Reads}
+	if st.API.Map, err = cfg.Map.settings(); err != nil {
+		return err
+	}
+	var tiles []string
+	if cfg.Map.TileURL != "" {
+		origin, err := tileOrigin(cfg.Map.TileURL)
+		if err != nil {
+			return err
+		}
+		tiles = append(tiles, origin)
+	}
 
 	mux := http.NewServeMux()
 	mux.Handle("/twirp/", st.API.Handler())
 	mux.Handle("GET /console/v1/stream", &rpc.ConsoleStream{Store: store, Notices: st.Hub, Clock: clock, Log: log, Reconcile: st.reconcile})
 	mux.Handle("/m/v1/", mobile.Handler())
 	mux.Handle(cti.Path, cti.New(cfg.CTISecret, store, log))
-	mux.Handle("/", web.Handler())
+	mux.Handle("/", web.HandlerWith(web.Options{ImageOrigins: tiles}))
 	mux.HandleFunc("GET /healthz", st.healthz)
 	st.Handler = mux
 	metrics := http.NewServeMux()

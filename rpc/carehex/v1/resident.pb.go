@@ -150,8 +150,14 @@ type Resident struct {
 	// (moved_away, deceased, care_home, other), then ": " and the words if any.
 	DeactivateReason string                 `protobuf:"bytes,15,opt,name=deactivate_reason,json=deactivateReason,proto3" json:"deactivate_reason,omitempty"`
 	DeactivateTime   *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=deactivate_time,json=deactivateTime,proto3" json:"deactivate_time,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// street (街道/镇) and community (社区居委会/村委会) are names from the
+	// official division list; division_code is the finest one's code (12
+	// digits for a community, 9 for a street, 6 for a district); all optional.
+	Street        string `protobuf:"bytes,20,opt,name=street,proto3" json:"street,omitempty"`
+	Community     string `protobuf:"bytes,21,opt,name=community,proto3" json:"community,omitempty"`
+	DivisionCode  string `protobuf:"bytes,22,opt,name=division_code,json=divisionCode,proto3" json:"division_code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Resident) Reset() {
@@ -294,6 +300,27 @@ func (x *Resident) GetDeactivateTime() *timestamppb.Timestamp {
 		return x.DeactivateTime
 	}
 	return nil
+}
+
+func (x *Resident) GetStreet() string {
+	if x != nil {
+		return x.Street
+	}
+	return ""
+}
+
+func (x *Resident) GetCommunity() string {
+	if x != nil {
+		return x.Community
+	}
+	return ""
+}
+
+func (x *Resident) GetDivisionCode() string {
+	if x != nil {
+		return x.DivisionCode
+	}
+	return ""
 }
 
 type Contact struct {
@@ -444,8 +471,12 @@ type CreateResidentRequest struct {
 	District          string                 `protobuf:"bytes,8,opt,name=district,proto3" json:"district,omitempty"`
 	EmergencyContacts []*Contact             `protobuf:"bytes,9,rep,name=emergency_contacts,json=emergencyContacts,proto3" json:"emergency_contacts,omitempty"`
 	Preferences       *Preferences           `protobuf:"bytes,10,opt,name=preferences,proto3" json:"preferences,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// As on Resident.
+	Street        string `protobuf:"bytes,20,opt,name=street,proto3" json:"street,omitempty"`
+	Community     string `protobuf:"bytes,21,opt,name=community,proto3" json:"community,omitempty"`
+	DivisionCode  string `protobuf:"bytes,22,opt,name=division_code,json=divisionCode,proto3" json:"division_code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CreateResidentRequest) Reset() {
@@ -546,6 +577,27 @@ func (x *CreateResidentRequest) GetPreferences() *Preferences {
 		return x.Preferences
 	}
 	return nil
+}
+
+func (x *CreateResidentRequest) GetStreet() string {
+	if x != nil {
+		return x.Street
+	}
+	return ""
+}
+
+func (x *CreateResidentRequest) GetCommunity() string {
+	if x != nil {
+		return x.Community
+	}
+	return ""
+}
+
+func (x *CreateResidentRequest) GetDivisionCode() string {
+	if x != nil {
+		return x.DivisionCode
+	}
+	return ""
 }
 
 type CreateResidentResponse struct {
@@ -1359,7 +1411,7 @@ const file_carehex_v1_resident_proto_rawDesc = "" +
 	"\x05field\x18\x02 \x01(\tR\x05field\x12\x16\n" +
 	"\x06reason\x18\x03 \x01(\tR\x06reason\"3\n" +
 	"\x1bRevealResidentFieldResponse\x12\x14\n" +
-	"\x05value\x18\x01 \x01(\tR\x05value\"\x96\x05\n" +
+	"\x05value\x18\x01 \x01(\tR\x05value\"\xf1\x05\n" +
 	"\bResident\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x14\n" +
@@ -1380,7 +1432,10 @@ const file_carehex_v1_resident_proto_rawDesc = "" +
 	"\vupdate_time\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\x12+\n" +
 	"\x11deactivate_reason\x18\x0f \x01(\tR\x10deactivateReason\x12C\n" +
-	"\x0fdeactivate_time\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\x0edeactivateTime\"O\n" +
+	"\x0fdeactivate_time\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\x0edeactivateTime\x12\x16\n" +
+	"\x06street\x18\x14 \x01(\tR\x06street\x12\x1c\n" +
+	"\tcommunity\x18\x15 \x01(\tR\tcommunity\x12#\n" +
+	"\rdivision_code\x18\x16 \x01(\tR\fdivisionCode\"O\n" +
 	"\aContact\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05phone\x18\x02 \x01(\tR\x05phone\x12\x1a\n" +
@@ -1390,7 +1445,7 @@ const file_carehex_v1_resident_proto_rawDesc = "" +
 	"\x19preferred_provider_gender\x18\x02 \x01(\x0e2\x12.carehex.v1.GenderR\x17preferredProviderGender\x124\n" +
 	"\x16preferred_provider_ids\x18\x03 \x03(\tR\x14preferredProviderIds\x120\n" +
 	"\x14blocked_provider_ids\x18\x04 \x03(\tR\x12blockedProviderIds\x12\x14\n" +
-	"\x05notes\x18\x05 \x01(\tR\x05notes\"\x8e\x03\n" +
+	"\x05notes\x18\x05 \x01(\tR\x05notes\"\xe9\x03\n" +
 	"\x15CreateResidentRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05phone\x18\x02 \x01(\tR\x05phone\x12\x18\n" +
@@ -1403,7 +1458,10 @@ const file_carehex_v1_resident_proto_rawDesc = "" +
 	"\bdistrict\x18\b \x01(\tR\bdistrict\x12B\n" +
 	"\x12emergency_contacts\x18\t \x03(\v2\x13.carehex.v1.ContactR\x11emergencyContacts\x129\n" +
 	"\vpreferences\x18\n" +
-	" \x01(\v2\x17.carehex.v1.PreferencesR\vpreferences\"J\n" +
+	" \x01(\v2\x17.carehex.v1.PreferencesR\vpreferences\x12\x16\n" +
+	"\x06street\x18\x14 \x01(\tR\x06street\x12\x1c\n" +
+	"\tcommunity\x18\x15 \x01(\tR\tcommunity\x12#\n" +
+	"\rdivision_code\x18\x16 \x01(\tR\fdivisionCode\"J\n" +
 	"\x16CreateResidentResponse\x120\n" +
 	"\bresident\x18\x01 \x01(\v2\x14.carehex.v1.ResidentR\bresident\"I\n" +
 	"\x15UpdateResidentRequest\x120\n" +

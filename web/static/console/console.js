@@ -39,6 +39,7 @@ const en = {
   rContactRelation: "Relation (e.g. son)", rContactPhone: "Phone", rNotes: "Care notes (e.g. diabetic, hard of hearing)",
   rSave: "Save", rCancel: "Cancel", extension: "Extension", pickUp: "Take the call",
   readOnly: "Supervisor account: read only; nothing can be logged or changed.",
+  rStreet: "Street / town", rCommunity: "Community / village", rGeocode: "Find the address", mapEmpty: "No providers or open requests",
 };
 
 let tab = "board";

