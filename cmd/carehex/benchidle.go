@@ -636,18 +636,32 @@ func (b *idleBench) seed(ctx context.Context, skill string) ([]*idlePhone, []str
 	err := parallel(ctx, b.phones, 8, func(ctx context.Context, i int) error {
 		at := &pb.LatLng{Lat: lat0 + float64(i/side-side/2)*dLat, Lng: lng0 + float64(i%side-side/2)*dLng}
 		p := ps[i]
-		cp, err := provs.CreateProvider(b.opCtx(ctx), &pb.CreateProviderRequest{Name: p.Name, Phone: p.Phone,
-			Skills: []string{skill}, Location: at})
+		var (
+			cp  *pb.CreateProviderResponse
+			tok *pb.IssueDeviceTokenResponse
+			cr  *pb.CreateResidentResponse
+		)
+		err := retryBusy(ctx, func() (err error) {
+			cp, err = provs.CreateProvider(b.opCtx(ctx), &pb.CreateProviderRequest{Name: p.Name, Phone: p.Phone,
+				Skills: []string{skill}, Location: at})
+			return err
+		})
 		if err != nil {
 			return fmt.Errorf("create provider %d: %w", i, err)
 		}
-		tok, err := provs.IssueDeviceToken(b.opCtx(ctx), &pb.IssueDeviceTokenRequest{ProviderId: cp.Provider.Id})
+		err = retryBusy(ctx, func() (err error) {
+			tok, err = provs.IssueDeviceToken(b.opCtx(ctx), &pb.IssueDeviceTokenRequest{ProviderId: cp.Provider.Id})
+			return err
+		})
 		if err != nil {
 			return fmt.Errorf("device token of %s: %w", cp.Provider.Id, err)
 		}
 		r := rs[i]
-		cr, err := ress.CreateResident(b.opCtx(ctx), &pb.CreateResidentRequest{Name: r.Name, Phone: r.Phone,
-			Address: r.Address + " " + run, Location: at})
+		err = retryBusy(ctx, func() (err error) {
+			cr, err = ress.CreateResident(b.opCtx(ctx), &pb.CreateResidentRequest{Name: r.Name, Phone: r.Phone,
+				Address: r.Address + " " + run, Location: at})
+			return err
+		})
 		if err != nil {
 			return fmt.Errorf("create resident %d: %w", i, err)
 		}
@@ -657,6 +671,22 @@ func (b *idleBench) seed(ctx context.Context, skill string) ([]*idlePhone, []str
 		return nil
 	})
 	return phones, residents, err
+}
+
+// retryBusy calls fn until it does not fail with Twirp's unavailable (the
+// server's "database is busy, retry": a failed call committed nothing), up
+// to 20 times with a growing pause: seeding 20,000 providers on a busy
+// machine meets SQLite's writer queue.
+func retryBusy(ctx context.Context, fn func() error) error {
+	var err error
+	for try := range 20 {
+		var te twirp.Error
+		if err = fn(); err == nil || !errors.As(err, &te) || te.Code() != twirp.Unavailable {
+			return err
+		}
+		pause(ctx, time.Duration(try+1)*100*time.Millisecond)
+	}
+	return err
 }
 
 // mobile calls the mobile API as a phone and decodes a 2xx JSON answer.
