@@ -6,7 +6,9 @@ import (
 	"testing"
 
 	"github.com/carehex/carehex"
+	"github.com/carehex/carehex/dispatch"
 	"github.com/carehex/carehex/providers"
+	"github.com/carehex/carehex/sqlstore"
 )
 
 // TestDispatchNew: a request handed over by its create is offered from what
@@ -70,5 +72,46 @@ func TestDispatchNew(t *testing.T) {
 		if _, err := e.eng.DispatchNew(ctx, bad); carehex.ErrorCode(err) != carehex.EINVALID {
 			t.Errorf("DispatchNew(%+v) = %v, want invalid", bad, err)
 		}
+	}
+}
+
+// cancellingStore ends the caller's context as the offer is about to be
+// recorded: the operator's client hanging up on a create under load.
+type cancellingStore struct {
+	*sqlstore.DB
+	cancel context.CancelFunc
+}
+
+func (c cancellingStore) CreateOffers(ctx context.Context, offers []*carehex.Offer, actor string) error {
+	c.cancel()
+	return c.DB.CreateOffers(ctx, offers, actor)
+}
+
+// TestClaimReleasedWhenCallerLeaves: a dispatch whose caller went away
+// between the claim and the offer's record lets the provider go at once,
+// not at the sweep after the offer's lifetime.
+func TestClaimReleasedWhenCallerLeaves(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	p := e.provider("近", away(300))
+	n, _, err := e.db.CreateServiceRequestWith(opCtx(), &carehex.ServiceRequest{ResidentID: e.res.ID, ServiceCode: "meal_delivery",
+		Urgency: carehex.UrgencySoon}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	eng, err := dispatch.New(e.cfg, dispatch.Deps{Store: cancellingStore{e.db, cancel}, Live: e.live, Clock: e.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if offers, err := eng.DispatchNew(ctx, n); err == nil || len(offers) != 0 {
+		t.Fatalf("DispatchNew with the caller gone = %+v, %v; want an error and no offer", offers, err)
+	}
+	if got := e.offersOf(n.Request); len(got) != 0 {
+		t.Errorf("offers recorded = %v", got)
+	}
+	if st := e.liveStatus(p.ID); st != providers.StatusAvailable {
+		t.Errorf("%s is %s after the caller left, want available", p.ID, st)
 	}
 }

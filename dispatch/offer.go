@@ -161,10 +161,18 @@ func (e *Engine) dispatch(ctx context.Context, j *job) ([]*carehex.Offer, error)
 // it: releasing it would free a provider who holds a real offer. When SQL
 // cannot tell, the claims are left for the sweep, which frees them after
 // their deadline.
+//
+// It runs when recording failed, often because the caller's context ended
+// (the operator's client hung up on a create under load): it must still
+// run then, or every such claim keeps a provider off the map until the
+// sweep, and under load that is how providers run out. So it does not end
+// with ctx, only after a few Redis timeouts of its own.
 func (e *Engine) releaseUnrecorded(ctx context.Context, requestID string, claims []carehex.Claim) {
 	if len(claims) == 0 {
 		return
 	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*e.cfg.RedisTimeout)
+	defer cancel()
 	recorded, err := e.d.Store.RequestOffers(ctx, requestID)
 	if err != nil {
 		e.log.Warn("dispatch.release", "request", requestID, "err", err)
