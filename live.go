@@ -137,6 +137,9 @@ type LiveStore interface {
 	Heartbeat(ctx context.Context, hb Heartbeat) (LiveStatus, error)
 	// Live returns one provider's live state, or ErrNoLiveState.
 	Live(ctx context.Context, providerID string) (*LiveState, error)
+	// Lives returns the live state of each provider, in order, in one
+	// round trip; nil for one it does not know.
+	Lives(ctx context.Context, providerIDs []string) ([]*LiveState, error)
 	// Candidates lists the nearest providers that pass q's hard filters,
 	// nearest first.
 	Candidates(ctx context.Context, q LiveQuery) ([]LiveCandidate, error)

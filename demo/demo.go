@@ -15,10 +15,11 @@ import (
 	"github.com/carehex/carehex"
 )
 
-// Store is where Seed saves people.
+// Store is where Seed saves people: residents, and providers one at a time
+// (all it needs of a carehex.ProviderStore).
 type Store interface {
 	carehex.ResidentStore
-	carehex.ProviderStore
+	CreateProvider(ctx context.Context, p *carehex.Provider) error
 }
 
 // ResidentImporter is a Store that can save many residents in one call, as

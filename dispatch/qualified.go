@@ -3,7 +3,6 @@ package dispatch
 import (
 	"cmp"
 	"context"
-	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -23,8 +22,9 @@ import (
 //
 // The distance is from the provider's last reported position, or from
 // their home when the live state has none. Only providers whose home lies
-// within twice the maximum radius are looked up in the live state, so one
-// question does not read the whole city's roster from Redis.
+// within twice the maximum radius are looked up in the live state (in one
+// pipelined round trip), so one question does not read the whole city's
+// roster from Redis.
 func (e *Engine) Qualified(ctx context.Context, requestID string) ([]carehex.Candidate, error) {
 	j, err := e.load(ctx, requestID)
 	if err != nil {
@@ -64,24 +64,29 @@ func (e *Engine) Qualified(ctx context.Context, requestID string) ([]carehex.Can
 		return nil, err
 	}
 	origin := j.res.Location
-	var rest []carehex.Candidate
+	var near []*carehex.Provider
 	for _, p := range roster {
-		if seen[p.ID] || carehex.DistanceM(origin, p.Home) > 2*j.cc.MaxRadiusM && offers[p.ID] == nil {
-			continue
+		if !seen[p.ID] && (carehex.DistanceM(origin, p.Home) <= 2*j.cc.MaxRadiusM || offers[p.ID] != nil) {
+			near = append(near, p)
 		}
+	}
+	ids := make([]string, len(near))
+	for i, p := range near {
+		ids[i] = p.ID
+	}
+	rctx, cancel := e.redisCtx(ctx)
+	lives, err := e.live.Lives(rctx, ids)
+	cancel()
+	if err != nil {
+		return nil, err
+	}
+	var rest []carehex.Candidate
+	for i, p := range near {
 		c := carehex.Candidate{ProviderID: p.ID, Name: p.Name, Status: carehex.LiveOffline,
 			Blocked: slices.Contains(j.res.Preferences.BlockedProviderIDs, p.ID)}
 		pos := p.Home
-		rctx, cancel := e.redisCtx(ctx)
-		l, err := e.live.Live(rctx, p.ID)
-		cancel()
-		switch {
-		case errors.Is(err, carehex.ErrNoLiveState):
-		case err != nil:
-			return nil, err
-		default:
-			c.Status, c.LastSeen = l.Status, l.LastSeen
-			c.Stale = c.Status != carehex.LiveOffline && (l.LastSeen.IsZero() || now.Sub(l.LastSeen) > e.cfg.HeartbeatMaxAge)
+		if l := lives[i]; l != nil {
+			c.Status, c.LastSeen, c.Stale = l.Status, l.LastSeen, e.stale(l, now)
 			if l.Position != (carehex.LatLng{}) {
 				pos = l.Position
 			}
@@ -133,25 +138,28 @@ func reachOrder(c carehex.Candidate) int {
 	}
 }
 
+// stale: a provider not offline whose last heartbeat is too old for dispatch.
+func (e *Engine) stale(l *carehex.LiveState, now time.Time) bool {
+	return l.Status != carehex.LiveOffline && (l.LastSeen.IsZero() || now.Sub(l.LastSeen) > e.cfg.HeartbeatMaxAge)
+}
+
 // Availability returns the live state of each provider, in order, for the
-// console's roster; a provider the live state does not know is offline.
+// console's roster, read in one round trip; a provider the live state does
+// not know is offline.
 func (e *Engine) Availability(ctx context.Context, providerIDs []string) ([]carehex.Availability, error) {
+	rctx, cancel := e.redisCtx(ctx)
+	lives, err := e.live.Lives(rctx, providerIDs)
+	cancel()
+	if err != nil {
+		return nil, err
+	}
 	now := e.now()
-	out := make([]carehex.Availability, 0, len(providerIDs))
-	for _, id := range providerIDs {
-		a := carehex.Availability{ProviderID: id, Status: carehex.LiveOffline}
-		rctx, cancel := e.redisCtx(ctx)
-		l, err := e.live.Live(rctx, id)
-		cancel()
-		switch {
-		case errors.Is(err, carehex.ErrNoLiveState):
-		case err != nil:
-			return nil, err
-		default:
-			a.Status, a.LastSeen = l.Status, l.LastSeen
-			a.Stale = a.Status != carehex.LiveOffline && (l.LastSeen.IsZero() || now.Sub(l.LastSeen) > e.cfg.HeartbeatMaxAge)
+	out := make([]carehex.Availability, len(providerIDs))
+	for i, id := range providerIDs {
+		out[i] = carehex.Availability{ProviderID: id, Status: carehex.LiveOffline}
+		if l := lives[i]; l != nil {
+			out[i].Status, out[i].LastSeen, out[i].Stale = l.Status, l.LastSeen, e.stale(l, now)
 		}
-		out = append(out, a)
 	}
 	return out, nil
 }

@@ -223,6 +223,41 @@ func (s *Store) Live(ctx context.Context, providerID string) (*Live, error) {
 	if len(m) == 0 {
 		return nil, ErrUnknownProvider
 	}
+	return liveOf(providerID, m), nil
+}
+
+// Lives returns the live state of each provider, in order, in one round
+// trip (a pipeline): nil for a provider Redis does not know. The console's
+// roster and candidate list read a page of carers at once.
+func (s *Store) Lives(ctx context.Context, providerIDs []string) ([]*Live, error) {
+	for _, id := range providerIDs {
+		if err := validID("provider_id", id); err != nil {
+			return nil, err
+		}
+	}
+	if len(providerIDs) == 0 {
+		return nil, nil
+	}
+	cmds := make([]*redis.MapStringStringCmd, len(providerIDs))
+	if _, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, id := range providerIDs {
+			cmds[i] = p.HGetAll(ctx, providerKey(s.zone, id))
+		}
+		return nil
+	}); err != nil {
+		return nil, s.fail(err, "lives")
+	}
+	out := make([]*Live, len(providerIDs))
+	for i, c := range cmds {
+		if m := c.Val(); len(m) > 0 {
+			out[i] = liveOf(providerIDs[i], m)
+		}
+	}
+	return out, nil
+}
+
+// liveOf reads a provider hash (keys.go's fields).
+func liveOf(providerID string, m map[string]string) *Live {
 	l := &Live{ProviderID: providerID, Status: statusCodes[m["s"]], RequestID: m["r"], WantsOffers: m["w"] == "1"}
 	l.Position.Lat, _ = strconv.ParseFloat(m["la"], 64)
 	l.Position.Lng, _ = strconv.ParseFloat(m["ln"], 64)
@@ -234,7 +269,7 @@ func (s *Store) Live(ctx context.Context, providerID string) (*Live, error) {
 	if m["k"] != "" {
 		l.Skills = strings.Split(m["k"], ",")
 	}
-	return l, nil
+	return l
 }
 
 // Remove deletes a provider's live state (taken off the roster). It reports

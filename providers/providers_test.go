@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"slices"
 	"sync"
 	"testing"
@@ -821,4 +822,34 @@ func TestSweepEvery(t *testing.T) {
 	if err := <-done; err != context.Canceled {
 		t.Fatalf("SweepEvery returned %v, want context.Canceled", err)
 	}
+}
+
+// TestLives reads several providers' live state in one round trip, the same
+// as Live one by one, with nil for a provider Redis does not know.
+func TestLives(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		s := e.store
+		ctx := context.Background()
+		beat(t, s, "p1", zibo, true, "meal")
+		beat(t, s, "p2", zibo, false, "bathing", "meal")
+		got, err := s.Lives(ctx, []string{"p2", "nobody", "p1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 3 || got[1] != nil {
+			t.Fatalf("Lives = %v, want three with the unknown one nil", got)
+		}
+		for i, id := range []string{"p2", "p1"} {
+			want := live(t, s, id)
+			if g := got[i*2]; !reflect.DeepEqual(g, want) {
+				t.Errorf("Lives[%s] = %+v, Live = %+v", id, g, want)
+			}
+		}
+		if _, err := s.Lives(ctx, []string{"p1", ""}); carehex.ErrorCode(err) != carehex.EINVALID {
+			t.Errorf("an empty ID: %v, want invalid", err)
+		}
+		if got, err := s.Lives(ctx, nil); err != nil || len(got) != 0 {
+			t.Errorf("no IDs: %v, %v", got, err)
+		}
+	})
 }

@@ -4,7 +4,7 @@
 // new-caller form) comes up, and requests logged meanwhile carry the call's
 // id, so the recording can be found from them. Until the push stream pops
 // calls by itself, the operator asks with the button (or F2).
-import { intake } from "./api.js";
+import { canWrite, intake } from "./api.js";
 import { byTestId } from "./dom.js";
 import { say } from "./labels.js";
 
@@ -19,7 +19,7 @@ export function setupCall() {
   ext.addEventListener("change", () => localStorage.setItem(KEY, ext.value.trim()));
   byTestId("call-pickup").addEventListener("click", pickUp);
   document.addEventListener("keydown", (e) => {
-    if (e.key === "F2" && !byTestId("console").hidden) { e.preventDefault(); pickUp(); }
+    if (e.key === "F2" && !byTestId("console").hidden && canWrite()) { e.preventDefault(); pickUp(); }
   });
 }
 
