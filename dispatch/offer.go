@@ -256,9 +256,9 @@ func (e *Engine) Accept(ctx context.Context, providerID, offerID string) (*careh
 	now := e.now()
 	switch {
 	case o.Status != carehex.OfferOpen:
-		return nil, carehex.Errorf(carehex.ECONFLICT, "offer_id", "the offer was %s", o.Status)
+		return nil, carehex.Errorf(carehex.ECONFLICT, "offer_id", "the offer was %s", o.Status).With(carehex.MsgOfferClosed, "status", o.Status)
 	case !now.Before(o.ExpireTime):
-		return nil, carehex.Errorf(carehex.ECONFLICT, "offer_id", "the offer expired")
+		return nil, carehex.Errorf(carehex.ECONFLICT, "offer_id", "the offer expired").With(carehex.MsgOfferClosed, "status", carehex.OfferExpired)
 	}
 	req, err := e.d.Store.ServiceRequest(ctx, o.RequestID)
 	if err != nil {
@@ -281,7 +281,7 @@ func (e *Engine) Accept(ctx context.Context, providerID, offerID string) (*careh
 			}
 		}
 		e.log.Info("dispatch.accept_lost", "offer", o.ID, "provider", providerID, "err", err)
-		return nil, carehex.Errorf(carehex.ECONFLICT, "offer_id", "the job is no longer available: %s", carehex.ErrorMessage(err))
+		return nil, carehex.Errorf(carehex.ECONFLICT, "offer_id", "the job is no longer available: %s", carehex.ErrorMessage(err)).With(carehex.MsgJobGone)
 	}
 	if err != nil {
 		return nil, err // the offer stays open; the phone may retry
@@ -304,7 +304,7 @@ func (e *Engine) acceptedVisit(ctx context.Context, o *carehex.Offer) (*carehex.
 		return nil, err
 	}
 	if req.ProviderID != o.ProviderID || req.VisitID == "" {
-		return nil, carehex.Errorf(carehex.ECONFLICT, "offer_id", "the offer was accepted but the job has since moved on")
+		return nil, carehex.Errorf(carehex.ECONFLICT, "offer_id", "the offer was accepted but the job has since moved on").With(carehex.MsgJobGone)
 	}
 	return e.d.Store.Visit(ctx, req.VisitID)
 }
@@ -386,7 +386,7 @@ func (e *Engine) Assign(ctx context.Context, requestID, providerID, actor, reaso
 	}
 	if j.req.Status != carehex.StatusPending && j.req.Status != carehex.StatusOffered {
 		return nil, nil, carehex.Errorf(carehex.ECONFLICT, "request_id", "request %s is %s; only a pending or offered request can be assigned",
-			j.req.ID, j.req.Status)
+			j.req.ID, j.req.Status).With(carehex.MsgNotAssignable, "status", j.req.Status)
 	}
 	p, err := e.d.Store.Provider(ctx, providerID)
 	if carehex.ErrorCode(err) == carehex.ENOTFOUND {
@@ -397,11 +397,12 @@ func (e *Engine) Assign(ctx context.Context, requestID, providerID, actor, reaso
 	}
 	switch {
 	case !p.Active:
-		return nil, nil, carehex.Errorf(carehex.ECONFLICT, "provider_id", "provider %s is not active", p.ID)
+		return nil, nil, carehex.Errorf(carehex.ECONFLICT, "provider_id", "provider %s is not active", p.ID).With(carehex.MsgProviderInactive)
 	case !slices.Contains(p.Skills, j.svc.RequiredSkill):
-		return nil, nil, carehex.Errorf(carehex.ECONFLICT, "provider_id", "provider %s lacks the skill %q this service needs", p.ID, j.svc.RequiredSkill)
+		return nil, nil, carehex.Errorf(carehex.ECONFLICT, "provider_id", "provider %s lacks the skill %q this service needs", p.ID, j.svc.RequiredSkill).
+			With(carehex.MsgProviderLacksSkill, "skill", j.svc.RequiredSkill)
 	case slices.Contains(j.res.Preferences.BlockedProviderIDs, p.ID):
-		return nil, nil, carehex.Errorf(carehex.ECONFLICT, "provider_id", "the resident has asked not to be served by provider %s", p.ID)
+		return nil, nil, carehex.Errorf(carehex.ECONFLICT, "provider_id", "the resident has asked not to be served by provider %s", p.ID).With(carehex.MsgProviderRefused)
 	}
 	rctx, cancel := e.redisCtx(ctx)
 	cl, err := e.live.Claim(rctx, carehex.ClaimRequest{ProviderID: p.ID, RequestID: j.req.ID,

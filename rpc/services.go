@@ -8,6 +8,7 @@ import (
 
 	"github.com/carehex/carehex"
 	"github.com/carehex/carehex/auth"
+	"github.com/carehex/carehex/catalog"
 	pb "github.com/carehex/carehex/rpc/carehex/v1"
 	"google.golang.org/protobuf/proto"
 )
@@ -43,7 +44,7 @@ func limit(n int32, def, max int) int {
 
 func requireID(field, id string) error {
 	if strings.TrimSpace(id) == "" {
-		return carehex.Errorf(carehex.EINVALID, field, "%s is required", field)
+		return carehex.Required(field)
 	}
 	return nil
 }
@@ -241,6 +242,12 @@ func (s catalogService) ListServiceTypes(ctx context.Context, req *pb.ListServic
 		if req.Category == "" || string(t.Category) == req.Category {
 			out.ServiceTypes = append(out.ServiceTypes, serviceTypeToPB(t))
 		}
+	}
+	for _, n := range catalog.SkillNames() {
+		out.Skills = append(out.Skills, &pb.CatalogName{Code: n.Code, NameZh: n.NameZH, NameEn: n.NameEN})
+	}
+	for _, n := range catalog.CategoryNames() {
+		out.Categories = append(out.Categories, &pb.CatalogName{Code: n.Code, NameZh: n.NameZH, NameEn: n.NameEN})
 	}
 	return out, nil
 }

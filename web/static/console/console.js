@@ -2,7 +2,7 @@
 // the left, the live dispatch board (or map, or roster) in the middle and
 // the alert queue on the right, all refreshed when the server says the board
 // changed (GET /console/v1/stream) and every 20 s as the safety net.
-import { setup, t } from "/i18n.js";
+import { errorText, setup, t } from "/i18n.js";
 import { auth, isAuthError, session } from "./api.js";
 import { setupAlerts, refreshAlerts } from "./alerts.js";
 import { refreshBoard, setupBoard } from "./board.js";
@@ -153,7 +153,7 @@ byTestId("login-form").addEventListener("submit", async (e) => {
       resource_exhausted: () => t("loginLocked", "登录失败次数过多，请稍后再试"),
       permission_denied: () => t("accountDisabled", "此账号已停用，请联系管理员"),
     }[err.code];
-    byTestId("login-error").textContent = words ? words() : err.message;
+    byTestId("login-error").textContent = words ? words() : errorText(err);
   }
 });
 

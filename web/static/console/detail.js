@@ -1,5 +1,6 @@
 // One request in a dialog: its timeline (the append-only events), its offers,
 // and manual assignment from the ranked candidates with each one's factors.
+import { errorText } from "/i18n.js";
 import { dispatch, intake } from "./api.js";
 import { resident, services } from "./cache.js";
 import { byTestId, h, replace } from "./dom.js";
@@ -105,7 +106,7 @@ function candidate(r, c) {
           try {
             await dispatch.assignProvider({ request_id: r.id, provider_id: c.provider_id, reason: say("话务员人工派单", "assigned by operator") });
           } catch (err) {
-            e.target.after(h("span", { class: "bad" }, " ", err.message));
+            e.target.after(h("span", { class: "bad" }, " ", errorText(err)));
           }
           await render();
           onChange();
@@ -124,7 +125,7 @@ function actions(r) {
     type: "button", dataset: { testid },
     onclick: async (e) => {
       e.target.disabled = true;
-      try { await fn(); } catch (err) { e.target.after(h("span", { class: "bad" }, " ", err.message)); }
+      try { await fn(); } catch (err) { e.target.after(h("span", { class: "bad" }, " ", errorText(err))); }
       await render();
       onChange();
     },

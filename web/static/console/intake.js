@@ -1,6 +1,7 @@
 // The request form: the catalogue searchable by Chinese name, English name or
 // code, driven entirely from the keyboard (arrows and Enter in the list,
 // arrows on the urgency radios, Enter or Ctrl+Enter to submit).
+import { errorText } from "/i18n.js";
 import { activeCallId } from "./call.js";
 import { intake } from "./api.js";
 import { services } from "./cache.js";
@@ -173,7 +174,7 @@ async function submit() {
       h("button", { type: "button", class: "plain", onclick: () => openRequest(request.id) }, say("查看", "Open")));
     onCreated(request);
   } catch (e) {
-    out.textContent = say("提交失败：", "Failed: ") + e.message;
+    out.textContent = say("提交失败：", "Failed: ") + errorText(e);
   } finally {
     byTestId("request-submit").disabled = false;
   }
