@@ -97,6 +97,7 @@ const (
 	MsgNoProviderNearby    = "no_provider_nearby"   // {service_code, skill, radius_m}
 	MsgEmergencyUnaccepted = "emergency_unaccepted" // {service_code, after_s}
 	MsgRequestUnaccepted   = "request_unaccepted"   // {service_code, after_s}
+	MsgScheduledUnaccepted = "scheduled_unaccepted" // {service_code, window_start_time}
 	MsgLateArrival         = "late_arrival"         // {planned_start_time}
 	MsgMissedVisit         = "missed_visit"         // {planned_end_time}
 	MsgOutsideGeofence     = "arrival_outside_geofence"
@@ -133,7 +134,7 @@ var MessageCodes = []string{
 	MsgStatusConflict, MsgRequestMoved, MsgCannotTransition, MsgNotAssignable, MsgProviderInactive,
 	MsgProviderLacksSkill, MsgProviderBusy, MsgProviderRefused, MsgIdempotencyMismatch, MsgOfferClosed, MsgJobGone,
 	MsgCancelReasonCode, MsgCancelReasonOther,
-	MsgNoProviderNearby, MsgEmergencyUnaccepted, MsgRequestUnaccepted, MsgLateArrival, MsgMissedVisit,
+	AlertUnaccepted, AlertNoCandidates, MsgNoProviderNearby, MsgEmergencyUnaccepted, MsgRequestUnaccepted, MsgScheduledUnaccepted, MsgLateArrival, MsgMissedVisit,
 	MsgOutsideGeofence, MsgCheckoutFar, MsgShortVisit,
 	MsgClosedAssigned, MsgClosedArrived, MsgClosedCompleted, MsgClosedCancelled,
 	MsgOfferedTo, MsgOfferDeclined, MsgOfferExpired, MsgOfferWithdrawn, MsgOfferAccepted, MsgAssignedByHand,

@@ -65,7 +65,8 @@ func (e *Engine) Dispatch(ctx context.Context, requestID string) ([]*carehex.Off
 		e.foundNobody(j.req.ID, now)
 		if open == 0 {
 			e.raise(ctx, j.req.ID, carehex.AlertNoCandidates, fmt.Sprintf("no available provider with skill %q within %.0f km",
-				j.svc.RequiredSkill, j.cc.MaxRadiusM/1000))
+				j.svc.RequiredSkill, j.cc.MaxRadiusM/1000), carehex.Msg(carehex.MsgNoProviderNearby, "service_code", j.req.ServiceCode,
+				"skill", j.svc.RequiredSkill, "radius_m", int64(j.cc.MaxRadiusM)))
 		}
 		return nil, nil
 	}

@@ -240,8 +240,11 @@ func (s *DB) moveRequest(ctx context.Context, tx *sql.Tx, id string, from, to ca
 	if to == carehex.StatusCancelled {
 		typ = carehex.EventCancelled
 	}
-	return s.appendEvent(ctx, tx, &carehex.Event{RequestID: id, Type: typ, FromStatus: from,
-		ToStatus: to, Actor: actor, Reason: reason, Time: now})
+	if err := s.appendEvent(ctx, tx, &carehex.Event{RequestID: id, Type: typ, FromStatus: from,
+		ToStatus: to, Actor: actor, Reason: reason, Time: now}); err != nil {
+		return err
+	}
+	return s.closeAlerts(ctx, tx, id, to, actor, now)
 }
 
 // appendEvent adds e as the next event of its request; UNIQUE (request_id,

@@ -221,6 +221,9 @@ func (s *DB) AssignRequest(ctx context.Context, a carehex.Assignment) (*carehex.
 			FromStatus: from, ToStatus: carehex.StatusAssigned, Actor: actor, Reason: a.Reason, Time: now}); err != nil {
 			return err
 		}
+		if err := s.closeAlerts(ctx, tx, a.RequestID, carehex.StatusAssigned, actor, now); err != nil {
+			return err
+		}
 		if err := s.audit(ctx, tx, &carehex.AuditRecord{Actor: actor, Action: "visit.assign", ObjectType: "visit",
 			ObjectID: v.ID, Detail: fmt.Sprintf("request=%s provider=%s fence=%d", a.RequestID, a.ProviderID, a.Fence)}); err != nil {
 			return err

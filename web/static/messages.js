@@ -48,9 +48,12 @@ export default {
     "cancel_reason_code": ["请选择取消原因", "choose a cancel reason"],
     "cancel_reason_other": ["选择“其他”时请写明原因", "say why when the reason is Other"],
 
+    "unaccepted": ["超时无人接单", "nobody accepted in time"],
+    "no_candidates": ["附近没有可用的服务人员", "no available carer nearby"],
     "no_provider_nearby": ["{service_code}：{radius_m}内没有可用的“{skill}”服务人员", "{service_code}: no available carer with skill {skill} within {radius_m}"],
     "emergency_unaccepted": ["紧急求助“{service_code}”{after_s}无人接单，请电话联系", "nobody accepted the emergency {service_code} within {after_s}; phone for help"],
     "request_unaccepted": ["“{service_code}”{after_s}无人接单", "nobody accepted {service_code} within {after_s}"],
+    "scheduled_unaccepted": ["预约 {window_start_time} 的“{service_code}”尚无人接单", "nobody has accepted the {service_code} visit booked for {window_start_time}"],
     "late_arrival": ["服务人员未按时到达（计划 {planned_start_time}）", "the carer has not arrived (planned {planned_start_time})"],
     "missed_visit": ["服务人员未上门（计划结束 {planned_end_time}）", "the visit was missed (planned end {planned_end_time})"],
     "arrival_outside_geofence": ["签到位置不在老人家附近", "check-in was outside the geofence around the home"],

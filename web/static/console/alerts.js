@@ -1,6 +1,9 @@
 // The alert queue: nobody accepted, no candidates, late or far check-in.
-// The operator acknowledges each once handled.
-import { dispatch } from "./api.js";
+// Open alerts by default; "show closed" lists the history too, each with
+// who acknowledged it or why it closed by itself. Every alert names the
+// elder and the service and says its message from its code (i18n.js).
+import { errorText, msg, serviceName as codeName } from "/i18n.js";
+import { dispatch, session } from "./api.js";
 import { byTestId, h, replace } from "./dom.js";
 import { say, timeOf } from "./labels.js";
 
@@ -16,31 +19,53 @@ const KINDS = {
 
 let onOpen = () => {};
 
-export function setupAlerts(openHandler) { onOpen = openHandler; }
+// canAcknowledge: the roles DispatchService/AcknowledgeAlert admits.
+const canAcknowledge = () => ["operator", "admin"].includes(session.get()?.role);
+
+export function setupAlerts(openHandler) {
+  onOpen = openHandler;
+  byTestId("alerts-history").addEventListener("change", () => refreshAlerts());
+}
 
 export async function refreshAlerts() {
-  const { alerts } = await dispatch.listAlerts({ open_only: true, limit: 100 });
-  replace(byTestId("alerts"), alerts.length ? alerts.map(item) : h("li", { class: "muted", dataset: { testid: "alerts-empty" } }, say("暂无告警", "No open alerts")));
+  const history = byTestId("alerts-history").checked;
+  const { alerts } = await dispatch.listAlerts({ open_only: !history, limit: 100 });
+  replace(byTestId("alerts"), alerts.length ? alerts.map(item)
+    : h("li", { class: "muted", dataset: { testid: "alerts-empty" } }, history ? say("暂无告警", "No alerts") : say("暂无未处理告警", "No open alerts")));
 }
 
 // alertKind names an alert kind in the current language.
 export function alertKind(kind) {
   const k = KINDS[kind];
-  return k ? say(k[0], k[1]) : kind;
+  return k ? say(k[0], k[1]) : msg(kind);
 }
 
+// alertText is an alert's message in the current language.
+export const alertText = (a) => msg(a.code || a.kind, a.params);
+
 function item(a) {
-  return h("li", { dataset: { testid: "alert", alertId: a.id, kind: a.kind } },
+  const open = !a.ack_time;
+  return h("li", { class: open ? "" : "closed", dataset: { testid: "alert", alertId: a.id, kind: a.kind, state: open ? "open" : "closed" } },
     h("b", {}, alertKind(a.kind)), " ",
+    a.resident_name ? h("span", { dataset: { testid: "alert-resident" } }, a.resident_name) : null,
+    a.service_code ? [" · ", h("span", { dataset: { testid: "alert-service" } }, codeName(a.service_code))] : null, " ",
     h("span", { class: "muted" }, timeOf(a.create_time)),
-    h("p", {}, a.message),
+    h("p", { dataset: { testid: "alert-text" } }, alertText(a)),
+    open ? null : h("p", { class: "muted", dataset: { testid: "alert-closed" } },
+      a.close_reason ? msg(a.close_reason) : say("已确认 ", "Acknowledged ") + timeOf(a.ack_time)),
     a.request_id ? h("button", { type: "button", class: "plain", onclick: () => onOpen(a.request_id) }, say("查看需求", "Open request")) : null,
-    h("button", {
+    open && canAcknowledge() ? h("button", {
       type: "button", dataset: { testid: "alert-ack" },
       onclick: async (e) => {
         e.target.disabled = true;
-        await dispatch.acknowledgeAlert({ id: a.id });
+        try {
+          await dispatch.acknowledgeAlert({ id: a.id });
+        } catch (err) {
+          e.target.disabled = false;
+          e.target.after(h("span", { class: "bad" }, " ", errorText(err)));
+          return;
+        }
         await refreshAlerts();
       },
-    }, say("确认", "Acknowledge")));
+    }, say("确认", "Acknowledge")) : null);
 }
