@@ -275,7 +275,7 @@ func (e *Engine) Accept(ctx context.Context, providerID, offerID string) (*careh
 	if carehex.ErrorCode(err) == carehex.ECONFLICT {
 		// Someone else won, the request was cancelled, the claim is stale,
 		// or the provider is booked at that time: this offer is over.
-		if _, cerr := e.d.Store.CloseOffer(ctx, o.ID, carehex.OfferWithdrawn, carehex.ErrorMessage(err), Actor); cerr == nil {
+		if _, cerr := e.d.Store.CloseOffer(ctx, o.ID, carehex.OfferWithdrawn, carehex.ReasonUnavailable, Actor); cerr == nil {
 			e.release(ctx, providerID, o.Fence)
 			if _, derr := e.Dispatch(ctx, o.RequestID); ignoreConflict(derr) != nil {
 				e.log.Warn("dispatch.redispatch", "request", o.RequestID, "err", derr)
@@ -293,7 +293,7 @@ func (e *Engine) Accept(ctx context.Context, providerID, offerID string) (*careh
 		e.log.Debug("dispatch.accept_record", "offer", o.ID, "err", err)
 	}
 	e.settle(ctx, o, v)
-	e.withdraw(ctx, o.RequestID, o.ID, "another provider accepted first")
+	e.withdraw(ctx, o.RequestID, o.ID, carehex.ReasonTaken)
 	e.log.Info("dispatch.accepted", "offer", o.ID, "request", o.RequestID, "provider", providerID, "visit", v.ID)
 	return v, nil
 }
@@ -344,7 +344,7 @@ func (e *Engine) WithdrawOffers(ctx context.Context, requestID, reason string) (
 		return 0, err
 	}
 	if strings.TrimSpace(reason) == "" {
-		reason = "withdrawn by the operator"
+		reason = carehex.ReasonByOperator
 	}
 	return e.withdraw(ctx, requestID, "", reason), nil
 }
@@ -441,7 +441,7 @@ func (e *Engine) Assign(ctx context.Context, requestID, providerID, actor, reaso
 		}
 	}
 	e.settleClaim(ctx, p.ID, int64(cl.Token), v)
-	e.withdraw(ctx, j.req.ID, keep, "assigned by hand to another provider")
+	e.withdraw(ctx, j.req.ID, keep, carehex.ReasonTaken)
 	e.log.Info("dispatch.assigned", "request", j.req.ID, "provider", p.ID, "visit", v.ID, "actor", actor)
 	return req, v, nil
 }

@@ -69,11 +69,11 @@ func (s dispatchService) ListRequestOffers(ctx context.Context, req *pb.ListRequ
 	if err != nil {
 		return nil, err
 	}
-	out := &pb.ListRequestOffersResponse{}
-	for _, o := range os {
-		out.Offers = append(out.Offers, offerToPB(o))
+	offers, err := s.describeOffers(ctx, os)
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	return &pb.ListRequestOffersResponse{Offers: offers}, nil
 }
 
 func (s dispatchService) ListAlerts(ctx context.Context, req *pb.ListAlertsRequest) (*pb.ListAlertsResponse, error) {

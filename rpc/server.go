@@ -32,6 +32,7 @@ type Store interface {
 	carehex.CallStore
 	carehex.ResidentDeactivator
 	carehex.PersonalReadStore
+	carehex.NameStore
 }
 
 // Server holds the dependencies of every service.

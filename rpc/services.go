@@ -483,7 +483,14 @@ func (s intakeService) GetServiceRequest(ctx context.Context, req *pb.GetService
 	if err := s.attachRecording(ctx, out); err != nil {
 		return nil, err
 	}
-	return &pb.GetServiceRequestResponse{Request: out, Events: eventsToPB(es)}, nil
+	if err := s.nameCarers(ctx, []*pb.ServiceRequest{out}); err != nil {
+		return nil, err
+	}
+	events, err := s.describeEvents(ctx, r.ID, es)
+	if err != nil {
+		return nil, err
+	}
+	return &pb.GetServiceRequestResponse{Request: out, Events: events}, nil
 }
 
 func (s intakeService) ListServiceRequests(ctx context.Context, req *pb.ListServiceRequestsRequest) (*pb.ListServiceRequestsResponse, error) {
@@ -502,6 +509,9 @@ func (s intakeService) ListServiceRequests(ctx context.Context, req *pb.ListServ
 	out := &pb.ListServiceRequestsResponse{}
 	for _, r := range rs {
 		out.Requests = append(out.Requests, requestToPB(r))
+	}
+	if err := s.nameCarers(ctx, out.Requests); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -535,7 +545,11 @@ func (s intakeService) ListRequestEvents(ctx context.Context, req *pb.ListReques
 	if err != nil {
 		return nil, err
 	}
-	return &pb.ListRequestEventsResponse{Events: eventsToPB(es)}, nil
+	events, err := s.describeEvents(ctx, req.RequestId, es)
+	if err != nil {
+		return nil, err
+	}
+	return &pb.ListRequestEventsResponse{Events: events}, nil
 }
 
 // --- AuditService

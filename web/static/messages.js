@@ -92,7 +92,9 @@ export default {
     "request_cancelled": ["需求已取消", "request cancelled"],
     "taken": ["已由他人接单", "taken by another carer"],
     "request_moved": ["需求状态已变化", "the request moved on"],
-    "unavailable": ["服务人员不可用", "carer unavailable"]
+    "unavailable": ["服务人员不可用", "carer unavailable"],
+    "by_operator": ["话务员撤回", "withdrawn by an operator"],
+    "availability_lost": ["在线状态重建，重新推送", "availability was rebuilt; offered again"]
   },
   "fields": {
     "name": ["姓名", "name"],

@@ -2,13 +2,13 @@
 // the left, the live dispatch board (or map, or roster) in the middle and
 // the alert queue on the right, all refreshed when the server says the board
 // changed (GET /console/v1/stream) and every 20 s as the safety net.
-import { errorText, setup, t } from "/i18n.js";
+import { errorText, roleName, setup, t } from "/i18n.js";
 import { auth, isAuthError, session } from "./api.js";
 import { setupAlerts, refreshAlerts } from "./alerts.js";
 import { refreshBoard, setupBoard } from "./board.js";
 import { loadCatalogue } from "./cache.js";
 import { openRequest, refreshDetail, setupDetail } from "./detail.js";
-import { $$, byTestId } from "./dom.js";
+import { $$, byTestId, h, replace } from "./dom.js";
 import { resetForm, setupIntake } from "./intake.js";
 import { renderCard, select, setupLookup } from "./lookup.js";
 import { refreshMap } from "./map.js";
@@ -65,7 +65,8 @@ async function showDesk() {
   byTestId("login").hidden = true;
   byTestId("console").hidden = false;
   byTestId("logout").hidden = false;
-  byTestId("current-user").textContent = `${s.username} (${s.role})`;
+  // The account name is a person's chosen identifier, not text to translate.
+  replace(byTestId("current-user"), h("span", { translate: "no" }, s.username), ` (${roleName(s.role)})`);
   await loadCatalogue();
   byTestId("request-form").hidden = false;
   byTestId("caller-search").focus();

@@ -1,6 +1,6 @@
 // One request in a dialog: its timeline (the append-only events), its offers,
 // and manual assignment from the ranked candidates with each one's factors.
-import { errorText } from "/i18n.js";
+import { errorText, msg, roleName } from "/i18n.js";
 import { dispatch, intake } from "./api.js";
 import { resident, services } from "./cache.js";
 import { byTestId, h, replace } from "./dom.js";
@@ -68,7 +68,9 @@ async function render() {
     h("h2", { dataset: { testid: "detail-title", requestId: r.id, status: statusKey(r.status) } },
       who?.name || r.resident_id, " · ", serviceName(st) || r.service_code),
     h("p", {}, urgencyName(r.urgency), " · ", h("b", { dataset: { testid: "detail-status" } }, statusName(r.status)),
-      " · ", h("code", {}, r.id), r.notes ? h("span", {}, " · ", r.notes) : null,
+      r.provider_name ? h("span", { dataset: { testid: "detail-carer" } }, " · ", say("服务人员：", "Carer: "), r.provider_name, " ",
+        r.provider_phone ? h("a", { href: "tel:" + r.provider_phone }, r.provider_phone) : null) : null,
+      r.notes ? h("span", {}, " · ", r.notes) : null,
       r.call_id ? h("span", { dataset: { testid: "detail-call" } }, " · ", say("来电录音：", "Call recording: "),
         /^https?:\/\//.test(r.recording_ref) ? h("a", { href: r.recording_ref, target: "_blank", rel: "noopener" }, say("播放", "play"))
           : r.recording_ref || say("通话结束后可用", "available after the call")) : null,
@@ -76,21 +78,39 @@ async function render() {
     h("div", { class: "cols" },
       h("section", {},
         h("h3", {}, say("时间线", "Timeline")),
-        h("ol", { class: "timeline", dataset: { testid: "timeline" } }, events.map((e) => h("li", { dataset: { testid: "timeline-event", type: e.type } },
-          h("span", { class: "muted" }, timeOf(e.event_time)), " ",
-          h("b", {}, EVENTS[e.type] ? say(...EVENTS[e.type]) : e.type), " ",
-          e.to_status !== "REQUEST_STATUS_UNSPECIFIED" ? statusName(e.to_status) : "", " ",
-          h("span", { class: "muted" }, e.actor, e.reason ? " — " + (e.type === "cancelled" ? cancelReasonText(e.reason) : e.reason) : "")))),
+        h("ol", { class: "timeline", dataset: { testid: "timeline" } }, events.map(timelineRow)),
         h("h3", {}, say("推送记录", "Offers")),
         h("ul", { dataset: { testid: "offers" } }, offers.length ? offers.map((o) => h("li", { dataset: { testid: "offer", providerId: o.provider_id, status: o.status.replace("OFFER_STATUS_", "").toLowerCase() } },
-          o.provider_id, " · ", Math.round(o.distance_m), " m · ", o.status.replace("OFFER_STATUS_", "").toLowerCase(),
-          o.reason ? " — " + o.reason : "")) : h("li", { class: "muted" }, "—")),
+          h("b", {}, o.provider_name || say("服务人员", "carer")), " · ", Math.round(o.distance_m), say(" 米", " m"), " · ",
+          o.reason_code ? msg(o.reason_code, o.reason_params) : say("等待响应", "waiting for an answer"))) : h("li", { class: "muted" }, "—")),
         actions(r)),
       h("section", {},
         h("h3", {}, say("候选人员（人工派单）", "Candidates (manual assignment)")),
         cands === null ? h("p", { class: "muted" }, say("此状态不能改派", "Not assignable in this status"))
           : cands.length ? h("ol", { class: "candidates", dataset: { testid: "candidates" } }, cands.map((c) => candidate(r, c)))
             : h("p", { class: "muted", dataset: { testid: "no-candidates" } }, say("附近没有可用人员", "Nobody available nearby")))));
+}
+
+// actorText names who did something: the carer, the console user (their
+// role in words, then their account name), or the system.
+function actorText(e) {
+  if (e.actor_kind === "provider") return e.actor_name || say("服务人员", "carer");
+  if (e.actor_kind === "user") return [roleName(e.actor_role) || say("话务台用户", "console user"), " ", h("span", { translate: "no" }, e.actor_name)];
+  if (e.actor_kind === "family") return say("家属", "family");
+  return say("系统", "system");
+}
+
+// timelineRow is one event: when, what, the status it moved to (only when
+// it moved), the carer an offer event is about, why, and who.
+function timelineRow(e) {
+  const moved = e.to_status !== "REQUEST_STATUS_UNSPECIFIED" && e.to_status !== e.from_status;
+  return h("li", { dataset: { testid: "timeline-event", type: e.type } },
+    h("span", { class: "muted" }, timeOf(e.event_time)), " ",
+    h("b", {}, EVENTS[e.type] ? say(...EVENTS[e.type]) : msg(e.type)), " ",
+    e.provider_name ? h("span", { dataset: { testid: "timeline-carer" } }, e.provider_name, " ") : null,
+    moved ? h("span", {}, "→ ", statusName(e.to_status), " ") : null,
+    e.reason_code ? h("span", { dataset: { testid: "timeline-reason" } }, say("（", "("), msg(e.reason_code, e.reason_params), say("）", ")"), " ") : null,
+    h("span", { class: "muted", dataset: { testid: "timeline-actor" } }, "— ", actorText(e)));
 }
 
 function candidate(r, c) {
@@ -104,7 +124,7 @@ function candidate(r, c) {
         onclick: async (e) => {
           e.target.disabled = true;
           try {
-            await dispatch.assignProvider({ request_id: r.id, provider_id: c.provider_id, reason: say("话务员人工派单", "assigned by operator") });
+            await dispatch.assignProvider({ request_id: r.id, provider_id: c.provider_id, reason: "assigned_manual" });
           } catch (err) {
             e.target.after(h("span", { class: "bad" }, " ", errorText(err)));
           }
@@ -133,7 +153,7 @@ function actions(r) {
   const out = [];
   if (r.status === "REQUEST_STATUS_UNFILLED") out.push(act(say("重新派单", "Retry dispatch"), "retry", () => dispatch.retryDispatch({ request_id: r.id })));
   if (r.status === "REQUEST_STATUS_PENDING" || r.status === "REQUEST_STATUS_OFFERED") {
-    out.push(act(say("标记无人接单", "Mark unfilled"), "mark-unfilled", () => dispatch.markUnfilled({ request_id: r.id, reason: say("话务员标记", "marked by operator") })));
+    out.push(act(say("标记无人接单", "Mark unfilled"), "mark-unfilled", () => dispatch.markUnfilled({ request_id: r.id, reason: "marked_unfilled" })));
   }
   const done = r.status === "REQUEST_STATUS_COMPLETED" || r.status === "REQUEST_STATUS_CANCELLED";
   if (!done) out.push(cancelPicker(r));

@@ -170,7 +170,9 @@ async function submit() {
     const { request } = await intake.createServiceRequest(body);
     resetForm();
     out.dataset.requestId = request.id;
-    replace(out, say("已登记 ", "Logged "), h("code", { dataset: { testid: "created-request" } }, request.id), " · ", statusName(request.status), " ",
+    // The request's ID is for machines (data-request-id), not for the operator.
+    replace(out, say("已登记 ", "Logged "), h("b", { dataset: { testid: "created-request", requestId: request.id } },
+      serviceName(services.get(request.service_code)) || ""), " · ", statusName(request.status), " ",
       h("button", { type: "button", class: "plain", onclick: () => openRequest(request.id) }, say("查看", "Open")));
     onCreated(request);
   } catch (e) {
