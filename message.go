@@ -92,6 +92,8 @@ const (
 	MsgJobGone             = "job_gone"
 	MsgCancelReasonCode    = "cancel_reason_code" // {field}
 	MsgCancelReasonOther   = "cancel_reason_other"
+	MsgTooLarge            = "too_large"    // the body is too large (mobile API)
+	MsgRateLimited         = "rate_limited" // too many requests for one token (mobile API)
 
 	// Alerts (Alert.Code).
 	MsgNoProviderNearby    = "no_provider_nearby"   // {service_code, skill, radius_m}
@@ -133,7 +135,7 @@ var MessageCodes = []string{
 	MsgForbiddenRole, MsgForbiddenToken, MsgBadLogin, MsgTokenInvalid, MsgAccountDisabled, MsgLoginLocked,
 	MsgStatusConflict, MsgRequestMoved, MsgCannotTransition, MsgNotAssignable, MsgProviderInactive,
 	MsgProviderLacksSkill, MsgProviderBusy, MsgProviderRefused, MsgIdempotencyMismatch, MsgOfferClosed, MsgJobGone,
-	MsgCancelReasonCode, MsgCancelReasonOther,
+	MsgCancelReasonCode, MsgCancelReasonOther, MsgTooLarge, MsgRateLimited,
 	AlertUnaccepted, AlertNoCandidates, MsgNoProviderNearby, MsgEmergencyUnaccepted, MsgRequestUnaccepted, MsgScheduledUnaccepted, MsgLateArrival, MsgMissedVisit,
 	MsgOutsideGeofence, MsgCheckoutFar, MsgShortVisit,
 	MsgClosedAssigned, MsgClosedArrived, MsgClosedCompleted, MsgClosedCancelled,

@@ -42,8 +42,9 @@ export async function screenshot(page, file) {
 // UNTRANSLATED finds server or English text that must not reach a Chinese
 // page (DESIGN.md invariant 9): internal IDs, snake_case codes and English
 // words of three letters or more. ALLOWED are the few Latin words a Chinese
-// page shows on purpose: the language switch and units or acronyms.
-const ALLOWED = ["English", "GPS", "SOS", "QR", "Ctrl", "Enter", "Esc"];
+// page shows on purpose: the product name, the language switch, key names
+// and acronyms.
+const ALLOWED = ["carehex", "English", "GPS", "SOS", "QR", "Ctrl", "Enter", "Esc"];
 
 // untranslatedText returns the visible text of page (text nodes and
 // placeholders) that breaks the rule, as "text (why)" lines. Text inside

@@ -20,7 +20,7 @@ export default {
     "invalid_text": ["{field}须为文字，最多 {max} 字", "{field} must be text of at most {max} characters"],
     "text_control_char": ["{field}含有不可见的控制字符，请重新输入", "{field} contains a control character"],
     "invalid_phone": ["{field}须为 5 至 {max} 位数字", "{field} must be 5 to {max} digits"],
-    "invalid_location": ["{field}不是有效的位置", "{field} is not a valid location"],
+    "invalid_location": ["{field}不是有效的坐标", "{field} is not a valid position"],
     "invalid_enum": ["{field}的取值无效", "{field} has an unknown value"],
     "unknown_service": ["没有这项服务：{field}", "no such service: {field}"],
     "window_required": ["预约服务须填写{field}", "{field} is required for a scheduled request"],
@@ -47,6 +47,8 @@ export default {
     "job_gone": ["此订单已不可接", "the job is no longer available"],
     "cancel_reason_code": ["请选择取消原因", "choose a cancel reason"],
     "cancel_reason_other": ["选择“其他”时请写明原因", "say why when the reason is Other"],
+    "too_large": ["提交的内容过大", "the data sent is too large"],
+    "rate_limited": ["操作太频繁，请稍候再试", "too many requests; wait a moment"],
 
     "unaccepted": ["超时无人接单", "nobody accepted in time"],
     "no_candidates": ["附近没有可用的服务人员", "no available carer nearby"],

@@ -86,7 +86,7 @@ function suggest(q) {
     id: "svc-" + st.code, role: "option", "aria-selected": String(i === active),
     dataset: { testid: "service-option", code: st.code },
     onmousedown: (e) => { e.preventDefault(); pick(st); },
-  }, h("b", {}, st.name_zh), " ", h("span", {}, st.name_en), " ", h("code", {}, st.code))));
+  }, h("b", {}, serviceName(st)), " ", h("code", { translate: "no" }, st.code))));
   list.hidden = !matches.length;
   const input = byTestId("service-input");
   input.setAttribute("aria-expanded", String(!list.hidden));
@@ -125,7 +125,8 @@ function pick(st) {
 function showChosen() {
   const el = byTestId("service-chosen");
   el.dataset.code = chosen ? chosen.code : "";
-  el.textContent = chosen ? `${chosen.name_zh} · ${chosen.name_en} · ${chosen.code}` : "";
+  // The code is the catalogue's identifier (operators may type it), not words.
+  replace(el, ...(chosen ? [serviceName(chosen), " · ", h("code", { translate: "no" }, chosen.code)] : []));
 }
 
 // showWindow shows the time window for a scheduled visit, proposing the

@@ -1,6 +1,7 @@
 // The provider roster, and the "device token" action that shows a phone's
 // new token as text and as a QR code to scan.
 import qrcode from "/vendor/qrcode-generator/qrcode.mjs";
+import { skillName } from "/i18n.js";
 import { providers } from "./api.js";
 import { byTestId, h, replace, svg } from "./dom.js";
 import { say } from "./labels.js";
@@ -10,7 +11,7 @@ export async function refreshProviders() {
   replace(byTestId("providers"), h("table", {},
     h("tr", {}, h("th", {}, say("姓名", "Name")), h("th", {}, say("电话", "Phone")), h("th", {}, say("技能", "Skills")), h("th", {})),
     ps.map((p) => h("tr", { dataset: { testid: "provider", providerId: p.id } },
-      h("td", {}, p.name), h("td", {}, p.phone), h("td", {}, p.skills.join(", ")),
+      h("td", {}, p.name), h("td", {}, p.phone), h("td", {}, p.skills.map(skillName).join("、")),
       h("td", {}, h("button", { type: "button", dataset: { testid: "device-token-button" }, onclick: () => showToken(p) }, say("设备令牌", "Device token")))))));
 }
 
