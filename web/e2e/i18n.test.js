@@ -134,6 +134,9 @@ test("alerts, reasons and errors read in Chinese; no ID, code or English word on
   await testid(family, "visit-status").first().waitFor(WAIT);
   await assertNoUntranslated(family, "family page");
 
+  // Leave nothing open for the other browser tests sharing the server.
+  await intake.cancelServiceRequest({ id: meal.id, reason_code: "duplicate" });
+
   // The refused submit is this test's own doing: Chromium logs its 400.
   const refused = /status of 400 .*IntakeService\/CreateServiceRequest/;
   assert.deepEqual(errors.flat().filter((e) => !refused.test(e)), [], "no console or page errors");

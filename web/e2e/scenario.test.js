@@ -145,7 +145,10 @@ test("operator acknowledges an alert, assigns by hand from the explained candida
   assert.ok(op && phone, "the first test left the operator and the phone signed in");
   // A service nobody near her can do raises a no_candidates alert.
   await logRequest("EM-PSYCH-CRISIS");
-  const alert = op.locator('[data-testid="alert"][data-kind="no_candidates"]');
+  // Alerts name their elder: other tests' alerts may share the list.
+  const alert = op.locator('[data-testid="alert"][data-kind="no_candidates"]', {
+    has: op.locator('[data-testid="alert-resident"]', { hasText: seed.resident.name }),
+  });
   await alert.waitFor(WAIT);
   await alert.locator('[data-testid="alert-ack"]').click();
   await alert.waitFor({ state: "detached", ...WAIT });
