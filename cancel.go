@@ -27,20 +27,21 @@ var CancelReasonCodes = []string{CancelCallerCancelled, CancelDuplicate, CancelR
 func CancelReason(code, text string) (string, error) {
 	code, text = Trimmed(code), Trimmed(text)
 	if !validText(text) {
-		return "", Errorf(EINVALID, "reason", "reason is not valid UTF-8 text")
+		return "", Errorf(EINVALID, "reason", "reason is not valid UTF-8 text").With(MsgInvalidText, "field", "reason", "max", MaxTextLen)
 	}
 	if utf8.RuneCountInString(text) > MaxTextLen {
-		return "", Errorf(EINVALID, "reason", "reason is longer than %d characters", MaxTextLen)
+		return "", Errorf(EINVALID, "reason", "reason is longer than %d characters", MaxTextLen).With(MsgInvalidText, "field", "reason", "max", MaxTextLen)
 	}
 	switch {
 	case code == "" && text == "":
-		return "", Errorf(EINVALID, "reason", "reason is required to cancel a request")
+		return "", Errorf(EINVALID, "reason", "reason is required to cancel a request").With(MsgCancelReasonCode, "field", "reason")
 	case code == "":
 		return text, nil
 	case !isCancelCode(code):
-		return "", Errorf(EINVALID, "reason_code", "reason_code must be one of %s", strings.Join(CancelReasonCodes, ", "))
+		return "", Errorf(EINVALID, "reason_code", "reason_code must be one of %s", strings.Join(CancelReasonCodes, ", ")).
+			With(MsgCancelReasonCode, "field", "reason_code")
 	case code == CancelOther && text == "":
-		return "", Errorf(EINVALID, "reason", "reason is required when reason_code is other")
+		return "", Errorf(EINVALID, "reason", "reason is required when reason_code is other").With(MsgCancelReasonOther)
 	case text == "":
 		return code, nil
 	}

@@ -23,13 +23,13 @@ type LatLng struct {
 func (p LatLng) Validate(field string) error {
 	switch {
 	case p.Lat != p.Lat || p.Lng != p.Lng: // NaN
-		return Errorf(EINVALID, field, "%s is not a number", field)
+		return Errorf(EINVALID, field, "%s is not a number", field).With(MsgInvalidLocation, "field", field)
 	case p.Lat < -90 || p.Lat > 90:
-		return Errorf(EINVALID, field+".lat", "%s.lat must be between -90 and 90, got %g", field, p.Lat)
+		return Errorf(EINVALID, field+".lat", "%s.lat must be between -90 and 90, got %g", field, p.Lat).With(MsgInvalidLocation, "field", field)
 	case p.Lng < -180 || p.Lng > 180:
-		return Errorf(EINVALID, field+".lng", "%s.lng must be between -180 and 180, got %g", field, p.Lng)
+		return Errorf(EINVALID, field+".lng", "%s.lng must be between -180 and 180, got %g", field, p.Lng).With(MsgInvalidLocation, "field", field)
 	case p.Lat == 0 && p.Lng == 0:
-		return Errorf(EINVALID, field, "%s is missing (0,0 is not a home address)", field)
+		return Errorf(EINVALID, field, "%s is missing (0,0 is not a home address)", field).With(MsgRequired, "field", field)
 	}
 	return nil
 }

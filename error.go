@@ -29,6 +29,9 @@ type Error struct {
 	Err     error // underlying cause, never shown to callers
 	// RetryAfter is when an ETOOMANY caller may try again.
 	RetryAfter time.Duration
+	// Msg is what a person is shown, as a code and parameters (see With
+	// and ErrorMsg); Message stays the English text for logs and API users.
+	Msg Message
 }
 
 func (e *Error) Error() string {

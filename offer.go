@@ -56,14 +56,26 @@ type OfferStore interface {
 // Alert is something an operator must act on: nobody accepted, a visit is
 // late, a check-in far from home.
 type Alert struct {
-	ID         string
-	RequestID  string
-	VisitID    string
-	Kind       string // AlertUnaccepted, …
-	Message    string
+	ID        string
+	RequestID string
+	VisitID   string
+	Kind      string // AlertUnaccepted, …
+	Message   string // English, for logs and API users
+	// Code and Params are the alert's words for a person (see Message);
+	// an alert raised before codes existed has none, and its Kind is its code.
+	Code       string
+	Params     map[string]string
 	CreateTime time.Time
-	AckTime    time.Time
-	AckBy      string
+	// AckTime is when it stopped being open: acknowledged by AckBy, or
+	// closed by itself (CloseReason set) when its condition ended.
+	AckTime     time.Time
+	AckBy       string
+	CloseReason string // MsgClosedAssigned, …; empty unless closed by itself
+
+	// Read with the alert, from its request: whom and what it is about.
+	ResidentID   string
+	ResidentName string
+	ServiceCode  string
 }
 
 // Alert kinds.
@@ -71,6 +83,35 @@ const (
 	AlertUnaccepted   = "unaccepted"    // no provider accepted within the urgency class's deadline
 	AlertNoCandidates = "no_candidates" // nobody qualified within the maximum radius
 )
+
+// AlertClosers says which open alerts close by themselves when a request
+// reaches a status, and with what reason: their condition has ended. The
+// store applies it in the transaction that moves the request. Visit
+// verification exceptions (far check-in, short visit) are not here: they
+// are facts to review, not conditions that end.
+var AlertClosers = map[Status]struct {
+	Kinds  []string
+	Reason string
+}{
+	StatusAssigned:   {[]string{AlertUnaccepted, AlertNoCandidates}, MsgClosedAssigned},
+	StatusInProgress: {[]string{AlertUnaccepted, AlertNoCandidates, ExceptionLateArrival, ExceptionMissedVisit}, MsgClosedArrived},
+	StatusCompleted:  {[]string{AlertUnaccepted, AlertNoCandidates, ExceptionLateArrival, ExceptionMissedVisit}, MsgClosedCompleted},
+	StatusCancelled:  {[]string{AlertUnaccepted, AlertNoCandidates, ExceptionLateArrival, ExceptionMissedVisit}, MsgClosedCancelled},
+}
+
+// AlertHolds reports whether an alert of kind still describes a request in
+// status: a late request nobody took is pending, offered or unfilled; a
+// carer not yet arrived is assigned or en route. A kind not listed holds
+// in any status.
+func AlertHolds(kind string, status Status) bool {
+	switch kind {
+	case AlertUnaccepted, AlertNoCandidates:
+		return status == StatusPending || status == StatusOffered || status == StatusUnfilled
+	case ExceptionLateArrival, ExceptionMissedVisit:
+		return status == StatusAssigned || status == StatusEnRoute
+	}
+	return true
+}
 
 // AlertStore keeps the operators' alert queue.
 type AlertStore interface {

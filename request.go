@@ -91,13 +91,14 @@ const MaxScheduleAhead = 90 * 24 * time.Hour
 // type exist is checked by the store against the records).
 func (r *ServiceRequest) Validate(now time.Time) error {
 	if r.ResidentID == "" {
-		return Errorf(EINVALID, "resident_id", "resident_id is required")
+		return Required("resident_id")
 	}
 	if r.ServiceCode == "" {
-		return Errorf(EINVALID, "service_code", "service_code is required")
+		return Required("service_code")
 	}
 	if utf8.RuneCountInString(r.Notes) > MaxTextLen || !validText(r.Notes) {
-		return Errorf(EINVALID, "notes", "notes must be valid text of at most %d characters", MaxTextLen)
+		return Errorf(EINVALID, "notes", "notes must be valid text of at most %d characters", MaxTextLen).
+			With(MsgInvalidText, "field", "notes", "max", MaxTextLen)
 	}
 	if len(r.IdempotencyKey) > 200 {
 		return Errorf(EINVALID, "idempotency_key", "idempotency_key is longer than 200 characters")
@@ -108,23 +109,29 @@ func (r *ServiceRequest) Validate(now time.Time) error {
 	switch r.Urgency {
 	case UrgencyEmergency, UrgencySoon:
 		if !r.WindowStart.IsZero() || !r.WindowEnd.IsZero() {
-			return Errorf(EINVALID, "window_start_time", "a time window is only for URGENCY_SCHEDULED requests")
+			return Errorf(EINVALID, "window_start_time", "a time window is only for URGENCY_SCHEDULED requests").
+				With(MsgWindowNotScheduled, "field", "window_start_time")
 		}
 	case UrgencyScheduled:
 		switch {
 		case r.WindowStart.IsZero():
-			return Errorf(EINVALID, "window_start_time", "window_start_time is required for URGENCY_SCHEDULED")
+			return Errorf(EINVALID, "window_start_time", "window_start_time is required for URGENCY_SCHEDULED").
+				With(MsgWindowRequired, "field", "window_start_time")
 		case r.WindowEnd.IsZero():
-			return Errorf(EINVALID, "window_end_time", "window_end_time is required for URGENCY_SCHEDULED")
+			return Errorf(EINVALID, "window_end_time", "window_end_time is required for URGENCY_SCHEDULED").
+				With(MsgWindowRequired, "field", "window_end_time")
 		case !r.WindowEnd.After(r.WindowStart):
-			return Errorf(EINVALID, "window_end_time", "window_end_time must be after window_start_time")
+			return Errorf(EINVALID, "window_end_time", "window_end_time must be after window_start_time").
+				With(MsgWindowOrder, "field", "window_end_time")
 		case r.WindowEnd.Before(now):
-			return Errorf(EINVALID, "window_end_time", "window_end_time is in the past")
+			return Errorf(EINVALID, "window_end_time", "window_end_time is in the past").With(MsgWindowPast, "field", "window_end_time")
 		case r.WindowStart.After(now.Add(MaxScheduleAhead)):
-			return Errorf(EINVALID, "window_start_time", "window_start_time is more than 90 days ahead")
+			return Errorf(EINVALID, "window_start_time", "window_start_time is more than 90 days ahead").
+				With(MsgWindowTooFar, "field", "window_start_time", "days", int(MaxScheduleAhead/(24*time.Hour)))
 		}
 	default:
-		return Errorf(EINVALID, "urgency", "urgency must be URGENCY_EMERGENCY, URGENCY_SOON or URGENCY_SCHEDULED")
+		return Errorf(EINVALID, "urgency", "urgency must be URGENCY_EMERGENCY, URGENCY_SOON or URGENCY_SCHEDULED").
+			With(MsgInvalidEnum, "field", "urgency")
 	}
 	return nil
 }
@@ -171,7 +178,7 @@ type NewRequest struct {
 // ErrIdempotencyMismatch is returned when an idempotency key is reused with a
 // different request body.
 var ErrIdempotencyMismatch = Errorf(ECONFLICT, "idempotency_key",
-	"idempotency_key was already used for a different request")
+	"idempotency_key was already used for a different request").With(MsgIdempotencyMismatch)
 
 // RequestStore keeps service requests and their event history. Every change
 // of a request and its event are committed together, before the caller

@@ -144,7 +144,8 @@ func (r *Resident) Validate() error {
 		}
 	}
 	if utf8.RuneCountInString(r.Preferences.Notes) > MaxTextLen || !validText(r.Preferences.Notes) {
-		return Errorf(EINVALID, "preferences.notes", "preferences.notes is longer than %d characters", MaxTextLen)
+		return Errorf(EINVALID, "preferences.notes", "preferences.notes is longer than %d characters", MaxTextLen).
+			With(MsgInvalidText, "field", "preferences.notes", "max", MaxTextLen)
 	}
 	return nil
 }
@@ -152,7 +153,7 @@ func (r *Resident) Validate() error {
 // Validate checks a family link before it is saved.
 func (m *FamilyMember) Validate() error {
 	if m.ResidentID == "" {
-		return Errorf(EINVALID, "resident_id", "resident_id is required")
+		return Required("resident_id")
 	}
 	if err := requireText("name", m.Name, MaxNameLen); err != nil {
 		return err
@@ -170,14 +171,14 @@ func validText(v string) bool { return utf8.ValidString(v) && !strings.ContainsR
 // (hotline callers give landlines, mobiles and extensions).
 func ValidatePhone(field, p string) error {
 	if p == "" {
-		return Errorf(EINVALID, field, "%s is required", field)
+		return Required(field)
 	}
 	if len(p) > MaxPhoneLen || len(p) < 5 {
-		return Errorf(EINVALID, field, "%s must be 5 to %d digits", field, MaxPhoneLen)
+		return Errorf(EINVALID, field, "%s must be 5 to %d digits", field, MaxPhoneLen).With(MsgInvalidPhone, "field", field, "max", MaxPhoneLen)
 	}
 	for i, c := range p {
 		if (c < '0' || c > '9') && !(i == 0 && c == '+') {
-			return Errorf(EINVALID, field, "%s must contain only digits", field)
+			return Errorf(EINVALID, field, "%s must contain only digits", field).With(MsgInvalidPhone, "field", field, "max", MaxPhoneLen)
 		}
 	}
 	return nil

@@ -27,21 +27,23 @@ const (
 // accepted; callers that need a value check for it first.
 func ValidateText(field, v string, max int, kind TextKind) error {
 	if !utf8.ValidString(v) {
-		return Errorf(EINVALID, field, "%s is not valid UTF-8 text", field)
+		return Errorf(EINVALID, field, "%s is not valid UTF-8 text", field).With(MsgInvalidText, "field", field, "max", max)
 	}
 	if n := utf8.RuneCountInString(v); n > max {
-		return Errorf(EINVALID, field, "%s is longer than %d characters", field, max)
+		return Errorf(EINVALID, field, "%s is longer than %d characters", field, max).With(MsgInvalidText, "field", field, "max", max)
 	}
 	for _, c := range v {
 		switch {
 		case c == 0:
-			return Errorf(EINVALID, field, "%s contains a NUL character", field)
+			return Errorf(EINVALID, field, "%s contains a NUL character", field).With(MsgTextControlChar, "field", field)
 		case kind == MultiLine && (c == '\t' || c == '\n' || c == '\r'):
 			continue
 		case c < 0x20 || c == 0x7f || (c >= 0x80 && c <= 0x9f) || c == '\u2028' || c == '\u2029':
-			return Errorf(EINVALID, field, "%s contains a control character (U+%04X); it must be one line of text", field, c)
+			return Errorf(EINVALID, field, "%s contains a control character (U+%04X); it must be one line of text", field, c).
+				With(MsgTextControlChar, "field", field)
 		case c >= '\u202a' && c <= '\u202e', c >= '\u2066' && c <= '\u2069':
-			return Errorf(EINVALID, field, "%s contains a text-direction override character (U+%04X)", field, c)
+			return Errorf(EINVALID, field, "%s contains a text-direction override character (U+%04X)", field, c).
+				With(MsgTextControlChar, "field", field)
 		}
 	}
 	return nil
@@ -50,7 +52,7 @@ func ValidateText(field, v string, max int, kind TextKind) error {
 // requireText is ValidateText for a field that must not be blank.
 func requireText(field, v string, max int) error {
 	if Trimmed(v) == "" {
-		return Errorf(EINVALID, field, "%s is required", field)
+		return Required(field)
 	}
 	return ValidateText(field, v, max, SingleLine)
 }

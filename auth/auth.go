@@ -43,7 +43,7 @@ var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("carehex-no-such-user"), b
 
 // ErrBadLogin is the one answer to a wrong username or password: it does not
 // say which was wrong.
-var ErrBadLogin = carehex.Errorf(carehex.EUNAUTHENTICATED, "", "wrong username or password")
+var ErrBadLogin = carehex.Errorf(carehex.EUNAUTHENTICATED, "", "wrong username or password").With(carehex.MsgBadLogin)
 
 // Issue creates a new token for p, stores its hash and returns the token.
 func Issue(ctx context.Context, store carehex.AuthStore, p carehex.Principal, expires time.Time) (string, error) {
@@ -96,12 +96,12 @@ func BearerToken(h http.Header) (string, error) {
 // Authenticate returns who holds token.
 func Authenticate(ctx context.Context, store carehex.AuthStore, now time.Time, token string) (carehex.Principal, error) {
 	if token == "" || len(token) > 200 {
-		return carehex.Principal{}, carehex.Errorf(carehex.EUNAUTHENTICATED, "", "invalid or expired token")
+		return carehex.Principal{}, carehex.Errorf(carehex.EUNAUTHENTICATED, "", "invalid or expired token").With(carehex.MsgTokenInvalid)
 	}
 	p, err := store.TokenPrincipal(ctx, HashToken(token), now)
 	if err != nil {
 		if carehex.ErrorCode(err) == carehex.EUNAUTHENTICATED || carehex.ErrorCode(err) == carehex.ENOTFOUND {
-			return carehex.Principal{}, carehex.Errorf(carehex.EUNAUTHENTICATED, "", "invalid or expired token")
+			return carehex.Principal{}, carehex.Errorf(carehex.EUNAUTHENTICATED, "", "invalid or expired token").With(carehex.MsgTokenInvalid)
 		}
 		return carehex.Principal{}, err
 	}

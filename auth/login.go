@@ -121,7 +121,7 @@ func (l *Logins) Login(ctx context.Context, now time.Time, username, password, a
 	}
 	if u.Disabled {
 		log.WarnContext(ctx, "login.disabled", "username", username, "addr", addr)
-		return "", nil, time.Time{}, carehex.Errorf(carehex.EFORBIDDEN, "", "this account is disabled; ask an administrator")
+		return "", nil, time.Time{}, carehex.Errorf(carehex.EFORBIDDEN, "", "this account is disabled; ask an administrator").With(carehex.MsgAccountDisabled)
 	}
 	if err := l.Store.LoginSucceeded(ctx, username); err != nil {
 		return "", nil, time.Time{}, err

@@ -339,7 +339,8 @@ func (e *Engine) dispatchWaiting(ctx context.Context, claim bool) error {
 		}
 		class := classOf(r, svc)
 		if due := e.deadline(r, class); !now.Before(due) {
-			e.raise(ctx, r.ID, carehex.AlertUnaccepted, e.unacceptedMessage(r, class, due))
+			text, words := e.unacceptedMessage(r, class, due)
+			e.raise(ctx, r.ID, carehex.AlertUnaccepted, text, words)
 		} else {
 			e.dueAt(due)
 		}
@@ -366,7 +367,7 @@ func (e *Engine) waiting(ctx context.Context, now time.Time) ([]*carehex.Service
 // within RealertAfter: the store keeps one unacknowledged alert per request
 // and kind, and this keeps an acknowledged one from coming straight back on
 // the next tick.
-func (e *Engine) raise(ctx context.Context, requestID, kind, msg string) {
+func (e *Engine) raise(ctx context.Context, requestID, kind, msg string, words carehex.Message) {
 	k := alertKey{requestID, kind}
 	now := e.now()
 	e.mu.Lock()
@@ -377,7 +378,7 @@ func (e *Engine) raise(ctx context.Context, requestID, kind, msg string) {
 	}
 	e.alerted[k] = now
 	e.mu.Unlock()
-	a := &carehex.Alert{RequestID: requestID, Kind: kind, Message: msg}
+	a := &carehex.Alert{RequestID: requestID, Kind: kind, Message: msg, Code: words.Code, Params: words.Params}
 	created, err := e.d.Store.RaiseAlert(ctx, a)
 	switch {
 	case err != nil:

@@ -101,7 +101,8 @@ func (e *Engine) dispatch(ctx context.Context, j *job) ([]*carehex.Offer, error)
 		e.foundNobody(j.req.ID, now)
 		if open == 0 {
 			e.raise(ctx, j.req.ID, carehex.AlertNoCandidates, fmt.Sprintf("no available provider with skill %q within %.0f km",
-				j.svc.RequiredSkill, j.cc.MaxRadiusM/1000))
+				j.svc.RequiredSkill, j.cc.MaxRadiusM/1000), carehex.Msg(carehex.MsgNoProviderNearby, "service_code", j.req.ServiceCode,
+				"skill", j.svc.RequiredSkill, "radius_m", int64(j.cc.MaxRadiusM)))
 		}
 		return nil, nil
 	}
@@ -301,9 +302,9 @@ func (e *Engine) Accept(ctx context.Context, providerID, offerID string) (*careh
 	now := e.now()
 	switch {
 	case o.Status != carehex.OfferOpen:
-		return nil, carehex.Errorf(carehex.ECONFLICT, "offer_id", "the offer was %s", o.Status)
+		return nil, carehex.Errorf(carehex.ECONFLICT, "offer_id", "the offer was %s", o.Status).With(carehex.MsgOfferClosed, "status", o.Status)
 	case !now.Before(o.ExpireTime):
-		return nil, carehex.Errorf(carehex.ECONFLICT, "offer_id", "the offer expired")
+		return nil, carehex.Errorf(carehex.ECONFLICT, "offer_id", "the offer expired").With(carehex.MsgOfferClosed, "status", carehex.OfferExpired)
 	}
 	req, err := e.d.Store.ServiceRequest(ctx, o.RequestID)
 	if err != nil {
@@ -319,14 +320,14 @@ func (e *Engine) Accept(ctx context.Context, providerID, offerID string) (*careh
 	if carehex.ErrorCode(err) == carehex.ECONFLICT {
 		// Someone else won, the request was cancelled, the claim is stale,
 		// or the provider is booked at that time: this offer is over.
-		if _, cerr := e.d.Store.CloseOffer(ctx, o.ID, carehex.OfferWithdrawn, carehex.ErrorMessage(err), Actor); cerr == nil {
+		if _, cerr := e.d.Store.CloseOffer(ctx, o.ID, carehex.OfferWithdrawn, carehex.ReasonUnavailable, Actor); cerr == nil {
 			e.release(ctx, providerID, o.Fence)
 			if _, derr := e.Dispatch(ctx, o.RequestID); ignoreConflict(derr) != nil {
 				e.log.Warn("dispatch.redispatch", "request", o.RequestID, "err", derr)
 			}
 		}
 		e.log.Info("dispatch.accept_lost", "offer", o.ID, "provider", providerID, "err", err)
-		return nil, carehex.Errorf(carehex.ECONFLICT, "offer_id", "the job is no longer available: %s", carehex.ErrorMessage(err))
+		return nil, carehex.Errorf(carehex.ECONFLICT, "offer_id", "the job is no longer available: %s", carehex.ErrorMessage(err)).With(carehex.MsgJobGone)
 	}
 	if err != nil {
 		return nil, err // the offer stays open; the phone may retry
@@ -337,7 +338,7 @@ func (e *Engine) Accept(ctx context.Context, providerID, offerID string) (*careh
 		e.log.Debug("dispatch.accept_record", "offer", o.ID, "err", err)
 	}
 	e.settle(ctx, o, v)
-	e.withdraw(ctx, o.RequestID, o.ID, "another provider accepted first")
+	e.withdraw(ctx, o.RequestID, o.ID, carehex.ReasonTaken)
 	e.log.Info("dispatch.accepted", "offer", o.ID, "request", o.RequestID, "provider", providerID, "visit", v.ID)
 	return v, nil
 }
@@ -349,7 +350,7 @@ func (e *Engine) acceptedVisit(ctx context.Context, o *carehex.Offer) (*carehex.
 		return nil, err
 	}
 	if req.ProviderID != o.ProviderID || req.VisitID == "" {
-		return nil, carehex.Errorf(carehex.ECONFLICT, "offer_id", "the offer was accepted but the job has since moved on")
+		return nil, carehex.Errorf(carehex.ECONFLICT, "offer_id", "the offer was accepted but the job has since moved on").With(carehex.MsgJobGone)
 	}
 	return e.d.Store.Visit(ctx, req.VisitID)
 }
@@ -388,7 +389,7 @@ func (e *Engine) WithdrawOffers(ctx context.Context, requestID, reason string) (
 		return 0, err
 	}
 	if strings.TrimSpace(reason) == "" {
-		reason = "withdrawn by the operator"
+		reason = carehex.ReasonByOperator
 	}
 	return e.withdraw(ctx, requestID, "", reason), nil
 }
@@ -469,7 +470,7 @@ func (e *Engine) assign(ctx context.Context, requestID, providerID, actor, reaso
 	}
 	if j.req.Status != carehex.StatusPending && j.req.Status != carehex.StatusOffered {
 		return nil, nil, carehex.Errorf(carehex.ECONFLICT, "request_id", "request %s is %s; only a pending or offered request can be assigned",
-			j.req.ID, j.req.Status)
+			j.req.ID, j.req.Status).With(carehex.MsgNotAssignable, "status", j.req.Status)
 	}
 	p, err := e.d.Store.Provider(ctx, providerID)
 	if carehex.ErrorCode(err) == carehex.ENOTFOUND {
@@ -480,11 +481,12 @@ func (e *Engine) assign(ctx context.Context, requestID, providerID, actor, reaso
 	}
 	switch {
 	case !p.Active:
-		return nil, nil, carehex.Errorf(carehex.ECONFLICT, "provider_id", "provider %s is not active", p.ID)
+		return nil, nil, carehex.Errorf(carehex.ECONFLICT, "provider_id", "provider %s is not active", p.ID).With(carehex.MsgProviderInactive)
 	case !slices.Contains(p.Skills, j.svc.RequiredSkill):
-		return nil, nil, carehex.Errorf(carehex.ECONFLICT, "provider_id", "provider %s lacks the skill %q this service needs", p.ID, j.svc.RequiredSkill)
+		return nil, nil, carehex.Errorf(carehex.ECONFLICT, "provider_id", "provider %s lacks the skill %q this service needs", p.ID, j.svc.RequiredSkill).
+			With(carehex.MsgProviderLacksSkill, "skill", j.svc.RequiredSkill)
 	case slices.Contains(j.res.Preferences.BlockedProviderIDs, p.ID):
-		return nil, nil, carehex.Errorf(carehex.ECONFLICT, "provider_id", "the resident has asked not to be served by provider %s", p.ID)
+		return nil, nil, carehex.Errorf(carehex.ECONFLICT, "provider_id", "the resident has asked not to be served by provider %s", p.ID).With(carehex.MsgProviderRefused)
 	}
 	claim := func() (carehex.Claim, error) {
 		rctx, cancel := e.redisCtx(ctx)
@@ -530,7 +532,7 @@ func (e *Engine) assign(ctx context.Context, requestID, providerID, actor, reaso
 		}
 	}
 	e.settleClaim(ctx, p.ID, int64(cl.Token), v)
-	e.withdraw(ctx, j.req.ID, keep, "assigned by hand to another provider")
+	e.withdraw(ctx, j.req.ID, keep, carehex.ReasonTaken)
 	e.log.Info("dispatch.assigned", "request", j.req.ID, "provider", p.ID, "visit", v.ID, "actor", actor)
 	return req, v, nil
 }

@@ -37,13 +37,16 @@ func (e *Engine) CheckOverdue(ctx context.Context) (int, error) {
 		}
 		for _, v := range vs {
 			msg := fmt.Sprintf("provider has not arrived at visit %s planned for %s", v.ID, v.PlannedStart.UTC().Format(time.RFC3339))
+			words := carehex.Msg(carehex.MsgLateArrival, "planned_start_time", v.PlannedStart.UTC().Format(time.RFC3339))
 			if c.kind == carehex.ExceptionMissedVisit {
 				if !v.PlannedEnd.Before(now) {
 					continue
 				}
 				msg = fmt.Sprintf("visit %s was missed: no arrival by its planned end %s", v.ID, v.PlannedEnd.UTC().Format(time.RFC3339))
+				words = carehex.Msg(carehex.MsgMissedVisit, "planned_end_time", v.PlannedEnd.UTC().Format(time.RFC3339))
 			}
-			created, err := e.d.Store.RaiseAlert(ctx, &carehex.Alert{RequestID: v.RequestID, VisitID: v.ID, Kind: c.kind, Message: msg})
+			created, err := e.d.Store.RaiseAlert(ctx, &carehex.Alert{RequestID: v.RequestID, VisitID: v.ID, Kind: c.kind, Message: msg,
+				Code: words.Code, Params: words.Params})
 			if err != nil {
 				errs = append(errs, err)
 				continue

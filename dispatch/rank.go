@@ -76,12 +76,19 @@ func (e *Engine) deadline(r *carehex.ServiceRequest, class carehex.UrgencyClass)
 	return r.CreateTime.Add(cc.Deadline)
 }
 
-func (e *Engine) unacceptedMessage(r *carehex.ServiceRequest, class carehex.UrgencyClass, due time.Time) string {
+func (e *Engine) unacceptedMessage(r *carehex.ServiceRequest, class carehex.UrgencyClass, due time.Time) (string, carehex.Message) {
 	if class == carehex.ClassScheduled && !r.WindowStart.IsZero() {
 		return fmt.Sprintf("nobody has accepted the %s visit booked for %s", r.ServiceCode,
-			r.WindowStart.In(e.cfg.DayZone).Format("2006-01-02 15:04"))
+				r.WindowStart.In(e.cfg.DayZone).Format("2006-01-02 15:04")),
+			carehex.Msg(carehex.MsgScheduledUnaccepted, "service_code", r.ServiceCode, "window_start_time", r.WindowStart.UTC().Format(time.RFC3339))
 	}
-	return fmt.Sprintf("nobody accepted the %s %s request within %s", class, r.ServiceCode, e.cfg.Class(class).Deadline)
+	deadline := e.cfg.Class(class).Deadline
+	code := carehex.MsgRequestUnaccepted
+	if class == carehex.ClassEmergency {
+		code = carehex.MsgEmergencyUnaccepted
+	}
+	return fmt.Sprintf("nobody accepted the %s %s request within %s", class, r.ServiceCode, deadline),
+		carehex.Msg(code, "service_code", r.ServiceCode, "after_s", int64(deadline/time.Second))
 }
 
 // slot is when the visit would take place if assigned at now: at once, or

@@ -24,7 +24,7 @@ func (e *Engine) GoOffline(ctx context.Context, providerID string) error {
 		return err
 	}
 	for _, o := range open {
-		if _, err := e.d.Store.CloseOffer(ctx, o.ID, carehex.OfferWithdrawn, "device revoked", Actor); ignoreConflict(err) != nil {
+		if _, err := e.d.Store.CloseOffer(ctx, o.ID, carehex.OfferWithdrawn, carehex.ReasonDeviceRevoked, Actor); ignoreConflict(err) != nil {
 			return err
 		}
 		e.log.Info("dispatch.offline_withdrawn", "offer", o.ID, "request", o.RequestID, "provider", providerID)

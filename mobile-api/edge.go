@@ -52,6 +52,10 @@ type errorDetail struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 	Field   string `json:"field,omitempty"`
+	// MsgCode and Params are what a person is shown (carehex.Message);
+	// pages render them with web/static/i18n.js's errorText.
+	MsgCode string            `json:"msg_code,omitempty"`
+	Params  map[string]string `json:"params,omitempty"`
 }
 
 // fail answers err as {"error":{"code","message"}}; internal detail is
@@ -74,8 +78,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests {
 		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
 	}
+	m := carehex.ErrorMsg(err)
 	s.writeJSON(w, status, errorBody{Error: errorDetail{Code: code, Message: carehex.ErrorMessage(err),
-		Field: carehex.ErrorField(err)}})
+		Field: carehex.ErrorField(err), MsgCode: m.Code, Params: m.Params}})
 }
 
 func (s *Server) writeJSON(w http.ResponseWriter, status int, v any) {

@@ -120,7 +120,7 @@ func (s *Server) edge(next http.Handler, tel *telemetry) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		ctx := withClientAddr(r.Context(), clientAddr(r, s.TrustForwardedFor))
+		ctx := withLang(withClientAddr(r.Context(), clientAddr(r, s.TrustForwardedFor)), r.Header.Get("Accept-Language"))
 		start := time.Now()
 		refuse := func(err error) {
 			var te twirp.Error
@@ -169,14 +169,16 @@ func (s *Server) edge(next http.Handler, tel *telemetry) http.Handler {
 // allowed applies the role table to p for method name.
 func allowed(name string, p carehex.Principal) error {
 	if p.Kind != carehex.KindUser {
-		return carehex.Errorf(carehex.EFORBIDDEN, "", "%s tokens cannot call %s; use the mobile API", p.Kind, name)
+		return carehex.Errorf(carehex.EFORBIDDEN, "", "%s tokens cannot call %s; use the mobile API", p.Kind, name).
+			With(carehex.MsgForbiddenToken, "kind", p.Kind, "method", name)
 	}
 	for _, r := range Access[name] {
 		if r == p.Role {
 			return nil
 		}
 	}
-	return carehex.Errorf(carehex.EFORBIDDEN, "", "role %s may not call %s", p.Role, name)
+	return carehex.Errorf(carehex.EFORBIDDEN, "", "role %s may not call %s", p.Role, name).
+		With(carehex.MsgForbiddenRole, "role", p.Role, "method", name)
 }
 
 func splitPath(path string) (service, method string, ok bool) {

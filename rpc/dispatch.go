@@ -88,11 +88,11 @@ func (s dispatchService) ListRequestOffers(ctx context.Context, req *pb.ListRequ
 	if err != nil {
 		return nil, err
 	}
-	out := &pb.ListRequestOffersResponse{}
-	for _, o := range os {
-		out.Offers = append(out.Offers, offerToPB(o))
+	offers, err := s.describeOffers(ctx, os)
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	return &pb.ListRequestOffersResponse{Offers: offers}, nil
 }
 
 func (s dispatchService) ListAlerts(ctx context.Context, req *pb.ListAlertsRequest) (*pb.ListAlertsResponse, error) {
@@ -204,7 +204,15 @@ func offerToPB(o *carehex.Offer) *pb.Offer {
 		ExpireTime: ts(o.ExpireTime), CreateTime: ts(o.CreateTime), CloseTime: ts(o.CloseTime)}
 }
 
+// alertToPB carries the alert's code and parameters; an alert from before
+// codes existed has its kind as its code (every kind is a message code).
 func alertToPB(a *carehex.Alert) *pb.Alert {
+	code := a.Code
+	if code == "" {
+		code = a.Kind
+	}
 	return &pb.Alert{Id: a.ID, RequestId: a.RequestID, VisitId: a.VisitID, Kind: a.Kind, Message: a.Message,
-		CreateTime: ts(a.CreateTime), AckTime: ts(a.AckTime), AckBy: a.AckBy}
+		CreateTime: ts(a.CreateTime), AckTime: ts(a.AckTime), AckBy: a.AckBy,
+		Code: code, Params: a.Params, ResidentId: a.ResidentID, ResidentName: a.ResidentName, ServiceCode: a.ServiceCode,
+		CloseReason: a.CloseReason}
 }

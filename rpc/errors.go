@@ -2,12 +2,14 @@ package rpc
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"strconv"
 	"time"
 
 	"github.com/carehex/carehex"
+	"github.com/carehex/carehex/internal/msg"
 	"github.com/twitchtv/twirp"
 )
 
@@ -29,9 +31,21 @@ var twirpCodes = map[string]twirp.ErrorCode{
 // within a tick or two of Redis or the database coming back.
 const retryAfterMS = 1000
 
+// langKey carries the caller's language (msg.ZH, msg.EN or "") from the
+// edge, which read Accept-Language, to toTwirp.
+type langKey struct{}
+
+func withLang(ctx context.Context, acceptLanguage string) context.Context {
+	return context.WithValue(ctx, langKey{}, msg.Lang(acceptLanguage))
+}
+
 // toTwirp turns any error into a Twirp error safe to send: the message of a
 // *carehex.Error, the field it names as meta "argument", and for internal
-// errors only "internal error" (the cause is logged here).
+// errors only "internal error" (the cause is logged here). What a person is
+// shown travels as meta "code" and meta "params" (a JSON object of
+// strings) for the pages to render; a caller whose Accept-Language asks for
+// Chinese also gets msg in Chinese. meta "argument" is the same in every
+// language.
 func toTwirp(ctx context.Context, log *slog.Logger, err error) twirp.Error {
 	code := carehex.ErrorCode(err)
 	if code == carehex.EINTERNAL && log != nil {
@@ -50,7 +64,17 @@ func toTwirp(ctx context.Context, log *slog.Logger, err error) twirp.Error {
 	if errors.Is(err, carehex.ErrIdempotencyMismatch) {
 		tc = twirp.AlreadyExists
 	}
-	te := twirp.NewError(tc, carehex.ErrorMessage(err))
+	m := carehex.ErrorMsg(err)
+	text := carehex.ErrorMessage(err)
+	if lang, _ := ctx.Value(langKey{}).(string); lang == msg.ZH {
+		text = msg.Default.Render(msg.ZH, m)
+	}
+	te := twirp.NewError(tc, text).WithMeta("code", m.Code)
+	if len(m.Params) > 0 {
+		if b, err := json.Marshal(m.Params); err == nil {
+			te = te.WithMeta("params", string(b))
+		}
+	}
 	if f := carehex.ErrorField(err); f != "" {
 		te = te.WithMeta("argument", f)
 	}

@@ -33,6 +33,7 @@ type Store interface {
 	carehex.ResidentDeactivator
 	carehex.PersonalReadStore
 	carehex.RequestNoter
+	carehex.NameStore
 }
 
 // Server holds the dependencies of every service.

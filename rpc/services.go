@@ -8,6 +8,7 @@ import (
 
 	"github.com/carehex/carehex"
 	"github.com/carehex/carehex/auth"
+	"github.com/carehex/carehex/catalog"
 	pb "github.com/carehex/carehex/rpc/carehex/v1"
 	"google.golang.org/protobuf/proto"
 )
@@ -43,7 +44,7 @@ func limit(n int32, def, max int) int {
 
 func requireID(field, id string) error {
 	if strings.TrimSpace(id) == "" {
-		return carehex.Errorf(carehex.EINVALID, field, "%s is required", field)
+		return carehex.Required(field)
 	}
 	return nil
 }
@@ -243,6 +244,12 @@ func (s catalogService) ListServiceTypes(ctx context.Context, req *pb.ListServic
 		if req.Category == "" || string(t.Category) == req.Category {
 			out.ServiceTypes = append(out.ServiceTypes, serviceTypeToPB(t))
 		}
+	}
+	for _, n := range catalog.SkillNames() {
+		out.Skills = append(out.Skills, &pb.CatalogName{Code: n.Code, NameZh: n.NameZH, NameEn: n.NameEN})
+	}
+	for _, n := range catalog.CategoryNames() {
+		out.Categories = append(out.Categories, &pb.CatalogName{Code: n.Code, NameZh: n.NameZH, NameEn: n.NameEN})
 	}
 	return out, nil
 }
@@ -472,7 +479,14 @@ func (s intakeService) GetServiceRequest(ctx context.Context, req *pb.GetService
 	if err := s.attachRecording(ctx, out); err != nil {
 		return nil, err
 	}
-	return &pb.GetServiceRequestResponse{Request: out, Events: eventsToPB(es)}, nil
+	if err := s.nameCarers(ctx, []*pb.ServiceRequest{out}); err != nil {
+		return nil, err
+	}
+	events, err := s.describeEvents(ctx, r.ID, es)
+	if err != nil {
+		return nil, err
+	}
+	return &pb.GetServiceRequestResponse{Request: out, Events: events}, nil
 }
 
 func (s intakeService) ListServiceRequests(ctx context.Context, req *pb.ListServiceRequestsRequest) (*pb.ListServiceRequestsResponse, error) {
@@ -491,6 +505,9 @@ func (s intakeService) ListServiceRequests(ctx context.Context, req *pb.ListServ
 	out := &pb.ListServiceRequestsResponse{}
 	for _, r := range rs {
 		out.Requests = append(out.Requests, requestToPB(r))
+	}
+	if err := s.nameCarers(ctx, out.Requests); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -524,7 +541,11 @@ func (s intakeService) ListRequestEvents(ctx context.Context, req *pb.ListReques
 	if err != nil {
 		return nil, err
 	}
-	return &pb.ListRequestEventsResponse{Events: eventsToPB(es)}, nil
+	events, err := s.describeEvents(ctx, req.RequestId, es)
+	if err != nil {
+		return nil, err
+	}
+	return &pb.ListRequestEventsResponse{Events: events}, nil
 }
 
 // --- AuditService

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -410,18 +411,79 @@ func isUniqueViolation(err error) bool {
 	return false
 }
 
-const alertSelect = `SELECT id, request_id, visit_id, kind, message, create_time, ack_time, ack_by FROM alerts`
+// alertSelect reads an alert with its request's resident and service, so
+// that the console can name whom and what it is about; alias a.
+const alertSelect = `SELECT a.id, a.request_id, a.visit_id, a.kind, a.message, a.create_time, a.ack_time, a.ack_by,
+	a.code, a.params, a.close_reason, r.resident_id, r.service_code, COALESCE(p.name, '')
+	FROM alerts a JOIN service_requests r ON r.id = a.request_id LEFT JOIN residents p ON p.id = r.resident_id`
 
 func scanAlert(sc interface{ Scan(...any) error }) (*carehex.Alert, error) {
 	var (
 		a       carehex.Alert
 		ct, ack int64
+		params  string
 	)
-	if err := sc.Scan(&a.ID, &a.RequestID, &a.VisitID, &a.Kind, &a.Message, &ct, &ack, &a.AckBy); err != nil {
+	if err := sc.Scan(&a.ID, &a.RequestID, &a.VisitID, &a.Kind, &a.Message, &ct, &ack, &a.AckBy,
+		&a.Code, &params, &a.CloseReason, &a.ResidentID, &a.ServiceCode, &a.ResidentName); err != nil {
 		return nil, err
 	}
 	a.CreateTime, a.AckTime = fromMicros(ct), fromMicros(ack)
+	if params != "" && params != "{}" {
+		if err := json.Unmarshal([]byte(params), &a.Params); err != nil {
+			return nil, fmt.Errorf("alert %s params: %w", a.ID, err)
+		}
+	}
 	return &a, nil
+}
+
+// alertParams is how Params are stored: a JSON object of strings.
+func alertParams(p map[string]string) string {
+	if len(p) == 0 {
+		return "{}"
+	}
+	b, _ := json.Marshal(p) // a map of strings always marshals
+	return string(b)
+}
+
+// closeAlerts closes the request's open alerts whose condition ended when it
+// moved to status to (carehex.AlertClosers), inside the transaction that
+// moved it, with an audit record naming them. actor is who moved it.
+func (s *DB) closeAlerts(ctx context.Context, tx *sql.Tx, requestID string, to carehex.Status, actor string, now time.Time) error {
+	c, ok := carehex.AlertClosers[to]
+	if !ok {
+		return nil
+	}
+	kinds := make([]any, len(c.Kinds))
+	for i, k := range c.Kinds {
+		kinds[i] = k
+	}
+	rows, err := tx.QueryContext(ctx, s.rebind(`SELECT id FROM alerts WHERE request_id = ? AND ack_time = 0 AND kind IN (`+
+		placeholders(len(kinds))+`) ORDER BY id`), append([]any{requestID}, kinds...)...)
+	if err != nil {
+		return err
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	if err := rows.Err(); err != nil || len(ids) == 0 {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, s.rebind(`UPDATE alerts SET ack_time = ?, ack_by = ?, close_reason = ?
+		WHERE request_id = ? AND ack_time = 0 AND kind IN (`+placeholders(len(kinds))+`)`),
+		append([]any{micros(now), actor, c.Reason, requestID}, kinds...)...); err != nil {
+		return err
+	}
+	return s.audit(ctx, tx, &carehex.AuditRecord{Actor: actor, Action: "alert.close", ObjectType: "request", ObjectID: requestID,
+		Detail: "alerts=" + strings.Join(ids, ",") + " reason=" + c.Reason})
 }
 
 func validAlert(a *carehex.Alert) error {
@@ -454,20 +516,40 @@ func (s *DB) RaiseAlert(ctx context.Context, a *carehex.Alert) (bool, error) {
 	created := false
 	var existing *carehex.Alert
 	err := s.inTx(ctx, "raise alert", func(tx *sql.Tx) error {
-		if err := s.requestExists(ctx, tx, n.RequestID); err != nil {
-			return err
-		}
-		res, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO alerts (id, request_id, visit_id, kind, message, create_time, ack_time, ack_by)
-			VALUES (?, ?, ?, ?, ?, ?, 0, '') ON CONFLICT (request_id, kind) WHERE ack_time = 0 DO NOTHING`),
-			n.ID, n.RequestID, n.VisitID, n.Kind, n.Message, micros(n.CreateTime))
+		// Take the request's row first, so that a move that would close
+		// this alert (closeAlerts) either sees it or happens before the
+		// status check below; then raise only while the condition holds.
+		res, err := tx.ExecContext(ctx, s.rebind(`UPDATE service_requests SET update_time = update_time WHERE id = ?`), n.RequestID)
 		if err != nil {
 			return err
 		}
 		if c, err := res.RowsAffected(); err != nil {
 			return err
 		} else if c == 0 {
-			existing, err = scanAlert(tx.QueryRowContext(ctx, s.rebind(alertSelect+` WHERE request_id = ? AND kind = ? AND ack_time = 0`),
+			return carehex.Errorf(carehex.ENOTFOUND, "request_id", "no service request %q", n.RequestID)
+		}
+		var status carehex.Status
+		if err := tx.QueryRowContext(ctx, s.rebind(`SELECT status FROM service_requests WHERE id = ?`), n.RequestID).Scan(&status); err != nil {
+			return err
+		}
+		if !carehex.AlertHolds(n.Kind, status) {
+			return nil // the request moved on meanwhile: nothing to alert
+		}
+		res, err = tx.ExecContext(ctx, s.rebind(`INSERT INTO alerts (id, request_id, visit_id, kind, message, create_time, ack_time, ack_by,
+			code, params) VALUES (?, ?, ?, ?, ?, ?, 0, '', ?, ?) ON CONFLICT (request_id, kind) WHERE ack_time = 0 DO NOTHING`),
+			n.ID, n.RequestID, n.VisitID, n.Kind, n.Message, micros(n.CreateTime), n.Code, alertParams(n.Params))
+		if err != nil {
+			return err
+		}
+		if c, err := res.RowsAffected(); err != nil {
+			return err
+		} else if c == 0 {
+			existing, err = scanAlert(tx.QueryRowContext(ctx, s.rebind(alertSelect+` WHERE a.request_id = ? AND a.kind = ? AND a.ack_time = 0`),
 				n.RequestID, n.Kind))
+			return err
+		}
+		if err := tx.QueryRowContext(ctx, s.rebind(`SELECT r.resident_id, r.service_code, COALESCE(p.name, '') FROM service_requests r
+			LEFT JOIN residents p ON p.id = r.resident_id WHERE r.id = ?`), n.RequestID).Scan(&n.ResidentID, &n.ServiceCode, &n.ResidentName); err != nil {
 			return err
 		}
 		created = true
@@ -488,23 +570,14 @@ func (s *DB) RaiseAlert(ctx context.Context, a *carehex.Alert) (bool, error) {
 	return created, nil
 }
 
-func (s *DB) requestExists(ctx context.Context, q querier, id string) error {
-	var one int
-	err := q.QueryRowContext(ctx, s.rebind(`SELECT 1 FROM service_requests WHERE id = ?`), id).Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
-		return carehex.Errorf(carehex.ENOTFOUND, "request_id", "no service request %q", id)
-	}
-	return err
-}
-
 // Alerts lists the alert queue, newest first; only unacknowledged ones if
 // openOnly. limit defaults to 100, at most 500.
 func (s *DB) Alerts(ctx context.Context, openOnly bool, limit int) ([]*carehex.Alert, error) {
 	q := alertSelect
 	if openOnly {
-		q += ` WHERE ack_time = 0`
+		q += ` WHERE a.ack_time = 0`
 	}
-	return queryAll(ctx, s, "list alerts", scanAlert, s.rebind(q+` ORDER BY create_time DESC, id DESC LIMIT ?`),
+	return queryAll(ctx, s, "list alerts", scanAlert, s.rebind(q+` ORDER BY a.create_time DESC, a.id DESC LIMIT ?`),
 		clampLimit(limit, defaultAlertLimit, maxAlertLimit))
 }
 
@@ -530,7 +603,7 @@ func (s *DB) AcknowledgeAlert(ctx context.Context, id, actor string) (*carehex.A
 		if err != nil {
 			return err
 		}
-		out, err = scanAlert(tx.QueryRowContext(ctx, s.rebind(alertSelect+` WHERE id = ?`), id))
+		out, err = scanAlert(tx.QueryRowContext(ctx, s.rebind(alertSelect+` WHERE a.id = ?`), id))
 		if errors.Is(err, sql.ErrNoRows) {
 			return carehex.Errorf(carehex.ENOTFOUND, "id", "no alert %q", id)
 		}

@@ -136,12 +136,14 @@ func TestPublishAfterCommit(t *testing.T) {
 		}
 		want("a replayed RecordVisitEvent", nil)
 
-		a := &carehex.Alert{RequestID: r.ID, Kind: carehex.AlertUnaccepted, Message: "m"}
+		// An exception of the visit: it holds whatever the request's status
+		// (an unaccepted alert would not be raised for a request in progress).
+		a := &carehex.Alert{RequestID: r.ID, Kind: carehex.ExceptionShortVisit, Message: "m"}
 		if _, err := e.RaiseAlert(ctx, a); err != nil {
 			t.Fatal(err)
 		}
 		want("RaiseAlert", nil, console)
-		if created, err := e.RaiseAlert(ctx, &carehex.Alert{RequestID: r.ID, Kind: carehex.AlertUnaccepted, Message: "m"}); err != nil || created {
+		if created, err := e.RaiseAlert(ctx, &carehex.Alert{RequestID: r.ID, Kind: carehex.ExceptionShortVisit, Message: "m"}); err != nil || created {
 			t.Fatalf("second RaiseAlert = %v, %v", created, err)
 		}
 		want("RaiseAlert of one already open", nil)

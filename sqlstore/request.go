@@ -70,7 +70,8 @@ func (s *DB) CreateServiceRequestWith(ctx context.Context, r *carehex.ServiceReq
 		svc, err = scanServiceType(tx.QueryRowContext(ctx, s.rebind(serviceTypeSelect+` WHERE code = ? AND retired = 0`),
 			n.ServiceCode))
 		if errors.Is(err, sql.ErrNoRows) {
-			return carehex.Errorf(carehex.EINVALID, "service_code", "unknown service_code %q", n.ServiceCode)
+			return carehex.Errorf(carehex.EINVALID, "service_code", "unknown service_code %q", n.ServiceCode).
+				With(carehex.MsgUnknownService, "field", n.ServiceCode)
 		}
 		if err != nil {
 			return err
@@ -200,7 +201,8 @@ func (s *DB) TransitionRequest(ctx context.Context, id string, to carehex.Status
 			return err
 		}
 		if !carehex.CanTransition(from, to) {
-			return carehex.Errorf(carehex.ECONFLICT, "status", "a request cannot move from %s to %s", from, to)
+			return carehex.Errorf(carehex.ECONFLICT, "status", "a request cannot move from %s to %s", from, to).
+				With(carehex.MsgCannotTransition, "from", from, "to", to)
 		}
 		if visitID != "" && (from == carehex.StatusAssigned || from == carehex.StatusEnRoute || from == carehex.StatusInProgress) {
 			// The request has a live visit: they move together, so that
@@ -254,14 +256,18 @@ func (s *DB) moveRequest(ctx context.Context, tx *sql.Tx, id string, from, to ca
 	if n, err := res.RowsAffected(); err != nil {
 		return err
 	} else if n == 0 {
-		return carehex.Errorf(carehex.ECONFLICT, "status", "the request moved from %s while changing it to %s; reload and retry", from, to)
+		return carehex.Errorf(carehex.ECONFLICT, "status", "the request moved from %s while changing it to %s; reload and retry", from, to).
+			With(carehex.MsgRequestMoved, "from", from, "to", to)
 	}
 	typ := carehex.EventStatusChange
 	if to == carehex.StatusCancelled {
 		typ = carehex.EventCancelled
 	}
-	return s.appendEvent(ctx, tx, &carehex.Event{RequestID: id, Type: typ, FromStatus: from,
-		ToStatus: to, Actor: actor, Reason: reason, Time: now})
+	if err := s.appendEvent(ctx, tx, &carehex.Event{RequestID: id, Type: typ, FromStatus: from,
+		ToStatus: to, Actor: actor, Reason: reason, Time: now}); err != nil {
+		return err
+	}
+	return s.closeAlerts(ctx, tx, id, to, actor, now)
 }
 
 // appendEvent adds e as the next event of its request; UNIQUE (request_id,

@@ -138,7 +138,7 @@ func (s *DB) AssignRequest(ctx context.Context, a carehex.Assignment) (*carehex.
 			return err
 		}
 		if active == 0 {
-			return carehex.Errorf(carehex.ECONFLICT, "provider_id", "provider %s is not active", a.ProviderID)
+			return carehex.Errorf(carehex.ECONFLICT, "provider_id", "provider %s is not active", a.ProviderID).With(carehex.MsgProviderInactive)
 		}
 
 		// (1) The fence: raise it or lose. On PostgreSQL this row write
@@ -172,7 +172,7 @@ func (s *DB) AssignRequest(ctx context.Context, a carehex.Assignment) (*carehex.
 			ORDER BY held_start LIMIT 1`), a.ProviderID, start, end).Scan(&other)
 		switch {
 		case err == nil:
-			return carehex.Errorf(carehex.ECONFLICT, "provider_id", "provider is committed to visit %s at that time", other)
+			return carehex.Errorf(carehex.ECONFLICT, "provider_id", "provider is committed to visit %s at that time", other).With(carehex.MsgProviderBusy)
 		case !errors.Is(err, sql.ErrNoRows):
 			return err
 		}
@@ -188,7 +188,7 @@ func (s *DB) AssignRequest(ctx context.Context, a carehex.Assignment) (*carehex.
 		}
 		if (from != carehex.StatusPending && from != carehex.StatusOffered) || !carehex.CanTransition(from, carehex.StatusAssigned) {
 			return carehex.Errorf(carehex.ECONFLICT, "request_id", "request %s is %s; only a pending or offered request can be assigned",
-				a.RequestID, from)
+				a.RequestID, from).With(carehex.MsgNotAssignable, "status", from)
 		}
 		v = &carehex.Visit{ID: carehex.NewID("vis"), RequestID: a.RequestID, ProviderID: a.ProviderID, Fence: a.Fence,
 			Status: carehex.StatusAssigned, PlannedStart: precise(a.Start), PlannedEnd: precise(a.End),
@@ -202,7 +202,8 @@ func (s *DB) AssignRequest(ctx context.Context, a carehex.Assignment) (*carehex.
 		if n, err := res.RowsAffected(); err != nil {
 			return err
 		} else if n == 0 {
-			return carehex.Errorf(carehex.ECONFLICT, "request_id", "the request moved from %s while assigning it; reload and retry", from)
+			return carehex.Errorf(carehex.ECONFLICT, "request_id", "the request moved from %s while assigning it; reload and retry", from).
+				With(carehex.MsgRequestMoved, "from", from)
 		}
 
 		// (4) The visit, holding its planned slot.
@@ -218,6 +219,9 @@ func (s *DB) AssignRequest(ctx context.Context, a carehex.Assignment) (*carehex.
 		// (5) The history and who did it.
 		if err := s.appendEvent(ctx, tx, &carehex.Event{RequestID: a.RequestID, Type: carehex.EventStatusChange,
 			FromStatus: from, ToStatus: carehex.StatusAssigned, Actor: actor, Reason: a.Reason, Time: now}); err != nil {
+			return err
+		}
+		if err := s.closeAlerts(ctx, tx, a.RequestID, carehex.StatusAssigned, actor, now); err != nil {
 			return err
 		}
 		if err := s.audit(ctx, tx, &carehex.AuditRecord{Actor: actor, Action: "visit.assign", ObjectType: "visit",

@@ -243,9 +243,9 @@ func (s *DB) RecordVisitEvent(ctx context.Context, e *carehex.VisitEvent, rules 
 // raiseAlertTx queues an exception alert unless one of the kind is open for
 // the request, inside the caller's transaction.
 func (s *DB) raiseAlertTx(ctx context.Context, tx *sql.Tx, v *carehex.Visit, kind, msg string, now interface{ UnixMicro() int64 }) error {
-	_, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO alerts (id, request_id, visit_id, kind, message, create_time, ack_time, ack_by)
-		VALUES (?, ?, ?, ?, ?, ?, 0, '') ON CONFLICT (request_id, kind) WHERE ack_time = 0 DO NOTHING`),
-		carehex.NewID("alr"), v.RequestID, v.ID, kind, msg, now.UnixMicro())
+	_, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO alerts (id, request_id, visit_id, kind, message, create_time, ack_time, ack_by, code)
+		VALUES (?, ?, ?, ?, ?, ?, 0, '', ?) ON CONFLICT (request_id, kind) WHERE ack_time = 0 DO NOTHING`),
+		carehex.NewID("alr"), v.RequestID, v.ID, kind, msg, now.UnixMicro(), kind)
 	return err
 }
 

@@ -74,3 +74,14 @@ func isListing(root fs.FS, urlPath string) bool {
 	_, err = fs.Stat(root, path.Join(name, "index.html"))
 	return err != nil
 }
+
+// Messages returns the message catalogue the pages render codes with
+// (static/messages.js); internal/msg reads the same file, so the server's
+// Accept-Language answers and the pages say the same words.
+func Messages() []byte {
+	b, err := files.ReadFile("static/messages.js")
+	if err != nil {
+		panic(err) // embedded above
+	}
+	return b
+}

@@ -38,3 +38,58 @@ export async function screenshot(page, file) {
   mkdirSync(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: join(SCREENSHOTS, file) });
 }
+
+// UNTRANSLATED finds server or English text that must not reach a Chinese
+// page (DESIGN.md invariant 9): internal IDs, snake_case codes and English
+// words of three letters or more. ALLOWED are the few Latin words a Chinese
+// page shows on purpose: the product name, the language switch, key names
+// and acronyms.
+const ALLOWED = ["carehex", "English", "GPS", "SOS", "QR", "Ctrl", "Enter", "Esc"];
+
+// untranslatedText returns the visible text of page (text nodes and
+// placeholders) that breaks the rule, as "text (why)" lines. Text inside
+// [translate="no"] (account names people chose) is not words to translate.
+export async function untranslatedText(page) {
+  return page.evaluate((allowed) => {
+    const bad = [];
+    const visible = (el) => {
+      for (let e = el; e; e = e.parentElement) {
+        if (e.hidden || e.getAttribute?.("translate") === "no" || e.closest?.("dialog:not([open])")) return false;
+        const s = getComputedStyle(e);
+        if (s.display === "none" || s.visibility === "hidden") return false;
+      }
+      return el.getClientRects().length > 0;
+    };
+    const check = (text, where) => {
+      const t = text.trim();
+      if (!t) return;
+      let m;
+      if ((m = t.match(/\b(usr|prv|req|ofr|alr|vst|fam|ntf|org)_[0-9A-Za-z]+/))) bad.push(`${t} (ID ${m[0]}, ${where})`);
+      else if ((m = t.match(/\b[a-z0-9]+_[a-z0-9_]+\b/))) bad.push(`${t} (code ${m[0]}, ${where})`);
+      else {
+        for (const w of t.match(/[A-Za-z]{3,}/g) || []) {
+          if (!allowed.includes(w)) { bad.push(`${t} (English "${w}", ${where})`); break; }
+        }
+      }
+    };
+    const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT, {
+      acceptNode: (n) => (["SCRIPT", "STYLE", "NOSCRIPT"].includes(n.parentElement?.tagName) ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT),
+    });
+    for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+      if (n.textContent.trim() && visible(n.parentElement)) check(n.textContent, n.parentElement.closest("[data-testid]")?.dataset.testid || n.parentElement.tagName.toLowerCase());
+    }
+    for (const el of document.querySelectorAll("[placeholder]")) {
+      if (visible(el)) check(el.getAttribute("placeholder"), `placeholder of ${el.dataset.testid || el.tagName.toLowerCase()}`);
+    }
+    return bad;
+  }, ALLOWED);
+}
+
+// assertNoUntranslated fails when a zh page shows an ID, a code or an
+// English word (see untranslatedText), naming each offending text.
+export async function assertNoUntranslated(page, what = page.url()) {
+  const lang = await page.evaluate(() => document.documentElement.lang);
+  if (!lang.startsWith("zh")) throw new Error(`assertNoUntranslated: ${what} is in ${lang}, not Chinese`);
+  const bad = await untranslatedText(page);
+  if (bad.length) throw new Error(`untranslated text on ${what}:\n  ${bad.join("\n  ")}`);
+}

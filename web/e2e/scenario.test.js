@@ -88,7 +88,7 @@ test("operator logs an emergency, the provider does the visit, the family sees i
   await op.keyboard.type("老人在卫生间跌倒，意识清醒");
   await op.keyboard.press("Control+Enter");
   await testid(op, "created-request").waitFor(WAIT);
-  const requestId = (await testid(op, "created-request").textContent()).trim();
+  const requestId = await testid(op, "created-request").getAttribute("data-request-id");
   const card = op.locator(`[data-testid="board-card"][data-request-id="${requestId}"]`);
   await card.waitFor(WAIT);
 
@@ -145,7 +145,10 @@ test("operator acknowledges an alert, assigns by hand from the explained candida
   assert.ok(op && phone, "the first test left the operator and the phone signed in");
   // A service nobody near her can do raises a no_candidates alert.
   await logRequest("EM-PSYCH-CRISIS");
-  const alert = op.locator('[data-testid="alert"][data-kind="no_candidates"]');
+  // Alerts name their elder: other tests' alerts may share the list.
+  const alert = op.locator('[data-testid="alert"][data-kind="no_candidates"]', {
+    has: op.locator('[data-testid="alert-resident"]', { hasText: seed.resident.name }),
+  });
   await alert.waitFor(WAIT);
   await alert.locator('[data-testid="alert-ack"]').click();
   await alert.waitFor({ state: "detached", ...WAIT });
@@ -201,7 +204,7 @@ async function heartbeat(p) {
 // logRequest logs a request for the caller on the card from the keyboard
 // and returns its id.
 async function logRequest(code) {
-  const before = await testid(op, "created-request").textContent().catch(() => "");
+  const before = await testid(op, "created-request").getAttribute("data-request-id", { timeout: 1000 }).catch(() => "");
   await testid(op, "service-input").fill("");
   await testid(op, "service-input").focus();
   await op.keyboard.type(code);
@@ -211,7 +214,7 @@ async function logRequest(code) {
   await op.keyboard.press("Control+Enter");
   const deadline = Date.now() + WAIT.timeout;
   for (;;) {
-    const id = ((await testid(op, "created-request").textContent()) || "").trim();
+    const id = (await testid(op, "created-request").getAttribute("data-request-id").catch(() => "")) || "";
     if (id && id !== before) return id;
     if (Date.now() > deadline) assert.fail(`request for ${code} not logged`);
     await op.waitForTimeout(200);

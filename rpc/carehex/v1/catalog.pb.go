@@ -164,8 +164,12 @@ func (x *ListServiceTypesRequest) GetCategory() string {
 }
 
 type ListServiceTypesResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	ServiceTypes  []*ServiceType         `protobuf:"bytes,1,rep,name=service_types,json=serviceTypes,proto3" json:"service_types,omitempty"`
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	ServiceTypes []*ServiceType         `protobuf:"bytes,1,rep,name=service_types,json=serviceTypes,proto3" json:"service_types,omitempty"`
+	// skills and categories name every skill and category code in both
+	// languages (catalog/names.csv).
+	Skills        []*CatalogName `protobuf:"bytes,2,rep,name=skills,proto3" json:"skills,omitempty"`
+	Categories    []*CatalogName `protobuf:"bytes,3,rep,name=categories,proto3" json:"categories,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -207,6 +211,80 @@ func (x *ListServiceTypesResponse) GetServiceTypes() []*ServiceType {
 	return nil
 }
 
+func (x *ListServiceTypesResponse) GetSkills() []*CatalogName {
+	if x != nil {
+		return x.Skills
+	}
+	return nil
+}
+
+func (x *ListServiceTypesResponse) GetCategories() []*CatalogName {
+	if x != nil {
+		return x.Categories
+	}
+	return nil
+}
+
+type CatalogName struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Code          string                 `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	NameZh        string                 `protobuf:"bytes,2,opt,name=name_zh,json=nameZh,proto3" json:"name_zh,omitempty"`
+	NameEn        string                 `protobuf:"bytes,3,opt,name=name_en,json=nameEn,proto3" json:"name_en,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CatalogName) Reset() {
+	*x = CatalogName{}
+	mi := &file_carehex_v1_catalog_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CatalogName) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CatalogName) ProtoMessage() {}
+
+func (x *CatalogName) ProtoReflect() protoreflect.Message {
+	mi := &file_carehex_v1_catalog_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CatalogName.ProtoReflect.Descriptor instead.
+func (*CatalogName) Descriptor() ([]byte, []int) {
+	return file_carehex_v1_catalog_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *CatalogName) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *CatalogName) GetNameZh() string {
+	if x != nil {
+		return x.NameZh
+	}
+	return ""
+}
+
+func (x *CatalogName) GetNameEn() string {
+	if x != nil {
+		return x.NameEn
+	}
+	return ""
+}
+
 var File_carehex_v1_catalog_proto protoreflect.FileDescriptor
 
 const file_carehex_v1_catalog_proto_rawDesc = "" +
@@ -222,9 +300,17 @@ const file_carehex_v1_catalog_proto_rawDesc = "" +
 	"\x12default_duration_s\x18\x06 \x01(\x05R\x10defaultDurationS\x12#\n" +
 	"\rurgency_class\x18\a \x01(\tR\furgencyClass\"5\n" +
 	"\x17ListServiceTypesRequest\x12\x1a\n" +
-	"\bcategory\x18\x01 \x01(\tR\bcategory\"X\n" +
+	"\bcategory\x18\x01 \x01(\tR\bcategory\"\xc2\x01\n" +
 	"\x18ListServiceTypesResponse\x12<\n" +
-	"\rservice_types\x18\x01 \x03(\v2\x17.carehex.v1.ServiceTypeR\fserviceTypes2o\n" +
+	"\rservice_types\x18\x01 \x03(\v2\x17.carehex.v1.ServiceTypeR\fserviceTypes\x12/\n" +
+	"\x06skills\x18\x02 \x03(\v2\x17.carehex.v1.CatalogNameR\x06skills\x127\n" +
+	"\n" +
+	"categories\x18\x03 \x03(\v2\x17.carehex.v1.CatalogNameR\n" +
+	"categories\"S\n" +
+	"\vCatalogName\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\tR\x04code\x12\x17\n" +
+	"\aname_zh\x18\x02 \x01(\tR\x06nameZh\x12\x17\n" +
+	"\aname_en\x18\x03 \x01(\tR\x06nameEn2o\n" +
 	"\x0eCatalogService\x12]\n" +
 	"\x10ListServiceTypes\x12#.carehex.v1.ListServiceTypesRequest\x1a$.carehex.v1.ListServiceTypesResponseB5Z3github.com/carehex/carehex/rpc/carehex/v1;carehexv1b\x06proto3"
 
@@ -240,21 +326,24 @@ func file_carehex_v1_catalog_proto_rawDescGZIP() []byte {
 	return file_carehex_v1_catalog_proto_rawDescData
 }
 
-var file_carehex_v1_catalog_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_carehex_v1_catalog_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_carehex_v1_catalog_proto_goTypes = []any{
 	(*ServiceType)(nil),              // 0: carehex.v1.ServiceType
 	(*ListServiceTypesRequest)(nil),  // 1: carehex.v1.ListServiceTypesRequest
 	(*ListServiceTypesResponse)(nil), // 2: carehex.v1.ListServiceTypesResponse
+	(*CatalogName)(nil),              // 3: carehex.v1.CatalogName
 }
 var file_carehex_v1_catalog_proto_depIdxs = []int32{
 	0, // 0: carehex.v1.ListServiceTypesResponse.service_types:type_name -> carehex.v1.ServiceType
-	1, // 1: carehex.v1.CatalogService.ListServiceTypes:input_type -> carehex.v1.ListServiceTypesRequest
-	2, // 2: carehex.v1.CatalogService.ListServiceTypes:output_type -> carehex.v1.ListServiceTypesResponse
-	2, // [2:3] is the sub-list for method output_type
-	1, // [1:2] is the sub-list for method input_type
-	1, // [1:1] is the sub-list for extension type_name
-	1, // [1:1] is the sub-list for extension extendee
-	0, // [0:1] is the sub-list for field type_name
+	3, // 1: carehex.v1.ListServiceTypesResponse.skills:type_name -> carehex.v1.CatalogName
+	3, // 2: carehex.v1.ListServiceTypesResponse.categories:type_name -> carehex.v1.CatalogName
+	1, // 3: carehex.v1.CatalogService.ListServiceTypes:input_type -> carehex.v1.ListServiceTypesRequest
+	2, // 4: carehex.v1.CatalogService.ListServiceTypes:output_type -> carehex.v1.ListServiceTypesResponse
+	4, // [4:5] is the sub-list for method output_type
+	3, // [3:4] is the sub-list for method input_type
+	3, // [3:3] is the sub-list for extension type_name
+	3, // [3:3] is the sub-list for extension extendee
+	0, // [0:3] is the sub-list for field type_name
 }
 
 func init() { file_carehex_v1_catalog_proto_init() }
@@ -268,7 +357,7 @@ func file_carehex_v1_catalog_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_carehex_v1_catalog_proto_rawDesc), len(file_carehex_v1_catalog_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   3,
+			NumMessages:   4,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

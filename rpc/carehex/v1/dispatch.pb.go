@@ -537,17 +537,21 @@ func (x *AssignProviderResponse) GetVisitId() string {
 }
 
 type Offer struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	RequestId     string                 `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
-	ProviderId    string                 `protobuf:"bytes,3,opt,name=provider_id,json=providerId,proto3" json:"provider_id,omitempty"`
-	ServiceCode   string                 `protobuf:"bytes,4,opt,name=service_code,json=serviceCode,proto3" json:"service_code,omitempty"`
-	DistanceM     float64                `protobuf:"fixed64,5,opt,name=distance_m,json=distanceM,proto3" json:"distance_m,omitempty"`
-	Status        OfferStatus            `protobuf:"varint,6,opt,name=status,proto3,enum=carehex.v1.OfferStatus" json:"status,omitempty"`
-	Reason        string                 `protobuf:"bytes,7,opt,name=reason,proto3" json:"reason,omitempty"`
-	ExpireTime    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	CloseTime     *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=close_time,json=closeTime,proto3" json:"close_time,omitempty"`
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Id           string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	RequestId    string                 `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	ProviderId   string                 `protobuf:"bytes,3,opt,name=provider_id,json=providerId,proto3" json:"provider_id,omitempty"`
+	ServiceCode  string                 `protobuf:"bytes,4,opt,name=service_code,json=serviceCode,proto3" json:"service_code,omitempty"`
+	DistanceM    float64                `protobuf:"fixed64,5,opt,name=distance_m,json=distanceM,proto3" json:"distance_m,omitempty"`
+	Status       OfferStatus            `protobuf:"varint,6,opt,name=status,proto3,enum=carehex.v1.OfferStatus" json:"status,omitempty"`
+	Reason       string                 `protobuf:"bytes,7,opt,name=reason,proto3" json:"reason,omitempty"`
+	ExpireTime   *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	CreateTime   *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	CloseTime    *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=close_time,json=closeTime,proto3" json:"close_time,omitempty"`
+	ProviderName string                 `protobuf:"bytes,11,opt,name=provider_name,json=providerName,proto3" json:"provider_name,omitempty"`
+	// reason_code and reason_params: why it closed, as words for a person.
+	ReasonCode    string            `protobuf:"bytes,12,opt,name=reason_code,json=reasonCode,proto3" json:"reason_code,omitempty"`
+	ReasonParams  map[string]string `protobuf:"bytes,13,rep,name=reason_params,json=reasonParams,proto3" json:"reason_params,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -652,6 +656,27 @@ func (x *Offer) GetCloseTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Offer) GetProviderName() string {
+	if x != nil {
+		return x.ProviderName
+	}
+	return ""
+}
+
+func (x *Offer) GetReasonCode() string {
+	if x != nil {
+		return x.ReasonCode
+	}
+	return ""
+}
+
+func (x *Offer) GetReasonParams() map[string]string {
+	if x != nil {
+		return x.ReasonParams
+	}
+	return nil
+}
+
 type ListRequestOffersRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	RequestId     string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
@@ -746,11 +771,22 @@ type Alert struct {
 	RequestId string                 `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	VisitId   string                 `protobuf:"bytes,3,opt,name=visit_id,json=visitId,proto3" json:"visit_id,omitempty"`
 	// kind is e.g. "unaccepted", "no_candidates".
-	Kind          string                 `protobuf:"bytes,4,opt,name=kind,proto3" json:"kind,omitempty"`
-	Message       string                 `protobuf:"bytes,5,opt,name=message,proto3" json:"message,omitempty"`
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	AckTime       *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=ack_time,json=ackTime,proto3" json:"ack_time,omitempty"`
-	AckBy         string                 `protobuf:"bytes,8,opt,name=ack_by,json=ackBy,proto3" json:"ack_by,omitempty"`
+	Kind       string                 `protobuf:"bytes,4,opt,name=kind,proto3" json:"kind,omitempty"`
+	Message    string                 `protobuf:"bytes,5,opt,name=message,proto3" json:"message,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	AckTime    *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=ack_time,json=ackTime,proto3" json:"ack_time,omitempty"`
+	AckBy      string                 `protobuf:"bytes,8,opt,name=ack_by,json=ackBy,proto3" json:"ack_by,omitempty"`
+	// code and params are the alert's words for a person
+	// (web/static/messages.js); message is the English text for logs.
+	Code   string            `protobuf:"bytes,9,opt,name=code,proto3" json:"code,omitempty"`
+	Params map[string]string `protobuf:"bytes,10,rep,name=params,proto3" json:"params,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// The request's resident and service, so that the alert names them.
+	ResidentId   string `protobuf:"bytes,11,opt,name=resident_id,json=residentId,proto3" json:"resident_id,omitempty"`
+	ResidentName string `protobuf:"bytes,12,opt,name=resident_name,json=residentName,proto3" json:"resident_name,omitempty"`
+	ServiceCode  string `protobuf:"bytes,13,opt,name=service_code,json=serviceCode,proto3" json:"service_code,omitempty"`
+	// close_reason is set when the alert closed by itself because its
+	// condition ended (e.g. closed_assigned); ack_time is then when.
+	CloseReason   string `protobuf:"bytes,14,opt,name=close_reason,json=closeReason,proto3" json:"close_reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -837,6 +873,48 @@ func (x *Alert) GetAckTime() *timestamppb.Timestamp {
 func (x *Alert) GetAckBy() string {
 	if x != nil {
 		return x.AckBy
+	}
+	return ""
+}
+
+func (x *Alert) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *Alert) GetParams() map[string]string {
+	if x != nil {
+		return x.Params
+	}
+	return nil
+}
+
+func (x *Alert) GetResidentId() string {
+	if x != nil {
+		return x.ResidentId
+	}
+	return ""
+}
+
+func (x *Alert) GetResidentName() string {
+	if x != nil {
+		return x.ResidentName
+	}
+	return ""
+}
+
+func (x *Alert) GetServiceCode() string {
+	if x != nil {
+		return x.ServiceCode
+	}
+	return ""
+}
+
+func (x *Alert) GetCloseReason() string {
+	if x != nil {
+		return x.CloseReason
 	}
 	return ""
 }
@@ -1429,7 +1507,7 @@ const file_carehex_v1_dispatch_proto_rawDesc = "" +
 	"\x06phoned\x18\x04 \x01(\bR\x06phoned\"i\n" +
 	"\x16AssignProviderResponse\x124\n" +
 	"\arequest\x18\x01 \x01(\v2\x1a.carehex.v1.ServiceRequestR\arequest\x12\x19\n" +
-	"\bvisit_id\x18\x02 \x01(\tR\avisitId\"\x97\x03\n" +
+	"\bvisit_id\x18\x02 \x01(\tR\avisitId\"\xe8\x04\n" +
 	"\x05Offer\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -1447,12 +1525,19 @@ const file_carehex_v1_dispatch_proto_rawDesc = "" +
 	"createTime\x129\n" +
 	"\n" +
 	"close_time\x18\n" +
-	" \x01(\v2\x1a.google.protobuf.TimestampR\tcloseTime\"9\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\tcloseTime\x12#\n" +
+	"\rprovider_name\x18\v \x01(\tR\fproviderName\x12\x1f\n" +
+	"\vreason_code\x18\f \x01(\tR\n" +
+	"reasonCode\x12H\n" +
+	"\rreason_params\x18\r \x03(\v2#.carehex.v1.Offer.ReasonParamsEntryR\freasonParams\x1a?\n" +
+	"\x11ReasonParamsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"9\n" +
 	"\x18ListRequestOffersRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\"F\n" +
 	"\x19ListRequestOffersResponse\x12)\n" +
-	"\x06offers\x18\x01 \x03(\v2\x11.carehex.v1.OfferR\x06offers\"\x8a\x02\n" +
+	"\x06offers\x18\x01 \x03(\v2\x11.carehex.v1.OfferR\x06offers\"\x9c\x04\n" +
 	"\x05Alert\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -1463,7 +1548,18 @@ const file_carehex_v1_dispatch_proto_rawDesc = "" +
 	"\vcreate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x125\n" +
 	"\back_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\aackTime\x12\x15\n" +
-	"\x06ack_by\x18\b \x01(\tR\x05ackBy\"F\n" +
+	"\x06ack_by\x18\b \x01(\tR\x05ackBy\x12\x12\n" +
+	"\x04code\x18\t \x01(\tR\x04code\x125\n" +
+	"\x06params\x18\n" +
+	" \x03(\v2\x1d.carehex.v1.Alert.ParamsEntryR\x06params\x12\x1f\n" +
+	"\vresident_id\x18\v \x01(\tR\n" +
+	"residentId\x12#\n" +
+	"\rresident_name\x18\f \x01(\tR\fresidentName\x12!\n" +
+	"\fservice_code\x18\r \x01(\tR\vserviceCode\x12!\n" +
+	"\fclose_reason\x18\x0e \x01(\tR\vcloseReason\x1a9\n" +
+	"\vParamsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"F\n" +
 	"\x11ListAlertsRequest\x12\x1b\n" +
 	"\topen_only\x18\x01 \x01(\bR\bopenOnly\x12\x14\n" +
 	"\x05limit\x18\x02 \x01(\x05R\x05limit\"?\n" +
@@ -1529,7 +1625,7 @@ func file_carehex_v1_dispatch_proto_rawDescGZIP() []byte {
 }
 
 var file_carehex_v1_dispatch_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_carehex_v1_dispatch_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_carehex_v1_dispatch_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_carehex_v1_dispatch_proto_goTypes = []any{
 	(OfferStatus)(0),                  // 0: carehex.v1.OfferStatus
 	(*RankFactor)(nil),                // 1: carehex.v1.RankFactor
@@ -1553,51 +1649,55 @@ var file_carehex_v1_dispatch_proto_goTypes = []any{
 	(*GetDispatchMapRequest)(nil),     // 19: carehex.v1.GetDispatchMapRequest
 	(*MapCell)(nil),                   // 20: carehex.v1.MapCell
 	(*GetDispatchMapResponse)(nil),    // 21: carehex.v1.GetDispatchMapResponse
-	(AvailabilityState)(0),            // 22: carehex.v1.AvailabilityState
-	(*timestamppb.Timestamp)(nil),     // 23: google.protobuf.Timestamp
-	(*ServiceRequest)(nil),            // 24: carehex.v1.ServiceRequest
-	(*LatLng)(nil),                    // 25: carehex.v1.LatLng
+	nil,                               // 22: carehex.v1.Offer.ReasonParamsEntry
+	nil,                               // 23: carehex.v1.Alert.ParamsEntry
+	(AvailabilityState)(0),            // 24: carehex.v1.AvailabilityState
+	(*timestamppb.Timestamp)(nil),     // 25: google.protobuf.Timestamp
+	(*ServiceRequest)(nil),            // 26: carehex.v1.ServiceRequest
+	(*LatLng)(nil),                    // 27: carehex.v1.LatLng
 }
 var file_carehex_v1_dispatch_proto_depIdxs = []int32{
 	1,  // 0: carehex.v1.Candidate.factors:type_name -> carehex.v1.RankFactor
-	22, // 1: carehex.v1.Candidate.state:type_name -> carehex.v1.AvailabilityState
-	23, // 2: carehex.v1.Candidate.last_seen_time:type_name -> google.protobuf.Timestamp
+	24, // 1: carehex.v1.Candidate.state:type_name -> carehex.v1.AvailabilityState
+	25, // 2: carehex.v1.Candidate.last_seen_time:type_name -> google.protobuf.Timestamp
 	2,  // 3: carehex.v1.ListCandidatesResponse.candidates:type_name -> carehex.v1.Candidate
-	24, // 4: carehex.v1.AssignProviderResponse.request:type_name -> carehex.v1.ServiceRequest
+	26, // 4: carehex.v1.AssignProviderResponse.request:type_name -> carehex.v1.ServiceRequest
 	0,  // 5: carehex.v1.Offer.status:type_name -> carehex.v1.OfferStatus
-	23, // 6: carehex.v1.Offer.expire_time:type_name -> google.protobuf.Timestamp
-	23, // 7: carehex.v1.Offer.create_time:type_name -> google.protobuf.Timestamp
-	23, // 8: carehex.v1.Offer.close_time:type_name -> google.protobuf.Timestamp
-	7,  // 9: carehex.v1.ListRequestOffersResponse.offers:type_name -> carehex.v1.Offer
-	23, // 10: carehex.v1.Alert.create_time:type_name -> google.protobuf.Timestamp
-	23, // 11: carehex.v1.Alert.ack_time:type_name -> google.protobuf.Timestamp
-	10, // 12: carehex.v1.ListAlertsResponse.alerts:type_name -> carehex.v1.Alert
-	10, // 13: carehex.v1.AcknowledgeAlertResponse.alert:type_name -> carehex.v1.Alert
-	24, // 14: carehex.v1.MarkUnfilledResponse.request:type_name -> carehex.v1.ServiceRequest
-	24, // 15: carehex.v1.RetryDispatchResponse.request:type_name -> carehex.v1.ServiceRequest
-	25, // 16: carehex.v1.MapCell.boundary:type_name -> carehex.v1.LatLng
-	20, // 17: carehex.v1.GetDispatchMapResponse.cells:type_name -> carehex.v1.MapCell
-	3,  // 18: carehex.v1.DispatchService.ListCandidates:input_type -> carehex.v1.ListCandidatesRequest
-	5,  // 19: carehex.v1.DispatchService.AssignProvider:input_type -> carehex.v1.AssignProviderRequest
-	8,  // 20: carehex.v1.DispatchService.ListRequestOffers:input_type -> carehex.v1.ListRequestOffersRequest
-	11, // 21: carehex.v1.DispatchService.ListAlerts:input_type -> carehex.v1.ListAlertsRequest
-	13, // 22: carehex.v1.DispatchService.AcknowledgeAlert:input_type -> carehex.v1.AcknowledgeAlertRequest
-	15, // 23: carehex.v1.DispatchService.MarkUnfilled:input_type -> carehex.v1.MarkUnfilledRequest
-	17, // 24: carehex.v1.DispatchService.RetryDispatch:input_type -> carehex.v1.RetryDispatchRequest
-	19, // 25: carehex.v1.DispatchService.GetDispatchMap:input_type -> carehex.v1.GetDispatchMapRequest
-	4,  // 26: carehex.v1.DispatchService.ListCandidates:output_type -> carehex.v1.ListCandidatesResponse
-	6,  // 27: carehex.v1.DispatchService.AssignProvider:output_type -> carehex.v1.AssignProviderResponse
-	9,  // 28: carehex.v1.DispatchService.ListRequestOffers:output_type -> carehex.v1.ListRequestOffersResponse
-	12, // 29: carehex.v1.DispatchService.ListAlerts:output_type -> carehex.v1.ListAlertsResponse
-	14, // 30: carehex.v1.DispatchService.AcknowledgeAlert:output_type -> carehex.v1.AcknowledgeAlertResponse
-	16, // 31: carehex.v1.DispatchService.MarkUnfilled:output_type -> carehex.v1.MarkUnfilledResponse
-	18, // 32: carehex.v1.DispatchService.RetryDispatch:output_type -> carehex.v1.RetryDispatchResponse
-	21, // 33: carehex.v1.DispatchService.GetDispatchMap:output_type -> carehex.v1.GetDispatchMapResponse
-	26, // [26:34] is the sub-list for method output_type
-	18, // [18:26] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	25, // 6: carehex.v1.Offer.expire_time:type_name -> google.protobuf.Timestamp
+	25, // 7: carehex.v1.Offer.create_time:type_name -> google.protobuf.Timestamp
+	25, // 8: carehex.v1.Offer.close_time:type_name -> google.protobuf.Timestamp
+	22, // 9: carehex.v1.Offer.reason_params:type_name -> carehex.v1.Offer.ReasonParamsEntry
+	7,  // 10: carehex.v1.ListRequestOffersResponse.offers:type_name -> carehex.v1.Offer
+	25, // 11: carehex.v1.Alert.create_time:type_name -> google.protobuf.Timestamp
+	25, // 12: carehex.v1.Alert.ack_time:type_name -> google.protobuf.Timestamp
+	23, // 13: carehex.v1.Alert.params:type_name -> carehex.v1.Alert.ParamsEntry
+	10, // 14: carehex.v1.ListAlertsResponse.alerts:type_name -> carehex.v1.Alert
+	10, // 15: carehex.v1.AcknowledgeAlertResponse.alert:type_name -> carehex.v1.Alert
+	26, // 16: carehex.v1.MarkUnfilledResponse.request:type_name -> carehex.v1.ServiceRequest
+	26, // 17: carehex.v1.RetryDispatchResponse.request:type_name -> carehex.v1.ServiceRequest
+	27, // 18: carehex.v1.MapCell.boundary:type_name -> carehex.v1.LatLng
+	20, // 19: carehex.v1.GetDispatchMapResponse.cells:type_name -> carehex.v1.MapCell
+	3,  // 20: carehex.v1.DispatchService.ListCandidates:input_type -> carehex.v1.ListCandidatesRequest
+	5,  // 21: carehex.v1.DispatchService.AssignProvider:input_type -> carehex.v1.AssignProviderRequest
+	8,  // 22: carehex.v1.DispatchService.ListRequestOffers:input_type -> carehex.v1.ListRequestOffersRequest
+	11, // 23: carehex.v1.DispatchService.ListAlerts:input_type -> carehex.v1.ListAlertsRequest
+	13, // 24: carehex.v1.DispatchService.AcknowledgeAlert:input_type -> carehex.v1.AcknowledgeAlertRequest
+	15, // 25: carehex.v1.DispatchService.MarkUnfilled:input_type -> carehex.v1.MarkUnfilledRequest
+	17, // 26: carehex.v1.DispatchService.RetryDispatch:input_type -> carehex.v1.RetryDispatchRequest
+	19, // 27: carehex.v1.DispatchService.GetDispatchMap:input_type -> carehex.v1.GetDispatchMapRequest
+	4,  // 28: carehex.v1.DispatchService.ListCandidates:output_type -> carehex.v1.ListCandidatesResponse
+	6,  // 29: carehex.v1.DispatchService.AssignProvider:output_type -> carehex.v1.AssignProviderResponse
+	9,  // 30: carehex.v1.DispatchService.ListRequestOffers:output_type -> carehex.v1.ListRequestOffersResponse
+	12, // 31: carehex.v1.DispatchService.ListAlerts:output_type -> carehex.v1.ListAlertsResponse
+	14, // 32: carehex.v1.DispatchService.AcknowledgeAlert:output_type -> carehex.v1.AcknowledgeAlertResponse
+	16, // 33: carehex.v1.DispatchService.MarkUnfilled:output_type -> carehex.v1.MarkUnfilledResponse
+	18, // 34: carehex.v1.DispatchService.RetryDispatch:output_type -> carehex.v1.RetryDispatchResponse
+	21, // 35: carehex.v1.DispatchService.GetDispatchMap:output_type -> carehex.v1.GetDispatchMapResponse
+	28, // [28:36] is the sub-list for method output_type
+	20, // [20:28] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_carehex_v1_dispatch_proto_init() }
@@ -1614,7 +1714,7 @@ func file_carehex_v1_dispatch_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_carehex_v1_dispatch_proto_rawDesc), len(file_carehex_v1_dispatch_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   21,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

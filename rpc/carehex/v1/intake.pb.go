@@ -162,7 +162,11 @@ type ServiceRequest struct {
 	// recording_ref is where that call's recording is, as the telephone
 	// system named it (often only once the call hung up); shown by
 	// GetServiceRequest.
-	RecordingRef  string `protobuf:"bytes,16,opt,name=recording_ref,json=recordingRef,proto3" json:"recording_ref,omitempty"`
+	RecordingRef string `protobuf:"bytes,16,opt,name=recording_ref,json=recordingRef,proto3" json:"recording_ref,omitempty"`
+	// provider_name and provider_phone name the assigned carer (a staff
+	// phone, shown in full to the console); empty until assigned.
+	ProviderName  string `protobuf:"bytes,17,opt,name=provider_name,json=providerName,proto3" json:"provider_name,omitempty"`
+	ProviderPhone string `protobuf:"bytes,18,opt,name=provider_phone,json=providerPhone,proto3" json:"provider_phone,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -309,17 +313,44 @@ func (x *ServiceRequest) GetRecordingRef() string {
 	return ""
 }
 
+func (x *ServiceRequest) GetProviderName() string {
+	if x != nil {
+		return x.ProviderName
+	}
+	return ""
+}
+
+func (x *ServiceRequest) GetProviderPhone() string {
+	if x != nil {
+		return x.ProviderPhone
+	}
+	return ""
+}
+
 type RequestEvent struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	RequestId     string                 `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
-	Seq           int32                  `protobuf:"varint,3,opt,name=seq,proto3" json:"seq,omitempty"`
-	Type          string                 `protobuf:"bytes,4,opt,name=type,proto3" json:"type,omitempty"`
-	FromStatus    RequestStatus          `protobuf:"varint,5,opt,name=from_status,json=fromStatus,proto3,enum=carehex.v1.RequestStatus" json:"from_status,omitempty"`
-	ToStatus      RequestStatus          `protobuf:"varint,6,opt,name=to_status,json=toStatus,proto3,enum=carehex.v1.RequestStatus" json:"to_status,omitempty"`
-	Actor         string                 `protobuf:"bytes,7,opt,name=actor,proto3" json:"actor,omitempty"`
-	Reason        string                 `protobuf:"bytes,8,opt,name=reason,proto3" json:"reason,omitempty"`
-	EventTime     *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=event_time,json=eventTime,proto3" json:"event_time,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Id         string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	RequestId  string                 `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	Seq        int32                  `protobuf:"varint,3,opt,name=seq,proto3" json:"seq,omitempty"`
+	Type       string                 `protobuf:"bytes,4,opt,name=type,proto3" json:"type,omitempty"`
+	FromStatus RequestStatus          `protobuf:"varint,5,opt,name=from_status,json=fromStatus,proto3,enum=carehex.v1.RequestStatus" json:"from_status,omitempty"`
+	ToStatus   RequestStatus          `protobuf:"varint,6,opt,name=to_status,json=toStatus,proto3,enum=carehex.v1.RequestStatus" json:"to_status,omitempty"`
+	Actor      string                 `protobuf:"bytes,7,opt,name=actor,proto3" json:"actor,omitempty"`
+	Reason     string                 `protobuf:"bytes,8,opt,name=reason,proto3" json:"reason,omitempty"`
+	EventTime  *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=event_time,json=eventTime,proto3" json:"event_time,omitempty"`
+	// actor_kind is user, provider or system; actor_name is the carer's name
+	// or the console user's name, empty for the system (the page says
+	// "system" in its language); actor_role is a console user's role.
+	ActorKind string `protobuf:"bytes,10,opt,name=actor_kind,json=actorKind,proto3" json:"actor_kind,omitempty"`
+	ActorName string `protobuf:"bytes,11,opt,name=actor_name,json=actorName,proto3" json:"actor_name,omitempty"`
+	ActorRole string `protobuf:"bytes,12,opt,name=actor_role,json=actorRole,proto3" json:"actor_role,omitempty"`
+	// reason_code and reason_params are the reason as words for a person
+	// (web/static/messages.js); empty when the event has no reason.
+	ReasonCode   string            `protobuf:"bytes,13,opt,name=reason_code,json=reasonCode,proto3" json:"reason_code,omitempty"`
+	ReasonParams map[string]string `protobuf:"bytes,14,rep,name=reason_params,json=reasonParams,proto3" json:"reason_params,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// provider_id and provider_name: the carer an offer event is about.
+	ProviderId    string `protobuf:"bytes,15,opt,name=provider_id,json=providerId,proto3" json:"provider_id,omitempty"`
+	ProviderName  string `protobuf:"bytes,16,opt,name=provider_name,json=providerName,proto3" json:"provider_name,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -415,6 +446,55 @@ func (x *RequestEvent) GetEventTime() *timestamppb.Timestamp {
 		return x.EventTime
 	}
 	return nil
+}
+
+func (x *RequestEvent) GetActorKind() string {
+	if x != nil {
+		return x.ActorKind
+	}
+	return ""
+}
+
+func (x *RequestEvent) GetActorName() string {
+	if x != nil {
+		return x.ActorName
+	}
+	return ""
+}
+
+func (x *RequestEvent) GetActorRole() string {
+	if x != nil {
+		return x.ActorRole
+	}
+	return ""
+}
+
+func (x *RequestEvent) GetReasonCode() string {
+	if x != nil {
+		return x.ReasonCode
+	}
+	return ""
+}
+
+func (x *RequestEvent) GetReasonParams() map[string]string {
+	if x != nil {
+		return x.ReasonParams
+	}
+	return nil
+}
+
+func (x *RequestEvent) GetProviderId() string {
+	if x != nil {
+		return x.ProviderId
+	}
+	return ""
+}
+
+func (x *RequestEvent) GetProviderName() string {
+	if x != nil {
+		return x.ProviderName
+	}
+	return ""
 }
 
 type CreateServiceRequestRequest struct {
@@ -1279,7 +1359,7 @@ var File_carehex_v1_intake_proto protoreflect.FileDescriptor
 const file_carehex_v1_intake_proto_rawDesc = "" +
 	"\n" +
 	"\x17carehex/v1/intake.proto\x12\n" +
-	"carehex.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa0\x05\n" +
+	"carehex.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xec\x05\n" +
 	"\x0eServiceRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
 	"\vresident_id\x18\x02 \x01(\tR\n" +
@@ -1302,7 +1382,9 @@ const file_carehex_v1_intake_proto_rawDesc = "" +
 	"\vupdate_time\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\x12\x17\n" +
 	"\acall_id\x18\x0f \x01(\tR\x06callId\x12#\n" +
-	"\rrecording_ref\x18\x10 \x01(\tR\frecordingRef\"\xc0\x02\n" +
+	"\rrecording_ref\x18\x10 \x01(\tR\frecordingRef\x12#\n" +
+	"\rprovider_name\x18\x11 \x01(\tR\fproviderName\x12%\n" +
+	"\x0eprovider_phone\x18\x12 \x01(\tR\rproviderPhone\"\x96\x05\n" +
 	"\fRequestEvent\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -1315,7 +1397,23 @@ const file_carehex_v1_intake_proto_rawDesc = "" +
 	"\x05actor\x18\a \x01(\tR\x05actor\x12\x16\n" +
 	"\x06reason\x18\b \x01(\tR\x06reason\x129\n" +
 	"\n" +
-	"event_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\teventTime\"\xf4\x02\n" +
+	"event_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\teventTime\x12\x1d\n" +
+	"\n" +
+	"actor_kind\x18\n" +
+	" \x01(\tR\tactorKind\x12\x1d\n" +
+	"\n" +
+	"actor_name\x18\v \x01(\tR\tactorName\x12\x1d\n" +
+	"\n" +
+	"actor_role\x18\f \x01(\tR\tactorRole\x12\x1f\n" +
+	"\vreason_code\x18\r \x01(\tR\n" +
+	"reasonCode\x12O\n" +
+	"\rreason_params\x18\x0e \x03(\v2*.carehex.v1.RequestEvent.ReasonParamsEntryR\freasonParams\x12\x1f\n" +
+	"\vprovider_id\x18\x0f \x01(\tR\n" +
+	"providerId\x12#\n" +
+	"\rprovider_name\x18\x10 \x01(\tR\fproviderName\x1a?\n" +
+	"\x11ReasonParamsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xf4\x02\n" +
 	"\x1bCreateServiceRequestRequest\x12\x1f\n" +
 	"\vresident_id\x18\x01 \x01(\tR\n" +
 	"residentId\x12!\n" +
@@ -1412,7 +1510,7 @@ func file_carehex_v1_intake_proto_rawDescGZIP() []byte {
 }
 
 var file_carehex_v1_intake_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_carehex_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_carehex_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_carehex_v1_intake_proto_goTypes = []any{
 	(Urgency)(0),                         // 0: carehex.v1.Urgency
 	(RequestStatus)(0),                   // 1: carehex.v1.RequestStatus
@@ -1433,51 +1531,53 @@ var file_carehex_v1_intake_proto_goTypes = []any{
 	(*Call)(nil),                         // 16: carehex.v1.Call
 	(*RecordEscalationStepRequest)(nil),  // 17: carehex.v1.RecordEscalationStepRequest
 	(*RecordEscalationStepResponse)(nil), // 18: carehex.v1.RecordEscalationStepResponse
-	(*timestamppb.Timestamp)(nil),        // 19: google.protobuf.Timestamp
+	nil,                                  // 19: carehex.v1.RequestEvent.ReasonParamsEntry
+	(*timestamppb.Timestamp)(nil),        // 20: google.protobuf.Timestamp
 }
 var file_carehex_v1_intake_proto_depIdxs = []int32{
 	0,  // 0: carehex.v1.ServiceRequest.urgency:type_name -> carehex.v1.Urgency
 	1,  // 1: carehex.v1.ServiceRequest.status:type_name -> carehex.v1.RequestStatus
-	19, // 2: carehex.v1.ServiceRequest.window_start_time:type_name -> google.protobuf.Timestamp
-	19, // 3: carehex.v1.ServiceRequest.window_end_time:type_name -> google.protobuf.Timestamp
-	19, // 4: carehex.v1.ServiceRequest.create_time:type_name -> google.protobuf.Timestamp
-	19, // 5: carehex.v1.ServiceRequest.update_time:type_name -> google.protobuf.Timestamp
+	20, // 2: carehex.v1.ServiceRequest.window_start_time:type_name -> google.protobuf.Timestamp
+	20, // 3: carehex.v1.ServiceRequest.window_end_time:type_name -> google.protobuf.Timestamp
+	20, // 4: carehex.v1.ServiceRequest.create_time:type_name -> google.protobuf.Timestamp
+	20, // 5: carehex.v1.ServiceRequest.update_time:type_name -> google.protobuf.Timestamp
 	1,  // 6: carehex.v1.RequestEvent.from_status:type_name -> carehex.v1.RequestStatus
 	1,  // 7: carehex.v1.RequestEvent.to_status:type_name -> carehex.v1.RequestStatus
-	19, // 8: carehex.v1.RequestEvent.event_time:type_name -> google.protobuf.Timestamp
-	0,  // 9: carehex.v1.CreateServiceRequestRequest.urgency:type_name -> carehex.v1.Urgency
-	19, // 10: carehex.v1.CreateServiceRequestRequest.window_start_time:type_name -> google.protobuf.Timestamp
-	19, // 11: carehex.v1.CreateServiceRequestRequest.window_end_time:type_name -> google.protobuf.Timestamp
-	2,  // 12: carehex.v1.CreateServiceRequestResponse.request:type_name -> carehex.v1.ServiceRequest
-	2,  // 13: carehex.v1.GetServiceRequestResponse.request:type_name -> carehex.v1.ServiceRequest
-	3,  // 14: carehex.v1.GetServiceRequestResponse.events:type_name -> carehex.v1.RequestEvent
-	1,  // 15: carehex.v1.ListServiceRequestsRequest.statuses:type_name -> carehex.v1.RequestStatus
-	2,  // 16: carehex.v1.ListServiceRequestsResponse.requests:type_name -> carehex.v1.ServiceRequest
-	2,  // 17: carehex.v1.CancelServiceRequestResponse.request:type_name -> carehex.v1.ServiceRequest
-	3,  // 18: carehex.v1.ListRequestEventsResponse.events:type_name -> carehex.v1.RequestEvent
-	16, // 19: carehex.v1.GetActiveCallResponse.call:type_name -> carehex.v1.Call
-	19, // 20: carehex.v1.Call.start_time:type_name -> google.protobuf.Timestamp
-	19, // 21: carehex.v1.Call.update_time:type_name -> google.protobuf.Timestamp
-	3,  // 22: carehex.v1.RecordEscalationStepResponse.event:type_name -> carehex.v1.RequestEvent
-	4,  // 23: carehex.v1.IntakeService.CreateServiceRequest:input_type -> carehex.v1.CreateServiceRequestRequest
-	6,  // 24: carehex.v1.IntakeService.GetServiceRequest:input_type -> carehex.v1.GetServiceRequestRequest
-	8,  // 25: carehex.v1.IntakeService.ListServiceRequests:input_type -> carehex.v1.ListServiceRequestsRequest
-	10, // 26: carehex.v1.IntakeService.CancelServiceRequest:input_type -> carehex.v1.CancelServiceRequestRequest
-	12, // 27: carehex.v1.IntakeService.ListRequestEvents:input_type -> carehex.v1.ListRequestEventsRequest
-	14, // 28: carehex.v1.IntakeService.GetActiveCall:input_type -> carehex.v1.GetActiveCallRequest
-	17, // 29: carehex.v1.IntakeService.RecordEscalationStep:input_type -> carehex.v1.RecordEscalationStepRequest
-	5,  // 30: carehex.v1.IntakeService.CreateServiceRequest:output_type -> carehex.v1.CreateServiceRequestResponse
-	7,  // 31: carehex.v1.IntakeService.GetServiceRequest:output_type -> carehex.v1.GetServiceRequestResponse
-	9,  // 32: carehex.v1.IntakeService.ListServiceRequests:output_type -> carehex.v1.ListServiceRequestsResponse
-	11, // 33: carehex.v1.IntakeService.CancelServiceRequest:output_type -> carehex.v1.CancelServiceRequestResponse
-	13, // 34: carehex.v1.IntakeService.ListRequestEvents:output_type -> carehex.v1.ListRequestEventsResponse
-	15, // 35: carehex.v1.IntakeService.GetActiveCall:output_type -> carehex.v1.GetActiveCallResponse
-	18, // 36: carehex.v1.IntakeService.RecordEscalationStep:output_type -> carehex.v1.RecordEscalationStepResponse
-	30, // [30:37] is the sub-list for method output_type
-	23, // [23:30] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	20, // 8: carehex.v1.RequestEvent.event_time:type_name -> google.protobuf.Timestamp
+	19, // 9: carehex.v1.RequestEvent.reason_params:type_name -> carehex.v1.RequestEvent.ReasonParamsEntry
+	0,  // 10: carehex.v1.CreateServiceRequestRequest.urgency:type_name -> carehex.v1.Urgency
+	20, // 11: carehex.v1.CreateServiceRequestRequest.window_start_time:type_name -> google.protobuf.Timestamp
+	20, // 12: carehex.v1.CreateServiceRequestRequest.window_end_time:type_name -> google.protobuf.Timestamp
+	2,  // 13: carehex.v1.CreateServiceRequestResponse.request:type_name -> carehex.v1.ServiceRequest
+	2,  // 14: carehex.v1.GetServiceRequestResponse.request:type_name -> carehex.v1.ServiceRequest
+	3,  // 15: carehex.v1.GetServiceRequestResponse.events:type_name -> carehex.v1.RequestEvent
+	1,  // 16: carehex.v1.ListServiceRequestsRequest.statuses:type_name -> carehex.v1.RequestStatus
+	2,  // 17: carehex.v1.ListServiceRequestsResponse.requests:type_name -> carehex.v1.ServiceRequest
+	2,  // 18: carehex.v1.CancelServiceRequestResponse.request:type_name -> carehex.v1.ServiceRequest
+	3,  // 19: carehex.v1.ListRequestEventsResponse.events:type_name -> carehex.v1.RequestEvent
+	16, // 20: carehex.v1.GetActiveCallResponse.call:type_name -> carehex.v1.Call
+	20, // 21: carehex.v1.Call.start_time:type_name -> google.protobuf.Timestamp
+	20, // 22: carehex.v1.Call.update_time:type_name -> google.protobuf.Timestamp
+	3,  // 23: carehex.v1.RecordEscalationStepResponse.event:type_name -> carehex.v1.RequestEvent
+	4,  // 24: carehex.v1.IntakeService.CreateServiceRequest:input_type -> carehex.v1.CreateServiceRequestRequest
+	6,  // 25: carehex.v1.IntakeService.GetServiceRequest:input_type -> carehex.v1.GetServiceRequestRequest
+	8,  // 26: carehex.v1.IntakeService.ListServiceRequests:input_type -> carehex.v1.ListServiceRequestsRequest
+	10, // 27: carehex.v1.IntakeService.CancelServiceRequest:input_type -> carehex.v1.CancelServiceRequestRequest
+	12, // 28: carehex.v1.IntakeService.ListRequestEvents:input_type -> carehex.v1.ListRequestEventsRequest
+	14, // 29: carehex.v1.IntakeService.GetActiveCall:input_type -> carehex.v1.GetActiveCallRequest
+	17, // 30: carehex.v1.IntakeService.RecordEscalationStep:input_type -> carehex.v1.RecordEscalationStepRequest
+	5,  // 31: carehex.v1.IntakeService.CreateServiceRequest:output_type -> carehex.v1.CreateServiceRequestResponse
+	7,  // 32: carehex.v1.IntakeService.GetServiceRequest:output_type -> carehex.v1.GetServiceRequestResponse
+	9,  // 33: carehex.v1.IntakeService.ListServiceRequests:output_type -> carehex.v1.ListServiceRequestsResponse
+	11, // 34: carehex.v1.IntakeService.CancelServiceRequest:output_type -> carehex.v1.CancelServiceRequestResponse
+	13, // 35: carehex.v1.IntakeService.ListRequestEvents:output_type -> carehex.v1.ListRequestEventsResponse
+	15, // 36: carehex.v1.IntakeService.GetActiveCall:output_type -> carehex.v1.GetActiveCallResponse
+	18, // 37: carehex.v1.IntakeService.RecordEscalationStep:output_type -> carehex.v1.RecordEscalationStepResponse
+	31, // [31:38] is the sub-list for method output_type
+	24, // [24:31] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_carehex_v1_intake_proto_init() }
@@ -1491,7 +1591,7 @@ func file_carehex_v1_intake_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_carehex_v1_intake_proto_rawDesc), len(file_carehex_v1_intake_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   17,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -1,5 +1,9 @@
 // The alert queue: nobody accepted, no candidates, late or far check-in.
+// Open alerts by default; "show closed" lists the history too, each with
+// who acknowledged it or why it closed by itself. Every alert names the
+// elder and the service and says its message from its code (i18n.js).
 // The operator acknowledges each once handled.
+import { errorText, msg, serviceName as codeName } from "/i18n.js";
 import { canWrite, dispatch } from "./api.js";
 import { byTestId, h, replace } from "./dom.js";
 import { say, timeOf } from "./labels.js";
@@ -16,27 +20,41 @@ const KINDS = {
 
 let onOpen = () => {};
 
-export function setupAlerts(openHandler) { onOpen = openHandler; }
+
+export function setupAlerts(openHandler) {
+  onOpen = openHandler;
+  byTestId("alerts-history").addEventListener("change", () => refreshAlerts());
+}
 
 export async function refreshAlerts() {
-  const { alerts } = await dispatch.listAlerts({ open_only: true, limit: 100 });
-  replace(byTestId("alerts"), alerts.length ? alerts.map(item) : h("li", { class: "muted", dataset: { testid: "alerts-empty" } }, say("暂无告警", "No open alerts")));
+  const history = byTestId("alerts-history").checked;
+  const { alerts } = await dispatch.listAlerts({ open_only: !history, limit: 100 });
+  replace(byTestId("alerts"), alerts.length ? alerts.map(item)
+    : h("li", { class: "muted", dataset: { testid: "alerts-empty" } }, history ? say("暂无告警", "No alerts") : say("暂无未处理告警", "No open alerts")));
 }
 
 // alertKind names an alert kind in the current language.
 export function alertKind(kind) {
   const k = KINDS[kind];
-  return k ? say(k[0], k[1]) : kind;
+  return k ? say(k[0], k[1]) : msg(kind);
 }
 
+// alertText is an alert's message in the current language.
+export const alertText = (a) => msg(a.code || a.kind, a.params);
+
 function item(a) {
-  return h("li", { dataset: { testid: "alert", alertId: a.id, kind: a.kind } },
+  const open = !a.ack_time;
+  return h("li", { class: open ? "" : "closed", dataset: { testid: "alert", alertId: a.id, kind: a.kind, state: open ? "open" : "closed" } },
     h("b", {}, alertKind(a.kind)), " ",
+    a.resident_name ? h("span", { dataset: { testid: "alert-resident" } }, a.resident_name) : null,
+    a.service_code ? [" · ", h("span", { dataset: { testid: "alert-service" } }, codeName(a.service_code))] : null, " ",
     h("span", { class: "muted" }, timeOf(a.create_time)),
-    h("p", {}, a.message),
+    h("p", { dataset: { testid: "alert-text" } }, alertText(a)),
+    open ? null : h("p", { class: "muted", dataset: { testid: "alert-closed" } },
+      a.close_reason ? msg(a.close_reason) : say("已确认 ", "Acknowledged ") + timeOf(a.ack_time)),
     a.request_id ? h("button", { type: "button", class: "plain", onclick: () => onOpen(a.request_id) }, say("查看需求", "Open request")) : null,
     // Supervisors oversee: acknowledging is the operator's (rpc/access.go).
-    canWrite() ? h("button", {
+    open && canWrite() ? h("button", {
       type: "button", dataset: { testid: "alert-ack" },
       onclick: async (e) => {
         const b = e.currentTarget;
@@ -45,8 +63,7 @@ function item(a) {
           await dispatch.acknowledgeAlert({ id: a.id });
         } catch (err) {
           b.disabled = false;
-          b.after(h("span", { class: "bad" }, " ", err.code === "permission_denied"
-            ? say("没有确认告警的权限", "Not allowed to acknowledge") : say("确认失败，请重试", "Failed; try again")));
+          b.after(h("span", { class: "bad" }, " ", errorText(err)));
           return;
         }
         await refreshAlerts().catch(() => {});

@@ -53,6 +53,8 @@ function card(r, name, now) {
   h("span", { class: "who" }, name),
   h("span", { class: "what" }, serviceName(st) || r.service_code),
   h("span", { class: "urg" }, urgencyName(r.urgency)),
+  // The carer who took it, with their work phone (staff numbers are shown).
+  r.provider_name ? h("span", { class: "carer", dataset: { testid: "board-carer" } }, r.provider_name, " ", r.provider_phone || "") : null,
   h("span", {
     class: "age " + level, dataset: { testid: "board-age", level },
     title: target ? say(`目标 ${ago(target)}`, `target ${ago(target)}`) : say("预约", "scheduled"),

@@ -1,13 +1,18 @@
 // What the console looks up often and rarely changes: the catalogue and the
 // residents named on the board.
+import { registerNames } from "/i18n.js";
 import { catalog, residents } from "./api.js";
 
 export const services = new Map(); // code → ServiceType
 
 export async function loadCatalogue() {
-  const { service_types } = await catalog.listServiceTypes({});
+  const { service_types, skills, categories } = await catalog.listServiceTypes({});
   services.clear();
   for (const st of service_types) services.set(st.code, st);
+  // Codes in messages (alerts, errors, timeline reasons) read as words.
+  registerNames("service", service_types);
+  registerNames("skill", skills);
+  registerNames("category", categories);
 }
 
 const people = new Map(); // resident id → Resident or a pending Promise

@@ -2,13 +2,13 @@
 // the left, the live dispatch board (or map, or roster) in the middle and
 // the alert queue on the right, all refreshed when the server says the board
 // changed (GET /console/v1/stream) and every 20 s as the safety net.
-import { setup, t } from "/i18n.js";
+import { errorText, roleName, setup, t } from "/i18n.js";
 import { auth, canWrite, isAuthError, session } from "./api.js";
 import { setupAlerts, refreshAlerts } from "./alerts.js";
 import { refreshBoard, setupBoard } from "./board.js";
 import { loadCatalogue } from "./cache.js";
 import { openRequest, refreshDetail, setupDetail } from "./detail.js";
-import { $$, byTestId } from "./dom.js";
+import { $$, byTestId, h, replace } from "./dom.js";
 import { resetForm, setupIntake } from "./intake.js";
 import { renderCard, select, setupLookup } from "./lookup.js";
 import { refreshMap } from "./map.js";
@@ -30,7 +30,7 @@ const en = {
   password: "Password", signIn: "Sign in", callerTitle: "Incoming call", requestTitle: "Log a request",
   urgency: "Urgency", uEmergency: "Emergency", uSoon: "Soon", uScheduled: "Scheduled", windowStart: "From",
   windowEnd: "To", submit: "Submit", tabBoard: "Dispatch board", tabMap: "Map", tabProviders: "Providers",
-  legendProviders: "Providers", legendRequests: "Open requests", legendBoth: "Both", alertsTitle: "Alerts", tokenTitle: "Device token",
+  legendProviders: "Providers", legendRequests: "Open requests", legendBoth: "Both", alertsTitle: "Alerts", alertsHistory: "Show closed alerts", tokenTitle: "Device token",
   tokenHint: "Shown only this once: scan the QR code with the provider's phone, or type the token above.",
   callerPlaceholder: "Phone digits (last four will do) or name", servicePlaceholder: "Service: Chinese or English name, or code",
   notes: "Notes", rName: "Name", rPhone: "Phone", rAddress: "Address", rDistrict: "District", rLat: "Latitude",
@@ -68,7 +68,8 @@ async function showDesk() {
   byTestId("login").hidden = true;
   byTestId("console").hidden = false;
   byTestId("logout").hidden = false;
-  byTestId("current-user").textContent = `${s.username} (${s.role})`;
+  // The account name is a person's chosen identifier, not text to translate.
+  replace(byTestId("current-user"), h("span", { translate: "no" }, s.username), ` (${roleName(s.role)})`);
   await loadCatalogue();
   resetProviders();
   // Supervisors oversee: no intake form, no telephone, no write buttons
@@ -163,7 +164,7 @@ byTestId("login-form").addEventListener("submit", async (e) => {
       resource_exhausted: () => t("loginLocked", "登录失败次数过多，请稍后再试"),
       permission_denied: () => t("accountDisabled", "此账号已停用，请联系管理员"),
     }[err.code];
-    byTestId("login-error").textContent = words ? words() : err.message;
+    byTestId("login-error").textContent = words ? words() : errorText(err);
   }
 });
 

@@ -1,9 +1,10 @@
 // One request in a dialog: its timeline (the append-only events), its offers,
 // and manual assignment from the ranked candidates with each one's factors.
+import { errorText, msg, roleName } from "/i18n.js";
 import { canWrite, dispatch, intake } from "./api.js";
 import { resident, services } from "./cache.js";
 import { byTestId, h, replace } from "./dom.js";
-import { CANCEL_REASONS, cancelReasonText, escalationText, phonedText, say, serviceName, statusKey, statusName, timeOf, urgencyName } from "./labels.js";
+import { CANCEL_REASONS, cancelReasonText, say, serviceName, statusKey, statusName, timeOf, urgencyName } from "./labels.js";
 import { isEmergency } from "./escalation.js";
 import { lastSeen, stateOf } from "./providers.js";
 
@@ -29,13 +30,6 @@ const EVENTS = {
   offer_withdrawn: ["推送撤回", "Offer withdrawn"],
   escalation: ["升级处置", "Escalation"],
 };
-
-// reasonText renders an event's reason by its type.
-function reasonText(e) {
-  if (e.type === "cancelled") return cancelReasonText(e.reason);
-  if (e.type === "escalation") return escalationText(e.reason);
-  return phonedText(e.reason);
-}
 
 let shown = null; // request id in the dialog
 let onChange = () => {};
@@ -79,7 +73,9 @@ async function render() {
     h("h2", { dataset: { testid: "detail-title", requestId: r.id, status: statusKey(r.status) } },
       who?.name || r.resident_id, " · ", serviceName(st) || r.service_code),
     h("p", {}, urgencyName(r.urgency), " · ", h("b", { dataset: { testid: "detail-status" } }, statusName(r.status)),
-      " · ", h("code", {}, r.id), r.notes ? h("span", {}, " · ", r.notes) : null,
+      r.provider_name ? h("span", { dataset: { testid: "detail-carer" } }, " · ", say("服务人员：", "Carer: "), r.provider_name, " ",
+        r.provider_phone ? h("a", { href: "tel:" + r.provider_phone }, r.provider_phone) : null) : null,
+      r.notes ? h("span", {}, " · ", r.notes) : null,
       r.call_id ? h("span", { dataset: { testid: "detail-call" } }, " · ", say("来电录音：", "Call recording: "),
         /^https?:\/\//.test(r.recording_ref) ? h("a", { href: r.recording_ref, target: "_blank", rel: "noopener" }, say("播放", "play"))
           : r.recording_ref || say("通话结束后可用", "available after the call")) : null,
@@ -87,15 +83,11 @@ async function render() {
     h("div", { class: "cols" },
       h("section", {},
         h("h3", {}, say("时间线", "Timeline")),
-        h("ol", { class: "timeline", dataset: { testid: "timeline" } }, events.map((e) => h("li", { dataset: { testid: "timeline-event", type: e.type } },
-          h("span", { class: "muted" }, timeOf(e.event_time)), " ",
-          h("b", {}, EVENTS[e.type] ? say(...EVENTS[e.type]) : e.type), " ",
-          e.to_status !== "REQUEST_STATUS_UNSPECIFIED" ? statusName(e.to_status) : "", " ",
-          h("span", { class: "muted" }, e.actor, e.reason ? " — " + reasonText(e) : "")))),
+        h("ol", { class: "timeline", dataset: { testid: "timeline" } }, events.map(timelineRow)),
         h("h3", {}, say("推送记录", "Offers")),
         h("ul", { dataset: { testid: "offers" } }, offers.length ? offers.map((o) => h("li", { dataset: { testid: "offer", providerId: o.provider_id, status: o.status.replace("OFFER_STATUS_", "").toLowerCase() } },
-          o.provider_id, " · ", Math.round(o.distance_m), " m · ", o.status.replace("OFFER_STATUS_", "").toLowerCase(),
-          o.reason ? " — " + o.reason : "")) : h("li", { class: "muted" }, "—")),
+          h("b", {}, o.provider_name || say("服务人员", "carer")), " · ", Math.round(o.distance_m), say(" 米", " m"), " · ",
+          o.reason_code ? msg(o.reason_code, o.reason_params) : say("等待响应", "waiting for an answer"))) : h("li", { class: "muted" }, "—")),
         canWrite() ? actions(r) : null),
       h("section", {},
         h("h3", {}, say("候选人员（人工派单）", "Candidates (manual assignment)")),
@@ -117,6 +109,28 @@ function why(c) {
   if (c.stale) out.push(say("手机信号中断", "phone not reporting"));
   if (c.blocked) out.push(say("老人要求不派此人", "the elder asked not to send them"));
   return out.join("；");
+}
+
+// actorText names who did something: the carer, the console user (their
+// role in words, then their account name), or the system.
+function actorText(e) {
+  if (e.actor_kind === "provider") return e.actor_name || say("服务人员", "carer");
+  if (e.actor_kind === "user") return [roleName(e.actor_role) || say("话务台用户", "console user"), " ", h("span", { translate: "no" }, e.actor_name)];
+  if (e.actor_kind === "family") return say("家属", "family");
+  return say("系统", "system");
+}
+
+// timelineRow is one event: when, what, the status it moved to (only when
+// it moved), the carer an offer event is about, why, and who.
+function timelineRow(e) {
+  const moved = e.to_status !== "REQUEST_STATUS_UNSPECIFIED" && e.to_status !== e.from_status;
+  return h("li", { dataset: { testid: "timeline-event", type: e.type } },
+    h("span", { class: "muted" }, timeOf(e.event_time)), " ",
+    h("b", {}, EVENTS[e.type] ? say(...EVENTS[e.type]) : msg(e.type)), " ",
+    e.provider_name ? h("span", { dataset: { testid: "timeline-carer" } }, e.provider_name, " ") : null,
+    moved ? h("span", {}, "→ ", statusName(e.to_status), " ") : null,
+    e.reason_code ? h("span", { dataset: { testid: "timeline-reason" } }, say("（", "("), msg(e.reason_code, e.reason_params), say("）", ")"), " ") : null,
+    h("span", { class: "muted", dataset: { testid: "timeline-actor" } }, "— ", actorText(e)));
 }
 
 function candidate(r, c) {
@@ -151,16 +165,14 @@ function assignButton(r, c, needsPhone) {
   const go = async (b, phoned) => {
     b.disabled = true;
     try {
-      await dispatch.assignProvider({ request_id: r.id, provider_id: c.provider_id, phoned,
-        reason: phoned ? say("已电话联系，同意接单", "phoned; agreed to take it") : say("话务员人工派单", "assigned by operator") });
+      await dispatch.assignProvider({ request_id: r.id, provider_id: c.provider_id, phoned, reason: "assigned_manual" });
       if (phoned && isEmergency(r)) {
         // The escalation trail says a carer was phoned and assigned by hand.
         await intake.recordEscalationStep({ request_id: r.id, step: "phoned_carer", contact: c.provider_name }).catch(() => {});
       }
     } catch (e) {
       b.disabled = false;
-      err.textContent = e.code === "failed_precondition" ? say(" 此人现在不能接单（可能正忙或状态已变），请刷新后重试", " Cannot take it now (busy or changed); reload and retry")
-        : e.code === "permission_denied" ? say(" 没有派单的权限", " Not allowed to assign") : say(" 派单失败，请重试", " Assigning failed; try again");
+      err.textContent = " " + errorText(e);
       return;
     }
     await render();
@@ -188,7 +200,7 @@ function actions(r) {
     type: "button", dataset: { testid },
     onclick: async (e) => {
       e.target.disabled = true;
-      try { await fn(); } catch (err) { e.target.after(h("span", { class: "bad" }, " ", err.message)); }
+      try { await fn(); } catch (err) { e.target.after(h("span", { class: "bad" }, " ", errorText(err))); }
       await render();
       onChange();
     },
@@ -196,7 +208,7 @@ function actions(r) {
   const out = [];
   if (r.status === "REQUEST_STATUS_UNFILLED") out.push(act(say("重新派单", "Retry dispatch"), "retry", () => dispatch.retryDispatch({ request_id: r.id })));
   if (r.status === "REQUEST_STATUS_PENDING" || r.status === "REQUEST_STATUS_OFFERED") {
-    out.push(act(say("标记无人接单", "Mark unfilled"), "mark-unfilled", () => dispatch.markUnfilled({ request_id: r.id, reason: say("话务员标记", "marked by operator") })));
+    out.push(act(say("标记无人接单", "Mark unfilled"), "mark-unfilled", () => dispatch.markUnfilled({ request_id: r.id, reason: "marked_unfilled" })));
   }
   const done = r.status === "REQUEST_STATUS_COMPLETED" || r.status === "REQUEST_STATUS_CANCELLED";
   if (!done) out.push(cancelPicker(r));
@@ -213,7 +225,7 @@ function cancelPicker(r) {
     onclick: () => { open.hidden = true; form.hidden = false; form.querySelector("select").focus(); },
   }, say("取消需求", "Cancel request"));
   const select = h("select", { dataset: { testid: "cancel-reason" }, "aria-label": say("取消原因", "Reason") },
-    CANCEL_REASONS.map(([code, zh, en]) => h("option", { value: code }, say(zh, en))));
+    CANCEL_REASONS.map((code) => h("option", { value: code }, cancelReasonText(code))));
   const text = h("input", { dataset: { testid: "cancel-text" }, maxlength: "2000", placeholder: say("说明（选“其他”时必填）", "Details (required for Other)") });
   const err = h("span", { class: "bad", dataset: { testid: "cancel-error" } });
   const confirm = h("button", {
@@ -225,9 +237,7 @@ function cancelPicker(r) {
         await intake.cancelServiceRequest({ id: r.id, reason_code: select.value, reason: text.value.trim() });
       } catch (e) {
         confirm.disabled = false;
-        err.textContent = e.code === "failed_precondition" ? say("需求状态已变化，请刷新后重试", "The request changed; reload and retry")
-          : e.code === "permission_denied" ? say("没有取消需求的权限", "Not allowed to cancel requests")
-            : say("取消失败，请重试", "Cancelling failed; try again");
+        err.textContent = errorText(e);
         return;
       }
       await render();

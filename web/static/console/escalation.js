@@ -6,6 +6,7 @@
 // and assigned by hand). Each step becomes an event of the request
 // (IntakeService/RecordEscalationStep), so the timeline shows what was done
 // and when. Supervisors see the panel without the buttons.
+import { errorText } from "/i18n.js";
 import { canWrite, dispatch, intake } from "./api.js";
 import { resident, services } from "./cache.js";
 import { byTestId, h, replace } from "./dom.js";
@@ -56,8 +57,7 @@ function panel(r, events, who) {
         await intake.recordEscalationStep({ request_id: r.id, step: code, contact, note: note.value.trim() });
         note.value = "";
       } catch (err) {
-        out.textContent = err.code === "permission_denied" ? say("没有记录的权限", "Not allowed to record this")
-          : err.code === "invalid_argument" ? say("请检查备注", "Please check the note") : say("记录失败，请重试", "Recording failed; try again");
+        out.textContent = errorText(err);
       }
       b.disabled = false;
       sig = "";

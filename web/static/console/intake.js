@@ -1,6 +1,7 @@
 // The request form: the catalogue searchable by Chinese name, English name or
 // code, driven entirely from the keyboard (arrows and Enter in the list,
 // arrows on the urgency radios, Enter or Ctrl+Enter to submit).
+import { errorText } from "/i18n.js";
 import { activeCallId } from "./call.js";
 import { intake } from "./api.js";
 import { services } from "./cache.js";
@@ -85,7 +86,7 @@ function suggest(q) {
     id: "svc-" + st.code, role: "option", "aria-selected": String(i === active),
     dataset: { testid: "service-option", code: st.code },
     onmousedown: (e) => { e.preventDefault(); pick(st); },
-  }, h("b", {}, st.name_zh), " ", h("span", {}, st.name_en), " ", h("code", {}, st.code))));
+  }, h("b", {}, serviceName(st)), " ", h("code", { translate: "no" }, st.code))));
   list.hidden = !matches.length;
   const input = byTestId("service-input");
   input.setAttribute("aria-expanded", String(!list.hidden));
@@ -124,7 +125,8 @@ function pick(st) {
 function showChosen() {
   const el = byTestId("service-chosen");
   el.dataset.code = chosen ? chosen.code : "";
-  el.textContent = chosen ? `${chosen.name_zh} · ${chosen.name_en} · ${chosen.code}` : "";
+  // The code is the catalogue's identifier (operators may type it), not words.
+  replace(el, ...(chosen ? [serviceName(chosen), " · ", h("code", { translate: "no" }, chosen.code)] : []));
 }
 
 // showWindow shows the time window for a scheduled visit, proposing the
@@ -169,11 +171,13 @@ async function submit() {
     const { request } = await intake.createServiceRequest(body);
     resetForm();
     out.dataset.requestId = request.id;
-    replace(out, say("已登记 ", "Logged "), h("code", { dataset: { testid: "created-request" } }, request.id), " · ", statusName(request.status), " ",
+    // The request's ID is for machines (data-request-id), not for the operator.
+    replace(out, say("已登记 ", "Logged "), h("b", { dataset: { testid: "created-request", requestId: request.id } },
+      serviceName(services.get(request.service_code)) || ""), " · ", statusName(request.status), " ",
       h("button", { type: "button", class: "plain", onclick: () => openRequest(request.id) }, say("查看", "Open")));
     onCreated(request);
   } catch (e) {
-    out.textContent = say("提交失败：", "Failed: ") + e.message;
+    out.textContent = say("提交失败：", "Failed: ") + errorText(e);
   } finally {
     byTestId("request-submit").disabled = false;
   }

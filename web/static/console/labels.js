@@ -1,4 +1,5 @@
 // Names shown for the wire's enums and codes, Chinese first, English on the switch.
+import { reasonText } from "/i18n.js";
 export const isEnglish = () => document.documentElement.lang === "en";
 export const say = (zh, en) => (isEnglish() ? en : zh);
 
@@ -54,65 +55,24 @@ export function timeOf(ts) {
 }
 
 // Why a request was cancelled: the codes IntakeService/CancelServiceRequest
-// takes, in the order the console offers them.
-export const CANCEL_REASONS = [
-  ["caller_cancelled", "来电人取消", "Caller cancelled"],
-  ["duplicate", "重复登记", "Logged twice"],
-  ["resolved_by_phone", "电话已解决", "Settled on the phone"],
-  ["hospitalised", "老人住院", "Elder in hospital"],
-  ["other", "其他", "Other"],
-];
+// takes, in the order the console offers them; their words are the
+// catalogue's reasons (messages.js, reasonText).
+export const CANCEL_REASONS = ["caller_cancelled", "duplicate", "resolved_by_phone", "hospitalised", "other"];
 
 // cancelReasonText renders a stored cancel reason: "hospitalised: 已住院"
 // becomes "老人住院：已住院"; free text (from before the codes) is shown as is.
-export function cancelReasonText(reason) {
-  if (!reason) return "";
-  const at = reason.indexOf(": ");
-  const code = at < 0 ? reason : reason.slice(0, at);
-  const known = CANCEL_REASONS.find(([c]) => c === code);
-  if (!known) return reason;
-  const words = say(known[1], known[2]);
-  return at < 0 ? words : `${words}${say("：", ": ")}${reason.slice(at + 2)}`;
-}
+export const cancelReasonText = (reason) => reasonText(reason);
 
 // Why a resident is no longer served: the codes of ResidentService/DeactivateResident.
-export const DEACTIVATE_REASONS = [
-  ["moved_away", "搬离本区", "Moved away"],
-  ["deceased", "已故", "Deceased"],
-  ["care_home", "入住养老机构", "Moved into a care home"],
-  ["other", "其他", "Other"],
-];
+export const DEACTIVATE_REASONS = ["moved_away", "deceased", "care_home", "other"];
 
 // deactivateReasonText renders a stored deactivation reason like cancelReasonText.
-export function deactivateReasonText(reason) {
-  const at = reason.indexOf(": ");
-  const code = at < 0 ? reason : reason.slice(0, at);
-  const known = DEACTIVATE_REASONS.find(([c]) => c === code);
-  const words = known ? say(known[1], known[2]) : code;
-  return at < 0 ? words : `${words}${say("：", ": ")}${reason.slice(at + 2)}`;
-}
+export const deactivateReasonText = (reason) => reasonText(reason);
 
 // What the operator did about an emergency nobody accepted: the step codes
 // of IntakeService/RecordEscalationStep, in the order the panel offers them.
-export const ESCALATION_STEPS = [
-  ["called_120", "已拨打120", "Called 120"],
-  ["called_contact", "已联系紧急联系人", "Called an emergency contact"],
-  ["phoned_carer", "已电话联系服务人员并人工派单", "Phoned a carer and assigned by hand"],
-];
+export const ESCALATION_STEPS = ["called_120", "called_contact", "phoned_carer"];
 
 // escalationText renders a stored step: "called_contact: 李勇（儿子）"
 // becomes "已联系紧急联系人：李勇（儿子）".
-export function escalationText(reason) {
-  const at = reason.indexOf(": ");
-  const code = at < 0 ? reason : reason.slice(0, at);
-  const known = ESCALATION_STEPS.find(([c]) => c === code);
-  const words = known ? say(known[1], known[2]) : code;
-  return at < 0 ? words : `${words}${say("：", ": ")}${reason.slice(at + 2)}`;
-}
-
-// phonedText renders the reason of an assignment made after the operator
-// rang the carer ("phoned: 已电话联系"); other reasons stay as they are.
-export function phonedText(reason) {
-  if (!reason || !reason.startsWith("phoned: ")) return reason;
-  return say("已电话联系后人工派单：", "Assigned after a phone call: ") + reason.slice("phoned: ".length);
-}
+export const escalationText = (reason) => reasonText(reason);

@@ -2,7 +2,7 @@
 // the matching residents at once, pick one, and get her card: profile,
 // preferences, recent requests and open alerts.
 import { canWrite, residents, intake, dispatch } from "./api.js";
-import { alertKind } from "./alerts.js";
+import { alertKind, alertText } from "./alerts.js";
 import { rememberResident, services } from "./cache.js";
 import { byTestId, h, replace } from "./dom.js";
 import { closeRegister, deactivation, openEdit, registerOffer } from "./register.js";
@@ -138,7 +138,7 @@ export async function renderCard() {
       serviceName(services.get(q.service_code)) || q.service_code, " · ", urgencyName(q.urgency), " · ",
       h("span", { class: "status" }, statusName(q.status)), " · ", h("span", { class: "muted" }, timeOf(q.create_time)))) : h("li", { class: "muted" }, "—")),
     h("h4", {}, say("未处理告警", "Open alerts")),
-    h("ul", { dataset: { testid: "resident-alerts" } }, open.length ? open.map((a) => h("li", { class: "bad" }, alertKind(a.kind), "：", a.message)) : h("li", { class: "muted" }, "—")),
+    h("ul", { dataset: { testid: "resident-alerts" } }, open.length ? open.map((a) => h("li", { class: "bad" }, alertKind(a.kind), "：", alertText(a))) : h("li", { class: "muted" }, "—")),
   );
   card.hidden = false;
 }

@@ -4,16 +4,13 @@
 // "device token" action that shows a phone's new token as text and as a QR
 // code to scan. Supervisors see the roster and change nothing.
 import qrcode from "/vendor/qrcode-generator/qrcode.mjs";
-import * as i18n from "/i18n.js";
+import { errorText, skillName } from "/i18n.js";
 import { canWrite, providers } from "./api.js";
 import { services } from "./cache.js";
 import { byTestId, h, replace, svg } from "./dom.js";
 import { ago, say, timeOf } from "./labels.js";
 
 const PAGE = 50;
-
-// Skill codes in words, from the catalogue's names where the page has them.
-const skillName = (code) => (typeof i18n.skillName === "function" ? i18n.skillName(code) : code);
 
 const STATES = {
   AVAILABILITY_STATE_ONLINE: ["online", "在线", "Online"],
@@ -156,12 +153,6 @@ function closeForm() {
   state.editing = null;
 }
 
-// Words for the fields the server names when it refuses (meta.argument).
-const FIELDS = {
-  name: ["姓名", "name"], phone: ["电话", "phone"], skills: ["技能", "skills"], location: ["住址位置", "home location"],
-  organisation: ["所属机构", "organisation"], gender: ["性别", "gender"],
-};
-
 async function save() {
   const form = byTestId("provider-form");
   const f = form.elements;
@@ -184,10 +175,7 @@ async function save() {
     if (editing) await providers.updateProvider({ id: editing.id, ...rec, languages: editing.languages || [] });
     else await providers.createProvider(rec);
   } catch (e) {
-    const w = FIELDS[e.meta?.argument];
-    out.textContent = e.code === "invalid_argument" && w ? say(`请检查：${w[0]}`, `Please check: ${w[1]}`)
-      : e.code === "permission_denied" ? say("没有修改服务人员的权限", "Not allowed to change carers")
-        : say("保存失败，请重试", "Saving failed; try again");
+    out.textContent = errorText(e);
     return;
   }
   closeForm();
@@ -215,7 +203,7 @@ function deactivate(p) {
         await providers.deactivateProvider({ provider_id: p.id, reason: words ? `${select.value}: ${words}` : select.value });
       } catch (e) {
         confirm.disabled = false;
-        err.textContent = e.code === "permission_denied" ? say("没有停用的权限", "Not allowed to deactivate") : say("停用失败，请重试", "Deactivating failed; try again");
+        err.textContent = errorText(e);
         return;
       }
       await refreshProviders();

@@ -251,7 +251,7 @@ export function deactivation(r) {
       say("已停用：", "Deactivated: "), deactivateReasonText(r.deactivate_reason));
   }
   const select = h("select", { dataset: { testid: "deactivate-reason" }, "aria-label": say("停用原因", "Reason") },
-    DEACTIVATE_REASONS.map(([code, zh, en]) => h("option", { value: code }, say(zh, en))));
+    DEACTIVATE_REASONS.map((code) => h("option", { value: code }, deactivateReasonText(code))));
   const text = h("input", { dataset: { testid: "deactivate-text" }, maxlength: "2000", placeholder: say("说明（选“其他”时必填）", "Details (required for Other)") });
   const err = h("span", { class: "bad" });
   const confirm = h("button", {

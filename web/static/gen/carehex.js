@@ -233,6 +233,15 @@ export async function call(opts, service, method, body) {
 /**
  * @typedef {Object} carehex.v1.ListServiceTypesResponse
  * @property {Array<carehex.v1.ServiceType>} [service_types]
+ * @property {Array<carehex.v1.CatalogName>} [skills] skills and categories name every skill and category code in both languages (catalog/names.csv).
+ * @property {Array<carehex.v1.CatalogName>} [categories]
+ */
+
+/**
+ * @typedef {Object} carehex.v1.CatalogName
+ * @property {string} [code]
+ * @property {string} [name_zh]
+ * @property {string} [name_en]
  */
 
 /**
@@ -261,6 +270,8 @@ export async function call(opts, service, method, body) {
  * @property {string} [update_time]
  * @property {string} [call_id] call_id is the hotline call the request was logged during, if any.
  * @property {string} [recording_ref] recording_ref is where that call's recording is, as the telephone system named it (often only once the call hung up); shown by GetServiceRequest.
+ * @property {string} [provider_name] provider_name and provider_phone name the assigned carer (a staff phone, shown in full to the console); empty until assigned.
+ * @property {string} [provider_phone]
  */
 
 /**
@@ -274,6 +285,13 @@ export async function call(opts, service, method, body) {
  * @property {string} [actor]
  * @property {string} [reason]
  * @property {string} [event_time]
+ * @property {string} [actor_kind] actor_kind is user, provider or system; actor_name is the carer's name or the console user's name, empty for the system (the page says "system" in its language); actor_role is a console user's role.
+ * @property {string} [actor_name]
+ * @property {string} [actor_role]
+ * @property {string} [reason_code] reason_code and reason_params are the reason as words for a person (web/static/messages.js); empty when the event has no reason.
+ * @property {Object<string,string>} [reason_params]
+ * @property {string} [provider_id] provider_id and provider_name: the carer an offer event is about.
+ * @property {string} [provider_name]
  */
 
 /**
@@ -576,6 +594,9 @@ export async function call(opts, service, method, body) {
  * @property {string} [expire_time]
  * @property {string} [create_time]
  * @property {string} [close_time]
+ * @property {string} [provider_name]
+ * @property {string} [reason_code] reason_code and reason_params: why it closed, as words for a person.
+ * @property {Object<string,string>} [reason_params]
  */
 
 /**
@@ -598,6 +619,12 @@ export async function call(opts, service, method, body) {
  * @property {string} [create_time]
  * @property {string} [ack_time]
  * @property {string} [ack_by]
+ * @property {string} [code] code and params are the alert's words for a person (web/static/messages.js); message is the English text for logs.
+ * @property {Object<string,string>} [params]
+ * @property {string} [resident_id] The request's resident and service, so that the alert names them.
+ * @property {string} [resident_name]
+ * @property {string} [service_code]
+ * @property {string} [close_reason] close_reason is set when the alert closed by itself because its condition ended (e.g. closed_assigned); ack_time is then when.
  */
 
 /**

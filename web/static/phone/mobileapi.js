@@ -3,17 +3,19 @@
 // into an ApiError, and Server-Sent Events read through fetch(), because
 // EventSource cannot send the Authorization header the API requires.
 
-import { t } from "/i18n.js";
+import { lang, msg, t } from "/i18n.js";
 import { SERVICES } from "/phone/services.js";
 
 // ApiError is an answer of the API other than 2xx; status 0 means the
 // network failed (offline, server down) and the call may be tried again.
 export class ApiError extends Error {
-  constructor(status, code, message, field) {
+  constructor(status, code, message, field, msgCode, params) {
     super(message);
     this.status = status;
     this.code = code;
     this.field = field || "";
+    this.msgCode = msgCode || ""; // what a person is shown (messages.js)
+    this.params = params || {};
   }
   // retryable: worth sending again later unchanged.
   get retryable() {
@@ -44,17 +46,21 @@ async function errorFrom(res) {
   let code = "http_" + res.status;
   let message = res.statusText || "HTTP " + res.status;
   let field = "";
+  let msgCode = "";
+  let params = {};
   try {
     const body = await res.json();
     if (body && body.error) {
       code = body.error.code || code;
       message = body.error.message || message;
       field = body.error.field || "";
+      msgCode = body.error.msg_code || "";
+      params = body.error.params || {};
     }
   } catch {
     // not JSON (a proxy's page): keep the HTTP status as the message
   }
-  return new ApiError(res.status, code, message, field);
+  return new ApiError(res.status, code, message, field, msgCode, params);
 }
 
 // call sends one request and returns the decoded JSON body.
@@ -191,8 +197,8 @@ export function clock(iso, english, withDate = false) {
 }
 
 // describe says what went wrong in the page's language: the API's code
-// explained, then (when detail is set) the server's own English message,
-// which names the field or state at fault.
+// explained, then (when detail is set) the server's message code in words
+// (never its English message, which is for logs).
 const ERR_ZH = {
   unauthenticated: "令牌无效或已过期，请重新登录",
   forbidden: "此令牌不能用于本页面",
@@ -222,9 +228,10 @@ export const ERR_EN = {
 export function describe(err, detail = true) {
   if (!(err instanceof ApiError)) return typeof err === "string" ? err : err.message;
   const known = ERR_ZH[err.code];
-  if (!known) return `${err.message} (${err.code})`;
+  if (!known) return err.msgCode ? msg(err.msgCode, err.params) : t("err_internal", ERR_ZH.internal);
   const text = t("err_" + err.code, known);
-  return detail && err.status && err.message ? `${text}: ${err.message}` : text;
+  const words = err.msgCode ? msg(err.msgCode, err.params) : "";
+  return detail && words && words !== text ? `${text}${lang() === "en" ? ": " : "："}${words}` : text;
 }
 
 // STATUS names each request and visit status; pages add STATUS_EN to the
