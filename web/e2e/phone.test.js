@@ -13,7 +13,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, test } from "node:test";
-import { launch, screenshot, watch } from "./browser.js";
+import { assertNoUntranslated, launch, screenshot, watch } from "./browser.js";
 import { AuthService, DispatchService, IntakeService, ProviderService, ResidentService } from "../static/gen/carehex.js";
 import { wgs84ToGcj02 } from "../static/phone/navlinks.js";
 
@@ -75,10 +75,12 @@ test("phone: reasons, notes, map links, status line, offline reload", { timeout:
   await waitState(phone, "offered");
   await assertText(testid(phone, "offer-urgency"), "尽快");
   await assertText(testid(phone, "offer-distance"), /距离 \d+ 米/);
+  await assertNoUntranslated(phone, "the phone with an offer");
   await testid(phone, "decline").click();
   const reasons = testid(phone, "decline-reason");
   assert.ok(await reasons.count() >= 4, "a short list of reasons");
   await box44(reasons.first(), "a decline reason");
+  await assertNoUntranslated(phone, "the phone's decline reasons");
   await phone.locator('[data-testid="decline-reason"][data-reason="too_far"]').click();
   await testid(phone, "offer").waitFor({ state: "detached", ...WAIT });
   const { offers } = await new DispatchService(opts).listRequestOffers({ request_id: first });
@@ -114,6 +116,7 @@ test("phone: reasons, notes, map links, status line, offline reload", { timeout:
   assert.match(links.find((l) => l.app === "geo").href, /^geo:36\.643100,117\.966800/, "geo: on Android, in WGS-84");
   for (const id of ["maps-link", "call-link", "depart"]) await box44(testid(phone, id).first(), id);
   await box44(phone.locator('[data-testid="checklist"] input'), "the task checkbox");
+  await assertNoUntranslated(phone, "the phone's job card");
   await screenshot(phone, "phone-job.png");
 
   // The service worker controls the page, and the day list is kept.

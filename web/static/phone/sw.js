@@ -25,6 +25,7 @@ const FILES = [
   "/phone/icon-512.png",
   "/base.css",
   "/i18n.js",
+  "/messages.js",
 ];
 
 self.addEventListener("install", (e) => {
