@@ -4,7 +4,7 @@
 // events are queued in localStorage first and sent in order (queue.js), so a
 // dead zone loses nothing; the server dedupes by event_id, so a resend is safe.
 
-import { setup, t, lang } from "/i18n.js";
+import { lang, reasonText, setup, t } from "/i18n.js";
 import { ApiError, call, describe, ERR_EN, stream, serviceName, tokenFromFragment, h, clock, serverNow, STATUS_EN } from "/phone/mobileapi.js";
 import { EventQueue } from "/phone/queue.js";
 import { mapLinks, supportsGeoURI } from "/phone/navlinks.js";
@@ -81,12 +81,6 @@ const EN = {
   window: "Time {a}–{b}",
   declineWhy: "Why are you declining?",
   back: "Back",
-  dr_too_far: "Too far",
-  dr_busy: "Busy right now",
-  dr_no_skill: "Not my kind of service",
-  dr_unwell: "Not feeling well",
-  dr_off_shift: "About to go off duty",
-  dr_other: "Other",
   call: "Call {p}",
   nav_amap: "Navigate (Amap)",
   nav_baidu: "Navigate (Baidu Maps)",
@@ -741,16 +735,18 @@ function windowText(a, b) {
   return fmt(t("window", "时段 {a}–{b}"), { a: clock(a, en()), b: clock(b, en()) });
 }
 
-// Why a carer declines: the server keeps the code (carehex.DeclineReasonCodes).
-const DECLINE_ZH = { too_far: "距离太远", busy: "手头有事", no_skill: "不擅长此项服务", unwell: "身体不适", off_shift: "即将下班", other: "其他" };
+// Why a carer declines: the server keeps the code (carehex.DeclineReasonCodes);
+// the words are the catalogue's reasons (messages.js), as a button label.
+const DECLINE_CODES = ["too_far", "busy", "no_skill", "unwell", "off_shift", "other"];
+const declineWords = (code) => { const w = reasonText(code); return w.charAt(0).toUpperCase() + w.slice(1); };
 
 // declineReasons replaces the offer's buttons with the short list of
 // reasons; a tap on one declines, "back" puts the buttons back.
 function declineReasons(id, card, actions) {
   const box = h("div", { class: "decline-reasons", "data-testid": "decline-reasons", role: "group" },
     h("p", { class: "hint", text: t("declineWhy", "拒绝原因") }));
-  for (const code of Object.keys(DECLINE_ZH)) {
-    const b = h("button", { type: "button", class: "secondary", "data-testid": "decline-reason", "data-reason": code, text: t("dr_" + code, DECLINE_ZH[code]) });
+  for (const code of DECLINE_CODES) {
+    const b = h("button", { type: "button", class: "secondary", "data-testid": "decline-reason", "data-reason": code, text: declineWords(code) });
     b.addEventListener("click", () => answerOffer(id, false, card, code));
     box.append(b);
   }
