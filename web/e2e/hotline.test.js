@@ -297,7 +297,8 @@ async function pickOption(page, id, value) {
 // logRequest logs a request for the caller on the card from the keyboard
 // (the focus is in the service box) and returns its id.
 async function logRequest(op, notes) {
-  const was = await op.evaluate(() => document.querySelector('[data-testid="created-request"]')?.textContent.trim() || "");
+  // The id is on the result line (its text names the service).
+  const was = await testid(op, "request-result").getAttribute("data-request-id") || "";
   await testid(op, "service-input").focus();
   await op.keyboard.type(SERVICE.query);
   await op.locator(`[data-testid="service-option"][data-code="${SERVICE.code}"]`).waitFor(WAIT);
@@ -310,11 +311,12 @@ async function logRequest(op, notes) {
   await op.keyboard.press("Tab");
   await op.keyboard.type(notes);
   await op.keyboard.press("Control+Enter");
-  await op.waitForFunction((was) => {
-    const id = document.querySelector('[data-testid="created-request"]')?.textContent.trim();
-    return id && id !== was;
+  await op.waitForFunction((before) => {
+    const id = document.querySelector('[data-testid="request-result"]')?.dataset.requestId;
+    return id && id !== before;
   }, was, WAIT);
-  const id = (await testid(op, "created-request").textContent()).trim();
+  await testid(op, "created-request").waitFor(WAIT);
+  const id = await testid(op, "request-result").getAttribute("data-request-id");
   assert.match(id, /^req_/);
   requestIds.push(id);
   return id;
