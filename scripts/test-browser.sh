@@ -68,6 +68,10 @@ echo "$password" | bin/carehex user add --data "$run" --username e2e --role oper
 supervisor_password="e2e-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
 echo "$supervisor_password" | bin/carehex user add --data "$run" --username e2e-supervisor --role supervisor --password-stdin >/dev/null
 
+# The CTI edge's shared secret: the server checks the fake PBX's signatures
+# (hotline.test.js) with it, and the test signs with it.
+export CAREHEX_CTI_SECRET="cti-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+
 # Offers last 2 minutes so a slow machine has time to look at the candidates;
 # an emergency nobody accepts escalates after 45 s instead of 3 minutes.
 CAREHEX_OFFER_TTL=2m CAREHEX_EMERGENCY_DEADLINE=45s bin/carehex serve --data "$run" --addr 127.0.0.1:0 --metrics-addr 127.0.0.1:0 >"$run/stdout" 2>"$run/server.log" &
