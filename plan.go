@@ -254,6 +254,10 @@ const (
 	PlannedCancelled PlannedStatus = "cancelled" // edited away ("this visit only" or a later edit)
 )
 
+// ReasonPlanEdited is the reason of a planned visit cancelled because its
+// item was edited "this and all later": its successor replaces it.
+const ReasonPlanEdited = "plan_edited"
+
 // Locked reports whether the real visit has begun or is over: an edit, a
 // pause or a new roster leaves it as it is (verified visits never change).
 func (v *PlannedVisit) Locked() bool {

@@ -293,7 +293,7 @@ func (s *DB) ReplacePlanItem(ctx context.Context, planID, itemID string, from ti
 		}
 		if _, err := tx.ExecContext(ctx, s.rebind(`UPDATE planned_visits SET status = ?, reason = ?, version = version + 1,
 			update_time = ? WHERE item_id = ? AND occurrence_time >= ? AND status <> ? AND `+notBegun),
-			string(carehex.PlannedCancelled), "plan_edited", micros(now), itemID, micros(from), string(carehex.PlannedCancelled)); err != nil {
+			string(carehex.PlannedCancelled), carehex.ReasonPlanEdited, micros(now), itemID, micros(from), string(carehex.PlannedCancelled)); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, s.rebind(`UPDATE care_plans SET update_time = ? WHERE id = ?`), micros(now), planID); err != nil {
