@@ -359,6 +359,8 @@ type PlanStore interface {
 	// and saves it.
 	CreateCarePlan(ctx context.Context, p *CarePlan, parse ParseRecurrence) error
 	CarePlan(ctx context.Context, id string) (*CarePlan, error)
+	// ResidentCarePlans lists a resident's plans, oldest first.
+	ResidentCarePlans(ctx context.Context, residentID string) ([]*CarePlan, error)
 	// CarePlans lists the plans in force on some day of [from, to).
 	CarePlans(ctx context.Context, from, to time.Time) ([]*CarePlan, error)
 	// ReplacePlanItem edits an item for "this and all later visits" from

@@ -60,6 +60,7 @@ type Planner struct {
 }
 
 // New returns a planner; horizon 0 is DefaultHorizon, clock nil time.Now.
+// Without assign (nil) it projects but cannot commit a roster.
 func New(store Store, assign Assigner, clock carehex.Clock, log *slog.Logger, horizon time.Duration) *Planner {
 	if clock == nil {
 		clock = time.Now
@@ -277,6 +278,9 @@ func (p *Planner) Roster(ctx context.Context, from, to time.Time) (*Result, erro
 			}
 		}
 		prob.Carers = append(prob.Carers, c)
+	}
+	if p.assign == nil {
+		return nil, carehex.Errorf(carehex.EUNAVAILABLE, "", "dispatch is not running here: rostered visits cannot be committed")
 	}
 	r, err := roster.Solve(ctx, prob, p.RosterOptions)
 	if err != nil {

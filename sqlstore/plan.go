@@ -233,6 +233,12 @@ func (s *DB) CarePlan(ctx context.Context, id string) (*carehex.CarePlan, error)
 	return ps[0], nil
 }
 
+// ResidentCarePlans lists a resident's plans, oldest first.
+func (s *DB) ResidentCarePlans(ctx context.Context, residentID string) ([]*carehex.CarePlan, error) {
+	ps, err := s.scanPlans(ctx, s.db, `WHERE resident_id = ? ORDER BY create_time, id LIMIT 100`, residentID)
+	return ps, s.wrap(err, "resident care plans")
+}
+
 // CarePlans lists the plans in force on some day of [from, to).
 func (s *DB) CarePlans(ctx context.Context, from, to time.Time) ([]*carehex.CarePlan, error) {
 	ps, err := s.scanPlans(ctx, s.db, `WHERE start_day < ? AND (end_day = 0 OR end_day >= ?) ORDER BY id`,

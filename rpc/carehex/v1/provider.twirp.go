@@ -1621,7 +1621,7 @@ func (s *providerServiceServer) serveRevokeDeviceTokensProtobuf(ctx context.Cont
 }
 
 func (s *providerServiceServer) ServiceDescriptor() ([]byte, int) {
-	return twirpFileDescriptor6, 0
+	return twirpFileDescriptor7, 0
 }
 
 func (s *providerServiceServer) ProtocGenTwirpVersion() string {
@@ -1635,7 +1635,7 @@ func (s *providerServiceServer) PathPrefix() string {
 	return baseServicePath(s.pathPrefix, "carehex.v1", "ProviderService")
 }
 
-var twirpFileDescriptor6 = []byte{
+var twirpFileDescriptor7 = []byte{
 	// 659 bytes of a gzipped FileDescriptorProto
 	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0xa4, 0x55, 0x5f, 0x6b, 0xd3, 0x50,
 	0x14, 0x27, 0xed, 0xda, 0xb5, 0xa7, 0x3a, 0xe5, 0xda, 0x6d, 0x59, 0x18, 0x2e, 0x8b, 0x53, 0x8a,

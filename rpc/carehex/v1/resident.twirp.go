@@ -2748,7 +2748,7 @@ func (s *residentServiceServer) serveRevealResidentFieldProtobuf(ctx context.Con
 }
 
 func (s *residentServiceServer) ServiceDescriptor() ([]byte, int) {
-	return twirpFileDescriptor7, 0
+	return twirpFileDescriptor8, 0
 }
 
 func (s *residentServiceServer) ProtocGenTwirpVersion() string {
@@ -2762,7 +2762,7 @@ func (s *residentServiceServer) PathPrefix() string {
 	return baseServicePath(s.pathPrefix, "carehex.v1", "ResidentService")
 }
 
-var twirpFileDescriptor7 = []byte{
+var twirpFileDescriptor8 = []byte{
 	// 1180 bytes of a gzipped FileDescriptorProto
 	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0xa4, 0x57, 0xcd, 0x6e, 0xdb, 0xc6,
 	0x13, 0x87, 0x3e, 0x2d, 0x8d, 0x12, 0xd9, 0x59, 0x2b, 0x32, 0xcd, 0xfc, 0xff, 0xb5, 0xc2, 0xa6,
