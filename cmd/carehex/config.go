@@ -39,11 +39,15 @@ type Config struct {
 	// (POST /cti/v1/calls); empty turns that endpoint off. Environment only:
 	// a secret on the command line would show in the process list.
 	CTISecret string
+	// PlanHorizon is how far ahead care plans are projected into planned
+	// visits (CAREHEX_PLAN_HORIZON, planconfig.go).
+	PlanHorizon time.Duration
 
 	offerTTLText    string // CAREHEX_OFFER_TTL as given, parsed by validate
 	reconcileText   string // CAREHEX_RECONCILE as given
 	backupEveryText string // CAREHEX_BACKUP_EVERY as given
 	backupKeepText  string // CAREHEX_BACKUP_KEEP as given
+	planHorizonText string // CAREHEX_PLAN_HORIZON as given
 }
 
 func defaultConfig(getenv func(string) string) Config {
@@ -77,6 +81,7 @@ func defaultConfig(getenv func(string) string) Config {
 	set(&c.BackupDir, "CAREHEX_BACKUP_DIR")
 	c.backupEveryText = getenv("CAREHEX_BACKUP_EVERY")
 	c.backupKeepText = getenv("CAREHEX_BACKUP_KEEP")
+	c.planHorizonText = getenv("CAREHEX_PLAN_HORIZON")
 	return c
 }
 
@@ -135,6 +140,9 @@ func (c *Config) validate() error {
 		return err
 	}
 	if err := c.Access.validate(); err != nil {
+		return err
+	}
+	if err := c.validatePlan(); err != nil {
 		return err
 	}
 	return c.validateBackups()
