@@ -232,17 +232,25 @@ func (p *Planner) Roster(ctx context.Context, from, to time.Time) (*Result, erro
 	now := p.clock()
 	prob := &roster.Problem{}
 	byID := map[string]*carehex.PlannedVisit{}
+	residents := map[string]*carehex.Resident{}
+	services := map[string]*carehex.ServiceType{}
 	for _, v := range open {
 		if v.RequestID != "" || !v.LatestStart().After(now) {
 			continue // its old request is not cancelled yet, or it is too late to plan
 		}
-		r, err := p.store.Resident(ctx, v.ResidentID)
-		if err != nil {
-			return nil, err
+		r := residents[v.ResidentID]
+		if r == nil {
+			if r, err = p.store.Resident(ctx, v.ResidentID); err != nil {
+				return nil, err
+			}
+			residents[v.ResidentID] = r
 		}
-		st, err := p.store.ServiceType(ctx, v.ServiceCode)
-		if err != nil {
-			return nil, err
+		st := services[v.ServiceCode]
+		if st == nil {
+			if st, err = p.store.ServiceType(ctx, v.ServiceCode); err != nil {
+				return nil, err
+			}
+			services[v.ServiceCode] = st
 		}
 		if v.Earliest.Before(now) {
 			v.Earliest = now.Truncate(time.Minute).Add(time.Minute)
@@ -332,9 +340,7 @@ func (p *Planner) commit(ctx context.Context, v *carehex.PlannedVisit, providerI
 	}
 	req, visit, err := p.assign.AssignPlanned(ctx, req.ID, providerID, start, end, Actor, "rostered")
 	if err != nil {
-		if _, cerr := p.store.TransitionRequest(ctx, req.ID, carehex.StatusCancelled, Actor, carehex.CancelOther+": roster_conflict"); cerr != nil {
-			p.log.Warn("plan.cancel_unassigned", "request", req.ID, "err", cerr)
-		}
+		p.cancelWaiting(ctx, req.ID, "roster_conflict")
 		return nil, err
 	}
 	pv, err := p.store.RosterPlannedVisit(ctx, v.ID, v.Version, providerID, req.ID, visit.ID)
@@ -346,4 +352,17 @@ func (p *Planner) commit(ctx context.Context, v *carehex.PlannedVisit, providerI
 		return nil, err
 	}
 	return pv, nil
+}
+
+// cancelWaiting cancels a request the roster made but could not assign, if
+// it is still waiting: should dispatch have given it to someone meanwhile
+// (its window was near), that visit stands.
+func (p *Planner) cancelWaiting(ctx context.Context, requestID, why string) {
+	r, err := p.store.ServiceRequest(ctx, requestID)
+	if err == nil && (r.Status == carehex.StatusPending || r.Status == carehex.StatusOffered) {
+		_, err = p.store.TransitionRequest(ctx, requestID, carehex.StatusCancelled, Actor, carehex.CancelOther+": "+why)
+	}
+	if err != nil {
+		p.log.Warn("plan.cancel_unassigned", "request", requestID, "err", err)
+	}
 }

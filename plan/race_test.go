@@ -8,6 +8,7 @@ import (
 
 	"github.com/carehex/carehex"
 	"github.com/carehex/carehex/internal/testenv"
+	"github.com/carehex/carehex/plan"
 )
 
 // TestPlannedOnDemandRace extends the assignment race (sqlstore's
@@ -111,5 +112,52 @@ func TestPlannedOnDemandRace(t *testing.T) {
 				w.clock.Advance(3 * time.Hour)
 			}
 		})
+	}
+}
+
+// TestRosterKeepsOnDemandTime: work already committed (an on-demand visit
+// taken by hand) is time the roster leaves free, so the planned visit goes
+// after it rather than losing at the fence.
+func TestRosterKeepsOnDemandTime(t *testing.T) {
+	w := newWorld(t, testenv.SQLitePath(t))
+	ctx := testenv.OpCtx()
+	res := &carehex.Resident{Name: "张桂兰", Phone: "13905330001", Address: "张店区华光路56号", Location: testenv.Zibo}
+	if err := w.db.CreateResident(ctx, res); err != nil {
+		t.Fatal(err)
+	}
+	carer, _ := w.carer("王芳", 300)
+	w.clock.Set(time.Date(2026, 3, 2, 10, 50, 0, 0, carehex.CST))
+	if _, err := w.eng.Heartbeat(ctx, carehex.Heartbeat{ProviderID: carer.ID, Position: carer.Home, AccuracyM: 10,
+		Available: true, Skills: carer.Skills}); err != nil {
+		t.Fatal(err)
+	}
+	r, _, err := w.db.CreateServiceRequest(ctx, &carehex.ServiceRequest{ResidentID: res.ID, ServiceCode: "meal_delivery",
+		Urgency: carehex.UrgencySoon}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, od, err := w.eng.Assign(ctx, r.ID, carer.ID, "operator", "by hand")
+	if err != nil {
+		t.Fatalf("on-demand Assign: %v", err)
+	}
+	p := &carehex.CarePlan{ResidentID: res.ID, StartDate: w.clock.Now(), Items: []carehex.PlanItem{{
+		ServiceCode: "meal_delivery", RRule: "FREQ=DAILY", WindowStart: 11 * 60, WindowEnd: 12*60 + 30, Duration: 30 * time.Minute}}}
+	if err := w.db.CreateCarePlan(ctx, p, plan.Parse); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.planner.Project(ctx); err != nil {
+		t.Fatal(err)
+	}
+	day := carehex.Day(w.clock.Now())
+	got, err := w.planner.Roster(ctx, day, day.AddDate(0, 0, 1))
+	if err != nil || len(got.Assigned) != 1 {
+		t.Fatalf("Roster = %+v, %v", got, err)
+	}
+	v, err := w.db.Visit(ctx, got.Assigned[0].VisitID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.PlannedStart.Before(od.PlannedEnd) {
+		t.Fatalf("planned visit at %v, inside the on-demand visit until %v", v.PlannedStart, od.PlannedEnd)
 	}
 }
