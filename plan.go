@@ -394,6 +394,9 @@ type PlanStore interface {
 	SetWorkingHours(ctx context.Context, w *WorkingHours) error
 	WorkingHours(ctx context.Context, providerID string) (*WorkingHours, error)
 	AllWorkingHours(ctx context.Context) ([]*WorkingHours, error)
+	// WorkingHoursOf returns the working hours of those of providerIDs that
+	// have any: what on-demand dispatch checks its candidates against.
+	WorkingHoursOf(ctx context.Context, providerIDs []string) (map[string]*WorkingHours, error)
 }
 
 // TravelMode is how a carer moves between homes.

@@ -746,6 +746,35 @@ func (s *DB) WorkingHours(ctx context.Context, providerID string) (*carehex.Work
 	return w, s.wrap(err, "working hours")
 }
 
+// WorkingHoursOf returns the working hours of those of providerIDs that have
+// any, in chunks under the bind-parameter limits.
+func (s *DB) WorkingHoursOf(ctx context.Context, providerIDs []string) (map[string]*carehex.WorkingHours, error) {
+	out := map[string]*carehex.WorkingHours{}
+	for c := range slices.Chunk(providerIDs, 500) {
+		args := make([]any, len(c))
+		for i, id := range c {
+			args[i] = id
+		}
+		rows, err := s.db.QueryContext(ctx, s.rebind(hoursSelect+` WHERE provider_id IN (?`+strings.Repeat(", ?", len(c)-1)+`)`), args...)
+		if err != nil {
+			return nil, s.wrap(err, "working hours")
+		}
+		for rows.Next() {
+			w, err := scanHours(rows)
+			if err != nil {
+				rows.Close()
+				return nil, s.wrap(err, "working hours")
+			}
+			out[w.ProviderID] = w
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, s.wrap(err, "working hours")
+		}
+	}
+	return out, nil
+}
+
 // AllWorkingHours lists every carer's working hours: the roster's supply.
 func (s *DB) AllWorkingHours(ctx context.Context) ([]*carehex.WorkingHours, error) {
 	rows, err := s.db.QueryContext(ctx, hoursSelect+` ORDER BY provider_id`)
