@@ -14,6 +14,7 @@ import (
 	"github.com/carehex/carehex"
 	"github.com/carehex/carehex/auth"
 	"github.com/carehex/carehex/dispatch"
+	"github.com/carehex/carehex/internal/apicontract"
 	"github.com/carehex/carehex/internal/testenv"
 	"github.com/carehex/carehex/internal/testenv/testdb"
 	mobileapi "github.com/carehex/carehex/mobile-api"
@@ -31,6 +32,7 @@ type world struct {
 	eng     *dispatch.Engine
 	planner *plan.Planner
 	srv     *httptest.Server
+	client  *http.Client // every exchange checked against openapi.yaml
 }
 
 func newWorld(t *testing.T, dsn string) *world {
@@ -62,6 +64,13 @@ func newWorld(t *testing.T, dsn string) *world {
 	}
 	w.srv = httptest.NewServer(api.Handler())
 	t.Cleanup(w.srv.Close)
+	contract, err := apicontract.Load(ctx, mobileapi.OpenAPI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.client = &http.Client{Timeout: 20 * time.Second, Transport: contract.Transport(w.srv.Client().Transport, func(err error) {
+		t.Errorf("contract: %v", err)
+	})}
 	return w
 }
 
@@ -109,7 +118,7 @@ func (w *world) do(method, path, token string, body any) (int, map[string]any) {
 	req, _ := http.NewRequest(method, w.srv.URL+path, rd)
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := w.srv.Client().Do(req)
+	resp, err := w.client.Do(req)
 	if err != nil {
 		w.t.Fatalf("%s %s: %v", method, path, err)
 	}
@@ -343,6 +352,23 @@ func doneWhen(t *testing.T, w *world) {
 			t.Errorf("visit %s still paused after resume", v.ID)
 		}
 	}
+	// Nobody else sees them: another resident's family gets her own (none),
+	// a carer's device token is refused the family route.
+	other := &carehex.Resident{Name: "李秀英", Phone: "13905330002", Address: "张店区共青团路1号", Location: testenv.At(testenv.Zibo, 900, 0)}
+	if err := w.db.CreateResident(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	ofm := &carehex.FamilyMember{ResidentID: other.ID, Name: "李强", Phone: "13800000002", Relation: "son"}
+	if err := w.db.LinkFamilyMember(ctx, ofm); err != nil {
+		t.Fatal(err)
+	}
+	if up := w.upcoming(w.token(carehex.Principal{Kind: carehex.KindFamily, Subject: ofm.ID, Name: ofm.Name})); len(up) != 0 {
+		t.Fatalf("another resident's family sees %v", up)
+	}
+	if code, _ := w.do("GET", "/m/v1/family/upcoming", aTok, nil); code != http.StatusForbidden {
+		t.Fatalf("a device token on the family route: %d", code)
+	}
+
 	// Never two live visits of one carer at once.
 	if pairs, err := w.db.OverlappingVisits(context.Background()); err != nil || len(pairs) != 0 {
 		t.Fatalf("overlapping visits: %v, %v", pairs, err)
