@@ -336,7 +336,7 @@ type PlannedFilter struct {
 	PlanID     string
 	From, To   time.Time
 	Statuses   []PlannedStatus
-	Limit      int // 0: the store's bound
+	Limit      int // 0: the store's bound for a listing (5,000); more for a whole city's roster
 }
 
 // PlannedEdit changes one planned visit only ("this visit only"): a new

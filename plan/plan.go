@@ -173,6 +173,10 @@ type Result struct {
 	Released   int // assigned visits given up because their carer can no longer do them
 }
 
+// rosterBatch is the most planned visits one roster run reads: a city's
+// month (the city week is 20,000).
+const rosterBatch = 500_000
+
 // ReasonConflict: the roster chose a carer but the fenced commit refused it.
 const ReasonConflict = "conflict"
 
@@ -198,7 +202,8 @@ func (p *Planner) Roster(ctx context.Context, from, to time.Time) (*Result, erro
 		byCarer[w.ProviderID] = w
 	}
 	// Repair: an assigned visit whose carer is now off, or off shift.
-	assigned, err := p.store.PlannedVisits(ctx, carehex.PlannedFilter{From: from, To: to, Statuses: []carehex.PlannedStatus{carehex.PlannedAssigned}})
+	assigned, err := p.store.PlannedVisits(ctx, carehex.PlannedFilter{From: from, To: to,
+		Statuses: []carehex.PlannedStatus{carehex.PlannedAssigned}, Limit: rosterBatch})
 	if err != nil {
 		return nil, err
 	}
@@ -225,7 +230,8 @@ func (p *Planner) Roster(ctx context.Context, from, to time.Time) (*Result, erro
 		}
 	}
 
-	open, err := p.store.PlannedVisits(ctx, carehex.PlannedFilter{From: from, To: to, Statuses: []carehex.PlannedStatus{carehex.PlannedOpen}})
+	open, err := p.store.PlannedVisits(ctx, carehex.PlannedFilter{From: from, To: to,
+		Statuses: []carehex.PlannedStatus{carehex.PlannedOpen}, Limit: rosterBatch})
 	if err != nil {
 		return nil, err
 	}

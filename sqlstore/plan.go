@@ -25,8 +25,12 @@ import (
 
 var _ carehex.PlanStore = (*DB)(nil)
 
-// maxPlannedList bounds one listing of planned visits.
-const maxPlannedList = 5000
+// maxPlannedList bounds one listing of planned visits unless the caller
+// asks for more (the roster does, for a city's week), up to maxPlannedBatch.
+const (
+	maxPlannedList  = 5000
+	maxPlannedBatch = 500_000
+)
 
 type pauseJSON struct {
 	From   int64  `json:"from"`
@@ -504,8 +508,11 @@ func (s *DB) PlannedVisits(ctx context.Context, f carehex.PlannedFilter) ([]*car
 		q += " WHERE " + strings.Join(conds, " AND ")
 	}
 	limit := f.Limit
-	if limit <= 0 || limit > maxPlannedList {
+	switch {
+	case limit <= 0:
 		limit = maxPlannedList
+	case limit > maxPlannedBatch:
+		limit = maxPlannedBatch
 	}
 	q += fmt.Sprintf(" ORDER BY p.window_start, p.id LIMIT %d", limit)
 	rows, err := s.db.QueryContext(ctx, s.rebind(q), args...)
