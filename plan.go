@@ -254,6 +254,11 @@ const (
 	PlannedCancelled PlannedStatus = "cancelled" // edited away ("this visit only" or a later edit)
 )
 
+// NotifyCarerChanged is the family notification (outbox kind) of a
+// planned visit rostered to another carer than the previous visit of the
+// same service.
+const NotifyCarerChanged = "carer_changed"
+
 // ReasonPlanEdited is the reason of a planned visit cancelled because its
 // item was edited "this and all later": its successor replaces it.
 const ReasonPlanEdited = "plan_edited"

@@ -264,6 +264,19 @@ func doneWhen(t *testing.T, w *world) {
 	if old, _ := w.db.ServiceRequest(ctx, wed.RequestID); old.Status != carehex.StatusCancelled {
 		t.Fatalf("A's Wednesday request is %s, want cancelled", old.Status)
 	}
+	ns, err := w.db.ClaimNotifications(context.Background(), w.clock.Now(), time.Minute, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	told := 0
+	for _, n := range ns {
+		if n.Kind == carehex.NotifyCarerChanged && n.ResidentID == res.ID {
+			told++
+		}
+	}
+	if told != 1 {
+		t.Fatalf("%d carer_changed notifications for the family, want 1 (Wednesday)", told)
+	}
 	up := w.upcoming(family)
 	if len(up) != 3 { // Wednesday and Friday this week, Monday next week (7 days ahead)
 		t.Fatalf("family upcoming: %v", up)

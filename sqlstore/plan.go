@@ -617,6 +617,23 @@ func (s *DB) RosterPlannedVisit(ctx context.Context, id string, version int64, p
 			string(carehex.PlannedAssigned), providerID, requestID, visitID, micros(now), v.ID); err != nil {
 			return err
 		}
+		// The family is told when the carer differs from the one of the
+		// previous visit of the same service (the rule the family's
+		// upcoming list flags, mobile-api/familyplan.go).
+		var prev string
+		err := tx.QueryRowContext(ctx, s.rebind(`SELECT provider_id FROM planned_visits WHERE resident_id = ? AND service_code = ?
+			AND status = ? AND window_start < ? AND id <> ? ORDER BY window_start DESC LIMIT 1`),
+			v.ResidentID, v.ServiceCode, string(carehex.PlannedAssigned), micros(v.Earliest), v.ID).Scan(&prev)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return err
+		case prev != "" && prev != providerID:
+			if err := s.notify(ctx, tx, &carehex.Visit{ID: visitID, RequestID: requestID, Status: carehex.StatusAssigned},
+				v.ResidentID, carehex.NotifyCarerChanged, now); err != nil {
+				return err
+			}
+		}
 		return s.audit(ctx, tx, &carehex.AuditRecord{Actor: actorOf(ctx), Action: "plan.roster", ObjectType: "planned_visit",
 			ObjectID: v.ID, Detail: fmt.Sprintf("provider=%s request=%s visit=%s", providerID, requestID, visitID)})
 	})
