@@ -146,6 +146,10 @@ type LiveStore interface {
 	// Claim reserves an available, fresh provider for one offer; of
 	// concurrent claims exactly one succeeds.
 	Claim(ctx context.Context, r ClaimRequest) (Claim, error)
+	// Fence returns a new fencing token for work booked ahead (a
+	// rostered planned visit), above floor, changing no status; refused
+	// while the provider holds a live offer.
+	Fence(ctx context.Context, providerID string, floor uint64) (uint64, error)
 	// Release ends a claim (declined, expired, lost in SQL), Commit turns
 	// it into a visit (busy), Finish ends the visit (available again); each
 	// only while token is the provider's latest, and reports whether it

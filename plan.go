@@ -2,6 +2,7 @@ package carehex
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"math"
 	"slices"
@@ -95,6 +96,12 @@ type PlanItem struct {
 	Duration             time.Duration
 	PreferredProviderIDs []string
 	Notes                string
+	// ValidFrom and ValidTo bound the item to calendar days (CST,
+	// inclusive; zero: unbounded). Editing "this and all later visits"
+	// ends the old item the day before and starts its successor that day,
+	// so the visits before the edit keep the item they were made from.
+	ValidFrom time.Time
+	ValidTo   time.Time
 }
 
 // PlanPause suspends a plan over calendar days From…To (inclusive, CST): a
@@ -190,6 +197,12 @@ func (it *PlanItem) validate(f string, start time.Time, parse ParseRecurrence) e
 	return nil
 }
 
+// ValidOn reports whether the item applies on t's calendar day.
+func (it *PlanItem) ValidOn(t time.Time) bool {
+	d := Day(t)
+	return (it.ValidFrom.IsZero() || !d.Before(Day(it.ValidFrom))) && (it.ValidTo.IsZero() || !d.After(Day(it.ValidTo)))
+}
+
 // Paused reports whether the plan is paused on t's calendar day.
 func (p *CarePlan) Paused(t time.Time) bool {
 	d := Day(t)
@@ -216,6 +229,48 @@ type PlannedVisit struct {
 	Latest    time.Time
 	Duration  time.Duration
 	Preferred []string
+
+	// What the system of record keeps of it (zero in a projection).
+	Status PlannedStatus
+	// Occurrence is the start of the window the rule gave; it names the
+	// occurrence for good, even after "this visit only" moved the window.
+	Occurrence time.Time
+	ProviderID string // the carer rostered, while Status is assigned
+	RequestID  string // the request it became when rostered; its visit is the real one
+	VisitID    string
+	Version    int64 // bumped by every change: an edit made on a stale read is refused
+	Reason     string
+	// RequestStatus is the status of RequestID, read with the planned visit.
+	RequestStatus Status
+}
+
+// PlannedStatus is where a planned visit stands.
+type PlannedStatus string
+
+const (
+	PlannedOpen      PlannedStatus = "planned"   // projected, nobody rostered yet
+	PlannedAssigned  PlannedStatus = "assigned"  // rostered: a request assigned to a carer through the fenced claim
+	PlannedPaused    PlannedStatus = "paused"    // in a pause of the plan; back to planned when the pause ends
+	PlannedCancelled PlannedStatus = "cancelled" // edited away ("this visit only" or a later edit)
+)
+
+// NotifyCarerChanged is the family notification (outbox kind) of a
+// planned visit rostered to another carer than the previous visit of the
+// same service.
+const NotifyCarerChanged = "carer_changed"
+
+// ReasonPlanEdited is the reason of a planned visit cancelled because its
+// item was edited "this and all later": its successor replaces it.
+const ReasonPlanEdited = "plan_edited"
+
+// Locked reports whether the real visit has begun or is over: an edit, a
+// pause or a new roster leaves it as it is (verified visits never change).
+func (v *PlannedVisit) Locked() bool {
+	switch v.RequestStatus {
+	case StatusEnRoute, StatusInProgress, StatusCompleted:
+		return true
+	}
+	return false
 }
 
 // LatestStart is the last start that still ends inside the window.
@@ -252,7 +307,7 @@ func (p *CarePlan) Occurrences(parse ParseRecurrence, from, to time.Time) ([]Pla
 		// Ask from the window's start on the first day, so an occurrence
 		// earlier that day than `from` is still that day's visit.
 		for _, t := range rule.Between(it.WindowStart.On(from), to) {
-			if p.Paused(t) {
+			if p.Paused(t) || !it.ValidOn(t) {
 				continue
 			}
 			out = append(out, PlannedVisit{
@@ -265,6 +320,7 @@ func (p *CarePlan) Occurrences(parse ParseRecurrence, from, to time.Time) ([]Pla
 				Latest:      it.WindowEnd.On(t),
 				Duration:    it.Duration,
 				Preferred:   slices.Clone(it.PreferredProviderIDs),
+				Occurrence:  it.WindowStart.On(t),
 			})
 		}
 	}
@@ -275,6 +331,77 @@ func (p *CarePlan) Occurrences(parse ParseRecurrence, from, to time.Time) ([]Pla
 		return cmp.Compare(a.ID, b.ID)
 	})
 	return out, nil
+}
+
+// PlannedFilter selects planned visits whose window starts in [From, To);
+// empty fields select all.
+type PlannedFilter struct {
+	ResidentID string
+	ProviderID string
+	PlanID     string
+	From, To   time.Time
+	Statuses   []PlannedStatus
+	Limit      int // 0: the store's bound for a listing (5,000); more for a whole city's roster
+}
+
+// PlannedEdit changes one planned visit only ("this visit only"): a new
+// window and duration, or Cancel. Version must be the one read.
+type PlannedEdit struct {
+	ID          string
+	Version     int64
+	WindowStart time.Time
+	WindowEnd   time.Time
+	Duration    time.Duration
+	Cancel      bool
+	Reason      string
+}
+
+// PlanStore keeps care plans, their projected visits and carers' working
+// hours. Projection is idempotent: a planned visit is unique per (item,
+// occurrence), so writing the same occurrences twice adds nothing.
+type PlanStore interface {
+	// CreateCarePlan validates p (with parse), gives it and its items IDs
+	// and saves it.
+	CreateCarePlan(ctx context.Context, p *CarePlan, parse ParseRecurrence) error
+	CarePlan(ctx context.Context, id string) (*CarePlan, error)
+	// ResidentCarePlans lists a resident's plans, oldest first.
+	ResidentCarePlans(ctx context.Context, residentID string) ([]*CarePlan, error)
+	// CarePlans lists the plans in force on some day of [from, to).
+	CarePlans(ctx context.Context, from, to time.Time) ([]*CarePlan, error)
+	// ReplacePlanItem edits an item for "this and all later visits" from
+	// day from: the old item ends the day before, item (a new ID) starts
+	// on from, and the old item's planned visits from then on that have
+	// not begun are cancelled.
+	ReplacePlanItem(ctx context.Context, planID, itemID string, from time.Time, item PlanItem, parse ParseRecurrence) (*CarePlan, error)
+	// SetPlanPauses replaces the plan's pauses: planned visits not begun
+	// inside a pause are paused, paused ones outside every pause are open
+	// again.
+	SetPlanPauses(ctx context.Context, planID string, pauses []PlanPause, parse ParseRecurrence) (*CarePlan, error)
+	// ProjectPlannedVisits writes the occurrences not yet written and
+	// reports how many it wrote.
+	ProjectPlannedVisits(ctx context.Context, vs []PlannedVisit) (int, error)
+	PlannedVisit(ctx context.Context, id string) (*PlannedVisit, error)
+	PlannedVisits(ctx context.Context, f PlannedFilter) ([]*PlannedVisit, error)
+	// EditPlannedVisit changes one visit that has not begun.
+	EditPlannedVisit(ctx context.Context, e PlannedEdit) (*PlannedVisit, error)
+	// RosterPlannedVisit records that the visit (at version) became request
+	// requestID, assigned to providerID as visit visitID.
+	RosterPlannedVisit(ctx context.Context, id string, version int64, providerID, requestID, visitID string) (*PlannedVisit, error)
+	// StrandedPlannedVisits lists planned visits no longer assigned
+	// (edited, paused, released) whose request is still waiting or
+	// assigned: the request must be cancelled, then ClearPlannedRequest.
+	StrandedPlannedVisits(ctx context.Context, limit int) ([]*PlannedVisit, error)
+	ClearPlannedRequest(ctx context.Context, id, requestID string) error
+	// ReleasePlannedVisit opens an assigned visit that has not begun again
+	// (its carer can no longer do it), for the roster to place anew.
+	ReleasePlannedVisit(ctx context.Context, id string, version int64, reason string) (*PlannedVisit, error)
+
+	SetWorkingHours(ctx context.Context, w *WorkingHours) error
+	WorkingHours(ctx context.Context, providerID string) (*WorkingHours, error)
+	AllWorkingHours(ctx context.Context) ([]*WorkingHours, error)
+	// WorkingHoursOf returns the working hours of those of providerIDs that
+	// have any: what on-demand dispatch checks its candidates against.
+	WorkingHoursOf(ctx context.Context, providerIDs []string) (map[string]*WorkingHours, error)
 }
 
 // TravelMode is how a carer moves between homes.

@@ -101,6 +101,9 @@ type VisitStore interface {
 	// ProviderFences returns the last committed fencing token per provider,
 	// so the Redis state can be rebuilt with tokens that stay ahead of them.
 	ProviderFences(ctx context.Context) (map[string]int64, error)
+	// ProviderFence is the last committed fencing token of one provider
+	// (0: none).
+	ProviderFence(ctx context.Context, providerID string) (int64, error)
 	// OverlappingVisits is the invariant scan: pairs of visits of one
 	// provider where the later-committed one was booked into time the other
 	// held at that moment. It must always return none.

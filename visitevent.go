@@ -212,7 +212,7 @@ type VisitEventStore interface {
 
 // Notification is one message for a resident's family, written to the
 // outbox in the same transaction as the state change it announces (kinds
-// "arriving", "arrived", "completed", "exception") and delivered at least
+// "arriving", "arrived", "completed", "exception", and NotifyCarerChanged from planned care) and delivered at least
 // once by the Relay. DedupeKey is the same on every delivery of it, so a
 // receiver drops repeats.
 type Notification struct {

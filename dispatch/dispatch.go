@@ -40,6 +40,8 @@ type Store interface {
 	carehex.VisitStore
 	carehex.OfferStore
 	carehex.AlertStore
+	// WorkingHoursOf: on-demand work honours carers' working hours too.
+	WorkingHoursOf(ctx context.Context, providerIDs []string) (map[string]*carehex.WorkingHours, error)
 }
 
 // Deps is what the engine works with: the system of record, the live

@@ -472,21 +472,9 @@ func (e *Engine) assign(ctx context.Context, requestID, providerID, actor, reaso
 		return nil, nil, carehex.Errorf(carehex.ECONFLICT, "request_id", "request %s is %s; only a pending or offered request can be assigned",
 			j.req.ID, j.req.Status).With(carehex.MsgNotAssignable, "status", j.req.Status)
 	}
-	p, err := e.d.Store.Provider(ctx, providerID)
-	if carehex.ErrorCode(err) == carehex.ENOTFOUND {
-		return nil, nil, carehex.Errorf(carehex.ENOTFOUND, "provider_id", "no provider %q", providerID)
-	}
+	p, err := e.assignable(ctx, j, providerID)
 	if err != nil {
 		return nil, nil, err
-	}
-	switch {
-	case !p.Active:
-		return nil, nil, carehex.Errorf(carehex.ECONFLICT, "provider_id", "provider %s is not active", p.ID).With(carehex.MsgProviderInactive)
-	case !slices.Contains(p.Skills, j.svc.RequiredSkill):
-		return nil, nil, carehex.Errorf(carehex.ECONFLICT, "provider_id", "provider %s lacks the skill %q this service needs", p.ID, j.svc.RequiredSkill).
-			With(carehex.MsgProviderLacksSkill, "skill", j.svc.RequiredSkill)
-	case slices.Contains(j.res.Preferences.BlockedProviderIDs, p.ID):
-		return nil, nil, carehex.Errorf(carehex.ECONFLICT, "provider_id", "the resident has asked not to be served by provider %s", p.ID).With(carehex.MsgProviderRefused)
 	}
 	claim := func() (carehex.Claim, error) {
 		rctx, cancel := e.redisCtx(ctx)
@@ -535,4 +523,26 @@ func (e *Engine) assign(ctx context.Context, requestID, providerID, actor, reaso
 	e.withdraw(ctx, j.req.ID, keep, carehex.ReasonTaken)
 	e.log.Info("dispatch.assigned", "request", j.req.ID, "provider", p.ID, "visit", v.ID, "actor", actor)
 	return req, v, nil
+}
+
+// assignable checks that provider providerID may serve job j at all: on the
+// roster, active, with the skill, not blocked by the resident.
+func (e *Engine) assignable(ctx context.Context, j *job, providerID string) (*carehex.Provider, error) {
+	p, err := e.d.Store.Provider(ctx, providerID)
+	if carehex.ErrorCode(err) == carehex.ENOTFOUND {
+		return nil, carehex.Errorf(carehex.ENOTFOUND, "provider_id", "no provider %q", providerID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case !p.Active:
+		return nil, carehex.Errorf(carehex.ECONFLICT, "provider_id", "provider %s is not active", p.ID).With(carehex.MsgProviderInactive)
+	case !slices.Contains(p.Skills, j.svc.RequiredSkill):
+		return nil, carehex.Errorf(carehex.ECONFLICT, "provider_id", "provider %s lacks the skill %q this service needs", p.ID, j.svc.RequiredSkill).
+			With(carehex.MsgProviderLacksSkill, "skill", j.svc.RequiredSkill)
+	case slices.Contains(j.res.Preferences.BlockedProviderIDs, p.ID):
+		return nil, carehex.Errorf(carehex.ECONFLICT, "provider_id", "the resident has asked not to be served by provider %s", p.ID).With(carehex.MsgProviderRefused)
+	}
+	return p, nil
 }

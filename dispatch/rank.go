@@ -170,6 +170,9 @@ func (e *Engine) rank(ctx context.Context, j *job, now time.Time) ([]carehex.Can
 		return nil, err
 	}
 	start, _ := slot(j.req, j.svc, now)
+	if found, err = e.onShift(ctx, j, found, start); err != nil || len(found) == 0 {
+		return nil, err
+	}
 	ids := make([]string, len(found))
 	for i, c := range found {
 		ids[i] = c.ProviderID

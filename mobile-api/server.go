@@ -165,6 +165,9 @@ type Deps struct {
 	Notices carehex.Subscriber
 	Clock   carehex.Clock // default time.Now
 	Log     *slog.Logger  // default: discard
+	// Plans answers the family's upcoming planned visits; nil answers
+	// them unavailable.
+	Plans PlanStore
 }
 
 // Server is the mobile API. It holds no goroutines of its own (streams end
@@ -182,6 +185,7 @@ type Server struct {
 	edge    edgeLog     // throttled log lines of the edge (edge.go)
 	central atomic.Bool // RunReconcile runs: waiters need no reconcile timer of their own (reconcile.go)
 	tokens  tokenCache  // provider tokens, dropped on the provider's notice (tokencache.go)
+	plans   PlanStore
 }
 
 // New returns a server; it validates cfg and does no I/O.
@@ -201,7 +205,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{cfg: cfg, store: d.Store, engine: d.Engine, live: d.Live, notices: d.Notices, now: d.Clock, log: d.Log,
+	return &Server{cfg: cfg, store: d.Store, engine: d.Engine, live: d.Live, notices: d.Notices, now: d.Clock, log: d.Log, plans: d.Plans,
 		evv:    carehex.EVVRules{GeofenceM: cfg.GeofenceM, CheckoutFarM: cfg.CheckoutFarM},
 		limits: newLimiter(cfg.RatePerSecond, cfg.Burst)}, nil
 }
@@ -223,6 +227,7 @@ func (s *Server) Handler() http.Handler {
 	f("GET /m/v1/family/visits", s.familyVisits)
 	f("GET /m/v1/family/requests/{id}", s.familyRequest)
 	f("GET /m/v1/family/stream", s.familyStream)
+	f("GET /m/v1/family/upcoming", s.familyUpcoming)
 	f("POST /m/v1/family/token", s.renewFamilyToken)
 	mux.HandleFunc("GET /m/v1/openapi.yaml", contract)
 

@@ -59,6 +59,28 @@ func (s *Store) Claim(ctx context.Context, r ClaimRequest) (Claim, error) {
 	return Claim{}, carehex.Internal(fmt.Errorf("code %d", v[0]), "providers: claim")
 }
 
+// Fence returns a new fencing token for work booked ahead without an offer
+// (a rostered planned visit), above floor, the highest token SQL holds for
+// the provider. It changes nothing else (see fence.lua). ErrClaimed while
+// the provider holds a live offer.
+func (s *Store) Fence(ctx context.Context, providerID string, floor uint64) (uint64, error) {
+	if err := validID("provider_id", providerID); err != nil {
+		return 0, err
+	}
+	v, err := fenceScript.Run(ctx, s.rdb, []string{providerKey(s.zone, providerID)},
+		floor, s.ms(s.now()), s.grace.Milliseconds()).Int64Slice()
+	if err != nil {
+		return 0, s.fail(err, "fence")
+	}
+	if len(v) != 2 {
+		return 0, carehex.Internal(fmt.Errorf("reply %v", v), "providers: fence")
+	}
+	if v[0] == -4 {
+		return 0, ErrClaimed
+	}
+	return uint64(v[1]), nil
+}
+
 // Release ends an offer that did not become a visit (declined, expired,
 // withdrawn): the provider is available again, or offline if its last
 // heartbeat said so. It reports false, changing nothing, when token is not

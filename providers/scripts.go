@@ -31,6 +31,8 @@ var (
 	removeLua string
 	//go:embed geonear.lua
 	geonearLua string
+	//go:embed fence.lua
+	fenceLua string
 )
 
 var (
@@ -38,6 +40,7 @@ var (
 	claimScript     = redis.NewScript(libLua + claimLua)
 	releaseScript   = redis.NewScript(libLua + releaseLua)
 	commitScript    = redis.NewScript(commitLua)
+	fenceScript     = redis.NewScript(fenceLua)
 	finishScript    = redis.NewScript(libLua + finishLua)
 	sweepScript     = redis.NewScript(libLua + sweepLua)
 	restoreScript   = redis.NewScript(libLua + restoreLua)

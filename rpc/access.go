@@ -85,6 +85,20 @@ var Access = map[string][]carehex.Role{
 
 	"MapService/GetMapConfig":   staff,
 	"MapService/GeocodeAddress": writers, // registering a resident is an operator's task
+	// Planned care (issue 11): operators and admins plan and roster;
+	// supervisors read. Families see their relative's upcoming visits
+	// through the mobile API, providers their own through their day list.
+	"PlanService/CreateCarePlan":    writers,
+	"PlanService/GetCarePlan":       staff,
+	"PlanService/ListCarePlans":     staff,
+	"PlanService/UpdatePlanItem":    writers,
+	"PlanService/EditPlannedVisit":  writers,
+	"PlanService/PauseCarePlan":     writers,
+	"PlanService/ResumeCarePlan":    writers,
+	"PlanService/ListPlannedVisits": staff,
+	"PlanService/SetWorkingHours":   writers,
+	"PlanService/GetWorkingHours":   staff,
+	"PlanService/RunRoster":         writers,
 
 	// Sessions: each method checks that a non-admin names only themselves.
 	"AccountService/UnlockLogin":    admins,

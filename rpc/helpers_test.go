@@ -18,6 +18,7 @@ import (
 	"github.com/carehex/carehex/auth"
 	"github.com/carehex/carehex/catalog"
 	"github.com/carehex/carehex/internal/testenv"
+	"github.com/carehex/carehex/plan"
 	"github.com/carehex/carehex/rpc"
 	pb "github.com/carehex/carehex/rpc/carehex/v1"
 	"github.com/carehex/carehex/sqlstore"
@@ -125,6 +126,8 @@ func newServerWithClock(tb testing.TB, be backend, clock carehex.Clock) *testSer
 		Store:  db,
 		Clock:  clock,
 		Logger: slog.New(slog.NewTextHandler(ts.logs, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		// Projection and an empty roster run need no dispatcher.
+		Planner: plan.New(db, nil, clock, nil, 0),
 	}
 	ts.Handler = api.Handler()
 	srv := httptest.NewServer(ts.Handler)

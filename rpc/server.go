@@ -34,6 +34,7 @@ type Store interface {
 	carehex.PersonalReadStore
 	carehex.RequestNoter
 	carehex.NameStore
+	carehex.PlanStore
 }
 
 // Server holds the dependencies of every service.
@@ -44,6 +45,9 @@ type Server struct {
 	// Dispatch is the matching engine (*dispatch.Engine, wired in by the
 	// binary); nil answers dispatch calls unavailable.
 	Dispatch carehex.Dispatcher
+	// Planner is planned care's engine (*plan.Planner); nil answers
+	// RunRoster unavailable and leaves plan changes to the background job.
+	Planner Planner
 	// Metrics registers the RPC metrics; nil means no metrics.
 	Metrics prometheus.Registerer
 	// Logins holds the login throttle's policy and the bounded password
@@ -87,6 +91,7 @@ func (s *Server) Handler() http.Handler {
 		pb.NewDispatchServiceServer(dispatchService{s}, opts...),
 		pb.NewAccountServiceServer(accountService{s}, opts...),
 		pb.NewMapServiceServer(mapService{s}, opts...),
+		pb.NewPlanServiceServer(planService{s}, opts...),
 	} {
 		mux.Handle(h.PathPrefix(), h)
 	}

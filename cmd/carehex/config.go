@@ -61,12 +61,16 @@ type Config struct {
 	gpsRetentionText      string
 	residentRetentionText string
 	Map                   mapConfig // the console map's tiles, boundaries and geocoder (mapconfig.go)
+	// PlanHorizon is how far ahead care plans are projected into planned
+	// visits (CAREHEX_PLAN_HORIZON, planconfig.go).
+	PlanHorizon time.Duration
 
 	offerTTLText    string // CAREHEX_OFFER_TTL as given, parsed by validate
 	deadlineText    string // CAREHEX_EMERGENCY_DEADLINE as given
 	reconcileText   string // CAREHEX_RECONCILE as given
 	backupEveryText string // CAREHEX_BACKUP_EVERY as given
 	backupKeepText  string // CAREHEX_BACKUP_KEEP as given
+	planHorizonText string // CAREHEX_PLAN_HORIZON as given
 }
 
 func defaultConfig(getenv func(string) string) Config {
@@ -107,6 +111,7 @@ func defaultConfig(getenv func(string) string) Config {
 	set(&c.BackupDir, "CAREHEX_BACKUP_DIR")
 	c.backupEveryText = getenv("CAREHEX_BACKUP_EVERY")
 	c.backupKeepText = getenv("CAREHEX_BACKUP_KEEP")
+	c.planHorizonText = getenv("CAREHEX_PLAN_HORIZON")
 	return c
 }
 
@@ -184,6 +189,9 @@ func (c *Config) validate() error {
 		return err
 	}
 	if err := c.Map.validate(); err != nil {
+		return err
+	}
+	if err := c.validatePlan(); err != nil {
 		return err
 	}
 	return c.validateBackups()

@@ -18,6 +18,7 @@ import (
 	"github.com/carehex/carehex/dispatch"
 	mobileapi "github.com/carehex/carehex/mobile-api"
 	"github.com/carehex/carehex/notify"
+	"github.com/carehex/carehex/plan"
 	"github.com/carehex/carehex/providers"
 	"github.com/carehex/carehex/rpc"
 	"github.com/carehex/carehex/sqlstore"
@@ -41,6 +42,7 @@ type stack struct {
 	Mobile  *mobileapi.Server
 	Relay   *notify.Relay
 	API     *rpc.Server
+	Planner *plan.Planner
 	Handler http.Handler // everything served on the public address: /twirp/, /m/v1/, /cti/v1/calls, /healthz, the pages
 	// Metrics serves GET /metrics (Prometheus) on its own listener
 	// (--metrics-addr), never on the public address: the figures need no
@@ -126,7 +128,7 @@ func (st *stack) wire(cfg *Config, clock carehex.Clock) error {
 		mcfg.Reconcile = cfg.Reconcile
 	}
 	mobile, err := mobileapi.New(mcfg, mobileapi.Deps{
-		Store: store, Engine: engine, Live: live, Notices: st.Hub, Clock: clock, Log: log,
+		Store: store, Engine: engine, Live: live, Notices: st.Hub, Clock: clock, Log: log, Plans: store,
 	})
 	if err != nil {
 		return err
@@ -151,7 +153,8 @@ func (st *stack) wire(cfg *Config, clock carehex.Clock) error {
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "carehex_notify_subscriptions",
 		Help: "Notices waited for on this replica's hub (long polls, streams, the dispatcher)."},
 		func() float64 { return float64(st.Hub.Subscriptions()) }))
-	st.API = &rpc.Server{Store: store, Clock: clock, Logger: log, Metrics: reg, Dispatch: engine,
+	st.Planner = plan.New(store, engine, clock, log, cfg.PlanHorizon)
+	st.API = &rpc.Server{Store: store, Clock: clock, Logger: log, Metrics: reg, Dispatch: engine, Planner: st.Planner,
 		LoginPolicy: cfg.Access.Login, Hasher: auth.NewHasher(cfg.Access.HashConcurrency),
 		FamilyTTL: cfg.Access.FamilyTTL, TrustForwardedFor: cfg.Access.TrustForwardedFor, ReadPolicy: cfg.Access.Reads}
 	if st.API.Map, err = cfg.Map.settings(); err != nil {
@@ -224,6 +227,7 @@ func (st *stack) Start(ctx context.Context) (stop func()) {
 		"retention": func(ctx context.Context) error {
 			return runRetention(ctx, st.Store, st.clock, st.gpsRetention, st.residentRetention, st.log)
 		},
+		"plan": func(ctx context.Context) error { return st.Planner.Run(ctx, planEvery) },
 	}
 	if st.backups != nil {
 		jobs["backup"] = st.backups.Run

@@ -104,19 +104,8 @@ func Generate(o Options) (*roster.Problem, error) {
 			break
 		}
 		r.ID = fmt.Sprintf("res%06d", i)
-		plan := &carehex.CarePlan{ID: fmt.Sprintf("pl%06d", i), ResidentID: r.ID, StartDate: WeekStart}
-		for len(plan.Items) == 0 {
-			for j, k := range kinds {
-				if rng.Float64() >= k.share {
-					continue
-				}
-				t := byCode[k.code]
-				plan.Items = append(plan.Items, carehex.PlanItem{
-					ID: fmt.Sprintf("i%d", j), ServiceCode: k.code, RRule: k.rule(rng),
-					WindowStart: k.window[0], WindowEnd: k.window[1], Duration: t.DefaultDuration,
-				})
-			}
-		}
+		plan := DrawPlan(rng, byCode, r.ID, WeekStart)
+		plan.ID = fmt.Sprintf("pl%06d", i)
 		if err := plan.Validate(rrule.Parse); err != nil {
 			return nil, fmt.Errorf("synthetic plan: %w", err)
 		}
@@ -139,6 +128,27 @@ func Generate(o Options) (*roster.Problem, error) {
 		}
 	}
 	return p, nil
+}
+
+// DrawPlan draws a plausible care plan for a resident starting on start:
+// at least one of the common recurring services (meals daily or on
+// weekdays, weekly cleaning and bathing, blood pressure three times a
+// week), each in its usual window. byCode is the catalogue by code.
+func DrawPlan(rng *rand.Rand, byCode map[string]*carehex.ServiceType, residentID string, start time.Time) *carehex.CarePlan {
+	plan := &carehex.CarePlan{ResidentID: residentID, StartDate: start}
+	for len(plan.Items) == 0 {
+		for j, k := range kinds {
+			if rng.Float64() >= k.share {
+				continue
+			}
+			t := byCode[k.code]
+			plan.Items = append(plan.Items, carehex.PlanItem{
+				ID: fmt.Sprintf("i%d", j), ServiceCode: k.code, RRule: k.rule(rng),
+				WindowStart: k.window[0], WindowEnd: k.window[1], Duration: t.DefaultDuration,
+			})
+		}
+	}
+	return plan
 }
 
 // hours draws a carer's working terms from common patterns.
