@@ -31,6 +31,9 @@ var legacyReasons = map[string]string{
 	"assigned by the operator":             MsgAssignedByHand,
 	"live availability was lost (Redis restart); the request is offered again": ReasonAvailabilityLost,
 	"accepted; recorded after the accepting replica stopped":                   MsgOfferAccepted,
+	"provider reported depart":                                                 MsgReportedDepart,
+	"provider reported arrive":                                                 MsgReportedArrive,
+	"provider reported complete":                                               MsgReportedComplete,
 }
 
 // reasonCode returns the code a stored reason stands for, or the reason.
@@ -43,7 +46,8 @@ func reasonCode(r string) string {
 
 // statusReasons are the message codes a status change's reason may be.
 var statusReasons = map[string]bool{MsgAssignedByHand: true, MsgMarkedUnfilled: true, MsgDispatchRetried: true,
-	MsgProviderLeft: true, MsgOfferAccepted: true}
+	MsgProviderLeft: true, MsgOfferAccepted: true,
+	MsgReportedDepart: true, MsgReportedArrive: true, MsgReportedComplete: true, MsgNoShow: true}
 
 // ReasonWords says a status change's stored reason for a person: one of
 // the codes above, or a person's own words (MsgFreeText); none when empty.

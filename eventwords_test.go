@@ -33,6 +33,9 @@ func TestEventWords(t *testing.T) {
 		{Event{Type: EventStatusChange, Reason: "phoned: assigned_manual"}, "", "assigned_phoned {reason=phoned}"},
 		{Event{Type: EventStatusChange, Reason: "phoned: assigned by operator"}, "", "assigned_phoned {reason=phoned}"},
 		{Event{Type: EventStatusChange, Reason: "phoned: 同意十分钟到"}, "", "assigned_phoned {reason=phoned: 同意十分钟到}"},
+		{Event{Type: EventStatusChange, Reason: "provider reported depart"}, "", "reported_depart"},
+		{Event{Type: EventStatusChange, Reason: "provider reported complete"}, "", "reported_complete"},
+		{Event{Type: EventStatusChange, Reason: "no_show"}, "", "no_show"},
 	}
 	for _, tc := range tests {
 		prv, m := EventWords(&tc.e, offers)

@@ -126,6 +126,12 @@ const (
 	MsgProviderLeft    = "provider_out"    // the carer dropped out; dispatched again
 	MsgEscalation      = "escalation"      // {reason}: a step code, then who was called ("called_contact: 李勇")
 	MsgAssignedByPhone = "assigned_phoned" // {reason}: "phoned", or "phoned: " and the operator's words
+	// What the carer's phone reported, moving the request (stored as
+	// "provider reported depart" etc.; legacyReasons maps them).
+	MsgReportedDepart   = "reported_depart"
+	MsgReportedArrive   = "reported_arrive"
+	MsgReportedComplete = "reported_complete"
+	MsgNoShow           = "no_show"
 )
 
 // MessageCodes lists every code a person may be shown: the error kinds and
@@ -143,6 +149,7 @@ var MessageCodes = []string{
 	MsgClosedAssigned, MsgClosedArrived, MsgClosedCompleted, MsgClosedCancelled,
 	MsgOfferedTo, MsgOfferDeclined, MsgOfferExpired, MsgOfferWithdrawn, MsgOfferAccepted, MsgAssignedByHand,
 	MsgMarkedUnfilled, MsgDispatchRetried, MsgCancelled, MsgFreeText, MsgProviderLeft, MsgEscalation, MsgAssignedByPhone,
+	MsgReportedDepart, MsgReportedArrive, MsgReportedComplete, MsgNoShow,
 }
 
 // With gives e the message a person is shown, as a code and name/value

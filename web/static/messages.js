@@ -78,6 +78,10 @@ export default {
     "cancelled": ["{reason}", "{reason}"],
     "text": ["{text}", "{text}"],
     "provider_out": ["服务人员退出，重新派单", "the carer dropped out; dispatched again"],
+    "reported_depart": ["服务人员已出发", "the carer set off"],
+    "reported_arrive": ["服务人员已到达签到", "the carer arrived and checked in"],
+    "reported_complete": ["服务人员已完成签退", "the carer finished and checked out"],
+    "no_show": ["老人不在家或拒绝服务", "the elder was not home or refused"],
     "escalation": ["{reason}", "{reason}"],
     "assigned_phoned": ["{reason}", "{reason}"]
   },
