@@ -45,6 +45,9 @@ type Dispatcher interface {
 	Rank(ctx context.Context, requestID string) ([]Candidate, error)
 	// Dispatch offers a pending request now instead of at the next pass.
 	Dispatch(ctx context.Context, requestID string) ([]*Offer, error)
+	// DispatchNew is Dispatch of a request just created, taking what its
+	// create read instead of reading it again.
+	DispatchNew(ctx context.Context, n *NewRequest) ([]*Offer, error)
 	// Assign gives the request to a provider the operator chose.
 	Assign(ctx context.Context, requestID, providerID, actor, reason string) (*ServiceRequest, *Visit, error)
 	// WithdrawOffers closes the request's open offers and frees their providers.

@@ -55,4 +55,7 @@ type ProviderStore interface {
 	CreateProvider(ctx context.Context, p *Provider) error
 	Provider(ctx context.Context, id string) (*Provider, error)
 	Providers(ctx context.Context, limit int) ([]*Provider, error)
+	// ProvidersByID reads the named providers with their skills in one
+	// query, in no particular order; IDs not on the roster are left out.
+	ProvidersByID(ctx context.Context, ids []string) ([]*Provider, error)
 }

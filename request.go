@@ -159,6 +159,15 @@ type RequestFilter struct {
 	Limit      int
 }
 
+// NewRequest is a request as its create committed it, with the resident and
+// the service type read in the same transaction: what dispatching it needs,
+// handed over instead of read again.
+type NewRequest struct {
+	Request     *ServiceRequest
+	Resident    *Resident
+	ServiceType *ServiceType
+}
+
 // ErrIdempotencyMismatch is returned when an idempotency key is reused with a
 // different request body.
 var ErrIdempotencyMismatch = Errorf(ECONFLICT, "idempotency_key",
@@ -173,6 +182,10 @@ type RequestStore interface {
 	// (fingerprint), it returns the first request and replayed=true; with a
 	// different body, ErrIdempotencyMismatch.
 	CreateServiceRequest(ctx context.Context, r *ServiceRequest, fingerprint string) (out *ServiceRequest, replayed bool, err error)
+	// CreateServiceRequestWith is CreateServiceRequest handing back, with
+	// the new request, the resident and service type its transaction read
+	// (both nil on a replay): dispatch takes them as they are.
+	CreateServiceRequestWith(ctx context.Context, r *ServiceRequest, fingerprint string) (out *NewRequest, replayed bool, err error)
 	ServiceRequest(ctx context.Context, id string) (*ServiceRequest, error)
 	ServiceRequests(ctx context.Context, f RequestFilter) ([]*ServiceRequest, error)
 	// TransitionRequest moves a request to status to, refusing moves the state

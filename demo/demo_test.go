@@ -466,6 +466,9 @@ func (s *fakeStore) Provider(context.Context, string) (*carehex.Provider, error)
 func (s *fakeStore) Providers(context.Context, int) ([]*carehex.Provider, error) {
 	return s.providers, nil
 }
+func (s *fakeStore) ProvidersByID(context.Context, []string) ([]*carehex.Provider, error) {
+	return nil, errors.ErrUnsupported
+}
 
 // importingStore adds the bulk path, refusing a whole batch if one record is bad.
 type importingStore struct {

@@ -20,8 +20,41 @@ import (
 // pending, since providers come online all day. ECONFLICT when the request
 // is not waiting for a provider.
 func (e *Engine) Dispatch(ctx context.Context, requestID string) ([]*carehex.Offer, error) {
-	// One dispatch of a request at a time in this process (Decline and
-	// Tick may both try); other replicas are held off by SQL.
+	return e.dispatchOnce(ctx, requestID, func() (*job, error) { return e.load(ctx, requestID) })
+}
+
+// DispatchNew is Dispatch of a request its caller has just created, with the
+// resident and service type the create read: they are not read again. A
+// new request has no offers yet; if another dispatcher (the notice-driven
+// pass, another replica) offered a routine one meanwhile, recording ours
+// fails in SQL and the claims are released (see Dispatch). A request offered
+// to several providers at once (an emergency's fan-out) may be topped up
+// while offered, so for it the offers are read: a second full fan-out
+// would otherwise pass.
+func (e *Engine) DispatchNew(ctx context.Context, n *carehex.NewRequest) ([]*carehex.Offer, error) {
+	if n == nil || n.Request == nil || n.Resident == nil || n.ServiceType == nil {
+		return nil, carehex.Errorf(carehex.EINVALID, "request", "a new request with its resident and service type is required")
+	}
+	return e.dispatchOnce(ctx, n.Request.ID, func() (*job, error) {
+		class := classOf(n.Request, n.ServiceType)
+		j := &job{req: n.Request, svc: n.ServiceType, res: n.Resident, class: class, cc: e.cfg.Class(class)}
+		if j.cc.FanOut > 1 {
+			req, err := e.d.Store.ServiceRequest(ctx, j.req.ID)
+			if err != nil {
+				return nil, err
+			}
+			if j.offers, err = e.d.Store.RequestOffers(ctx, j.req.ID); err != nil {
+				return nil, err
+			}
+			j.req = req
+		}
+		return j, nil
+	})
+}
+
+// dispatchOnce runs one dispatch of a request at a time in this process
+// (Decline and Tick may both try); other replicas are held off by SQL.
+func (e *Engine) dispatchOnce(ctx context.Context, requestID string, load func() (*job, error)) ([]*carehex.Offer, error) {
 	e.mu.Lock()
 	if e.inflight[requestID] {
 		e.mu.Unlock()
@@ -34,11 +67,14 @@ func (e *Engine) Dispatch(ctx context.Context, requestID string) ([]*carehex.Off
 		delete(e.inflight, requestID)
 		e.mu.Unlock()
 	}()
-
-	j, err := e.load(ctx, requestID)
+	j, err := load()
 	if err != nil {
 		return nil, err
 	}
+	return e.dispatch(ctx, j)
+}
+
+func (e *Engine) dispatch(ctx context.Context, j *job) ([]*carehex.Offer, error) {
 	if j.req.Status != carehex.StatusPending && j.req.Status != carehex.StatusOffered {
 		return nil, carehex.Errorf(carehex.ECONFLICT, "request_id", "request %s is %s, not waiting for a provider", j.req.ID, j.req.Status)
 	}
@@ -125,10 +161,18 @@ func (e *Engine) Dispatch(ctx context.Context, requestID string) ([]*carehex.Off
 // it: releasing it would free a provider who holds a real offer. When SQL
 // cannot tell, the claims are left for the sweep, which frees them after
 // their deadline.
+//
+// It runs when recording failed, often because the caller's context ended
+// (the operator's client hung up on a create under load): it must still
+// run then, or every such claim keeps a provider off the map until the
+// sweep, and under load that is how providers run out. So it does not end
+// with ctx, only after a few Redis timeouts of its own.
 func (e *Engine) releaseUnrecorded(ctx context.Context, requestID string, claims []carehex.Claim) {
 	if len(claims) == 0 {
 		return
 	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*e.cfg.RedisTimeout)
+	defer cancel()
 	recorded, err := e.d.Store.RequestOffers(ctx, requestID)
 	if err != nil {
 		e.log.Warn("dispatch.release", "request", requestID, "err", err)

@@ -138,12 +138,12 @@ func (e *Engine) rank(ctx context.Context, j *job, now time.Time) ([]carehex.Can
 		if err != nil {
 			return nil, err
 		}
+		if err := e.readRoster(ctx, roster, cs); err != nil {
+			return nil, err
+		}
 		found = found[:0]
 		for _, c := range cs {
-			p, err := e.rosterEntry(ctx, roster, c.ProviderID)
-			if err != nil {
-				return nil, err
-			}
+			p := roster[c.ProviderID]
 			if p == nil || !p.Active || !slices.Contains(p.Skills, j.svc.RequiredSkill) {
 				exclude = append(exclude, c.ProviderID) // do not let them take a place in the next, wider search
 				continue
@@ -238,21 +238,28 @@ func speaks(p *carehex.Provider, lang string) bool {
 	return false
 }
 
-// rosterEntry reads a provider from the roster once per ranking; nil when
-// Redis knows a provider the roster does not (removed since).
-func (e *Engine) rosterEntry(ctx context.Context, cache map[string]*carehex.Provider, id string) (*carehex.Provider, error) {
-	if p, ok := cache[id]; ok {
-		return p, nil
+// readRoster reads the candidates not yet in cache from the roster, in one
+// query; a provider Redis knows and the roster does not (removed since) is
+// cached as nil.
+func (e *Engine) readRoster(ctx context.Context, cache map[string]*carehex.Provider, cs []carehex.LiveCandidate) error {
+	var ids []string
+	for _, c := range cs {
+		if _, ok := cache[c.ProviderID]; !ok {
+			ids = append(ids, c.ProviderID)
+			cache[c.ProviderID] = nil
+		}
 	}
-	p, err := e.d.Store.Provider(ctx, id)
-	if carehex.ErrorCode(err) == carehex.ENOTFOUND {
-		p, err = nil, nil
+	if len(ids) == 0 {
+		return nil
 	}
+	ps, err := e.d.Store.ProvidersByID(ctx, ids)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	cache[id] = p
-	return p, nil
+	for _, p := range ps {
+		cache[p.ID] = p
+	}
+	return nil
 }
 
 // servedBefore lists the providers who took on one of the resident's

@@ -161,6 +161,16 @@ func (s *Server) afterChange(ctx context.Context, r *carehex.ServiceRequest, rea
 	}
 }
 
+// dispatchNew offers a request just created, best effort like afterChange.
+func (s *Server) dispatchNew(ctx context.Context, n *carehex.NewRequest) {
+	if s.Dispatch == nil {
+		return
+	}
+	if _, err := s.Dispatch.DispatchNew(ctx, n); err != nil && s.Logger != nil {
+		s.Logger.WarnContext(ctx, "rpc.dispatch_after_change", "request", n.Request.ID, "status", n.Request.Status, "err", err)
+	}
+}
+
 var offerStatuses = map[carehex.OfferStatus]pb.OfferStatus{
 	carehex.OfferOpen:      pb.OfferStatus_OFFER_STATUS_OPEN,
 	carehex.OfferAccepted:  pb.OfferStatus_OFFER_STATUS_ACCEPTED,

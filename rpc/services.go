@@ -422,16 +422,17 @@ func (s intakeService) CreateServiceRequest(ctx context.Context, req *pb.CreateS
 	if err != nil {
 		return nil, err
 	}
-	out, replayed, err := s.Store.CreateServiceRequest(ctx, r, fp)
+	out, replayed, err := s.Store.CreateServiceRequestWith(ctx, r, fp)
 	if err != nil {
 		return nil, err
 	}
 	if !replayed {
-		// Offer it at once (an emergency must not wait for the next tick);
-		// the answer still shows the status the operator's call committed.
-		s.afterChange(ctx, out, "")
+		// Offer it at once (an emergency must not wait for the next tick),
+		// with what the create read; the answer still shows the status the
+		// operator's call committed.
+		s.dispatchNew(ctx, out)
 	}
-	return &pb.CreateServiceRequestResponse{Request: requestToPB(out), Replayed: replayed}, nil
+	return &pb.CreateServiceRequestResponse{Request: requestToPB(out.Request), Replayed: replayed}, nil
 }
 
 func (s intakeService) requestFromPB(req *pb.CreateServiceRequestRequest) (*carehex.ServiceRequest, error) {

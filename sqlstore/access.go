@@ -122,7 +122,7 @@ func (s *DB) LoginRefused(ctx context.Context, a carehex.LoginAttempt, until tim
 // LoginSucceeded forgets the username's failures and lockouts. The address
 // keeps its count: one good account must not reset a guesser's address.
 func (s *DB) LoginSucceeded(ctx context.Context, username string) error {
-	_, err := s.db.ExecContext(ctx, s.rebind(`DELETE FROM login_throttle WHERE key = ?`), carehex.UserThrottleKey(username))
+	_, err := s.w.ExecContext(ctx, s.rebind(`DELETE FROM login_throttle WHERE key = ?`), carehex.UserThrottleKey(username))
 	return s.wrap(err, "reset login throttle")
 }
 

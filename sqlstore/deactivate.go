@@ -52,19 +52,18 @@ func (s *DB) DeactivateResident(ctx context.Context, id, reason string) (*carehe
 	return out, nil
 }
 
-// residentServed refuses new work for a deactivated resident, naming
-// resident_id, the field the caller filled in.
-func (s *DB) residentServed(ctx context.Context, q querier, id string) error {
-	var reason string
-	err := q.QueryRowContext(ctx, s.rebind(`SELECT deactivate_reason FROM residents WHERE id = ?`), id).Scan(&reason)
+// residentServed reads the resident a new request is for, refusing new work
+// for a deactivated one, naming resident_id, the field the caller filled in.
+func (s *DB) residentServed(ctx context.Context, q querier, id string) (*carehex.Resident, error) {
+	r, err := scanResident(q.QueryRowContext(ctx, s.rebind(residentSelect+` WHERE id = ?`), id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return carehex.Errorf(carehex.ENOTFOUND, "resident_id", "no resident %q", id)
+		return nil, carehex.Errorf(carehex.ENOTFOUND, "resident_id", "no resident %q", id)
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if reason != "" {
-		return carehex.Errorf(carehex.ECONFLICT, "resident_id", "resident %q is deactivated and takes no new requests", id)
+	if r.DeactivateReason != "" {
+		return nil, carehex.Errorf(carehex.ECONFLICT, "resident_id", "resident %q is deactivated and takes no new requests", id)
 	}
-	return nil
+	return r, nil
 }

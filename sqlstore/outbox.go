@@ -34,7 +34,7 @@ func (s *DB) ClaimNotifications(ctx context.Context, now time.Time, lease time.D
 	out := due[:0]
 	for _, n := range due {
 		var res sql.Result
-		res, err = s.db.ExecContext(ctx, s.rebind(`UPDATE outbox SET attempts = attempts + 1, next_try_time = ?
+		res, err = s.w.ExecContext(ctx, s.rebind(`UPDATE outbox SET attempts = attempts + 1, next_try_time = ?
 			WHERE id = ? AND sent_time = 0 AND next_try_time <= ?`), micros(now.Add(lease)), n.ID, micros(now))
 		if err != nil {
 			return nil, s.wrap(err, "claim notification")
@@ -51,6 +51,6 @@ func (s *DB) ClaimNotifications(ctx context.Context, now time.Time, lease time.D
 
 // MarkNotificationSent records a delivery.
 func (s *DB) MarkNotificationSent(ctx context.Context, id string, at time.Time) error {
-	_, err := s.db.ExecContext(ctx, s.rebind(`UPDATE outbox SET sent_time = ? WHERE id = ? AND sent_time = 0`), micros(at), id)
+	_, err := s.w.ExecContext(ctx, s.rebind(`UPDATE outbox SET sent_time = ? WHERE id = ? AND sent_time = 0`), micros(at), id)
 	return s.wrap(err, "mark notification sent")
 }

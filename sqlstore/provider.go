@@ -120,6 +120,33 @@ func (s *DB) Providers(ctx context.Context, limit int) ([]*carehex.Provider, err
 	return out, nil
 }
 
+// maxProvidersByID keeps one read's placeholders well within both databases'
+// limits; a dispatch ranks at most a few dozen.
+const maxProvidersByID = 1000
+
+// ProvidersByID reads the named providers with their skills, two queries
+// however many; IDs not on the roster are left out.
+func (s *DB) ProvidersByID(ctx context.Context, ids []string) ([]*carehex.Provider, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	if len(ids) > maxProvidersByID {
+		return nil, carehex.Errorf(carehex.EINVALID, "ids", "at most %d providers at a time", maxProvidersByID)
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	out, err := queryAll(ctx, s, "read providers", scanProvider, s.rebind(providerSelect+` WHERE id IN (`+placeholders(len(ids))+`)`), args...)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.loadSkills(ctx, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // loadSkills fills in the skills of ps with one query.
 func (s *DB) loadSkills(ctx context.Context, ps []*carehex.Provider) error {
 	if len(ps) == 0 {

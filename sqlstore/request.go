@@ -27,6 +27,16 @@ var errKeyClaimed = errors.New("idempotency key claimed concurrently")
 // audit record in one transaction. An idempotency key is claimed in that same
 // transaction, so of two racing calls with one key exactly one creates.
 func (s *DB) CreateServiceRequest(ctx context.Context, r *carehex.ServiceRequest, fingerprint string) (*carehex.ServiceRequest, bool, error) {
+	out, replayed, err := s.CreateServiceRequestWith(ctx, r, fingerprint)
+	if err != nil {
+		return nil, false, err
+	}
+	return out.Request, replayed, nil
+}
+
+// CreateServiceRequestWith is CreateServiceRequest handing back the resident
+// and service type the transaction read (nil on a replay).
+func (s *DB) CreateServiceRequestWith(ctx context.Context, r *carehex.ServiceRequest, fingerprint string) (*carehex.NewRequest, bool, error) {
 	if r == nil {
 		return nil, false, carehex.Errorf(carehex.EINVALID, "request", "request is required")
 	}
@@ -37,7 +47,7 @@ func (s *DB) CreateServiceRequest(ctx context.Context, r *carehex.ServiceRequest
 	// get its first answer.
 	if key != "" && len(key) <= 200 {
 		if out, err := s.replay(ctx, actor, key, fingerprint); out != nil || err != nil {
-			return out, out != nil, err
+			return replayOf(out), out != nil, err
 		}
 	}
 	now := s.stamp()
@@ -48,13 +58,17 @@ func (s *DB) CreateServiceRequest(ctx context.Context, r *carehex.ServiceRequest
 	n.ID, n.Status, n.CreatedBy, n.CreateTime, n.UpdateTime = carehex.NewID("req"), carehex.StatusPending, actor, now, now
 	n.ProviderID, n.VisitID, n.CancelReason = "", "", ""
 	n.WindowStart, n.WindowEnd = precise(n.WindowStart), precise(n.WindowEnd)
+	var (
+		res *carehex.Resident
+		svc *carehex.ServiceType
+	)
 	err := s.inTx(ctx, "create service request", func(tx *sql.Tx) error {
-		if err := s.residentServed(ctx, tx, n.ResidentID); err != nil {
+		var err error
+		if res, err = s.residentServed(ctx, tx, n.ResidentID); err != nil {
 			return err
 		}
-		var one int
-		err := tx.QueryRowContext(ctx, s.rebind(`SELECT 1 FROM service_types WHERE code = ? AND retired = 0`),
-			n.ServiceCode).Scan(&one)
+		svc, err = scanServiceType(tx.QueryRowContext(ctx, s.rebind(serviceTypeSelect+` WHERE code = ? AND retired = 0`),
+			n.ServiceCode))
 		if errors.Is(err, sql.ErrNoRows) {
 			return carehex.Errorf(carehex.EINVALID, "service_code", "unknown service_code %q", n.ServiceCode)
 		}
@@ -64,6 +78,7 @@ func (s *DB) CreateServiceRequest(ctx context.Context, r *carehex.ServiceRequest
 		if n.CallID != "" {
 			// The call must be one the PBX reported: its recording is found
 			// through it.
+			var one int
 			err := tx.QueryRowContext(ctx, s.rebind(`SELECT 1 FROM calls WHERE call_id = ?`), n.CallID).Scan(&one)
 			if errors.Is(err, sql.ErrNoRows) {
 				return carehex.Errorf(carehex.ENOTFOUND, "call_id", "no call %q reported by the telephone system", n.CallID)
@@ -106,14 +121,22 @@ func (s *DB) CreateServiceRequest(ctx context.Context, r *carehex.ServiceRequest
 		if out == nil && err == nil {
 			err = carehex.Internal(errKeyClaimed, "idempotency key claimed but not readable")
 		}
-		return out, out != nil, err
+		return replayOf(out), out != nil, err
 	}
 	if err != nil {
 		return nil, false, err
 	}
 	s.publish(ctx, append(requestNotices(n.ID, n.ResidentID, ""), carehex.DispatchNotice)...)
 	*r = n
-	return &n, false, nil
+	return &carehex.NewRequest{Request: &n, Resident: res, ServiceType: svc}, false, nil
+}
+
+// replayOf is the answer to a replayed create: the first request alone.
+func replayOf(r *carehex.ServiceRequest) *carehex.NewRequest {
+	if r == nil {
+		return nil
+	}
+	return &carehex.NewRequest{Request: r}
 }
 
 // replay returns the request an idempotency key was first used for, nil if

@@ -322,7 +322,7 @@ func (s *DB) ImportResidents(ctx context.Context, rs []*carehex.Resident) error 
 	}
 	// A bulk load changes the shape of the data at once; fresh statistics
 	// keep the planner on the search indexes.
-	if _, err := s.db.ExecContext(ctx, "ANALYZE"); err != nil {
+	if _, err := s.w.ExecContext(ctx, "ANALYZE"); err != nil {
 		return s.wrap(err, "analyze")
 	}
 	return nil

@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -44,7 +45,13 @@ var migrations embed.FS
 // DB is the system of record. It implements every store interface of the
 // root package; it is safe for concurrent use.
 type DB struct {
-	db      *sql.DB
+	db *sql.DB
+	// w runs every write transaction. On SQLite it is one connection of
+	// its own: SQLite commits one writer at a time anyway, and writers
+	// queued for that connection wait in Go instead of sleeping in the busy
+	// handler while holding a connection readers need. On PostgreSQL it is
+	// db.
+	w       *sql.DB
 	dialect string
 	now     carehex.Clock
 	unlock  func()                    // releases the SQLite file's shared lock (lock_unix.go)
@@ -83,16 +90,24 @@ func Open(ctx context.Context, dsn string, clock carehex.Clock) (*DB, error) {
 		if err != nil {
 			return nil, carehex.Internal(err, "open postgres")
 		}
-		s.db.SetMaxOpenConns(32)
-		s.db.SetMaxIdleConns(8)
+		// pgx keeps each connection's statements prepared
+		// (QueryExecModeCacheStatement, its default), so a query is parsed
+		// and planned once per connection. The pool is sized for the
+		// machine: more connections than the database's CPUs can run only
+		// queue inside PostgreSQL, at the cost of a backend process each.
+		n := postgresPoolSize()
+		s.db.SetMaxOpenConns(n)
+		s.db.SetMaxIdleConns(n)
 		s.db.SetConnMaxIdleTime(5 * time.Minute)
+		s.w = s.db
 	} else {
 		s.dialect = DialectSQLite
-		s.db, err = openSQLite(dsn)
+		s.db, s.w, err = openSQLite(dsn)
 		if err != nil {
 			return nil, err
 		}
 		if s.unlock, err = lockShared(dsn); err != nil {
+			s.w.Close()
 			s.db.Close()
 			return nil, err
 		}
@@ -127,16 +142,30 @@ func Open(ctx context.Context, dsn string, clock carehex.Clock) (*DB, error) {
 	return s, nil
 }
 
-func openSQLite(path string) (*sql.DB, error) {
+// postgresPoolSize is four connections per CPU of this process, at least 8
+// and at most 32: enough to keep the database busy while some wait on the
+// network or a lock.
+func postgresPoolSize() int {
+	return min(max(4*runtime.GOMAXPROCS(0), 8), 32)
+}
+
+// sqliteReaders is the size of SQLite's read pool: in WAL mode readers do not
+// wait on each other or on the writer, so the CPUs bound them.
+func sqliteReaders() int {
+	return max(2*runtime.GOMAXPROCS(0), 8)
+}
+
+// openSQLite opens the read pool and the one writer connection.
+func openSQLite(path string) (readers, writer *sql.DB, err error) {
 	if strings.ContainsRune(path, '?') {
 		// The driver reads everything after '?' as its own parameters.
-		return nil, carehex.Errorf(carehex.EINVALID, "dsn", "SQLite file path %q must not contain '?'", path)
+		return nil, nil, carehex.Errorf(carehex.EINVALID, "dsn", "SQLite file path %q must not contain '?'", path)
 	}
 	if dir := filepath.Dir(path); dir != "" {
 		// The file holds residents' names, addresses and ID numbers: only the
 		// account running carehex may list or read it.
 		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return nil, carehex.Internal(err, "create database directory")
+			return nil, nil, carehex.Internal(err, "create database directory")
 		}
 	}
 	// SQLite creates a new file 0644 (less the umask) and gives its -wal and
@@ -144,24 +173,37 @@ func openSQLite(path string) (*sql.DB, error) {
 	// keeps all three private; an existing file is narrowed the same way.
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, carehex.Internal(err, "create database file")
+		return nil, nil, carehex.Internal(err, "create database file")
 	}
 	f.Close()
 	if err := privateFiles(path); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// WAL lets readers go on while one writer commits; busy_timeout makes
 	// writers queue instead of failing; immediate transactions take the write
 	// lock at BEGIN, so a read-then-write transaction cannot deadlock with
-	// another one upgrading its lock at the same time.
+	// another one upgrading its lock at the same time. The busy handler now
+	// waits only for another process (a backup, the CLI); this one's
+	// writers queue for the writer connection.
 	q := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_txlock=immediate"
-	db, err := sql.Open("sqlite", path+"?"+q)
-	if err != nil {
-		return nil, carehex.Internal(err, "open sqlite")
+	open := func(conns int) (*sql.DB, error) {
+		c, err := sqlite.NewConnector(path + "?" + q)
+		if err != nil {
+			return nil, carehex.Internal(err, "open sqlite")
+		}
+		db := sql.OpenDB(stmtConnector{c})
+		db.SetMaxOpenConns(conns)
+		db.SetMaxIdleConns(conns)
+		return db, nil
 	}
-	db.SetMaxOpenConns(16)
-	db.SetMaxIdleConns(16)
-	return db, nil
+	if writer, err = open(1); err != nil {
+		return nil, nil, err
+	}
+	if readers, err = open(sqliteReaders()); err != nil {
+		writer.Close()
+		return nil, nil, err
+	}
+	return readers, writer, nil
 }
 
 // privateFiles narrows the SQLite file and its -wal and -shm companions to
@@ -204,7 +246,7 @@ func (s *DB) migrate(ctx context.Context) error {
 		}
 		opts = append(opts, goose.WithSessionLocker(locker))
 	}
-	p, err := goose.NewProvider(dialect, s.db, sub, opts...)
+	p, err := goose.NewProvider(dialect, s.w, sub, opts...)
 	if err != nil {
 		return carehex.Internal(err, "migrations")
 	}
@@ -217,11 +259,15 @@ func (s *DB) migrate(ctx context.Context) error {
 // Close closes the database.
 func (s *DB) Close() error {
 	s.stopSealer()
+	var err error
 	if s.dialect == DialectSQLite {
 		// Keeps the query planner's statistics fresh at no cost to callers.
-		_, _ = s.db.Exec("PRAGMA optimize")
+		_, _ = s.w.Exec("PRAGMA optimize")
+		err = s.w.Close()
 	}
-	err := s.db.Close()
+	if e := s.db.Close(); err == nil {
+		err = e
+	}
 	if s.unlock != nil {
 		s.unlock()
 	}
@@ -274,7 +320,7 @@ type querier interface {
 // inTx runs fn in one transaction and commits it, so that everything fn
 // writes (a change, its event, its audit record) lands together or not at all.
 func (s *DB) inTx(ctx context.Context, what string, fn func(tx *sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return s.wrap(err, what+": begin")
 	}

@@ -426,6 +426,30 @@ func TestProviders(t *testing.T) {
 		if one, _ := e.Providers(ctx, 1); len(one) != 1 {
 			t.Errorf("Providers(1) returned %d", len(one))
 		}
+
+		// ProvidersByID: the named ones with their skills, unknown IDs left out.
+		byID, err := e.ProvidersByID(ctx, []string{p2.ID, "prv_nope", p.ID})
+		if err != nil {
+			t.Fatalf("ProvidersByID: %v", err)
+		}
+		slices.SortFunc(byID, func(a, b *carehex.Provider) int { return strings.Compare(a.ID, b.ID) })
+		want := []*carehex.Provider{got, all[1]}
+		slices.SortFunc(want, func(a, b *carehex.Provider) int { return strings.Compare(a.ID, b.ID) })
+		show := func(ps []*carehex.Provider) string {
+			var b strings.Builder
+			for _, p := range ps {
+				fmt.Fprintf(&b, "%+v\n", *p)
+			}
+			return b.String()
+		}
+		if show(byID) != show(want) {
+			t.Errorf("ProvidersByID =\n%swant\n%s", show(byID), show(want))
+		}
+		if none, err := e.ProvidersByID(ctx, nil); err != nil || len(none) != 0 {
+			t.Errorf("ProvidersByID(nil) = %v, %v", none, err)
+		}
+		_, err = e.ProvidersByID(ctx, make([]string, maxProvidersByID+1))
+		wantErr(t, err, carehex.EINVALID, "ids")
 	})
 }
 
@@ -457,6 +481,27 @@ func TestCreateServiceRequest(t *testing.T) {
 			t.Errorf("audit = %+v", recs)
 		}
 
+		// CreateServiceRequestWith hands back what its transaction read.
+		with, replayed, err := e.CreateServiceRequestWith(ctx, &carehex.ServiceRequest{ResidentID: res.ID, ServiceCode: "meal_delivery",
+			Urgency: carehex.UrgencySoon, IdempotencyKey: "with-1"}, "fp-with")
+		if err != nil || replayed {
+			t.Fatalf("CreateServiceRequestWith = %v, replayed %v", err, replayed)
+		}
+		wantRes, _ := e.Resident(ctx, res.ID)
+		wantSvc, _ := e.ServiceType(ctx, "meal_delivery")
+		if fmt.Sprintf("%+v", with.Resident) != fmt.Sprintf("%+v", wantRes) ||
+			fmt.Sprintf("%+v", with.ServiceType) != fmt.Sprintf("%+v", wantSvc) || with.Request.Status != carehex.StatusPending {
+			t.Errorf("CreateServiceRequestWith = %+v / %+v / %+v\nwant %+v / %+v", with.Request, with.Resident, with.ServiceType, wantRes, wantSvc)
+		}
+		again, replayed, err := e.CreateServiceRequestWith(ctx, &carehex.ServiceRequest{ResidentID: res.ID, ServiceCode: "meal_delivery",
+			Urgency: carehex.UrgencySoon, IdempotencyKey: "with-1"}, "fp-with")
+		if err != nil || !replayed || again.Request.ID != with.Request.ID || again.Resident != nil || again.ServiceType != nil {
+			t.Errorf("replayed CreateServiceRequestWith = %+v, %v, %v", again, replayed, err)
+		}
+		if _, err := e.TransitionRequest(ctx, with.Request.ID, carehex.StatusCancelled, "", "test"); err != nil {
+			t.Fatal(err)
+		}
+
 		anon, _, err := e.CreateServiceRequest(context.Background(), &carehex.ServiceRequest{ResidentID: res.ID,
 			ServiceCode: "fall_help", Urgency: carehex.UrgencyEmergency}, "")
 		if err != nil || anon.CreatedBy != "system" {
@@ -464,7 +509,7 @@ func TestCreateServiceRequest(t *testing.T) {
 		}
 
 		list, err := e.ServiceRequests(ctx, carehex.RequestFilter{ResidentID: res.ID})
-		if err != nil || len(list) != 2 {
+		if err != nil || len(list) != 3 {
 			t.Fatalf("ServiceRequests = %v, %v", list, err)
 		}
 		if _, err := e.TransitionRequest(ctx, anon.ID, carehex.StatusCancelled, "", "duplicate"); err != nil {
