@@ -372,7 +372,7 @@ func TestEdge(t *testing.T) {
 		{"bad lat", "POST", "/m/v1/heartbeat", tok, `{"lat":99,"lng":118,"available":true}`, 400, "lat"},
 		{"array", "POST", "/m/v1/heartbeat", tok, `[1]`, 400, "body"},
 		{"too large", "POST", "/m/v1/heartbeat", tok, `{"x":"` + strings.Repeat("a", 20<<10) + `"}`, 413, "body"},
-		{"bad wait", "GET", "/m/v1/offers?wait=31", tok, nil, 400, "wait"},
+		{"bad wait", "GET", "/m/v1/offers?wait=56", tok, nil, 400, "wait"},
 		{"no offer", "POST", "/m/v1/offers/off_nope/accept", tok, nil, 404, ""},
 		{"no visit", "POST", "/m/v1/visits/vis_nope/events", tok, `{"event_id":"e","type":"arrive","lat":36.8,"lng":118.05,"device_time":"2026-03-02T01:00:00Z"}`, 404, ""},
 		{"bad type", "POST", "/m/v1/visits/vis_nope/events", tok, `{"event_id":"e","type":"teleport","lat":36.8,"lng":118.05,"device_time":"2026-03-02T01:00:00Z"}`, 400, "type"},

@@ -103,8 +103,8 @@ func DefaultConfig() Config {
 		MaxClockSkew:   carehex.DefaultClockSkew, // the store orders events with the same skew
 		MaxEventAge:    7 * 24 * time.Hour,
 		Reconcile:      20 * time.Second,
-		MaxWait:        30 * time.Second,
-		KeepAlive:      15 * time.Second,
+		MaxWait:        55 * time.Second,
+		KeepAlive:      25 * time.Second,
 		StreamLifetime: 30 * time.Minute,
 		RevealFor:      2 * time.Hour,
 		DayZone:        time.FixedZone("CST", 8*3600),

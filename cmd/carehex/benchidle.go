@@ -46,7 +46,7 @@ type idleResult struct {
 	Requests       int     `json:"requests"`    // requests the burst created (one per phone asked)
 	Offered        int     `json:"offered"`     // phones that held an offer by the end
 	NotOffered     int     `json:"not_offered"` // phones that never did
-	LongPolls      int     `json:"long_polls"`  // phones long-polling ?wait=30
+	LongPolls      int     `json:"long_polls"`  // phones long-polling ?wait=55
 	Streams        int     `json:"streams"`     // phones on the SSE stream
 	IdleCalls      int64   `json:"idle_calls"`  // phone calls answered in the idle window (heartbeats, long polls ending)
 	Errors         int     `json:"errors"`      // failed phone or console calls
@@ -790,7 +790,7 @@ func (b *idleBench) pollPhone(ctx context.Context, ph *idlePhone, connected chan
 		var got struct {
 			Offers []idleOffer `json:"offers"`
 		}
-		err := b.mobile(ctx, ph, http.MethodGet, "/m/v1/offers?wait=30", nil, &got)
+		err := b.mobile(ctx, ph, http.MethodGet, "/m/v1/offers?wait=55", nil, &got)
 		if ctx.Err() != nil {
 			return
 		}

@@ -396,7 +396,7 @@ async function offersLoop(signal) {
   while (!signal.aborted) {
     try {
       if (poll) {
-        const r = await call(state.token, "GET", "/m/v1/offers?wait=25", undefined, signal);
+        const r = await call(state.token, "GET", "/m/v1/offers?wait=55", undefined, signal);
         r.offers.forEach(addOffer);
         failures = 0;
         continue;
