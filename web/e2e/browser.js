@@ -93,3 +93,31 @@ export async function assertNoUntranslated(page, what = page.url()) {
   const bad = await untranslatedText(page);
   if (bad.length) throw new Error(`untranslated text on ${what}:\n  ${bad.join("\n  ")}`);
 }
+
+// The waits the scenarios share: until a locator's text matches (a string it
+// contains, or a RegExp), or an attribute has a value, up to two minutes
+// (the machine may be slow and busy); then the test fails naming both.
+const PATIENCE = 120_000;
+
+export async function assertText(loc, want) {
+  const re = want instanceof RegExp ? want : null;
+  const deadline = Date.now() + PATIENCE;
+  let got = "";
+  while (Date.now() < deadline) {
+    got = ((await loc.first().textContent({ timeout: PATIENCE })) || "").trim();
+    if (re ? re.test(got) : got.includes(want)) return;
+    await loc.page().waitForTimeout(200);
+  }
+  throw new Error(`text of ${loc}: got ${JSON.stringify(got)}, want ${want}`);
+}
+
+export async function assertAttr(loc, name, want) {
+  const deadline = Date.now() + PATIENCE;
+  let got = null;
+  while (Date.now() < deadline) {
+    got = await loc.first().getAttribute(name, { timeout: PATIENCE });
+    if (got === want) return;
+    await loc.page().waitForTimeout(200);
+  }
+  throw new Error(`${name} of ${loc}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
+}

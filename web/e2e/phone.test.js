@@ -13,7 +13,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, test } from "node:test";
-import { assertNoUntranslated, launch, screenshot, watch } from "./browser.js";
+import { assertAttr, assertText, assertNoUntranslated, launch, screenshot, watch } from "./browser.js";
 import { AuthService, DispatchService, IntakeService, ProviderService, ResidentService } from "../static/gen/carehex.js";
 import { wgs84ToGcj02 } from "../static/phone/navlinks.js";
 
@@ -192,27 +192,4 @@ async function waitState(page, want) {
 async function box44(loc, what) {
   const b = await loc.boundingBox();
   assert.ok(b && b.width >= 44 && b.height >= 44, `${what} is ${b?.width}×${b?.height}, under 44 px`);
-}
-
-async function assertText(loc, want) {
-  const re = want instanceof RegExp ? want : null;
-  const deadline = Date.now() + WAIT.timeout;
-  let got = "";
-  while (Date.now() < deadline) {
-    got = ((await loc.first().textContent({ timeout: WAIT.timeout })) || "").trim();
-    if (re ? re.test(got) : got.includes(want)) return;
-    await loc.page().waitForTimeout(200);
-  }
-  assert.fail(`text of ${loc}: got ${JSON.stringify(got)}, want ${want}`);
-}
-
-async function assertAttr(loc, name, want) {
-  const deadline = Date.now() + WAIT.timeout;
-  let got = null;
-  while (Date.now() < deadline) {
-    got = await loc.first().getAttribute(name, { timeout: WAIT.timeout });
-    if (got === want) return;
-    await loc.page().waitForTimeout(200);
-  }
-  assert.fail(`${name} of ${loc}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
 }

@@ -11,7 +11,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, test } from "node:test";
-import { launch, screenshot, watch } from "./browser.js";
+import { assertAttr, assertText, launch, screenshot, watch } from "./browser.js";
 
 const seed = JSON.parse(readFileSync(process.env.CAREHEX_E2E_SEED || new URL("./seed.json", import.meta.url), "utf8"));
 const WAIT = { timeout: 120_000 }; // generous: the machine may be slow and busy
@@ -219,29 +219,4 @@ async function logRequest(code) {
     if (Date.now() > deadline) assert.fail(`request for ${code} not logged`);
     await op.waitForTimeout(200);
   }
-}
-
-// assertText waits until the locator's text matches.
-async function assertText(loc, want) {
-  const re = want instanceof RegExp ? want : null;
-  const deadline = Date.now() + WAIT.timeout;
-  let got = "";
-  while (Date.now() < deadline) {
-    got = ((await loc.first().textContent({ timeout: WAIT.timeout })) || "").trim();
-    if (re ? re.test(got) : got.includes(want)) return;
-    await loc.page().waitForTimeout(200);
-  }
-  assert.fail(`text of ${loc}: got ${JSON.stringify(got)}, want ${want}`);
-}
-
-// assertAttr waits until the locator's attribute has the value.
-async function assertAttr(loc, name, want) {
-  const deadline = Date.now() + WAIT.timeout;
-  let got = null;
-  while (Date.now() < deadline) {
-    got = await loc.first().getAttribute(name, { timeout: WAIT.timeout });
-    if (got === want) return;
-    await loc.page().waitForTimeout(200);
-  }
-  assert.fail(`${name} of ${loc}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
 }
