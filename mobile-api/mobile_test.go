@@ -503,4 +503,7 @@ func TestWithdrawnVisit(t *testing.T) {
 	if strings.Contains(r.raw, "市医院") {
 		t.Fatalf("the operator's words reached the phone: %s", r.raw)
 	}
+	if _, ok := v["resident"]; ok {
+		t.Fatalf("the withdrawn job still carries the elder's details: %s", r.raw)
+	}
 }

@@ -79,7 +79,9 @@ func (s *Server) visitOut(ctx context.Context, v *carehex.Visit, withResident bo
 		req.CancelReason != "no_show" { // a no-show is the carer's own report, not a withdrawal
 		out.Withdrawn, out.CancelReason = true, carehex.CancelReasonCode(req.CancelReason)
 	}
-	if withResident && s.reveal(v) {
+	// A job the hotline withdrew is no longer the carer's: the elder's
+	// phone, address and notes go with it (minimum necessary).
+	if withResident && !out.Withdrawn && s.reveal(v) {
 		res, err := s.store.Resident(ctx, req.ResidentID)
 		if err != nil {
 			return nil, err

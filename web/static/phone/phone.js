@@ -806,7 +806,8 @@ function renderJob() {
     return;
   }
   const name = serviceName(job.service_code, en());
-  const r = job.resident;
+  // A withdrawn job keeps no trace of the elder's phone, address or notes.
+  const r = job.withdrawn ? null : job.resident;
   const card = h("article", { class: "card job", "data-testid": "job", "data-visit-id": job.id },
     h("header", { class: "job-head" },
       h("h2", { text: name }),
