@@ -28,6 +28,10 @@ const (
 	// TopicOutbox: a family notification was written to the outbox. ID is
 	// empty: the relay wakes and sends what is due.
 	TopicOutbox
+	// TopicCall: the telephone system reported a call event at an
+	// extension (ringing, answered, …). ID is the extension: the console
+	// signed in there pops the caller's card.
+	TopicCall
 )
 
 // DispatchNotice wakes the dispatchers.
@@ -37,9 +41,9 @@ var DispatchNotice = Notice{Topic: TopicDispatch}
 var OutboxNotice = Notice{Topic: TopicOutbox}
 
 var topicNames = [...]string{TopicProvider: "provider", TopicRequest: "request", TopicResident: "resident", TopicConsole: "console",
-	TopicDispatch: "dispatch", TopicOutbox: "outbox"}
+	TopicDispatch: "dispatch", TopicOutbox: "outbox", TopicCall: "call"}
 
-// String is the topic's name: provider, request, resident, console, dispatch or outbox.
+// String is the topic's name: provider, request, resident, console, dispatch, outbox or call.
 func (t Topic) String() string {
 	if t.Valid() {
 		return topicNames[t]
@@ -47,17 +51,17 @@ func (t Topic) String() string {
 	return fmt.Sprintf("topic(%d)", uint8(t))
 }
 
-// Valid reports whether t is one of the six topics.
-func (t Topic) Valid() bool { return t >= TopicProvider && t <= TopicOutbox }
+// Valid reports whether t is one of the seven topics.
+func (t Topic) Valid() bool { return t >= TopicProvider && t <= TopicCall }
 
 // ParseTopic is String's inverse.
 func ParseTopic(s string) (Topic, error) {
-	for t := TopicProvider; t <= TopicOutbox; t++ {
+	for t := TopicProvider; t <= TopicCall; t++ {
 		if topicNames[t] == s {
 			return t, nil
 		}
 	}
-	return 0, Errorf(EINVALID, "topic", "unknown notice topic %q (want provider, request, resident, console, dispatch or outbox)", s)
+	return 0, Errorf(EINVALID, "topic", "unknown notice topic %q (want provider, request, resident, console, dispatch, outbox or call)", s)
 }
 
 // Notice says "something about Topic/ID changed" and nothing else: no

@@ -25,7 +25,9 @@ import (
 // re-reads through Twirp, where each call checks its role).
 //
 // Events: "changed" (data {}) at most once per Coalesce however many
-// notices arrive, a ": keepalive" comment every KeepAlive (the first past
+// notices arrive; "call" (data {}) at once when the telephone system reports
+// a call event at the extension the console named (?extension=8001), so the
+// console asks IntakeService/GetActiveCall and pops the caller's card; a ": keepalive" comment every KeepAlive (the first past
 // each Reconcile re-checks the token, so a logged-out or expired session's
 // stream ends within Reconcile + KeepAlive; every "changed" re-checks it
 // too), and the stream ends after Lifetime so the browser reconnects and
@@ -95,6 +97,16 @@ func (c *ConsoleStream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	wake, unsubscribe := notices.Subscribe(carehex.ConsoleNotice)
 	defer unsubscribe()
+	var ring <-chan struct{} // nil: no extension, never ready
+	if ext := r.URL.Query().Get("extension"); ext != "" {
+		if len(ext) > carehex.MaxExtensionLen {
+			http.Error(w, "extension is too long", http.StatusBadRequest)
+			return
+		}
+		var stop func()
+		ring, stop = notices.Subscribe(carehex.Notice{Topic: carehex.TopicCall, ID: ext})
+		defer stop()
+	}
 
 	rc := http.NewResponseController(w)
 	_ = rc.SetReadDeadline(time.Time{}) // a stream outlives the server's ReadTimeout
@@ -143,6 +155,10 @@ func (c *ConsoleStream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		case <-keep.C:
 			if (time.Since(checked) >= recheck && !alive()) || !write(": keepalive\n\n") {
+				return
+			}
+		case <-ring:
+			if !alive() || !write("event: call\ndata: {}\n\n") {
 				return
 			}
 		case <-wake:

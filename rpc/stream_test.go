@@ -113,3 +113,63 @@ func TestConsoleStream(t *testing.T) {
 		t.Fatal("revoked session's stream still open 2 s after a notice")
 	}
 }
+
+// A console that names its extension gets a "call" event when the
+// telephone system records a call event there (the screen pop).
+func TestConsoleStreamCall(t *testing.T) {
+	ts := newServer(t, backends[0])
+	hub := notify.NewHub()
+	ts.Store.SetPublisher(hub, nil)
+	srv := httptest.NewServer(&rpc.ConsoleStream{Store: ts.Store, Notices: hub})
+	t.Cleanup(srv.Close)
+	token := ts.issue(t, carehex.RoleOperator)
+	req, _ := http.NewRequest("GET", srv.URL+"?extension=8001", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("console stream: HTTP %d", resp.StatusCode)
+	}
+	events := make(chan string, 16)
+	go func() {
+		defer close(events)
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			if ev, ok := strings.CutPrefix(sc.Text(), "event: "); ok {
+				events <- ev
+			}
+		}
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for hub.Subscriptions() < 2 { // the board's notices and the extension's calls
+		if time.Now().After(deadline) {
+			t.Fatal("the stream never subscribed to its extension")
+		}
+		time.Sleep(time.Millisecond) // no other signal from the handler
+	}
+	ctx := context.Background()
+	ring := func(ext string) {
+		t.Helper()
+		if _, err := ts.Store.RecordCallEvent(ctx, &carehex.CallEvent{CallID: "c-" + ext, Event: carehex.CallRinging,
+			Caller: "13800000000", Extension: ext}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ring("8001")
+	for {
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				t.Fatal("the stream ended before the call event")
+			}
+			if ev == "call" {
+				return
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("no call event 5 s after the ringing at this extension")
+		}
+	}
+}

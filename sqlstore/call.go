@@ -79,6 +79,10 @@ func (s *DB) RecordCallEvent(ctx context.Context, e *carehex.CallEvent) (*carehe
 	if err != nil {
 		return nil, err
 	}
+	if out.Extension != "" {
+		// The console at that extension re-reads its call (the screen pop).
+		s.publish(ctx, carehex.Notice{Topic: carehex.TopicCall, ID: out.Extension})
+	}
 	return out, nil
 }
 

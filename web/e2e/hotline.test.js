@@ -110,12 +110,12 @@ test("a day's call: a new caller registered on the map, a visit done, a second o
   await testid(op, "extension").fill(extension);
   await testid(op, "extension").press("Tab");
 
-  // 1. The PBX: an unknown number rings at her extension. She takes it
-  // (F2); the lookup finds nobody and offers registration; Enter opens the
-  // form with the number in it.
+  // 1. The PBX: an unknown number rings at her extension. The console pops
+  // it by itself (the console stream's "call" event; no key pressed): the
+  // lookup finds nobody and offers registration; Enter opens the form with
+  // the number in it.
   const call1 = `hx-${tail}-1`;
   await pbx({ call_id: call1, event: "ringing", caller: number, extension, recording_ref: "" });
-  await op.keyboard.press("F2");
   await testid(op, "call-status").filter({ hasText: number }).waitFor(WAIT);
   assert.equal(await testid(op, "call-status").getAttribute("data-call-id"), call1);
   await testid(op, "register-new").waitFor(WAIT);
@@ -237,10 +237,9 @@ test("a day's call: a new caller registered on the map, a visit done, a second o
   await op.keyboard.press("Escape");
   await testid(op, "request-detail").waitFor({ state: "hidden", ...WAIT });
 
-  // 4. She calls again: her card pops this time.
+  // 4. She calls again: her card pops by itself this time.
   const call2 = `hx-${tail}-2`;
   await pbx({ call_id: call2, event: "ringing", caller: number, extension, recording_ref: "" });
-  await op.keyboard.press("F2");
   await op.locator(`[data-testid="call-status"][data-call-id="${call2}"]`).waitFor(WAIT);
   await op.locator(`[data-testid="search-result"][data-resident-id="${resident.id}"]`).waitFor(WAIT);
   await op.keyboard.press("Enter");

@@ -2,8 +2,9 @@
 // ringing at it as the PBX reported it (IntakeService/GetActiveCall). A
 // pick-up puts the caller's number into the lookup, so the card (or the
 // new-caller form) comes up, and requests logged meanwhile carry the call's
-// id, so the recording can be found from them. Until the push stream pops
-// calls by itself, the operator asks with the button (or F2).
+// id, so the recording can be found from them. The console stream pops a
+// ringing call by itself ("call" events for this extension: popCall); the
+// button (or F2) asks again by hand.
 import { canWrite, intake } from "./api.js";
 import { byTestId } from "./dom.js";
 import { say } from "./labels.js";
@@ -13,23 +14,40 @@ let callID = ""; // the call requests are logged during
 
 export const activeCallId = () => callID;
 
-export function setupCall() {
+// extension is the operator's extension as saved, or "".
+export const extension = () => (canWrite() && localStorage.getItem(KEY)) || "";
+
+// setupCall wires the desk; onExtension runs when the operator changes
+// their extension (the console re-opens its stream for the new one).
+export function setupCall(onExtension = () => {}) {
   const ext = byTestId("extension");
   ext.value = localStorage.getItem(KEY) || "";
-  ext.addEventListener("change", () => localStorage.setItem(KEY, ext.value.trim()));
-  byTestId("call-pickup").addEventListener("click", pickUp);
+  ext.addEventListener("change", () => { localStorage.setItem(KEY, ext.value.trim()); onExtension(); });
+  byTestId("call-pickup").addEventListener("click", () => pickUp());
   document.addEventListener("keydown", (e) => {
     if (e.key === "F2" && !byTestId("console").hidden && canWrite()) { e.preventDefault(); pickUp(); }
   });
 }
 
-async function pickUp() {
+// popCall is the screen pop: the telephone system reported a call event at
+// this extension. A new call fills the lookup (the caller's card, or the
+// new-caller form); the call already on screen, or none, changes nothing,
+// so a later "answered" or "hangup" never clears what the operator typed.
+export function popCall() {
+  if (canWrite() && !byTestId("console").hidden) pickUp(true);
+}
+
+async function pickUp(auto = false) {
   const out = byTestId("call-status");
   const ext = byTestId("extension").value.trim();
-  if (!ext) { out.textContent = say("请先填写分机号", "Enter your extension first"); byTestId("extension").focus(); return; }
+  if (!ext) {
+    if (!auto) { out.textContent = say("请先填写分机号", "Enter your extension first"); byTestId("extension").focus(); }
+    return;
+  }
   localStorage.setItem(KEY, ext);
   try {
     const { call } = await intake.getActiveCall({ extension: ext });
+    if (auto && call.call_id === callID) return;
     callID = call.call_id;
     out.textContent = say(`来电 ${call.caller || "未知号码"}`, `Call from ${call.caller || "unknown number"}`);
     out.dataset.callId = call.call_id;
@@ -38,6 +56,7 @@ async function pickUp() {
     search.dispatchEvent(new Event("input"));
     search.focus();
   } catch (e) {
+    if (auto) return;
     callID = "";
     delete out.dataset.callId;
     out.textContent = e.code === "not_found" ? say("此分机没有来电", "No call at this extension")

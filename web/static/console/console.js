@@ -15,7 +15,7 @@ import { refreshMap } from "./map.js";
 import { refreshProviders, resetProviders } from "./providers.js";
 import { refreshEscalations, setupEscalations } from "./escalation.js";
 import { setupRegister } from "./register.js";
-import { setupCall } from "./call.js";
+import { extension, popCall, setupCall } from "./call.js";
 // The one SSE reader of the pages (fetch-based, so the bearer token travels
 // in the header); the console stream speaks the same framing as the phone's.
 import { stream } from "/phone/mobileapi.js";
@@ -102,8 +102,13 @@ function startStream() {
     let delay = 3000;
     while (!ctl.signal.aborted && session.get()) {
       try {
-        delay = await stream(session.get().token, "/console/v1/stream", (name) => { if (name === "changed") poll(); },
-          ctl.signal, () => { delay = 3000; poll(); });
+        const ext = extension();
+        const path = "/console/v1/stream" + (ext ? "?extension=" + encodeURIComponent(ext) : "");
+        delay = await stream(session.get().token, path, (name) => {
+          if (name === "changed") poll();
+          else if (name === "call") popCall();
+        },
+          ctl.signal, () => { delay = 3000; poll(); popCall(); });
       } catch (e) {
         if (ctl.signal.aborted) return;
         if (e.status === 401) { session.clear(); showLogin(t("expired", "登录已过期，请重新登录")); return; }
@@ -185,7 +190,7 @@ setupLookup(() => { resetForm(); byTestId("service-input").focus(); });
 // A caller just registered (or edited) goes on the card, and the request
 // form follows, as for a caller found by the lookup.
 setupRegister((r) => select(r), (name) => switchTab(name));
-setupCall();
+setupCall(() => { if (session.get()) startStream(); });
 setupIntake(() => Promise.all([refreshBoard(), renderCard()]));
 setupBoard(openRequest);
 setupAlerts(openRequest);
