@@ -25,15 +25,22 @@ import (
 // re-reads through Twirp, where each call checks its role).
 //
 // Events: "changed" (data {}) at most once per Coalesce however many
-// notices arrive; "call" (data {}) at once when the telephone system reports
-// a call event at the extension the console named (?extension=8001), so the
-// console asks IntakeService/GetActiveCall and pops the caller's card; a ": keepalive" comment every KeepAlive (the first past
+// notices arrive; "call" (data {"call_id"}) when a call is active at the
+// extension the console named (?extension=8001): on connect, and at once
+// after each call event the telephone system reports there, so the console
+// asks IntakeService/GetActiveCall and pops the caller's card (no event when
+// the call has hung up: a console never asks for a call that is gone); a ": keepalive" comment every KeepAlive (the first past
 // each Reconcile re-checks the token, so a logged-out or expired session's
 // stream ends within Reconcile + KeepAlive; every "changed" re-checks it
 // too), and the stream ends after Lifetime so the browser reconnects and
 // is authenticated afresh.
 type ConsoleStream struct {
-	Store     carehex.AuthStore
+	Store carehex.AuthStore
+	// Calls answers the call active at an extension, for the "call"
+	// event; nil sends none.
+	Calls interface {
+		ActiveCall(ctx context.Context, extension string) (*carehex.Call, error)
+	}
 	Notices   carehex.Subscriber
 	Clock     carehex.Clock // default time.Now
 	Log       *slog.Logger  // default: discard
@@ -98,7 +105,11 @@ func (c *ConsoleStream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	wake, unsubscribe := notices.Subscribe(carehex.ConsoleNotice)
 	defer unsubscribe()
 	var ring <-chan struct{} // nil: no extension, never ready
-	if ext := r.URL.Query().Get("extension"); ext != "" {
+	ext := r.URL.Query().Get("extension")
+	if c.Calls == nil {
+		ext = ""
+	}
+	if ext != "" {
 		if len(ext) > carehex.MaxExtensionLen {
 			http.Error(w, "extension is too long", http.StatusBadRequest)
 			return
@@ -134,6 +145,18 @@ func (c *ConsoleStream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !write(": carehex console\nretry: 3000\n\n") {
 		return
 	}
+	// call tells the console of the call active at its extension, if any.
+	call := func() bool {
+		got, err := c.Calls.ActiveCall(ctx, ext)
+		if err != nil {
+			return carehex.ErrorCode(err) == carehex.ENOTFOUND
+		}
+		b, _ := json.Marshal(map[string]string{"call_id": got.CallID})
+		return write("event: call\ndata: " + string(b) + "\n\n")
+	}
+	if ext != "" && !call() {
+		return
+	}
 	keep := time.NewTicker(keepAlive)
 	defer keep.Stop()
 	// Coalescing: a burst of writes (a busy morning) is one "changed" per
@@ -158,7 +181,7 @@ func (c *ConsoleStream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		case <-ring:
-			if !alive() || !write("event: call\ndata: {}\n\n") {
+			if !alive() || !call() {
 				return
 			}
 		case <-wake:

@@ -120,7 +120,7 @@ func TestConsoleStreamCall(t *testing.T) {
 	ts := newServer(t, backends[0])
 	hub := notify.NewHub()
 	ts.Store.SetPublisher(hub, nil)
-	srv := httptest.NewServer(&rpc.ConsoleStream{Store: ts.Store, Notices: hub})
+	srv := httptest.NewServer(&rpc.ConsoleStream{Store: ts.Store, Calls: ts.Store, Notices: hub})
 	t.Cleanup(srv.Close)
 	token := ts.issue(t, carehex.RoleOperator)
 	req, _ := http.NewRequest("GET", srv.URL+"?extension=8001", nil)

@@ -171,7 +171,7 @@ func (st *stack) wire(cfg *Config, clock carehex.Clock) error {
 
 	mux := http.NewServeMux()
 	mux.Handle("/twirp/", st.API.Handler())
-	mux.Handle("GET /console/v1/stream", &rpc.ConsoleStream{Store: store, Notices: st.Hub, Clock: clock, Log: log, Reconcile: st.reconcile})
+	mux.Handle("GET /console/v1/stream", &rpc.ConsoleStream{Store: store, Calls: store, Notices: st.Hub, Clock: clock, Log: log, Reconcile: st.reconcile})
 	mux.Handle("/m/v1/", mobile.Handler())
 	mux.Handle(cti.Path, cti.New(cfg.CTISecret, store, log))
 	mux.Handle("/", web.HandlerWith(web.Options{ImageOrigins: tiles}))

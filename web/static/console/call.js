@@ -30,10 +30,12 @@ export function setupCall(onExtension = () => {}) {
 }
 
 // popCall is the screen pop: the telephone system reported a call event at
-// this extension. A new call fills the lookup (the caller's card, or the
-// new-caller form); the call already on screen, or none, changes nothing,
-// so a later "answered" or "hangup" never clears what the operator typed.
-export function popCall() {
+// this extension, and the stream says which call is active there. A new
+// call fills the lookup (the caller's card, or the new-caller form); the
+// call already on screen changes nothing, so a later "answered" never
+// clears what the operator typed.
+export function popCall(data) {
+  if (data?.call_id === callID) return;
   if (canWrite() && !byTestId("console").hidden) pickUp(true);
 }
 

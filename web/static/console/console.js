@@ -104,11 +104,11 @@ function startStream() {
       try {
         const ext = extension();
         const path = "/console/v1/stream" + (ext ? "?extension=" + encodeURIComponent(ext) : "");
-        delay = await stream(session.get().token, path, (name) => {
+        delay = await stream(session.get().token, path, (name, data) => {
           if (name === "changed") poll();
-          else if (name === "call") popCall();
+          else if (name === "call") popCall(data);
         },
-          ctl.signal, () => { delay = 3000; poll(); popCall(); });
+          ctl.signal, () => { delay = 3000; poll(); });
       } catch (e) {
         if (ctl.signal.aborted) return;
         if (e.status === 401) { session.clear(); showLogin(t("expired", "登录已过期，请重新登录")); return; }
