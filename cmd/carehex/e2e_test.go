@@ -33,6 +33,9 @@ func TestMain(m *testing.M) {
 	if built.dir != "" {
 		os.RemoveAll(built.dir)
 	}
+	if smallDay.dir != "" {
+		os.RemoveAll(smallDay.dir)
+	}
 	os.Exit(code)
 }
 

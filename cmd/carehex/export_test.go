@@ -43,21 +43,16 @@ func TestSimulateThenOpenData(t *testing.T) {
 	if testing.Short() {
 		t.Skip("plays a simulated morning: a minute or more")
 	}
-	dir, out := t.TempDir(), t.TempDir()
+	dir, day := simulatedDay(t)
+	out := t.TempDir()
 	var stdout, stderr bytes.Buffer
-	err := run(context.Background(), []string{"simulate", "--preset", "small", "--data", dir, "--out", t.TempDir(), "--map", ""},
-		simEnv, strings.NewReader(""), &stdout, &stderr)
-	if err != nil {
-		t.Fatalf("simulate: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
-	}
 	var sim struct {
 		Requests int `json:"requests"`
 	}
-	lastJSON(t, stdout.String(), &sim)
+	lastJSON(t, day, &sim)
 
 	const k = 5
-	stdout.Reset()
-	err = run(context.Background(), []string{"export", "open-data", "--from", "2026-03-02", "--to", "2026-03-02", "--k", "5", "--data", dir, "--out", out},
+	err := run(context.Background(), []string{"export", "open-data", "--from", "2026-03-02", "--to", "2026-03-02", "--k", "5", "--data", dir, "--out", out},
 		simEnv, strings.NewReader(""), &stdout, &stderr)
 	if err != nil {
 		t.Fatalf("export: %v\n%s%s", err, stdout.String(), stderr.String())

@@ -55,17 +55,13 @@ func TestSimulateThenSettle(t *testing.T) {
 	if testing.Short() {
 		t.Skip("plays a simulated morning: a minute or more")
 	}
-	dir, out := t.TempDir(), t.TempDir()
+	dir, day := simulatedDay(t)
+	out := t.TempDir()
 	var stdout, stderr bytes.Buffer
-	err := run(context.Background(), []string{"simulate", "--preset", "small", "--data", dir, "--out", out, "--map", ""},
-		simEnv, strings.NewReader(""), &stdout, &stderr)
-	if err != nil {
-		t.Fatalf("simulate: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
-	}
 	var sim struct {
 		Completed int `json:"completed"`
 	}
-	lastJSON(t, stdout.String(), &sim)
+	lastJSON(t, day, &sim)
 
 	type figures struct {
 		Month           string `json:"month"`

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -32,6 +33,39 @@ func simEnv(k string) string {
 		return "error"
 	}
 	return ""
+}
+
+// smallDay is the small preset's simulated day, played once per test run
+// into a kept data directory (removed by TestMain) and shared by the tests
+// that read it afterwards (settlement, open data).
+var smallDay struct {
+	once   sync.Once
+	dir    string
+	stdout string
+	err    error
+}
+
+// simulatedDay returns the data directory of the small preset's day and
+// simulate's output, playing the day on the first call.
+func simulatedDay(t *testing.T) (dir, stdout string) {
+	t.Helper()
+	smallDay.once.Do(func() {
+		if smallDay.dir, smallDay.err = os.MkdirTemp("", "carehex-day-"); smallDay.err != nil {
+			return
+		}
+		var out, errOut bytes.Buffer
+		report := filepath.Join(smallDay.dir, "report")
+		smallDay.err = run(context.Background(), []string{"simulate", "--preset", "small", "--data", filepath.Join(smallDay.dir, "data"),
+			"--out", report, "--map", ""}, simEnv, strings.NewReader(""), &out, &errOut)
+		smallDay.stdout = out.String()
+		if smallDay.err != nil {
+			smallDay.stdout += "\nstderr:\n" + errOut.String()
+		}
+	})
+	if smallDay.err != nil {
+		t.Fatalf("simulate: %v\nstdout:\n%s", smallDay.err, smallDay.stdout)
+	}
+	return filepath.Join(smallDay.dir, "data"), smallDay.stdout
 }
 
 // TestSimulateSmall plays the small preset against an in-process server on
