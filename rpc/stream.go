@@ -38,9 +38,7 @@ type ConsoleStream struct {
 	Store carehex.AuthStore
 	// Calls answers the call active at an extension, for the "call"
 	// event; nil sends none.
-	Calls interface {
-		ActiveCall(ctx context.Context, extension string) (*carehex.Call, error)
-	}
+	Calls     carehex.CallStore
 	Notices   carehex.Subscriber
 	Clock     carehex.Clock // default time.Now
 	Log       *slog.Logger  // default: discard
