@@ -60,6 +60,9 @@ type DB struct {
 	// wakes the sealer when they commit; the sealer chains them (trail.go).
 	trail  pendingTrail
 	sealer *sealer
+	// checkpoint copies SQLite's log into the database file off the
+	// writer's path (checkpoint.go); nil on PostgreSQL.
+	checkpoint *checkpointer
 	// keys encrypt ID numbers at rest (datakey.go); keyCreated says a new
 	// key file was written when this store opened.
 	keys       *DataKeys
@@ -165,6 +168,7 @@ func Open(ctx context.Context, dsn string, clock carehex.Clock, opts ...Option) 
 		return nil, err
 	}
 	s.startSealer()
+	s.startCheckpointer()
 	return s, nil
 }
 
@@ -212,8 +216,8 @@ func openSQLite(path string) (readers, writer *sql.DB, err error) {
 	// waits only for another process (a backup, the CLI); this one's
 	// writers queue for the writer connection.
 	q := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_txlock=immediate"
-	open := func(conns int) (*sql.DB, error) {
-		c, err := sqlite.NewConnector(path + "?" + q)
+	open := func(conns int, extra string) (*sql.DB, error) {
+		c, err := sqlite.NewConnector(path + "?" + q + extra)
 		if err != nil {
 			return nil, carehex.Internal(err, "open sqlite")
 		}
@@ -222,10 +226,12 @@ func openSQLite(path string) (readers, writer *sql.DB, err error) {
 		db.SetMaxIdleConns(conns)
 		return db, nil
 	}
-	if writer, err = open(1); err != nil {
+	// The writer does not checkpoint the log itself: the store's
+	// checkpointer does, on a read connection (checkpoint.go).
+	if writer, err = open(1, "&_pragma=wal_autocheckpoint(0)"); err != nil {
 		return nil, nil, err
 	}
-	if readers, err = open(sqliteReaders()); err != nil {
+	if readers, err = open(sqliteReaders(), ""); err != nil {
 		writer.Close()
 		return nil, nil, err
 	}
@@ -285,6 +291,7 @@ func (s *DB) migrate(ctx context.Context) error {
 // Close closes the database.
 func (s *DB) Close() error {
 	s.stopSealer()
+	s.checkpoint.stop()
 	var err error
 	if s.dialect == DialectSQLite {
 		// Keeps the query planner's statistics fresh at no cost to callers.
@@ -359,6 +366,7 @@ func (s *DB) inTx(ctx context.Context, what string, fn func(tx *sql.Tx) error) e
 	if err := tx.Commit(); err != nil {
 		return s.wrap(err, what+": commit")
 	}
+	s.checkpoint.committed()
 	if wrote {
 		s.sealer.wake()
 	}
