@@ -64,6 +64,7 @@ func PrintTable(w io.Writer, runs []*Result) {
 	row("CPU measured", func(r *Result) string { return r.CPUSource })
 	row("CPU ms per request", num(func(r *Result) float64 { return r.CPUPerRequestMs }))
 	row("generator lag max ms", num(func(r *Result) float64 { return r.GenLagMaxms }))
+	row("target", func(r *Result) string { return fmt.Sprintf("%s ≤ %g", r.Target, r.TargetMs) })
 	row("target met", func(r *Result) string {
 		if r.Pass {
 			return "yes"
