@@ -1,7 +1,7 @@
 // One request in a dialog: its timeline (the append-only events), its offers,
 // and manual assignment from the ranked candidates with each one's factors.
 import { errorText, msg, roleName } from "/i18n.js";
-import { canWrite, dispatch, intake } from "./api.js";
+import { canDispatch, canWrite, dispatch, intake } from "./api.js";
 import { resident, services } from "./cache.js";
 import { byTestId, h, replace } from "./dom.js";
 import { CANCEL_REASONS, cancelReasonText, say, serviceName, statusKey, statusName, timeOf, urgencyName } from "./labels.js";
@@ -146,7 +146,7 @@ function candidate(r, c) {
       h("span", {}, Math.round(c.distance_m), " m · ", Math.round(c.eta_s / 60), say(" 分钟", " min")), " ",
       h("span", { class: "muted" }, lastSeen(c.last_seen_time)), " ",
       c.rankable ? h("span", { class: "score" }, say("得分 ", "score "), c.score.toFixed(2)) : null,
-      canWrite() && assignable ? assignButton(r, c, needsPhone) : null),
+      canDispatch() && assignable ? assignButton(r, c, needsPhone) : null),
     why(c) ? h("p", { class: "muted", dataset: { testid: "candidate-why" } }, why(c)) : null,
     c.rankable ? h("table", { class: "factors", dataset: { testid: "explanation" } },
       h("tr", {}, h("th", {}, say("因素", "Factor")), h("th", {}, say("数值", "Value")), h("th", {}, say("权重", "Weight")), h("th", {}, say("贡献", "Contribution"))),
