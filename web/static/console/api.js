@@ -44,3 +44,9 @@ const role = () => session.get()?.role;
 export const isOrgRole = () => ["org_dispatcher", "org_admin"].includes(role());
 export const canDispatch = () => ["operator", "admin", "org_dispatcher"].includes(role());
 export const canManageCarers = () => ["operator", "admin", "org_admin"].includes(role());
+// mayReadResident says whether the caller may read the elder of request r:
+// platform staff always; an organisation only while its carer holds the
+// job (the server refuses it otherwise, rpc/org.go, and shows another
+// organisation's carer as nobody).
+const HELD = ["REQUEST_STATUS_ASSIGNED", "REQUEST_STATUS_EN_ROUTE", "REQUEST_STATUS_IN_PROGRESS"];
+export const mayReadResident = (r) => !isOrgRole() || (HELD.includes(r.status) && Boolean(r.provider_id));
