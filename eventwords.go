@@ -122,6 +122,8 @@ func EventWords(e *Event, offers []*Offer) (providerID string, m Message) {
 		return "", Msg(MsgEscalation, "reason", e.Reason)
 	case e.Type == EventCreated:
 		return "", Message{}
+	case e.Type == EventRouted:
+		return "", Msg(MsgRoutedTo, "org", e.Reason)
 	}
 	return "", ReasonWords(e.Reason)
 }
