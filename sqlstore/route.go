@@ -162,6 +162,15 @@ func (s *DB) EndRoute(ctx context.Context, requestID, reason, actor string) erro
 	if actor == "" {
 		actor = actorOf(ctx)
 	}
+	// Most assignments are of requests never routed: a read settles those
+	// without a write transaction.
+	var n int
+	if err := s.db.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM org_routes WHERE request_id = ? AND end_time = 0`), requestID).Scan(&n); err != nil {
+		return s.wrap(err, "end route")
+	}
+	if n == 0 {
+		return nil
+	}
 	return s.inTx(ctx, "end route", func(tx *sql.Tx) error {
 		var id, org string
 		err := tx.QueryRowContext(ctx, s.rebind(`SELECT id, org_id FROM org_routes WHERE request_id = ? AND end_time = 0`), requestID).Scan(&id, &org)

@@ -87,7 +87,8 @@ export default {
 
     "routed_to": ["已转派给服务商“{org}”", "routed to the organisation {org}"],
     "org_slow": ["服务商“{org}”{after_s}内未派单", "the organisation {org} has not assigned a carer within {after_s}"],
-    "no_organisation": ["没有签约服务商覆盖该地区的“{service_code}”", "no contracted organisation serves {service_code} in this area"]
+    "no_organisation": ["没有签约服务商覆盖该地区的“{service_code}”", "no contracted organisation serves {service_code} in this area"],
+    "assigned_org": ["服务商调度派单", "assigned by the organisation's dispatcher"]
   },
   "reasons": {
     "caller_cancelled": ["来电人取消", "Caller cancelled"],
