@@ -52,6 +52,16 @@ func TestRoutes(t *testing.T) {
 		if q, err := e.OrgRoutes(ctx, b.ID, 0); err != nil || len(q) != 0 {
 			t.Errorf("OrgRoutes(b) = %+v, %v; want none", q, err)
 		}
+		// The organisation's scope (orgscope.go) follows the open route.
+		if ok, err := e.RequestOfOrg(ctx, a.ID, r.ID); !ok || err != nil {
+			t.Errorf("RequestOfOrg(routed) = %v, %v", ok, err)
+		}
+		if ok, _ := e.RequestOfOrg(ctx, b.ID, r.ID); ok {
+			t.Errorf("RequestOfOrg(another organisation) = true")
+		}
+		if ok, err := e.ResidentHeldByOrg(ctx, a.ID, res.ID); !ok || err != nil {
+			t.Errorf("ResidentHeldByOrg(routed) = %v, %v", ok, err)
+		}
 
 		// Due: listed once it is due, until one caller marks it late.
 		if due, err := e.DueRoutes(ctx, now.Add(5*time.Minute), 10); err != nil || len(due) != 0 {
@@ -81,6 +91,12 @@ func TestRoutes(t *testing.T) {
 		if err != nil || len(all) != 2 || all[0].EndReason != carehex.RouteRerouted || all[0].EndTime.IsZero() ||
 			all[1].Attempt != 2 || !all[1].EndTime.IsZero() || all[1].OrgID != b.ID {
 			t.Fatalf("RequestRoutes = %+v, %v", all, err)
+		}
+		if ok, _ := e.RequestOfOrg(ctx, a.ID, r.ID); ok {
+			t.Errorf("RequestOfOrg(rerouted away) = true")
+		}
+		if ok, _ := e.ResidentHeldByOrg(ctx, b.ID, res.ID); !ok {
+			t.Errorf("ResidentHeldByOrg(rerouted to) = false")
 		}
 		loads, err := e.OrgLoads(ctx)
 		if err != nil || loads[b.ID].Open != 1 || loads[a.ID].Open != 0 || loads[a.ID].Last.IsZero() {
