@@ -115,7 +115,11 @@ func (st *stack) wire(cfg *Config, clock carehex.Clock) error {
 	if cfg.EmergencyDeadline > 0 {
 		dcfg.Emergency.Deadline = cfg.EmergencyDeadline
 	}
-	engine, err := dispatch.New(dcfg, dispatch.Deps{Store: store, Live: live, Log: log, Clock: clock, Notices: st.Hub})
+	dcfg.Via = cfg.OrgRouting.Via
+	if dcfg.Via.Soon == 0 { // a Config not passed through validate (tests)
+		dcfg.Via = dispatch.DefaultConfig().Via
+	}
+	engine, err := dispatch.New(dcfg, dispatch.Deps{Store: store, Live: live, Log: log, Clock: clock, Notices: st.Hub, Routes: store})
 	if err != nil {
 		return err
 	}
