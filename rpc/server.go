@@ -35,6 +35,7 @@ type Store interface {
 	carehex.RequestNoter
 	carehex.NameStore
 	carehex.PlanStore
+	carehex.RouteStore // two-tier dispatch (route.go)
 }
 
 // Server holds the dependencies of every service.
@@ -65,6 +66,9 @@ type Server struct {
 	ReadPolicy carehex.ReadPolicy
 	// Map is the console map's basemap, boundaries and geocoder (mapservice.go).
 	Map MapSettings
+	// Router is two-tier dispatch's engine (*dispatch.Engine; route.go);
+	// nil answers its re-route and assignment calls unavailable.
+	Router carehex.OrgRouter
 }
 
 func (s *Server) now() time.Time {
@@ -92,6 +96,7 @@ func (s *Server) Handler() http.Handler {
 		pb.NewAccountServiceServer(accountService{s}, opts...),
 		pb.NewMapServiceServer(mapService{s}, opts...),
 		pb.NewPlanServiceServer(planService{s}, opts...),
+		pb.NewOrgDispatchServiceServer(routeService{s}, opts...),
 	} {
 		mux.Handle(h.PathPrefix(), h)
 	}
