@@ -46,7 +46,7 @@ func reasonCode(r string) string {
 
 // statusReasons are the message codes a status change's reason may be.
 var statusReasons = map[string]bool{MsgAssignedByHand: true, MsgMarkedUnfilled: true, MsgDispatchRetried: true,
-	MsgProviderLeft: true, MsgOfferAccepted: true,
+	MsgProviderLeft: true, MsgOfferAccepted: true, MsgAssignedByOrg: true,
 	MsgReportedDepart: true, MsgReportedArrive: true, MsgReportedComplete: true, MsgNoShow: true}
 
 // ReasonWords says a status change's stored reason for a person: one of
@@ -122,6 +122,8 @@ func EventWords(e *Event, offers []*Offer) (providerID string, m Message) {
 		return "", Msg(MsgEscalation, "reason", e.Reason)
 	case e.Type == EventCreated:
 		return "", Message{}
+	case e.Type == EventRouted:
+		return "", Msg(MsgRoutedTo, "org", e.Reason)
 	}
 	return "", ReasonWords(e.Reason)
 }

@@ -132,6 +132,12 @@ const (
 	MsgReportedArrive   = "reported_arrive"
 	MsgReportedComplete = "reported_complete"
 	MsgNoShow           = "no_show"
+
+	// Two-tier dispatch (issue 12, routing.go).
+	MsgRoutedTo       = "routed_to"         // {org}: the request was routed to an organisation (timeline)
+	MsgOrgSlow        = AlertOrgSlow        // {org, after_s}: the organisation has not assigned a carer
+	MsgNoOrganisation = AlertNoOrganisation // {service_code}: no organisation serves the area with a contract
+	MsgAssignedByOrg  = "assigned_org"      // timeline: the organisation's dispatcher assigned its carer
 )
 
 // MessageCodes lists every code a person may be shown: the error kinds and
@@ -150,6 +156,7 @@ var MessageCodes = []string{
 	MsgOfferedTo, MsgOfferDeclined, MsgOfferExpired, MsgOfferWithdrawn, MsgOfferAccepted, MsgAssignedByHand,
 	MsgMarkedUnfilled, MsgDispatchRetried, MsgCancelled, MsgFreeText, MsgProviderLeft, MsgEscalation, MsgAssignedByPhone,
 	MsgReportedDepart, MsgReportedArrive, MsgReportedComplete, MsgNoShow,
+	MsgRoutedTo, MsgOrgSlow, MsgNoOrganisation, MsgAssignedByOrg,
 }
 
 // With gives e the message a person is shown, as a code and name/value

@@ -93,10 +93,10 @@ var AlertClosers = map[Status]struct {
 	Kinds  []string
 	Reason string
 }{
-	StatusAssigned:   {[]string{AlertUnaccepted, AlertNoCandidates}, MsgClosedAssigned},
-	StatusInProgress: {[]string{AlertUnaccepted, AlertNoCandidates, ExceptionLateArrival, ExceptionMissedVisit}, MsgClosedArrived},
-	StatusCompleted:  {[]string{AlertUnaccepted, AlertNoCandidates, ExceptionLateArrival, ExceptionMissedVisit}, MsgClosedCompleted},
-	StatusCancelled:  {[]string{AlertUnaccepted, AlertNoCandidates, ExceptionLateArrival, ExceptionMissedVisit}, MsgClosedCancelled},
+	StatusAssigned:   {[]string{AlertUnaccepted, AlertNoCandidates, AlertOrgSlow, AlertNoOrganisation}, MsgClosedAssigned},
+	StatusInProgress: {[]string{AlertUnaccepted, AlertNoCandidates, AlertOrgSlow, AlertNoOrganisation, ExceptionLateArrival, ExceptionMissedVisit}, MsgClosedArrived},
+	StatusCompleted:  {[]string{AlertUnaccepted, AlertNoCandidates, AlertOrgSlow, AlertNoOrganisation, ExceptionLateArrival, ExceptionMissedVisit}, MsgClosedCompleted},
+	StatusCancelled:  {[]string{AlertUnaccepted, AlertNoCandidates, AlertOrgSlow, AlertNoOrganisation, ExceptionLateArrival, ExceptionMissedVisit}, MsgClosedCancelled},
 }
 
 // AlertHolds reports whether an alert of kind still describes a request in
@@ -105,7 +105,7 @@ var AlertClosers = map[Status]struct {
 // in any status.
 func AlertHolds(kind string, status Status) bool {
 	switch kind {
-	case AlertUnaccepted, AlertNoCandidates:
+	case AlertUnaccepted, AlertNoCandidates, AlertOrgSlow, AlertNoOrganisation:
 		return status == StatusPending || status == StatusOffered || status == StatusUnfilled
 	case ExceptionLateArrival, ExceptionMissedVisit:
 		return status == StatusAssigned || status == StatusEnRoute

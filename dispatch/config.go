@@ -63,6 +63,10 @@ type Config struct {
 	Emergency, Soon, Scheduled ClassConfig
 
 	Weights Weights
+
+	// Via is two-tier dispatch: the services routed to an organisation
+	// first (orgroute.go).
+	Via OrgRouting
 }
 
 // ClassConfig is how widely and how fast one urgency class is dispatched.
@@ -132,6 +136,7 @@ func DefaultConfig() Config {
 			Language:        4,
 			VisitToday:      -1.5,
 		},
+		Via: OrgRouting{Soon: 10 * time.Minute, Scheduled: 30 * time.Minute},
 	}
 }
 
@@ -190,6 +195,9 @@ func (c *Config) Validate() error {
 		if err := cl.c.validate(cl.name, c.ScheduleLead); err != nil {
 			return err
 		}
+	}
+	if err := c.Via.validate(); err != nil {
+		return err
 	}
 	w := c.Weights
 	for _, f := range []struct {

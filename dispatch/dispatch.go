@@ -56,6 +56,9 @@ type Deps struct {
 	// is dispatched at once; Run's timer pass is then only the safety net.
 	// nil: Run dispatches on its timer alone.
 	Notices carehex.Subscriber
+	// Routes is what two-tier dispatch reads and writes (orgroute.go);
+	// required when Config.Via names services. *sqlstore.DB implements it.
+	Routes Routes
 }
 
 // The engine is the dispatcher the operator's services call.
@@ -93,6 +96,8 @@ func New(cfg Config, d Deps) (*Engine, error) {
 		return nil, carehex.Errorf(carehex.EINVALID, "deps", "dispatch: the store is required")
 	case d.Live == nil:
 		return nil, carehex.Errorf(carehex.EINVALID, "deps", "dispatch: the live availability store is required")
+	case len(cfg.Via.Services) > 0 && d.Routes == nil:
+		return nil, carehex.Errorf(carehex.EINVALID, "deps", "dispatch: dispatch via organisations needs the routes store")
 	}
 	if d.Clock == nil {
 		d.Clock = time.Now
@@ -206,6 +211,9 @@ func (e *Engine) Tick(ctx context.Context) error {
 		errs = append(errs, recoverErr)
 	}
 	if err := e.expireDue(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	if err := e.routesDue(ctx); err != nil {
 		errs = append(errs, err)
 	}
 	if recoverErr == nil {

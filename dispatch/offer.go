@@ -82,6 +82,13 @@ func (e *Engine) dispatch(ctx context.Context, j *job) ([]*carehex.Offer, error)
 	if !e.dueForDispatch(j.req, now) {
 		return nil, nil
 	}
+	if e.viaOrg(j) {
+		org, err := e.routed(ctx, j, now)
+		if err != nil || org == "" {
+			return nil, err // the organisation's dispatcher assigns
+		}
+		j.onlyOrg = org // its auto-dispatch: offers to its own carers only
+	}
 	open := 0
 	for _, o := range j.offers {
 		if o.Status == carehex.OfferOpen {
@@ -339,6 +346,7 @@ func (e *Engine) Accept(ctx context.Context, providerID, offerID string) (*careh
 	}
 	e.settle(ctx, o, v)
 	e.withdraw(ctx, o.RequestID, o.ID, carehex.ReasonTaken)
+	e.routeDone(ctx, o.RequestID, "provider:"+providerID)
 	e.log.Info("dispatch.accepted", "offer", o.ID, "request", o.RequestID, "provider", providerID, "visit", v.ID)
 	return v, nil
 }
@@ -521,6 +529,7 @@ func (e *Engine) assign(ctx context.Context, requestID, providerID, actor, reaso
 	}
 	e.settleClaim(ctx, p.ID, int64(cl.Token), v)
 	e.withdraw(ctx, j.req.ID, keep, carehex.ReasonTaken)
+	e.routeDone(ctx, j.req.ID, actor)
 	e.log.Info("dispatch.assigned", "request", j.req.ID, "provider", p.ID, "visit", v.ID, "actor", actor)
 	return req, v, nil
 }

@@ -19,6 +19,9 @@ type job struct {
 	class  carehex.UrgencyClass
 	cc     ClassConfig
 	offers []*carehex.Offer // every offer made of the request so far
+	// onlyOrg: only this organisation's carers may be offered it (its
+	// auto-dispatch of a request routed to it; orgroute.go)
+	onlyOrg string
 }
 
 func (e *Engine) load(ctx context.Context, requestID string) (*job, error) {
@@ -151,7 +154,7 @@ func (e *Engine) rank(ctx context.Context, j *job, now time.Time) ([]carehex.Can
 		found = found[:0]
 		for _, c := range cs {
 			p := roster[c.ProviderID]
-			if p == nil || !p.Active || !slices.Contains(p.Skills, j.svc.RequiredSkill) {
+			if p == nil || !p.Active || !slices.Contains(p.Skills, j.svc.RequiredSkill) || j.onlyOrg != "" && p.OrgID != j.onlyOrg {
 				exclude = append(exclude, c.ProviderID) // do not let them take a place in the next, wider search
 				continue
 			}

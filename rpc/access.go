@@ -111,6 +111,14 @@ var Access = map[string][]carehex.Role{
 	"OrganisationService/ListContracts":      staff,
 	"OrganisationService/ListStatements":     overseers,
 	"OrganisationService/GetStatement":       overseers,
+	// Two-tier dispatch (issue 12, route.go): an organisation's accounts
+	// read and work their own queue (route.go holds them to it); the
+	// platform's staff read every routing and its operators re-route.
+	"OrgDispatchService/ListOrgQueue":       {carehex.RoleOperator, carehex.RoleSupervisor, carehex.RoleAdmin, carehex.RoleOrgDispatcher, carehex.RoleOrgAdmin},
+	"OrgDispatchService/AssignOrgCarer":     {carehex.RoleOrgDispatcher},
+	"OrgDispatchService/SetOrgAutoDispatch": {carehex.RoleAdmin, carehex.RoleOrgDispatcher, carehex.RoleOrgAdmin},
+	"OrgDispatchService/ListRequestRoutes":  {carehex.RoleOperator, carehex.RoleSupervisor, carehex.RoleAdmin, carehex.RoleOrgDispatcher, carehex.RoleOrgAdmin},
+	"OrgDispatchService/RerouteRequest":     writers,
 
 	// Sessions: each method checks that a non-admin names only themselves.
 	"AccountService/UnlockLogin":    admins,

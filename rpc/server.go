@@ -38,6 +38,7 @@ type Store interface {
 	carehex.OrganisationStore
 	carehex.OrgScopeStore
 	statementReader
+	carehex.RouteStore // two-tier dispatch (route.go)
 }
 
 // Server holds the dependencies of every service.
@@ -68,6 +69,9 @@ type Server struct {
 	ReadPolicy carehex.ReadPolicy
 	// Map is the console map's basemap, boundaries and geocoder (mapservice.go).
 	Map MapSettings
+	// Router is two-tier dispatch's engine (*dispatch.Engine; route.go);
+	// nil answers its re-route and assignment calls unavailable.
+	Router carehex.OrgRouter
 }
 
 func (s *Server) now() time.Time {
@@ -96,6 +100,7 @@ func (s *Server) Handler() http.Handler {
 		pb.NewMapServiceServer(mapService{s}, opts...),
 		pb.NewPlanServiceServer(planService{s}, opts...),
 		pb.NewOrganisationServiceServer(organisationService{s}, opts...),
+		pb.NewOrgDispatchServiceServer(routeService{s}, opts...),
 	} {
 		mux.Handle(h.PathPrefix(), h)
 	}

@@ -11,20 +11,24 @@ import (
 
 // orgRequestCond is the one definition of "request col is organisation
 // orgID's" (carehex.OrgScopeStore): a visit of one of its carers, current
-// or past, or an offer to one of them. Two-tier dispatch adds "routed to
-// it" here, as a third branch of the OR.
+// or past, or an offer to one of them, or routed to it now (two-tier
+// dispatch: an open route, sqlstore/route.go).
 func orgRequestCond(col, orgID string) (string, []any) {
 	return `(` + col + ` IN (SELECT v.request_id FROM visits v JOIN providers p ON p.id = v.provider_id WHERE p.org_id = ?)
-		OR ` + col + ` IN (SELECT o.request_id FROM offers o JOIN providers p ON p.id = o.provider_id WHERE p.org_id = ?))`,
-		[]any{orgID, orgID}
+		OR ` + col + ` IN (SELECT o.request_id FROM offers o JOIN providers p ON p.id = o.provider_id WHERE p.org_id = ?)
+		OR ` + col + ` IN (SELECT t.request_id FROM org_routes t WHERE t.org_id = ? AND t.end_time = 0))`,
+		[]any{orgID, orgID, orgID}
 }
 
 // orgHeldCond is "request col is live and held by organisation orgID": a
-// visit of one of its carers that is not over.
+// visit of one of its carers that is not over, or routed to it and still
+// waiting for a carer (its dispatcher needs the address to choose one).
 func orgHeldCond(col, orgID string) (string, []any) {
-	return col + ` IN (SELECT v.request_id FROM visits v JOIN providers p ON p.id = v.provider_id
-		WHERE p.org_id = ? AND v.status IN (?, ?, ?))`,
-		[]any{orgID, string(carehex.StatusAssigned), string(carehex.StatusEnRoute), string(carehex.StatusInProgress)}
+	return `(` + col + ` IN (SELECT v.request_id FROM visits v JOIN providers p ON p.id = v.provider_id
+		WHERE p.org_id = ? AND v.status IN (?, ?, ?))
+		OR ` + col + ` IN (SELECT t.request_id FROM org_routes t JOIN service_requests q ON q.id = t.request_id
+		WHERE t.org_id = ? AND t.end_time = 0 AND q.status IN ` + waitingStatuses + `))`,
+		[]any{orgID, string(carehex.StatusAssigned), string(carehex.StatusEnRoute), string(carehex.StatusInProgress), orgID}
 }
 
 // RequestOfOrg reports whether the request is the organisation's.

@@ -64,6 +64,8 @@ type Config struct {
 	// PlanHorizon is how far ahead care plans are projected into planned
 	// visits (CAREHEX_PLAN_HORIZON, planconfig.go).
 	PlanHorizon time.Duration
+	// OrgRouting is two-tier dispatch (CAREHEX_DISPATCH_VIA_ORG…, orgrouteconfig.go).
+	OrgRouting orgRoutingConfig
 
 	offerTTLText    string // CAREHEX_OFFER_TTL as given, parsed by validate
 	deadlineText    string // CAREHEX_EMERGENCY_DEADLINE as given
@@ -112,6 +114,7 @@ func defaultConfig(getenv func(string) string) Config {
 	c.backupEveryText = getenv("CAREHEX_BACKUP_EVERY")
 	c.backupKeepText = getenv("CAREHEX_BACKUP_KEEP")
 	c.planHorizonText = getenv("CAREHEX_PLAN_HORIZON")
+	c.OrgRouting = defaultOrgRouting(getenv)
 	return c
 }
 
@@ -192,6 +195,9 @@ func (c *Config) validate() error {
 		return err
 	}
 	if err := c.validatePlan(); err != nil {
+		return err
+	}
+	if err := c.OrgRouting.validate(); err != nil {
 		return err
 	}
 	return c.validateBackups()

@@ -115,7 +115,11 @@ func (st *stack) wire(cfg *Config, clock carehex.Clock) error {
 	if cfg.EmergencyDeadline > 0 {
 		dcfg.Emergency.Deadline = cfg.EmergencyDeadline
 	}
-	engine, err := dispatch.New(dcfg, dispatch.Deps{Store: store, Live: live, Log: log, Clock: clock, Notices: st.Hub})
+	dcfg.Via = cfg.OrgRouting.Via
+	if dcfg.Via.Soon == 0 { // a Config not passed through validate (tests)
+		dcfg.Via = dispatch.DefaultConfig().Via
+	}
+	engine, err := dispatch.New(dcfg, dispatch.Deps{Store: store, Live: live, Log: log, Clock: clock, Notices: st.Hub, Routes: store})
 	if err != nil {
 		return err
 	}
@@ -157,6 +161,7 @@ func (st *stack) wire(cfg *Config, clock carehex.Clock) error {
 	st.API = &rpc.Server{Store: store, Clock: clock, Logger: log, Metrics: reg, Dispatch: engine, Planner: st.Planner,
 		LoginPolicy: cfg.Access.Login, Hasher: auth.NewHasher(cfg.Access.HashConcurrency),
 		FamilyTTL: cfg.Access.FamilyTTL, TrustForwardedFor: cfg.Access.TrustForwardedFor, ReadPolicy: cfg.Access.Reads}
+	st.API.Router = engine
 	if st.API.Map, err = cfg.Map.settings(); err != nil {
 		return err
 	}

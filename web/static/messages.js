@@ -83,7 +83,12 @@ export default {
     "reported_complete": ["服务人员已完成签退", "the carer finished and checked out"],
     "no_show": ["老人不在家或拒绝服务", "the elder was not home or refused"],
     "escalation": ["{reason}", "{reason}"],
-    "assigned_phoned": ["{reason}", "{reason}"]
+    "assigned_phoned": ["{reason}", "{reason}"],
+
+    "routed_to": ["已转派给服务商“{org}”", "routed to the organisation {org}"],
+    "org_slow": ["服务商“{org}”{after_s}内未派单", "the organisation {org} has not assigned a carer within {after_s}"],
+    "no_organisation": ["没有签约服务商覆盖该地区的“{service_code}”", "no contracted organisation serves {service_code} in this area"],
+    "assigned_org": ["服务商调度派单", "assigned by the organisation's dispatcher"]
   },
   "reasons": {
     "caller_cancelled": ["来电人取消", "Caller cancelled"],
