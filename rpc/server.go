@@ -5,6 +5,7 @@
 package rpc
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"time"
@@ -35,6 +36,9 @@ type Store interface {
 	carehex.RequestNoter
 	carehex.NameStore
 	carehex.PlanStore
+	// The roster view (rosterview.go) reads carers' days and check-ins.
+	ProviderDayVisits(ctx context.Context, providerID string, from, to time.Time) ([]*carehex.Visit, error)
+	VisitEvents(ctx context.Context, visitID string) ([]*carehex.VisitEvent, error)
 }
 
 // Server holds the dependencies of every service.
@@ -92,6 +96,7 @@ func (s *Server) Handler() http.Handler {
 		pb.NewAccountServiceServer(accountService{s}, opts...),
 		pb.NewMapServiceServer(mapService{s}, opts...),
 		pb.NewPlanServiceServer(planService{s}, opts...),
+		pb.NewRosterViewServiceServer(rosterViewService{s}, opts...),
 	} {
 		mux.Handle(h.PathPrefix(), h)
 	}
