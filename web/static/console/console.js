@@ -13,6 +13,8 @@ import { resetForm, setupIntake } from "./intake.js";
 import { renderCard, select, setupLookup } from "./lookup.js";
 import { refreshMap } from "./map.js";
 import { refreshProviders, resetProviders } from "./providers.js";
+import { refreshPlans } from "./plan.js";
+import { refreshRoster, resetRoster } from "./rosterview.js";
 import { refreshEscalations, setupEscalations } from "./escalation.js";
 import { setupRegister } from "./register.js";
 import { extension, popCall, setupCall } from "./call.js";
@@ -30,6 +32,7 @@ const en = {
   password: "Password", signIn: "Sign in", callerTitle: "Incoming call", requestTitle: "Log a request",
   urgency: "Urgency", uEmergency: "Emergency", uSoon: "Soon", uScheduled: "Scheduled", windowStart: "From",
   windowEnd: "To", submit: "Submit", tabBoard: "Dispatch board", tabMap: "Map", tabProviders: "Providers",
+  tabPlans: "Care plans", tabRoster: "Roster",
   legendProviders: "Providers", legendRequests: "Open requests", legendBoth: "Both", alertsTitle: "Alerts", alertsHistory: "Show closed alerts", tokenTitle: "Device token",
   tokenHint: "Shown only this once: scan the QR code with the provider's phone, or type the token above.",
   callerPlaceholder: "Phone digits (last four will do) or name", servicePlaceholder: "Service: Chinese or English name, or code",
@@ -72,6 +75,7 @@ async function showDesk() {
   replace(byTestId("current-user"), h("span", { translate: "no" }, s.username), ` (${roleName(s.role)})`);
   await loadCatalogue();
   resetProviders();
+  resetRoster();
   // Supervisors oversee: no intake form, no telephone, no write buttons
   // anywhere (each part asks canWrite before drawing one).
   const writer = canWrite();
@@ -130,7 +134,8 @@ async function poll() {
   clearTimeout(timer);
   try {
     await Promise.all([
-      tab === "board" ? refreshBoard() : tab === "map" ? refreshMap() : refreshProviders(),
+      tab === "board" ? refreshBoard() : tab === "map" ? refreshMap() : tab === "plans" ? refreshPlans()
+        : tab === "roster" ? refreshRoster() : refreshProviders(),
       refreshAlerts(),
       refreshEscalations(),
       refreshDetail(),
@@ -184,9 +189,9 @@ for (const b of $$("[role=tab]")) b.addEventListener("click", () => switchTab(b.
 setup({ en: { ...en, expired: "Session expired; sign in again", badLogin: "Wrong username or password",
   loginLocked: "Too many failed logins; try again later", accountDisabled: "This account is disabled; ask an administrator" } });
 placeholders();
-document.addEventListener("langchange", () => { placeholders(); resetProviders(); if (session.get()) poll(); });
+document.addEventListener("langchange", () => { placeholders(); resetProviders(); resetRoster(); if (session.get()) poll(); });
 
-setupLookup(() => { resetForm(); byTestId("service-input").focus(); });
+setupLookup(() => { resetForm(); byTestId("service-input").focus(); if (tab === "plans") poll(); });
 // A caller just registered (or edited) goes on the card, and the request
 // form follows, as for a caller found by the lookup.
 setupRegister((r) => select(r), (name) => switchTab(name));
