@@ -12,9 +12,10 @@ import { services } from "./cache.js";
 import { byTestId, h, replace } from "./dom.js";
 import { current } from "./lookup.js";
 import { say, serviceName } from "./labels.js";
+import { DAYS, fromRRule, describeRRule as describeWith, toRRule } from "./recurrence.js";
 
-// Weekdays as RRULE spells them, Monday first as a Chinese week is read.
-const DAYS = [["MO", "一", "Mon"], ["TU", "二", "Tue"], ["WE", "三", "Wed"], ["TH", "四", "Thu"], ["FR", "五", "Fri"], ["SA", "六", "Sat"], ["SU", "日", "Sun"]];
+const describeRRule = (rule) => describeWith(rule, say);
+
 const PLANNED = { planned: ["待排班", "Not rostered"], assigned: ["已排班", "Rostered"], paused: ["暂停", "Paused"], cancelled: ["已取消", "Cancelled"] };
 const VISIT_DAYS = 14;
 
@@ -26,46 +27,6 @@ export function cstDate(d = new Date()) {
 }
 const cstTime = (iso) => new Date(new Date(iso).getTime() + 8 * 3600e3).toISOString().slice(11, 16);
 const addDays = (date, n) => cstDate(new Date(Date.parse(date + "T00:00:00+08:00") + n * 86400e3));
-
-// --- Recurrence: builder choices ⇄ RRULE ----------------------------------
-
-// toRRule turns the builder's choices into an RRULE body.
-export function toRRule(r) {
-  const days = DAYS.map((d) => d[0]).filter((d) => r.days.includes(d));
-  switch (r.kind) {
-    case "daily": return "FREQ=DAILY";
-    case "weekly": return "FREQ=WEEKLY;BYDAY=" + days.join(",");
-    case "weeks": return `FREQ=WEEKLY;INTERVAL=${r.interval};BYDAY=` + days.join(",");
-    case "monthly": return `FREQ=MONTHLY;BYMONTHDAY=${r.monthDay}`;
-  }
-  return "";
-}
-
-// fromRRule reads the rules the builder writes back into its choices; any
-// other rule (written through the API) is kept as it is.
-export function fromRRule(rule) {
-  const p = Object.fromEntries(String(rule).toUpperCase().split(";").map((kv) => kv.split("=")));
-  const days = p.BYDAY ? p.BYDAY.split(",") : [];
-  const interval = Number(p.INTERVAL || 1);
-  if (p.FREQ === "DAILY" && !p.INTERVAL) return { kind: "daily", days, interval: 1, monthDay: 1 };
-  if (p.FREQ === "WEEKLY" && days.length) return { kind: interval > 1 ? "weeks" : "weekly", days, interval, monthDay: 1 };
-  if (p.FREQ === "MONTHLY" && p.BYMONTHDAY) return { kind: "monthly", days, interval: 1, monthDay: Number(p.BYMONTHDAY) };
-  return null;
-}
-
-// describeRRule says a rule in words: 每周一、三 / every Mon, Wed.
-export function describeRRule(rule) {
-  const r = fromRRule(rule);
-  if (!r) return say("自定义重复规则", "custom recurrence");
-  const zh = r.days.map((d) => DAYS.find((x) => x[0] === d)?.[1]).join("、");
-  const en = r.days.map((d) => DAYS.find((x) => x[0] === d)?.[2]).join(", ");
-  switch (r.kind) {
-    case "daily": return say("每天", "every day");
-    case "weekly": return say(`每周${zh}`, `every ${en}`);
-    case "weeks": return say(`每 ${r.interval} 周的周${zh}`, `every ${r.interval} weeks on ${en}`);
-    default: return say(`每月 ${r.monthDay} 日`, `monthly on day ${r.monthDay}`);
-  }
-}
 
 const minutes = (s) => Math.round(s / 60);
 
@@ -158,14 +119,16 @@ function visitRow(v) {
 // --- Field errors --------------------------------------------------------
 
 // showFieldError puts the server's refusal beside the field it names (its
-// data-field, the whole path first, then without the prefix the form adds),
-// else at the form's foot.
+// data-field: the whole path first, then as the form spells it), else at
+// the form's foot.
 function showFieldError(form, err, prefix = "") {
   for (const el of form.querySelectorAll("[aria-invalid]")) el.removeAttribute("aria-invalid");
   for (const el of form.querySelectorAll(".field-error")) el.remove();
   const arg = err?.meta?.argument || "";
   const text = errorText(err);
-  const names = [arg, arg.replace(/^item\./, prefix), arg.replace(/\.[a-z_]+$/, "")];
+  // The store validates an edited item inside its plan ("items[3].rrule")
+  // and a new pause among the others ("pauses[2].to").
+  const names = [arg, prefix ? arg.replace(/^items\[\d+\]\./, prefix) : "", arg.replace(/\[\d+\]/g, ""), arg.replace(/\.[a-z_]+$/, "")];
   const el = names.map((n) => n && form.querySelector(`[data-field="${CSS.escape(n)}"]`)).find(Boolean);
   const msg = h("span", { class: "field-error bad", role: "alert", dataset: { testid: "field-error", field: arg } }, text);
   if (el) {
