@@ -9,7 +9,9 @@
 //       visits with the travel before each, and nothing is left unassigned;
 //   (c) the family page shows the week ahead with the carer and the moved
 //       visit's change of time;
-//   (d) a supervisor sees plans and roster without a single write control.
+//   (d) a supervisor sees plans and roster without a single write control;
+//   (e) the operator changes the item "this and all later visits" and
+//       pauses the plan for a hospital stay; editor and family page follow.
 // Every page is checked for untranslated text; any console error fails.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -101,8 +103,11 @@ async function pickResident(page) {
 const first = dayAfter(1);
 const second = dayAfter(2);
 
+let op; // the operator's page, shared by the tests in order
+let family; // the family's page
+
 test("an operator plans weekly visits, moves one, rosters them; the family sees the week", { timeout: 600_000 }, async () => {
-  const op = await signIn("plan-operator", seed.username, seed.password);
+  op = await signIn("plan-operator", seed.username, seed.password);
   await pickResident(op);
   await testid(op, "tab-plans").click();
   await assertText(testid(op, "plans-resident"), world.resident.name);
@@ -174,7 +179,7 @@ test("an operator plans weekly visits, moves one, rosters them; the family sees 
   const context = await browser.newContext({ locale: "zh-CN", timezoneId: "Asia/Shanghai", ...PHONE });
   context.setDefaultTimeout(WAIT.timeout);
   errors.push(watch(context, "plan-family"));
-  const family = await context.newPage();
+  family = await context.newPage();
   await family.goto(seed.base_url + "/family/#token=" + encodeURIComponent(world.family));
   await testid(family, "upcoming").waitFor(WAIT);
   const upcoming = testid(family, "upcoming-visit");
@@ -205,4 +210,32 @@ test("a supervisor sees plans and the roster with no write control", { timeout: 
   await sup.locator(`[data-testid="roster-carer"][data-provider-id="${world.provider.id}"] [data-testid="roster-stop"]`).first().waitFor(WAIT);
   assert.equal(await testid(sup, "roster-run").count(), 0, "supervisor sees the roster button");
   await assertNoUntranslated(sup, "roster view (supervisor)");
+});
+
+test("the item changed from the day after tomorrow on, and a hospital stay tomorrow: the editor and the family page follow", { timeout: 300_000 }, async () => {
+  await testid(op, "tab-plans").click();
+  // "This and all later visits" from the second day: the afternoon instead.
+  await testid(op, "plan-item-edit").first().click();
+  const form = testid(op, "item-edit-form");
+  await form.locator('[data-testid="item-window-start"]').fill("15:00");
+  await form.locator('[data-testid="item-window-end"]').fill("17:00");
+  await form.locator('[data-testid="item-from"]').fill(second.date);
+  await form.locator('[data-testid="item-edit-save"]').click();
+  await assertText(testid(op, "plan-item-text").nth(1), "15:00–17:00");
+  await assertText(testid(op, "plan-item-text").first(), `至 ${first.date}`);
+  // A hospital stay tomorrow.
+  await testid(op, "plan-pause").click();
+  const pause = testid(op, "pause-form");
+  await pause.locator('[data-testid="pause-from"]').fill(first.date);
+  await pause.locator('[data-testid="pause-to"]').fill(first.date);
+  await pause.locator('[data-testid="pause-save"]').click();
+  await assertText(testid(op, "plan-pauses"), `${first.date} ~ ${first.date}（住院）`);
+  await assertText(op.locator('[data-testid="planned-visit"]', { hasText: first.date }).first().locator('[data-testid="planned-visit-status"]'), "暂停");
+  await assertNoUntranslated(op, "plan tab after the changes");
+
+  // The family's week: tomorrow paused, the day after at 15:00.
+  await family.reload();
+  await assertText(family.locator('[data-testid="upcoming-paused"]'), "暂停");
+  await assertText(family.locator('[data-testid="upcoming-visit"]', { hasText: "15:00" }).locator("h3"), "15:00–17:00");
+  await assertNoUntranslated(family, "family week after the changes");
 });

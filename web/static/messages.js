@@ -119,7 +119,8 @@ export default {
     "released": ["已退回，待重新排班", "given back; to be rostered again"],
     "visit_moved": ["单次调整了时间", "moved, this visit only"],
     "visit_cancelled": ["单次取消", "cancelled, this visit only"],
-    "plan_edited": ["计划已修改", "the plan was edited"]
+    "plan_edited": ["计划已修改", "the plan was edited"],
+    "plan_paused": ["护理计划暂停中", "the care plan is paused"]
   },
   "fields": {
     "name": ["姓名", "name"],
