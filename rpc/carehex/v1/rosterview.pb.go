@@ -82,8 +82,8 @@ type RosterStop struct {
 	// The planned window (planned visits only).
 	WindowStartTime *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=window_start_time,json=windowStartTime,proto3" json:"window_start_time,omitempty"`
 	WindowEndTime   *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=window_end_time,json=windowEndTime,proto3" json:"window_end_time,omitempty"`
-	// request_status is the visit's request status (REQUEST_STATUS_… words
-	// as the store keeps them: assigned, en_route, …).
+	// request_status is the request's status, spelt as PlannedVisit's
+	// (assigned, en_route, in_progress, completed, cancelled).
 	RequestStatus string `protobuf:"bytes,11,opt,name=request_status,json=requestStatus,proto3" json:"request_status,omitempty"`
 	// travel_s and travel_m are the journey from the previous stop (the
 	// carer's home base for the first) at the carer's travel mode.

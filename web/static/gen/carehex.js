@@ -1135,7 +1135,7 @@ export async function call(opts, service, method, body) {
  * @property {string} [end_time]
  * @property {string} [window_start_time] The planned window (planned visits only).
  * @property {string} [window_end_time]
- * @property {string} [request_status] request_status is the visit's request status (REQUEST_STATUS_… words as the store keeps them: assigned, en_route, …).
+ * @property {string} [request_status] request_status is the request's status, spelt as PlannedVisit's (assigned, en_route, in_progress, completed, cancelled).
  * @property {number} [travel_s] travel_s and travel_m are the journey from the previous stop (the carer's home base for the first) at the carer's travel mode.
  * @property {number} [travel_m]
  * @property {string} [arrive_time] arrive_time is the check-in, once made.
