@@ -82,6 +82,7 @@ export async function refreshPlans() {
 }
 
 function planCard(p, visits) {
+  const shown = visits.filter((v) => v.reason !== "plan_edited");
   return h("article", { class: "plan", dataset: { testid: "plan", planId: p.id } },
     h("h3", {}, say(`${p.start_date} 起`, `From ${p.start_date}`), p.end_date ? say(`，至 ${p.end_date}`, ` to ${p.end_date}`) : say("，长期", ", open-ended"),
       p.funding_note ? h("span", { class: "muted" }, " · ", say("资金来源：", "Funding: "), p.funding_note) : null),
@@ -92,10 +93,12 @@ function planCard(p, visits) {
         onclick: (e) => editItem(p, it, e.target.closest("li")),
       }, say("修改（此次及以后）", "Change (this and later)"))] : null))),
     (p.pauses || []).length ? h("p", { dataset: { testid: "plan-pauses" } }, say("暂停：", "Paused: "),
-      p.pauses.map((ps) => `${ps.from_date} ~ ${ps.to_date}${ps.reason ? "（" + reasonText(ps.reason) + "）" : ""}`).join("；")) : null,
+      p.pauses.map((ps) => `${ps.from_date} ~ ${ps.to_date}${ps.reason ? say("（", " (") + reasonText(ps.reason) + say("）", ")") : ""}`).join(say("；", "; "))) : null,
     canWrite() ? pauseControls(p) : null,
     h("h4", {}, say(`未来 ${VISIT_DAYS} 天的服务`, `Visits, next ${VISIT_DAYS} days`)),
-    h("ul", { class: "planned-visits", dataset: { testid: "planned-visits" } }, visits.length ? visits.map((v) => visitRow(v))
+    // A visit cancelled because its item was changed "this and all later"
+    // is replaced by its successor's: only the successor is listed.
+    h("ul", { class: "planned-visits", dataset: { testid: "planned-visits" } }, shown.length ? shown.map((v) => visitRow(v))
       : h("li", { class: "muted" }, "—")));
 }
 
