@@ -2,6 +2,7 @@ package rpc_test
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -199,4 +200,59 @@ func TestRosterDay(t *testing.T) {
 			}
 		})
 	}
+}
+
+// BenchmarkRosterDay reads a busy day through the handler: carers with
+// working hours and eight visits each, every one from another home. The
+// figure is in docs/PERFORMANCE.md:
+//
+//	go test -run '^$' -bench RosterDay -benchtime 5x ./rpc/
+func BenchmarkRosterDay(b *testing.B) {
+	const carers, perCarer = 300, 8
+	clock := testenv.NewClock(time.Date(2026, 3, 2, 7, 0, 0, 0, carehex.CST))
+	ts := newServerWithClock(b, sqlite, clock.Now)
+	ctx := testenv.OpCtx()
+	svc := ts.service()
+	day := carehex.Day(clock.Now())
+	for c := range carers {
+		home := testenv.At(testenv.Zibo, float64(c*40), 0)
+		p := &carehex.Provider{Name: fmt.Sprintf("护理员%03d", c), Phone: fmt.Sprintf("1370000%04d", c), Skills: []string{svc.RequiredSkill}, Home: home}
+		if err := ts.Store.CreateProvider(ctx, p); err != nil {
+			b.Fatal(err)
+		}
+		w := &carehex.WorkingHours{ProviderID: p.ID, Weekly: []carehex.Shift{{Weekday: time.Monday, Start: 8 * 60, End: 18 * 60}},
+			MaxVisitsPerDay: perCarer, MaxWorkPerDay: 8 * time.Hour, Mode: carehex.TravelEBike, Home: home}
+		if err := ts.Store.SetWorkingHours(ctx, w); err != nil {
+			b.Fatal(err)
+		}
+		for v := range perCarer {
+			r := &carehex.Resident{Name: "老人", Phone: fmt.Sprintf("139%04d%04d", c, v), Address: "张店区", Location: testenv.At(home, float64(v*300), 200)}
+			if err := ts.Store.CreateResident(ctx, r); err != nil {
+				b.Fatal(err)
+			}
+			start := day.Add(time.Duration(8*60+v*70) * time.Minute)
+			q, _, err := ts.Store.CreateServiceRequest(ctx, &carehex.ServiceRequest{ResidentID: r.ID, ServiceCode: svc.Code,
+				Urgency: carehex.UrgencyScheduled, WindowStart: start, WindowEnd: start.Add(time.Hour)}, "")
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, _, err := ts.Store.AssignRequest(ctx, carehex.Assignment{RequestID: q.ID, ProviderID: p.ID, Fence: int64(v + 1),
+				Start: start, End: start.Add(45 * time.Minute), Actor: "user:bench"}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	view := pb.NewRosterViewServiceJSONClient(ts.URL, ts.Client)
+	sup := ts.ctx(b, carehex.RoleSupervisor)
+	b.ResetTimer()
+	for range b.N {
+		got, err := view.GetRosterDay(sup, &pb.GetRosterDayRequest{Date: "2026-03-02"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(got.Carers) != carers || len(got.Carers[0].Stops) != perCarer {
+			b.Fatalf("%d carers, %d stops each", len(got.Carers), len(got.Carers[0].Stops))
+		}
+	}
+	b.ReportMetric(float64(carers*perCarer), "stops")
 }
