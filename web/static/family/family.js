@@ -13,7 +13,6 @@ const EN = {
   ...ERR_EN,
   title: "Family view",
   upcomingTitle: "Planned visits, next 7 days",
-  upcomingEmpty: "No planned visits in the next 7 days.",
   requestsTitle: "Services",
   signInTitle: "Sign in",
   signInHelp: "Enter the query code the service centre gave you.",

@@ -27,6 +27,7 @@ export function stopUpcoming() {
   last = null;
   clearInterval(timer);
   $("upcoming").hidden = true;
+  $("requests-title").hidden = true;
   $("upcoming-list").replaceChildren();
 }
 
@@ -80,10 +81,12 @@ function item(v) {
   carer, ...changes);
 }
 
+// render shows the week only to a family whose relative has planned
+// visits; the others see the page as before (their requests, untitled).
 function render() {
   if (!last || !token) return;
-  $("upcoming").hidden = false;
-  $("upcoming-empty").hidden = last.length > 0;
+  $("upcoming").hidden = last.length === 0;
+  $("requests-title").hidden = last.length === 0;
   $("upcoming-list").replaceChildren(...last.map(item));
 }
 
