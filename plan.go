@@ -395,6 +395,11 @@ type PlanStore interface {
 	// ReleasePlannedVisit opens an assigned visit that has not begun again
 	// (its carer can no longer do it), for the roster to place anew.
 	ReleasePlannedVisit(ctx context.Context, id string, version int64, reason string) (*PlannedVisit, error)
+	// NotePlannedReason records why the roster left an open visit at
+	// version unassigned (a roster reason code), for the roster view; it
+	// changes nothing else and bumps no version. ECONFLICT when the visit
+	// is no longer open at that version.
+	NotePlannedReason(ctx context.Context, id string, version int64, reason string) error
 
 	SetWorkingHours(ctx context.Context, w *WorkingHours) error
 	WorkingHours(ctx context.Context, providerID string) (*WorkingHours, error)

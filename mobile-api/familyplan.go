@@ -34,11 +34,19 @@ type upcomingOut struct {
 	// of the same service; PreviousProviderName names that one.
 	CarerChanged         bool   `json:"carer_changed"`
 	PreviousProviderName string `json:"previous_provider_name,omitempty"`
+	// TimeChanged: the visit was moved ("this visit only") from the time
+	// the plan gave it, OriginalWindowStartTime.
+	TimeChanged             bool       `json:"time_changed"`
+	OriginalWindowStartTime *time.Time `json:"original_window_start_time,omitempty"`
+	// Reason says why a visit is cancelled or paused (a code such as
+	// visit_cancelled, or the operator's words).
+	Reason string `json:"reason,omitempty"`
 }
 
 // familyUpcoming: GET /m/v1/family/upcoming lists the linked resident's
 // planned visits of the next 7 days with their carers, flagging a change
-// of carer against the previous visit of the same service.
+// of carer against the previous visit of the same service, a visit moved
+// from its planned time, and (by status, with why) one cancelled.
 func (s *Server) familyUpcoming(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	m, err := s.member(ctx, r)
@@ -94,6 +102,13 @@ func (s *Server) familyUpcoming(w http.ResponseWriter, r *http.Request) {
 		}
 		o := &upcomingOut{PlannedVisitID: v.ID, ServiceCode: v.ServiceCode, WindowStartTime: v.Earliest.UTC(),
 			WindowEndTime: v.Latest.UTC(), Status: string(v.Status), RequestStatus: string(v.RequestStatus)}
+		if !v.Occurrence.IsZero() && !v.Occurrence.Equal(v.Earliest) {
+			orig := v.Occurrence.UTC()
+			o.TimeChanged, o.OriginalWindowStartTime = true, &orig
+		}
+		if v.Status == carehex.PlannedCancelled || v.Status == carehex.PlannedPaused {
+			o.Reason = v.Reason
+		}
 		if o.ProviderName, err = name(carer); err != nil {
 			s.fail(w, r, err)
 			return

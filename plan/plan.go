@@ -302,6 +302,7 @@ func (p *Planner) Roster(ctx context.Context, from, to time.Time) (*Result, erro
 	}
 	for _, u := range r.Unassigned {
 		res.Unassigned = append(res.Unassigned, Unplaced{PlannedVisitID: u.VisitID, Reason: u.Reason})
+		p.noteReason(ctx, byID[u.VisitID], u.Reason)
 	}
 	for _, a := range r.Assignments {
 		v := byID[a.VisitID]
@@ -310,6 +311,7 @@ func (p *Planner) Roster(ctx context.Context, from, to time.Time) (*Result, erro
 		case carehex.ErrorCode(err) == carehex.ECONFLICT:
 			p.log.Info("plan.roster_conflict", "planned_visit", v.ID, "provider", a.ProviderID, "err", err)
 			res.Unassigned = append(res.Unassigned, Unplaced{PlannedVisitID: v.ID, Reason: ReasonConflict})
+			p.noteReason(ctx, v, ReasonConflict)
 			continue
 		case err != nil:
 			return res, err
@@ -370,5 +372,17 @@ func (p *Planner) cancelWaiting(ctx context.Context, requestID, why string) {
 	}
 	if err != nil {
 		p.log.Warn("plan.cancel_unassigned", "request", requestID, "err", err)
+	}
+}
+
+// noteReason keeps why the roster left v open, for the roster view. A
+// visit changed meanwhile keeps its own reason; a failure to note is only
+// logged, since the roster's result stands without it.
+func (p *Planner) noteReason(ctx context.Context, v *carehex.PlannedVisit, reason string) {
+	if v == nil {
+		return
+	}
+	if err := p.store.NotePlannedReason(ctx, v.ID, v.Version, reason); err != nil && carehex.ErrorCode(err) != carehex.ECONFLICT {
+		p.log.Warn("plan.note_reason", "planned_visit", v.ID, "err", err)
 	}
 }

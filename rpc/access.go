@@ -99,6 +99,8 @@ var Access = map[string][]carehex.Role{
 	"PlanService/SetWorkingHours":   writers,
 	"PlanService/GetWorkingHours":   staff,
 	"PlanService/RunRoster":         writers,
+	// The roster view (issue 11's console): a day of every carer, read only.
+	"RosterViewService/GetRosterDay": staff,
 
 	// Organisations, contracts and statements (issue 12): platform admins
 	// keep them; supervisors read; the organisation roles are held to

@@ -13,6 +13,7 @@ import (
 	"github.com/carehex/carehex"
 	"github.com/carehex/carehex/dispatch"
 	"github.com/carehex/carehex/internal/testenv"
+	"github.com/carehex/carehex/plan"
 	"github.com/carehex/carehex/providers"
 	"github.com/carehex/carehex/rpc"
 	pb "github.com/carehex/carehex/rpc/carehex/v1"
@@ -24,14 +25,21 @@ import (
 // on the test redis-server, in a zone of its own.
 type dispatchServer struct {
 	*testServer
-	live *providers.Store
-	eng  *dispatch.Engine
-	url  string
+	live  *providers.Store
+	eng   *dispatch.Engine
+	url   string
+	clock *testenv.Clock
 }
 
 func newDispatchServer(t *testing.T, be backend) *dispatchServer {
 	t.Helper()
-	clock := testenv.NewClock(time.Now().UTC().Truncate(time.Second))
+	return newDispatchServerAt(t, be, testenv.NewClock(time.Now().UTC().Truncate(time.Second)))
+}
+
+// newDispatchServerAt is newDispatchServer on clock, with the planner
+// committing rosters through the engine.
+func newDispatchServerAt(t *testing.T, be backend, clock *testenv.Clock) *dispatchServer {
+	t.Helper()
 	ts := newServerWithClock(t, be, clock.Now)
 	opt, err := redis.ParseURL(testenv.RedisURL(t))
 	if err != nil {
@@ -60,11 +68,11 @@ func newDispatchServer(t *testing.T, be backend) *dispatchServer {
 	if err := eng.Tick(context.Background()); err != nil {
 		t.Fatalf("first Tick: %v", err)
 	}
-	api := &rpc.Server{Store: db, Clock: clock.Now, Dispatch: eng,
+	api := &rpc.Server{Store: db, Clock: clock.Now, Dispatch: eng, Planner: plan.New(db, eng, clock.Now, nil, 0),
 		Logger: slog.New(slog.NewTextHandler(ts.logs, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 	srv := httptest.NewServer(api.Handler())
 	t.Cleanup(srv.Close)
-	return &dispatchServer{testServer: ts, live: live, eng: eng, url: srv.URL}
+	return &dispatchServer{testServer: ts, live: live, eng: eng, url: srv.URL, clock: clock}
 }
 
 func (ds *dispatchServer) intake() pb.IntakeService {

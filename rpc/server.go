@@ -5,6 +5,7 @@
 package rpc
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"time"
@@ -39,6 +40,9 @@ type Store interface {
 	carehex.OrgScopeStore
 	statementReader
 	carehex.RouteStore // two-tier dispatch (route.go)
+	// The roster view (rosterview.go) reads carers' days and check-ins.
+	ProviderDayVisits(ctx context.Context, providerID string, from, to time.Time) ([]*carehex.Visit, error)
+	VisitEvents(ctx context.Context, visitID string) ([]*carehex.VisitEvent, error)
 }
 
 // Server holds the dependencies of every service.
@@ -101,6 +105,7 @@ func (s *Server) Handler() http.Handler {
 		pb.NewPlanServiceServer(planService{s}, opts...),
 		pb.NewOrganisationServiceServer(organisationService{s}, opts...),
 		pb.NewOrgDispatchServiceServer(routeService{s}, opts...),
+		pb.NewRosterViewServiceServer(rosterViewService{s}, opts...),
 	} {
 		mux.Handle(h.PathPrefix(), h)
 	}

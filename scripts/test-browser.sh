@@ -100,3 +100,5 @@ fi
 
 mkdir -p docs/screenshots
 for f in console phone family; do cp "web/e2e/screenshots/$f.png" "docs/screenshots/$f.png"; done
+# Planned care (web/e2e/plan.test.js): the plan editor, the roster view, the family's week.
+for f in plan roster family-upcoming; do cp "web/e2e/screenshots/$f.png" "docs/screenshots/$f.png"; done

@@ -651,6 +651,24 @@ func (s *DB) ReleasePlannedVisit(ctx context.Context, id string, version int64, 
 	})
 }
 
+// NotePlannedReason records why the roster left an open visit unassigned;
+// see carehex.PlanStore. It bumps no version: it is a note on the visit,
+// not a change of it, so an edit read before it still applies.
+func (s *DB) NotePlannedReason(ctx context.Context, id string, version int64, reason string) error {
+	if reason = carehex.Trimmed(reason); reason == "" || len(reason) > carehex.MaxTextLen {
+		return carehex.Errorf(carehex.EINVALID, "reason", "reason must be a short code")
+	}
+	res, err := s.db.ExecContext(ctx, s.rebind(`UPDATE planned_visits SET reason = ? WHERE id = ? AND version = ? AND status = ?`),
+		reason, id, version, string(carehex.PlannedOpen))
+	if err != nil {
+		return s.wrap(err, "note planned reason")
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return carehex.Errorf(carehex.ECONFLICT, "planned_visit_id", "planned visit %s is no longer open at version %d", id, version)
+	}
+	return nil
+}
+
 // StrandedPlannedVisits lists planned visits not assigned whose request is
 // still waiting or assigned; see carehex.PlanStore.
 func (s *DB) StrandedPlannedVisits(ctx context.Context, limit int) ([]*carehex.PlannedVisit, error) {

@@ -1,8 +1,8 @@
 // The console's connection to the server: one session token and the
 // generated Twirp clients that use it. Nothing else in the console fetches.
 import {
-  AuthService, CatalogService, DispatchService, IntakeService, MapService, OrganisationService, ProviderService,
-  ResidentService, TwirpError,
+  AuthService, CatalogService, DispatchService, IntakeService, MapService, OrganisationService, PlanService,
+  ProviderService, ResidentService, RosterViewService, TwirpError,
 } from "/gen/carehex.js";
 
 const KEY = "carehex.console.session";
@@ -25,6 +25,8 @@ export const providers = new ProviderService(opts);
 export const residents = new ResidentService(opts);
 export const maps = new MapService(opts);
 export const organisations = new OrganisationService(opts);
+export const plans = new PlanService(opts);
+export const rosterView = new RosterViewService(opts);
 
 // isAuthError tells whether the session is gone and the operator must sign in again.
 export function isAuthError(e) {

@@ -14,6 +14,8 @@ import { renderCard, select, setupLookup } from "./lookup.js";
 import { refreshMap } from "./map.js";
 import { refreshProviders, resetProviders } from "./providers.js";
 import { refreshStatements } from "./statements.js";
+import { refreshPlans } from "./plan.js";
+import { refreshRoster, resetRoster } from "./rosterview.js";
 import { refreshEscalations, setupEscalations } from "./escalation.js";
 import { setupRegister } from "./register.js";
 import { extension, popCall, setupCall } from "./call.js";
@@ -31,6 +33,7 @@ const en = {
   password: "Password", signIn: "Sign in", callerTitle: "Incoming call", requestTitle: "Log a request",
   urgency: "Urgency", uEmergency: "Emergency", uSoon: "Soon", uScheduled: "Scheduled", windowStart: "From",
   windowEnd: "To", submit: "Submit", tabBoard: "Dispatch board", tabMap: "Map", tabProviders: "Providers",
+  tabPlans: "Care plans", tabRoster: "Roster",
   legendProviders: "Providers", legendRequests: "Open requests", legendBoth: "Both", alertsTitle: "Alerts", alertsHistory: "Show closed alerts", tokenTitle: "Device token",
   tokenHint: "Shown only this once: scan the QR code with the provider's phone, or type the token above.",
   callerPlaceholder: "Phone digits (last four will do) or name", servicePlaceholder: "Service: Chinese or English name, or code",
@@ -74,6 +77,7 @@ async function showDesk() {
   replace(byTestId("current-user"), h("span", { translate: "no" }, s.username), ` (${roleName(s.role)})`);
   await loadCatalogue();
   resetProviders();
+  resetRoster();
   // Supervisors oversee: no intake form, no telephone, no write buttons
   // anywhere (each part asks canWrite before drawing one).
   const writer = canWrite();
@@ -95,6 +99,8 @@ function showOrgView(org) {
   byTestId("console").classList.toggle("org", org);
   byTestId("desk-left").hidden = org;
   byTestId("tab-map").hidden = org;
+  byTestId("tab-plans").hidden = org; // planned care is the platform's
+  byTestId("tab-roster").hidden = org;
   byTestId("tab-statements").hidden = !org;
   byTestId("tab-board").hidden = org;
   byTestId("tab-queue").hidden = !org;
@@ -104,7 +110,7 @@ function showOrgView(org) {
       byTestId("org-name").textContent = os[0]?.name || "";
     }).catch(() => {});
   }
-  if (tab === "map" || (!org && tab === "statements")) switchTab("board");
+  if ((org && ["map", "plans", "roster"].includes(tab)) || (!org && tab === "statements")) switchTab("board");
 }
 
 // The console stream: each "changed" event refreshes the board at once.
@@ -153,7 +159,8 @@ async function poll() {
   clearTimeout(timer);
   try {
     await Promise.all([
-      tab === "board" ? refreshBoard() : tab === "map" ? refreshMap() : tab === "statements" ? refreshStatements() : refreshProviders(),
+      tab === "board" ? refreshBoard() : tab === "map" ? refreshMap() : tab === "statements" ? refreshStatements()
+        : tab === "plans" ? refreshPlans() : tab === "roster" ? refreshRoster() : refreshProviders(),
       refreshAlerts(),
       isOrgRole() ? null : refreshEscalations(),
       refreshDetail(),
@@ -207,9 +214,9 @@ for (const b of $$("[role=tab]")) b.addEventListener("click", () => switchTab(b.
 setup({ en: { ...en, expired: "Session expired; sign in again", badLogin: "Wrong username or password",
   loginLocked: "Too many failed logins; try again later", accountDisabled: "This account is disabled; ask an administrator" } });
 placeholders();
-document.addEventListener("langchange", () => { placeholders(); resetProviders(); if (session.get()) poll(); });
+document.addEventListener("langchange", () => { placeholders(); resetProviders(); resetRoster(); if (session.get()) poll(); });
 
-setupLookup(() => { resetForm(); byTestId("service-input").focus(); });
+setupLookup(() => { resetForm(); byTestId("service-input").focus(); if (tab === "plans") poll(); });
 // A caller just registered (or edited) goes on the card, and the request
 // form follows, as for a caller found by the lookup.
 setupRegister((r) => select(r), (name) => switchTab(name));

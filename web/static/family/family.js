@@ -6,11 +6,14 @@
 
 import { setup, t, lang } from "/i18n.js";
 import { ApiError, call, describe, ERR_EN, stream, serviceName, tokenFromFragment, h, clock, statusLabel, STATUS_EN } from "/phone/mobileapi.js";
+import { startUpcoming, stopUpcoming } from "./upcoming.js";
 
 const EN = {
   ...STATUS_EN,
   ...ERR_EN,
   title: "Family view",
+  upcomingTitle: "Planned visits, next 7 days",
+  requestsTitle: "Services",
   signInTitle: "Sign in",
   signInHelp: "Enter the query code the service centre gave you.",
   tokenLabel: "Query code",
@@ -126,6 +129,7 @@ function start(token, list) {
   else poll();
   streamLoop(state.abort.signal);
   state.timers.push(setInterval(refreshETAs, ETA_MS));
+  startUpcoming(token);
   render();
 }
 
@@ -140,6 +144,7 @@ function signOut(reason) {
   state.live = false;
   state.downSince = 0;
   localStorage.removeItem(KEY);
+  stopUpcoming();
   $("app").hidden = true;
   $("signin").hidden = false;
   showError(reason || "", reason ? t("signedOut", "已退出：") : "");
