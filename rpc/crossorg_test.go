@@ -274,8 +274,23 @@ func testCrossOrganisation(t *testing.T, be backend) {
 	residents := pb.NewResidentServiceJSONClient(ds.url, ds.Client)
 	_, err = residents.GetResident(disp, &pb.GetResidentRequest{Id: resA.Id})
 	wantCode(t, err, twirp.PermissionDenied, "id") // offered, not yet held
+	// An alert about a request merely offered to its carer is the
+	// platform's to acknowledge, not the organisation's.
+	raise := func(kind string) string {
+		t.Helper()
+		a := &carehex.Alert{RequestID: ownA.Id, Kind: kind, Message: kind}
+		if created, err := ds.Store.RaiseAlert(ctx, a); err != nil || !created {
+			t.Fatalf("RaiseAlert(%s) = %v, %v", kind, created, err)
+		}
+		return a.ID
+	}
+	_, err = dispatch.AcknowledgeAlert(disp, &pb.AcknowledgeAlertRequest{Id: raise(carehex.AlertUnaccepted)})
+	wantCode(t, err, twirp.PermissionDenied, "id")
 	if _, err := dispatch.AssignProvider(disp, &pb.AssignProviderRequest{RequestId: ownA.Id, ProviderId: pA.ID, Reason: "派单"}); err != nil {
 		t.Fatalf("org dispatcher assigns its own carer: %v", err)
+	}
+	if _, err := dispatch.AcknowledgeAlert(disp, &pb.AcknowledgeAlertRequest{Id: raise(carehex.ExceptionLateArrival)}); err != nil {
+		t.Errorf("the organisation acknowledges its own carer's late arrival: %v", err)
 	}
 	got, err := residents.GetResident(disp, &pb.GetResidentRequest{Id: resA.Id})
 	if err != nil || got.Resident.Address == "" || got.Resident.IdNumber != "" {
