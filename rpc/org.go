@@ -124,14 +124,15 @@ var orgMethods = map[string]orgRule{
 		}
 		return s.carerOfOrg(ctx, org, "provider_id", q.GetProviderId())
 	}},
-	// Its alerts: listed by the store's rule (OrgAlerts, by the handler).
+	// Its alerts: listed by the store's rule (OrgAlerts, by the handler);
+	// acknowledged only for jobs it holds.
 	"DispatchService/ListAlerts": {roles: orgBoth},
 	"DispatchService/AcknowledgeAlert": {roles: orgDispatcher, before: func(s *Server, ctx context.Context, org string, req any) error {
 		id := req.(*pb.AcknowledgeAlertRequest).GetId()
 		if err := requireID("id", id); err != nil {
 			return err
 		}
-		ok, err := s.Store.AlertOfOrg(ctx, org, id)
+		ok, err := s.Store.AlertHeldByOrg(ctx, org, id)
 		if err == nil && !ok {
 			err = outsideOrg("id")
 		}

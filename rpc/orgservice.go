@@ -88,8 +88,12 @@ func (s organisationService) CreateContract(ctx context.Context, req *pb.CreateC
 	if err != nil {
 		return nil, err
 	}
-	if c.RoundStepS < 0 || c.RoundStepS > 24*3600 {
-		return nil, carehex.Errorf(carehex.EINVALID, "round_step_s", "round_step_s must be between 0 and 86400")
+	// The domain names its fields as Go does; the wire's names are these.
+	if !to.IsZero() && !to.After(from) {
+		return nil, carehex.Errorf(carehex.EINVALID, "valid_to_time", "valid_to_time must be after valid_from_time")
+	}
+	if c.RoundStepS < 0 || c.RoundStepS > 24*3600 || c.RoundStepS%60 != 0 || (c.Unit == string(carehex.UnitHour) && c.RoundStepS == 0) {
+		return nil, carehex.Errorf(carehex.EINVALID, "round_step_s", "round_step_s must be whole minutes, at most 86400 (and set for hour contracts)")
 	}
 	k := &carehex.Contract{OrgID: carehex.Trimmed(c.OrgId), Services: trimmedAll(c.Services), Unit: carehex.Unit(c.Unit),
 		PriceFen: c.PriceFen, RoundStep: time.Duration(c.RoundStepS) * time.Second, Rounding: carehex.Rounding(c.Rounding),

@@ -55,7 +55,8 @@ func TestOrganisationService(t *testing.T) {
 				{&pb.Contract{OrgId: o.Id, Services: []string{"meal_delivery"}, Unit: "visit", PriceFen: -1, ValidFromTime: from}, "price_fen"},
 				{&pb.Contract{OrgId: o.Id, Services: []string{"meal_delivery"}, Unit: "visit", PriceFen: 4000}, "valid_from_time"},
 				{&pb.Contract{OrgId: o.Id, Unit: "visit", PriceFen: 4000, ValidFromTime: from}, "services"},
-				{&pb.Contract{OrgId: o.Id, Services: []string{"bathing"}, Unit: "hour", PriceFen: 6500, ValidFromTime: from, RoundStepS: 30}, "round_step"},
+				{&pb.Contract{OrgId: o.Id, Services: []string{"bathing"}, Unit: "hour", PriceFen: 6500, ValidFromTime: from, RoundStepS: 30}, "round_step_s"},
+				{&pb.Contract{OrgId: o.Id, Services: []string{"bathing"}, Unit: "visit", PriceFen: 4000, ValidFromTime: from, ValidToTime: from}, "valid_to_time"},
 			}
 			for _, b := range bad {
 				_, err := orgs.CreateContract(admin, &pb.CreateContractRequest{Contract: b.c})
