@@ -73,6 +73,7 @@ var platformOnly = map[string]string{
 	"PlanService/SetWorkingHours":            "planned care is the platform's",
 	"PlanService/GetWorkingHours":            "planned care is the platform's",
 	"PlanService/RunRoster":                  "planned care is the platform's",
+	"RosterViewService/GetRosterDay":         "planned care is the platform's",
 	"ResidentService/CreateResident":         "residents are the hotline's",
 	"ResidentService/UpdateResident":         "residents are the hotline's",
 	"ResidentService/SearchResidents":        "residents at large",
