@@ -41,10 +41,10 @@ type FS struct {
 	dir string
 }
 
-// NewFS opens (creating) a blob directory.
+// NewFS keeps blobs under dir, created (0700) with the first photo.
 func NewFS(dir string) (*FS, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, carehex.Internal(err, "create evidence directory")
+	if dir == "" {
+		return nil, carehex.Errorf(carehex.EINVALID, "dir", "the evidence directory is required")
 	}
 	return &FS{dir: dir}, nil
 }
