@@ -65,6 +65,8 @@ type Server struct {
 	ReadPolicy carehex.ReadPolicy
 	// Map is the console map's basemap, boundaries and geocoder (mapservice.go).
 	Map MapSettings
+	// Fraud is the flags' review and the photo evidence (fraud.go).
+	Fraud Fraud
 }
 
 func (s *Server) now() time.Time {
@@ -92,6 +94,7 @@ func (s *Server) Handler() http.Handler {
 		pb.NewAccountServiceServer(accountService{s}, opts...),
 		pb.NewMapServiceServer(mapService{s}, opts...),
 		pb.NewPlanServiceServer(planService{s}, opts...),
+		pb.NewFraudServiceServer(fraudService{s}, opts...),
 	} {
 		mux.Handle(h.PathPrefix(), h)
 	}

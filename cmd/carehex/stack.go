@@ -166,6 +166,7 @@ func (st *stack) wire(cfg *Config, clock carehex.Clock) error {
 	st.API = &rpc.Server{Store: store, Clock: clock, Logger: log, Metrics: reg, Dispatch: engine, Planner: st.Planner,
 		LoginPolicy: cfg.Access.Login, Hasher: auth.NewHasher(cfg.Access.HashConcurrency),
 		FamilyTTL: cfg.Access.FamilyTTL, TrustForwardedFor: cfg.Access.TrustForwardedFor, ReadPolicy: cfg.Access.Reads}
+	st.API.Fraud = rpc.Fraud{Store: store, Blobs: st.Blobs}
 	if st.API.Map, err = cfg.Map.settings(); err != nil {
 		return err
 	}
