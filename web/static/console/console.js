@@ -16,6 +16,7 @@ import { refreshProviders, resetProviders } from "./providers.js";
 import { refreshEscalations, setupEscalations } from "./escalation.js";
 import { setupRegister } from "./register.js";
 import { extension, popCall, setupCall } from "./call.js";
+import { refreshFraud } from "./fraud.js";
 // The one SSE reader of the pages (fetch-based, so the bearer token travels
 // in the header); the console stream speaks the same framing as the phone's.
 import { stream } from "/phone/mobileapi.js";
@@ -40,6 +41,7 @@ const en = {
   rSave: "Save", rCancel: "Cancel", extension: "Extension", pickUp: "Take the call",
   readOnly: "Supervisor account: read only; nothing can be logged or changed.",
   rStreet: "Street / town", rCommunity: "Community / village", rGeocode: "Find the address", mapEmpty: "No providers or open requests",
+  tabFraud: "Fraud review", // issue 12, fraud.js
 };
 
 let tab = "board";
@@ -130,7 +132,7 @@ async function poll() {
   clearTimeout(timer);
   try {
     await Promise.all([
-      tab === "board" ? refreshBoard() : tab === "map" ? refreshMap() : refreshProviders(),
+      tab === "board" ? refreshBoard() : tab === "map" ? refreshMap() : tab === "fraud" ? refreshFraud() : refreshProviders(),
       refreshAlerts(),
       refreshEscalations(),
       refreshDetail(),
