@@ -36,7 +36,7 @@ type evidenceConfig struct {
 // The fraud settings' environment variables.
 var fraudEnv = []string{"CAREHEX_FRAUD_SPEED_FACTOR", "CAREHEX_FRAUD_UNKNOWN_MODE_KMH", "CAREHEX_FRAUD_MIN_TRAVEL_M",
 	"CAREHEX_FRAUD_REPEATED_GPS_VISITS", "CAREHEX_FRAUD_NO_MOVEMENT_M", "CAREHEX_FRAUD_HOMES_APART_M",
-	"CAREHEX_FRAUD_CARER_DAY_CAP", "CAREHEX_FRAUD_RESIDENT_DAY_CAP", "CAREHEX_PHOTO_MAX_BYTES"}
+	"CAREHEX_FRAUD_CARER_DAY_CAP", "CAREHEX_FRAUD_RESIDENT_DAY_CAP", "CAREHEX_PHOTO_MAX_BYTES", "CAREHEX_FRAUD_EVERY"}
 
 func defaultEvidenceConfig(getenv func(string) string) evidenceConfig {
 	e := evidenceConfig{S3URL: getenv("CAREHEX_EVIDENCE_S3_URL"), S3AccessKey: getenv("CAREHEX_EVIDENCE_S3_ACCESS_KEY"),
@@ -90,6 +90,12 @@ func (e *evidenceConfig) validate(dataDir string) error {
 			return fmt.Errorf("CAREHEX_FRAUD_REPEATED_GPS_VISITS %q must be a whole number", v)
 		}
 		f.RepeatedGPSVisits = n
+	}
+	if err := dur("CAREHEX_FRAUD_EVERY", &e.FraudEvery); err != nil {
+		return err
+	}
+	if e.FraudEvery < time.Second || e.FraudEvery > 24*time.Hour {
+		return fmt.Errorf("CAREHEX_FRAUD_EVERY %v must be between 1s and 24h", e.FraudEvery)
 	}
 	if err := f.Validate(); err != nil {
 		return fmt.Errorf("CAREHEX_FRAUD_*: %s", carehex.ErrorMessage(err))
