@@ -110,6 +110,7 @@ type SettleVisit struct {
 	ArriveVerified   bool     // the check-in was inside the geofence
 	Exceptions       []string // EVV exceptions on the visit's events
 	Review           EVVDecision
+	Flagged          string // a fraud flag not cleared: its hold reason (fraud.go FraudHold)
 }
 
 // Hold says why the visit is not payable as verified, "" when it is:
@@ -124,7 +125,7 @@ func (v *SettleVisit) Hold() string {
 	case (!v.ArriveVerified || len(v.Exceptions) > 0) && v.Review != EVVApproved:
 		return HoldEVVUnresolved
 	}
-	return ""
+	return v.Flagged
 }
 
 // Verification names how a payable visit was verified, for the line.

@@ -90,6 +90,9 @@ type Config struct {
 	// Hotline is the number the family page offers to call (the district's
 	// 12349 elderly-care hotline by default).
 	Hotline string
+
+	// MaxPhotoBytes bounds a photo upload (photos.go).
+	MaxPhotoBytes int64
 }
 
 // DefaultConfig returns the defaults.
@@ -111,6 +114,8 @@ func DefaultConfig() Config {
 		SpeedKmh:       15,
 		FamilyTTL:      carehex.FamilyTTL,
 		Hotline:        "12349",
+
+		MaxPhotoBytes: 8 << 20,
 	}
 }
 
@@ -134,6 +139,8 @@ func (c *Config) Validate() error {
 		return bad("FamilyTTL", "must be positive")
 	case c.SpeedKmh <= 0:
 		return bad("SpeedKmh", "must be positive")
+	case c.MaxPhotoBytes < 1024:
+		return bad("MaxPhotoBytes", "must be at least 1024")
 	case c.DayZone == nil:
 		return bad("DayZone", "is required")
 	case !validHotline(c.Hotline):
@@ -168,6 +175,8 @@ type Deps struct {
 	// Plans answers the family's upcoming planned visits; nil answers
 	// them unavailable.
 	Plans PlanStore
+	// Evidence keeps visit photos (photos.go); nil answers 503.
+	Evidence *Evidence
 }
 
 // Server is the mobile API. It holds no goroutines of its own (streams end
@@ -186,6 +195,8 @@ type Server struct {
 	central atomic.Bool // RunReconcile runs: waiters need no reconcile timer of their own (reconcile.go)
 	tokens  tokenCache  // provider tokens, dropped on the provider's notice (tokencache.go)
 	plans   PlanStore
+
+	evidence *Evidence // photos.go
 }
 
 // New returns a server; it validates cfg and does no I/O.
@@ -205,7 +216,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{cfg: cfg, store: d.Store, engine: d.Engine, live: d.Live, notices: d.Notices, now: d.Clock, log: d.Log, plans: d.Plans,
+	return &Server{cfg: cfg, store: d.Store, engine: d.Engine, live: d.Live, notices: d.Notices, now: d.Clock, log: d.Log, plans: d.Plans, evidence: d.Evidence,
 		evv:    carehex.EVVRules{GeofenceM: cfg.GeofenceM, CheckoutFarM: cfg.CheckoutFarM},
 		limits: newLimiter(cfg.RatePerSecond, cfg.Burst)}, nil
 }
@@ -223,6 +234,7 @@ func (s *Server) Handler() http.Handler {
 	p("POST /m/v1/offers/{id}/decline", s.decline)
 	p("GET /m/v1/visits", s.visits)
 	p("POST /m/v1/visits/{id}/events", s.visitEvent)
+	p("POST /m/v1/visits/{id}/photos", s.visitPhoto)
 
 	f("GET /m/v1/family/visits", s.familyVisits)
 	f("GET /m/v1/family/requests/{id}", s.familyRequest)

@@ -53,6 +53,8 @@ type visitOut struct {
 	// Events are the visit's recorded events (with the phone's time and
 	// the server's), shown with the resident.
 	Events []eventOut `json:"events,omitempty"`
+	// PhotosRequired: the contract requires photos (photos.go).
+	PhotosRequired bool `json:"photos_required,omitempty"`
 }
 
 // reveal says whether the provider of v may still see the resident: while
@@ -96,6 +98,11 @@ func (s *Server) visitOut(ctx context.Context, v *carehex.Visit, withResident bo
 		}
 		for _, e := range evs {
 			out.Events = append(out.Events, toEventOut(e))
+		}
+		if s.evidence != nil {
+			if out.PhotosRequired, err = s.evidence.Records.PhotoRequired(ctx, v.ID); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return out, nil

@@ -129,6 +129,14 @@ var Access = map[string][]carehex.Role{
 	"AccountService/ListSessions":   staff,
 	"AccountService/EndSession":     staff,
 	"AccountService/EndAllSessions": staff,
+
+	// Evidence and fraud signals (issue 12): supervisors read flags and
+	// photos, operators and admins rule on flags, admins set contracts.
+	"FraudService/ListFraudFlags":    staff,
+	"FraudService/ReviewFraudFlag":   writers,
+	"FraudService/ListVisitPhotos":   staff,
+	"FraudService/GetVisitPhoto":     staff,
+	"FraudService/SetContractPhotos": admins,
 }
 
 // MaxBodyBytes bounds a Twirp request body.

@@ -76,6 +76,8 @@ type Server struct {
 	// Router is two-tier dispatch's engine (*dispatch.Engine; route.go);
 	// nil answers its re-route and assignment calls unavailable.
 	Router carehex.OrgRouter
+	// Fraud is the flags' review and the photo evidence (fraud.go).
+	Fraud Fraud
 }
 
 func (s *Server) now() time.Time {
@@ -106,6 +108,7 @@ func (s *Server) Handler() http.Handler {
 		pb.NewOrganisationServiceServer(organisationService{s}, opts...),
 		pb.NewOrgDispatchServiceServer(routeService{s}, opts...),
 		pb.NewRosterViewServiceServer(rosterViewService{s}, opts...),
+		pb.NewFraudServiceServer(fraudService{s}, opts...),
 	} {
 		mux.Handle(h.PathPrefix(), h)
 	}

@@ -266,7 +266,7 @@ func (s *DB) migrate(ctx context.Context) error {
 	opts := []goose.ProviderOption{
 		goose.WithDisableGlobalRegistry(true),
 		goose.WithSlog(slog.New(slog.DiscardHandler)),
-		goose.WithGoMigrations(statementGuard(s.dialect)),
+		goose.WithGoMigrations(statementGuard(s.dialect), evidenceGuard(s.dialect)),
 	}
 	dialect := goose.DialectSQLite3
 	if s.dialect == DialectPostgres {

@@ -66,6 +66,8 @@ type Config struct {
 	PlanHorizon time.Duration
 	// OrgRouting is two-tier dispatch (CAREHEX_DISPATCH_VIA_ORG…, orgrouteconfig.go).
 	OrgRouting orgRoutingConfig
+	// Evidence: visit photos and the fraud signals' settings (fraudconfig.go).
+	Evidence evidenceConfig
 
 	offerTTLText    string // CAREHEX_OFFER_TTL as given, parsed by validate
 	deadlineText    string // CAREHEX_EMERGENCY_DEADLINE as given
@@ -110,6 +112,7 @@ func defaultConfig(getenv func(string) string) Config {
 	c.reconcileText = getenv("CAREHEX_RECONCILE")
 	c.Access = defaultAccessConfig(getenv)
 	c.Map = defaultMapConfig(getenv)
+	c.Evidence = defaultEvidenceConfig(getenv)
 	set(&c.BackupDir, "CAREHEX_BACKUP_DIR")
 	c.backupEveryText = getenv("CAREHEX_BACKUP_EVERY")
 	c.backupKeepText = getenv("CAREHEX_BACKUP_KEEP")
@@ -198,6 +201,9 @@ func (c *Config) validate() error {
 		return err
 	}
 	if err := c.OrgRouting.validate(); err != nil {
+		return err
+	}
+	if err := c.Evidence.validate(c.DataDir); err != nil {
 		return err
 	}
 	return c.validateBackups()

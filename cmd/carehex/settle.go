@@ -43,6 +43,11 @@ func settleMonth(ctx context.Context, args []string, getenv func(string) string,
 		return err
 	}
 	defer store.Close()
+	// Signals first: a visit flagged now is held back on this statement.
+	from, to := month.Bounds(settleZone)
+	if err := scanFraud(ctx, store, cfg.Evidence.Fraud, from, to, stdout); err != nil {
+		return err
+	}
 	res, err := settle.Month(ctx, store, month, settleZone, *closeFlag)
 	if err != nil {
 		return err

@@ -65,6 +65,8 @@ type stack struct {
 	backups    *backups // nil unless CAREHEX_BACKUP_EVERY is set
 	// retention periods of the daily pass (retention.go)
 	gpsRetention, residentRetention time.Duration
+	fraud                           evidenceConfig // the fraud scan's settings (fraudconfig.go)
+	Blobs                           carehex.BlobStore
 }
 
 // newStack opens the store and Redis named by cfg and wires the parts with
@@ -131,8 +133,15 @@ func (st *stack) wire(cfg *Config, clock carehex.Clock) error {
 	if cfg.Reconcile > 0 {
 		mcfg.Reconcile = cfg.Reconcile
 	}
+	if cfg.Evidence.MaxPhotoBytes > 0 {
+		mcfg.MaxPhotoBytes = cfg.Evidence.MaxPhotoBytes
+	}
+	ev, err := st.evidence(cfg) // fraudconfig.go
+	if err != nil {
+		return err
+	}
 	mobile, err := mobileapi.New(mcfg, mobileapi.Deps{
-		Store: store, Engine: engine, Live: live, Notices: st.Hub, Clock: clock, Log: log, Plans: store,
+		Store: store, Engine: engine, Live: live, Notices: st.Hub, Clock: clock, Log: log, Plans: store, Evidence: ev,
 	})
 	if err != nil {
 		return err
@@ -162,6 +171,7 @@ func (st *stack) wire(cfg *Config, clock carehex.Clock) error {
 		LoginPolicy: cfg.Access.Login, Hasher: auth.NewHasher(cfg.Access.HashConcurrency),
 		FamilyTTL: cfg.Access.FamilyTTL, TrustForwardedFor: cfg.Access.TrustForwardedFor, ReadPolicy: cfg.Access.Reads}
 	st.API.Router = engine
+	st.API.Fraud = rpc.Fraud{Store: store, Blobs: st.Blobs}
 	if st.API.Map, err = cfg.Map.settings(); err != nil {
 		return err
 	}
@@ -237,6 +247,7 @@ func (st *stack) Start(ctx context.Context) (stop func()) {
 	if st.backups != nil {
 		jobs["backup"] = st.backups.Run
 	}
+	jobs["fraud"] = func(ctx context.Context) error { return runFraud(ctx, st.Store, st.clock, st.fraud, st.log) }
 	for name, run := range jobs {
 		workers.Add(1)
 		go func() {

@@ -2463,7 +2463,7 @@ func (s *organisationServiceServer) serveGetStatementProtobuf(ctx context.Contex
 }
 
 func (s *organisationServiceServer) ServiceDescriptor() ([]byte, int) {
-	return twirpFileDescriptor7, 0
+	return twirpFileDescriptor8, 0
 }
 
 func (s *organisationServiceServer) ProtocGenTwirpVersion() string {
@@ -2477,7 +2477,7 @@ func (s *organisationServiceServer) PathPrefix() string {
 	return baseServicePath(s.pathPrefix, "carehex.v1", "OrganisationService")
 }
 
-var twirpFileDescriptor7 = []byte{
+var twirpFileDescriptor8 = []byte{
 	// 1216 bytes of a gzipped FileDescriptorProto
 	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0xbc, 0x57, 0xcd, 0x72, 0x1b, 0xc5,
 	0x13, 0xaf, 0xd5, 0x97, 0xb5, 0xbd, 0x52, 0x52, 0xff, 0x89, 0xad, 0xff, 0x5a, 0xa9, 0x60, 0x65,

@@ -19,6 +19,7 @@ import { refreshRoster, resetRoster } from "./rosterview.js";
 import { refreshEscalations, setupEscalations } from "./escalation.js";
 import { setupRegister } from "./register.js";
 import { extension, popCall, setupCall } from "./call.js";
+import { refreshFraud } from "./fraud.js";
 // The one SSE reader of the pages (fetch-based, so the bearer token travels
 // in the header); the console stream speaks the same framing as the phone's.
 import { stream } from "/phone/mobileapi.js";
@@ -45,6 +46,7 @@ const en = {
   readOnly: "Supervisor account: read only; nothing can be logged or changed.",
   tabQueue: "Order queue", tabStatements: "Statements",
   rStreet: "Street / town", rCommunity: "Community / village", rGeocode: "Find the address", mapEmpty: "No providers or open requests",
+  tabFraud: "Fraud review", // issue 12, fraud.js
 };
 
 let tab = "board";
@@ -101,6 +103,7 @@ function showOrgView(org) {
   byTestId("tab-map").hidden = org;
   byTestId("tab-plans").hidden = org; // planned care is the platform's
   byTestId("tab-roster").hidden = org;
+  byTestId("tab-fraud").hidden = org; // payment review is the district's
   byTestId("tab-statements").hidden = !org;
   byTestId("tab-board").hidden = org;
   byTestId("tab-queue").hidden = !org;
@@ -110,7 +113,7 @@ function showOrgView(org) {
       byTestId("org-name").textContent = os[0]?.name || "";
     }).catch(() => {});
   }
-  if ((org && ["map", "plans", "roster"].includes(tab)) || (!org && tab === "statements")) switchTab("board");
+  if ((org && ["map", "plans", "roster", "fraud"].includes(tab)) || (!org && tab === "statements")) switchTab("board");
 }
 
 // The console stream: each "changed" event refreshes the board at once.
@@ -152,6 +155,12 @@ function startStream() {
 // poll runs at a time; a call while one is running asks for another at once.
 let polling = false;
 let again = false;
+// tabRefresh is each tab's refresh, by its data-tab name.
+const tabRefresh = {
+  board: refreshBoard, map: refreshMap, providers: refreshProviders, statements: refreshStatements,
+  plans: refreshPlans, roster: refreshRoster, fraud: refreshFraud,
+};
+
 async function poll() {
   if (!session.get()) return;
   if (polling) { again = true; return; }
@@ -159,8 +168,7 @@ async function poll() {
   clearTimeout(timer);
   try {
     await Promise.all([
-      tab === "board" ? refreshBoard() : tab === "map" ? refreshMap() : tab === "statements" ? refreshStatements()
-        : tab === "plans" ? refreshPlans() : tab === "roster" ? refreshRoster() : refreshProviders(),
+      (tabRefresh[tab] || refreshProviders)(),
       refreshAlerts(),
       isOrgRole() ? null : refreshEscalations(),
       refreshDetail(),

@@ -7,6 +7,7 @@ import { byTestId, h, replace } from "./dom.js";
 import { CANCEL_REASONS, cancelReasonText, say, serviceName, statusKey, statusName, timeOf, urgencyName } from "./labels.js";
 import { isEmergency } from "./escalation.js";
 import { lastSeen, stateOf } from "./providers.js";
+import { showPhotos } from "./fraud.js";
 
 const ASSIGNABLE = new Set(["REQUEST_STATUS_PENDING", "REQUEST_STATUS_OFFERED", "REQUEST_STATUS_UNFILLED"]);
 
@@ -80,6 +81,7 @@ async function render() {
         /^https?:\/\//.test(r.recording_ref) ? h("a", { href: r.recording_ref, target: "_blank", rel: "noopener" }, say("播放", "play"))
           : r.recording_ref || say("通话结束后可用", "available after the call")) : null,
       r.cancel_reason ? h("span", { dataset: { testid: "detail-cancel-reason" } }, " · ", say("取消原因：", "Cancelled: "), cancelReasonText(r.cancel_reason)) : null),
+    r.visit_id ? photoBox(r.visit_id) : null, // evidence, fetched on request (fraud.js)
     h("div", { class: "cols" },
       h("section", {},
         h("h3", {}, say("时间线", "Timeline")),
@@ -251,3 +253,10 @@ function cancelPicker(r) {
 }
 
 const round = (x) => (Math.abs(x) >= 100 ? Math.round(x) : Math.round(x * 100) / 100);
+
+// photoBox is the visit's photos behind a button: each look is audited.
+function photoBox(visitId) {
+  const box = h("div", { class: "photos", dataset: { testid: "detail-photos" } });
+  return h("div", {}, h("button", { type: "button", dataset: { testid: "detail-show-photos" }, onclick: () => showPhotos(box, visitId) },
+    say("查看现场照片", "Show photos")), box);
+}

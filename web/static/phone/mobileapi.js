@@ -69,7 +69,10 @@ export async function call(token, method, path, body, signal) {
   // error line in the console).
   if (navigator.onLine === false) throw offline();
   const init = { method, headers: { Authorization: "Bearer " + token }, signal, cache: "no-store" };
-  if (body !== undefined) {
+  if (body instanceof Blob) { // a photo (photos.js), sent as itself
+    init.headers["Content-Type"] = body.type;
+    init.body = body;
+  } else if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }

@@ -8,6 +8,7 @@ import { lang, reasonText, setup, t } from "/i18n.js";
 import { ApiError, call, describe, ERR_EN, stream, serviceName, tokenFromFragment, h, clock, serverNow, STATUS_EN } from "/phone/mobileapi.js";
 import { EventQueue } from "/phone/queue.js";
 import { mapLinks, supportsGeoURI } from "/phone/navlinks.js";
+import { photoBox } from "/phone/photos.js";
 
 const EN = {
   ...STATUS_EN,
@@ -46,6 +47,8 @@ const EN = {
   arrive: "Arrived",
   complete: "Finish",
   noShow: "Nobody home",
+  photoBefore: "Photo before the service", photoAfter: "Photo after the service", photoSending: "Uploading the photo…",
+  photoSaved: "Photo saved (another one adds, never replaces)", photoRequired: "The contract requires photos",
   dismiss: "Close",
   ph_assigned: "Not yet set off",
   ph_en_route: "On the way",
@@ -873,6 +876,7 @@ function renderJob() {
     steps.append(b);
   }
   card.append(steps);
+  card.append(photoBox(job, state.token, job.photos_required) || "");
   const times = eventTimes(job);
   if (times.length) card.append(h("h3", { text: t("recorded", "已记录") }), h("ul", { class: "event-times", "data-testid": "event-times" }, ...times));
   if (job.status === "en_route") {
