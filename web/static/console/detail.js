@@ -7,6 +7,7 @@ import { byTestId, h, replace } from "./dom.js";
 import { CANCEL_REASONS, cancelReasonText, say, serviceName, statusKey, statusName, timeOf, urgencyName } from "./labels.js";
 import { isEmergency } from "./escalation.js";
 import { lastSeen, stateOf } from "./providers.js";
+import { loadRoutes, routingSection } from "./routing.js";
 
 const ASSIGNABLE = new Set(["REQUEST_STATUS_PENDING", "REQUEST_STATUS_OFFERED", "REQUEST_STATUS_UNFILLED"]);
 
@@ -54,9 +55,10 @@ export async function refreshDetail() {
 
 async function render() {
   const id = shown;
-  const [{ request: r, events }, { offers }] = await Promise.all([
+  const [{ request: r, events }, { offers }, routes] = await Promise.all([
     intake.getServiceRequest({ id }),
     dispatch.listRequestOffers({ request_id: id }),
+    loadRoutes(id),
   ]);
   const who = await resident(r.resident_id).catch(() => null);
   let cands = null;
@@ -65,7 +67,7 @@ async function render() {
   if (ASSIGNABLE.has(r.status)) cands = (await dispatch.listCandidates({ request_id: id, list_all: true, limit: 100 }).catch(() => ({ candidates: null }))).candidates;
   if (shown !== id) return;
   const body = byTestId("request-detail").querySelector(".body");
-  const sig = JSON.stringify([r, events, offers, cands, document.documentElement.lang]);
+  const sig = JSON.stringify([r, events, offers, cands, routes, document.documentElement.lang]);
   if (sig === bodySig) return; // unchanged: keep the DOM (and the focus) as it is
   bodySig = sig;
   const st = services.get(r.service_code);
@@ -88,7 +90,8 @@ async function render() {
         h("ul", { dataset: { testid: "offers" } }, offers.length ? offers.map((o) => h("li", { dataset: { testid: "offer", providerId: o.provider_id, status: o.status.replace("OFFER_STATUS_", "").toLowerCase() } },
           h("b", {}, o.provider_name || say("服务人员", "carer")), " · ", Math.round(o.distance_m), say(" 米", " m"), " · ",
           o.reason_code ? msg(o.reason_code, o.reason_params) : say("等待响应", "waiting for an answer"))) : h("li", { class: "muted" }, "—")),
-        canWrite() ? actions(r) : null),
+        canWrite() ? actions(r) : null,
+        routingSection(r, routes, () => { render(); onChange(); })),
       h("section", {},
         h("h3", {}, say("候选人员（人工派单）", "Candidates (manual assignment)")),
         cands === null ? h("p", { class: "muted" }, say("此状态不能改派", "Not assignable in this status"))
