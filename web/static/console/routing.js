@@ -18,6 +18,16 @@ const ORG_FACTORS = {
   last_routed_mn: ["距上次转派（分钟）", "minutes since last routed"],
 };
 
+// passedOver says how many organisations did not qualify, and why: a
+// district has dozens, and the table lists only those that did.
+function passedOver(ranking) {
+  const n = {};
+  for (const c of ranking) if (!c.eligible) n[c.why] = (n[c.why] || 0) + 1;
+  const parts = Object.entries(n).map(([k, v]) => say(`${ORG_FACTORS[k]?.[0] || k}不符 ${v} 家`, `${v} without ${ORG_FACTORS[k]?.[1] || k}`));
+  if (!parts.length) return null;
+  return h("p", { class: "muted small", dataset: { testid: "route-passed-over" } }, say("未入选：", "Passed over: "), parts.join(say("，", ", ")));
+}
+
 const ENDED = { assigned: ["已派单", "assigned"], rerouted: ["已改派", "re-routed"] };
 
 // loadRoutes returns the request's routes; none when the server does not
@@ -51,12 +61,13 @@ export function routingSection(r, routes, refresh) {
           t.late_time ? h("b", { class: "bad", dataset: { testid: "route-late" } }, say(" 已超时", " overdue")) : null),
       h("table", { class: "factors", dataset: { testid: "route-explanation" } },
         h("tr", {}, h("th", {}, say("服务商", "Organisation")), ...Object.values(ORG_FACTORS).map((n) => h("th", {}, say(n[0], n[1])))),
-        (t.ranking || []).map((c) => h("tr", { class: c.eligible ? "" : "muted", dataset: { testid: "route-candidate", eligible: String(!!c.eligible) } },
+        (t.ranking || []).filter((c) => c.eligible).map((c) => h("tr", { class: c.eligible ? "" : "muted", dataset: { testid: "route-candidate", eligible: String(!!c.eligible) } },
           h("td", {}, c.name),
           ...Object.keys(ORG_FACTORS).map((k) => {
             const f = (c.factors || []).find((x) => x.name === k);
             return h("td", { class: c.why === k ? "bad" : "" }, f ? String(f.value ?? 0) : "");
-          }))))))),
+          })))),
+      passedOver(t.ranking || [])))),
     open && canWrite() ? h("p", {},
       h("button", { type: "button", dataset: { testid: "reroute" }, onclick: reroute }, say("改派下一家服务商", "Re-route to the next organisation")), err) : null);
 }
