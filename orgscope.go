@@ -25,9 +25,11 @@ type OrgScopeStore interface {
 	ResidentHeldByOrg(ctx context.Context, orgID, residentID string) (bool, error)
 	// OrgAlerts lists the alerts of the organisation's requests, newest first.
 	OrgAlerts(ctx context.Context, orgID string, openOnly bool, limit int) ([]*Alert, error)
-	// AlertOfOrg reports whether alert alertID is about one of the
-	// organisation's requests; ENOTFOUND when there is no such alert.
-	AlertOfOrg(ctx context.Context, orgID, alertID string) (bool, error)
+	// AlertHeldByOrg reports whether alert alertID is about a request the
+	// organisation holds now (RequestsHeldByOrg): only those are its to
+	// acknowledge; an alert about a request merely offered to its carer
+	// stays the platform's. ENOTFOUND when there is no such alert.
+	AlertHeldByOrg(ctx context.Context, orgID, alertID string) (bool, error)
 	// OrgStatements lists the organisation's statements (headers only),
 	// newest month first.
 	OrgStatements(ctx context.Context, orgID string) ([]*Statement, error)

@@ -35,6 +35,9 @@ type Store interface {
 	carehex.RequestNoter
 	carehex.NameStore
 	carehex.PlanStore
+	carehex.OrganisationStore
+	carehex.OrgScopeStore
+	statementReader
 	carehex.RouteStore // two-tier dispatch (route.go)
 }
 
@@ -82,7 +85,7 @@ func (s *Server) now() time.Time {
 // that authenticates each call and checks the caller's role.
 func (s *Server) Handler() http.Handler {
 	tel := newTelemetry(s.Logger, s.Metrics)
-	opts := []any{twirp.WithServerHooks(tel.hooks()), twirp.WithServerInterceptors(s.mapErrors, s.areaScope),
+	opts := []any{twirp.WithServerHooks(tel.hooks()), twirp.WithServerInterceptors(s.mapErrors, s.areaScope, s.orgGuard),
 		twirp.WithServerPathPrefix("/twirp")}
 	mux := http.NewServeMux()
 	for _, h := range []pb.TwirpServer{
@@ -96,6 +99,7 @@ func (s *Server) Handler() http.Handler {
 		pb.NewAccountServiceServer(accountService{s}, opts...),
 		pb.NewMapServiceServer(mapService{s}, opts...),
 		pb.NewPlanServiceServer(planService{s}, opts...),
+		pb.NewOrganisationServiceServer(organisationService{s}, opts...),
 		pb.NewOrgDispatchServiceServer(routeService{s}, opts...),
 	} {
 		mux.Handle(h.PathPrefix(), h)

@@ -67,6 +67,8 @@ echo "$password" | bin/carehex user add --data "$run" --username e2e --role oper
 # A supervisor, to check the console is read-only for them (console.test.js).
 supervisor_password="e2e-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
 echo "$supervisor_password" | bin/carehex user add --data "$run" --username e2e-supervisor --role supervisor --password-stdin >/dev/null
+# An organisation's dispatcher (org.test.js), of the default organisation, with the operator's password.
+echo "$password" | bin/carehex user add --data "$run" --username e2e-org --role org_dispatcher --org org_default --password-stdin >/dev/null
 
 # The CTI edge's shared secret: the server checks the fake PBX's signatures
 # (hotline.test.js) with it, and the test signs with it.

@@ -107,10 +107,13 @@ func TestOrgScopeStore(t *testing.T) {
 		if err != nil || len(alerts) != 1 || alerts[0].RequestID != assigned.ID {
 			t.Fatalf("OrgAlerts(a) = %v, %v", alerts, err)
 		}
-		if ok, err := e.AlertOfOrg(ctx, b, alerts[0].ID); err != nil || ok {
-			t.Errorf("AlertOfOrg(b, a's alert) = %v, %v", ok, err)
+		if ok, err := e.AlertHeldByOrg(ctx, b, alerts[0].ID); err != nil || ok {
+			t.Errorf("AlertHeldByOrg(b, a's alert) = %v, %v", ok, err)
 		}
-		_, err = e.AlertOfOrg(ctx, a, "alr_nosuch")
+		if ok, err := e.AlertHeldByOrg(ctx, a, alerts[0].ID); err != nil || !ok {
+			t.Errorf("AlertHeldByOrg(a, its own alert) = %v, %v", ok, err)
+		}
+		_, err = e.AlertHeldByOrg(ctx, a, "alr_nosuch")
 		wantErr(t, err, carehex.ENOTFOUND, "id")
 		ps, n, err := e.SearchProviders(ctx, carehex.ProviderFilter{OrgID: a})
 		if err != nil || n != 1 || ps[0].ID != pa.ID {

@@ -80,9 +80,9 @@ func (s *DB) OrgAlerts(ctx context.Context, orgID string, openOnly bool, limit i
 		append(args, clampLimit(limit, defaultAlertLimit, maxAlertLimit))...)
 }
 
-// AlertOfOrg reports whether the alert is about one of the organisation's
-// requests.
-func (s *DB) AlertOfOrg(ctx context.Context, orgID, alertID string) (bool, error) {
+// AlertHeldByOrg reports whether the alert is about a request the
+// organisation holds now.
+func (s *DB) AlertHeldByOrg(ctx context.Context, orgID, alertID string) (bool, error) {
 	var requestID string
 	err := s.db.QueryRowContext(ctx, s.rebind(`SELECT request_id FROM alerts WHERE id = ?`), alertID).Scan(&requestID)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -91,7 +91,8 @@ func (s *DB) AlertOfOrg(ctx context.Context, orgID, alertID string) (bool, error
 	if err != nil {
 		return false, s.wrap(err, "read alert")
 	}
-	return s.RequestOfOrg(ctx, orgID, requestID)
+	held, err := s.RequestsHeldByOrg(ctx, orgID, []string{requestID})
+	return held[requestID], err
 }
 
 // OrgStatements lists the organisation's statements, newest month first.
