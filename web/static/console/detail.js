@@ -30,6 +30,7 @@ const EVENTS = {
   offer_expired: ["推送超时", "Offer expired"],
   offer_withdrawn: ["推送撤回", "Offer withdrawn"],
   escalation: ["升级处置", "Escalation"],
+  routed: ["转派服务商", "Routed"], // two-tier dispatch (routing.js)
 };
 
 let shown = null; // request id in the dialog

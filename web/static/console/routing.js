@@ -71,3 +71,26 @@ export function routingSection(r, routes, refresh) {
     open && canWrite() ? h("p", {},
       h("button", { type: "button", dataset: { testid: "reroute" }, onclick: reroute }, say("改派下一家服务商", "Re-route to the next organisation")), err) : null);
 }
+
+// mountAutoDispatch puts an organisation account's auto-dispatch switch
+// after el (the organisation's name): on, the requests routed to it are
+// offered to its own carers by the dispatcher; off, its dispatcher assigns
+// them from the queue.
+export function mountAutoDispatch(el) {
+  el.parentNode.querySelector('[data-testid="org-auto"]')?.remove();
+  const box = h("input", { type: "checkbox", dataset: { testid: "org-auto-dispatch" } });
+  const err = h("span", { class: "bad" });
+  const label = h("label", { class: "org-auto", dataset: { testid: "org-auto" } }, box, " ",
+    say("自动派单给本机构人员", "Auto-dispatch to our carers"), err);
+  orgDispatch.listOrgQueue({ limit: 1 }).then((q) => { box.checked = !!q.auto_dispatch; }).catch(() => { label.hidden = true; });
+  box.addEventListener("change", async () => {
+    err.textContent = "";
+    try {
+      await orgDispatch.setOrgAutoDispatch({ enabled: box.checked });
+    } catch (e) {
+      box.checked = !box.checked;
+      err.textContent = " " + errorText(e);
+    }
+  });
+  el.after(label);
+}
