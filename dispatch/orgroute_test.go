@@ -308,10 +308,12 @@ func TestOrgNoOrganisation(t *testing.T) {
 }
 
 // TestOrgTwoReplicasRouteOnce: two engines dispatching the same requests at
-// once route each exactly once (one route, one "routed" event).
+// once route each exactly once (one route, one "routed" event); past the
+// deadline, both ticking at once, each request is re-routed once and
+// alerted on once.
 func TestOrgTwoReplicasRouteOnce(t *testing.T) {
 	dsn := testenv.PostgresURL(t)
-	e := newOrgEnv(t, dsn)
+	e := newOrgEnv(t, dsn, func(c *dispatch.Config) { c.Via.AutoReroute = true })
 	e.provider("乙一", away(600), inOrg("org_b"))
 	other := newOrgEngine(t, &env{cfg: e.cfg, db: openDB(t, dsn, e.clock), live: openLive(t, e.zone, e.clock), clock: e.clock})
 	ctx := context.Background()
@@ -346,6 +348,37 @@ func TestOrgTwoReplicasRouteOnce(t *testing.T) {
 		}
 		if n != 1 {
 			t.Errorf("%s has %d routed events, want 1", r.ID, n)
+		}
+	}
+
+	e.advance(e.cfg.Via.Soon + time.Second)
+	for _, eng := range []*dispatch.Engine{e.eng, other} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := eng.Tick(ctx); err != nil {
+				t.Errorf("Tick: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	as, err := e.db.Alerts(ctx, false, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slow := map[string]int{}
+	for _, a := range as {
+		if a.Kind == carehex.AlertOrgSlow {
+			slow[a.RequestID]++
+		}
+	}
+	for _, r := range reqs {
+		rs, err := e.db.RequestRoutes(ctx, r.ID)
+		if err != nil || len(rs) != 2 || rs[0].OrgID == rs[1].OrgID || rs[0].EndReason != carehex.RouteRerouted {
+			t.Errorf("%s routes after the deadline = %+v, %v; want one re-route", r.ID, rs, err)
+		}
+		if slow[r.ID] != 1 {
+			t.Errorf("%s has %d org_slow alerts, want 1", r.ID, slow[r.ID])
 		}
 	}
 }

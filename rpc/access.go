@@ -113,13 +113,17 @@ var Access = map[string][]carehex.Role{
 	"OrganisationService/ListContracts":      staff,
 	"OrganisationService/ListStatements":     overseers,
 	"OrganisationService/GetStatement":       overseers,
-	// Two-tier dispatch (issue 12, route.go): an organisation's accounts
-	// read and work their own queue (route.go holds them to it); the
-	// platform's staff read every routing and its operators re-route.
-	"OrgDispatchService/ListOrgQueue":       {carehex.RoleOperator, carehex.RoleSupervisor, carehex.RoleAdmin, carehex.RoleOrgDispatcher, carehex.RoleOrgAdmin},
-	"OrgDispatchService/AssignOrgCarer":     {carehex.RoleOrgDispatcher},
-	"OrgDispatchService/SetOrgAutoDispatch": {carehex.RoleAdmin, carehex.RoleOrgDispatcher, carehex.RoleOrgAdmin},
-	"OrgDispatchService/ListRequestRoutes":  {carehex.RoleOperator, carehex.RoleSupervisor, carehex.RoleAdmin, carehex.RoleOrgDispatcher, carehex.RoleOrgAdmin},
+
+	// Two-tier dispatch (issue 12, route.go): the platform's staff read
+	// every organisation's queue and routings, operators re-route, admins
+	// may switch an organisation's auto-dispatch; an organisation's own
+	// accounts are in orgMethods (org.go). AssignOrgCarer is the
+	// organisation dispatcher's alone: listed here for admins only so the
+	// table names it, and refused by the handler to any platform account.
+	"OrgDispatchService/ListOrgQueue":       staff,
+	"OrgDispatchService/AssignOrgCarer":     admins,
+	"OrgDispatchService/SetOrgAutoDispatch": admins,
+	"OrgDispatchService/ListRequestRoutes":  staff,
 	"OrgDispatchService/RerouteRequest":     writers,
 
 	// Sessions: each method checks that a non-admin names only themselves.

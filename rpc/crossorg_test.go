@@ -87,6 +87,7 @@ var platformOnly = map[string]string{
 	"ResidentService/UnlinkFamilyMember":     "residents' families",
 	"ResidentService/DeactivateResident":     "residents are the hotline's",
 	"ResidentService/RevealResidentField":    "unmasked numbers are the hotline's",
+	"OrgDispatchService/RerouteRequest":      "sending a request to another organisation is the platform's",
 }
 
 // TestEveryMethodClassifiedForOrganisations: every authenticated method is
@@ -253,6 +254,15 @@ func testCrossOrganisation(t *testing.T, be backend) {
 		"OrganisationService/ListContracts":     {{body: `{"org_id":"$ORG_B"}`}},
 		"OrganisationService/ListStatements":    {{body: `{"org_id":"$ORG_B"}`}, {body: `{"month":"2026-03"}`, list: true}},
 		"OrganisationService/GetStatement":      {{body: `{"org_id":"$ORG_B","month":"2026-03"}`}},
+
+		// Two-tier dispatch (route.go).
+		"OrgDispatchService/ListOrgQueue":       {{body: `{"org_id":"$ORG_B"}`}, {body: `{}`, list: true}},
+		"OrgDispatchService/SetOrgAutoDispatch": {{body: `{"org_id":"$ORG_B","enabled":true}`}},
+		"OrgDispatchService/ListRequestRoutes":  {{body: `{"request_id":"$OFFERED_B"}`}},
+		"OrgDispatchService/AssignOrgCarer": {
+			{body: `{"request_id":"$OFFERED_B","provider_id":"$P_A"}`},
+			{body: `{"request_id":"$OWN_A","provider_id":"$P_B"}`},
+		},
 	}
 	for _, m := range rpc.OrgMethods() {
 		if _, ok := cases[m]; !ok {

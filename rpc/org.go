@@ -202,6 +202,32 @@ var orgMethods = map[string]orgRule{
 	"OrganisationService/GetStatement": {roles: orgBoth, before: func(_ *Server, _ context.Context, org string, req any) error {
 		return ownOrg(org, "org_id", req.(*pb.GetStatementRequest).GetOrgId())
 	}},
+
+	// Two-tier dispatch (route.go): its queue of requests routed to it, its
+	// auto-dispatch switch, and its dispatcher assigning its own carers; the
+	// handlers keep to its organisation (orgScope) besides these checks.
+	"OrgDispatchService/ListOrgQueue": {roles: orgBoth, before: func(_ *Server, _ context.Context, org string, req any) error {
+		if id := req.(*pb.ListOrgQueueRequest).GetOrgId(); id != "" {
+			return ownOrg(org, "org_id", id)
+		}
+		return nil
+	}},
+	"OrgDispatchService/SetOrgAutoDispatch": {roles: orgBoth, before: func(_ *Server, _ context.Context, org string, req any) error {
+		if id := req.(*pb.SetOrgAutoDispatchRequest).GetOrgId(); id != "" {
+			return ownOrg(org, "org_id", id)
+		}
+		return nil
+	}},
+	"OrgDispatchService/ListRequestRoutes": {roles: orgBoth, before: func(s *Server, ctx context.Context, org string, req any) error {
+		return s.requestOfOrg(ctx, org, "request_id", req.(*pb.ListRequestRoutesRequest).GetRequestId())
+	}},
+	"OrgDispatchService/AssignOrgCarer": {roles: orgDispatcher, before: func(s *Server, ctx context.Context, org string, req any) error {
+		q := req.(*pb.AssignOrgCarerRequest)
+		if err := s.requestOfOrg(ctx, org, "request_id", q.GetRequestId()); err != nil {
+			return err
+		}
+		return s.carerOfOrg(ctx, org, "provider_id", q.GetProviderId())
+	}},
 }
 
 // RoleMay reports whether role may call method ("Service/Method"): the

@@ -15,12 +15,11 @@ type routeService struct{ *Server }
 var errNoRouting = carehex.Errorf(carehex.EUNAVAILABLE, "", "dispatch via organisations is not running on this server")
 
 // orgOf is the organisation a call acts for: an organisation account's
-// own (org_id, if given, must be it: naming another is "not found", so
-// organisation IDs cannot be probed), or, for platform staff, org_id.
+// own (org_id, if given, must be it), or, for platform staff, org_id.
 func orgOf(ctx context.Context, orgID string) (string, error) {
 	if own, scoped := orgScope(ctx); scoped {
 		if orgID != "" && orgID != own {
-			return "", carehex.Errorf(carehex.ENOTFOUND, "org_id", "no organisation %q", orgID)
+			return "", outsideOrg("org_id")
 		}
 		return own, nil
 	}
@@ -112,9 +111,6 @@ func (s routeService) ListRequestRoutes(ctx context.Context, req *pb.ListRequest
 			continue // another organisation's routing of it is none of its business
 		}
 		out.Routes = append(out.Routes, routeToPB(r, org))
-	}
-	if scoped && len(out.Routes) == 0 {
-		return nil, carehex.Errorf(carehex.ENOTFOUND, "request_id", "no request %q is routed to your organisation", req.RequestId)
 	}
 	return out, nil
 }

@@ -134,20 +134,22 @@ func TestOrgDispatchService(t *testing.T) {
 				t.Errorf("ListOrgQueue(other) = %+v, %v", q, err)
 			}
 			_, err = svc.ListOrgQueue(dispB, &pb.ListOrgQueueRequest{OrgId: "org_a"})
-			wantCode("another organisation's queue", err, twirp.NotFound)
+			wantCode("another organisation's queue", err, twirp.PermissionDenied)
 			_, err = svc.ListRequestRoutes(dispB, &pb.ListRequestRoutesRequest{RequestId: r1.Id})
-			wantCode("another organisation's routing", err, twirp.NotFound)
+			wantCode("another organisation's routing", err, twirp.PermissionDenied)
 			if q, err := svc.ListOrgQueue(op, &pb.ListOrgQueueRequest{OrgId: "org_a"}); err != nil || len(q.Routes) != 1 {
 				t.Errorf("ListOrgQueue(operator, org_a) = %+v, %v", q, err)
 			}
 
 			// Assignments: only the dispatcher, only its own carer, only its own request.
 			_, err = svc.AssignOrgCarer(dispB, &pb.AssignOrgCarerRequest{RequestId: r1.Id, ProviderId: pbb.ID})
-			wantCode("another organisation's request", err, twirp.NotFound)
+			wantCode("another organisation's request", err, twirp.PermissionDenied)
 			_, err = svc.AssignOrgCarer(dispA, &pb.AssignOrgCarerRequest{RequestId: r1.Id, ProviderId: pbb.ID})
-			wantCode("another organisation's carer", err, twirp.NotFound)
+			wantCode("another organisation's carer", err, twirp.PermissionDenied)
 			_, err = svc.AssignOrgCarer(op, &pb.AssignOrgCarerRequest{RequestId: r1.Id, ProviderId: pa.ID})
 			wantCode("an operator", err, twirp.PermissionDenied)
+			_, err = svc.AssignOrgCarer(ts.ctx(t, carehex.RoleAdmin), &pb.AssignOrgCarerRequest{RequestId: r1.Id, ProviderId: pa.ID})
+			wantCode("a platform admin", err, twirp.PermissionDenied)
 			_, err = svc.AssignOrgCarer(adminA, &pb.AssignOrgCarerRequest{RequestId: r1.Id, ProviderId: pa.ID})
 			wantCode("an org_admin", err, twirp.PermissionDenied)
 			if got, _ := ts.Store.ServiceRequest(context.Background(), r1.Id); got.Status != carehex.StatusPending {
@@ -175,7 +177,7 @@ func TestOrgDispatchService(t *testing.T) {
 				t.Fatalf("SetOrgAutoDispatch(own) = %+v, %v", r, err)
 			}
 			_, err = svc.SetOrgAutoDispatch(dispA, &pb.SetOrgAutoDispatchRequest{OrgId: "org_b", Enabled: true})
-			wantCode("another organisation's switch", err, twirp.NotFound)
+			wantCode("another organisation's switch", err, twirp.PermissionDenied)
 			_, err = svc.SetOrgAutoDispatch(op, &pb.SetOrgAutoDispatchRequest{OrgId: "org_b", Enabled: true})
 			wantCode("an operator's switch", err, twirp.PermissionDenied)
 			if on, _ := ts.Store.OrgAutoDispatch(context.Background(), "org_b"); on {

@@ -16,7 +16,8 @@ import (
 //   - CAREHEX_DISPATCH_VIA_ORG: comma-separated catalogue categories
 //     (daily_life), skills (cleaning, bathing) or service codes
 //     (DL-BATH-HOME) routed to an organisation; empty: all direct.
-//     Emergencies are always direct; naming one is an error.
+//     "none" is the same as empty. Emergencies are always direct; naming
+//     one is an error.
 //   - CAREHEX_ORG_DEADLINE_SOON, CAREHEX_ORG_DEADLINE_SCHEDULED: how long
 //     an organisation has to assign a carer (default 10m, 30m).
 //   - CAREHEX_ORG_AUTO_REROUTE: true sends a request whose organisation
@@ -35,6 +36,9 @@ func defaultOrgRouting(getenv func(string) string) orgRoutingConfig {
 
 func (o *orgRoutingConfig) validate() error {
 	o.Via.Services = dispatch.ParseViaOrg(o.viaText)
+	if strings.TrimSpace(o.viaText) == "none" {
+		o.Via.Services = nil // everything direct (simulate's default is not)
+	}
 	for _, d := range []struct {
 		key, text string
 		dst       *time.Duration

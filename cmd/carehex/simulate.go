@@ -236,6 +236,7 @@ func simulateLocal(ctx context.Context, cfg Config, scfg sim.Config, dataSet boo
 		defer os.RemoveAll(dir)
 		cfg.DataDir = dir
 	}
+	simOrgDefaults(&cfg, getenv) // simulateorg.go
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
@@ -283,6 +284,9 @@ func simulateLocal(ctx context.Context, cfg Config, scfg sim.Config, dataSet boo
 	}
 	from := time.Date(scfg.Date.Year(), 1, 1, 0, 0, 0, 0, scfg.Date.Location())
 	if err := demo.SeedOrganisations(ctx, st.Store, serviceCodes(types), from); err != nil {
+		return nil, err
+	}
+	if err := simOrgAutoDispatch(ctx, st); err != nil {
 		return nil, err
 	}
 	importResidents := func(ctx context.Context, rs []*carehex.Resident) error {

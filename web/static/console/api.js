@@ -1,8 +1,8 @@
 // The console's connection to the server: one session token and the
 // generated Twirp clients that use it. Nothing else in the console fetches.
 import {
-  AuthService, CatalogService, DispatchService, IntakeService, MapService, OrganisationService, PlanService,
-  ProviderService, ResidentService, RosterViewService, TwirpError,
+  AuthService, CatalogService, DispatchService, IntakeService, MapService, OrganisationService, OrgDispatchService,
+  PlanService, ProviderService, ResidentService, RosterViewService, TwirpError,
 } from "/gen/carehex.js";
 
 const KEY = "carehex.console.session";
@@ -27,6 +27,7 @@ export const maps = new MapService(opts);
 export const organisations = new OrganisationService(opts);
 export const plans = new PlanService(opts);
 export const rosterView = new RosterViewService(opts);
+export const orgDispatch = new OrgDispatchService(opts); // two-tier dispatch (routing.js)
 
 // isAuthError tells whether the session is gone and the operator must sign in again.
 export function isAuthError(e) {

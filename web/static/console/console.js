@@ -4,6 +4,7 @@
 // changed (GET /console/v1/stream) and every 20 s as the safety net.
 import { errorText, roleName, setup, t } from "/i18n.js";
 import { auth, canWrite, isAuthError, isOrgRole, organisations, session } from "./api.js";
+import { mountAutoDispatch } from "./routing.js";
 import { setupAlerts, refreshAlerts } from "./alerts.js";
 import { refreshBoard, setupBoard } from "./board.js";
 import { loadCatalogue } from "./cache.js";
@@ -112,6 +113,7 @@ function showOrgView(org) {
     organisations.listOrganisations({}).then(({ organisations: os }) => {
       byTestId("org-name").textContent = os[0]?.name || "";
     }).catch(() => {});
+    mountAutoDispatch(byTestId("org-name")); // two-tier dispatch (routing.js)
   }
   if ((org && ["map", "plans", "roster", "fraud"].includes(tab)) || (!org && tab === "statements")) switchTab("board");
 }

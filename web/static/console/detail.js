@@ -8,6 +8,7 @@ import { CANCEL_REASONS, cancelReasonText, say, serviceName, statusKey, statusNa
 import { isEmergency } from "./escalation.js";
 import { lastSeen, stateOf } from "./providers.js";
 import { showPhotos } from "./fraud.js";
+import { loadRoutes, routingSection } from "./routing.js";
 
 const ASSIGNABLE = new Set(["REQUEST_STATUS_PENDING", "REQUEST_STATUS_OFFERED", "REQUEST_STATUS_UNFILLED"]);
 
@@ -30,6 +31,7 @@ const EVENTS = {
   offer_expired: ["推送超时", "Offer expired"],
   offer_withdrawn: ["推送撤回", "Offer withdrawn"],
   escalation: ["升级处置", "Escalation"],
+  routed: ["转派服务商", "Routed"], // two-tier dispatch (routing.js)
 };
 
 let shown = null; // request id in the dialog
@@ -55,9 +57,10 @@ export async function refreshDetail() {
 
 async function render() {
   const id = shown;
-  const [{ request: r, events }, { offers }] = await Promise.all([
+  const [{ request: r, events }, { offers }, routes] = await Promise.all([
     intake.getServiceRequest({ id }),
     dispatch.listRequestOffers({ request_id: id }),
+    loadRoutes(id),
   ]);
   const who = mayReadResident(r) ? await resident(r.resident_id).catch(() => null) : null;
   let cands = null;
@@ -66,7 +69,7 @@ async function render() {
   if (ASSIGNABLE.has(r.status) && (!isOrgRole() || canDispatch())) cands = (await dispatch.listCandidates({ request_id: id, list_all: true, limit: 100 }).catch(() => ({ candidates: null }))).candidates;
   if (shown !== id) return;
   const body = byTestId("request-detail").querySelector(".body");
-  const sig = JSON.stringify([r, events, offers, cands, document.documentElement.lang]);
+  const sig = JSON.stringify([r, events, offers, cands, routes, document.documentElement.lang]);
   if (sig === bodySig) return; // unchanged: keep the DOM (and the focus) as it is
   bodySig = sig;
   const st = services.get(r.service_code);
@@ -90,7 +93,8 @@ async function render() {
         h("ul", { dataset: { testid: "offers" } }, offers.length ? offers.map((o) => h("li", { dataset: { testid: "offer", providerId: o.provider_id, status: o.status.replace("OFFER_STATUS_", "").toLowerCase() } },
           h("b", {}, o.provider_name || say("服务人员", "carer")), " · ", Math.round(o.distance_m), say(" 米", " m"), " · ",
           o.reason_code ? msg(o.reason_code, o.reason_params) : say("等待响应", "waiting for an answer"))) : h("li", { class: "muted" }, "—")),
-        canWrite() ? actions(r) : null),
+        canWrite() ? actions(r) : null,
+        routingSection(r, routes, () => { render(); onChange(); })),
       h("section", {},
         h("h3", {}, say("候选人员（人工派单）", "Candidates (manual assignment)")),
         cands === null ? h("p", { class: "muted" }, say("此状态不能改派", "Not assignable in this status"))
