@@ -242,6 +242,12 @@ type PlannedVisit struct {
 	Reason     string
 	// RequestStatus is the status of RequestID, read with the planned visit.
 	RequestStatus Status
+	// RequestProviderID is the carer of RequestID, read with it: who took
+	// a visit handed to on-demand dispatch (PlannedDispatched).
+	RequestProviderID string
+	// PreviousProviderID is the carer the visit was taken from (can't do,
+	// sick, handed off); see plannedchange.go.
+	PreviousProviderID string
 }
 
 // PlannedStatus is where a planned visit stands.

@@ -33,6 +33,7 @@ const DefaultHorizon = 14 * 24 * time.Hour
 // *sqlstore.DB implements it.
 type Store interface {
 	carehex.PlanStore
+	carehex.PlanChangeStore
 	carehex.ResidentStore
 	carehex.ProviderStore
 	carehex.RequestStore
@@ -57,6 +58,9 @@ type Planner struct {
 	horizon time.Duration
 	// RosterOptions tune the roster engine (its time limit above all).
 	RosterOptions roster.Options
+	// HandOffBefore: a changed visit starting sooner than this goes to
+	// on-demand dispatch instead of the roster (change.go).
+	HandOffBefore time.Duration
 }
 
 // New returns a planner; horizon 0 is DefaultHorizon, clock nil time.Now.
@@ -72,7 +76,7 @@ func New(store Store, assign Assigner, clock carehex.Clock, log *slog.Logger, ho
 		horizon = DefaultHorizon
 	}
 	return &Planner{store: store, assign: assign, clock: clock, log: log, horizon: horizon,
-		RosterOptions: roster.Options{TimeLimit: 5 * time.Second}}
+		RosterOptions: roster.Options{TimeLimit: 5 * time.Second}, HandOffBefore: carehex.DefaultHandOffBefore}
 }
 
 // Parse is the recurrence parser plans are validated and expanded with.
@@ -263,7 +267,7 @@ func (p *Planner) Roster(ctx context.Context, from, to time.Time) (*Result, erro
 		}
 		byID[v.ID] = v
 		prob.Visits = append(prob.Visits, roster.Visit{PlannedVisit: *v, Location: r.Location, RequiredSkill: st.RequiredSkill,
-			Gender: r.Preferences.PreferredProviderGender, Language: r.Preferences.Language, Blocked: r.Preferences.BlockedProviderIDs})
+			Gender: r.Preferences.PreferredProviderGender, Language: r.Preferences.Language, Blocked: blockedFor(v, r)})
 	}
 	if len(prob.Visits) == 0 {
 		return res, nil
