@@ -64,6 +64,9 @@ type Config struct {
 	// PlanHorizon is how far ahead care plans are projected into planned
 	// visits (CAREHEX_PLAN_HORIZON, planconfig.go).
 	PlanHorizon time.Duration
+	// PlanHandOff: a changed planned visit starting sooner than this goes
+	// to on-demand dispatch (CAREHEX_PLAN_HANDOFF, planconfig.go).
+	PlanHandOff time.Duration
 
 	offerTTLText    string // CAREHEX_OFFER_TTL as given, parsed by validate
 	deadlineText    string // CAREHEX_EMERGENCY_DEADLINE as given
@@ -71,6 +74,7 @@ type Config struct {
 	backupEveryText string // CAREHEX_BACKUP_EVERY as given
 	backupKeepText  string // CAREHEX_BACKUP_KEEP as given
 	planHorizonText string // CAREHEX_PLAN_HORIZON as given
+	planHandOffText string // CAREHEX_PLAN_HANDOFF as given
 }
 
 func defaultConfig(getenv func(string) string) Config {
@@ -112,6 +116,7 @@ func defaultConfig(getenv func(string) string) Config {
 	c.backupEveryText = getenv("CAREHEX_BACKUP_EVERY")
 	c.backupKeepText = getenv("CAREHEX_BACKUP_KEEP")
 	c.planHorizonText = getenv("CAREHEX_PLAN_HORIZON")
+	c.planHandOffText = getenv("CAREHEX_PLAN_HANDOFF")
 	return c
 }
 
