@@ -110,7 +110,14 @@ export default {
     "request_moved": ["需求状态已变化", "the request moved on"],
     "unavailable": ["服务人员不可用", "carer unavailable"],
     "by_operator": ["话务员撤回", "withdrawn by an operator"],
-    "availability_lost": ["在线状态重建，重新推送", "availability was rebuilt; offered again"]
+    "availability_lost": ["在线状态重建，重新推送", "availability was rebuilt; offered again"],
+    "cant_do": ["服务人员无法服务", "the carer cannot do it"],
+    "family": ["家中有事", "a family matter"],
+    "transport": ["交通工具故障", "transport broke down"],
+    "clash": ["时间冲突", "a clash of times"],
+    "sick": ["病假", "off sick"],
+    "handed_off": ["转为即时派单", "handed to on-demand dispatch"],
+    "carer_unavailable": ["服务人员不可用", "carer unavailable"]
   },
   "fields": {
     "name": ["姓名", "name"],

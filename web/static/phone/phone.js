@@ -8,10 +8,12 @@ import { lang, reasonText, setup, t } from "/i18n.js";
 import { ApiError, call, describe, ERR_EN, stream, serviceName, tokenFromFragment, h, clock, serverNow, STATUS_EN } from "/phone/mobileapi.js";
 import { EventQueue } from "/phone/queue.js";
 import { mapLinks, supportsGeoURI } from "/phone/navlinks.js";
+import { mountPlanned, PLANNED_EN } from "/phone/planned.js";
 
 const EN = {
   ...STATUS_EN,
   ...ERR_EN,
+  ...PLANNED_EN,
   title: "Care worker",
   signOut: "Sign out",
   signInTitle: "Sign in",
@@ -224,6 +226,7 @@ function start(token) {
   $("device-token").value = "";
   render();
   refreshVisits();
+  mountPlanned(token, refreshVisits);
   offersLoop(state.abort.signal);
   every(VISITS_MS, refreshVisits);
   every(OFFERS_CHECK_MS, checkOffers);
