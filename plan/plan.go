@@ -34,6 +34,7 @@ const DefaultHorizon = 14 * 24 * time.Hour
 type Store interface {
 	carehex.PlanStore
 	carehex.PlanChangeStore
+	carehex.ProgrammeStore
 	carehex.ResidentStore
 	carehex.ProviderStore
 	carehex.RequestStore
@@ -86,11 +87,15 @@ var Parse carehex.ParseRecurrence = rrule.Parse
 func (p *Planner) Horizon() time.Duration { return p.horizon }
 
 // Project writes every plan's visits from today (CST) to the horizon that
-// are not yet written, and cancels the requests of visits edited or paused
+// are not yet written (first giving each resident owed a visiting
+// programme her plan of it, programme.go), and cancels the requests of visits edited or paused
 // away. It reports how many planned visits it wrote: a second run writes 0.
 func (p *Planner) Project(ctx context.Context) (int, error) {
 	from := carehex.Day(p.clock())
 	to := carehex.Day(p.clock().Add(p.horizon)).AddDate(0, 0, 1)
+	if _, err := p.GenerateProgrammes(ctx); err != nil {
+		p.log.Warn("plan.programmes", "err", err) // the plans written by hand still project
+	}
 	plans, err := p.store.CarePlans(ctx, from, to)
 	if err != nil {
 		return 0, err

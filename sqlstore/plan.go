@@ -112,8 +112,8 @@ func (s *DB) CreateCarePlan(ctx context.Context, p *carehex.CarePlan, parse care
 			}
 		}
 		if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO care_plans (id, resident_id, start_day, end_day, pauses,
-			funding_note, create_time, update_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
-			p.ID, p.ResidentID, dayMicros(p.StartDate), dayMicros(p.EndDate), pausesJSON(p.Pauses), p.FundingNote,
+			funding_note, programme, create_time, update_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			p.ID, p.ResidentID, dayMicros(p.StartDate), dayMicros(p.EndDate), pausesJSON(p.Pauses), p.FundingNote, p.Programme,
 			micros(now), micros(now)); err != nil {
 			return err
 		}
