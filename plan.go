@@ -79,9 +79,9 @@ type CarePlan struct {
 	FundingNote string // e.g. "区级居家养老补贴 A 类"
 	// Programme is the visiting programme (subsidy category) the plan was
 	// generated for; "" for a plan a coordinator wrote (programme.go).
-	Programme string
-	CreateTime  time.Time
-	UpdateTime  time.Time
+	Programme  string
+	CreateTime time.Time
+	UpdateTime time.Time
 }
 
 // PlanItem is one recurring service of a plan.

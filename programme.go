@@ -91,7 +91,9 @@ type ProgrammeStanding struct {
 // Overdue: the month's required visits can no longer be met by the
 // visits done and those still planned (a visit missed, none planned, or
 // the month over).
-func (s *ProgrammeStanding) Overdue() bool { return s.Done < s.Required && s.Done+s.Remaining < s.Required }
+func (s *ProgrammeStanding) Overdue() bool {
+	return s.Done < s.Required && s.Done+s.Remaining < s.Required
+}
 
 // ComplianceRow counts one (category, street, organisation).
 type ComplianceRow struct {
