@@ -113,3 +113,14 @@ func (p *Planner) Compliance(ctx context.Context, month time.Time, category stri
 	})
 	return out, nil
 }
+
+// SetProgramme saves a category's visiting programme; the next projection
+// gives its residents their plans.
+func (p *Planner) SetProgramme(ctx context.Context, prog *carehex.VisitProgramme) error {
+	return p.store.PutVisitProgramme(ctx, prog)
+}
+
+// Programmes lists the visiting programmes.
+func (p *Planner) Programmes(ctx context.Context) ([]*carehex.VisitProgramme, error) {
+	return p.store.VisitProgrammes(ctx)
+}
