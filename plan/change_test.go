@@ -182,6 +182,25 @@ func TestPlannedChanges(t *testing.T) {
 				t.Fatal("the stranded sweep cancelled the handed-off request")
 			}
 
+			// A hospital stay on Monday pauses the handed-off visit too,
+			// and its request leaves dispatch; resuming opens it again.
+			pl, _ := w.db.CarePlan(ctx, mon.PlanID)
+			if _, err := w.db.SetPlanPauses(ctx, pl.ID, []carehex.PlanPause{{From: mon.Earliest, To: mon.Earliest, Reason: "住院"}}, plan.Parse); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := w.planner.Project(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if v, _ := w.db.PlannedVisit(ctx, mon.ID); v.Status != carehex.PlannedPaused {
+				t.Fatalf("handed-off Monday in a pause: %+v", v)
+			}
+			if r, _ := w.db.ServiceRequest(ctx, mon.RequestID); r.Status != carehex.StatusCancelled {
+				t.Fatalf("handed-off Monday's request in a pause is %s, want cancelled", r.Status)
+			}
+			if _, err := w.db.SetPlanPauses(ctx, pl.ID, nil, plan.Parse); err != nil {
+				t.Fatal(err)
+			}
+
 			// A off sick on Thursday: the day is repaired to B; marking it
 			// again changes nothing; a past day is refused.
 			ch, err = w.planner.SickDay(ctx, w.a.ID, thu.Earliest)

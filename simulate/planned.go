@@ -216,6 +216,7 @@ func (d *driver) setupPlanned(ctx context.Context) error {
 			travel := time.Duration(matching.RoadKM(ph.sp.P.Home, h) / ph.sp.SpeedKmh * float64(time.Hour))
 			leave := pv.WindowStartTime.Add(-travel - 5*time.Minute)
 			st := d.types[pv.ServiceCode]
+			ph.leaves = append(ph.leaves, leave)
 			d.at(leave, func(ctx context.Context) { d.startPlanned(ctx, ph, pr, h, st) })
 		}
 	}
@@ -236,6 +237,22 @@ func (d *driver) startPlanned(ctx context.Context, ph *phone, pr *plannedRun, ho
 	v := &visitRun{id: pr.pv.VisitID, req: &reqRun{call: &Call{Service: st}, id: pr.pv.RequestID}, home: home, planned: pr}
 	ph.visit = v
 	d.depart(ctx, ph, v)
+}
+
+// plannedBusy is how far ahead a worker keeps free for a planned visit:
+// a call's visit (travel and the service) rarely ends sooner.
+const plannedBusy = 75 * time.Minute
+
+// plannedSoon: the worker sets off for a planned visit within plannedBusy
+// and declines a call rather than be late for it (she sees her day on the
+// phone).
+func (ph *phone) plannedSoon(now time.Time) bool {
+	for _, t := range ph.leaves {
+		if !t.Before(now) && t.Sub(now) < plannedBusy {
+			return true
+		}
+	}
+	return false
 }
 
 func hhmmOf(s float64) string {

@@ -102,6 +102,7 @@ type phone struct {
 	seen    map[string]bool
 	visits  int
 	started bool
+	leaves  []time.Time // when the worker sets off for today's planned visits (planned.go)
 }
 
 type visitRun struct {
@@ -620,7 +621,7 @@ func (d *driver) notice(ctx context.Context, ph *phone) {
 		if ph.sp.SpeedKmh < 10 && km > 1.5 {
 			p -= 0.25 // on foot, far is too far
 		}
-		if ph.visit != nil {
+		if ph.visit != nil || ph.plannedSoon(d.now) {
 			p = 0
 		}
 		if r := d.reqs[o.RequestID]; r != nil && r.call.Emergency {

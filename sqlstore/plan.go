@@ -345,8 +345,9 @@ func (s *DB) SetPlanPauses(ctx context.Context, planID string, pauses []carehex.
 			return err
 		}
 		rows, err := tx.QueryContext(ctx, s.rebind(`SELECT id, occurrence_time, status FROM planned_visits
-			WHERE plan_id = ? AND status IN (?, ?, ?) AND `+notBegun),
-			planID, string(carehex.PlannedOpen), string(carehex.PlannedAssigned), string(carehex.PlannedPaused))
+			WHERE plan_id = ? AND status IN (?, ?, ?, ?) AND `+notBegun),
+			planID, string(carehex.PlannedOpen), string(carehex.PlannedAssigned), string(carehex.PlannedPaused),
+			string(carehex.PlannedDispatched))
 		if err != nil {
 			return err
 		}
