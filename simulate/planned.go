@@ -115,8 +115,10 @@ func (d *driver) setupPlanned(ctx context.Context) error {
 		return nil
 	}
 
-	// Plan windows inside the played part of the day (07:00–19:00 at most).
-	lo, hi := max(startS, 7*3600), min(endS, 19*3600)
+	// Plan windows inside the played part of the day (07:00–19:00 at
+	// most), from half an hour in: a visit rostered for the first minute
+	// could not be reached in time by anyone.
+	lo, hi := max(startS+1800, 7*3600), min(endS, 19*3600)
 	residentAt := map[string]carehex.LatLng{}
 	ids := make([]int, 0, len(d.resID))
 	for i := range d.resID {
@@ -131,7 +133,7 @@ func (d *driver) setupPlanned(ctx context.Context) error {
 		}
 		st := kinds[rng.IntN(len(kinds))]
 		dur := min(max(st.DefaultDuration, 15*time.Minute), time.Hour).Truncate(time.Minute)
-		span := hi - lo - dur.Seconds() - 3600
+		span := hi - lo - dur.Seconds() - 1800
 		if span <= 0 {
 			continue
 		}
@@ -231,28 +233,38 @@ func (d *driver) startPlanned(ctx context.Context, ph *phone, pr *plannedRun, ho
 		d.after(120, func(ctx context.Context) { d.startPlanned(ctx, ph, pr, home, st) })
 		return
 	}
-	if st == nil {
-		st = &carehex.ServiceType{Code: pr.pv.ServiceCode, DefaultDuration: time.Duration(pr.pv.DurationS) * time.Second}
+	// The visit takes about the plan's duration, not the catalogue's.
+	svc := carehex.ServiceType{Code: pr.pv.ServiceCode}
+	if st != nil {
+		svc = *st
 	}
-	v := &visitRun{id: pr.pv.VisitID, req: &reqRun{call: &Call{Service: st}, id: pr.pv.RequestID}, home: home, planned: pr}
+	svc.DefaultDuration = time.Duration(pr.pv.DurationS) * time.Second
+	v := &visitRun{id: pr.pv.VisitID, req: &reqRun{call: &Call{Service: &svc}, id: pr.pv.RequestID}, home: home, planned: pr}
 	ph.visit = v
 	d.depart(ctx, ph, v)
 }
 
-// plannedBusy is how far ahead a worker keeps free for a planned visit:
-// a call's visit (travel and the service) rarely ends sooner.
-const plannedBusy = 75 * time.Minute
-
-// plannedSoon: the worker sets off for a planned visit within plannedBusy
-// and declines a call rather than be late for it (she sees her day on the
-// phone).
-func (ph *phone) plannedSoon(now time.Time) bool {
+// plannedSoon: the worker sets off for a planned visit before a call's
+// visit needing need would be over, so she declines the call rather than
+// be late (she sees her day on the phone).
+func (ph *phone) plannedSoon(now time.Time, need time.Duration) bool {
 	for _, t := range ph.leaves {
-		if !t.Before(now) && t.Sub(now) < plannedBusy {
+		if !t.Before(now) && t.Sub(now) < need {
 			return true
 		}
 	}
 	return false
+}
+
+// callNeeds is how long a call's visit would keep the worker: travel
+// there at her speed, the service with a fifth to spare, ten minutes.
+func (d *driver) callNeeds(ph *phone, o mobileclient.Offer) time.Duration {
+	dur := time.Hour
+	if r := d.reqs[o.RequestID]; r != nil && r.call.Service.DefaultDuration > 0 {
+		dur = r.call.Service.DefaultDuration
+	}
+	travel := time.Duration(o.DistanceM / 1000 * matching.DetourFactor / ph.sp.SpeedKmh * float64(time.Hour))
+	return travel + dur*6/5 + 10*time.Minute
 }
 
 func hhmmOf(s float64) string {

@@ -621,7 +621,7 @@ func (d *driver) notice(ctx context.Context, ph *phone) {
 		if ph.sp.SpeedKmh < 10 && km > 1.5 {
 			p -= 0.25 // on foot, far is too far
 		}
-		if ph.visit != nil || ph.plannedSoon(d.now) {
+		if ph.visit != nil || ph.plannedSoon(d.now, d.callNeeds(ph, o)) {
 			p = 0
 		}
 		if r := d.reqs[o.RequestID]; r != nil && r.call.Emergency {
