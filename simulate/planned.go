@@ -11,6 +11,7 @@ import (
 	"github.com/carehex/carehex"
 	"github.com/carehex/carehex/matching"
 	"github.com/carehex/carehex/mobile-api/mobileclient"
+	"github.com/carehex/carehex/plan"
 	pb "github.com/carehex/carehex/rpc/carehex/v1"
 )
 
@@ -43,6 +44,7 @@ type plannedDay struct {
 	residents  int
 	weekTotal  int // planned visits the week's roster looked at
 	weekPlaced int
+	requests   int     // requests the roster made: one per placed visit, one (cancelled) per refused commit
 	continuity float64 // share of a resident's week done by their most frequent carer
 	runs       []*plannedRun
 	shiftS     float64 // carers' on-shift seconds in the played window
@@ -170,6 +172,12 @@ func (d *driver) setupPlanned(ctx context.Context) error {
 		return fmt.Errorf("roster the planned week: %w", err)
 	}
 	pd.weekPlaced, pd.weekTotal = len(out.Assigned), len(out.Assigned)+len(out.Unassigned)
+	pd.requests = len(out.Assigned)
+	for _, u := range out.Unassigned {
+		if u.Reason == plan.ReasonConflict {
+			pd.requests++
+		}
+	}
 	byRes := map[string]map[string]int{}
 	home := map[string]carehex.LatLng{} // visit → the resident's home
 	for _, a := range out.Assigned {

@@ -105,6 +105,9 @@ type Summary struct {
 	RosterAssigned    float64 `json:"roster_assigned_share"`
 	Continuity        float64 `json:"continuity"`
 	Utilisation       float64 `json:"carer_utilisation"`
+	// RosterRequests are the service requests the week's roster made
+	// (beside the calls' Requests): one per placed planned visit.
+	RosterRequests int `json:"roster_requests"`
 }
 
 func round1(v float64) float64 { return stats.Round(v, 1) }
@@ -141,7 +144,7 @@ func (r *Result) Summary() Summary {
 		var onTime, util float64
 		s.PlannedVisits, s.PlannedCompleted, onTime, util = pd.summary()
 		s.PlanResidents, s.PlannedOnTimeRate, s.Utilisation = pd.residents, round3(onTime), round3(util)
-		s.Continuity = round3(pd.continuity)
+		s.Continuity, s.RosterRequests = round3(pd.continuity), pd.requests
 		if pd.weekTotal > 0 {
 			s.RosterAssigned = round3(float64(pd.weekPlaced) / float64(pd.weekTotal))
 		}
