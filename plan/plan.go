@@ -353,9 +353,10 @@ func (p *Planner) commit(ctx context.Context, v *carehex.PlannedVisit, providerI
 	if err != nil {
 		return nil, err
 	}
-	req, visit, err := p.assign.AssignPlanned(ctx, req.ID, providerID, start, end, Actor, "rostered")
+	reqID := req.ID // AssignPlanned answers nil on a refusal
+	req, visit, err := p.assign.AssignPlanned(ctx, reqID, providerID, start, end, Actor, "rostered")
 	if err != nil {
-		p.cancelWaiting(ctx, req.ID, "roster_conflict")
+		p.cancelWaiting(ctx, reqID, "roster_conflict")
 		return nil, err
 	}
 	pv, err := p.store.RosterPlannedVisit(ctx, v.ID, v.Version, providerID, req.ID, visit.ID)
