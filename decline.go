@@ -1,6 +1,7 @@
 package carehex
 
 import (
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -30,28 +31,26 @@ const MaxDeclineTextLen = 500
 // reason, as phones before the codes sent it, and "declined" when both are
 // empty.
 func DeclineReason(code, text string) (string, error) {
+	return codedReason(DeclineReasonCodes, code, text, "declined")
+}
+
+// codedReason is the rule DeclineReason states, for any list of codes:
+// the code, then ": " and the carer's words; the words alone without a
+// code; the value empty when both are empty.
+func codedReason(codes []string, code, text, empty string) (string, error) {
 	code, text = Trimmed(code), Trimmed(text)
 	if !validText(text) || utf8.RuneCountInString(text) > MaxDeclineTextLen {
 		return "", Errorf(EINVALID, "reason", "reason must be text of at most %d characters", MaxDeclineTextLen)
 	}
 	switch {
 	case code == "" && text == "":
-		return "declined", nil
+		return empty, nil
 	case code == "":
 		return text, nil
-	case !isDeclineCode(code):
-		return "", Errorf(EINVALID, "reason_code", "reason_code must be one of %s", strings.Join(DeclineReasonCodes, ", "))
+	case !slices.Contains(codes, code):
+		return "", Errorf(EINVALID, "reason_code", "reason_code must be one of %s", strings.Join(codes, ", "))
 	case text == "":
 		return code, nil
 	}
 	return code + ": " + text, nil
-}
-
-func isDeclineCode(c string) bool {
-	for _, k := range DeclineReasonCodes {
-		if k == c {
-			return true
-		}
-	}
-	return false
 }

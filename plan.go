@@ -77,8 +77,11 @@ type CarePlan struct {
 	EndDate     time.Time
 	Pauses      []PlanPause
 	FundingNote string // e.g. "区级居家养老补贴 A 类"
-	CreateTime  time.Time
-	UpdateTime  time.Time
+	// Programme is the visiting programme (subsidy category) the plan was
+	// generated for; "" for a plan a coordinator wrote (programme.go).
+	Programme  string
+	CreateTime time.Time
+	UpdateTime time.Time
 }
 
 // PlanItem is one recurring service of a plan.
@@ -242,6 +245,12 @@ type PlannedVisit struct {
 	Reason     string
 	// RequestStatus is the status of RequestID, read with the planned visit.
 	RequestStatus Status
+	// RequestProviderID is the carer of RequestID, read with it: who took
+	// a visit handed to on-demand dispatch (PlannedDispatched).
+	RequestProviderID string
+	// PreviousProviderID is the carer the visit was taken from (can't do,
+	// sick, handed off); see plannedchange.go.
+	PreviousProviderID string
 }
 
 // PlannedStatus is where a planned visit stands.

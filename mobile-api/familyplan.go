@@ -26,7 +26,7 @@ type upcomingOut struct {
 	WindowStartTime time.Time `json:"window_start_time"`
 	WindowEndTime   time.Time `json:"window_end_time"`
 	// Status is the planned visit's (planned, assigned, paused,
-	// cancelled); RequestStatus the real visit's once rostered.
+	// cancelled, dispatched); RequestStatus the real visit's once rostered.
 	Status        string `json:"status"`
 	RequestStatus string `json:"request_status,omitempty"`
 	ProviderName  string `json:"provider_name"`
@@ -87,8 +87,11 @@ func (s *Server) familyUpcoming(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		carer := ""
-		if v.Status == carehex.PlannedAssigned {
+		switch v.Status {
+		case carehex.PlannedAssigned:
 			carer = v.ProviderID
+		case carehex.PlannedDispatched: // handed to on-demand dispatch: whoever took the request
+			carer = v.RequestProviderID
 		}
 		prev := last[v.ServiceCode]
 		if carer != "" {
@@ -113,7 +116,14 @@ func (s *Server) familyUpcoming(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, err)
 			return
 		}
-		if carer != "" && prev != "" && prev != carer {
+		if v.PreviousProviderID != "" && v.PreviousProviderID != carer {
+			// Taken from its carer (can't do, sick): a change even while
+			// nobody has taken it yet.
+			prev = v.PreviousProviderID
+		} else if carer == "" {
+			prev = ""
+		}
+		if prev != "" && prev != carer {
 			o.CarerChanged = true
 			if o.PreviousProviderName, err = name(prev); err != nil {
 				s.fail(w, r, err)

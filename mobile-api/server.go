@@ -177,6 +177,9 @@ type Deps struct {
 	Plans PlanStore
 	// Evidence keeps visit photos (photos.go); nil answers 503.
 	Evidence *Evidence
+	// Changes takes a carer's "can't do" and sick day (*plan.Planner);
+	// nil answers them unavailable.
+	Changes PlanChanger
 }
 
 // Server is the mobile API. It holds no goroutines of its own (streams end
@@ -197,6 +200,7 @@ type Server struct {
 	plans   PlanStore
 
 	evidence *Evidence // photos.go
+	changes  PlanChanger
 }
 
 // New returns a server; it validates cfg and does no I/O.
@@ -216,7 +220,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{cfg: cfg, store: d.Store, engine: d.Engine, live: d.Live, notices: d.Notices, now: d.Clock, log: d.Log, plans: d.Plans, evidence: d.Evidence,
+	return &Server{cfg: cfg, store: d.Store, engine: d.Engine, live: d.Live, notices: d.Notices, now: d.Clock, log: d.Log, plans: d.Plans, evidence: d.Evidence, changes: d.Changes,
 		evv:    carehex.EVVRules{GeofenceM: cfg.GeofenceM, CheckoutFarM: cfg.CheckoutFarM},
 		limits: newLimiter(cfg.RatePerSecond, cfg.Burst)}, nil
 }
@@ -235,6 +239,9 @@ func (s *Server) Handler() http.Handler {
 	p("GET /m/v1/visits", s.visits)
 	p("POST /m/v1/visits/{id}/events", s.visitEvent)
 	p("POST /m/v1/visits/{id}/photos", s.visitPhoto)
+	p("GET /m/v1/planned", s.carerPlanned)
+	p("POST /m/v1/planned/{id}/cant-do", s.cantDo)
+	p("POST /m/v1/sick", s.sickToday)
 
 	f("GET /m/v1/family/visits", s.familyVisits)
 	f("GET /m/v1/family/requests/{id}", s.familyRequest)

@@ -33,6 +33,8 @@ const DefaultHorizon = 14 * 24 * time.Hour
 // *sqlstore.DB implements it.
 type Store interface {
 	carehex.PlanStore
+	carehex.PlanChangeStore
+	carehex.ProgrammeStore
 	carehex.ResidentStore
 	carehex.ProviderStore
 	carehex.RequestStore
@@ -57,6 +59,9 @@ type Planner struct {
 	horizon time.Duration
 	// RosterOptions tune the roster engine (its time limit above all).
 	RosterOptions roster.Options
+	// HandOffBefore: a changed visit starting sooner than this goes to
+	// on-demand dispatch instead of the roster (change.go).
+	HandOffBefore time.Duration
 }
 
 // New returns a planner; horizon 0 is DefaultHorizon, clock nil time.Now.
@@ -72,7 +77,7 @@ func New(store Store, assign Assigner, clock carehex.Clock, log *slog.Logger, ho
 		horizon = DefaultHorizon
 	}
 	return &Planner{store: store, assign: assign, clock: clock, log: log, horizon: horizon,
-		RosterOptions: roster.Options{TimeLimit: 5 * time.Second}}
+		RosterOptions: roster.Options{TimeLimit: 5 * time.Second}, HandOffBefore: carehex.DefaultHandOffBefore}
 }
 
 // Parse is the recurrence parser plans are validated and expanded with.
@@ -82,11 +87,15 @@ var Parse carehex.ParseRecurrence = rrule.Parse
 func (p *Planner) Horizon() time.Duration { return p.horizon }
 
 // Project writes every plan's visits from today (CST) to the horizon that
-// are not yet written, and cancels the requests of visits edited or paused
+// are not yet written (first giving each resident owed a visiting
+// programme her plan of it, programme.go), and cancels the requests of visits edited or paused
 // away. It reports how many planned visits it wrote: a second run writes 0.
 func (p *Planner) Project(ctx context.Context) (int, error) {
 	from := carehex.Day(p.clock())
 	to := carehex.Day(p.clock().Add(p.horizon)).AddDate(0, 0, 1)
+	if _, err := p.GenerateProgrammes(ctx); err != nil {
+		p.log.Warn("plan.programmes", "err", err) // the plans written by hand still project
+	}
 	plans, err := p.store.CarePlans(ctx, from, to)
 	if err != nil {
 		return 0, err
@@ -263,7 +272,7 @@ func (p *Planner) Roster(ctx context.Context, from, to time.Time) (*Result, erro
 		}
 		byID[v.ID] = v
 		prob.Visits = append(prob.Visits, roster.Visit{PlannedVisit: *v, Location: r.Location, RequiredSkill: st.RequiredSkill,
-			Gender: r.Preferences.PreferredProviderGender, Language: r.Preferences.Language, Blocked: r.Preferences.BlockedProviderIDs})
+			Gender: r.Preferences.PreferredProviderGender, Language: r.Preferences.Language, Blocked: blockedFor(v, r)})
 	}
 	if len(prob.Visits) == 0 {
 		return res, nil
@@ -346,9 +355,10 @@ func (p *Planner) commit(ctx context.Context, v *carehex.PlannedVisit, providerI
 	if err != nil {
 		return nil, err
 	}
-	req, visit, err := p.assign.AssignPlanned(ctx, req.ID, providerID, start, end, Actor, "rostered")
+	reqID := req.ID // AssignPlanned answers nil on a refusal
+	req, visit, err := p.assign.AssignPlanned(ctx, reqID, providerID, start, end, Actor, "rostered")
 	if err != nil {
-		p.cancelWaiting(ctx, req.ID, "roster_conflict")
+		p.cancelWaiting(ctx, reqID, "roster_conflict")
 		return nil, err
 	}
 	pv, err := p.store.RosterPlannedVisit(ctx, v.ID, v.Version, providerID, req.ID, visit.ID)

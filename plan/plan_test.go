@@ -58,7 +58,7 @@ func newWorld(t *testing.T, dsn string) *world {
 	w.planner = plan.New(w.db, w.eng, w.clock.Now, nil, 0)
 	w.planner.RosterOptions.TimeLimit = time.Second
 	api, err := mobileapi.New(mobileapi.DefaultConfig(), mobileapi.Deps{Store: w.db, Engine: w.eng, Live: live,
-		Clock: w.clock.Now, Plans: w.db})
+		Clock: w.clock.Now, Plans: w.db, Changes: w.planner})
 	if err != nil {
 		t.Fatal(err)
 	}

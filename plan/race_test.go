@@ -161,3 +161,91 @@ func TestRosterKeepsOnDemandTime(t *testing.T) {
 		t.Fatalf("planned visit at %v, inside the on-demand visit until %v", v.PlannedStart, od.PlannedEnd)
 	}
 }
+
+// TestCantDoRace: a carer's "can't do" repairs the roster through the
+// fenced claim while the hotline assigns the only other carer by hand to
+// on-demand visits at the same time. Whatever order they land in, the
+// other carer is never booked twice (the overlap scan finds nothing), the
+// planned visit is either hers or left open with a reason, and of the
+// on-demand visits (overlapping each other) at most one wins. SQLite and
+// PostgreSQL, three rounds each.
+func TestCantDoRace(t *testing.T) {
+	for _, be := range []struct {
+		name string
+		dsn  func(testing.TB) string
+	}{{"sqlite", testenv.SQLitePath}, {"postgres", testenv.PostgresURL}} {
+		t.Run(be.name, func(t *testing.T) {
+			w := newChangeWorld(t, be.dsn(t))
+			ctx := testenv.OpCtx()
+			if _, err := w.eng.Heartbeat(ctx, carehex.Heartbeat{ProviderID: w.b.ID, Position: w.b.Home, AccuracyM: 10,
+				Available: true, Skills: w.b.Skills}); err != nil {
+				t.Fatal(err)
+			}
+			const n = 4
+			for round, pv := range w.days[1:] {
+				var reqs []*carehex.ServiceRequest
+				for range n {
+					r, _, err := w.db.CreateServiceRequest(ctx, &carehex.ServiceRequest{ResidentID: w.res.ID, ServiceCode: "meal_delivery",
+						Urgency: carehex.UrgencyScheduled, WindowStart: pv.Earliest, WindowEnd: pv.Earliest.Add(30 * time.Minute)}, "")
+					if err != nil {
+						t.Fatal(err)
+					}
+					reqs = append(reqs, r)
+				}
+				var (
+					wg       sync.WaitGroup
+					go_      = make(chan struct{})
+					mu       sync.Mutex
+					onDemand int
+					change   *plan.Change
+				)
+				wg.Add(n + 1)
+				go func() {
+					defer wg.Done()
+					<-go_
+					ch, err := w.planner.CantDo(ctx, w.a.ID, pv.ID, carehex.CantDoUnwell, "")
+					if err != nil {
+						t.Errorf("round %d CantDo: %v", round, err)
+						return
+					}
+					change = ch
+				}()
+				for _, r := range reqs {
+					go func() {
+						defer wg.Done()
+						<-go_
+						_, _, err := w.eng.Assign(ctx, r.ID, w.b.ID, "operator", "race")
+						switch carehex.ErrorCode(err) {
+						case "":
+							mu.Lock()
+							onDemand++
+							mu.Unlock()
+						case carehex.ECONFLICT:
+						default:
+							t.Errorf("round %d Assign: %v", round, err)
+						}
+					}()
+				}
+				close(go_)
+				wg.Wait()
+				if t.Failed() {
+					t.FailNow()
+				}
+				if onDemand > 1 {
+					t.Fatalf("round %d: %d overlapping on-demand visits of one carer won", round, onDemand)
+				}
+				if pairs, err := w.db.OverlappingVisits(context.Background()); err != nil || len(pairs) != 0 {
+					t.Fatalf("round %d: overlapping visits %v, %v", round, pairs, err)
+				}
+				got, _ := w.db.PlannedVisit(ctx, pv.ID)
+				switch {
+				case got.Status == carehex.PlannedAssigned && got.ProviderID == w.b.ID && len(change.Rostered) == 1:
+				case got.Status == carehex.PlannedOpen && len(change.Unplaced) == 1 && change.Unplaced[0].Reason != "":
+				default:
+					t.Fatalf("round %d: planned visit %+v after the race, change %+v", round, got, change)
+				}
+				t.Logf("round %d: on-demand won %d, planned %s (%+v)", round, onDemand, got.Status, change.Unplaced)
+			}
+		})
+	}
+}

@@ -125,6 +125,14 @@ var Access = map[string][]carehex.Role{
 	"OrgDispatchService/SetOrgAutoDispatch": admins,
 	"OrgDispatchService/ListRequestRoutes":  staff,
 	"OrgDispatchService/RerouteRequest":     writers,
+	// Planned-care changes and visiting programmes (issue 11): operators
+	// and admins take a carer's sick day or "can't do" and set the
+	// programmes; supervisors read the compliance too.
+	"PlanCareService/MarkCarerSick":          writers,
+	"PlanCareService/MarkCantDo":             writers,
+	"PlanCareService/SetVisitProgramme":      writers,
+	"PlanCareService/ListVisitProgrammes":    staff,
+	"PlanCareService/GetProgrammeCompliance": staff,
 
 	// Sessions: each method checks that a non-admin names only themselves.
 	"AccountService/UnlockLogin":    admins,

@@ -109,6 +109,7 @@ func (s *Server) Handler() http.Handler {
 		pb.NewOrgDispatchServiceServer(routeService{s}, opts...),
 		pb.NewRosterViewServiceServer(rosterViewService{s}, opts...),
 		pb.NewFraudServiceServer(fraudService{s}, opts...),
+		pb.NewPlanCareServiceServer(planCareService{s}, opts...),
 	} {
 		mux.Handle(h.PathPrefix(), h)
 	}

@@ -31,6 +31,8 @@ type Result struct {
 	live   []*reqRun // while running, for progress
 	phones []*phone
 
+	planned *plannedDay
+
 	DoubleBookings int
 	LostRequests   int
 	Lost           []string // the lost requests, for the report
@@ -91,6 +93,21 @@ type Summary struct {
 	SimulatedS     float64 `json:"simulated_s"`
 	Clock          string  `json:"clock"` // "simulated" or "real"
 	Seed           uint64  `json:"seed"`
+	// Planned care (simulate/planned.go): residents on plans, today's
+	// rostered planned visits and how many were done, the share arrived
+	// by start + 15 min, the week's roster (share placed, continuity of
+	// carers), and carers' utilisation (time in visits of both halves
+	// over time on shift in the played window).
+	PlanResidents     int     `json:"plan_residents"`
+	PlannedVisits     int     `json:"planned_visits"`
+	PlannedCompleted  int     `json:"planned_completed"`
+	PlannedOnTimeRate float64 `json:"planned_on_time_rate"`
+	RosterAssigned    float64 `json:"roster_assigned_share"`
+	Continuity        float64 `json:"continuity"`
+	Utilisation       float64 `json:"carer_utilisation"`
+	// RosterRequests are the service requests the week's roster made
+	// (beside the calls' Requests): one per placed planned visit.
+	RosterRequests int `json:"roster_requests"`
 }
 
 func round1(v float64) float64 { return stats.Round(v, 1) }
@@ -123,6 +140,15 @@ func (r *Result) Summary() Summary {
 		Unfilled: unfilled, DoubleBookings: r.DoubleBookings, LostRequests: r.LostRequests,
 		Residents: len(r.world.Residents), Providers: len(r.world.Providers), Heartbeats: r.heartbeats,
 		SimulatedS: (r.cfg.End - r.cfg.Start + r.cfg.Drain).Seconds(), Seed: r.cfg.Seed, Clock: "simulated"}
+	if pd := r.planned; pd != nil {
+		var onTime, util float64
+		s.PlannedVisits, s.PlannedCompleted, onTime, util = pd.summary()
+		s.PlanResidents, s.PlannedOnTimeRate, s.Utilisation = pd.residents, round3(onTime), round3(util)
+		s.Continuity, s.RosterRequests = round3(pd.continuity), pd.requests
+		if pd.weekTotal > 0 {
+			s.RosterAssigned = round3(float64(pd.weekPlaced) / float64(pd.weekTotal))
+		}
+	}
 	if r.cfg.RealTime > 0 {
 		s.Clock = "real"
 		s.SimulatedS = (r.cfg.RealTime + r.cfg.Drain).Seconds()
@@ -172,6 +198,10 @@ func (r *Result) Report(w io.Writer) error {
 		}
 	}
 	fmt.Fprintf(tw, "providers who completed a visit\t%d of %d\t(most visits by one: %d)\n", busy, len(r.world.Providers), most)
+	fmt.Fprintf(tw, "planned care\t%d residents on plans\t%d visits rostered today, %d done\n", s.PlanResidents, s.PlannedVisits, s.PlannedCompleted)
+	fmt.Fprintf(tw, "planned on time\t%.1f%%\t(arrived by start + 15 min)\n", 100*s.PlannedOnTimeRate)
+	fmt.Fprintf(tw, "week's roster\t%.1f%% placed\tcontinuity %.1f%%\n", 100*s.RosterAssigned, 100*s.Continuity)
+	fmt.Fprintf(tw, "carer utilisation\t%.1f%%\t(time in visits / time on shift)\n", 100*s.Utilisation)
 	fmt.Fprintf(tw, "double bookings\t%s\n", scan(s.DoubleBookings))
 	fmt.Fprintf(tw, "lost requests\t%s\n", scan(s.LostRequests))
 	tw.Flush()

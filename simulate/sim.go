@@ -102,6 +102,7 @@ type phone struct {
 	seen    map[string]bool
 	visits  int
 	started bool
+	leaves  []time.Time // when the worker sets off for today's planned visits (planned.go)
 }
 
 type visitRun struct {
@@ -112,6 +113,7 @@ type visitRun struct {
 	departAt time.Time
 	arriveAt time.Time
 	dur      time.Duration
+	planned  *plannedRun // a planned visit (planned.go); nil for a call's
 }
 
 // action is something a phone or operator does at a time.
@@ -168,6 +170,7 @@ type driver struct {
 	alerts   map[string]*pb.Alert
 	res      *Result
 	lastAlrt time.Time
+	planned  *plannedDay // planned.go
 }
 
 // bearer adds the operator's token to every Twirp call.
@@ -234,6 +237,9 @@ func Run(ctx context.Context, cfg Config, t Target) (*Result, error) {
 		return nil, err
 	}
 	if err := d.setup(ctx); err != nil {
+		return nil, err
+	}
+	if err := d.setupPlanned(ctx); err != nil {
 		return nil, err
 	}
 	if err := d.play(ctx); err != nil {
@@ -615,7 +621,7 @@ func (d *driver) notice(ctx context.Context, ph *phone) {
 		if ph.sp.SpeedKmh < 10 && km > 1.5 {
 			p -= 0.25 // on foot, far is too far
 		}
-		if ph.visit != nil {
+		if ph.visit != nil || ph.plannedSoon(d.now, d.callNeeds(ph, o)) {
 			p = 0
 		}
 		if r := d.reqs[o.RequestID]; r != nil && r.call.Emergency {
@@ -698,6 +704,9 @@ func (d *driver) arrive(ctx context.Context, ph *phone, v *visitRun) {
 		return
 	}
 	v.req.arrived = d.now
+	if v.planned != nil {
+		v.planned.arrived = d.now
+	}
 	svc := v.req.call.Service
 	dur := svc.DefaultDuration
 	if dur <= 0 {
@@ -715,7 +724,14 @@ func (d *driver) complete(ctx context.Context, ph *phone, v *visitRun) {
 	d.event(ctx, ph, v, "complete", Jitter(ph.rng, v.home, 15))
 	ph.visit = nil
 	ph.visits++
-	d.res.completed++
+	if v.planned != nil {
+		v.planned.done = true
+	} else {
+		d.res.completed++
+	}
+	if d.planned != nil {
+		d.planned.busyS += v.dur.Seconds()
+	}
 	ph.lastHB = time.Time{} // report at once that the worker is free again
 }
 
@@ -795,6 +811,7 @@ func (d *driver) finish(ctx context.Context) error {
 	}
 	d.operator(ctx) // the last alerts, for the counts
 	d.res.collect(d.order, d.phones)
+	d.res.planned = d.planned
 	if d.t.Audit == nil {
 		d.res.DoubleBookings, d.res.LostRequests = -1, -1
 		return nil

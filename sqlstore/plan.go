@@ -112,8 +112,8 @@ func (s *DB) CreateCarePlan(ctx context.Context, p *carehex.CarePlan, parse care
 			}
 		}
 		if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO care_plans (id, resident_id, start_day, end_day, pauses,
-			funding_note, create_time, update_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
-			p.ID, p.ResidentID, dayMicros(p.StartDate), dayMicros(p.EndDate), pausesJSON(p.Pauses), p.FundingNote,
+			funding_note, programme, create_time, update_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			p.ID, p.ResidentID, dayMicros(p.StartDate), dayMicros(p.EndDate), pausesJSON(p.Pauses), p.FundingNote, p.Programme,
 			micros(now), micros(now)); err != nil {
 			return err
 		}
@@ -345,8 +345,9 @@ func (s *DB) SetPlanPauses(ctx context.Context, planID string, pauses []carehex.
 			return err
 		}
 		rows, err := tx.QueryContext(ctx, s.rebind(`SELECT id, occurrence_time, status FROM planned_visits
-			WHERE plan_id = ? AND status IN (?, ?, ?) AND `+notBegun),
-			planID, string(carehex.PlannedOpen), string(carehex.PlannedAssigned), string(carehex.PlannedPaused))
+			WHERE plan_id = ? AND status IN (?, ?, ?, ?) AND `+notBegun),
+			planID, string(carehex.PlannedOpen), string(carehex.PlannedAssigned), string(carehex.PlannedPaused),
+			string(carehex.PlannedDispatched))
 		if err != nil {
 			return err
 		}
@@ -447,7 +448,7 @@ func (s *DB) ProjectPlannedVisits(ctx context.Context, vs []carehex.PlannedVisit
 
 const plannedSelect = `SELECT p.id, p.plan_id, p.item_id, p.resident_id, p.service_code, p.occurrence_time, p.window_start,
 	p.window_end, p.duration_s, p.preferred, p.status, p.provider_id, p.request_id, p.visit_id, p.version, p.reason,
-	COALESCE(r.status, '') FROM planned_visits p LEFT JOIN service_requests r ON r.id = p.request_id`
+	COALESCE(r.status, ''), COALESCE(r.provider_id, ''), p.previous_provider_id FROM planned_visits p LEFT JOIN service_requests r ON r.id = p.request_id`
 
 func scanPlanned(sc interface{ Scan(...any) error }) (*carehex.PlannedVisit, error) {
 	var (
@@ -456,7 +457,7 @@ func scanPlanned(sc interface{ Scan(...any) error }) (*carehex.PlannedVisit, err
 		pref, status, reqStatus string
 	)
 	if err := sc.Scan(&v.ID, &v.PlanID, &v.ItemID, &v.ResidentID, &v.ServiceCode, &occ, &ws, &we, &dur, &pref, &status,
-		&v.ProviderID, &v.RequestID, &v.VisitID, &v.Version, &v.Reason, &reqStatus); err != nil {
+		&v.ProviderID, &v.RequestID, &v.VisitID, &v.Version, &v.Reason, &reqStatus, &v.RequestProviderID, &v.PreviousProviderID); err != nil {
 		return nil, err
 	}
 	v.Occurrence, v.Earliest, v.Latest = fromMicros(occ), fromMicros(ws), fromMicros(we)
@@ -628,7 +629,7 @@ func (s *DB) RosterPlannedVisit(ctx context.Context, id string, version int64, p
 		case errors.Is(err, sql.ErrNoRows):
 		case err != nil:
 			return err
-		case prev != "" && prev != providerID:
+		case prev != "" && prev != providerID, v.PreviousProviderID != "" && v.PreviousProviderID != providerID:
 			if err := s.notify(ctx, tx, &carehex.Visit{ID: visitID, RequestID: requestID, Status: carehex.StatusAssigned},
 				v.ResidentID, carehex.NotifyCarerChanged, now); err != nil {
 				return err
@@ -645,9 +646,15 @@ func (s *DB) ReleasePlannedVisit(ctx context.Context, id string, version int64, 
 		if v.Status != carehex.PlannedAssigned {
 			return carehex.Errorf(carehex.ECONFLICT, "planned_visit_id", "planned visit %s is %s, not assigned", v.ID, v.Status)
 		}
-		_, err := tx.ExecContext(ctx, s.rebind(`UPDATE planned_visits SET status = ?, provider_id = '', reason = ?,
-			version = version + 1, update_time = ? WHERE id = ?`), string(carehex.PlannedOpen), cmpOr(reason, "released"), micros(now), v.ID)
-		return err
+		// The carer it is taken from is kept: the roster does not give a
+		// "can't do" back to them, and the family is told of the change.
+		if _, err := tx.ExecContext(ctx, s.rebind(`UPDATE planned_visits SET status = ?, provider_id = '', previous_provider_id = ?,
+			reason = ?, version = version + 1, update_time = ? WHERE id = ?`),
+			string(carehex.PlannedOpen), v.ProviderID, cmpOr(reason, "released"), micros(now), v.ID); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, &carehex.AuditRecord{Actor: actorOf(ctx), Action: "plan.release", ObjectType: "planned_visit",
+			ObjectID: v.ID, Detail: fmt.Sprintf("provider=%s reason=%s", v.ProviderID, cmpOr(reason, "released"))})
 	})
 }
 
@@ -675,9 +682,9 @@ func (s *DB) StrandedPlannedVisits(ctx context.Context, limit int) ([]*carehex.P
 	if limit <= 0 || limit > maxPlannedList {
 		limit = maxPlannedList
 	}
-	rows, err := s.db.QueryContext(ctx, s.rebind(plannedSelect+` WHERE p.request_id <> '' AND p.status <> ?
+	rows, err := s.db.QueryContext(ctx, s.rebind(plannedSelect+` WHERE p.request_id <> '' AND p.status NOT IN (?, ?)
 		AND r.status IN ('pending', 'offered', 'assigned') ORDER BY p.window_start LIMIT `+fmt.Sprint(limit)),
-		string(carehex.PlannedAssigned))
+		string(carehex.PlannedAssigned), string(carehex.PlannedDispatched))
 	if err != nil {
 		return nil, s.wrap(err, "stranded planned visits")
 	}
@@ -697,7 +704,7 @@ func (s *DB) StrandedPlannedVisits(ctx context.Context, limit int) ([]*carehex.P
 // cancelled, unless the visit has been rostered anew meanwhile.
 func (s *DB) ClearPlannedRequest(ctx context.Context, id, requestID string) error {
 	_, err := s.db.ExecContext(ctx, s.rebind(`UPDATE planned_visits SET request_id = '', visit_id = '', version = version + 1
-		WHERE id = ? AND request_id = ? AND status <> ?`), id, requestID, string(carehex.PlannedAssigned))
+		WHERE id = ? AND request_id = ? AND status NOT IN (?, ?)`), id, requestID, string(carehex.PlannedAssigned), string(carehex.PlannedDispatched))
 	return s.wrap(err, "clear planned request")
 }
 

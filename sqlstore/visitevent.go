@@ -253,6 +253,12 @@ func (s *DB) raiseAlertTx(ctx context.Context, tx *sql.Tx, v *carehex.Visit, kin
 // second one for the same visit and kind a no-op, and lets a receiver drop
 // repeats of a delivery.
 func (s *DB) notify(ctx context.Context, tx *sql.Tx, v *carehex.Visit, residentID, kind string, at interface{ UnixMicro() int64 }) error {
+	return s.notifyKey(ctx, tx, v, residentID, kind, v.ID+":"+kind, at)
+}
+
+// notifyKey is notify with its own dedupe key, for a notice that is not
+// once per visit and kind (a planned visit handed off).
+func (s *DB) notifyKey(ctx context.Context, tx *sql.Tx, v *carehex.Visit, residentID, kind, key string, at interface{ UnixMicro() int64 }) error {
 	payload, err := json.Marshal(map[string]any{"kind": kind, "request_id": v.RequestID, "visit_id": v.ID,
 		"status": v.Status, "time_us": at.UnixMicro()})
 	if err != nil {
@@ -261,7 +267,7 @@ func (s *DB) notify(ctx context.Context, tx *sql.Tx, v *carehex.Visit, residentI
 	now := s.stamp()
 	_, err = tx.ExecContext(ctx, s.rebind(`INSERT INTO outbox (id, dedupe_key, kind, request_id, resident_id, payload,
 		create_time, attempts, next_try_time, sent_time) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, 0) ON CONFLICT (dedupe_key) DO NOTHING`),
-		carehex.NewID("ntf"), v.ID+":"+kind, kind, v.RequestID, residentID, string(payload), micros(now), micros(now))
+		carehex.NewID("ntf"), key, kind, v.RequestID, residentID, string(payload), micros(now), micros(now))
 	return err
 }
 

@@ -68,6 +68,9 @@ type Config struct {
 	OrgRouting orgRoutingConfig
 	// Evidence: visit photos and the fraud signals' settings (fraudconfig.go).
 	Evidence evidenceConfig
+	// PlanHandOff: a changed planned visit starting sooner than this goes
+	// to on-demand dispatch (CAREHEX_PLAN_HANDOFF, planconfig.go).
+	PlanHandOff time.Duration
 
 	offerTTLText    string // CAREHEX_OFFER_TTL as given, parsed by validate
 	deadlineText    string // CAREHEX_EMERGENCY_DEADLINE as given
@@ -75,6 +78,7 @@ type Config struct {
 	backupEveryText string // CAREHEX_BACKUP_EVERY as given
 	backupKeepText  string // CAREHEX_BACKUP_KEEP as given
 	planHorizonText string // CAREHEX_PLAN_HORIZON as given
+	planHandOffText string // CAREHEX_PLAN_HANDOFF as given
 }
 
 func defaultConfig(getenv func(string) string) Config {
@@ -118,6 +122,7 @@ func defaultConfig(getenv func(string) string) Config {
 	c.backupKeepText = getenv("CAREHEX_BACKUP_KEEP")
 	c.planHorizonText = getenv("CAREHEX_PLAN_HORIZON")
 	c.OrgRouting = defaultOrgRouting(getenv)
+	c.planHandOffText = getenv("CAREHEX_PLAN_HANDOFF")
 	return c
 }
 

@@ -47,7 +47,8 @@ func TestSimulateThenOpenData(t *testing.T) {
 	out := t.TempDir()
 	var stdout, stderr bytes.Buffer
 	var sim struct {
-		Requests int `json:"requests"`
+		Requests       int `json:"requests"`
+		RosterRequests int `json:"roster_requests"`
 	}
 	lastJSON(t, day, &sim)
 
@@ -72,8 +73,9 @@ func TestSimulateThenOpenData(t *testing.T) {
 	if *f.MinResidentsPerCell < k {
 		t.Errorf("min_residents_per_cell = %d, want >= %d", *f.MinResidentsPerCell, k)
 	}
-	if f.Requests+*f.Suppressed != sim.Requests {
-		t.Errorf("published %d + suppressed %d requests, want the %d simulated", f.Requests, *f.Suppressed, sim.Requests)
+	if f.Requests+*f.Suppressed != sim.Requests+sim.RosterRequests {
+		t.Errorf("published %d + suppressed %d requests, want the %d simulated calls and %d planned visits rostered",
+			f.Requests, *f.Suppressed, sim.Requests, sim.RosterRequests)
 	}
 
 	var files [][]byte

@@ -22,6 +22,7 @@ usage:
   carehex bench load [--rate N] [--duration D] [--database-url URL] [--redis-url URL] [--transport twirp|nethttp|both]
   carehex bench load --addr URL --username U --password P [--rate N] [--duration D]   (a running server; its CPU from /metrics)
   carehex settle --month YYYY-MM [--data DIR] [--close] [--out DIR]   monthly statements of the organisations
+  carehex programme compliance [--month YYYY-MM] [--category C] [--data DIR]   visiting programmes (探访关爱): who is overdue, per street and organisation
   carehex export open-data --from DATE --to DATE [--res 7] [--k 5] --out DIR [--data DIR]   desensitised figures per H3 cell and day
   carehex export resident --id RES --out DIR [--data DIR]   a resident's own data (JSON, CSV), audited
   carehex resident erase --id RES [--data DIR]              erase a deactivated resident's personal data now
@@ -71,6 +72,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return benchRoster(ctx, rest[1:], getenv, stdout, stderr)
 	case cmd == "bench" && len(rest) > 0 && rest[0] == "load":
 		return benchLoad(ctx, rest[1:], getenv, stdout, stderr)
+	case cmd == "programme" && len(rest) > 0 && rest[0] == "compliance":
+		return programmeCompliance(ctx, rest[1:], getenv, stdout, stderr)
 	case cmd == "settle":
 		return settleMonth(ctx, rest, getenv, stdout, stderr)
 	case cmd == "resident" && len(rest) > 0 && rest[0] == "erase":

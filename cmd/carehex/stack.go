@@ -140,8 +140,12 @@ func (st *stack) wire(cfg *Config, clock carehex.Clock) error {
 	if err != nil {
 		return err
 	}
+	st.Planner = plan.New(store, engine, clock, log, cfg.PlanHorizon)
+	if cfg.PlanHandOff > 0 {
+		st.Planner.HandOffBefore = cfg.PlanHandOff
+	}
 	mobile, err := mobileapi.New(mcfg, mobileapi.Deps{
-		Store: store, Engine: engine, Live: live, Notices: st.Hub, Clock: clock, Log: log, Plans: store, Evidence: ev,
+		Store: store, Engine: engine, Live: live, Notices: st.Hub, Clock: clock, Log: log, Plans: store, Evidence: ev, Changes: st.Planner,
 	})
 	if err != nil {
 		return err
@@ -166,7 +170,6 @@ func (st *stack) wire(cfg *Config, clock carehex.Clock) error {
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "carehex_notify_subscriptions",
 		Help: "Notices waited for on this replica's hub (long polls, streams, the dispatcher)."},
 		func() float64 { return float64(st.Hub.Subscriptions()) }))
-	st.Planner = plan.New(store, engine, clock, log, cfg.PlanHorizon)
 	st.API = &rpc.Server{Store: store, Clock: clock, Logger: log, Metrics: reg, Dispatch: engine, Planner: st.Planner,
 		LoginPolicy: cfg.Access.Login, Hasher: auth.NewHasher(cfg.Access.HashConcurrency),
 		FamilyTTL: cfg.Access.FamilyTTL, TrustForwardedFor: cfg.Access.TrustForwardedFor, ReadPolicy: cfg.Access.Reads}

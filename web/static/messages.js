@@ -125,7 +125,13 @@ export default {
     "visit_moved": ["单次调整了时间", "moved, this visit only"],
     "visit_cancelled": ["单次取消", "cancelled, this visit only"],
     "plan_edited": ["计划已修改", "the plan was edited"],
-    "plan_paused": ["护理计划暂停中", "the care plan is paused"]
+    "plan_paused": ["护理计划暂停中", "the care plan is paused"],
+    "cant_do": ["服务人员无法服务", "the carer cannot do it"],
+    "family": ["家中有事", "a family matter"],
+    "transport": ["交通工具故障", "transport broke down"],
+    "clash": ["时间冲突", "a clash of times"],
+    "sick": ["病假", "off sick"],
+    "handed_off": ["转为即时派单", "handed to on-demand dispatch"]
   },
   "fields": {
     "name": ["姓名", "name"],

@@ -9,10 +9,12 @@ import { ApiError, call, describe, ERR_EN, stream, serviceName, tokenFromFragmen
 import { EventQueue } from "/phone/queue.js";
 import { mapLinks, supportsGeoURI } from "/phone/navlinks.js";
 import { photoBox } from "/phone/photos.js";
+import { mountPlanned, PLANNED_EN } from "/phone/planned.js";
 
 const EN = {
   ...STATUS_EN,
   ...ERR_EN,
+  ...PLANNED_EN,
   title: "Care worker",
   signOut: "Sign out",
   signInTitle: "Sign in",
@@ -227,6 +229,7 @@ function start(token) {
   $("device-token").value = "";
   render();
   refreshVisits();
+  mountPlanned(token, refreshVisits);
   offersLoop(state.abort.signal);
   every(VISITS_MS, refreshVisits);
   every(OFFERS_CHECK_MS, checkOffers);

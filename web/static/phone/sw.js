@@ -19,6 +19,7 @@ const FILES = [
   "/phone/services.js",
   "/phone/navlinks.js",
   "/phone/photos.js",
+  "/phone/planned.js",
   "/phone/offline.js",
   "/phone/phone.css",
   "/phone/manifest.json",
