@@ -410,5 +410,5 @@ func (s *DB) loadExceptions(ctx context.Context, vs []*carehex.SettleVisit) erro
 			return s.wrap(err, "read visit exceptions")
 		}
 	}
-	return nil
+	return s.loadCardScans(ctx, vs)
 }

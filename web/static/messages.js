@@ -83,7 +83,11 @@ export default {
     "reported_complete": ["服务人员已完成签退", "the carer finished and checked out"],
     "no_show": ["老人不在家或拒绝服务", "the elder was not home or refused"],
     "escalation": ["{reason}", "{reason}"],
-    "assigned_phoned": ["{reason}", "{reason}"]
+    "assigned_phoned": ["{reason}", "{reason}"],
+    "card_unreadable": ["这不是本系统的服务卡，或卡号输入有误", "not a service card of this system, or the code is mistyped"],
+    "card_forged": ["服务卡校验失败：不是本区发放的卡", "the card does not verify: not issued by the district"],
+    "card_other_resident": ["这张服务卡属于其他老人，不是本次服务对象", "this card belongs to another elder, not the one this visit is for"],
+    "card_wrong_code": ["卡号与本次服务老人的服务卡不符", "the code is not the one on this elder's card"]
   },
   "reasons": {
     "caller_cancelled": ["来电人取消", "Caller cancelled"],
@@ -165,7 +169,13 @@ export default {
     "session_id": ["登录会话", "session"],
     "user_id": ["账号", "account"],
     "limit": ["条数", "limit"],
-    "body": ["请求内容", "request body"]
+    "body": ["请求内容", "request body"],
+    "card": ["服务卡", "service card"],
+    "stage": ["刷卡环节", "scan stage"],
+    "method": ["刷卡方式", "scan method"],
+    "month": ["结算月份", "month"],
+    "decision": ["审核结论", "decision"],
+    "format": ["导出格式", "export format"]
   },
   "roles": {
     "operator": ["话务员", "operator"],
