@@ -202,3 +202,16 @@ type CardStore interface {
 func init() {
 	MessageCodes = append(MessageCodes, CardUnreadable, CardForged, CardOtherResident, CardWrongCode)
 }
+
+// LoadCardKey is the district's card key: spec (CAREHEX_CARD_KEY) when
+// set, else the key kept in the database.
+func LoadCardKey(ctx context.Context, spec string, store CardStore) (*CardKey, error) {
+	if spec != "" {
+		return ParseCardKey(spec)
+	}
+	raw, err := store.CardKeyMaterial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return NewCardKey(raw)
+}

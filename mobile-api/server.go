@@ -168,6 +168,9 @@ type Deps struct {
 	// Plans answers the family's upcoming planned visits; nil answers
 	// them unavailable.
 	Plans PlanStore
+	// Cards is the district's service-card key (CAREHEX_CARD_KEY); nil:
+	// the one kept in the database.
+	Cards *carehex.CardKey
 }
 
 // Server is the mobile API. It holds no goroutines of its own (streams end
@@ -186,6 +189,7 @@ type Server struct {
 	central atomic.Bool // RunReconcile runs: waiters need no reconcile timer of their own (reconcile.go)
 	tokens  tokenCache  // provider tokens, dropped on the provider's notice (tokencache.go)
 	plans   PlanStore
+	cards   cardKeys // card.go
 }
 
 // New returns a server; it validates cfg and does no I/O.
@@ -205,9 +209,11 @@ func New(cfg Config, d Deps) (*Server, error) {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{cfg: cfg, store: d.Store, engine: d.Engine, live: d.Live, notices: d.Notices, now: d.Clock, log: d.Log, plans: d.Plans,
+	s := &Server{cfg: cfg, store: d.Store, engine: d.Engine, live: d.Live, notices: d.Notices, now: d.Clock, log: d.Log, plans: d.Plans,
 		evv:    carehex.EVVRules{GeofenceM: cfg.GeofenceM, CheckoutFarM: cfg.CheckoutFarM},
-		limits: newLimiter(cfg.RatePerSecond, cfg.Burst)}, nil
+		limits: newLimiter(cfg.RatePerSecond, cfg.Burst)}
+	s.cards.key = d.Cards
+	return s, nil
 }
 
 // Handler serves the API under /m/v1/.
@@ -223,6 +229,7 @@ func (s *Server) Handler() http.Handler {
 	p("POST /m/v1/offers/{id}/decline", s.decline)
 	p("GET /m/v1/visits", s.visits)
 	p("POST /m/v1/visits/{id}/events", s.visitEvent)
+	p("POST /m/v1/visits/{id}/card", s.cardScan)
 
 	f("GET /m/v1/family/visits", s.familyVisits)
 	f("GET /m/v1/family/requests/{id}", s.familyRequest)

@@ -53,6 +53,9 @@ type visitOut struct {
 	// Events are the visit's recorded events (with the phone's time and
 	// the server's), shown with the resident.
 	Events []eventOut `json:"events,omitempty"`
+	// CardRequired: the contract paying this visit requires the elder's
+	// service card scanned at arrival and at completion (card.go).
+	CardRequired bool `json:"card_required,omitempty"`
 }
 
 // reveal says whether the provider of v may still see the resident: while
@@ -96,6 +99,11 @@ func (s *Server) visitOut(ctx context.Context, v *carehex.Visit, withResident bo
 		}
 		for _, e := range evs {
 			out.Events = append(out.Events, toEventOut(e))
+		}
+		if v.Live() {
+			if out.CardRequired, err = s.store.VisitNeedsCard(ctx, v.ID, s.now()); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return out, nil

@@ -107,6 +107,17 @@ var Access = map[string][]carehex.Role{
 	"AccountService/ListSessions":   staff,
 	"AccountService/EndSession":     staff,
 	"AccountService/EndAllSessions": staff,
+	// Settlement's finance view (issue 12, wt/cardscan): the district's
+	// supervisors and admins read statements, admins act on them; the
+	// operator sees a resident's allowance at intake and prints the
+	// resident's service card (every print is in the trail).
+	"FinanceService/ListStatements":   overseers,
+	"FinanceService/GetStatement":     overseers,
+	"FinanceService/ExportStatement":  overseers,
+	"FinanceService/SettleMonth":      admins,
+	"FinanceService/ReviewVisit":      admins,
+	"FinanceService/GetAllowance":     staff,
+	"FinanceService/PrintServiceCard": writers,
 }
 
 // MaxBodyBytes bounds a Twirp request body.

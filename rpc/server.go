@@ -65,6 +65,9 @@ type Server struct {
 	ReadPolicy carehex.ReadPolicy
 	// Map is the console map's basemap, boundaries and geocoder (mapservice.go).
 	Map MapSettings
+	// Cards is the district's service-card key (CAREHEX_CARD_KEY); nil:
+	// the one kept in the database (finance.go).
+	Cards *carehex.CardKey
 }
 
 func (s *Server) now() time.Time {
@@ -92,6 +95,7 @@ func (s *Server) Handler() http.Handler {
 		pb.NewAccountServiceServer(accountService{s}, opts...),
 		pb.NewMapServiceServer(mapService{s}, opts...),
 		pb.NewPlanServiceServer(planService{s}, opts...),
+		pb.NewFinanceServiceServer(financeService{s}, opts...),
 	} {
 		mux.Handle(h.PathPrefix(), h)
 	}

@@ -136,3 +136,24 @@ func (s *DB) loadCardScans(ctx context.Context, vs []*carehex.SettleVisit) error
 	}
 	return nil
 }
+
+// ResidentSettleVisits lists one resident's visits completed in [from,
+// to) as settlement sees them: what the intake's allowance figure settles.
+func (s *DB) ResidentSettleVisits(ctx context.Context, residentID string, from, to time.Time) ([]*carehex.SettleVisit, error) {
+	vs, err := queryAll(ctx, s, "list the resident's visits to settle", scanSettleVisit, s.rebind(settleVisitSelect+
+		` WHERE r.resident_id = ? AND v.status = 'completed' AND v.finish_time >= ? AND v.finish_time < ?
+		ORDER BY v.finish_time, v.id`), residentID, micros(from), micros(to))
+	if err != nil {
+		return nil, err
+	}
+	return vs, s.loadExceptions(ctx, vs)
+}
+
+// ServedResidentIDs lists the residents the hotline serves (not
+// deactivated), by ID: whose cards `carehex card print --all` prints.
+func (s *DB) ServedResidentIDs(ctx context.Context) ([]string, error) {
+	return queryAll(ctx, s, "list served residents", func(sc interface{ Scan(...any) error }) (string, error) {
+		var id string
+		return id, sc.Scan(&id)
+	}, `SELECT id FROM residents WHERE deactivate_reason = '' ORDER BY id`)
+}

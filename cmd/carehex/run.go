@@ -22,6 +22,7 @@ usage:
   carehex bench load [--rate N] [--duration D] [--database-url URL] [--redis-url URL] [--transport twirp|nethttp|both]
   carehex bench load --addr URL --username U --password P [--rate N] [--duration D]   (a running server; its CPU from /metrics)
   carehex settle --month YYYY-MM [--data DIR] [--close] [--out DIR]   monthly statements of the organisations
+  carehex card print --resident ID|--all --out DIR [--data DIR]   residents' service cards (PNG; key CAREHEX_CARD_KEY)
   carehex export open-data --from DATE --to DATE [--res 7] [--k 5] --out DIR [--data DIR]   desensitised figures per H3 cell and day
   carehex export resident --id RES --out DIR [--data DIR]   a resident's own data (JSON, CSV), audited
   carehex resident erase --id RES [--data DIR]              erase a deactivated resident's personal data now
@@ -35,6 +36,7 @@ logins and access (see README): CAREHEX_LOGIN_MAX_FAILURES, CAREHEX_LOGIN_MAX_AD
 CAREHEX_LOGIN_WINDOW, CAREHEX_LOGIN_LOCKOUT, CAREHEX_LOGIN_MAX_LOCKOUT, CAREHEX_HASH_CONCURRENCY,
 CAREHEX_FAMILY_TOKEN_TTL, CAREHEX_TRUST_FORWARDED_FOR; privacy: CAREHEX_BULK_ACCESS_LIMIT,
 CAREHEX_BULK_ACCESS_WINDOW, CAREHEX_DATA_KEY (base64 keys, comma-separated, first encrypts),
+CAREHEX_CARD_KEY (base64, 32 bytes: signs service cards; default a key kept in the database),
 CAREHEX_GPS_RETENTION (default 90d), CAREHEX_RESIDENT_RETENTION (default 1095d);
 CAREHEX_METRICS_ADDR (default 127.0.0.1:9090; off disables), CAREHEX_BACKUP_EVERY
 (e.g. 6h), CAREHEX_BACKUP_DIR (default DATA/backups), CAREHEX_BACKUP_KEEP (default 7).
@@ -73,6 +75,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return benchLoad(ctx, rest[1:], getenv, stdout, stderr)
 	case cmd == "settle":
 		return settleMonth(ctx, rest, getenv, stdout, stderr)
+	case cmd == "card" && len(rest) > 0 && rest[0] == "print":
+		return cardPrint(ctx, rest[1:], getenv, stdout, stderr)
 	case cmd == "resident" && len(rest) > 0 && rest[0] == "erase":
 		return eraseResident(ctx, rest[1:], getenv, stdout, stderr)
 	case cmd == "export":

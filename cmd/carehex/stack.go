@@ -127,8 +127,12 @@ func (st *stack) wire(cfg *Config, clock carehex.Clock) error {
 	if cfg.Reconcile > 0 {
 		mcfg.Reconcile = cfg.Reconcile
 	}
+	cards, err := carehex.LoadCardKey(context.Background(), cfg.CardKey, store)
+	if err != nil {
+		return err
+	}
 	mobile, err := mobileapi.New(mcfg, mobileapi.Deps{
-		Store: store, Engine: engine, Live: live, Notices: st.Hub, Clock: clock, Log: log, Plans: store,
+		Store: store, Engine: engine, Live: live, Notices: st.Hub, Clock: clock, Log: log, Plans: store, Cards: cards,
 	})
 	if err != nil {
 		return err
@@ -156,7 +160,8 @@ func (st *stack) wire(cfg *Config, clock carehex.Clock) error {
 	st.Planner = plan.New(store, engine, clock, log, cfg.PlanHorizon)
 	st.API = &rpc.Server{Store: store, Clock: clock, Logger: log, Metrics: reg, Dispatch: engine, Planner: st.Planner,
 		LoginPolicy: cfg.Access.Login, Hasher: auth.NewHasher(cfg.Access.HashConcurrency),
-		FamilyTTL: cfg.Access.FamilyTTL, TrustForwardedFor: cfg.Access.TrustForwardedFor, ReadPolicy: cfg.Access.Reads}
+		FamilyTTL: cfg.Access.FamilyTTL, TrustForwardedFor: cfg.Access.TrustForwardedFor, ReadPolicy: cfg.Access.Reads,
+		Cards: cards}
 	if st.API.Map, err = cfg.Map.settings(); err != nil {
 		return err
 	}
