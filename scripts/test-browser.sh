@@ -68,6 +68,9 @@ echo "$password" | bin/carehex user add --data "$run" --username e2e --role oper
 supervisor_password="e2e-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
 echo "$supervisor_password" | bin/carehex user add --data "$run" --username e2e-supervisor --role supervisor --password-stdin >/dev/null
 
+# An organisation whose contract requires the elder's service card (card.test.js).
+export CAREHEX_E2E_CARD_ORG="服务卡试点服务中心" && bin/carehex org add --data "$run" --name "$CAREHEX_E2E_CARD_ORG" --services DL-MEAL-DELIVERY --price-fen 4000 --requires-card-scan >/dev/null
+
 # The CTI edge's shared secret: the server checks the fake PBX's signatures
 # (hotline.test.js) with it, and the test signs with it.
 export CAREHEX_CTI_SECRET="cti-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"

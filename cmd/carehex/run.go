@@ -23,6 +23,7 @@ usage:
   carehex bench load --addr URL --username U --password P [--rate N] [--duration D]   (a running server; its CPU from /metrics)
   carehex settle --month YYYY-MM [--data DIR] [--close] [--out DIR]   monthly statements of the organisations
   carehex card print --resident ID|--all --out DIR [--data DIR]   residents' service cards (PNG; key CAREHEX_CARD_KEY)
+  carehex org add --name N --price-fen N [--kind K] [--services CODES] [--requires-card-scan] [--data DIR]   an organisation and its per-visit contract
   carehex export open-data --from DATE --to DATE [--res 7] [--k 5] --out DIR [--data DIR]   desensitised figures per H3 cell and day
   carehex export resident --id RES --out DIR [--data DIR]   a resident's own data (JSON, CSV), audited
   carehex resident erase --id RES [--data DIR]              erase a deactivated resident's personal data now
@@ -77,6 +78,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return settleMonth(ctx, rest, getenv, stdout, stderr)
 	case cmd == "card" && len(rest) > 0 && rest[0] == "print":
 		return cardPrint(ctx, rest[1:], getenv, stdout, stderr)
+	case cmd == "org" && len(rest) > 0 && rest[0] == "add":
+		return orgAdd(ctx, rest[1:], getenv, stdout, stderr)
 	case cmd == "resident" && len(rest) > 0 && rest[0] == "erase":
 		return eraseResident(ctx, rest[1:], getenv, stdout, stderr)
 	case cmd == "export":

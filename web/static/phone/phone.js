@@ -8,10 +8,12 @@ import { lang, reasonText, setup, t } from "/i18n.js";
 import { ApiError, call, describe, ERR_EN, stream, serviceName, tokenFromFragment, h, clock, serverNow, STATUS_EN } from "/phone/mobileapi.js";
 import { EventQueue } from "/phone/queue.js";
 import { mapLinks, supportsGeoURI } from "/phone/navlinks.js";
+import { CARD_EN, scanCard } from "/phone/card.js";
 
 const EN = {
   ...STATUS_EN,
   ...ERR_EN,
+  ...CARD_EN,
   title: "Care worker",
   signOut: "Sign out",
   signInTitle: "Sign in",
@@ -479,7 +481,7 @@ async function answerOffer(id, accept, card, reasonCode) {
 
 function setJob(v) {
   const old = state.job && state.job.id === v.id ? state.job : null;
-  state.job = { ...v, checked: old ? old.checked : [] };
+  state.job = { ...v, checked: old ? old.checked : [], cards: old ? old.cards : [] };
   if (old) state.job.status = mergeStatus(old.status, v.status, v.id);
   saveJob();
   syncWatch();
@@ -580,6 +582,16 @@ async function report(type) {
   let job = state.job;
   if (!job) return;
   showError("");
+  // The contract asks for the elder's card at arrival and at the end
+  // (card.js): the event waits for the server to accept it.
+  if (job.card_required && (type === "arrive" || type === "complete") && !(job.cards || []).includes(type)) {
+    if ($("card-box").childElementCount) return; // already open
+    const ok = await scanCard($("card-box"), { token: state.token, visitId: job.id, stage: type });
+    if (!ok || !state.job || state.job.id !== job.id) return;
+    job = state.job;
+    job.cards = [...(job.cards || []), type];
+    saveJob();
+  }
   const buttons = document.querySelectorAll("#job-box .steps button");
   buttons.forEach((b) => (b.disabled = true));
   let pos;

@@ -18,6 +18,7 @@ const FILES = [
   "/phone/queue.js",
   "/phone/services.js",
   "/phone/navlinks.js",
+  "/phone/card.js",
   "/phone/offline.js",
   "/phone/phone.css",
   "/phone/manifest.json",
