@@ -7,7 +7,8 @@
 // asks for the card; headless chromium has no camera, so the phone says so
 // and takes the short code printed on the card: another elder's code is
 // refused in the server's words, the right one (typed in lower case) is
-// accepted and the arrival goes through. No other console errors.
+// accepted and the arrival goes through. The card image's QR decodes with
+// the phone's decoder (jsQR) to the signed code. No other console errors.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, test } from "node:test";
@@ -72,6 +73,22 @@ test("phone: the service card's short code when the camera is unavailable", { ti
   await phone.goto(seed.base_url + "/phone/");
   await testid(phone, "device-token").fill(device);
   await testid(phone, "sign-in").click();
+  // The printed card's QR decodes, with the phone's own decoder, to the signed code.
+  const decoded = await phone.evaluate(async (b64) => {
+    const { default: jsQR } = await import("/vendor/jsqr/jsqr.mjs");
+    const img = new Image();
+    img.src = "data:image/png;base64," + b64;
+    await img.decode();
+    const c = document.createElement("canvas");
+    c.width = img.naturalWidth;
+    c.height = img.naturalHeight;
+    const g = c.getContext("2d");
+    g.drawImage(img, 0, 0);
+    const d = g.getImageData(0, 0, c.width, c.height);
+    return jsQR(d.data, d.width, d.height)?.data;
+  }, card.png);
+  assert.equal(decoded, card.payload, "the card image carries its payload");
+
   await testid(phone, "depart").click();
   await phone.locator('[data-testid="arrive"]:not([disabled])').waitFor(WAIT);
   await testid(phone, "arrive").click();
