@@ -1,7 +1,8 @@
 // The console's connection to the server: one session token and the
 // generated Twirp clients that use it. Nothing else in the console fetches.
 import {
-  AuthService, CatalogService, DispatchService, IntakeService, MapService, ProviderService, ResidentService, TwirpError,
+  AuthService, CatalogService, DispatchService, FinanceService, IntakeService, MapService, ProviderService, ResidentService,
+  TwirpError,
 } from "/gen/carehex.js";
 
 const KEY = "carehex.console.session";
@@ -23,6 +24,7 @@ export const intake = new IntakeService(opts);
 export const providers = new ProviderService(opts);
 export const residents = new ResidentService(opts);
 export const maps = new MapService(opts);
+export const finance = new FinanceService(opts); // settlement's finance view (finance.js)
 
 // isAuthError tells whether the session is gone and the operator must sign in again.
 export function isAuthError(e) {

@@ -15,6 +15,7 @@ import { refreshMap } from "./map.js";
 import { refreshProviders, resetProviders } from "./providers.js";
 import { refreshEscalations, setupEscalations } from "./escalation.js";
 import { setupRegister } from "./register.js";
+import { canSeeFinance, refreshFinance } from "./finance.js";
 import { extension, popCall, setupCall } from "./call.js";
 // The one SSE reader of the pages (fetch-based, so the bearer token travels
 // in the header); the console stream speaks the same framing as the phone's.
@@ -29,7 +30,7 @@ const en = {
   title: "carehex operator console", logout: "Sign out", loginTitle: "Operator sign-in", username: "Username",
   password: "Password", signIn: "Sign in", callerTitle: "Incoming call", requestTitle: "Log a request",
   urgency: "Urgency", uEmergency: "Emergency", uSoon: "Soon", uScheduled: "Scheduled", windowStart: "From",
-  windowEnd: "To", submit: "Submit", tabBoard: "Dispatch board", tabMap: "Map", tabProviders: "Providers",
+  windowEnd: "To", submit: "Submit", tabBoard: "Dispatch board", tabMap: "Map", tabProviders: "Providers", tabFinance: "Settlement", cardHeading: "Elderly care service card",
   legendProviders: "Providers", legendRequests: "Open requests", legendBoth: "Both", alertsTitle: "Alerts", alertsHistory: "Show closed alerts", tokenTitle: "Device token",
   tokenHint: "Shown only this once: scan the QR code with the provider's phone, or type the token above.",
   callerPlaceholder: "Phone digits (last four will do) or name", servicePlaceholder: "Service: Chinese or English name, or code",
@@ -79,6 +80,8 @@ async function showDesk() {
   byTestId("request-form").hidden = !writer;
   byTestId("call-desk").hidden = !writer;
   byTestId("read-only-note").hidden = writer;
+  byTestId("tab-finance").hidden = !canSeeFinance(); // the district's supervisors and admins
+  if (tab === "finance" && !canSeeFinance()) switchTab("board");
   byTestId("caller-search").focus();
   await poll();
   startStream();
@@ -130,7 +133,7 @@ async function poll() {
   clearTimeout(timer);
   try {
     await Promise.all([
-      tab === "board" ? refreshBoard() : tab === "map" ? refreshMap() : refreshProviders(),
+      tab === "board" ? refreshBoard() : tab === "map" ? refreshMap() : tab === "finance" ? refreshFinance() : refreshProviders(),
       refreshAlerts(),
       refreshEscalations(),
       refreshDetail(),
