@@ -206,6 +206,26 @@ func walkCard(t *testing.T, cfg *Config, env map[string]string) {
 			t.Fatalf("%v: answered %+v, want %s", bad.body, e.Error, bad.code)
 		}
 	}
+	// Bad requests change nothing; another carer's phone does not see the visit.
+	for _, bad := range []map[string]string{{"stage": "depart", "qr": card.Payload}, {"stage": "arrive"},
+		{"stage": "arrive", "qr": card.Payload, "code": card.ShortCode}} {
+		var e cardError
+		ph.raw = true // outside the contract on purpose
+		ph.call("POST", "/m/v1/visits/"+first+"/card", bad, http.StatusBadRequest, &e)
+		ph.raw = false
+		if e.Error.Field == "" {
+			t.Fatalf("%v: answered %+v, want the field named", bad, e.Error)
+		}
+	}
+	stranger := &carehex.Provider{Name: "王师傅", Phone: "13700000002", Skills: []string{svc.RequiredSkill}, OrgID: org.ID, Home: home}
+	must(t, store.CreateProvider(sys, stranger))
+	strangerToken, err := providers.IssueDeviceToken(op, &pb.IssueDeviceTokenRequest{ProviderId: stranger.ID})
+	must(t, err)
+	other2 := cardPhone{t: t, url: srv.URL, token: strangerToken.Token, clock: clock, home: home}
+	other2.call("POST", "/m/v1/visits/"+first+"/card", map[string]string{"stage": "arrive", "qr": card.Payload}, http.StatusNotFound, nil)
+	if scans, err := store.CardScans(ctx, first); err != nil || len(scans) != 4 {
+		t.Fatalf("scans of the visit = %d (%v), want the 4 refusals only", len(scans), err)
+	}
 	ph.call("POST", "/m/v1/visits/"+first+"/card", map[string]string{"stage": "arrive", "qr": card.Payload}, http.StatusCreated, nil)
 	ph.event(first, "arrive")
 	clock.Advance(svc.DefaultDuration)
@@ -288,6 +308,10 @@ func walkCard(t *testing.T, cfg *Config, env map[string]string) {
 	if _, err := intake.CancelServiceRequest(op, &pb.CancelServiceRequestRequest{Id: v1.RequestID, ReasonCode: "duplicate"}); err == nil {
 		t.Fatal("a completed, settled request was cancelled")
 	}
+	// The elder leaves the district: March stays as it was paid.
+	residents := pb.NewResidentServiceJSONClient(srv.URL, srv.Client())
+	_, err = residents.DeactivateResident(op, &pb.DeactivateResidentRequest{Id: wang.ID, ReasonCode: "moved_away"})
+	must(t, err)
 	if err := store.SaveStatement(ctx, &carehex.Statement{OrgID: org.ID, Month: "2026-03"}); carehex.ErrorCode(err) != carehex.ECONFLICT {
 		t.Fatalf("saving over the closed statement: %v", err)
 	}
@@ -407,6 +431,7 @@ type cardPhone struct {
 	clock *testenv.Clock
 	home  carehex.LatLng
 	hc    *http.Client
+	raw   bool // send without checking the request against the contract
 }
 
 type cardError struct {
@@ -432,7 +457,11 @@ func (p *cardPhone) call(method, path string, body any, want int, out any) {
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := p.hc.Do(req)
+	hc := p.hc
+	if p.raw {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
 	if err != nil {
 		p.t.Fatalf("%s %s: %v", method, path, err)
 	}
