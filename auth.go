@@ -12,15 +12,23 @@ const (
 	RoleOperator   Role = "operator"   // logs requests, manages residents
 	RoleSupervisor Role = "supervisor" // reads everything, changes nothing
 	RoleAdmin      Role = "admin"      // everything, including the roster
+	// Organisation roles (issue 12): an account of one service organisation
+	// (User.OrgID), held to that organisation's requests, carers, visits,
+	// alerts and statements (rpc/org.go enforces it).
+	RoleOrgDispatcher Role = "org_dispatcher" // assigns its organisation's queue to its carers
+	RoleOrgAdmin      Role = "org_admin"      // manages its organisation's carers, reads its statements
 )
+
+// OrgRole reports whether r belongs to one organisation rather than the platform.
+func (r Role) OrgRole() bool { return r == RoleOrgDispatcher || r == RoleOrgAdmin }
 
 // ParseRole checks a role name.
 func ParseRole(s string) (Role, error) {
 	switch r := Role(s); r {
-	case RoleOperator, RoleSupervisor, RoleAdmin:
+	case RoleOperator, RoleSupervisor, RoleAdmin, RoleOrgDispatcher, RoleOrgAdmin:
 		return r, nil
 	}
-	return "", Errorf(EINVALID, "role", "role must be operator, supervisor or admin, got %q", s)
+	return "", Errorf(EINVALID, "role", "role must be operator, supervisor, admin, org_dispatcher or org_admin, got %q", s)
 }
 
 // User is a console account.
@@ -32,6 +40,7 @@ type User struct {
 	CreateTime   time.Time
 	Disabled     bool   // refused at login; its tokens were revoked when disabled
 	Area         string // a supervisor's district, "" for the whole city (Principal.Area)
+	OrgID        string // an organisation role's organisation; "" for platform roles (Principal.OrgID)
 }
 
 // PrincipalKind says what kind of credential authenticated a call.
@@ -52,6 +61,10 @@ type Principal struct {
 	// Area, for a supervisor limited to one district, is that district; ""
 	// is the whole city (rpc/area.go enforces it).
 	Area string
+	// OrgID, for an organisation role (Role.OrgRole), is its organisation;
+	// "" for platform accounts. Read from the account at every call, so a
+	// moved account's open sessions follow it.
+	OrgID string
 }
 
 // Actor names the principal in events and audit records, e.g. "user:usr_…".

@@ -57,6 +57,7 @@ type ProviderFilter struct {
 	Skill           string
 	Offset, Limit   int
 	IncludeInactive bool
+	OrgID           string // only the carers of this organisation; "" is all
 }
 
 // Validate checks a filter the console sent.

@@ -164,6 +164,9 @@ type RequestFilter struct {
 	ResidentID string
 	Statuses   []Status
 	Limit      int
+	// OrgID keeps the requests of one organisation (OrgScopeStore's rule:
+	// offered to or visited by its carers, or routed to it); "" is all.
+	OrgID string
 }
 
 // NewRequest is a request as its create committed it, with the resident and

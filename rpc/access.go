@@ -100,6 +100,18 @@ var Access = map[string][]carehex.Role{
 	"PlanService/GetWorkingHours":   staff,
 	"PlanService/RunRoster":         writers,
 
+	// Organisations, contracts and statements (issue 12): platform admins
+	// keep them; supervisors read; the organisation roles are held to
+	// their own in orgMethods (org.go).
+	"OrganisationService/ListOrganisations":  staff,
+	"OrganisationService/GetOrganisation":    staff,
+	"OrganisationService/CreateOrganisation": admins,
+	"OrganisationService/UpdateOrganisation": admins,
+	"OrganisationService/CreateContract":     admins,
+	"OrganisationService/ListContracts":      staff,
+	"OrganisationService/ListStatements":     overseers,
+	"OrganisationService/GetStatement":       overseers,
+
 	// Sessions: each method checks that a non-admin names only themselves.
 	"AccountService/UnlockLogin":    admins,
 	"AccountService/DisableUser":    admins,
@@ -108,11 +120,10 @@ var Access = map[string][]carehex.Role{
 	"AccountService/EndSession":     staff,
 	"AccountService/EndAllSessions": staff,
 	// Settlement's finance view (issue 12, wt/cardscan): the district's
-	// supervisors and admins read statements, admins act on them; the
-	// operator sees a resident's allowance at intake and prints the
-	// resident's service card (every print is in the trail).
-	"FinanceService/ListStatements":   overseers,
-	"FinanceService/GetStatement":     overseers,
+	// supervisors and admins read statements (OrganisationService) and
+	// export them, admins act on them; the operator sees a resident's
+	// allowance at intake and prints the resident's service card (every
+	// print is in the trail).
 	"FinanceService/ExportStatement":  overseers,
 	"FinanceService/SettleMonth":      admins,
 	"FinanceService/ReviewVisit":      admins,
@@ -197,10 +208,8 @@ func allowed(name string, p carehex.Principal) error {
 		return carehex.Errorf(carehex.EFORBIDDEN, "", "%s tokens cannot call %s; use the mobile API", p.Kind, name).
 			With(carehex.MsgForbiddenToken, "kind", p.Kind, "method", name)
 	}
-	for _, r := range Access[name] {
-		if r == p.Role {
-			return nil
-		}
+	if RoleMay(name, p.Role) {
+		return nil
 	}
 	return carehex.Errorf(carehex.EFORBIDDEN, "", "role %s may not call %s", p.Role, name).
 		With(carehex.MsgForbiddenRole, "role", p.Role, "method", name)

@@ -96,7 +96,16 @@ func (s dispatchService) ListRequestOffers(ctx context.Context, req *pb.ListRequ
 }
 
 func (s dispatchService) ListAlerts(ctx context.Context, req *pb.ListAlertsRequest) (*pb.ListAlertsResponse, error) {
-	as, err := s.Store.Alerts(ctx, req.OpenOnly, limit(req.Limit, 100, 500))
+	n := limit(req.Limit, 100, 500)
+	var (
+		as  []*carehex.Alert
+		err error
+	)
+	if org, scoped := orgScope(ctx); scoped {
+		as, err = s.Store.OrgAlerts(ctx, org, req.OpenOnly, n) // an organisation account sees its own (rpc/org.go)
+	} else {
+		as, err = s.Store.Alerts(ctx, req.OpenOnly, n)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -47,78 +47,6 @@ func (s financeService) orgNames(ctx context.Context, f FinanceStore) (map[strin
 	return out, nil
 }
 
-func summaryToPB(st *carehex.Statement, orgName string, lines, held int) *pb.StatementSummary {
-	out := &pb.StatementSummary{OrgId: st.OrgID, OrgName: orgName, Month: st.Month, Status: string(st.Status),
-		Lines: int32(lines), HeldBack: int32(held), TotalFen: st.TotalFen, SubsidyFen: st.SubsidyFen, CopayFen: st.CopayFen,
-		Digest: st.Digest}
-	if !st.CloseTime.IsZero() {
-		out.CloseTime = ts(st.CloseTime)
-	}
-	return out
-}
-
-func (s financeService) ListStatements(ctx context.Context, req *pb.ListStatementsRequest) (*pb.ListStatementsResponse, error) {
-	m, err := carehex.ParseMonth("month", req.Month)
-	if err != nil {
-		return nil, err
-	}
-	f, err := s.store()
-	if err != nil {
-		return nil, err
-	}
-	names, err := s.orgNames(ctx, f)
-	if err != nil {
-		return nil, err
-	}
-	heads, err := f.Statements(ctx, m.String())
-	if err != nil {
-		return nil, err
-	}
-	out := &pb.ListStatementsResponse{}
-	for _, h := range heads {
-		st, err := f.Statement(ctx, h.OrgID, h.Month) // with its lines, for the counts
-		if err != nil {
-			return nil, err
-		}
-		out.Statements = append(out.Statements, summaryToPB(st, names[st.OrgID], len(st.Lines), len(st.Held)))
-	}
-	return out, nil
-}
-
-func (s financeService) GetStatement(ctx context.Context, req *pb.GetStatementRequest) (*pb.GetStatementResponse, error) {
-	m, err := carehex.ParseMonth("month", req.Month)
-	if err != nil {
-		return nil, err
-	}
-	if req.OrgId == "" {
-		return nil, carehex.Required("org_id")
-	}
-	f, err := s.store()
-	if err != nil {
-		return nil, err
-	}
-	st, err := f.Statement(ctx, req.OrgId, m.String())
-	if err != nil {
-		return nil, err
-	}
-	names, err := s.orgNames(ctx, f)
-	if err != nil {
-		return nil, err
-	}
-	out := &pb.GetStatementResponse{Statement: summaryToPB(st, names[st.OrgID], len(st.Lines), len(st.Held))}
-	for _, l := range st.Lines {
-		out.Lines = append(out.Lines, &pb.StatementLine{VisitId: l.VisitID, ResidentNumber: settle.Pseudonym(l.ResidentID),
-			ServiceCode: l.ServiceCode, ServiceTime: ts(l.ServiceTime), Unit: string(l.Unit), Units: l.Units,
-			PriceFen: l.PriceFen, ChargeFen: l.ChargeFen, SubsidyFen: l.SubsidyFen, CopayFen: l.CopayFen, Capped: l.Capped,
-			Verification: l.Verification, AdjustsMonth: l.AdjustsMonth})
-	}
-	for _, h := range st.Held {
-		out.Held = append(out.Held, &pb.HeldVisit{VisitId: h.VisitID, ResidentNumber: settle.Pseudonym(h.ResidentID),
-			ServiceCode: h.ServiceCode, FinishTime: ts(h.FinishTime), Reason: h.Reason})
-	}
-	return out, nil
-}
-
 func (s financeService) SettleMonth(ctx context.Context, req *pb.SettleMonthRequest) (*pb.SettleMonthResponse, error) {
 	m, err := carehex.ParseMonth("month", req.Month)
 	if err != nil {
@@ -134,7 +62,9 @@ func (s financeService) SettleMonth(ctx context.Context, req *pb.SettleMonthRequ
 	}
 	out := &pb.SettleMonthResponse{Mismatches: int32(res.Mismatches)}
 	for _, st := range res.Statements {
-		out.Statements = append(out.Statements, summaryToPB(st, res.OrgNames[st.OrgID], len(st.Lines), len(st.Held)))
+		p := statementToPB(st)
+		p.Lines, p.Held = nil, nil // the figures; OrganisationService/GetStatement has the lines
+		out.Statements = append(out.Statements, p)
 	}
 	return out, nil
 }

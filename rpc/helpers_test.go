@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -32,6 +33,10 @@ const testPassword = "correct horse battery staple"
 var passwordHash = sync.OnceValues(func() (string, error) { return auth.HashPassword(testPassword) })
 
 var roles = []carehex.Role{carehex.RoleOperator, carehex.RoleSupervisor, carehex.RoleAdmin}
+
+// orgRoles are the organisation roles; the test server's accounts of them
+// belong to carehex.DefaultOrganisationID.
+var orgRoles = []carehex.Role{carehex.RoleOrgDispatcher, carehex.RoleOrgAdmin}
 
 // backend is a database the store runs on.
 type backend struct {
@@ -114,8 +119,11 @@ func newServerWithClock(tb testing.TB, be backend, clock carehex.Clock) *testSer
 		Store: db, Types: types, Clock: clock, logs: &syncBuffer{},
 		Users: map[carehex.Role]*carehex.User{}, Tokens: map[carehex.Role]string{},
 	}
-	for _, role := range roles {
+	for _, role := range append(slices.Clone(roles), orgRoles...) {
 		u := &carehex.User{Username: string(role) + "-1", Role: role, PasswordHash: hash}
+		if role.OrgRole() {
+			u.OrgID = carehex.DefaultOrganisationID
+		}
 		if err := db.CreateUser(ctx, u); err != nil {
 			tb.Fatalf("create %s: %v", role, err)
 		}

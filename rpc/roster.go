@@ -23,6 +23,7 @@ func (s providerService) ListProviders(ctx context.Context, req *pb.ListProvider
 	}
 	f := carehex.ProviderFilter{Query: req.Query, Skill: req.Skill, Offset: int(req.Offset),
 		Limit: limit(req.Limit, 100, 1000), IncludeInactive: req.IncludeInactive}
+	f.OrgID, _ = orgScope(ctx) // an organisation account lists its own carers (rpc/org.go)
 	ps, total, err := s.Store.SearchProviders(ctx, f)
 	if err != nil {
 		return nil, err

@@ -35,6 +35,9 @@ type Store interface {
 	carehex.RequestNoter
 	carehex.NameStore
 	carehex.PlanStore
+	carehex.OrganisationStore
+	carehex.OrgScopeStore
+	statementReader
 }
 
 // Server holds the dependencies of every service.
@@ -81,7 +84,7 @@ func (s *Server) now() time.Time {
 // that authenticates each call and checks the caller's role.
 func (s *Server) Handler() http.Handler {
 	tel := newTelemetry(s.Logger, s.Metrics)
-	opts := []any{twirp.WithServerHooks(tel.hooks()), twirp.WithServerInterceptors(s.mapErrors, s.areaScope),
+	opts := []any{twirp.WithServerHooks(tel.hooks()), twirp.WithServerInterceptors(s.mapErrors, s.areaScope, s.orgGuard),
 		twirp.WithServerPathPrefix("/twirp")}
 	mux := http.NewServeMux()
 	for _, h := range []pb.TwirpServer{
@@ -96,6 +99,7 @@ func (s *Server) Handler() http.Handler {
 		pb.NewMapServiceServer(mapService{s}, opts...),
 		pb.NewPlanServiceServer(planService{s}, opts...),
 		pb.NewFinanceServiceServer(financeService{s}, opts...),
+		pb.NewOrganisationServiceServer(organisationService{s}, opts...),
 	} {
 		mux.Handle(h.PathPrefix(), h)
 	}

@@ -281,6 +281,7 @@ func (s providerService) CreateProvider(ctx context.Context, req *pb.CreateProvi
 		Skills: req.Skills, Languages: req.Languages, Organisation: carehex.Trimmed(req.Organisation),
 		Home: latLngFromPB(req.Location),
 	}
+	p.OrgID, _ = orgScope(ctx) // an organisation's administrator adds to its own roster (rpc/org.go)
 	if err := s.Store.CreateProvider(ctx, p); err != nil {
 		return nil, err
 	}
@@ -491,6 +492,7 @@ func (s intakeService) GetServiceRequest(ctx context.Context, req *pb.GetService
 
 func (s intakeService) ListServiceRequests(ctx context.Context, req *pb.ListServiceRequestsRequest) (*pb.ListServiceRequestsResponse, error) {
 	f := carehex.RequestFilter{ResidentID: req.ResidentId, Limit: limit(req.Limit, 50, 500)}
+	f.OrgID, _ = orgScope(ctx) // an organisation account lists its own (rpc/org.go)
 	for _, status := range req.Statuses {
 		v, err := statusFromPB("statuses", status)
 		if err != nil {

@@ -82,7 +82,8 @@ func (c *ConsoleStream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	if _, err := c.authorise(r.Context(), r); err != nil {
+	p, err := c.authorise(r.Context(), r)
+	if err != nil {
 		status := http.StatusUnauthorized
 		if carehex.ErrorCode(err) == carehex.EFORBIDDEN {
 			status = http.StatusForbidden
@@ -104,7 +105,9 @@ func (c *ConsoleStream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer unsubscribe()
 	var ring <-chan struct{} // nil: no extension, never ready
 	ext := r.URL.Query().Get("extension")
-	if c.Calls == nil {
+	if c.Calls == nil || p.Role.OrgRole() {
+		// An organisation's account takes no hotline calls: no call
+		// notices (rpc/org.go).
 		ext = ""
 	}
 	if ext != "" {

@@ -38,14 +38,31 @@ func (s *DB) CreateUser(ctx context.Context, u *carehex.User) error {
 	if err := carehex.ValidateText("area", u.Area, carehex.MaxNameLen, carehex.SingleLine); err != nil {
 		return err
 	}
+	u.OrgID = carehex.Trimmed(u.OrgID)
+	switch {
+	case u.Role.OrgRole() && u.OrgID == "":
+		return carehex.Errorf(carehex.EINVALID, "org_id", "an %s account needs its organisation", u.Role)
+	case !u.Role.OrgRole() && u.OrgID != "":
+		return carehex.Errorf(carehex.EINVALID, "org_id", "only org_dispatcher and org_admin accounts belong to an organisation")
+	}
 	now := s.stamp()
 	id := carehex.NewID("usr")
 	err := s.inTx(ctx, "create user", func(tx *sql.Tx) error {
 		// ON CONFLICT instead of catching the unique violation: it reads the
 		// same on both databases and leaves a PostgreSQL transaction usable.
-		res, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO users (id, username, role, password_hash, create_time, area)
-			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (username) DO NOTHING`),
-			id, u.Username, string(u.Role), u.PasswordHash, micros(now), u.Area)
+		if u.OrgID != "" {
+			var one int
+			err := tx.QueryRowContext(ctx, s.rebind(`SELECT 1 FROM organisations WHERE id = ?`), u.OrgID).Scan(&one)
+			if errors.Is(err, sql.ErrNoRows) {
+				return carehex.Errorf(carehex.ENOTFOUND, "org_id", "no organisation %q", u.OrgID)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		res, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO users (id, username, role, password_hash, create_time, area, org_id)
+			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (username) DO NOTHING`),
+			id, u.Username, string(u.Role), u.PasswordHash, micros(now), u.Area, u.OrgID)
 		if err != nil {
 			return err
 		}
@@ -55,7 +72,7 @@ func (s *DB) CreateUser(ctx context.Context, u *carehex.User) error {
 			return carehex.Errorf(carehex.ECONFLICT, "username", "username %q is taken", u.Username)
 		}
 		return s.audit(ctx, tx, &carehex.AuditRecord{Action: "user.create", ObjectType: "user", ObjectID: id,
-			Detail: "role=" + string(u.Role)})
+			Detail: "role=" + string(u.Role) + orgDetail(u.OrgID)})
 	})
 	if err != nil {
 		return err
@@ -71,8 +88,8 @@ func (s *DB) UserByUsername(ctx context.Context, username string) (*carehex.User
 		role        string
 		t, disabled int64
 	)
-	err := s.db.QueryRowContext(ctx, s.rebind(`SELECT id, username, role, password_hash, create_time, disabled
-		FROM users WHERE username = ?`), carehex.Trimmed(username)).Scan(&u.ID, &u.Username, &role, &u.PasswordHash, &t, &disabled)
+	err := s.db.QueryRowContext(ctx, s.rebind(`SELECT id, username, role, password_hash, create_time, disabled, org_id
+		FROM users WHERE username = ?`), carehex.Trimmed(username)).Scan(&u.ID, &u.Username, &role, &u.PasswordHash, &t, &disabled, &u.OrgID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, carehex.Errorf(carehex.ENOTFOUND, "username", "no user %q", username)
 	}
@@ -117,11 +134,12 @@ func (s *DB) TokenPrincipal(ctx context.Context, tokenHash string, now time.Time
 		kind, role       string
 		expires, revoked int64
 	)
-	// The area is read from the account, not the token, so narrowing a
-	// supervisor's area applies to her open sessions at once.
-	err := s.db.QueryRowContext(ctx, s.rebind(`SELECT t.kind, t.subject, t.role, t.name, t.expires, t.revoked, COALESCE(u.area, '')
+	// The area and organisation are read from the account, not the token,
+	// so narrowing a supervisor's area applies to her open sessions at once.
+	err := s.db.QueryRowContext(ctx, s.rebind(`SELECT t.kind, t.subject, t.role, t.name, t.expires, t.revoked,
+			COALESCE(u.area, ''), COALESCE(u.org_id, '')
 		FROM tokens t LEFT JOIN users u ON t.kind = 'user' AND u.id = t.subject WHERE t.token_hash = ?`), tokenHash).
-		Scan(&kind, &p.Subject, &role, &p.Name, &expires, &revoked, &p.Area)
+		Scan(&kind, &p.Subject, &role, &p.Name, &expires, &revoked, &p.Area, &p.OrgID)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return carehex.Principal{}, errBadToken
@@ -131,7 +149,19 @@ func (s *DB) TokenPrincipal(ctx context.Context, tokenHash string, now time.Time
 		return carehex.Principal{}, errBadToken
 	}
 	p.Kind, p.Role = carehex.PrincipalKind(kind), carehex.Role(role)
+	if p.Role.OrgRole() && p.OrgID == "" {
+		// Fail closed: an organisation role without its organisation would
+		// otherwise be scoped to nothing, which reads as everything.
+		return carehex.Principal{}, errBadToken
+	}
 	return p, nil
+}
+
+func orgDetail(orgID string) string {
+	if orgID == "" {
+		return ""
+	}
+	return " org=" + orgID
 }
 
 // RevokeToken ends one token; revoking an unknown or revoked token is no error,

@@ -239,6 +239,9 @@ func (s *DB) SearchProviders(ctx context.Context, f carehex.ProviderFilter) ([]*
 		conds = append(conds, `id IN (SELECT provider_id FROM provider_skills WHERE skill = ?)`)
 		args = append(args, f.Skill)
 	}
+	if f.OrgID != "" {
+		conds, args = append(conds, `org_id = ?`), append(args, f.OrgID)
+	}
 	where := ""
 	if len(conds) > 0 {
 		where = ` WHERE ` + strings.Join(conds, ` AND `)

@@ -328,6 +328,10 @@ func (s *DB) ServiceRequests(ctx context.Context, f carehex.RequestFilter) ([]*c
 			args = append(args, status)
 		}
 	}
+	if f.OrgID != "" {
+		c, a := orgRequestCond("id", f.OrgID)
+		conds, args = append(conds, c), append(args, a...)
+	}
 	q := requestSelect
 	if len(conds) > 0 {
 		q += " WHERE " + strings.Join(conds, " AND ")

@@ -24,6 +24,8 @@ const (
 )
 
 // demoAccounts are created by `serve --demo`, for trying the system out only.
+// The organisation accounts belong to the first demo organisation
+// (demoOrgName).
 var demoAccounts = []struct {
 	username, password string
 	role               carehex.Role
@@ -31,6 +33,33 @@ var demoAccounts = []struct {
 	{"operator", "operator-demo-pw", carehex.RoleOperator},
 	{"supervisor", "supervisor-demo-pw", carehex.RoleSupervisor},
 	{"admin", "admin-demo-pw", carehex.RoleAdmin},
+	{"orgdispatch", "orgdispatch-demo-pw", carehex.RoleOrgDispatcher},
+	{"orgadmin", "orgadmin-demo-pw", carehex.RoleOrgAdmin},
+}
+
+// demoOrgName is the organisation the demo's organisation accounts work for.
+func demoOrgName() string { return demo.Organisations()[0].Name }
+
+// demoOrgID finds the demo organisation, creating the demo organisations
+// and their contracts first if they are missing.
+func demoOrgID(ctx context.Context, store *sqlstore.DB) (string, error) {
+	types, err := catalog.Load()
+	if err != nil {
+		return "", err
+	}
+	if err := demo.SeedOrganisations(ctx, store, serviceCodes(types), demo.SettlementFrom); err != nil {
+		return "", err
+	}
+	os, err := store.Organisations(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, o := range os {
+		if o.Name == demoOrgName() {
+			return o.ID, nil
+		}
+	}
+	return "", fmt.Errorf("demo organisation %s is missing", demoOrgName())
 }
 
 // seedDemo fills an empty database with demo people and accounts and prints
@@ -46,19 +75,28 @@ func seedDemo(ctx context.Context, store *sqlstore.DB, stdout io.Writer, log *sl
 			return err
 		}
 	}
+	orgID, err := demoOrgID(ctx, store)
+	if err != nil {
+		return err
+	}
 	for _, a := range demoAccounts {
 		if _, err := store.UserByUsername(ctx, a.username); err == nil {
 			continue
 		}
-		if _, err := createUser(ctx, store, a.username, a.role, a.password); err != nil {
+		u := &carehex.User{Username: a.username, Role: a.role}
+		if a.role.OrgRole() {
+			u.OrgID = orgID
+		}
+		if err := saveUser(ctx, store, u, a.password); err != nil {
 			return fmt.Errorf("demo account %s: %w", a.username, err)
 		}
 		log.Info("demo.account", "username", a.username, "role", a.role)
 	}
 	fmt.Fprintln(stdout, "demo logins (username / password):")
 	for _, a := range demoAccounts {
-		fmt.Fprintf(stdout, "  %-10s / %-20s %s\n", a.username, a.password, a.role)
+		fmt.Fprintf(stdout, "  %-11s / %-20s %s\n", a.username, a.password, a.role)
 	}
+	fmt.Fprintf(stdout, "  (orgdispatch and orgadmin work for %s)\n", demoOrgName())
 	return nil
 }
 

@@ -144,3 +144,30 @@ func TestUserAddArea(t *testing.T) {
 		t.Errorf("a supervisor with an area: %q, %v", out, err)
 	}
 }
+
+// TestUserAddOrg creates organisation accounts and refuses one without an
+// organisation, with an unknown one, or an organisation on a platform role.
+func TestUserAddOrg(t *testing.T) {
+	dir := t.TempDir()
+	add := func(args ...string) (string, error) {
+		var stdout, stderr bytes.Buffer
+		err := run(context.Background(), append([]string{"user", "add", "--data", dir, "--password-stdin"}, args...), simEnv,
+			strings.NewReader("a-long-enough-password\n"), &stdout, &stderr)
+		return stdout.String(), err
+	}
+	for _, args := range [][]string{
+		{"--username", "d1", "--role", "org_dispatcher"},
+		{"--username", "d2", "--role", "org_admin", "--org", "org_nosuch"},
+		{"--username", "op", "--role", "operator", "--org", carehex.DefaultOrganisationID},
+	} {
+		if _, err := add(args...); err == nil || !strings.Contains(err.Error(), "--org") {
+			t.Errorf("%v: %v, want refused naming --org", args, err)
+		}
+	}
+	for _, role := range []string{"org_dispatcher", "org_admin"} {
+		out, err := add("--username", role, "--role", role, "--org", carehex.DefaultOrganisationID)
+		if err != nil || !strings.Contains(out, "of organisation "+carehex.DefaultOrganisationID) {
+			t.Errorf("%s: %q, %v", role, out, err)
+		}
+	}
+}

@@ -20,8 +20,9 @@ func userAdd(ctx context.Context, args []string, getenv func(string) string, std
 	fs := flag.NewFlagSet("user add", flag.ContinueOnError)
 	cfg.storeFlags(fs)
 	username := fs.String("username", "", "login name")
-	role := fs.String("role", "", "operator, supervisor or admin")
+	role := fs.String("role", "", "operator, supervisor, admin, org_dispatcher or org_admin")
 	area := fs.String("area", "", "with --role supervisor: the one district (e.g. 张店区) the account sees; default the whole city")
+	org := fs.String("org", "", "with --role org_dispatcher or org_admin: the organisation ID (org_…) the account belongs to")
 	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
@@ -48,15 +49,22 @@ func userAdd(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	defer store.Close()
-	u := &carehex.User{Username: strings.TrimSpace(*username), Role: r, Area: strings.TrimSpace(*area)}
+	u := &carehex.User{Username: strings.TrimSpace(*username), Role: r, Area: strings.TrimSpace(*area), OrgID: strings.TrimSpace(*org)}
 	if err := saveUser(ctx, store, u, strings.TrimRight(line, "\r\n")); err != nil {
-		if carehex.ErrorField(err) == "area" {
+		switch carehex.ErrorField(err) {
+		case "area":
 			return fmt.Errorf("--area: %s", carehex.ErrorMessage(err))
+		case "org_id":
+			return fmt.Errorf("--org: %s", carehex.ErrorMessage(err))
 		}
 		return err
 	}
 	if u.Area != "" {
 		fmt.Fprintf(stdout, "created %s user %s (%s), limited to %s\n", u.Role, u.Username, u.ID, u.Area)
+		return nil
+	}
+	if u.OrgID != "" {
+		fmt.Fprintf(stdout, "created %s user %s (%s) of organisation %s\n", u.Role, u.Username, u.ID, u.OrgID)
 		return nil
 	}
 	fmt.Fprintf(stdout, "created %s user %s (%s)\n", u.Role, u.Username, u.ID)

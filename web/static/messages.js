@@ -180,7 +180,9 @@ export default {
   "roles": {
     "operator": ["话务员", "operator"],
     "supervisor": ["督导", "supervisor"],
-    "admin": ["管理员", "admin"]
+    "admin": ["管理员", "admin"],
+    "org_dispatcher": ["服务机构调度员", "organisation dispatcher"],
+    "org_admin": ["服务机构管理员", "organisation administrator"]
   },
   "statuses": {
     "pending": ["待派单", "pending"],

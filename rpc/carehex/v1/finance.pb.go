@@ -9,7 +9,6 @@ package carehexv1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
-	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -22,553 +21,6 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-type StatementSummary struct {
-	state   protoimpl.MessageState `protogen:"open.v1"`
-	OrgId   string                 `protobuf:"bytes,1,opt,name=org_id,json=orgId,proto3" json:"org_id,omitempty"`
-	OrgName string                 `protobuf:"bytes,2,opt,name=org_name,json=orgName,proto3" json:"org_name,omitempty"`
-	Month   string                 `protobuf:"bytes,3,opt,name=month,proto3" json:"month,omitempty"`
-	// open or closed
-	Status        string                 `protobuf:"bytes,4,opt,name=status,proto3" json:"status,omitempty"`
-	Lines         int32                  `protobuf:"varint,5,opt,name=lines,proto3" json:"lines,omitempty"`
-	HeldBack      int32                  `protobuf:"varint,6,opt,name=held_back,json=heldBack,proto3" json:"held_back,omitempty"`
-	TotalFen      int64                  `protobuf:"varint,7,opt,name=total_fen,json=totalFen,proto3" json:"total_fen,omitempty"`
-	SubsidyFen    int64                  `protobuf:"varint,8,opt,name=subsidy_fen,json=subsidyFen,proto3" json:"subsidy_fen,omitempty"`
-	CopayFen      int64                  `protobuf:"varint,9,opt,name=copay_fen,json=copayFen,proto3" json:"copay_fen,omitempty"`
-	Digest        string                 `protobuf:"bytes,10,opt,name=digest,proto3" json:"digest,omitempty"`
-	CloseTime     *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=close_time,json=closeTime,proto3" json:"close_time,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *StatementSummary) Reset() {
-	*x = StatementSummary{}
-	mi := &file_carehex_v1_finance_proto_msgTypes[0]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *StatementSummary) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*StatementSummary) ProtoMessage() {}
-
-func (x *StatementSummary) ProtoReflect() protoreflect.Message {
-	mi := &file_carehex_v1_finance_proto_msgTypes[0]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use StatementSummary.ProtoReflect.Descriptor instead.
-func (*StatementSummary) Descriptor() ([]byte, []int) {
-	return file_carehex_v1_finance_proto_rawDescGZIP(), []int{0}
-}
-
-func (x *StatementSummary) GetOrgId() string {
-	if x != nil {
-		return x.OrgId
-	}
-	return ""
-}
-
-func (x *StatementSummary) GetOrgName() string {
-	if x != nil {
-		return x.OrgName
-	}
-	return ""
-}
-
-func (x *StatementSummary) GetMonth() string {
-	if x != nil {
-		return x.Month
-	}
-	return ""
-}
-
-func (x *StatementSummary) GetStatus() string {
-	if x != nil {
-		return x.Status
-	}
-	return ""
-}
-
-func (x *StatementSummary) GetLines() int32 {
-	if x != nil {
-		return x.Lines
-	}
-	return 0
-}
-
-func (x *StatementSummary) GetHeldBack() int32 {
-	if x != nil {
-		return x.HeldBack
-	}
-	return 0
-}
-
-func (x *StatementSummary) GetTotalFen() int64 {
-	if x != nil {
-		return x.TotalFen
-	}
-	return 0
-}
-
-func (x *StatementSummary) GetSubsidyFen() int64 {
-	if x != nil {
-		return x.SubsidyFen
-	}
-	return 0
-}
-
-func (x *StatementSummary) GetCopayFen() int64 {
-	if x != nil {
-		return x.CopayFen
-	}
-	return 0
-}
-
-func (x *StatementSummary) GetDigest() string {
-	if x != nil {
-		return x.Digest
-	}
-	return ""
-}
-
-func (x *StatementSummary) GetCloseTime() *timestamppb.Timestamp {
-	if x != nil {
-		return x.CloseTime
-	}
-	return nil
-}
-
-type StatementLine struct {
-	state   protoimpl.MessageState `protogen:"open.v1"`
-	VisitId string                 `protobuf:"bytes,1,opt,name=visit_id,json=visitId,proto3" json:"visit_id,omitempty"`
-	// resident_number is the pseudonymous number exports carry.
-	ResidentNumber string                 `protobuf:"bytes,2,opt,name=resident_number,json=residentNumber,proto3" json:"resident_number,omitempty"`
-	ServiceCode    string                 `protobuf:"bytes,3,opt,name=service_code,json=serviceCode,proto3" json:"service_code,omitempty"`
-	ServiceTime    *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=service_time,json=serviceTime,proto3" json:"service_time,omitempty"`
-	// visit or hour (units are then minutes)
-	Unit       string `protobuf:"bytes,5,opt,name=unit,proto3" json:"unit,omitempty"`
-	Units      int64  `protobuf:"varint,6,opt,name=units,proto3" json:"units,omitempty"`
-	PriceFen   int64  `protobuf:"varint,7,opt,name=price_fen,json=priceFen,proto3" json:"price_fen,omitempty"`
-	ChargeFen  int64  `protobuf:"varint,8,opt,name=charge_fen,json=chargeFen,proto3" json:"charge_fen,omitempty"`
-	SubsidyFen int64  `protobuf:"varint,9,opt,name=subsidy_fen,json=subsidyFen,proto3" json:"subsidy_fen,omitempty"`
-	CopayFen   int64  `protobuf:"varint,10,opt,name=copay_fen,json=copayFen,proto3" json:"copay_fen,omitempty"`
-	Capped     bool   `protobuf:"varint,11,opt,name=capped,proto3" json:"capped,omitempty"`
-	// geofence, geofence_card or approved
-	Verification string `protobuf:"bytes,12,opt,name=verification,proto3" json:"verification,omitempty"`
-	// adjusts_month is the earlier month an adjustment line pays for.
-	AdjustsMonth  string `protobuf:"bytes,13,opt,name=adjusts_month,json=adjustsMonth,proto3" json:"adjusts_month,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *StatementLine) Reset() {
-	*x = StatementLine{}
-	mi := &file_carehex_v1_finance_proto_msgTypes[1]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *StatementLine) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*StatementLine) ProtoMessage() {}
-
-func (x *StatementLine) ProtoReflect() protoreflect.Message {
-	mi := &file_carehex_v1_finance_proto_msgTypes[1]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use StatementLine.ProtoReflect.Descriptor instead.
-func (*StatementLine) Descriptor() ([]byte, []int) {
-	return file_carehex_v1_finance_proto_rawDescGZIP(), []int{1}
-}
-
-func (x *StatementLine) GetVisitId() string {
-	if x != nil {
-		return x.VisitId
-	}
-	return ""
-}
-
-func (x *StatementLine) GetResidentNumber() string {
-	if x != nil {
-		return x.ResidentNumber
-	}
-	return ""
-}
-
-func (x *StatementLine) GetServiceCode() string {
-	if x != nil {
-		return x.ServiceCode
-	}
-	return ""
-}
-
-func (x *StatementLine) GetServiceTime() *timestamppb.Timestamp {
-	if x != nil {
-		return x.ServiceTime
-	}
-	return nil
-}
-
-func (x *StatementLine) GetUnit() string {
-	if x != nil {
-		return x.Unit
-	}
-	return ""
-}
-
-func (x *StatementLine) GetUnits() int64 {
-	if x != nil {
-		return x.Units
-	}
-	return 0
-}
-
-func (x *StatementLine) GetPriceFen() int64 {
-	if x != nil {
-		return x.PriceFen
-	}
-	return 0
-}
-
-func (x *StatementLine) GetChargeFen() int64 {
-	if x != nil {
-		return x.ChargeFen
-	}
-	return 0
-}
-
-func (x *StatementLine) GetSubsidyFen() int64 {
-	if x != nil {
-		return x.SubsidyFen
-	}
-	return 0
-}
-
-func (x *StatementLine) GetCopayFen() int64 {
-	if x != nil {
-		return x.CopayFen
-	}
-	return 0
-}
-
-func (x *StatementLine) GetCapped() bool {
-	if x != nil {
-		return x.Capped
-	}
-	return false
-}
-
-func (x *StatementLine) GetVerification() string {
-	if x != nil {
-		return x.Verification
-	}
-	return ""
-}
-
-func (x *StatementLine) GetAdjustsMonth() string {
-	if x != nil {
-		return x.AdjustsMonth
-	}
-	return ""
-}
-
-type HeldVisit struct {
-	state          protoimpl.MessageState `protogen:"open.v1"`
-	VisitId        string                 `protobuf:"bytes,1,opt,name=visit_id,json=visitId,proto3" json:"visit_id,omitempty"`
-	ResidentNumber string                 `protobuf:"bytes,2,opt,name=resident_number,json=residentNumber,proto3" json:"resident_number,omitempty"`
-	ServiceCode    string                 `protobuf:"bytes,3,opt,name=service_code,json=serviceCode,proto3" json:"service_code,omitempty"`
-	FinishTime     *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=finish_time,json=finishTime,proto3" json:"finish_time,omitempty"`
-	// not_verified, evv_exception_unresolved, evv_rejected, no_contract,
-	// no_funding, card_scan_missing
-	Reason        string `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *HeldVisit) Reset() {
-	*x = HeldVisit{}
-	mi := &file_carehex_v1_finance_proto_msgTypes[2]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *HeldVisit) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*HeldVisit) ProtoMessage() {}
-
-func (x *HeldVisit) ProtoReflect() protoreflect.Message {
-	mi := &file_carehex_v1_finance_proto_msgTypes[2]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use HeldVisit.ProtoReflect.Descriptor instead.
-func (*HeldVisit) Descriptor() ([]byte, []int) {
-	return file_carehex_v1_finance_proto_rawDescGZIP(), []int{2}
-}
-
-func (x *HeldVisit) GetVisitId() string {
-	if x != nil {
-		return x.VisitId
-	}
-	return ""
-}
-
-func (x *HeldVisit) GetResidentNumber() string {
-	if x != nil {
-		return x.ResidentNumber
-	}
-	return ""
-}
-
-func (x *HeldVisit) GetServiceCode() string {
-	if x != nil {
-		return x.ServiceCode
-	}
-	return ""
-}
-
-func (x *HeldVisit) GetFinishTime() *timestamppb.Timestamp {
-	if x != nil {
-		return x.FinishTime
-	}
-	return nil
-}
-
-func (x *HeldVisit) GetReason() string {
-	if x != nil {
-		return x.Reason
-	}
-	return ""
-}
-
-type ListStatementsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Month         string                 `protobuf:"bytes,1,opt,name=month,proto3" json:"month,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *ListStatementsRequest) Reset() {
-	*x = ListStatementsRequest{}
-	mi := &file_carehex_v1_finance_proto_msgTypes[3]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *ListStatementsRequest) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*ListStatementsRequest) ProtoMessage() {}
-
-func (x *ListStatementsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_carehex_v1_finance_proto_msgTypes[3]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use ListStatementsRequest.ProtoReflect.Descriptor instead.
-func (*ListStatementsRequest) Descriptor() ([]byte, []int) {
-	return file_carehex_v1_finance_proto_rawDescGZIP(), []int{3}
-}
-
-func (x *ListStatementsRequest) GetMonth() string {
-	if x != nil {
-		return x.Month
-	}
-	return ""
-}
-
-type ListStatementsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Statements    []*StatementSummary    `protobuf:"bytes,1,rep,name=statements,proto3" json:"statements,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *ListStatementsResponse) Reset() {
-	*x = ListStatementsResponse{}
-	mi := &file_carehex_v1_finance_proto_msgTypes[4]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *ListStatementsResponse) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*ListStatementsResponse) ProtoMessage() {}
-
-func (x *ListStatementsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_carehex_v1_finance_proto_msgTypes[4]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use ListStatementsResponse.ProtoReflect.Descriptor instead.
-func (*ListStatementsResponse) Descriptor() ([]byte, []int) {
-	return file_carehex_v1_finance_proto_rawDescGZIP(), []int{4}
-}
-
-func (x *ListStatementsResponse) GetStatements() []*StatementSummary {
-	if x != nil {
-		return x.Statements
-	}
-	return nil
-}
-
-type GetStatementRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	OrgId         string                 `protobuf:"bytes,1,opt,name=org_id,json=orgId,proto3" json:"org_id,omitempty"`
-	Month         string                 `protobuf:"bytes,2,opt,name=month,proto3" json:"month,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *GetStatementRequest) Reset() {
-	*x = GetStatementRequest{}
-	mi := &file_carehex_v1_finance_proto_msgTypes[5]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *GetStatementRequest) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*GetStatementRequest) ProtoMessage() {}
-
-func (x *GetStatementRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_carehex_v1_finance_proto_msgTypes[5]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use GetStatementRequest.ProtoReflect.Descriptor instead.
-func (*GetStatementRequest) Descriptor() ([]byte, []int) {
-	return file_carehex_v1_finance_proto_rawDescGZIP(), []int{5}
-}
-
-func (x *GetStatementRequest) GetOrgId() string {
-	if x != nil {
-		return x.OrgId
-	}
-	return ""
-}
-
-func (x *GetStatementRequest) GetMonth() string {
-	if x != nil {
-		return x.Month
-	}
-	return ""
-}
-
-type GetStatementResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Statement     *StatementSummary      `protobuf:"bytes,1,opt,name=statement,proto3" json:"statement,omitempty"`
-	Lines         []*StatementLine       `protobuf:"bytes,2,rep,name=lines,proto3" json:"lines,omitempty"`
-	Held          []*HeldVisit           `protobuf:"bytes,3,rep,name=held,proto3" json:"held,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *GetStatementResponse) Reset() {
-	*x = GetStatementResponse{}
-	mi := &file_carehex_v1_finance_proto_msgTypes[6]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *GetStatementResponse) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*GetStatementResponse) ProtoMessage() {}
-
-func (x *GetStatementResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_carehex_v1_finance_proto_msgTypes[6]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use GetStatementResponse.ProtoReflect.Descriptor instead.
-func (*GetStatementResponse) Descriptor() ([]byte, []int) {
-	return file_carehex_v1_finance_proto_rawDescGZIP(), []int{6}
-}
-
-func (x *GetStatementResponse) GetStatement() *StatementSummary {
-	if x != nil {
-		return x.Statement
-	}
-	return nil
-}
-
-func (x *GetStatementResponse) GetLines() []*StatementLine {
-	if x != nil {
-		return x.Lines
-	}
-	return nil
-}
-
-func (x *GetStatementResponse) GetHeld() []*HeldVisit {
-	if x != nil {
-		return x.Held
-	}
-	return nil
-}
-
 type SettleMonthRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Month         string                 `protobuf:"bytes,1,opt,name=month,proto3" json:"month,omitempty"`
@@ -578,7 +30,7 @@ type SettleMonthRequest struct {
 
 func (x *SettleMonthRequest) Reset() {
 	*x = SettleMonthRequest{}
-	mi := &file_carehex_v1_finance_proto_msgTypes[7]
+	mi := &file_carehex_v1_finance_proto_msgTypes[0]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -590,7 +42,7 @@ func (x *SettleMonthRequest) String() string {
 func (*SettleMonthRequest) ProtoMessage() {}
 
 func (x *SettleMonthRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_carehex_v1_finance_proto_msgTypes[7]
+	mi := &file_carehex_v1_finance_proto_msgTypes[0]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -603,7 +55,7 @@ func (x *SettleMonthRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SettleMonthRequest.ProtoReflect.Descriptor instead.
 func (*SettleMonthRequest) Descriptor() ([]byte, []int) {
-	return file_carehex_v1_finance_proto_rawDescGZIP(), []int{7}
+	return file_carehex_v1_finance_proto_rawDescGZIP(), []int{0}
 }
 
 func (x *SettleMonthRequest) GetMonth() string {
@@ -614,16 +66,17 @@ func (x *SettleMonthRequest) GetMonth() string {
 }
 
 type SettleMonthResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Statements    []*StatementSummary    `protobuf:"bytes,1,rep,name=statements,proto3" json:"statements,omitempty"`
-	Mismatches    int32                  `protobuf:"varint,2,opt,name=mismatches,proto3" json:"mismatches,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// statements without their lines, by organisation
+	Statements    []*Statement `protobuf:"bytes,1,rep,name=statements,proto3" json:"statements,omitempty"`
+	Mismatches    int32        `protobuf:"varint,2,opt,name=mismatches,proto3" json:"mismatches,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SettleMonthResponse) Reset() {
 	*x = SettleMonthResponse{}
-	mi := &file_carehex_v1_finance_proto_msgTypes[8]
+	mi := &file_carehex_v1_finance_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -635,7 +88,7 @@ func (x *SettleMonthResponse) String() string {
 func (*SettleMonthResponse) ProtoMessage() {}
 
 func (x *SettleMonthResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_carehex_v1_finance_proto_msgTypes[8]
+	mi := &file_carehex_v1_finance_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -648,10 +101,10 @@ func (x *SettleMonthResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SettleMonthResponse.ProtoReflect.Descriptor instead.
 func (*SettleMonthResponse) Descriptor() ([]byte, []int) {
-	return file_carehex_v1_finance_proto_rawDescGZIP(), []int{8}
+	return file_carehex_v1_finance_proto_rawDescGZIP(), []int{1}
 }
 
-func (x *SettleMonthResponse) GetStatements() []*StatementSummary {
+func (x *SettleMonthResponse) GetStatements() []*Statement {
 	if x != nil {
 		return x.Statements
 	}
@@ -677,7 +130,7 @@ type ReviewVisitRequest struct {
 
 func (x *ReviewVisitRequest) Reset() {
 	*x = ReviewVisitRequest{}
-	mi := &file_carehex_v1_finance_proto_msgTypes[9]
+	mi := &file_carehex_v1_finance_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -689,7 +142,7 @@ func (x *ReviewVisitRequest) String() string {
 func (*ReviewVisitRequest) ProtoMessage() {}
 
 func (x *ReviewVisitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_carehex_v1_finance_proto_msgTypes[9]
+	mi := &file_carehex_v1_finance_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -702,7 +155,7 @@ func (x *ReviewVisitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReviewVisitRequest.ProtoReflect.Descriptor instead.
 func (*ReviewVisitRequest) Descriptor() ([]byte, []int) {
-	return file_carehex_v1_finance_proto_rawDescGZIP(), []int{9}
+	return file_carehex_v1_finance_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *ReviewVisitRequest) GetVisitId() string {
@@ -737,7 +190,7 @@ type ReviewVisitResponse struct {
 
 func (x *ReviewVisitResponse) Reset() {
 	*x = ReviewVisitResponse{}
-	mi := &file_carehex_v1_finance_proto_msgTypes[10]
+	mi := &file_carehex_v1_finance_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -749,7 +202,7 @@ func (x *ReviewVisitResponse) String() string {
 func (*ReviewVisitResponse) ProtoMessage() {}
 
 func (x *ReviewVisitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_carehex_v1_finance_proto_msgTypes[10]
+	mi := &file_carehex_v1_finance_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -762,7 +215,7 @@ func (x *ReviewVisitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReviewVisitResponse.ProtoReflect.Descriptor instead.
 func (*ReviewVisitResponse) Descriptor() ([]byte, []int) {
-	return file_carehex_v1_finance_proto_rawDescGZIP(), []int{10}
+	return file_carehex_v1_finance_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ReviewVisitResponse) GetClosedMonth() string {
@@ -784,7 +237,7 @@ type ExportStatementRequest struct {
 
 func (x *ExportStatementRequest) Reset() {
 	*x = ExportStatementRequest{}
-	mi := &file_carehex_v1_finance_proto_msgTypes[11]
+	mi := &file_carehex_v1_finance_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -796,7 +249,7 @@ func (x *ExportStatementRequest) String() string {
 func (*ExportStatementRequest) ProtoMessage() {}
 
 func (x *ExportStatementRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_carehex_v1_finance_proto_msgTypes[11]
+	mi := &file_carehex_v1_finance_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -809,7 +262,7 @@ func (x *ExportStatementRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportStatementRequest.ProtoReflect.Descriptor instead.
 func (*ExportStatementRequest) Descriptor() ([]byte, []int) {
-	return file_carehex_v1_finance_proto_rawDescGZIP(), []int{11}
+	return file_carehex_v1_finance_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ExportStatementRequest) GetOrgId() string {
@@ -844,7 +297,7 @@ type ExportStatementResponse struct {
 
 func (x *ExportStatementResponse) Reset() {
 	*x = ExportStatementResponse{}
-	mi := &file_carehex_v1_finance_proto_msgTypes[12]
+	mi := &file_carehex_v1_finance_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -856,7 +309,7 @@ func (x *ExportStatementResponse) String() string {
 func (*ExportStatementResponse) ProtoMessage() {}
 
 func (x *ExportStatementResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_carehex_v1_finance_proto_msgTypes[12]
+	mi := &file_carehex_v1_finance_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -869,7 +322,7 @@ func (x *ExportStatementResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportStatementResponse.ProtoReflect.Descriptor instead.
 func (*ExportStatementResponse) Descriptor() ([]byte, []int) {
-	return file_carehex_v1_finance_proto_rawDescGZIP(), []int{12}
+	return file_carehex_v1_finance_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ExportStatementResponse) GetFilename() string {
@@ -902,7 +355,7 @@ type GetAllowanceRequest struct {
 
 func (x *GetAllowanceRequest) Reset() {
 	*x = GetAllowanceRequest{}
-	mi := &file_carehex_v1_finance_proto_msgTypes[13]
+	mi := &file_carehex_v1_finance_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -914,7 +367,7 @@ func (x *GetAllowanceRequest) String() string {
 func (*GetAllowanceRequest) ProtoMessage() {}
 
 func (x *GetAllowanceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_carehex_v1_finance_proto_msgTypes[13]
+	mi := &file_carehex_v1_finance_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -927,7 +380,7 @@ func (x *GetAllowanceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAllowanceRequest.ProtoReflect.Descriptor instead.
 func (*GetAllowanceRequest) Descriptor() ([]byte, []int) {
-	return file_carehex_v1_finance_proto_rawDescGZIP(), []int{13}
+	return file_carehex_v1_finance_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetAllowanceRequest) GetResidentId() string {
@@ -954,7 +407,7 @@ type GetAllowanceResponse struct {
 
 func (x *GetAllowanceResponse) Reset() {
 	*x = GetAllowanceResponse{}
-	mi := &file_carehex_v1_finance_proto_msgTypes[14]
+	mi := &file_carehex_v1_finance_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -966,7 +419,7 @@ func (x *GetAllowanceResponse) String() string {
 func (*GetAllowanceResponse) ProtoMessage() {}
 
 func (x *GetAllowanceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_carehex_v1_finance_proto_msgTypes[14]
+	mi := &file_carehex_v1_finance_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -979,7 +432,7 @@ func (x *GetAllowanceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAllowanceResponse.ProtoReflect.Descriptor instead.
 func (*GetAllowanceResponse) Descriptor() ([]byte, []int) {
-	return file_carehex_v1_finance_proto_rawDescGZIP(), []int{14}
+	return file_carehex_v1_finance_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetAllowanceResponse) GetFunded() bool {
@@ -1047,7 +500,7 @@ type PrintServiceCardRequest struct {
 
 func (x *PrintServiceCardRequest) Reset() {
 	*x = PrintServiceCardRequest{}
-	mi := &file_carehex_v1_finance_proto_msgTypes[15]
+	mi := &file_carehex_v1_finance_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1059,7 +512,7 @@ func (x *PrintServiceCardRequest) String() string {
 func (*PrintServiceCardRequest) ProtoMessage() {}
 
 func (x *PrintServiceCardRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_carehex_v1_finance_proto_msgTypes[15]
+	mi := &file_carehex_v1_finance_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1072,7 +525,7 @@ func (x *PrintServiceCardRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PrintServiceCardRequest.ProtoReflect.Descriptor instead.
 func (*PrintServiceCardRequest) Descriptor() ([]byte, []int) {
-	return file_carehex_v1_finance_proto_rawDescGZIP(), []int{15}
+	return file_carehex_v1_finance_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *PrintServiceCardRequest) GetResidentId() string {
@@ -1094,7 +547,7 @@ type PrintServiceCardResponse struct {
 
 func (x *PrintServiceCardResponse) Reset() {
 	*x = PrintServiceCardResponse{}
-	mi := &file_carehex_v1_finance_proto_msgTypes[16]
+	mi := &file_carehex_v1_finance_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1106,7 +559,7 @@ func (x *PrintServiceCardResponse) String() string {
 func (*PrintServiceCardResponse) ProtoMessage() {}
 
 func (x *PrintServiceCardResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_carehex_v1_finance_proto_msgTypes[16]
+	mi := &file_carehex_v1_finance_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1119,7 +572,7 @@ func (x *PrintServiceCardResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PrintServiceCardResponse.ProtoReflect.Descriptor instead.
 func (*PrintServiceCardResponse) Descriptor() ([]byte, []int) {
-	return file_carehex_v1_finance_proto_rawDescGZIP(), []int{16}
+	return file_carehex_v1_finance_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *PrintServiceCardResponse) GetPayload() string {
@@ -1155,64 +608,12 @@ var File_carehex_v1_finance_proto protoreflect.FileDescriptor
 const file_carehex_v1_finance_proto_rawDesc = "" +
 	"\n" +
 	"\x18carehex/v1/finance.proto\x12\n" +
-	"carehex.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd3\x02\n" +
-	"\x10StatementSummary\x12\x15\n" +
-	"\x06org_id\x18\x01 \x01(\tR\x05orgId\x12\x19\n" +
-	"\borg_name\x18\x02 \x01(\tR\aorgName\x12\x14\n" +
-	"\x05month\x18\x03 \x01(\tR\x05month\x12\x16\n" +
-	"\x06status\x18\x04 \x01(\tR\x06status\x12\x14\n" +
-	"\x05lines\x18\x05 \x01(\x05R\x05lines\x12\x1b\n" +
-	"\theld_back\x18\x06 \x01(\x05R\bheldBack\x12\x1b\n" +
-	"\ttotal_fen\x18\a \x01(\x03R\btotalFen\x12\x1f\n" +
-	"\vsubsidy_fen\x18\b \x01(\x03R\n" +
-	"subsidyFen\x12\x1b\n" +
-	"\tcopay_fen\x18\t \x01(\x03R\bcopayFen\x12\x16\n" +
-	"\x06digest\x18\n" +
-	" \x01(\tR\x06digest\x129\n" +
-	"\n" +
-	"close_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\tcloseTime\"\xba\x03\n" +
-	"\rStatementLine\x12\x19\n" +
-	"\bvisit_id\x18\x01 \x01(\tR\avisitId\x12'\n" +
-	"\x0fresident_number\x18\x02 \x01(\tR\x0eresidentNumber\x12!\n" +
-	"\fservice_code\x18\x03 \x01(\tR\vserviceCode\x12=\n" +
-	"\fservice_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\vserviceTime\x12\x12\n" +
-	"\x04unit\x18\x05 \x01(\tR\x04unit\x12\x14\n" +
-	"\x05units\x18\x06 \x01(\x03R\x05units\x12\x1b\n" +
-	"\tprice_fen\x18\a \x01(\x03R\bpriceFen\x12\x1d\n" +
-	"\n" +
-	"charge_fen\x18\b \x01(\x03R\tchargeFen\x12\x1f\n" +
-	"\vsubsidy_fen\x18\t \x01(\x03R\n" +
-	"subsidyFen\x12\x1b\n" +
-	"\tcopay_fen\x18\n" +
-	" \x01(\x03R\bcopayFen\x12\x16\n" +
-	"\x06capped\x18\v \x01(\bR\x06capped\x12\"\n" +
-	"\fverification\x18\f \x01(\tR\fverification\x12#\n" +
-	"\radjusts_month\x18\r \x01(\tR\fadjustsMonth\"\xc7\x01\n" +
-	"\tHeldVisit\x12\x19\n" +
-	"\bvisit_id\x18\x01 \x01(\tR\avisitId\x12'\n" +
-	"\x0fresident_number\x18\x02 \x01(\tR\x0eresidentNumber\x12!\n" +
-	"\fservice_code\x18\x03 \x01(\tR\vserviceCode\x12;\n" +
-	"\vfinish_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"finishTime\x12\x16\n" +
-	"\x06reason\x18\x05 \x01(\tR\x06reason\"-\n" +
-	"\x15ListStatementsRequest\x12\x14\n" +
-	"\x05month\x18\x01 \x01(\tR\x05month\"V\n" +
-	"\x16ListStatementsResponse\x12<\n" +
-	"\n" +
-	"statements\x18\x01 \x03(\v2\x1c.carehex.v1.StatementSummaryR\n" +
-	"statements\"B\n" +
-	"\x13GetStatementRequest\x12\x15\n" +
-	"\x06org_id\x18\x01 \x01(\tR\x05orgId\x12\x14\n" +
-	"\x05month\x18\x02 \x01(\tR\x05month\"\xae\x01\n" +
-	"\x14GetStatementResponse\x12:\n" +
-	"\tstatement\x18\x01 \x01(\v2\x1c.carehex.v1.StatementSummaryR\tstatement\x12/\n" +
-	"\x05lines\x18\x02 \x03(\v2\x19.carehex.v1.StatementLineR\x05lines\x12)\n" +
-	"\x04held\x18\x03 \x03(\v2\x15.carehex.v1.HeldVisitR\x04held\"*\n" +
+	"carehex.v1\x1a\x1dcarehex/v1/organisation.proto\"*\n" +
 	"\x12SettleMonthRequest\x12\x14\n" +
-	"\x05month\x18\x01 \x01(\tR\x05month\"s\n" +
-	"\x13SettleMonthResponse\x12<\n" +
+	"\x05month\x18\x01 \x01(\tR\x05month\"l\n" +
+	"\x13SettleMonthResponse\x125\n" +
 	"\n" +
-	"statements\x18\x01 \x03(\v2\x1c.carehex.v1.StatementSummaryR\n" +
+	"statements\x18\x01 \x03(\v2\x15.carehex.v1.StatementR\n" +
 	"statements\x12\x1e\n" +
 	"\n" +
 	"mismatches\x18\x02 \x01(\x05R\n" +
@@ -1251,10 +652,8 @@ const file_carehex_v1_finance_proto_rawDesc = "" +
 	"\n" +
 	"short_code\x18\x02 \x01(\tR\tshortCode\x12\x10\n" +
 	"\x03png\x18\x03 \x01(\fR\x03png\x12'\n" +
-	"\x0fresident_number\x18\x04 \x01(\tR\x0eresidentNumber2\xea\x04\n" +
-	"\x0eFinanceService\x12W\n" +
-	"\x0eListStatements\x12!.carehex.v1.ListStatementsRequest\x1a\".carehex.v1.ListStatementsResponse\x12Q\n" +
-	"\fGetStatement\x12\x1f.carehex.v1.GetStatementRequest\x1a .carehex.v1.GetStatementResponse\x12N\n" +
+	"\x0fresident_number\x18\x04 \x01(\tR\x0eresidentNumber2\xbe\x03\n" +
+	"\x0eFinanceService\x12N\n" +
 	"\vSettleMonth\x12\x1e.carehex.v1.SettleMonthRequest\x1a\x1f.carehex.v1.SettleMonthResponse\x12N\n" +
 	"\vReviewVisit\x12\x1e.carehex.v1.ReviewVisitRequest\x1a\x1f.carehex.v1.ReviewVisitResponse\x12Z\n" +
 	"\x0fExportStatement\x12\".carehex.v1.ExportStatementRequest\x1a#.carehex.v1.ExportStatementResponse\x12Q\n" +
@@ -1273,55 +672,37 @@ func file_carehex_v1_finance_proto_rawDescGZIP() []byte {
 	return file_carehex_v1_finance_proto_rawDescData
 }
 
-var file_carehex_v1_finance_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_carehex_v1_finance_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_carehex_v1_finance_proto_goTypes = []any{
-	(*StatementSummary)(nil),         // 0: carehex.v1.StatementSummary
-	(*StatementLine)(nil),            // 1: carehex.v1.StatementLine
-	(*HeldVisit)(nil),                // 2: carehex.v1.HeldVisit
-	(*ListStatementsRequest)(nil),    // 3: carehex.v1.ListStatementsRequest
-	(*ListStatementsResponse)(nil),   // 4: carehex.v1.ListStatementsResponse
-	(*GetStatementRequest)(nil),      // 5: carehex.v1.GetStatementRequest
-	(*GetStatementResponse)(nil),     // 6: carehex.v1.GetStatementResponse
-	(*SettleMonthRequest)(nil),       // 7: carehex.v1.SettleMonthRequest
-	(*SettleMonthResponse)(nil),      // 8: carehex.v1.SettleMonthResponse
-	(*ReviewVisitRequest)(nil),       // 9: carehex.v1.ReviewVisitRequest
-	(*ReviewVisitResponse)(nil),      // 10: carehex.v1.ReviewVisitResponse
-	(*ExportStatementRequest)(nil),   // 11: carehex.v1.ExportStatementRequest
-	(*ExportStatementResponse)(nil),  // 12: carehex.v1.ExportStatementResponse
-	(*GetAllowanceRequest)(nil),      // 13: carehex.v1.GetAllowanceRequest
-	(*GetAllowanceResponse)(nil),     // 14: carehex.v1.GetAllowanceResponse
-	(*PrintServiceCardRequest)(nil),  // 15: carehex.v1.PrintServiceCardRequest
-	(*PrintServiceCardResponse)(nil), // 16: carehex.v1.PrintServiceCardResponse
-	(*timestamppb.Timestamp)(nil),    // 17: google.protobuf.Timestamp
+	(*SettleMonthRequest)(nil),       // 0: carehex.v1.SettleMonthRequest
+	(*SettleMonthResponse)(nil),      // 1: carehex.v1.SettleMonthResponse
+	(*ReviewVisitRequest)(nil),       // 2: carehex.v1.ReviewVisitRequest
+	(*ReviewVisitResponse)(nil),      // 3: carehex.v1.ReviewVisitResponse
+	(*ExportStatementRequest)(nil),   // 4: carehex.v1.ExportStatementRequest
+	(*ExportStatementResponse)(nil),  // 5: carehex.v1.ExportStatementResponse
+	(*GetAllowanceRequest)(nil),      // 6: carehex.v1.GetAllowanceRequest
+	(*GetAllowanceResponse)(nil),     // 7: carehex.v1.GetAllowanceResponse
+	(*PrintServiceCardRequest)(nil),  // 8: carehex.v1.PrintServiceCardRequest
+	(*PrintServiceCardResponse)(nil), // 9: carehex.v1.PrintServiceCardResponse
+	(*Statement)(nil),                // 10: carehex.v1.Statement
 }
 var file_carehex_v1_finance_proto_depIdxs = []int32{
-	17, // 0: carehex.v1.StatementSummary.close_time:type_name -> google.protobuf.Timestamp
-	17, // 1: carehex.v1.StatementLine.service_time:type_name -> google.protobuf.Timestamp
-	17, // 2: carehex.v1.HeldVisit.finish_time:type_name -> google.protobuf.Timestamp
-	0,  // 3: carehex.v1.ListStatementsResponse.statements:type_name -> carehex.v1.StatementSummary
-	0,  // 4: carehex.v1.GetStatementResponse.statement:type_name -> carehex.v1.StatementSummary
-	1,  // 5: carehex.v1.GetStatementResponse.lines:type_name -> carehex.v1.StatementLine
-	2,  // 6: carehex.v1.GetStatementResponse.held:type_name -> carehex.v1.HeldVisit
-	0,  // 7: carehex.v1.SettleMonthResponse.statements:type_name -> carehex.v1.StatementSummary
-	3,  // 8: carehex.v1.FinanceService.ListStatements:input_type -> carehex.v1.ListStatementsRequest
-	5,  // 9: carehex.v1.FinanceService.GetStatement:input_type -> carehex.v1.GetStatementRequest
-	7,  // 10: carehex.v1.FinanceService.SettleMonth:input_type -> carehex.v1.SettleMonthRequest
-	9,  // 11: carehex.v1.FinanceService.ReviewVisit:input_type -> carehex.v1.ReviewVisitRequest
-	11, // 12: carehex.v1.FinanceService.ExportStatement:input_type -> carehex.v1.ExportStatementRequest
-	13, // 13: carehex.v1.FinanceService.GetAllowance:input_type -> carehex.v1.GetAllowanceRequest
-	15, // 14: carehex.v1.FinanceService.PrintServiceCard:input_type -> carehex.v1.PrintServiceCardRequest
-	4,  // 15: carehex.v1.FinanceService.ListStatements:output_type -> carehex.v1.ListStatementsResponse
-	6,  // 16: carehex.v1.FinanceService.GetStatement:output_type -> carehex.v1.GetStatementResponse
-	8,  // 17: carehex.v1.FinanceService.SettleMonth:output_type -> carehex.v1.SettleMonthResponse
-	10, // 18: carehex.v1.FinanceService.ReviewVisit:output_type -> carehex.v1.ReviewVisitResponse
-	12, // 19: carehex.v1.FinanceService.ExportStatement:output_type -> carehex.v1.ExportStatementResponse
-	14, // 20: carehex.v1.FinanceService.GetAllowance:output_type -> carehex.v1.GetAllowanceResponse
-	16, // 21: carehex.v1.FinanceService.PrintServiceCard:output_type -> carehex.v1.PrintServiceCardResponse
-	15, // [15:22] is the sub-list for method output_type
-	8,  // [8:15] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	10, // 0: carehex.v1.SettleMonthResponse.statements:type_name -> carehex.v1.Statement
+	0,  // 1: carehex.v1.FinanceService.SettleMonth:input_type -> carehex.v1.SettleMonthRequest
+	2,  // 2: carehex.v1.FinanceService.ReviewVisit:input_type -> carehex.v1.ReviewVisitRequest
+	4,  // 3: carehex.v1.FinanceService.ExportStatement:input_type -> carehex.v1.ExportStatementRequest
+	6,  // 4: carehex.v1.FinanceService.GetAllowance:input_type -> carehex.v1.GetAllowanceRequest
+	8,  // 5: carehex.v1.FinanceService.PrintServiceCard:input_type -> carehex.v1.PrintServiceCardRequest
+	1,  // 6: carehex.v1.FinanceService.SettleMonth:output_type -> carehex.v1.SettleMonthResponse
+	3,  // 7: carehex.v1.FinanceService.ReviewVisit:output_type -> carehex.v1.ReviewVisitResponse
+	5,  // 8: carehex.v1.FinanceService.ExportStatement:output_type -> carehex.v1.ExportStatementResponse
+	7,  // 9: carehex.v1.FinanceService.GetAllowance:output_type -> carehex.v1.GetAllowanceResponse
+	9,  // 10: carehex.v1.FinanceService.PrintServiceCard:output_type -> carehex.v1.PrintServiceCardResponse
+	6,  // [6:11] is the sub-list for method output_type
+	1,  // [1:6] is the sub-list for method input_type
+	1,  // [1:1] is the sub-list for extension type_name
+	1,  // [1:1] is the sub-list for extension extendee
+	0,  // [0:1] is the sub-list for field type_name
 }
 
 func init() { file_carehex_v1_finance_proto_init() }
@@ -1329,13 +710,14 @@ func file_carehex_v1_finance_proto_init() {
 	if File_carehex_v1_finance_proto != nil {
 		return
 	}
+	file_carehex_v1_organisation_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_carehex_v1_finance_proto_rawDesc), len(file_carehex_v1_finance_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   17,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -26,19 +26,14 @@ const _ = twirp.TwirpPackageMinVersion_8_1_0
 // FinanceService Interface
 // ========================
 
-// FinanceService is the district's finance view of settlement (issue 12):
-// the organisations' monthly statements, the visits held back from payment
-// and their review, exports, a resident's subsidy left this month (shown
-// at intake) and the resident's printed service card. Money is integer fen.
-// A closed statement never changes through any method here: a review after
-// its month closed is paid by an adjustment line on a later month.
+// FinanceService is the district's finance actions on settlement (issue
+// 12; the statements are read through OrganisationService): settling a
+// month's open statements again, the review of visits held back from
+// payment, exports, a resident's subsidy left this month (shown at intake)
+// and the resident's printed service card. Money is integer fen. A closed
+// statement never changes through any method: a review after its month
+// closed is paid by an adjustment line on a later month.
 type FinanceService interface {
-	// ListStatements lists every organisation's statement of a month.
-	ListStatements(context.Context, *ListStatementsRequest) (*ListStatementsResponse, error)
-
-	// GetStatement is one statement with its lines and held-back visits.
-	GetStatement(context.Context, *GetStatementRequest) (*GetStatementResponse, error)
-
 	// SettleMonth rebuilds the month's open statements from the visits (as
 	// `carehex settle` without --close); closed ones are left as they are.
 	SettleMonth(context.Context, *SettleMonthRequest) (*SettleMonthResponse, error)
@@ -65,7 +60,7 @@ type FinanceService interface {
 
 type financeServiceProtobufClient struct {
 	client      HTTPClient
-	urls        [7]string
+	urls        [5]string
 	interceptor twirp.Interceptor
 	opts        twirp.ClientOptions
 }
@@ -93,9 +88,7 @@ func NewFinanceServiceProtobufClient(baseURL string, client HTTPClient, opts ...
 	// Build method URLs: <baseURL>[<prefix>]/<package>.<Service>/<Method>
 	serviceURL := sanitizeBaseURL(baseURL)
 	serviceURL += baseServicePath(pathPrefix, "carehex.v1", "FinanceService")
-	urls := [7]string{
-		serviceURL + "ListStatements",
-		serviceURL + "GetStatement",
+	urls := [5]string{
 		serviceURL + "SettleMonth",
 		serviceURL + "ReviewVisit",
 		serviceURL + "ExportStatement",
@@ -109,98 +102,6 @@ func NewFinanceServiceProtobufClient(baseURL string, client HTTPClient, opts ...
 		interceptor: twirp.ChainInterceptors(clientOpts.Interceptors...),
 		opts:        clientOpts,
 	}
-}
-
-func (c *financeServiceProtobufClient) ListStatements(ctx context.Context, in *ListStatementsRequest) (*ListStatementsResponse, error) {
-	ctx = ctxsetters.WithPackageName(ctx, "carehex.v1")
-	ctx = ctxsetters.WithServiceName(ctx, "FinanceService")
-	ctx = ctxsetters.WithMethodName(ctx, "ListStatements")
-	caller := c.callListStatements
-	if c.interceptor != nil {
-		caller = func(ctx context.Context, req *ListStatementsRequest) (*ListStatementsResponse, error) {
-			resp, err := c.interceptor(
-				func(ctx context.Context, req interface{}) (interface{}, error) {
-					typedReq, ok := req.(*ListStatementsRequest)
-					if !ok {
-						return nil, twirp.InternalError("failed type assertion req.(*ListStatementsRequest) when calling interceptor")
-					}
-					return c.callListStatements(ctx, typedReq)
-				},
-			)(ctx, req)
-			if resp != nil {
-				typedResp, ok := resp.(*ListStatementsResponse)
-				if !ok {
-					return nil, twirp.InternalError("failed type assertion resp.(*ListStatementsResponse) when calling interceptor")
-				}
-				return typedResp, err
-			}
-			return nil, err
-		}
-	}
-	return caller(ctx, in)
-}
-
-func (c *financeServiceProtobufClient) callListStatements(ctx context.Context, in *ListStatementsRequest) (*ListStatementsResponse, error) {
-	out := new(ListStatementsResponse)
-	ctx, err := doProtobufRequest(ctx, c.client, c.opts.Hooks, c.urls[0], in, out)
-	if err != nil {
-		twerr, ok := err.(twirp.Error)
-		if !ok {
-			twerr = twirp.InternalErrorWith(err)
-		}
-		callClientError(ctx, c.opts.Hooks, twerr)
-		return nil, err
-	}
-
-	callClientResponseReceived(ctx, c.opts.Hooks)
-
-	return out, nil
-}
-
-func (c *financeServiceProtobufClient) GetStatement(ctx context.Context, in *GetStatementRequest) (*GetStatementResponse, error) {
-	ctx = ctxsetters.WithPackageName(ctx, "carehex.v1")
-	ctx = ctxsetters.WithServiceName(ctx, "FinanceService")
-	ctx = ctxsetters.WithMethodName(ctx, "GetStatement")
-	caller := c.callGetStatement
-	if c.interceptor != nil {
-		caller = func(ctx context.Context, req *GetStatementRequest) (*GetStatementResponse, error) {
-			resp, err := c.interceptor(
-				func(ctx context.Context, req interface{}) (interface{}, error) {
-					typedReq, ok := req.(*GetStatementRequest)
-					if !ok {
-						return nil, twirp.InternalError("failed type assertion req.(*GetStatementRequest) when calling interceptor")
-					}
-					return c.callGetStatement(ctx, typedReq)
-				},
-			)(ctx, req)
-			if resp != nil {
-				typedResp, ok := resp.(*GetStatementResponse)
-				if !ok {
-					return nil, twirp.InternalError("failed type assertion resp.(*GetStatementResponse) when calling interceptor")
-				}
-				return typedResp, err
-			}
-			return nil, err
-		}
-	}
-	return caller(ctx, in)
-}
-
-func (c *financeServiceProtobufClient) callGetStatement(ctx context.Context, in *GetStatementRequest) (*GetStatementResponse, error) {
-	out := new(GetStatementResponse)
-	ctx, err := doProtobufRequest(ctx, c.client, c.opts.Hooks, c.urls[1], in, out)
-	if err != nil {
-		twerr, ok := err.(twirp.Error)
-		if !ok {
-			twerr = twirp.InternalErrorWith(err)
-		}
-		callClientError(ctx, c.opts.Hooks, twerr)
-		return nil, err
-	}
-
-	callClientResponseReceived(ctx, c.opts.Hooks)
-
-	return out, nil
 }
 
 func (c *financeServiceProtobufClient) SettleMonth(ctx context.Context, in *SettleMonthRequest) (*SettleMonthResponse, error) {
@@ -234,7 +135,7 @@ func (c *financeServiceProtobufClient) SettleMonth(ctx context.Context, in *Sett
 
 func (c *financeServiceProtobufClient) callSettleMonth(ctx context.Context, in *SettleMonthRequest) (*SettleMonthResponse, error) {
 	out := new(SettleMonthResponse)
-	ctx, err := doProtobufRequest(ctx, c.client, c.opts.Hooks, c.urls[2], in, out)
+	ctx, err := doProtobufRequest(ctx, c.client, c.opts.Hooks, c.urls[0], in, out)
 	if err != nil {
 		twerr, ok := err.(twirp.Error)
 		if !ok {
@@ -280,7 +181,7 @@ func (c *financeServiceProtobufClient) ReviewVisit(ctx context.Context, in *Revi
 
 func (c *financeServiceProtobufClient) callReviewVisit(ctx context.Context, in *ReviewVisitRequest) (*ReviewVisitResponse, error) {
 	out := new(ReviewVisitResponse)
-	ctx, err := doProtobufRequest(ctx, c.client, c.opts.Hooks, c.urls[3], in, out)
+	ctx, err := doProtobufRequest(ctx, c.client, c.opts.Hooks, c.urls[1], in, out)
 	if err != nil {
 		twerr, ok := err.(twirp.Error)
 		if !ok {
@@ -326,7 +227,7 @@ func (c *financeServiceProtobufClient) ExportStatement(ctx context.Context, in *
 
 func (c *financeServiceProtobufClient) callExportStatement(ctx context.Context, in *ExportStatementRequest) (*ExportStatementResponse, error) {
 	out := new(ExportStatementResponse)
-	ctx, err := doProtobufRequest(ctx, c.client, c.opts.Hooks, c.urls[4], in, out)
+	ctx, err := doProtobufRequest(ctx, c.client, c.opts.Hooks, c.urls[2], in, out)
 	if err != nil {
 		twerr, ok := err.(twirp.Error)
 		if !ok {
@@ -372,7 +273,7 @@ func (c *financeServiceProtobufClient) GetAllowance(ctx context.Context, in *Get
 
 func (c *financeServiceProtobufClient) callGetAllowance(ctx context.Context, in *GetAllowanceRequest) (*GetAllowanceResponse, error) {
 	out := new(GetAllowanceResponse)
-	ctx, err := doProtobufRequest(ctx, c.client, c.opts.Hooks, c.urls[5], in, out)
+	ctx, err := doProtobufRequest(ctx, c.client, c.opts.Hooks, c.urls[3], in, out)
 	if err != nil {
 		twerr, ok := err.(twirp.Error)
 		if !ok {
@@ -418,7 +319,7 @@ func (c *financeServiceProtobufClient) PrintServiceCard(ctx context.Context, in 
 
 func (c *financeServiceProtobufClient) callPrintServiceCard(ctx context.Context, in *PrintServiceCardRequest) (*PrintServiceCardResponse, error) {
 	out := new(PrintServiceCardResponse)
-	ctx, err := doProtobufRequest(ctx, c.client, c.opts.Hooks, c.urls[6], in, out)
+	ctx, err := doProtobufRequest(ctx, c.client, c.opts.Hooks, c.urls[4], in, out)
 	if err != nil {
 		twerr, ok := err.(twirp.Error)
 		if !ok {
@@ -439,7 +340,7 @@ func (c *financeServiceProtobufClient) callPrintServiceCard(ctx context.Context,
 
 type financeServiceJSONClient struct {
 	client      HTTPClient
-	urls        [7]string
+	urls        [5]string
 	interceptor twirp.Interceptor
 	opts        twirp.ClientOptions
 }
@@ -467,9 +368,7 @@ func NewFinanceServiceJSONClient(baseURL string, client HTTPClient, opts ...twir
 	// Build method URLs: <baseURL>[<prefix>]/<package>.<Service>/<Method>
 	serviceURL := sanitizeBaseURL(baseURL)
 	serviceURL += baseServicePath(pathPrefix, "carehex.v1", "FinanceService")
-	urls := [7]string{
-		serviceURL + "ListStatements",
-		serviceURL + "GetStatement",
+	urls := [5]string{
 		serviceURL + "SettleMonth",
 		serviceURL + "ReviewVisit",
 		serviceURL + "ExportStatement",
@@ -483,98 +382,6 @@ func NewFinanceServiceJSONClient(baseURL string, client HTTPClient, opts ...twir
 		interceptor: twirp.ChainInterceptors(clientOpts.Interceptors...),
 		opts:        clientOpts,
 	}
-}
-
-func (c *financeServiceJSONClient) ListStatements(ctx context.Context, in *ListStatementsRequest) (*ListStatementsResponse, error) {
-	ctx = ctxsetters.WithPackageName(ctx, "carehex.v1")
-	ctx = ctxsetters.WithServiceName(ctx, "FinanceService")
-	ctx = ctxsetters.WithMethodName(ctx, "ListStatements")
-	caller := c.callListStatements
-	if c.interceptor != nil {
-		caller = func(ctx context.Context, req *ListStatementsRequest) (*ListStatementsResponse, error) {
-			resp, err := c.interceptor(
-				func(ctx context.Context, req interface{}) (interface{}, error) {
-					typedReq, ok := req.(*ListStatementsRequest)
-					if !ok {
-						return nil, twirp.InternalError("failed type assertion req.(*ListStatementsRequest) when calling interceptor")
-					}
-					return c.callListStatements(ctx, typedReq)
-				},
-			)(ctx, req)
-			if resp != nil {
-				typedResp, ok := resp.(*ListStatementsResponse)
-				if !ok {
-					return nil, twirp.InternalError("failed type assertion resp.(*ListStatementsResponse) when calling interceptor")
-				}
-				return typedResp, err
-			}
-			return nil, err
-		}
-	}
-	return caller(ctx, in)
-}
-
-func (c *financeServiceJSONClient) callListStatements(ctx context.Context, in *ListStatementsRequest) (*ListStatementsResponse, error) {
-	out := new(ListStatementsResponse)
-	ctx, err := doJSONRequest(ctx, c.client, c.opts.Hooks, c.urls[0], in, out)
-	if err != nil {
-		twerr, ok := err.(twirp.Error)
-		if !ok {
-			twerr = twirp.InternalErrorWith(err)
-		}
-		callClientError(ctx, c.opts.Hooks, twerr)
-		return nil, err
-	}
-
-	callClientResponseReceived(ctx, c.opts.Hooks)
-
-	return out, nil
-}
-
-func (c *financeServiceJSONClient) GetStatement(ctx context.Context, in *GetStatementRequest) (*GetStatementResponse, error) {
-	ctx = ctxsetters.WithPackageName(ctx, "carehex.v1")
-	ctx = ctxsetters.WithServiceName(ctx, "FinanceService")
-	ctx = ctxsetters.WithMethodName(ctx, "GetStatement")
-	caller := c.callGetStatement
-	if c.interceptor != nil {
-		caller = func(ctx context.Context, req *GetStatementRequest) (*GetStatementResponse, error) {
-			resp, err := c.interceptor(
-				func(ctx context.Context, req interface{}) (interface{}, error) {
-					typedReq, ok := req.(*GetStatementRequest)
-					if !ok {
-						return nil, twirp.InternalError("failed type assertion req.(*GetStatementRequest) when calling interceptor")
-					}
-					return c.callGetStatement(ctx, typedReq)
-				},
-			)(ctx, req)
-			if resp != nil {
-				typedResp, ok := resp.(*GetStatementResponse)
-				if !ok {
-					return nil, twirp.InternalError("failed type assertion resp.(*GetStatementResponse) when calling interceptor")
-				}
-				return typedResp, err
-			}
-			return nil, err
-		}
-	}
-	return caller(ctx, in)
-}
-
-func (c *financeServiceJSONClient) callGetStatement(ctx context.Context, in *GetStatementRequest) (*GetStatementResponse, error) {
-	out := new(GetStatementResponse)
-	ctx, err := doJSONRequest(ctx, c.client, c.opts.Hooks, c.urls[1], in, out)
-	if err != nil {
-		twerr, ok := err.(twirp.Error)
-		if !ok {
-			twerr = twirp.InternalErrorWith(err)
-		}
-		callClientError(ctx, c.opts.Hooks, twerr)
-		return nil, err
-	}
-
-	callClientResponseReceived(ctx, c.opts.Hooks)
-
-	return out, nil
 }
 
 func (c *financeServiceJSONClient) SettleMonth(ctx context.Context, in *SettleMonthRequest) (*SettleMonthResponse, error) {
@@ -608,7 +415,7 @@ func (c *financeServiceJSONClient) SettleMonth(ctx context.Context, in *SettleMo
 
 func (c *financeServiceJSONClient) callSettleMonth(ctx context.Context, in *SettleMonthRequest) (*SettleMonthResponse, error) {
 	out := new(SettleMonthResponse)
-	ctx, err := doJSONRequest(ctx, c.client, c.opts.Hooks, c.urls[2], in, out)
+	ctx, err := doJSONRequest(ctx, c.client, c.opts.Hooks, c.urls[0], in, out)
 	if err != nil {
 		twerr, ok := err.(twirp.Error)
 		if !ok {
@@ -654,7 +461,7 @@ func (c *financeServiceJSONClient) ReviewVisit(ctx context.Context, in *ReviewVi
 
 func (c *financeServiceJSONClient) callReviewVisit(ctx context.Context, in *ReviewVisitRequest) (*ReviewVisitResponse, error) {
 	out := new(ReviewVisitResponse)
-	ctx, err := doJSONRequest(ctx, c.client, c.opts.Hooks, c.urls[3], in, out)
+	ctx, err := doJSONRequest(ctx, c.client, c.opts.Hooks, c.urls[1], in, out)
 	if err != nil {
 		twerr, ok := err.(twirp.Error)
 		if !ok {
@@ -700,7 +507,7 @@ func (c *financeServiceJSONClient) ExportStatement(ctx context.Context, in *Expo
 
 func (c *financeServiceJSONClient) callExportStatement(ctx context.Context, in *ExportStatementRequest) (*ExportStatementResponse, error) {
 	out := new(ExportStatementResponse)
-	ctx, err := doJSONRequest(ctx, c.client, c.opts.Hooks, c.urls[4], in, out)
+	ctx, err := doJSONRequest(ctx, c.client, c.opts.Hooks, c.urls[2], in, out)
 	if err != nil {
 		twerr, ok := err.(twirp.Error)
 		if !ok {
@@ -746,7 +553,7 @@ func (c *financeServiceJSONClient) GetAllowance(ctx context.Context, in *GetAllo
 
 func (c *financeServiceJSONClient) callGetAllowance(ctx context.Context, in *GetAllowanceRequest) (*GetAllowanceResponse, error) {
 	out := new(GetAllowanceResponse)
-	ctx, err := doJSONRequest(ctx, c.client, c.opts.Hooks, c.urls[5], in, out)
+	ctx, err := doJSONRequest(ctx, c.client, c.opts.Hooks, c.urls[3], in, out)
 	if err != nil {
 		twerr, ok := err.(twirp.Error)
 		if !ok {
@@ -792,7 +599,7 @@ func (c *financeServiceJSONClient) PrintServiceCard(ctx context.Context, in *Pri
 
 func (c *financeServiceJSONClient) callPrintServiceCard(ctx context.Context, in *PrintServiceCardRequest) (*PrintServiceCardResponse, error) {
 	out := new(PrintServiceCardResponse)
-	ctx, err := doJSONRequest(ctx, c.client, c.opts.Hooks, c.urls[6], in, out)
+	ctx, err := doJSONRequest(ctx, c.client, c.opts.Hooks, c.urls[4], in, out)
 	if err != nil {
 		twerr, ok := err.(twirp.Error)
 		if !ok {
@@ -904,12 +711,6 @@ func (s *financeServiceServer) ServeHTTP(resp http.ResponseWriter, req *http.Req
 	}
 
 	switch method {
-	case "ListStatements":
-		s.serveListStatements(ctx, resp, req)
-		return
-	case "GetStatement":
-		s.serveGetStatement(ctx, resp, req)
-		return
 	case "SettleMonth":
 		s.serveSettleMonth(ctx, resp, req)
 		return
@@ -930,366 +731,6 @@ func (s *financeServiceServer) ServeHTTP(resp http.ResponseWriter, req *http.Req
 		s.writeError(ctx, resp, badRouteError(msg, req.Method, req.URL.Path))
 		return
 	}
-}
-
-func (s *financeServiceServer) serveListStatements(ctx context.Context, resp http.ResponseWriter, req *http.Request) {
-	header := req.Header.Get("Content-Type")
-	i := strings.Index(header, ";")
-	if i == -1 {
-		i = len(header)
-	}
-	switch strings.TrimSpace(strings.ToLower(header[:i])) {
-	case "application/json":
-		s.serveListStatementsJSON(ctx, resp, req)
-	case "application/protobuf":
-		s.serveListStatementsProtobuf(ctx, resp, req)
-	default:
-		msg := fmt.Sprintf("unexpected Content-Type: %q", req.Header.Get("Content-Type"))
-		twerr := badRouteError(msg, req.Method, req.URL.Path)
-		s.writeError(ctx, resp, twerr)
-	}
-}
-
-func (s *financeServiceServer) serveListStatementsJSON(ctx context.Context, resp http.ResponseWriter, req *http.Request) {
-	var err error
-	ctx = ctxsetters.WithMethodName(ctx, "ListStatements")
-	ctx, err = callRequestRouted(ctx, s.hooks)
-	if err != nil {
-		s.writeError(ctx, resp, err)
-		return
-	}
-
-	d := json.NewDecoder(req.Body)
-	rawReqBody := json.RawMessage{}
-	if err := d.Decode(&rawReqBody); err != nil {
-		s.handleRequestBodyError(ctx, resp, "the json request could not be decoded", err)
-		return
-	}
-	reqContent := new(ListStatementsRequest)
-	unmarshaler := protojson.UnmarshalOptions{DiscardUnknown: true}
-	if err = unmarshaler.Unmarshal(rawReqBody, reqContent); err != nil {
-		s.handleRequestBodyError(ctx, resp, "the json request could not be decoded", err)
-		return
-	}
-
-	handler := s.FinanceService.ListStatements
-	if s.interceptor != nil {
-		handler = func(ctx context.Context, req *ListStatementsRequest) (*ListStatementsResponse, error) {
-			resp, err := s.interceptor(
-				func(ctx context.Context, req interface{}) (interface{}, error) {
-					typedReq, ok := req.(*ListStatementsRequest)
-					if !ok {
-						return nil, twirp.InternalError("failed type assertion req.(*ListStatementsRequest) when calling interceptor")
-					}
-					return s.FinanceService.ListStatements(ctx, typedReq)
-				},
-			)(ctx, req)
-			if resp != nil {
-				typedResp, ok := resp.(*ListStatementsResponse)
-				if !ok {
-					return nil, twirp.InternalError("failed type assertion resp.(*ListStatementsResponse) when calling interceptor")
-				}
-				return typedResp, err
-			}
-			return nil, err
-		}
-	}
-
-	// Call service method
-	var respContent *ListStatementsResponse
-	func() {
-		defer ensurePanicResponses(ctx, resp, s.hooks)
-		respContent, err = handler(ctx, reqContent)
-	}()
-
-	if err != nil {
-		s.writeError(ctx, resp, err)
-		return
-	}
-	if respContent == nil {
-		s.writeError(ctx, resp, twirp.InternalError("received a nil *ListStatementsResponse and nil error while calling ListStatements. nil responses are not supported"))
-		return
-	}
-
-	ctx = callResponsePrepared(ctx, s.hooks)
-
-	marshaler := &protojson.MarshalOptions{UseProtoNames: !s.jsonCamelCase, EmitUnpopulated: !s.jsonSkipDefaults}
-	respBytes, err := marshaler.Marshal(respContent)
-	if err != nil {
-		s.writeError(ctx, resp, wrapInternal(err, "failed to marshal json response"))
-		return
-	}
-
-	ctx = ctxsetters.WithStatusCode(ctx, http.StatusOK)
-	resp.Header().Set("Content-Type", "application/json")
-	resp.Header().Set("Content-Length", strconv.Itoa(len(respBytes)))
-	resp.WriteHeader(http.StatusOK)
-
-	if n, err := resp.Write(respBytes); err != nil {
-		msg := fmt.Sprintf("failed to write response, %d of %d bytes written: %s", n, len(respBytes), err.Error())
-		twerr := twirp.NewError(twirp.Unknown, msg)
-		ctx = callError(ctx, s.hooks, twerr)
-	}
-	callResponseSent(ctx, s.hooks)
-}
-
-func (s *financeServiceServer) serveListStatementsProtobuf(ctx context.Context, resp http.ResponseWriter, req *http.Request) {
-	var err error
-	ctx = ctxsetters.WithMethodName(ctx, "ListStatements")
-	ctx, err = callRequestRouted(ctx, s.hooks)
-	if err != nil {
-		s.writeError(ctx, resp, err)
-		return
-	}
-
-	buf, err := io.ReadAll(req.Body)
-	if err != nil {
-		s.handleRequestBodyError(ctx, resp, "failed to read request body", err)
-		return
-	}
-	reqContent := new(ListStatementsRequest)
-	if err = proto.Unmarshal(buf, reqContent); err != nil {
-		s.writeError(ctx, resp, malformedRequestError("the protobuf request could not be decoded"))
-		return
-	}
-
-	handler := s.FinanceService.ListStatements
-	if s.interceptor != nil {
-		handler = func(ctx context.Context, req *ListStatementsRequest) (*ListStatementsResponse, error) {
-			resp, err := s.interceptor(
-				func(ctx context.Context, req interface{}) (interface{}, error) {
-					typedReq, ok := req.(*ListStatementsRequest)
-					if !ok {
-						return nil, twirp.InternalError("failed type assertion req.(*ListStatementsRequest) when calling interceptor")
-					}
-					return s.FinanceService.ListStatements(ctx, typedReq)
-				},
-			)(ctx, req)
-			if resp != nil {
-				typedResp, ok := resp.(*ListStatementsResponse)
-				if !ok {
-					return nil, twirp.InternalError("failed type assertion resp.(*ListStatementsResponse) when calling interceptor")
-				}
-				return typedResp, err
-			}
-			return nil, err
-		}
-	}
-
-	// Call service method
-	var respContent *ListStatementsResponse
-	func() {
-		defer ensurePanicResponses(ctx, resp, s.hooks)
-		respContent, err = handler(ctx, reqContent)
-	}()
-
-	if err != nil {
-		s.writeError(ctx, resp, err)
-		return
-	}
-	if respContent == nil {
-		s.writeError(ctx, resp, twirp.InternalError("received a nil *ListStatementsResponse and nil error while calling ListStatements. nil responses are not supported"))
-		return
-	}
-
-	ctx = callResponsePrepared(ctx, s.hooks)
-
-	respBytes, err := proto.Marshal(respContent)
-	if err != nil {
-		s.writeError(ctx, resp, wrapInternal(err, "failed to marshal proto response"))
-		return
-	}
-
-	ctx = ctxsetters.WithStatusCode(ctx, http.StatusOK)
-	resp.Header().Set("Content-Type", "application/protobuf")
-	resp.Header().Set("Content-Length", strconv.Itoa(len(respBytes)))
-	resp.WriteHeader(http.StatusOK)
-	if n, err := resp.Write(respBytes); err != nil {
-		msg := fmt.Sprintf("failed to write response, %d of %d bytes written: %s", n, len(respBytes), err.Error())
-		twerr := twirp.NewError(twirp.Unknown, msg)
-		ctx = callError(ctx, s.hooks, twerr)
-	}
-	callResponseSent(ctx, s.hooks)
-}
-
-func (s *financeServiceServer) serveGetStatement(ctx context.Context, resp http.ResponseWriter, req *http.Request) {
-	header := req.Header.Get("Content-Type")
-	i := strings.Index(header, ";")
-	if i == -1 {
-		i = len(header)
-	}
-	switch strings.TrimSpace(strings.ToLower(header[:i])) {
-	case "application/json":
-		s.serveGetStatementJSON(ctx, resp, req)
-	case "application/protobuf":
-		s.serveGetStatementProtobuf(ctx, resp, req)
-	default:
-		msg := fmt.Sprintf("unexpected Content-Type: %q", req.Header.Get("Content-Type"))
-		twerr := badRouteError(msg, req.Method, req.URL.Path)
-		s.writeError(ctx, resp, twerr)
-	}
-}
-
-func (s *financeServiceServer) serveGetStatementJSON(ctx context.Context, resp http.ResponseWriter, req *http.Request) {
-	var err error
-	ctx = ctxsetters.WithMethodName(ctx, "GetStatement")
-	ctx, err = callRequestRouted(ctx, s.hooks)
-	if err != nil {
-		s.writeError(ctx, resp, err)
-		return
-	}
-
-	d := json.NewDecoder(req.Body)
-	rawReqBody := json.RawMessage{}
-	if err := d.Decode(&rawReqBody); err != nil {
-		s.handleRequestBodyError(ctx, resp, "the json request could not be decoded", err)
-		return
-	}
-	reqContent := new(GetStatementRequest)
-	unmarshaler := protojson.UnmarshalOptions{DiscardUnknown: true}
-	if err = unmarshaler.Unmarshal(rawReqBody, reqContent); err != nil {
-		s.handleRequestBodyError(ctx, resp, "the json request could not be decoded", err)
-		return
-	}
-
-	handler := s.FinanceService.GetStatement
-	if s.interceptor != nil {
-		handler = func(ctx context.Context, req *GetStatementRequest) (*GetStatementResponse, error) {
-			resp, err := s.interceptor(
-				func(ctx context.Context, req interface{}) (interface{}, error) {
-					typedReq, ok := req.(*GetStatementRequest)
-					if !ok {
-						return nil, twirp.InternalError("failed type assertion req.(*GetStatementRequest) when calling interceptor")
-					}
-					return s.FinanceService.GetStatement(ctx, typedReq)
-				},
-			)(ctx, req)
-			if resp != nil {
-				typedResp, ok := resp.(*GetStatementResponse)
-				if !ok {
-					return nil, twirp.InternalError("failed type assertion resp.(*GetStatementResponse) when calling interceptor")
-				}
-				return typedResp, err
-			}
-			return nil, err
-		}
-	}
-
-	// Call service method
-	var respContent *GetStatementResponse
-	func() {
-		defer ensurePanicResponses(ctx, resp, s.hooks)
-		respContent, err = handler(ctx, reqContent)
-	}()
-
-	if err != nil {
-		s.writeError(ctx, resp, err)
-		return
-	}
-	if respContent == nil {
-		s.writeError(ctx, resp, twirp.InternalError("received a nil *GetStatementResponse and nil error while calling GetStatement. nil responses are not supported"))
-		return
-	}
-
-	ctx = callResponsePrepared(ctx, s.hooks)
-
-	marshaler := &protojson.MarshalOptions{UseProtoNames: !s.jsonCamelCase, EmitUnpopulated: !s.jsonSkipDefaults}
-	respBytes, err := marshaler.Marshal(respContent)
-	if err != nil {
-		s.writeError(ctx, resp, wrapInternal(err, "failed to marshal json response"))
-		return
-	}
-
-	ctx = ctxsetters.WithStatusCode(ctx, http.StatusOK)
-	resp.Header().Set("Content-Type", "application/json")
-	resp.Header().Set("Content-Length", strconv.Itoa(len(respBytes)))
-	resp.WriteHeader(http.StatusOK)
-
-	if n, err := resp.Write(respBytes); err != nil {
-		msg := fmt.Sprintf("failed to write response, %d of %d bytes written: %s", n, len(respBytes), err.Error())
-		twerr := twirp.NewError(twirp.Unknown, msg)
-		ctx = callError(ctx, s.hooks, twerr)
-	}
-	callResponseSent(ctx, s.hooks)
-}
-
-func (s *financeServiceServer) serveGetStatementProtobuf(ctx context.Context, resp http.ResponseWriter, req *http.Request) {
-	var err error
-	ctx = ctxsetters.WithMethodName(ctx, "GetStatement")
-	ctx, err = callRequestRouted(ctx, s.hooks)
-	if err != nil {
-		s.writeError(ctx, resp, err)
-		return
-	}
-
-	buf, err := io.ReadAll(req.Body)
-	if err != nil {
-		s.handleRequestBodyError(ctx, resp, "failed to read request body", err)
-		return
-	}
-	reqContent := new(GetStatementRequest)
-	if err = proto.Unmarshal(buf, reqContent); err != nil {
-		s.writeError(ctx, resp, malformedRequestError("the protobuf request could not be decoded"))
-		return
-	}
-
-	handler := s.FinanceService.GetStatement
-	if s.interceptor != nil {
-		handler = func(ctx context.Context, req *GetStatementRequest) (*GetStatementResponse, error) {
-			resp, err := s.interceptor(
-				func(ctx context.Context, req interface{}) (interface{}, error) {
-					typedReq, ok := req.(*GetStatementRequest)
-					if !ok {
-						return nil, twirp.InternalError("failed type assertion req.(*GetStatementRequest) when calling interceptor")
-					}
-					return s.FinanceService.GetStatement(ctx, typedReq)
-				},
-			)(ctx, req)
-			if resp != nil {
-				typedResp, ok := resp.(*GetStatementResponse)
-				if !ok {
-					return nil, twirp.InternalError("failed type assertion resp.(*GetStatementResponse) when calling interceptor")
-				}
-				return typedResp, err
-			}
-			return nil, err
-		}
-	}
-
-	// Call service method
-	var respContent *GetStatementResponse
-	func() {
-		defer ensurePanicResponses(ctx, resp, s.hooks)
-		respContent, err = handler(ctx, reqContent)
-	}()
-
-	if err != nil {
-		s.writeError(ctx, resp, err)
-		return
-	}
-	if respContent == nil {
-		s.writeError(ctx, resp, twirp.InternalError("received a nil *GetStatementResponse and nil error while calling GetStatement. nil responses are not supported"))
-		return
-	}
-
-	ctx = callResponsePrepared(ctx, s.hooks)
-
-	respBytes, err := proto.Marshal(respContent)
-	if err != nil {
-		s.writeError(ctx, resp, wrapInternal(err, "failed to marshal proto response"))
-		return
-	}
-
-	ctx = ctxsetters.WithStatusCode(ctx, http.StatusOK)
-	resp.Header().Set("Content-Type", "application/protobuf")
-	resp.Header().Set("Content-Length", strconv.Itoa(len(respBytes)))
-	resp.WriteHeader(http.StatusOK)
-	if n, err := resp.Write(respBytes); err != nil {
-		msg := fmt.Sprintf("failed to write response, %d of %d bytes written: %s", n, len(respBytes), err.Error())
-		twerr := twirp.NewError(twirp.Unknown, msg)
-		ctx = callError(ctx, s.hooks, twerr)
-	}
-	callResponseSent(ctx, s.hooks)
 }
 
 func (s *financeServiceServer) serveSettleMonth(ctx context.Context, resp http.ResponseWriter, req *http.Request) {
@@ -2208,78 +1649,49 @@ func (s *financeServiceServer) PathPrefix() string {
 }
 
 var twirpFileDescriptor5 = []byte{
-	// 1155 bytes of a gzipped FileDescriptorProto
-	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0xbc, 0x57, 0xed, 0x6e, 0x1b, 0x45,
-	0x17, 0x96, 0x63, 0xc7, 0x1f, 0xc7, 0x4e, 0x1a, 0x4d, 0x9a, 0x74, 0xe3, 0xbe, 0x6f, 0xe3, 0x6c,
-	0x90, 0x08, 0x48, 0xd8, 0x4a, 0x2a, 0x10, 0xb4, 0xf0, 0x83, 0x20, 0x02, 0x91, 0x4a, 0x04, 0x9b,
-	0xaa, 0x48, 0x95, 0x2a, 0x6b, 0xbc, 0x3b, 0xb6, 0x87, 0x78, 0x67, 0x96, 0x99, 0xb1, 0x5b, 0xdf,
-	0x04, 0x97, 0xc2, 0x05, 0x70, 0x03, 0x5c, 0x00, 0x77, 0xc1, 0x6f, 0x2e, 0x00, 0xcd, 0xc7, 0xae,
-	0x77, 0x63, 0xc7, 0xad, 0x04, 0xe2, 0x97, 0xf7, 0x3c, 0xe7, 0xcc, 0xec, 0x99, 0xe7, 0x9c, 0xf3,
-	0x8c, 0x17, 0xbc, 0x10, 0x0b, 0x32, 0x26, 0x6f, 0x7a, 0xb3, 0xd3, 0xde, 0x90, 0x32, 0xcc, 0x42,
-	0xd2, 0x4d, 0x04, 0x57, 0x1c, 0x81, 0xf3, 0x74, 0x67, 0xa7, 0xed, 0xc3, 0x11, 0xe7, 0xa3, 0x09,
-	0xe9, 0x19, 0xcf, 0x60, 0x3a, 0xec, 0x29, 0x1a, 0x13, 0xa9, 0x70, 0x9c, 0xd8, 0x60, 0xff, 0x8f,
-	0x0d, 0xd8, 0xb9, 0x56, 0x58, 0x91, 0x98, 0x30, 0x75, 0x3d, 0x8d, 0x63, 0x2c, 0xe6, 0x68, 0x0f,
-	0xaa, 0x5c, 0x8c, 0xfa, 0x34, 0xf2, 0x4a, 0x9d, 0xd2, 0x49, 0x23, 0xd8, 0xe4, 0x62, 0x74, 0x19,
-	0xa1, 0x03, 0xa8, 0x6b, 0x98, 0xe1, 0x98, 0x78, 0x1b, 0xc6, 0x51, 0xe3, 0x62, 0x74, 0x85, 0x63,
-	0x82, 0xee, 0xc3, 0x66, 0xcc, 0x99, 0x1a, 0x7b, 0x65, 0xbb, 0xc0, 0x18, 0x68, 0x1f, 0xaa, 0x52,
-	0x61, 0x35, 0x95, 0x5e, 0xc5, 0xc0, 0xce, 0xd2, 0xd1, 0x13, 0xca, 0x88, 0xf4, 0x36, 0x3b, 0xa5,
-	0x93, 0xcd, 0xc0, 0x1a, 0xe8, 0x21, 0x34, 0xc6, 0x64, 0x12, 0xf5, 0x07, 0x38, 0xbc, 0xf1, 0xaa,
-	0xc6, 0x53, 0xd7, 0xc0, 0x39, 0x0e, 0x6f, 0xb4, 0x53, 0x71, 0x85, 0x27, 0xfd, 0x21, 0x61, 0x5e,
-	0xad, 0x53, 0x3a, 0x29, 0x07, 0x75, 0x03, 0x5c, 0x10, 0x86, 0x0e, 0xa1, 0x29, 0xa7, 0x03, 0x49,
-	0xa3, 0xb9, 0x71, 0xd7, 0x8d, 0x1b, 0x1c, 0xa4, 0x03, 0x1e, 0x42, 0x23, 0xe4, 0x09, 0xb6, 0xee,
-	0x86, 0x5d, 0x6d, 0x00, 0xed, 0xdc, 0x87, 0x6a, 0x44, 0x47, 0x44, 0x2a, 0x0f, 0x6c, 0x96, 0xd6,
-	0x42, 0x9f, 0x01, 0x84, 0x13, 0x2e, 0x49, 0x5f, 0x73, 0xe6, 0x35, 0x3b, 0xa5, 0x93, 0xe6, 0x59,
-	0xbb, 0x6b, 0x09, 0xed, 0xa6, 0x84, 0x76, 0x9f, 0xa7, 0x84, 0x06, 0x0d, 0x13, 0xad, 0x6d, 0xff,
-	0xb7, 0x32, 0x6c, 0x65, 0xac, 0x3e, 0xa3, 0x8c, 0x68, 0xee, 0x66, 0x54, 0x52, 0xb5, 0x20, 0xb5,
-	0x66, 0xec, 0xcb, 0x08, 0xbd, 0x0f, 0xf7, 0x04, 0x91, 0x34, 0x22, 0x4c, 0xf5, 0xd9, 0x34, 0x1e,
-	0x10, 0xe1, 0xd8, 0xdd, 0x4e, 0xe1, 0x2b, 0x83, 0xa2, 0x23, 0x68, 0x49, 0x22, 0x66, 0x34, 0x24,
-	0xfd, 0x90, 0x47, 0xc4, 0x71, 0xdd, 0x74, 0xd8, 0x57, 0x3c, 0x22, 0xe8, 0x8b, 0x45, 0x88, 0xc9,
-	0xba, 0xf2, 0xd6, 0xac, 0xd3, 0xe5, 0x1a, 0x41, 0x08, 0x2a, 0x53, 0x46, 0x95, 0xa9, 0x4b, 0x23,
-	0x30, 0xcf, 0xba, 0x58, 0xfa, 0x57, 0x9a, 0x92, 0x94, 0x03, 0x6b, 0x68, 0x46, 0x13, 0xa1, 0x5f,
-	0x93, 0xab, 0x87, 0x01, 0x34, 0xa3, 0xff, 0x07, 0x08, 0xc7, 0x58, 0x8c, 0x48, 0xae, 0x1c, 0x0d,
-	0x8b, 0xac, 0x28, 0x57, 0x63, 0x7d, 0xb9, 0x60, 0xb9, 0x5c, 0x21, 0x4e, 0x12, 0x12, 0x99, 0x92,
-	0xd4, 0x03, 0x67, 0x21, 0x1f, 0x5a, 0x33, 0x22, 0xe8, 0x90, 0x86, 0x58, 0x51, 0xce, 0xbc, 0x96,
-	0x39, 0x43, 0x01, 0x43, 0xc7, 0xb0, 0x85, 0xa3, 0x9f, 0xa6, 0x52, 0xc9, 0xbe, 0x6d, 0xd7, 0x2d,
-	0x1b, 0xe4, 0xc0, 0xef, 0x34, 0xe6, 0xff, 0x5e, 0x82, 0xc6, 0xb7, 0x64, 0x12, 0xbd, 0xd0, 0xf5,
-	0xf9, 0xaf, 0x0a, 0xf7, 0x14, 0x9a, 0x43, 0xca, 0xa8, 0x1c, 0xbf, 0x6b, 0xdd, 0xc0, 0x86, 0x9b,
-	0xb2, 0xed, 0x43, 0x55, 0x10, 0x2c, 0x39, 0x73, 0x85, 0x73, 0x96, 0xff, 0x11, 0xec, 0x3d, 0xa3,
-	0x52, 0x65, 0x9d, 0x28, 0x03, 0xf2, 0xf3, 0x54, 0xb7, 0x76, 0x36, 0xae, 0xa5, 0xdc, 0xb8, 0xfa,
-	0x2f, 0x60, 0xff, 0x76, 0xb8, 0x4c, 0x38, 0x93, 0x04, 0x7d, 0x0e, 0x20, 0x33, 0xd4, 0x2b, 0x75,
-	0xca, 0x27, 0xcd, 0xb3, 0xff, 0x75, 0x17, 0x3a, 0xd3, 0xbd, 0x2d, 0x21, 0x41, 0x2e, 0xde, 0x3f,
-	0x87, 0xdd, 0x6f, 0xc8, 0x62, 0xdb, 0x34, 0x89, 0x3b, 0x54, 0x26, 0xcb, 0x6d, 0x23, 0x9f, 0xdb,
-	0xaf, 0x25, 0xb8, 0x5f, 0xdc, 0xc4, 0xa5, 0xf6, 0x04, 0x1a, 0xd9, 0xab, 0xcc, 0x46, 0x6f, 0xcb,
-	0x6c, 0x11, 0x8e, 0x7a, 0xa9, 0x0e, 0x6d, 0x98, 0x13, 0x1d, 0xac, 0x5c, 0xa7, 0xc7, 0x37, 0x95,
-	0xa8, 0x0f, 0xa0, 0xa2, 0x15, 0xc9, 0x2b, 0x9b, 0xf8, 0xbd, 0x7c, 0x7c, 0xd6, 0x31, 0x81, 0x09,
-	0xf1, 0x3f, 0x04, 0x74, 0x4d, 0x94, 0x9a, 0x10, 0xd3, 0x54, 0xeb, 0x89, 0x97, 0xb0, 0x5b, 0x88,
-	0xfd, 0x37, 0x58, 0x47, 0x8f, 0x00, 0x62, 0x2a, 0x63, 0xac, 0xc2, 0xb1, 0x39, 0xa1, 0xd6, 0xd3,
-	0x1c, 0xe2, 0x87, 0x80, 0x02, 0x32, 0xa3, 0xe4, 0xb5, 0xcd, 0xda, 0x25, 0xb8, 0xa6, 0xdd, 0xdb,
-	0x50, 0x8f, 0x48, 0x48, 0xa5, 0x1e, 0x2e, 0x5b, 0x9b, 0xcc, 0xce, 0x75, 0x60, 0xb9, 0xd0, 0x81,
-	0x9f, 0xc2, 0x6e, 0xe1, 0x25, 0xee, 0x64, 0x47, 0xd0, 0x32, 0x62, 0x19, 0xf5, 0xf3, 0x6c, 0x34,
-	0x2d, 0x66, 0xa7, 0xf0, 0x15, 0xec, 0x7f, 0xfd, 0x26, 0xe1, 0xe2, 0x9f, 0xf5, 0x8d, 0x4e, 0x6c,
-	0xc8, 0x45, 0x8c, 0x55, 0x9a, 0x98, 0xb5, 0x7c, 0x01, 0x0f, 0x96, 0xb6, 0x77, 0xc9, 0xb5, 0xa1,
-	0x3e, 0xa4, 0x13, 0x62, 0xae, 0x39, 0xfb, 0x86, 0xcc, 0x36, 0x89, 0x73, 0xa6, 0xf4, 0xc4, 0xab,
-	0x79, 0x92, 0x5e, 0x83, 0x4d, 0x87, 0x3d, 0x9f, 0x27, 0x04, 0x79, 0x50, 0x73, 0xa6, 0x79, 0x65,
-	0x2b, 0x48, 0x4d, 0xff, 0x13, 0x33, 0x07, 0x5f, 0x4e, 0x26, 0xfc, 0xb5, 0xbe, 0xae, 0xd3, 0xf3,
-	0x1c, 0x42, 0x33, 0x93, 0x91, 0xec, 0x50, 0x90, 0x42, 0x97, 0x91, 0xff, 0x97, 0xed, 0xfd, 0xdc,
-	0x42, 0x97, 0xa9, 0x3e, 0xdc, 0x94, 0x45, 0xc4, 0x2e, 0xaa, 0x07, 0xce, 0xd2, 0x32, 0x7e, 0x43,
-	0x59, 0xe4, 0xb2, 0x33, 0xcf, 0xfa, 0x54, 0x21, 0x56, 0x64, 0xc4, 0xc5, 0xdc, 0x51, 0x91, 0xd9,
-	0xba, 0xe8, 0x72, 0x8c, 0x05, 0xe9, 0x0f, 0x12, 0xa3, 0x3c, 0xe5, 0xa0, 0x66, 0xec, 0xf3, 0x64,
-	0xc1, 0xea, 0x66, 0x9e, 0x55, 0xad, 0xa3, 0x69, 0x36, 0x46, 0xa4, 0xed, 0xdd, 0xd0, 0xca, 0x40,
-	0x2d, 0xd4, 0x07, 0x50, 0x9f, 0xea, 0x12, 0x2f, 0x6e, 0x88, 0x9a, 0xb6, 0xb5, 0xeb, 0x18, 0xb6,
-	0x04, 0x89, 0x31, 0x65, 0x94, 0x8d, 0x72, 0x77, 0x44, 0x2b, 0x03, 0x2f, 0x08, 0xf3, 0x9f, 0xc0,
-	0x83, 0xef, 0x05, 0x65, 0xea, 0xda, 0xc9, 0x24, 0x16, 0xd1, 0x3b, 0x53, 0xf6, 0x4b, 0x09, 0xbc,
-	0xe5, 0xc5, 0x8e, 0x36, 0x0f, 0x6a, 0x09, 0x9e, 0x4f, 0x38, 0xce, 0x5a, 0xdc, 0x99, 0xfa, 0xe2,
-	0x92, 0x63, 0x2e, 0x94, 0x95, 0x69, 0x4b, 0x5f, 0xc3, 0x20, 0x46, 0xa4, 0x77, 0xa0, 0x9c, 0xb0,
-	0x91, 0x2b, 0xab, 0x7e, 0x5c, 0x75, 0x05, 0x54, 0x56, 0x5d, 0x01, 0x67, 0x7f, 0x56, 0x60, 0xfb,
-	0xc2, 0xfe, 0x4d, 0x73, 0x29, 0xa1, 0x1f, 0x61, 0xbb, 0x28, 0xb7, 0xe8, 0x28, 0x3f, 0xdc, 0x2b,
-	0x95, 0xbb, 0xed, 0xaf, 0x0b, 0x71, 0xe7, 0xfb, 0x01, 0x5a, 0x79, 0xa9, 0x44, 0x87, 0xf9, 0x35,
-	0x2b, 0x94, 0xb8, 0xdd, 0xb9, 0x3b, 0xc0, 0x6d, 0x79, 0x05, 0xcd, 0x9c, 0x42, 0xa1, 0x47, 0x05,
-	0x15, 0x5a, 0x92, 0xb9, 0xf6, 0xe1, 0x9d, 0xfe, 0xc5, 0x7e, 0x39, 0x5d, 0x28, 0xee, 0xb7, 0xac,
-	0x4a, 0xc5, 0xfd, 0x56, 0x09, 0xca, 0x4b, 0xb8, 0x77, 0x6b, 0x9c, 0x51, 0x81, 0xa9, 0xd5, 0x52,
-	0xd2, 0x3e, 0x5e, 0x1b, 0x53, 0xa0, 0x33, 0x9b, 0xbe, 0x25, 0x3a, 0x6f, 0x0f, 0xf4, 0x12, 0x9d,
-	0xcb, 0x83, 0xfb, 0x0a, 0x76, 0x6e, 0x77, 0x27, 0x2a, 0xe4, 0x72, 0x47, 0xe3, 0xb7, 0xdf, 0x5b,
-	0x1f, 0x64, 0xb7, 0x3f, 0xff, 0xf8, 0xe5, 0xe3, 0x11, 0x55, 0xe3, 0xe9, 0xa0, 0x1b, 0xf2, 0xb8,
-	0x97, 0x7e, 0x28, 0xa4, 0xbf, 0x22, 0x09, 0x7b, 0x8b, 0x8f, 0x87, 0xa7, 0xee, 0x71, 0x76, 0x3a,
-	0xa8, 0x9a, 0xbf, 0x19, 0x8f, 0xff, 0x0e, 0x00, 0x00, 0xff, 0xff, 0xe8, 0x76, 0x90, 0x7a, 0x5b,
-	0x0c, 0x00, 0x00,
+	// 700 bytes of a gzipped FileDescriptorProto
+	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0x8c, 0x55, 0xdb, 0x4e, 0xdb, 0x4a,
+	0x14, 0x55, 0x08, 0xb9, 0xed, 0x84, 0x8b, 0x86, 0x9b, 0x4f, 0x24, 0x20, 0xc7, 0x1c, 0xe9, 0x44,
+	0x7d, 0x48, 0x04, 0x88, 0xaa, 0x6a, 0x9f, 0x0a, 0x2a, 0x15, 0x0f, 0x45, 0xad, 0xa9, 0xfa, 0x80,
+	0x84, 0xa2, 0x89, 0xbd, 0x93, 0x8c, 0x6a, 0xcf, 0xb8, 0x33, 0x93, 0x40, 0x7e, 0xa2, 0x9f, 0xd4,
+	0xaf, 0xea, 0x07, 0x54, 0xb6, 0xc7, 0x8e, 0x4d, 0x00, 0xf5, 0xc9, 0xb3, 0xf6, 0x65, 0xcd, 0xda,
+	0x7b, 0x66, 0x8f, 0xc1, 0x72, 0xa9, 0xc4, 0x09, 0x3e, 0xf4, 0x67, 0xc7, 0xfd, 0x11, 0xe3, 0x94,
+	0xbb, 0xd8, 0x0b, 0xa5, 0xd0, 0x82, 0x80, 0xf1, 0xf4, 0x66, 0xc7, 0xed, 0xfd, 0x5c, 0x94, 0x90,
+	0x63, 0xca, 0x99, 0xa2, 0x9a, 0x09, 0x9e, 0x84, 0xda, 0xaf, 0x80, 0xdc, 0xa0, 0xd6, 0x3e, 0x7e,
+	0x12, 0x5c, 0x4f, 0x1c, 0xfc, 0x31, 0x45, 0xa5, 0xc9, 0x36, 0x54, 0x82, 0x08, 0x5b, 0xa5, 0x4e,
+	0xa9, 0xdb, 0x70, 0x12, 0x60, 0xfb, 0xb0, 0x55, 0x88, 0x55, 0xa1, 0xe0, 0x0a, 0xc9, 0x19, 0x80,
+	0xd2, 0x54, 0x63, 0x80, 0x5c, 0x2b, 0xab, 0xd4, 0x29, 0x77, 0x9b, 0x27, 0x3b, 0xbd, 0x85, 0x84,
+	0xde, 0x4d, 0xea, 0x75, 0x72, 0x81, 0xe4, 0x00, 0x20, 0x60, 0x2a, 0xa0, 0xda, 0x9d, 0xa0, 0xb2,
+	0x56, 0x3a, 0xa5, 0x6e, 0xc5, 0xc9, 0x59, 0x6c, 0x17, 0x88, 0x83, 0x33, 0x86, 0xf7, 0xdf, 0x98,
+	0x62, 0x3a, 0x55, 0xf6, 0x0f, 0xd4, 0x67, 0x11, 0x1e, 0x30, 0xcf, 0x88, 0xab, 0xc5, 0xf8, 0xca,
+	0x23, 0x6d, 0xa8, 0x7b, 0xe8, 0x32, 0xc5, 0x04, 0x8f, 0xe9, 0x1a, 0x4e, 0x86, 0xc9, 0x2e, 0x54,
+	0x25, 0x52, 0x25, 0xb8, 0x55, 0x8e, 0x3d, 0x06, 0xd9, 0x6f, 0x60, 0xab, 0xb0, 0x89, 0x29, 0xe9,
+	0x5f, 0x68, 0xb9, 0xbe, 0x50, 0xe8, 0x0d, 0xf2, 0x6d, 0x68, 0x26, 0xb6, 0xb8, 0x7a, 0xfb, 0x0e,
+	0x76, 0x3f, 0x3c, 0x84, 0x42, 0xea, 0x45, 0x75, 0x46, 0xe2, 0x0e, 0x54, 0x85, 0x1c, 0x2f, 0x04,
+	0x56, 0x84, 0x1c, 0x5f, 0x79, 0x8b, 0x9e, 0xae, 0xe4, 0x7a, 0x1a, 0x09, 0x1b, 0x09, 0x19, 0x50,
+	0x9d, 0x0a, 0x4b, 0x90, 0x2d, 0x61, 0x6f, 0x89, 0xde, 0x88, 0x6b, 0x43, 0x7d, 0xc4, 0x7c, 0xe4,
+	0x34, 0x40, 0xb3, 0x43, 0x86, 0x63, 0xe1, 0x82, 0x6b, 0xe4, 0x7a, 0xa0, 0xe7, 0x21, 0x9a, 0xbd,
+	0x9a, 0xc6, 0xf6, 0x75, 0x1e, 0x22, 0xb1, 0xa0, 0x66, 0x60, 0xbc, 0x65, 0xcb, 0x49, 0xa1, 0xfd,
+	0x1a, 0xb6, 0x3e, 0xa2, 0x7e, 0xef, 0xfb, 0xe2, 0x3e, 0xba, 0x4c, 0x69, 0x3d, 0x87, 0xd0, 0x94,
+	0xa8, 0x98, 0x17, 0x91, 0x66, 0x45, 0x41, 0x6a, 0xba, 0xf2, 0xec, 0xdf, 0x25, 0xd8, 0x2e, 0x26,
+	0x1a, 0xa5, 0x51, 0x71, 0x53, 0xee, 0x61, 0x92, 0x54, 0x77, 0x0c, 0x22, 0x04, 0x56, 0xbf, 0x33,
+	0xee, 0x19, 0x75, 0xf1, 0x3a, 0xaa, 0xca, 0xa5, 0x1a, 0xc7, 0x42, 0xce, 0x4d, 0x2b, 0x32, 0x1c,
+	0x1d, 0xba, 0x9a, 0x50, 0x89, 0x83, 0x61, 0x68, 0xad, 0x76, 0x4a, 0xdd, 0xb2, 0x53, 0x8b, 0xf1,
+	0x79, 0xb8, 0xe8, 0x6a, 0x25, 0xdf, 0xd5, 0x23, 0x58, 0xa3, 0xa9, 0x9a, 0xc1, 0x08, 0xb9, 0x55,
+	0x8d, 0xb3, 0x5a, 0x99, 0xf1, 0x12, 0x79, 0xc4, 0x3a, 0x8d, 0x8e, 0x38, 0xf2, 0xd7, 0x12, 0xd6,
+	0x08, 0x47, 0xae, 0x23, 0x58, 0x93, 0x18, 0x50, 0xc6, 0x19, 0x1f, 0xc7, 0xfe, 0x7a, 0x92, 0x9f,
+	0x19, 0x2f, 0x91, 0xdb, 0x6f, 0x61, 0xef, 0xb3, 0x64, 0x5c, 0xdf, 0xa0, 0x9c, 0x31, 0x17, 0x2f,
+	0xa8, 0xf4, 0xfe, 0xba, 0x65, 0x3f, 0x4b, 0x60, 0x2d, 0x27, 0x9b, 0xb6, 0x59, 0x50, 0x0b, 0xe9,
+	0xdc, 0x17, 0x34, 0xbb, 0xe2, 0x06, 0x92, 0x7d, 0x00, 0x35, 0x11, 0x52, 0x0f, 0x5c, 0xe1, 0xa5,
+	0x87, 0xdb, 0x88, 0x2d, 0x17, 0xc2, 0x43, 0xb2, 0x09, 0xe5, 0x90, 0x8f, 0xcd, 0xb1, 0x46, 0x4b,
+	0xf2, 0x3f, 0x6c, 0x64, 0x42, 0xf8, 0x34, 0x18, 0xa2, 0x8c, 0x1b, 0xd8, 0x70, 0xd6, 0x53, 0xf3,
+	0x75, 0x6c, 0x3d, 0xf9, 0x55, 0x86, 0xf5, 0xcb, 0xe4, 0x11, 0x31, 0x92, 0xc8, 0x35, 0x34, 0x73,
+	0xe3, 0x4e, 0x0e, 0x0a, 0x23, 0xbd, 0xf4, 0x66, 0xb4, 0x0f, 0x9f, 0xf5, 0x9b, 0xb2, 0xae, 0xa1,
+	0x99, 0x9b, 0xb5, 0x22, 0xdf, 0xf2, 0xa4, 0x17, 0xf9, 0x9e, 0x1a, 0xd2, 0x5b, 0xd8, 0x78, 0x34,
+	0x22, 0xc4, 0xce, 0xe7, 0x3c, 0x3d, 0x9e, 0xed, 0xa3, 0x17, 0x63, 0x0c, 0xf7, 0x17, 0x68, 0xe5,
+	0x6f, 0x34, 0x29, 0x88, 0x79, 0x62, 0x48, 0xda, 0x9d, 0xe7, 0x03, 0x0c, 0xe5, 0x1d, 0x6c, 0x3e,
+	0x3e, 0x71, 0x52, 0xd0, 0xf2, 0xcc, 0x65, 0x6a, 0xff, 0xf7, 0x72, 0x50, 0x42, 0x7f, 0x7e, 0x76,
+	0x7b, 0x3a, 0x66, 0x7a, 0x32, 0x1d, 0xf6, 0x5c, 0x11, 0xf4, 0xd3, 0x47, 0x3f, 0xfd, 0xca, 0xd0,
+	0xed, 0x2f, 0x7e, 0x04, 0xef, 0xcc, 0x72, 0x76, 0x3c, 0xac, 0xc6, 0xbf, 0x81, 0xd3, 0x3f, 0x01,
+	0x00, 0x00, 0xff, 0xff, 0xe2, 0x47, 0x38, 0xec, 0x4d, 0x06, 0x00, 0x00,
 }

@@ -4,7 +4,7 @@
 // elder and the service and says its message from its code (i18n.js).
 // The operator acknowledges each once handled.
 import { errorText, msg, serviceName as codeName } from "/i18n.js";
-import { canWrite, dispatch } from "./api.js";
+import { canDispatch, dispatch } from "./api.js";
 import { byTestId, h, replace } from "./dom.js";
 import { say, timeOf } from "./labels.js";
 
@@ -53,8 +53,9 @@ function item(a) {
     open ? null : h("p", { class: "muted", dataset: { testid: "alert-closed" } },
       a.close_reason ? msg(a.close_reason) : say("已确认 ", "Acknowledged ") + timeOf(a.ack_time)),
     a.request_id ? h("button", { type: "button", class: "plain", onclick: () => onOpen(a.request_id) }, say("查看需求", "Open request")) : null,
-    // Supervisors oversee: acknowledging is the operator's (rpc/access.go).
-    open && canWrite() ? h("button", {
+    // Supervisors oversee: acknowledging is the operator's or the
+    // organisation dispatcher's (rpc/access.go, rpc/org.go).
+    open && canDispatch() ? h("button", {
       type: "button", dataset: { testid: "alert-ack" },
       onclick: async (e) => {
         const b = e.currentTarget;

@@ -1,6 +1,6 @@
 // The live dispatch board: every open request in a column by status, with
 // the time since it was logged coloured against its service's target.
-import { intake } from "./api.js";
+import { intake, mayReadResident } from "./api.js";
 import { resident, services } from "./cache.js";
 import { byTestId, h, replace } from "./dom.js";
 import { ago, say, serviceName, statusKey, statusName, targetS, urgencyName } from "./labels.js";
@@ -19,7 +19,7 @@ export function setupBoard(openHandler) { onOpen = openHandler; }
 export async function refreshBoard() {
   const { requests } = await intake.listServiceRequests({ statuses: OPEN, limit: 200 });
   last = requests;
-  await Promise.all(requests.map((r) => resident(r.resident_id).catch(() => null)));
+  await Promise.all(requests.map((r) => (mayReadResident(r) ? resident(r.resident_id).catch(() => null) : null)));
   await draw();
   return requests;
 }
@@ -28,7 +28,10 @@ export const openRequests = () => last;
 
 async function draw() {
   const names = new Map();
-  for (const r of last) names.set(r.resident_id, (await resident(r.resident_id).catch(() => null))?.name || r.resident_id);
+  for (const r of last) {
+    const who = mayReadResident(r) ? await resident(r.resident_id).catch(() => null) : null;
+    names.set(r.resident_id, who?.name || say("老人（接单后显示）", "Elder (shown once assigned)"));
+  }
   const now = Date.now();
   const cols = OPEN.map((s) => {
     const rs = last.filter((r) => r.status === s);

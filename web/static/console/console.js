@@ -3,7 +3,7 @@
 // the alert queue on the right, all refreshed when the server says the board
 // changed (GET /console/v1/stream) and every 20 s as the safety net.
 import { errorText, roleName, setup, t } from "/i18n.js";
-import { auth, canWrite, isAuthError, session } from "./api.js";
+import { auth, canWrite, isAuthError, isOrgRole, organisations, session } from "./api.js";
 import { setupAlerts, refreshAlerts } from "./alerts.js";
 import { refreshBoard, setupBoard } from "./board.js";
 import { loadCatalogue } from "./cache.js";
@@ -13,6 +13,7 @@ import { resetForm, setupIntake } from "./intake.js";
 import { renderCard, select, setupLookup } from "./lookup.js";
 import { refreshMap } from "./map.js";
 import { refreshProviders, resetProviders } from "./providers.js";
+import { refreshStatements } from "./statements.js";
 import { refreshEscalations, setupEscalations } from "./escalation.js";
 import { setupRegister } from "./register.js";
 import { canSeeFinance, refreshFinance } from "./finance.js";
@@ -40,6 +41,7 @@ const en = {
   rContactRelation: "Relation (e.g. son)", rContactPhone: "Phone", rNotes: "Care notes (e.g. diabetic, hard of hearing)",
   rSave: "Save", rCancel: "Cancel", extension: "Extension", pickUp: "Take the call",
   readOnly: "Supervisor account: read only; nothing can be logged or changed.",
+  tabQueue: "Order queue", tabStatements: "Statements",
   rStreet: "Street / town", rCommunity: "Community / village", rGeocode: "Find the address", mapEmpty: "No providers or open requests",
 };
 
@@ -80,11 +82,32 @@ async function showDesk() {
   byTestId("request-form").hidden = !writer;
   byTestId("call-desk").hidden = !writer;
   byTestId("read-only-note").hidden = writer;
+  showOrgView(isOrgRole());
+  if (!isOrgRole()) byTestId("caller-search").focus();
   byTestId("tab-finance").hidden = !canSeeFinance(); // the district's supervisors and admins
   if (tab === "finance" && !canSeeFinance()) switchTab("board");
-  byTestId("caller-search").focus();
   await poll();
   startStream();
+}
+
+// showOrgView turns the desk into an organisation's view (issue 12): no
+// caller lookup, intake or city map; the board is its queue of orders
+// (the server lists only its own), beside its carers, its statements and
+// its alerts, under the organisation's name.
+function showOrgView(org) {
+  byTestId("console").classList.toggle("org", org);
+  byTestId("desk-left").hidden = org;
+  byTestId("tab-map").hidden = org;
+  byTestId("tab-statements").hidden = !org;
+  byTestId("tab-board").hidden = org;
+  byTestId("tab-queue").hidden = !org;
+  byTestId("org-name").textContent = "";
+  if (org) {
+    organisations.listOrganisations({}).then(({ organisations: os }) => {
+      byTestId("org-name").textContent = os[0]?.name || "";
+    }).catch(() => {});
+  }
+  if (tab === "map" || (!org && tab === "statements")) switchTab("board");
 }
 
 // The console stream: each "changed" event refreshes the board at once.
@@ -133,11 +156,12 @@ async function poll() {
   clearTimeout(timer);
   try {
     await Promise.all([
-      tab === "board" ? refreshBoard() : tab === "map" ? refreshMap() : tab === "finance" ? refreshFinance() : refreshProviders(),
+      tab === "board" ? refreshBoard() : tab === "map" ? refreshMap() : tab === "statements" ? refreshStatements()
+        : tab === "finance" ? refreshFinance() : refreshProviders(),
       refreshAlerts(),
-      refreshEscalations(),
+      isOrgRole() ? null : refreshEscalations(),
       refreshDetail(),
-      renderCard(),
+      isOrgRole() ? null : renderCard(),
     ]);
     byTestId("console").classList.remove("offline");
   } catch (e) {

@@ -1,7 +1,7 @@
 // One request in a dialog: its timeline (the append-only events), its offers,
 // and manual assignment from the ranked candidates with each one's factors.
 import { errorText, msg, roleName } from "/i18n.js";
-import { canWrite, dispatch, intake } from "./api.js";
+import { canDispatch, canWrite, dispatch, intake, isOrgRole, mayReadResident } from "./api.js";
 import { resident, services } from "./cache.js";
 import { byTestId, h, replace } from "./dom.js";
 import { CANCEL_REASONS, cancelReasonText, say, serviceName, statusKey, statusName, timeOf, urgencyName } from "./labels.js";
@@ -58,11 +58,11 @@ async function render() {
     intake.getServiceRequest({ id }),
     dispatch.listRequestOffers({ request_id: id }),
   ]);
-  const who = await resident(r.resident_id).catch(() => null);
+  const who = mayReadResident(r) ? await resident(r.resident_id).catch(() => null) : null;
   let cands = null;
   // Every qualified carer near her, whatever their state: the dispatcher's
   // ranked ones first, then the ones a phone call may still reach.
-  if (ASSIGNABLE.has(r.status)) cands = (await dispatch.listCandidates({ request_id: id, list_all: true, limit: 100 }).catch(() => ({ candidates: null }))).candidates;
+  if (ASSIGNABLE.has(r.status) && (!isOrgRole() || canDispatch())) cands = (await dispatch.listCandidates({ request_id: id, list_all: true, limit: 100 }).catch(() => ({ candidates: null }))).candidates;
   if (shown !== id) return;
   const body = byTestId("request-detail").querySelector(".body");
   const sig = JSON.stringify([r, events, offers, cands, document.documentElement.lang]);
@@ -71,7 +71,7 @@ async function render() {
   const st = services.get(r.service_code);
   replace(body,
     h("h2", { dataset: { testid: "detail-title", requestId: r.id, status: statusKey(r.status) } },
-      who?.name || r.resident_id, " · ", serviceName(st) || r.service_code),
+      who?.name || say("老人（接单后显示）", "Elder (shown once assigned)"), " · ", serviceName(st) || r.service_code),
     h("p", {}, urgencyName(r.urgency), " · ", h("b", { dataset: { testid: "detail-status" } }, statusName(r.status)),
       r.provider_name ? h("span", { dataset: { testid: "detail-carer" } }, " · ", say("服务人员：", "Carer: "), r.provider_name, " ",
         r.provider_phone ? h("a", { href: "tel:" + r.provider_phone }, r.provider_phone) : null) : null,
@@ -146,7 +146,7 @@ function candidate(r, c) {
       h("span", {}, Math.round(c.distance_m), " m · ", Math.round(c.eta_s / 60), say(" 分钟", " min")), " ",
       h("span", { class: "muted" }, lastSeen(c.last_seen_time)), " ",
       c.rankable ? h("span", { class: "score" }, say("得分 ", "score "), c.score.toFixed(2)) : null,
-      canWrite() && assignable ? assignButton(r, c, needsPhone) : null),
+      canDispatch() && assignable ? assignButton(r, c, needsPhone) : null),
     why(c) ? h("p", { class: "muted", dataset: { testid: "candidate-why" } }, why(c)) : null,
     c.rankable ? h("table", { class: "factors", dataset: { testid: "explanation" } },
       h("tr", {}, h("th", {}, say("因素", "Factor")), h("th", {}, say("数值", "Value")), h("th", {}, say("权重", "Weight")), h("th", {}, say("贡献", "Contribution"))),

@@ -6,35 +6,14 @@
 // caller card's parts of settlement: the subsidy left this month and the
 // elder's printed service card.
 import { errorText, t } from "/i18n.js";
-import { canWrite, finance, session } from "./api.js";
+import { canWrite, finance, organisations, session } from "./api.js";
 import { services } from "./cache.js";
 import { byTestId, h, replace } from "./dom.js";
 import { say, serviceName, timeOf } from "./labels.js";
-
-// yuan writes fen as "¥12.50".
-export const yuan = (fen) => {
-  const n = Number(fen || 0);
-  const sign = n < 0 ? "-" : "";
-  const a = Math.abs(n);
-  return `${sign}¥${Math.floor(a / 100)}.${String(a % 100).padStart(2, "0")}`;
-};
+import { HOLDS, VERIFIED, words, yuan } from "./statements.js";
 
 export const canSeeFinance = () => ["supervisor", "admin"].includes(session.get()?.role);
 const isAdmin = () => session.get()?.role === "admin";
-
-const HOLDS = {
-  not_verified: ["未签到核验", "never checked in"],
-  evv_exception_unresolved: ["核验异常待处理", "verification exception to review"],
-  evv_rejected: ["核验已驳回", "rejected"],
-  no_contract: ["无有效服务合同", "no contract"],
-  no_funding: ["无补贴资格", "no funding"],
-  card_scan_missing: ["缺少服务卡刷卡", "service card not scanned"],
-};
-const VERIFICATIONS = {
-  geofence: ["定位核验", "geofence"], geofence_card: ["定位+服务卡核验", "geofence and service card"],
-  approved: ["人工审核通过", "approved by an operator"],
-};
-const words = (table, key) => (table[key] ? say(table[key][0], table[key][1]) : key);
 
 const state = { month: "", org: "", note: "" };
 let seq = 0;
@@ -51,8 +30,10 @@ export async function refreshFinance() {
   if (!canSeeFinance()) { replace(pane); return; }
   state.month ||= thisMonth();
   const mine = ++seq;
-  const { statements = [] } = await finance.listStatements({ month: state.month });
-  const detail = state.org ? await finance.getStatement({ org_id: state.org, month: state.month }).catch(() => null) : null;
+  const [{ statements = [] }, { organisations: orgs = [] }] = await Promise.all([
+    organisations.listStatements({ month: state.month }), organisations.listOrganisations({})]);
+  const names = new Map(orgs.map((o) => [o.id, o.name]));
+  const detail = state.org ? (await organisations.getStatement({ org_id: state.org, month: state.month }).catch(() => null))?.statement : null;
   if (mine !== seq) return;
   const month = h("input", { type: "month", value: state.month, dataset: { testid: "finance-month" },
     onchange: (e) => { state.month = e.target.value; state.org = ""; refreshFinance(); } });
@@ -63,19 +44,17 @@ export async function refreshFinance() {
     h("div", { class: "finance-bar" }, h("label", {}, say("结算月份", "Month"), " ", month), " ", settle),
     state.note ? h("p", { class: "result", role: "status", dataset: { testid: "finance-note" } }, state.note) : null,
     h("table", { class: "finance-list", dataset: { testid: "finance-statements" } },
-      h("thead", {}, h("tr", {}, ...[["服务机构", "Organisation"], ["状态", "Status"], ["明细", "Lines"], ["暂扣", "Held"],
-        ["金额", "Total"], ["补贴", "Subsidy"], ["自付", "Co-pay"], ["", ""]].map(([zh, en]) => h("th", {}, zh ? say(zh, en) : "")))),
+      h("thead", {}, h("tr", {}, ...[["服务机构", "Organisation"], ["状态", "Status"], ["金额", "Total"], ["补贴", "Subsidy"], ["自付", "Co-pay"], ["", ""]].map(([zh, en]) => h("th", {}, zh ? say(zh, en) : "")))),
       h("tbody", {}, statements.length ? statements.map((s) => h("tr", { dataset: { org: s.org_id, status: s.status },
         "aria-selected": String(s.org_id === state.org) },
-      h("td", {}, s.org_name || s.org_id),
+      h("td", {}, names.get(s.org_id) || s.org_id),
       h("td", {}, s.status === "closed" ? say("已结账", "closed") : say("未结账", "open")),
-      h("td", {}, s.lines || 0), h("td", {}, s.held_back || 0),
       h("td", {}, yuan(s.total_fen)), h("td", {}, yuan(s.subsidy_fen)), h("td", {}, yuan(s.copay_fen)),
       h("td", {}, h("button", { type: "button", class: "plain small", dataset: { testid: "finance-open" },
         onclick: () => { state.org = s.org_id; refreshFinance(); } }, say("查看", "Open")), " ",
       exportButton(s, "csv"), " ", exportButton(s, "xlsx"))))
-        : h("tr", {}, h("td", { colspan: 8, class: "muted" }, say("本月尚无结算单（管理员可重新结算）", "no statements this month yet"))))),
-    detail ? statementDetail(detail) : null,
+        : h("tr", {}, h("td", { colspan: 6, class: "muted" }, say("本月尚无结算单（管理员可重新结算）", "no statements this month yet"))))),
+    detail ? statementDetail(detail, names.get(detail.org_id)) : null,
   );
 }
 
@@ -95,20 +74,20 @@ function exportButton(s, format) {
   } }, format.toUpperCase());
 }
 
-function statementDetail(d) {
-  const s = d.statement;
+function statementDetail(s, orgName) {
+  const d = s;
   const closed = s.status === "closed";
   return h("section", { class: "finance-detail", dataset: { testid: "finance-detail", org: s.org_id } },
-    h("h3", {}, `${s.org_name || s.org_id} · ${s.month} · `, closed ? say("已结账（不可更改）", "closed (fixed)") : say("未结账", "open")),
+    h("h3", {}, `${orgName || s.org_id} · ${s.month} · `, closed ? say("已结账（不可更改）", "closed (fixed)") : say("未结账", "open")),
     closed ? h("p", { class: "muted small" }, say("摘要 ", "Digest "), h("code", { translate: "no" }, s.digest)) : null,
     h("table", { class: "finance-lines", dataset: { testid: "finance-lines" } },
       h("thead", {}, h("tr", {}, ...[["服务日期", "Date"], ["居民编号", "Resident"], ["服务项目", "Service"], ["金额", "Charge"],
         ["补贴", "Subsidy"], ["自付", "Co-pay"], ["核验方式", "Verified by"], ["调整所属月份", "Adjusts"]].map(([zh, en]) => h("th", {}, say(zh, en))))),
       h("tbody", {}, (d.lines || []).map((l) => h("tr", { dataset: { visit: l.visit_id } },
-        h("td", {}, timeOf(l.service_time)), h("td", { translate: "no" }, l.resident_number),
+        h("td", {}, timeOf(l.service_time)), h("td", { translate: "no" }, l.resident_id),
         h("td", {}, serviceName(services.get(l.service_code)) || l.service_code),
         h("td", {}, yuan(l.charge_fen)), h("td", {}, yuan(l.subsidy_fen)), h("td", {}, yuan(l.copay_fen)),
-        h("td", {}, words(VERIFICATIONS, l.verification)), h("td", {}, l.adjusts_month || ""))))),
+        h("td", {}, words(VERIFIED, l.verification)), h("td", {}, l.adjusts_month || ""))))),
     h("h4", {}, say("暂扣待处理", "Held back")),
     h("ul", { class: "finance-held", dataset: { testid: "finance-held" } }, (d.held || []).length ? d.held.map((v) => heldItem(v, closed))
       : h("li", { class: "muted" }, "—")),
@@ -117,7 +96,7 @@ function statementDetail(d) {
 
 function heldItem(v, closed) {
   const li = h("li", { dataset: { visit: v.visit_id, reason: v.reason } },
-    timeOf(v.finish_time), " · ", h("span", { translate: "no" }, v.resident_number), " · ",
+    timeOf(v.finish_time), " · ", h("span", { translate: "no" }, v.resident_id), " · ",
     serviceName(services.get(v.service_code)) || v.service_code, " · ", h("strong", {}, words(HOLDS, v.reason)));
   if (!isAdmin()) return li;
   const reason = h("input", { dataset: { testid: "held-reason" }, placeholder: say("审核理由（如：电话回访确认已上门）", "Reason (e.g. confirmed by a call back)") });

@@ -5,7 +5,7 @@
 // code to scan. Supervisors see the roster and change nothing.
 import qrcode from "/vendor/qrcode-generator/qrcode.mjs";
 import { errorText, skillName } from "/i18n.js";
-import { canWrite, providers } from "./api.js";
+import { canManageCarers, providers } from "./api.js";
 import { services } from "./cache.js";
 import { byTestId, h, replace, svg } from "./dom.js";
 import { ago, say, timeOf } from "./labels.js";
@@ -62,7 +62,7 @@ function build() {
     type: "checkbox", dataset: { testid: "providers-inactive" },
     onchange: (e) => { state.inactive = e.target.checked; state.offset = 0; refreshProviders(); },
   }), " ", say("含已停用", "Include deactivated"));
-  const add = canWrite() ? h("button", { type: "button", dataset: { testid: "provider-add" }, onclick: () => openForm(null) },
+  const add = canManageCarers() ? h("button", { type: "button", dataset: { testid: "provider-add" }, onclick: () => openForm(null) },
     say("添加服务人员", "Add carer")) : null;
   replace(pane,
     h("div", { class: "roster-bar" }, search, " ", skill, " ", inactive, " ", add),
@@ -110,7 +110,7 @@ function row(p, a) {
     h("td", {}, p.skills.map(skillName).join("、")),
     h("td", {}, h("span", { class: `state state-${key}`, dataset: { testid: "provider-state" } }, words)),
     h("td", { class: "muted" }, a ? h("span", { title: timeOf(a.last_seen_time) }, lastSeen(a.last_seen_time)) : "—"),
-    h("td", { class: "actions" }, canWrite() && p.active ? [
+    h("td", { class: "actions" }, canManageCarers() && p.active ? [
       h("button", { type: "button", class: "plain small", dataset: { testid: "provider-edit" }, onclick: () => openForm(p) }, say("编辑", "Edit")), " ",
       h("button", { type: "button", class: "plain small", dataset: { testid: "device-token-button" }, onclick: () => showToken(p) }, say("设备令牌", "Device token")), " ",
       deactivate(p),
