@@ -8,7 +8,9 @@
 // and takes the short code printed on the card: another elder's code is
 // refused in the server's words, the right one (typed in lower case) is
 // accepted and the arrival goes through. The card image's QR decodes with
-// the phone's decoder (jsQR) to the signed code. No other console errors.
+// the phone's decoder (jsQR) to the signed code. At the end the network is
+// cut: the code is kept on the phone and sent, with the completion, when it
+// returns. No other console errors.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, test } from "node:test";
@@ -118,6 +120,26 @@ test("phone: the service card's short code when the camera is unavailable", { ti
     const { request: r } = await intake.getServiceRequest({ id: request.id });
     if (r.status === "REQUEST_STATUS_IN_PROGRESS") break;
     assert.ok(i < 99, `the arrival reached the server (request is ${r.status})`);
+    await new Promise((res) => setTimeout(res, 200));
+  }
+
+  // A dead zone at the end: the code is kept on the phone, the visit goes
+  // on, and both reach the server when the network returns.
+  await context.setOffline(true);
+  await testid(phone, "complete").click();
+  await panel.waitFor(WAIT);
+  assert.equal(await panel.getAttribute("data-stage"), "complete");
+  await testid(phone, "card-code").fill(card.short_code);
+  await testid(phone, "card-submit").click();
+  await assertText(testid(phone, "card-note"), "无网络");
+  await panel.waitFor({ state: "detached", ...WAIT });
+  assert.equal((await phone.evaluate(() => JSON.parse(localStorage.getItem("carehex.phone.cards")))).length, 1, "the reading is kept");
+  await context.setOffline(false);
+  await phone.waitForFunction(() => JSON.parse(localStorage.getItem("carehex.phone.cards") || "[]").length === 0, null, WAIT);
+  for (let i = 0; i < 100; i++) {
+    const { request: r } = await intake.getServiceRequest({ id: request.id });
+    if (r.status === "REQUEST_STATUS_COMPLETED") break;
+    assert.ok(i < 99, `the completion reached the server (request is ${r.status})`);
     await new Promise((res) => setTimeout(res, 200));
   }
   await context.close();

@@ -5,6 +5,9 @@
 // opens); with no camera, or none allowed, the carer types the short code
 // printed under the QR. A refusal (another elder's card, a forged one, a
 // mistyped code) is shown in the server's words and the carer tries again.
+// With no network the reading is kept on the phone and sent when the
+// network returns (flushCards): the server judges it then, and a visit
+// whose card never verifies is held back from payment for review.
 
 import { msg, t } from "/i18n.js";
 import { call, describe, h } from "/phone/mobileapi.js";
@@ -19,7 +22,31 @@ export const CARD_EN = {
   cardCodeLabel: "Code on the card",
   cardSubmit: "Check the code",
   cardCancel: "Cancel",
+  cardSaved: "No network: the card is saved and will be checked when the network returns.",
 };
+
+const PENDING = "carehex.phone.cards"; // readings waiting for the network
+
+function pending() {
+  try {
+    return JSON.parse(localStorage.getItem(PENDING)) || [];
+  } catch {
+    return [];
+  }
+}
+
+// flushCards sends the readings kept while offline; each leaves the list
+// once the server has answered it, accepted or refused (it records both).
+export async function flushCards() {
+  for (const p of pending()) {
+    try {
+      await call(p.token, "POST", `/m/v1/visits/${encodeURIComponent(p.visitId)}/card`, p.body);
+    } catch (err) {
+      if (err.status === 0 || err.retryable) return; // still no network: keep the rest
+    }
+    localStorage.setItem(PENDING, JSON.stringify(pending().filter((q) => q.id !== p.id)));
+  }
+}
 
 const STAGE_ZH = {
   arrive: "到达时请扫描老人服务卡上的二维码。",
@@ -65,6 +92,14 @@ export function scanCard(box, { token, visitId, stage }) {
         await call(token, "POST", `/m/v1/visits/${encodeURIComponent(visitId)}/card`, { stage, ...body });
         done(true);
       } catch (err) {
+        if (err.status === 0) {
+          // A dead zone: keep the reading, go on with the visit.
+          const id = `${visitId}-${stage}-${Date.now()}`;
+          localStorage.setItem(PENDING, JSON.stringify([...pending(), { id, token, visitId, body: { stage, ...body } }]));
+          note.textContent = t("cardSaved", "无网络：已保存卡号，联网后自动核验。");
+          setTimeout(() => done(true), 1500);
+          return;
+        }
         // The refusal's own words: the phone's generic 403 text is about tokens.
         error.textContent = err.msgCode ? msg(err.msgCode, err.params) : describe(err);
         error.hidden = false;

@@ -8,7 +8,7 @@ import { lang, reasonText, setup, t } from "/i18n.js";
 import { ApiError, call, describe, ERR_EN, stream, serviceName, tokenFromFragment, h, clock, serverNow, STATUS_EN } from "/phone/mobileapi.js";
 import { EventQueue } from "/phone/queue.js";
 import { mapLinks, supportsGeoURI } from "/phone/navlinks.js";
-import { CARD_EN, scanCard } from "/phone/card.js";
+import { CARD_EN, flushCards, scanCard } from "/phone/card.js";
 
 const EN = {
   ...STATUS_EN,
@@ -1027,6 +1027,7 @@ window.addEventListener("online", () => {
   renderStatus();
   events.resetBackoff();
   flushQueue();
+  flushCards();
   if (state.token) {
     refreshVisits();
     heartbeat();
@@ -1034,6 +1035,7 @@ window.addEventListener("online", () => {
 });
 setInterval(tick, 500);
 setupScan();
+flushCards();
 // The service worker keeps the app and the day list for a dead zone; a
 // browser without one (or on plain http away from localhost) works online.
 if ("serviceWorker" in navigator && window.isSecureContext) {
