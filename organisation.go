@@ -99,6 +99,10 @@ type Contract struct {
 	MonthCapFen int64
 	ValidFrom   time.Time // inclusive
 	ValidTo     time.Time // exclusive; zero means open-ended
+	// RequiresCardScan: a visit is payable only with the resident's
+	// service card scanned at arrival and at completion, or an operator's
+	// approval (card.go).
+	RequiresCardScan bool
 }
 
 // MaxPriceFen bounds prices and caps (1,000,000 元) so that a charge times

@@ -91,6 +91,7 @@ const (
 	HoldEVVRejected   = "evv_rejected"             // an operator rejected the visit
 	HoldNoContract    = "no_contract"              // the organisation has no contract for the service then
 	HoldNoFunding     = "no_funding"               // the resident had no funding then
+	HoldNoCardScan    = "card_scan_missing"        // the contract requires the service card scanned at arrival and completion
 )
 
 // SettleVisit is a completed visit as settlement sees it.
@@ -111,6 +112,9 @@ type SettleVisit struct {
 	Exceptions       []string // EVV exceptions on the visit's events
 	Review           EVVDecision
 	Flagged          string // a fraud flag not cleared: its hold reason (fraud.go FraudHold)
+	// CardArrive and CardComplete: the resident's service card was
+	// accepted at arrival and at completion (card.go).
+	CardArrive, CardComplete bool
 }
 
 // Hold says why the visit is not payable as verified, "" when it is:
@@ -302,6 +306,14 @@ func BuildStatements(in SettleInput) map[string]*Statement {
 			hold(HoldNoContract)
 			return
 		}
+		verification := v.Verification()
+		if c.RequiresCardScan && v.Review != EVVApproved {
+			if !v.CardArrive || !v.CardComplete {
+				hold(HoldNoCardScan)
+				return
+			}
+			verification = "geofence_card"
+		}
 		f := pickFunding(in.Funding[v.ResidentID], v.FinishTime)
 		if f == nil {
 			hold(HoldNoFunding)
@@ -326,7 +338,7 @@ func BuildStatements(in SettleInput) map[string]*Statement {
 		allowanceUsed[fk] += subsidy
 		s.Lines = append(s.Lines, &StatementLine{VisitID: v.VisitID, ResidentID: v.ResidentID, ServiceCode: v.ServiceCode,
 			ContractID: c.ID, ServiceTime: v.FinishTime, Unit: c.Unit, Units: units, PriceFen: c.PriceFen,
-			ChargeFen: charge, SubsidyFen: subsidy, CopayFen: copay, Capped: capped, Verification: v.Verification(),
+			ChargeFen: charge, SubsidyFen: subsidy, CopayFen: copay, Capped: capped, Verification: verification,
 			AdjustsMonth: adjusts})
 	}
 	// Adjustments first: they are older debts.

@@ -130,6 +130,7 @@ func randomInput(r *rand.Rand) SettleInput {
 			if r.Intn(2) == 0 {
 				k.MonthCapFen = int64(r.Intn(50000))
 			}
+			k.RequiresCardScan = (o+c)%2 == 1 // not from r: the seeds keep the months they had
 			in.Contracts = append(in.Contracts, k)
 		}
 	}
@@ -154,6 +155,7 @@ func randomInput(r *rand.Rand) SettleInput {
 			v.Exceptions = []string{ExceptionShortVisit}
 		}
 		v.Review = []EVVDecision{"", "", EVVApproved, EVVRejected}[r.Intn(4)]
+		v.CardArrive, v.CardComplete = i%4 != 1, i%5 != 2
 		in.Visits = append(in.Visits, v)
 	}
 	return in
@@ -164,7 +166,7 @@ func randomInput(r *rand.Rand) SettleInput {
 // every line, no cap is exceeded, no allowance goes negative, and every
 // visit is on exactly one line or held back.
 func TestStatementProperties(t *testing.T) {
-	var lines, held, capped, subsidised int // the random months must reach every branch
+	var lines, held, capped, subsidised, carded int // the random months must reach every branch
 	for seed := int64(1); seed <= 500; seed++ {
 		r := rand.New(rand.NewSource(seed))
 		in := randomInput(r)
@@ -202,6 +204,12 @@ func TestStatementProperties(t *testing.T) {
 				}
 				tot, sub, cop = tot+l.ChargeFen, sub+l.SubsidyFen, cop+l.CopayFen
 				c := contracts[l.ContractID]
+				if v := visitByID(in.Visits, l.VisitID); c.RequiresCardScan && v.Review != EVVApproved {
+					if !v.CardArrive || !v.CardComplete || l.Verification != "geofence_card" {
+						t.Fatalf("seed %d: line %+v pays a card-scan contract without both scans", seed, l)
+					}
+					carded++
+				}
 				dk := l.ResidentID + "|" + l.ContractID + "|" + l.ServiceTime.In(cst).Format("2006-01-02")
 				mk := l.ResidentID + "|" + l.ContractID
 				dayUsed[dk] += l.ChargeFen
@@ -236,10 +244,20 @@ func TestStatementProperties(t *testing.T) {
 			t.Fatalf("seed %d: %d mismatches", seed, m)
 		}
 	}
-	if lines == 0 || held == 0 || capped == 0 || subsidised == 0 {
-		t.Fatalf("the random months missed a branch: %d lines, %d held, %d capped, %d subsidised", lines, held, capped, subsidised)
+	if lines == 0 || held == 0 || capped == 0 || subsidised == 0 || carded == 0 {
+		t.Fatalf("the random months missed a branch: %d lines, %d held, %d capped, %d subsidised, %d card-verified",
+			lines, held, capped, subsidised, carded)
 	}
 	t.Logf("%d lines, %d held, %d capped, %d subsidised", lines, held, capped, subsidised)
+}
+
+func visitByID(vs []*SettleVisit, id string) *SettleVisit {
+	for _, v := range vs {
+		if v.VisitID == id {
+			return v
+		}
+	}
+	return nil
 }
 
 func TestFundingSplitNeverOverdraws(t *testing.T) {

@@ -180,6 +180,9 @@ type Deps struct {
 	// Changes takes a carer's "can't do" and sick day (*plan.Planner);
 	// nil answers them unavailable.
 	Changes PlanChanger
+	// Cards is the district's service-card key (CAREHEX_CARD_KEY); nil:
+	// the one kept in the database.
+	Cards *carehex.CardKey
 }
 
 // Server is the mobile API. It holds no goroutines of its own (streams end
@@ -201,6 +204,7 @@ type Server struct {
 
 	evidence *Evidence // photos.go
 	changes  PlanChanger
+	cards   cardKeys // card.go
 }
 
 // New returns a server; it validates cfg and does no I/O.
@@ -220,9 +224,11 @@ func New(cfg Config, d Deps) (*Server, error) {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{cfg: cfg, store: d.Store, engine: d.Engine, live: d.Live, notices: d.Notices, now: d.Clock, log: d.Log, plans: d.Plans, evidence: d.Evidence, changes: d.Changes,
+	s := &Server{cfg: cfg, store: d.Store, engine: d.Engine, live: d.Live, notices: d.Notices, now: d.Clock, log: d.Log, plans: d.Plans, evidence: d.Evidence, changes: d.Changes,
 		evv:    carehex.EVVRules{GeofenceM: cfg.GeofenceM, CheckoutFarM: cfg.CheckoutFarM},
-		limits: newLimiter(cfg.RatePerSecond, cfg.Burst)}, nil
+		limits: newLimiter(cfg.RatePerSecond, cfg.Burst)}
+	s.cards.key = d.Cards
+	return s, nil
 }
 
 // Handler serves the API under /m/v1/.
@@ -242,6 +248,7 @@ func (s *Server) Handler() http.Handler {
 	p("GET /m/v1/planned", s.carerPlanned)
 	p("POST /m/v1/planned/{id}/cant-do", s.cantDo)
 	p("POST /m/v1/sick", s.sickToday)
+	p("POST /m/v1/visits/{id}/card", s.cardScan)
 
 	f("GET /m/v1/family/visits", s.familyVisits)
 	f("GET /m/v1/family/requests/{id}", s.familyRequest)

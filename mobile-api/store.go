@@ -17,6 +17,7 @@ type Store interface {
 	carehex.VisitStore
 	carehex.VisitEventStore
 	carehex.Catalog
+	carehex.CardStore
 	// RaiseAlert queues an operator alert (carehex.AlertStore).
 	RaiseAlert(ctx context.Context, a *carehex.Alert) (created bool, err error)
 	// DueOffers lists open offers expiring before now, soonest first

@@ -55,6 +55,9 @@ type visitOut struct {
 	Events []eventOut `json:"events,omitempty"`
 	// PhotosRequired: the contract requires photos (photos.go).
 	PhotosRequired bool `json:"photos_required,omitempty"`
+	// CardRequired: the contract paying this visit requires the elder's
+	// service card scanned at arrival and at completion (card.go).
+	CardRequired bool `json:"card_required,omitempty"`
 }
 
 // reveal says whether the provider of v may still see the resident: while
@@ -101,6 +104,11 @@ func (s *Server) visitOut(ctx context.Context, v *carehex.Visit, withResident bo
 		}
 		if s.evidence != nil {
 			if out.PhotosRequired, err = s.evidence.Records.PhotoRequired(ctx, v.ID); err != nil {
+				return nil, err
+			}
+		}
+		if v.Live() {
+			if out.CardRequired, err = s.store.VisitNeedsCard(ctx, v.ID, s.now()); err != nil {
 				return nil, err
 			}
 		}

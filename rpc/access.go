@@ -149,6 +149,16 @@ var Access = map[string][]carehex.Role{
 	"FraudService/ListVisitPhotos":   staff,
 	"FraudService/GetVisitPhoto":     staff,
 	"FraudService/SetContractPhotos": admins,
+	// Settlement's finance view (issue 12, wt/cardscan): the district's
+	// supervisors and admins read statements (OrganisationService) and
+	// export them, admins act on them; the operator sees a resident's
+	// allowance at intake and prints the resident's service card (every
+	// print is in the trail).
+	"FinanceService/ExportStatement":  overseers,
+	"FinanceService/SettleMonth":      admins,
+	"FinanceService/ReviewVisit":      admins,
+	"FinanceService/GetAllowance":     staff,
+	"FinanceService/PrintServiceCard": writers,
 }
 
 // MaxBodyBytes bounds a Twirp request body.

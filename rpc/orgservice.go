@@ -97,7 +97,7 @@ func (s organisationService) CreateContract(ctx context.Context, req *pb.CreateC
 	}
 	k := &carehex.Contract{OrgID: carehex.Trimmed(c.OrgId), Services: trimmedAll(c.Services), Unit: carehex.Unit(c.Unit),
 		PriceFen: c.PriceFen, RoundStep: time.Duration(c.RoundStepS) * time.Second, Rounding: carehex.Rounding(c.Rounding),
-		DayCapFen: c.DayCapFen, MonthCapFen: c.MonthCapFen, ValidFrom: from, ValidTo: to}
+		DayCapFen: c.DayCapFen, MonthCapFen: c.MonthCapFen, ValidFrom: from, ValidTo: to, RequiresCardScan: c.RequiresCardScan}
 	if err := s.Store.CreateContract(ctx, k); err != nil {
 		return nil, err
 	}
@@ -187,7 +187,7 @@ func orgToPB(o *carehex.Organisation) *pb.Organisation {
 func contractToPB(c *carehex.Contract) *pb.Contract {
 	return &pb.Contract{Id: c.ID, OrgId: c.OrgID, Services: c.Services, Unit: string(c.Unit), PriceFen: c.PriceFen,
 		RoundStepS: int64(c.RoundStep / time.Second), Rounding: string(c.Rounding), DayCapFen: c.DayCapFen,
-		MonthCapFen: c.MonthCapFen, ValidFromTime: ts(c.ValidFrom), ValidToTime: ts(c.ValidTo)}
+		MonthCapFen: c.MonthCapFen, ValidFromTime: ts(c.ValidFrom), ValidToTime: ts(c.ValidTo), RequiresCardScan: c.RequiresCardScan}
 }
 
 func contractsToPB(cs []*carehex.Contract) []*pb.Contract {

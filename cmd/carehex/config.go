@@ -51,6 +51,10 @@ type Config struct {
 	// the key file beside the SQLite database, generated if missing.
 	// Environment only, like CTISecret.
 	DataKey string
+	// CardKey (CAREHEX_CARD_KEY) signs residents' service cards: 32 bytes
+	// in base64. Empty: a key kept in the database, made on first use.
+	// Environment only, like CTISecret.
+	CardKey string
 	// GPSRetention is how long raw GPS points of visits are kept before
 	// they are reduced to the verification summary (CAREHEX_GPS_RETENTION).
 	GPSRetention time.Duration
@@ -109,6 +113,7 @@ func defaultConfig(getenv func(string) string) Config {
 	set(&c.CTISecret, "CAREHEX_CTI_SECRET")
 	set(&c.Hotline, "CAREHEX_HOTLINE")
 	set(&c.DataKey, "CAREHEX_DATA_KEY")
+	set(&c.CardKey, "CAREHEX_CARD_KEY")
 	c.gpsRetentionText = getenv("CAREHEX_GPS_RETENTION")
 	c.residentRetentionText = getenv("CAREHEX_RESIDENT_RETENTION")
 	c.offerTTLText = getenv("CAREHEX_OFFER_TTL")

@@ -23,6 +23,8 @@ usage:
   carehex bench load --addr URL --username U --password P [--rate N] [--duration D]   (a running server; its CPU from /metrics)
   carehex settle --month YYYY-MM [--data DIR] [--close] [--out DIR]   monthly statements of the organisations
   carehex programme compliance [--month YYYY-MM] [--category C] [--data DIR]   visiting programmes (探访关爱): who is overdue, per street and organisation
+  carehex card print --resident ID|--all --out DIR [--data DIR]   residents' service cards (PNG; key CAREHEX_CARD_KEY)
+  carehex org add --name N --price-fen N [--kind K] [--services CODES] [--requires-card-scan] [--data DIR]   an organisation and its per-visit contract
   carehex export open-data --from DATE --to DATE [--res 7] [--k 5] --out DIR [--data DIR]   desensitised figures per H3 cell and day
   carehex export resident --id RES --out DIR [--data DIR]   a resident's own data (JSON, CSV), audited
   carehex resident erase --id RES [--data DIR]              erase a deactivated resident's personal data now
@@ -36,6 +38,7 @@ logins and access (see README): CAREHEX_LOGIN_MAX_FAILURES, CAREHEX_LOGIN_MAX_AD
 CAREHEX_LOGIN_WINDOW, CAREHEX_LOGIN_LOCKOUT, CAREHEX_LOGIN_MAX_LOCKOUT, CAREHEX_HASH_CONCURRENCY,
 CAREHEX_FAMILY_TOKEN_TTL, CAREHEX_TRUST_FORWARDED_FOR; privacy: CAREHEX_BULK_ACCESS_LIMIT,
 CAREHEX_BULK_ACCESS_WINDOW, CAREHEX_DATA_KEY (base64 keys, comma-separated, first encrypts),
+CAREHEX_CARD_KEY (base64, 32 bytes: signs service cards; default a key kept in the database),
 CAREHEX_GPS_RETENTION (default 90d), CAREHEX_RESIDENT_RETENTION (default 1095d);
 CAREHEX_METRICS_ADDR (default 127.0.0.1:9090; off disables), CAREHEX_BACKUP_EVERY
 (e.g. 6h), CAREHEX_BACKUP_DIR (default DATA/backups), CAREHEX_BACKUP_KEEP (default 7).
@@ -76,6 +79,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return programmeCompliance(ctx, rest[1:], getenv, stdout, stderr)
 	case cmd == "settle":
 		return settleMonth(ctx, rest, getenv, stdout, stderr)
+	case cmd == "card" && len(rest) > 0 && rest[0] == "print":
+		return cardPrint(ctx, rest[1:], getenv, stdout, stderr)
+	case cmd == "org" && len(rest) > 0 && rest[0] == "add":
+		return orgAdd(ctx, rest[1:], getenv, stdout, stderr)
 	case cmd == "resident" && len(rest) > 0 && rest[0] == "erase":
 		return eraseResident(ctx, rest[1:], getenv, stdout, stderr)
 	case cmd == "export":

@@ -140,12 +140,17 @@ func (st *stack) wire(cfg *Config, clock carehex.Clock) error {
 	if err != nil {
 		return err
 	}
+	cards, err := carehex.LoadCardKey(context.Background(), cfg.CardKey, store)
+	if err != nil {
+		return err
+	}
 	st.Planner = plan.New(store, engine, clock, log, cfg.PlanHorizon)
 	if cfg.PlanHandOff > 0 {
 		st.Planner.HandOffBefore = cfg.PlanHandOff
 	}
 	mobile, err := mobileapi.New(mcfg, mobileapi.Deps{
 		Store: store, Engine: engine, Live: live, Notices: st.Hub, Clock: clock, Log: log, Plans: store, Evidence: ev, Changes: st.Planner,
+		Cards: cards,
 	})
 	if err != nil {
 		return err
@@ -172,7 +177,8 @@ func (st *stack) wire(cfg *Config, clock carehex.Clock) error {
 		func() float64 { return float64(st.Hub.Subscriptions()) }))
 	st.API = &rpc.Server{Store: store, Clock: clock, Logger: log, Metrics: reg, Dispatch: engine, Planner: st.Planner,
 		LoginPolicy: cfg.Access.Login, Hasher: auth.NewHasher(cfg.Access.HashConcurrency),
-		FamilyTTL: cfg.Access.FamilyTTL, TrustForwardedFor: cfg.Access.TrustForwardedFor, ReadPolicy: cfg.Access.Reads}
+		FamilyTTL: cfg.Access.FamilyTTL, TrustForwardedFor: cfg.Access.TrustForwardedFor, ReadPolicy: cfg.Access.Reads,
+		Cards: cards}
 	st.API.Router = engine
 	st.API.Fraud = rpc.Fraud{Store: store, Blobs: st.Blobs}
 	if st.API.Map, err = cfg.Map.settings(); err != nil {

@@ -109,6 +109,7 @@ test("an organisation's dispatcher sees its own queue, carers, alerts and statem
 
   // Its carers, with the new one; its statements.
   await testid(page, "tab-providers").click();
+  // By name: console.test.js adds 55 carers to the same organisation, so she may be past the first page.
   await testid(page, "providers-search").fill(provider.name);
   await page.locator(`[data-testid="providers"] >> text=${provider.name}`).first().waitFor(WAIT);
   await testid(page, "tab-statements").click();

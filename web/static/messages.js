@@ -84,11 +84,14 @@ export default {
     "no_show": ["老人不在家或拒绝服务", "the elder was not home or refused"],
     "escalation": ["{reason}", "{reason}"],
     "assigned_phoned": ["{reason}", "{reason}"],
-
     "routed_to": ["已转派给服务商“{org}”", "routed to the organisation {org}"],
     "org_slow": ["服务商“{org}”{after_s}内未派单", "the organisation {org} has not assigned a carer within {after_s}"],
     "no_organisation": ["没有签约服务商覆盖该地区的“{service_code}”", "no contracted organisation serves {service_code} in this area"],
-    "assigned_org": ["服务商调度派单", "assigned by the organisation's dispatcher"]
+    "assigned_org": ["服务商调度派单", "assigned by the organisation's dispatcher"],
+    "card_unreadable": ["这不是本系统的服务卡，或卡号输入有误", "not a service card of this system, or the code is mistyped"],
+    "card_forged": ["服务卡校验失败：不是本区发放的卡", "the card does not verify: not issued by the district"],
+    "card_other_resident": ["这张服务卡属于其他老人，不是本次服务对象", "this card belongs to another elder, not the one this visit is for"],
+    "card_wrong_code": ["卡号与本次服务老人的服务卡不符", "the code is not the one on this elder's card"]
   },
   "reasons": {
     "caller_cancelled": ["来电人取消", "Caller cancelled"],
@@ -209,7 +212,13 @@ export default {
     "planned_visit_id": ["计划服务", "planned visit"],
     "version": ["版本", "version"],
     "date": ["日期", "date"],
-    "days": ["天数", "days"]
+    "days": ["天数", "days"],
+    "card": ["服务卡", "service card"],
+    "stage": ["刷卡环节", "scan stage"],
+    "method": ["刷卡方式", "scan method"],
+    "month": ["结算月份", "month"],
+    "decision": ["审核结论", "decision"],
+    "format": ["导出格式", "export format"]
   },
   "roles": {
     "operator": ["话务员", "operator"],

@@ -1630,7 +1630,7 @@ func (s *fraudServiceServer) serveSetContractPhotosProtobuf(ctx context.Context,
 }
 
 func (s *fraudServiceServer) ServiceDescriptor() ([]byte, int) {
-	return twirpFileDescriptor5, 0
+	return twirpFileDescriptor6, 0
 }
 
 func (s *fraudServiceServer) ProtocGenTwirpVersion() string {
@@ -1644,7 +1644,7 @@ func (s *fraudServiceServer) PathPrefix() string {
 	return baseServicePath(s.pathPrefix, "carehex.v1", "FraudService")
 }
 
-var twirpFileDescriptor5 = []byte{
+var twirpFileDescriptor6 = []byte{
 	// 831 bytes of a gzipped FileDescriptorProto
 	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0x94, 0x56, 0xdd, 0x6e, 0xda, 0x48,
 	0x14, 0x16, 0x10, 0x13, 0x38, 0x40, 0x56, 0x3b, 0x4a, 0x88, 0xc3, 0x6a, 0x15, 0xe2, 0x6c, 0xa4,

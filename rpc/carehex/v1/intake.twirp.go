@@ -2188,7 +2188,7 @@ func (s *intakeServiceServer) serveRecordEscalationStepProtobuf(ctx context.Cont
 }
 
 func (s *intakeServiceServer) ServiceDescriptor() ([]byte, int) {
-	return twirpFileDescriptor6, 0
+	return twirpFileDescriptor7, 0
 }
 
 func (s *intakeServiceServer) ProtocGenTwirpVersion() string {
@@ -2202,7 +2202,7 @@ func (s *intakeServiceServer) PathPrefix() string {
 	return baseServicePath(s.pathPrefix, "carehex.v1", "IntakeService")
 }
 
-var twirpFileDescriptor6 = []byte{
+var twirpFileDescriptor7 = []byte{
 	// 1475 bytes of a gzipped FileDescriptorProto
 	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0xac, 0x58, 0x5d, 0x53, 0xdb, 0x46,
 	0x17, 0x7e, 0x65, 0xf0, 0xd7, 0x31, 0x1f, 0x62, 0x93, 0x80, 0x30, 0xe4, 0x0d, 0xd1, 0x9b, 0xbc,

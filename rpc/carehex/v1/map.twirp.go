@@ -790,7 +790,7 @@ func (s *mapServiceServer) serveGeocodeAddressProtobuf(ctx context.Context, resp
 }
 
 func (s *mapServiceServer) ServiceDescriptor() ([]byte, int) {
-	return twirpFileDescriptor7, 0
+	return twirpFileDescriptor8, 0
 }
 
 func (s *mapServiceServer) ProtocGenTwirpVersion() string {
@@ -804,7 +804,7 @@ func (s *mapServiceServer) PathPrefix() string {
 	return baseServicePath(s.pathPrefix, "carehex.v1", "MapService")
 }
 
-var twirpFileDescriptor7 = []byte{
+var twirpFileDescriptor8 = []byte{
 	// 515 bytes of a gzipped FileDescriptorProto
 	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0x84, 0x53, 0x4d, 0x6f, 0xd3, 0x40,
 	0x10, 0x55, 0xd2, 0xe6, 0xa3, 0xd3, 0x0f, 0xca, 0x92, 0x16, 0x37, 0x17, 0x82, 0x39, 0x50, 0x84,

@@ -134,9 +134,12 @@ type Contract struct {
 	MonthCapFen   int64                  `protobuf:"varint,9,opt,name=month_cap_fen,json=monthCapFen,proto3" json:"month_cap_fen,omitempty"`
 	ValidFromTime *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=valid_from_time,json=validFromTime,proto3" json:"valid_from_time,omitempty"`
 	// unset: open-ended
-	ValidToTime   *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=valid_to_time,json=validToTime,proto3" json:"valid_to_time,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	ValidToTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=valid_to_time,json=validToTime,proto3" json:"valid_to_time,omitempty"`
+	// a visit is payable only with the elder's service card scanned at
+	// arrival and at completion, or an admin's approval (wt/cardscan)
+	RequiresCardScan bool `protobuf:"varint,12,opt,name=requires_card_scan,json=requiresCardScan,proto3" json:"requires_card_scan,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *Contract) Reset() {
@@ -244,6 +247,13 @@ func (x *Contract) GetValidToTime() *timestamppb.Timestamp {
 		return x.ValidToTime
 	}
 	return nil
+}
+
+func (x *Contract) GetRequiresCardScan() bool {
+	if x != nil {
+		return x.RequiresCardScan
+	}
+	return false
 }
 
 type StatementLine struct {
@@ -1407,7 +1417,7 @@ const file_carehex_v1_organisation_proto_rawDesc = "" +
 	"\acontact\x18\x05 \x01(\tR\acontact\x12\x16\n" +
 	"\x06active\x18\x06 \x01(\bR\x06active\x12;\n" +
 	"\vcreate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\"\x84\x03\n" +
+	"createTime\"\xb2\x03\n" +
 	"\bContract\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x15\n" +
 	"\x06org_id\x18\x02 \x01(\tR\x05orgId\x12\x1a\n" +
@@ -1421,7 +1431,8 @@ const file_carehex_v1_organisation_proto_rawDesc = "" +
 	"\rmonth_cap_fen\x18\t \x01(\x03R\vmonthCapFen\x12B\n" +
 	"\x0fvalid_from_time\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\rvalidFromTime\x12>\n" +
-	"\rvalid_to_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\vvalidToTime\"\xd3\x03\n" +
+	"\rvalid_to_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\vvalidToTime\x12,\n" +
+	"\x12requires_card_scan\x18\f \x01(\bR\x10requiresCardScan\"\xd3\x03\n" +
 	"\rStatementLine\x12\x19\n" +
 	"\bvisit_id\x18\x01 \x01(\tR\avisitId\x12\x1f\n" +
 	"\vresident_id\x18\x02 \x01(\tR\n" +

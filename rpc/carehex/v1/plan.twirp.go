@@ -3309,7 +3309,7 @@ func (s *planServiceServer) serveRunRosterProtobuf(ctx context.Context, resp htt
 }
 
 func (s *planServiceServer) ServiceDescriptor() ([]byte, int) {
-	return twirpFileDescriptor9, 0
+	return twirpFileDescriptor10, 0
 }
 
 func (s *planServiceServer) ProtocGenTwirpVersion() string {
@@ -3323,7 +3323,7 @@ func (s *planServiceServer) PathPrefix() string {
 	return baseServicePath(s.pathPrefix, "carehex.v1", "PlanService")
 }
 
-var twirpFileDescriptor9 = []byte{
+var twirpFileDescriptor10 = []byte{
 	// 1712 bytes of a gzipped FileDescriptorProto
 	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0xac, 0x58, 0xdd, 0x6e, 0xdb, 0xc6,
 	0x12, 0x06, 0xf5, 0xaf, 0x91, 0x2d, 0xd9, 0x1b, 0x5b, 0xa6, 0x95, 0xe4, 0xc4, 0x61, 0x7e, 0xa0,

@@ -1631,7 +1631,7 @@ func (s *planCareServiceServer) serveGetProgrammeComplianceProtobuf(ctx context.
 }
 
 func (s *planCareServiceServer) ServiceDescriptor() ([]byte, int) {
-	return twirpFileDescriptor10, 0
+	return twirpFileDescriptor11, 0
 }
 
 func (s *planCareServiceServer) ProtocGenTwirpVersion() string {
@@ -1645,7 +1645,7 @@ func (s *planCareServiceServer) PathPrefix() string {
 	return baseServicePath(s.pathPrefix, "carehex.v1", "PlanCareService")
 }
 
-var twirpFileDescriptor10 = []byte{
+var twirpFileDescriptor11 = []byte{
 	// 884 bytes of a gzipped FileDescriptorProto
 	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0x9c, 0x56, 0xe1, 0x72, 0x1b, 0x35,
 	0x10, 0x1e, 0xc7, 0xb1, 0x6b, 0xaf, 0x93, 0xb4, 0x11, 0x25, 0x73, 0xb9, 0x36, 0xad, 0x7b, 0x14,

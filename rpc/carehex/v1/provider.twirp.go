@@ -2182,7 +2182,7 @@ func (s *providerServiceServer) serveDeactivateProviderProtobuf(ctx context.Cont
 }
 
 func (s *providerServiceServer) ServiceDescriptor() ([]byte, int) {
-	return twirpFileDescriptor11, 0
+	return twirpFileDescriptor12, 0
 }
 
 func (s *providerServiceServer) ProtocGenTwirpVersion() string {
@@ -2196,7 +2196,7 @@ func (s *providerServiceServer) PathPrefix() string {
 	return baseServicePath(s.pathPrefix, "carehex.v1", "ProviderService")
 }
 
-var twirpFileDescriptor11 = []byte{
+var twirpFileDescriptor12 = []byte{
 	// 1017 bytes of a gzipped FileDescriptorProto
 	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0xa4, 0x56, 0xdd, 0x6e, 0xe2, 0x46,
 	0x14, 0xae, 0x21, 0x26, 0x70, 0x48, 0x59, 0x3a, 0x25, 0x89, 0xe3, 0x6e, 0x12, 0xd6, 0xdd, 0x56,

@@ -1,8 +1,8 @@
 // The console's connection to the server: one session token and the
 // generated Twirp clients that use it. Nothing else in the console fetches.
 import {
-  AuthService, CatalogService, DispatchService, IntakeService, MapService, OrganisationService, OrgDispatchService,
-  PlanService, ProviderService, ResidentService, RosterViewService, TwirpError,
+  AuthService, CatalogService, DispatchService, FinanceService, IntakeService, MapService, OrganisationService,
+  OrgDispatchService, PlanService, ProviderService, ResidentService, RosterViewService, TwirpError,
 } from "/gen/carehex.js";
 
 const KEY = "carehex.console.session";
@@ -24,6 +24,7 @@ export const intake = new IntakeService(opts);
 export const providers = new ProviderService(opts);
 export const residents = new ResidentService(opts);
 export const maps = new MapService(opts);
+export const finance = new FinanceService(opts); // settlement's finance view (finance.js)
 export const organisations = new OrganisationService(opts);
 export const plans = new PlanService(opts);
 export const rosterView = new RosterViewService(opts);

@@ -19,6 +19,7 @@ import { refreshPlans } from "./plan.js";
 import { refreshRoster, resetRoster } from "./rosterview.js";
 import { refreshEscalations, setupEscalations } from "./escalation.js";
 import { setupRegister } from "./register.js";
+import { canSeeFinance, refreshFinance } from "./finance.js";
 import { extension, popCall, setupCall } from "./call.js";
 import { refreshFraud } from "./fraud.js";
 // The one SSE reader of the pages (fetch-based, so the bearer token travels
@@ -35,7 +36,7 @@ const en = {
   password: "Password", signIn: "Sign in", callerTitle: "Incoming call", requestTitle: "Log a request",
   urgency: "Urgency", uEmergency: "Emergency", uSoon: "Soon", uScheduled: "Scheduled", windowStart: "From",
   windowEnd: "To", submit: "Submit", tabBoard: "Dispatch board", tabMap: "Map", tabProviders: "Providers",
-  tabPlans: "Care plans", tabRoster: "Roster",
+  tabPlans: "Care plans", tabRoster: "Roster", tabFinance: "Settlement", cardHeading: "Elderly care service card",
   legendProviders: "Providers", legendRequests: "Open requests", legendBoth: "Both", alertsTitle: "Alerts", alertsHistory: "Show closed alerts", tokenTitle: "Device token",
   tokenHint: "Shown only this once: scan the QR code with the provider's phone, or type the token above.",
   callerPlaceholder: "Phone digits (last four will do) or name", servicePlaceholder: "Service: Chinese or English name, or code",
@@ -90,6 +91,8 @@ async function showDesk() {
   byTestId("read-only-note").hidden = writer;
   showOrgView(isOrgRole());
   if (!isOrgRole()) byTestId("caller-search").focus();
+  byTestId("tab-finance").hidden = !canSeeFinance(); // the district's supervisors and admins
+  if (tab === "finance" && !canSeeFinance()) switchTab("board");
   await poll();
   startStream();
 }
@@ -160,7 +163,7 @@ let again = false;
 // tabRefresh is each tab's refresh, by its data-tab name.
 const tabRefresh = {
   board: refreshBoard, map: refreshMap, providers: refreshProviders, statements: refreshStatements,
-  plans: refreshPlans, roster: refreshRoster, fraud: refreshFraud,
+  plans: refreshPlans, roster: refreshRoster, fraud: refreshFraud, finance: refreshFinance,
 };
 
 async function poll() {

@@ -6,6 +6,7 @@ import { alertKind, alertText } from "./alerts.js";
 import { rememberResident, services } from "./cache.js";
 import { byTestId, h, replace } from "./dom.js";
 import { closeRegister, deactivation, openEdit, registerOffer } from "./register.js";
+import { allowanceLine, canPrintCard, printCard } from "./finance.js";
 import { say, serviceName, statusKey, statusName, timeOf, urgencyName } from "./labels.js";
 
 let selected = null; // the resident on the card
@@ -106,12 +107,13 @@ export async function renderCard() {
   const r = selected;
   const card = byTestId("resident-card");
   if (!r) { card.hidden = true; return; }
-  const [{ requests }, { alerts }] = await Promise.all([
+  const [{ requests }, { alerts }, allowance] = await Promise.all([
     intake.listServiceRequests({ resident_id: r.id, limit: 5 }),
     dispatch.listAlerts({ open_only: true, limit: 200 }),
+    allowanceLine(r.id),
   ]);
   if (selected !== r) return; // another caller was picked meanwhile
-  const sig = JSON.stringify([r, requests, alerts, document.documentElement.lang]);
+  const sig = JSON.stringify([r, requests, alerts, allowance?.map((el) => el.textContent), document.documentElement.lang]);
   if (sig === cardSig && !card.hidden) return; // unchanged: keep the DOM (and any focus) as it is
   cardSig = sig;
   const mine = new Set(requests.map((q) => q.id));
@@ -132,7 +134,10 @@ export async function renderCard() {
           .filter(Boolean).join("；") || "—"),
       (r.emergency_contacts || []).length
         ? [h("dt", {}, say("紧急联系人", "Contacts")), h("dd", {}, r.emergency_contacts.map((c) => `${c.name} ${c.relation} ${c.phone}`).join("；"))]
-        : null),
+        : null,
+      allowance),
+    canPrintCard() ? h("p", {}, h("button", { type: "button", class: "plain small", dataset: { testid: "print-card" }, onclick: () => printCard(r) },
+      say("打印服务卡", "Print service card"))) : null,
     h("h4", {}, say("最近需求", "Recent requests")),
     h("ul", { dataset: { testid: "resident-requests" } }, requests.length ? requests.map((q) => h("li", { dataset: { status: statusKey(q.status) } },
       serviceName(services.get(q.service_code)) || q.service_code, " · ", urgencyName(q.urgency), " · ",

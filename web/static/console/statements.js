@@ -7,14 +7,16 @@ import { organisations } from "./api.js";
 import { byTestId, h, replace } from "./dom.js";
 import { say, timeOf } from "./labels.js";
 
-const HOLDS = {
+export const HOLDS = {
   not_verified: ["未核验到上门签到", "No check-in at the home"],
   evv_exception_unresolved: ["核验异常待处理", "EVV exception not yet ruled on"],
   evv_rejected: ["核验被驳回", "Rejected on review"],
   no_contract: ["无该服务的有效合同", "No contract for the service"],
   no_funding: ["老人当时无补贴资格", "No funding at the time"],
+  card_scan_missing: ["缺少服务卡刷卡", "Service card not scanned"],
 };
-const VERIFIED = { geofence: ["定位核验", "Geofence"], approved: ["人工核准", "Approved on review"] };
+export const VERIFIED = { geofence: ["定位核验", "Geofence"], geofence_card: ["定位+服务卡核验", "Geofence and service card"],
+  approved: ["人工核准", "Approved on review"] };
 const STATUS = { open: ["未关账", "Open"], closed: ["已关账", "Closed"] };
 
 // yuan shows integer fen as 元 with two decimals, without floating point.
@@ -25,7 +27,7 @@ export function yuan(fen) {
   return `${neg ? "-" : ""}¥${a / 100n}.${String(a % 100n).padStart(2, "0")}`;
 }
 
-const words = (table, k) => (table[k] ? say(...table[k]) : k);
+export const words = (table, k) => (table[k] ? say(...table[k]) : k);
 let shown = ""; // the month whose lines are open
 
 export async function refreshStatements() {

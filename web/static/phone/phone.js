@@ -10,11 +10,13 @@ import { EventQueue } from "/phone/queue.js";
 import { mapLinks, supportsGeoURI } from "/phone/navlinks.js";
 import { photoBox } from "/phone/photos.js";
 import { mountPlanned, PLANNED_EN } from "/phone/planned.js";
+import { CARD_EN, flushCards, scanCard } from "/phone/card.js";
 
 const EN = {
   ...STATUS_EN,
   ...ERR_EN,
   ...PLANNED_EN,
+  ...CARD_EN,
   title: "Care worker",
   signOut: "Sign out",
   signInTitle: "Sign in",
@@ -485,7 +487,7 @@ async function answerOffer(id, accept, card, reasonCode) {
 
 function setJob(v) {
   const old = state.job && state.job.id === v.id ? state.job : null;
-  state.job = { ...v, checked: old ? old.checked : [] };
+  state.job = { ...v, checked: old ? old.checked : [], cards: old ? old.cards : [] };
   if (old) state.job.status = mergeStatus(old.status, v.status, v.id);
   saveJob();
   syncWatch();
@@ -586,6 +588,16 @@ async function report(type) {
   let job = state.job;
   if (!job) return;
   showError("");
+  // The contract asks for the elder's card at arrival and at the end
+  // (card.js): the event waits for the server to accept it.
+  if (job.card_required && (type === "arrive" || type === "complete") && !(job.cards || []).includes(type)) {
+    if ($("card-box").childElementCount) return; // already open
+    const ok = await scanCard($("card-box"), { token: state.token, visitId: job.id, stage: type });
+    if (!ok || !state.job || state.job.id !== job.id) return;
+    job = state.job;
+    job.cards = [...(job.cards || []), type];
+    saveJob();
+  }
   const buttons = document.querySelectorAll("#job-box .steps button");
   buttons.forEach((b) => (b.disabled = true));
   let pos;
@@ -1022,6 +1034,7 @@ window.addEventListener("online", () => {
   renderStatus();
   events.resetBackoff();
   flushQueue();
+  flushCards();
   if (state.token) {
     refreshVisits();
     heartbeat();
@@ -1029,6 +1042,7 @@ window.addEventListener("online", () => {
 });
 setInterval(tick, 500);
 setupScan();
+flushCards();
 // The service worker keeps the app and the day list for a dead zone; a
 // browser without one (or on plain http away from localhost) works online.
 if ("serviceWorker" in navigator && window.isSecureContext) {

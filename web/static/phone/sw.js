@@ -20,6 +20,7 @@ const FILES = [
   "/phone/navlinks.js",
   "/phone/photos.js",
   "/phone/planned.js",
+  "/phone/card.js",
   "/phone/offline.js",
   "/phone/phone.css",
   "/phone/manifest.json",
