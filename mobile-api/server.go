@@ -204,7 +204,7 @@ type Server struct {
 
 	evidence *Evidence // photos.go
 	changes  PlanChanger
-	cards   cardKeys // card.go
+	cards    cardKeys // card.go
 }
 
 // New returns a server; it validates cfg and does no I/O.
