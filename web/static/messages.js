@@ -83,7 +83,16 @@ export default {
     "reported_complete": ["服务人员已完成签退", "the carer finished and checked out"],
     "no_show": ["老人不在家或拒绝服务", "the elder was not home or refused"],
     "escalation": ["{reason}", "{reason}"],
-    "assigned_phoned": ["{reason}", "{reason}"]
+    "assigned_phoned": ["{reason}", "{reason}"],
+
+    "satisfaction_range": ["满意度须为 1 至 5 分", "satisfaction must be 1 to 5"],
+    "complaint_target": ["请选择投诉对象：服务记录、服务人员或服务商", "a complaint is against a visit, a carer or an organisation: give one"],
+    "complaint_step": ["投诉当前所处的环节不允许这一步，请刷新后重试", "the complaint's current step does not allow this; reload and retry"],
+    "complaint_overdue": ["投诉处理超期（本环节应于 {due_time} 前完成）", "complaint overdue (this step was due by {due_time})"],
+    "closed_complaint": ["投诉已进入下一环节，自动关闭", "closed: the complaint moved on"],
+    "callback_claimed": ["其他话务员正在回访此老人", "another operator is calling about this visit"],
+    "callback_closed": ["该回访任务已结束", "this callback is finished"],
+    "complaint_needs_call": ["投诉须经回访核实，不能手工标记", "a complaint is verified by its callback, not by hand"]
   },
   "reasons": {
     "caller_cancelled": ["来电人取消", "Caller cancelled"],
@@ -165,7 +174,12 @@ export default {
     "session_id": ["登录会话", "session"],
     "user_id": ["账号", "account"],
     "limit": ["条数", "limit"],
-    "body": ["请求内容", "request body"]
+    "body": ["请求内容", "request body"],
+    "satisfaction": ["满意度", "satisfaction"],
+    "service_done": ["服务是否属实", "service done as logged"],
+    "complainant": ["投诉人", "complainant"],
+    "complainant_name": ["投诉人姓名", "complainant's name"],
+    "description": ["投诉内容", "description"]
   },
   "roles": {
     "operator": ["话务员", "operator"],
