@@ -100,6 +100,17 @@ var Access = map[string][]carehex.Role{
 	"PlanService/GetWorkingHours":   staff,
 	"PlanService/RunRoster":         writers,
 
+	// Callbacks and complaints (issue 13, quality.go): operators and
+	// admins call back and log complaints; supervisors read.
+	"QualityService/ListCallbacks":     staff,
+	"QualityService/ClaimCallback":     writers,
+	"QualityService/RecordCallback":    writers,
+	"QualityService/CreateComplaint":   writers,
+	"QualityService/GetComplaint":      staff,
+	"QualityService/ListComplaints":    staff,
+	"QualityService/MoveComplaint":     writers,
+	"QualityService/GetQualitySummary": staff,
+
 	// Sessions: each method checks that a non-admin names only themselves.
 	"AccountService/UnlockLogin":    admins,
 	"AccountService/DisableUser":    admins,

@@ -22,6 +22,7 @@ var areaAllowed = []string{
 	"CatalogService/ListServiceTypes",
 	"ResidentService/GetResident", "ResidentService/SearchResidents", "ResidentService/ListFamilyMembers",
 	"IntakeService/GetServiceRequest", "IntakeService/ListServiceRequests", "IntakeService/ListRequestEvents",
+	"QualityService/ListCallbacks", "QualityService/ListComplaints", "QualityService/GetComplaint", "QualityService/GetQualitySummary",
 }
 
 // TestAreaSupervisor checks a supervisor limited to 张店区 on both

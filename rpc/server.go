@@ -92,6 +92,7 @@ func (s *Server) Handler() http.Handler {
 		pb.NewAccountServiceServer(accountService{s}, opts...),
 		pb.NewMapServiceServer(mapService{s}, opts...),
 		pb.NewPlanServiceServer(planService{s}, opts...),
+		pb.NewQualityServiceServer(qualityService{s}, opts...),
 	} {
 		mux.Handle(h.PathPrefix(), h)
 	}

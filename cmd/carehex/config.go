@@ -64,6 +64,7 @@ type Config struct {
 	// PlanHorizon is how far ahead care plans are projected into planned
 	// visits (CAREHEX_PLAN_HORIZON, planconfig.go).
 	PlanHorizon time.Duration
+	Quality     qualityConfig // callbacks and complaints (quality.go)
 
 	offerTTLText    string // CAREHEX_OFFER_TTL as given, parsed by validate
 	deadlineText    string // CAREHEX_EMERGENCY_DEADLINE as given
@@ -112,6 +113,7 @@ func defaultConfig(getenv func(string) string) Config {
 	c.backupEveryText = getenv("CAREHEX_BACKUP_EVERY")
 	c.backupKeepText = getenv("CAREHEX_BACKUP_KEEP")
 	c.planHorizonText = getenv("CAREHEX_PLAN_HORIZON")
+	c.Quality = defaultQualityConfig(getenv)
 	return c
 }
 
@@ -127,6 +129,9 @@ func (c *Config) validate() error {
 		return err
 	}
 	if c.ResidentRetention, err = parseRetention("CAREHEX_RESIDENT_RETENTION", c.residentRetentionText, defaultResidentRetention); err != nil {
+		return err
+	}
+	if err := c.Quality.parse(); err != nil {
 		return err
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {

@@ -87,6 +87,7 @@ func newStack(ctx context.Context, cfg *Config, clock carehex.Clock, log *slog.L
 		store.Close()
 		return nil, err
 	}
+	store.SetQualityRules(cfg.Quality.Rules())
 	st := &stack{Store: store, Redis: rdb, log: log, clock: clock, closeRedis: closeRedis,
 		gpsRetention: cfg.GPSRetention, residentRetention: cfg.ResidentRetention}
 	if st.gpsRetention == 0 { // a Config not passed through validate (tests)
@@ -228,6 +229,9 @@ func (st *stack) Start(ctx context.Context) (stop func()) {
 			return runRetention(ctx, st.Store, st.clock, st.gpsRetention, st.residentRetention, st.log)
 		},
 		"plan": func(ctx context.Context) error { return st.Planner.Run(ctx, planEvery) },
+		"complaints": func(ctx context.Context) error {
+			return runComplaintAlerts(ctx, st.Store, st.clock, max(time.Minute, st.reconcile), st.log)
+		},
 	}
 	if st.backups != nil {
 		jobs["backup"] = st.backups.Run
