@@ -77,13 +77,19 @@ func TestQualityService(t *testing.T) {
 
 			// Supervisors read only.
 			for name, call := range map[string]func() error{
-				"ClaimCallback":  func() error { _, err := q.ClaimCallback(sup, &pb.ClaimCallbackRequest{}); return err },
-				"RecordCallback": func() error { _, err := q.RecordCallback(sup, &pb.RecordCallbackRequest{Id: got.Callback.Id, Unreachable: true}); return err },
+				"ClaimCallback": func() error { _, err := q.ClaimCallback(sup, &pb.ClaimCallbackRequest{}); return err },
+				"RecordCallback": func() error {
+					_, err := q.RecordCallback(sup, &pb.RecordCallbackRequest{Id: got.Callback.Id, Unreachable: true})
+					return err
+				},
 				"CreateComplaint": func() error {
 					_, err := q.CreateComplaint(sup, &pb.CreateComplaintRequest{ResidentId: inRes.Id, Complainant: "elder", VisitId: inVisit.ID, Description: "x"})
 					return err
 				},
-				"MoveComplaint": func() error { _, err := q.MoveComplaint(sup, &pb.MoveComplaintRequest{Id: "cmp_x", Status: "referred"}); return err },
+				"MoveComplaint": func() error {
+					_, err := q.MoveComplaint(sup, &pb.MoveComplaintRequest{Id: "cmp_x", Status: "referred"})
+					return err
+				},
 			} {
 				t.Run(name, func(t *testing.T) { wantCode(t, call(), twirp.PermissionDenied, "") })
 			}
@@ -139,8 +145,14 @@ func TestQualityService(t *testing.T) {
 				t.Errorf("GetComplaint in the area: %v", err)
 			}
 			for _, call := range []func() error{
-				func() error { _, err := q.ListComplaints(scoped, &pb.ListComplaintsRequest{District: "淄川区"}); return err },
-				func() error { _, err := q.ListCallbacks(scoped, &pb.ListCallbacksRequest{District: "淄川区"}); return err },
+				func() error {
+					_, err := q.ListComplaints(scoped, &pb.ListComplaintsRequest{District: "淄川区"})
+					return err
+				},
+				func() error {
+					_, err := q.ListCallbacks(scoped, &pb.ListCallbacksRequest{District: "淄川区"})
+					return err
+				},
 				func() error {
 					_, err := q.GetQualitySummary(scoped, &pb.GetQualitySummaryRequest{District: "淄川区"})
 					return err
