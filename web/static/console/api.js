@@ -1,7 +1,7 @@
 // The console's connection to the server: one session token and the
 // generated Twirp clients that use it. Nothing else in the console fetches.
 import {
-  AuthService, CatalogService, DispatchService, IntakeService, MapService, ProviderService, ResidentService, TwirpError,
+  AuthService, CatalogService, DispatchService, IntakeService, MapService, ProviderService, QualityService, ResidentService, TwirpError,
 } from "/gen/carehex.js";
 
 const KEY = "carehex.console.session";
@@ -23,6 +23,7 @@ export const intake = new IntakeService(opts);
 export const providers = new ProviderService(opts);
 export const residents = new ResidentService(opts);
 export const maps = new MapService(opts);
+export const quality = new QualityService(opts); // callbacks and complaints (quality.js)
 
 // isAuthError tells whether the session is gone and the operator must sign in again.
 export function isAuthError(e) {

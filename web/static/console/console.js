@@ -15,6 +15,7 @@ import { refreshMap } from "./map.js";
 import { refreshProviders, resetProviders } from "./providers.js";
 import { refreshEscalations, setupEscalations } from "./escalation.js";
 import { setupRegister } from "./register.js";
+import { refreshCallbacks, refreshComplaints } from "./quality.js";
 import { extension, popCall, setupCall } from "./call.js";
 // The one SSE reader of the pages (fetch-based, so the bearer token travels
 // in the header); the console stream speaks the same framing as the phone's.
@@ -30,6 +31,7 @@ const en = {
   password: "Password", signIn: "Sign in", callerTitle: "Incoming call", requestTitle: "Log a request",
   urgency: "Urgency", uEmergency: "Emergency", uSoon: "Soon", uScheduled: "Scheduled", windowStart: "From",
   windowEnd: "To", submit: "Submit", tabBoard: "Dispatch board", tabMap: "Map", tabProviders: "Providers",
+  tabCallbacks: "Callbacks", tabComplaints: "Complaints",
   legendProviders: "Providers", legendRequests: "Open requests", legendBoth: "Both", alertsTitle: "Alerts", alertsHistory: "Show closed alerts", tokenTitle: "Device token",
   tokenHint: "Shown only this once: scan the QR code with the provider's phone, or type the token above.",
   callerPlaceholder: "Phone digits (last four will do) or name", servicePlaceholder: "Service: Chinese or English name, or code",
@@ -130,7 +132,7 @@ async function poll() {
   clearTimeout(timer);
   try {
     await Promise.all([
-      tab === "board" ? refreshBoard() : tab === "map" ? refreshMap() : refreshProviders(),
+      ({ board: refreshBoard, map: refreshMap, callbacks: refreshCallbacks, complaints: refreshComplaints }[tab] || refreshProviders)(),
       refreshAlerts(),
       refreshEscalations(),
       refreshDetail(),
