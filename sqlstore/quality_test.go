@@ -378,6 +378,20 @@ func TestComplaintWorkflow(t *testing.T) {
 		if sum.Complaints != 2 || sum.OpenComplaint != 0 || sum.Overdue != 0 {
 			t.Errorf("summary at the end = %+v", sum)
 		}
+
+		// Erasure keeps the figures and drops the words.
+		if _, err := e.DeactivateResident(ctx, res.ID, "moved_away"); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.EraseResident(ctx, res.ID); err != nil {
+			t.Fatal(err)
+		}
+		if got := mustComplaint(t, e, c.ID); got.Description != "" || got.ComplainantName != "" || got.Response != "" || got.Status != carehex.ComplaintClosed {
+			t.Errorf("erased resident's complaint = %+v, want its words gone and its status kept", got)
+		}
+		if after, _ := e.QualitySummary(ctx, carehex.QualityFilter{}); after.Complaints != 2 || after.Callbacks != sum.Callbacks {
+			t.Errorf("summary after erasure = %+v, want the figures kept", after)
+		}
 	})
 }
 
