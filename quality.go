@@ -297,6 +297,9 @@ type QualityFilter struct {
 	Area   string // a district; empty: the whole city
 	OrgID  string
 	Status string // a CallbackStatus or ComplaintStatus; empty: any
+	// Satisfaction 1..5 lists only done callbacks with that score (the
+	// distribution's drill-down).
+	Satisfaction int
 	From   time.Time
 	To     time.Time // exclusive; zero: no bound
 	Limit  int

@@ -76,11 +76,12 @@ func (s qualityService) ListCallbacks(ctx context.Context, req *pb.ListCallbacks
 	if err != nil {
 		return nil, err
 	}
-	area, err := qualityArea(ctx, req.District)
+	f, err := qualityFilter(ctx, req.District, req.OrgId, req.StartTime, req.EndTime)
 	if err != nil {
 		return nil, err
 	}
-	cs, err := q.Callbacks(ctx, carehex.QualityFilter{Area: area, OrgID: req.OrgId, Status: req.Status, Limit: limit(req.Limit, 100, 1000)})
+	f.Status, f.Satisfaction, f.Limit = req.Status, int(req.Satisfaction), limit(req.Limit, 100, 1000)
+	cs, err := q.Callbacks(ctx, f)
 	if err != nil {
 		return nil, err
 	}

@@ -150,9 +150,22 @@ func and(where, cond string) string {
 }
 
 // Callbacks lists callback tasks: with Status open, the queue, most
-// important then oldest first; otherwise newest first.
+// important then oldest first; otherwise newest first. The period is of
+// the queueing time, or of the result's for done and unreachable tasks
+// (as QualitySummary counts them).
 func (s *DB) Callbacks(ctx context.Context, f carehex.QualityFilter) ([]*carehex.Callback, error) {
-	where, args := qualityWhere(f, "c", "create_time")
+	timeCol := "create_time"
+	if f.Satisfaction != 0 || f.Status == string(carehex.CallbackDone) || f.Status == string(carehex.CallbackUnreachable) {
+		timeCol = "done_time"
+	}
+	where, args := qualityWhere(f, "c", timeCol)
+	if f.Satisfaction != 0 {
+		if f.Satisfaction < 1 || f.Satisfaction > 5 {
+			return nil, carehex.Errorf(carehex.EINVALID, "satisfaction", "satisfaction must be 1 to 5, got %d", f.Satisfaction).
+				With(carehex.MsgSatisfactionRange, "field", "satisfaction")
+		}
+		where, args = and(where, "c.status = 'done' AND c.satisfaction = ?"), append(args, f.Satisfaction)
+	}
 	order := ` ORDER BY c.create_time DESC, c.id DESC`
 	switch carehex.CallbackStatus(f.Status) {
 	case "":

@@ -218,6 +218,14 @@ func TestCallbackRecord(t *testing.T) {
 		if actions["callback.unreachable"] != 2 || actions["callback.record"] != 1 {
 			t.Errorf("audit actions = %v, want 2 unreachable and 1 record", actions)
 		}
+		if fours, err := e.Callbacks(opCtx(), carehex.QualityFilter{Satisfaction: 4}); err != nil || len(fours) != 1 || fours[0].ID != b.ID {
+			t.Errorf("callbacks scored 4 = %v, %v; want %s", fours, err, b.ID)
+		}
+		if fives, err := e.Callbacks(opCtx(), carehex.QualityFilter{Satisfaction: 5}); err != nil || len(fives) != 0 {
+			t.Errorf("callbacks scored 5 = %v, %v; want none", fives, err)
+		}
+		_, err = e.Callbacks(opCtx(), carehex.QualityFilter{Satisfaction: 7})
+		wantErr(t, err, carehex.EINVALID, "satisfaction")
 		sum, err := e.QualitySummary(opCtx(), carehex.QualityFilter{})
 		if err != nil || sum.Callbacks != 1 || sum.Unreachable != 1 || sum.Satisfaction != 4 || sum.Distribution[3] != 1 ||
 			sum.NotAsLogged != 1 || len(sum.ByOrg) != 1 || sum.ByOrg[0].OrgID != carehex.DefaultOrganisationID || sum.ByOrg[0].OrgName == "" {

@@ -422,8 +422,14 @@ type ListCallbacksRequest struct {
 	Status string                 `protobuf:"bytes,1,opt,name=status,proto3" json:"status,omitempty"`
 	OrgId  string                 `protobuf:"bytes,2,opt,name=org_id,json=orgId,proto3" json:"org_id,omitempty"`
 	// a district; an area-scoped account may name only her own
-	District      string `protobuf:"bytes,3,opt,name=district,proto3" json:"district,omitempty"`
-	Limit         int32  `protobuf:"varint,4,opt,name=limit,proto3" json:"limit,omitempty"`
+	District string `protobuf:"bytes,3,opt,name=district,proto3" json:"district,omitempty"`
+	Limit    int32  `protobuf:"varint,4,opt,name=limit,proto3" json:"limit,omitempty"`
+	// the period: of the result for done and unreachable tasks, else of
+	// queueing (as GetQualitySummary counts them)
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	EndTime   *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	// 1 to 5: only done callbacks with that score
+	Satisfaction  int32 `protobuf:"varint,7,opt,name=satisfaction,proto3" json:"satisfaction,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -482,6 +488,27 @@ func (x *ListCallbacksRequest) GetDistrict() string {
 func (x *ListCallbacksRequest) GetLimit() int32 {
 	if x != nil {
 		return x.Limit
+	}
+	return 0
+}
+
+func (x *ListCallbacksRequest) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *ListCallbacksRequest) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
+}
+
+func (x *ListCallbacksRequest) GetSatisfaction() int32 {
+	if x != nil {
+		return x.Satisfaction
 	}
 	return 0
 }
@@ -1548,12 +1575,16 @@ const file_carehex_v1_quality_proto_rawDesc = "" +
 	"updateTime\x12\x1d\n" +
 	"\n" +
 	"created_by\x18\x13 \x01(\tR\tcreatedBy\x12#\n" +
-	"\rnext_statuses\x18\x14 \x03(\tR\fnextStatuses\"w\n" +
+	"\rnext_statuses\x18\x14 \x03(\tR\fnextStatuses\"\x8d\x02\n" +
 	"\x14ListCallbacksRequest\x12\x16\n" +
 	"\x06status\x18\x01 \x01(\tR\x06status\x12\x15\n" +
 	"\x06org_id\x18\x02 \x01(\tR\x05orgId\x12\x1a\n" +
 	"\bdistrict\x18\x03 \x01(\tR\bdistrict\x12\x14\n" +
-	"\x05limit\x18\x04 \x01(\x05R\x05limit\"K\n" +
+	"\x05limit\x18\x04 \x01(\x05R\x05limit\x129\n" +
+	"\n" +
+	"start_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
+	"\bend_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12\"\n" +
+	"\fsatisfaction\x18\a \x01(\x05R\fsatisfaction\"K\n" +
 	"\x15ListCallbacksResponse\x122\n" +
 	"\tcallbacks\x18\x01 \x03(\v2\x14.carehex.v1.CallbackR\tcallbacks\"&\n" +
 	"\x14ClaimCallbackRequest\x12\x0e\n" +
@@ -1686,39 +1717,41 @@ var file_carehex_v1_quality_proto_depIdxs = []int32{
 	19, // 3: carehex.v1.Complaint.due_time:type_name -> google.protobuf.Timestamp
 	19, // 4: carehex.v1.Complaint.create_time:type_name -> google.protobuf.Timestamp
 	19, // 5: carehex.v1.Complaint.update_time:type_name -> google.protobuf.Timestamp
-	0,  // 6: carehex.v1.ListCallbacksResponse.callbacks:type_name -> carehex.v1.Callback
-	0,  // 7: carehex.v1.ClaimCallbackResponse.callback:type_name -> carehex.v1.Callback
-	0,  // 8: carehex.v1.RecordCallbackResponse.callback:type_name -> carehex.v1.Callback
-	1,  // 9: carehex.v1.CreateComplaintResponse.complaint:type_name -> carehex.v1.Complaint
-	1,  // 10: carehex.v1.GetComplaintResponse.complaint:type_name -> carehex.v1.Complaint
-	19, // 11: carehex.v1.ListComplaintsRequest.start_time:type_name -> google.protobuf.Timestamp
-	19, // 12: carehex.v1.ListComplaintsRequest.end_time:type_name -> google.protobuf.Timestamp
-	1,  // 13: carehex.v1.ListComplaintsResponse.complaints:type_name -> carehex.v1.Complaint
-	1,  // 14: carehex.v1.MoveComplaintResponse.complaint:type_name -> carehex.v1.Complaint
-	19, // 15: carehex.v1.GetQualitySummaryRequest.start_time:type_name -> google.protobuf.Timestamp
-	19, // 16: carehex.v1.GetQualitySummaryRequest.end_time:type_name -> google.protobuf.Timestamp
-	17, // 17: carehex.v1.GetQualitySummaryResponse.by_org:type_name -> carehex.v1.OrgQuality
-	2,  // 18: carehex.v1.QualityService.ListCallbacks:input_type -> carehex.v1.ListCallbacksRequest
-	4,  // 19: carehex.v1.QualityService.ClaimCallback:input_type -> carehex.v1.ClaimCallbackRequest
-	6,  // 20: carehex.v1.QualityService.RecordCallback:input_type -> carehex.v1.RecordCallbackRequest
-	8,  // 21: carehex.v1.QualityService.CreateComplaint:input_type -> carehex.v1.CreateComplaintRequest
-	10, // 22: carehex.v1.QualityService.GetComplaint:input_type -> carehex.v1.GetComplaintRequest
-	12, // 23: carehex.v1.QualityService.ListComplaints:input_type -> carehex.v1.ListComplaintsRequest
-	14, // 24: carehex.v1.QualityService.MoveComplaint:input_type -> carehex.v1.MoveComplaintRequest
-	16, // 25: carehex.v1.QualityService.GetQualitySummary:input_type -> carehex.v1.GetQualitySummaryRequest
-	3,  // 26: carehex.v1.QualityService.ListCallbacks:output_type -> carehex.v1.ListCallbacksResponse
-	5,  // 27: carehex.v1.QualityService.ClaimCallback:output_type -> carehex.v1.ClaimCallbackResponse
-	7,  // 28: carehex.v1.QualityService.RecordCallback:output_type -> carehex.v1.RecordCallbackResponse
-	9,  // 29: carehex.v1.QualityService.CreateComplaint:output_type -> carehex.v1.CreateComplaintResponse
-	11, // 30: carehex.v1.QualityService.GetComplaint:output_type -> carehex.v1.GetComplaintResponse
-	13, // 31: carehex.v1.QualityService.ListComplaints:output_type -> carehex.v1.ListComplaintsResponse
-	15, // 32: carehex.v1.QualityService.MoveComplaint:output_type -> carehex.v1.MoveComplaintResponse
-	18, // 33: carehex.v1.QualityService.GetQualitySummary:output_type -> carehex.v1.GetQualitySummaryResponse
-	26, // [26:34] is the sub-list for method output_type
-	18, // [18:26] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	19, // 6: carehex.v1.ListCallbacksRequest.start_time:type_name -> google.protobuf.Timestamp
+	19, // 7: carehex.v1.ListCallbacksRequest.end_time:type_name -> google.protobuf.Timestamp
+	0,  // 8: carehex.v1.ListCallbacksResponse.callbacks:type_name -> carehex.v1.Callback
+	0,  // 9: carehex.v1.ClaimCallbackResponse.callback:type_name -> carehex.v1.Callback
+	0,  // 10: carehex.v1.RecordCallbackResponse.callback:type_name -> carehex.v1.Callback
+	1,  // 11: carehex.v1.CreateComplaintResponse.complaint:type_name -> carehex.v1.Complaint
+	1,  // 12: carehex.v1.GetComplaintResponse.complaint:type_name -> carehex.v1.Complaint
+	19, // 13: carehex.v1.ListComplaintsRequest.start_time:type_name -> google.protobuf.Timestamp
+	19, // 14: carehex.v1.ListComplaintsRequest.end_time:type_name -> google.protobuf.Timestamp
+	1,  // 15: carehex.v1.ListComplaintsResponse.complaints:type_name -> carehex.v1.Complaint
+	1,  // 16: carehex.v1.MoveComplaintResponse.complaint:type_name -> carehex.v1.Complaint
+	19, // 17: carehex.v1.GetQualitySummaryRequest.start_time:type_name -> google.protobuf.Timestamp
+	19, // 18: carehex.v1.GetQualitySummaryRequest.end_time:type_name -> google.protobuf.Timestamp
+	17, // 19: carehex.v1.GetQualitySummaryResponse.by_org:type_name -> carehex.v1.OrgQuality
+	2,  // 20: carehex.v1.QualityService.ListCallbacks:input_type -> carehex.v1.ListCallbacksRequest
+	4,  // 21: carehex.v1.QualityService.ClaimCallback:input_type -> carehex.v1.ClaimCallbackRequest
+	6,  // 22: carehex.v1.QualityService.RecordCallback:input_type -> carehex.v1.RecordCallbackRequest
+	8,  // 23: carehex.v1.QualityService.CreateComplaint:input_type -> carehex.v1.CreateComplaintRequest
+	10, // 24: carehex.v1.QualityService.GetComplaint:input_type -> carehex.v1.GetComplaintRequest
+	12, // 25: carehex.v1.QualityService.ListComplaints:input_type -> carehex.v1.ListComplaintsRequest
+	14, // 26: carehex.v1.QualityService.MoveComplaint:input_type -> carehex.v1.MoveComplaintRequest
+	16, // 27: carehex.v1.QualityService.GetQualitySummary:input_type -> carehex.v1.GetQualitySummaryRequest
+	3,  // 28: carehex.v1.QualityService.ListCallbacks:output_type -> carehex.v1.ListCallbacksResponse
+	5,  // 29: carehex.v1.QualityService.ClaimCallback:output_type -> carehex.v1.ClaimCallbackResponse
+	7,  // 30: carehex.v1.QualityService.RecordCallback:output_type -> carehex.v1.RecordCallbackResponse
+	9,  // 31: carehex.v1.QualityService.CreateComplaint:output_type -> carehex.v1.CreateComplaintResponse
+	11, // 32: carehex.v1.QualityService.GetComplaint:output_type -> carehex.v1.GetComplaintResponse
+	13, // 33: carehex.v1.QualityService.ListComplaints:output_type -> carehex.v1.ListComplaintsResponse
+	15, // 34: carehex.v1.QualityService.MoveComplaint:output_type -> carehex.v1.MoveComplaintResponse
+	18, // 35: carehex.v1.QualityService.GetQualitySummary:output_type -> carehex.v1.GetQualitySummaryResponse
+	28, // [28:36] is the sub-list for method output_type
+	20, // [20:28] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_carehex_v1_quality_proto_init() }

@@ -1011,6 +1011,9 @@ export async function call(opts, service, method, body) {
  * @property {string} [org_id]
  * @property {string} [district] a district; an area-scoped account may name only her own
  * @property {number} [limit]
+ * @property {string} [start_time] the period: of the result for done and unreachable tasks, else of queueing (as GetQualitySummary counts them)
+ * @property {string} [end_time]
+ * @property {number} [satisfaction] 1 to 5: only done callbacks with that score
  */
 
 /**
