@@ -300,9 +300,9 @@ type QualityFilter struct {
 	// Satisfaction 1..5 lists only done callbacks with that score (the
 	// distribution's drill-down).
 	Satisfaction int
-	From   time.Time
-	To     time.Time // exclusive; zero: no bound
-	Limit  int
+	From         time.Time
+	To           time.Time // exclusive; zero: no bound
+	Limit        int
 }
 
 // QualitySummary is the figures the dashboard shows: callback satisfaction
