@@ -150,7 +150,8 @@ func and(where, cond string) string {
 }
 
 // Callbacks lists callback tasks: with Status open, the queue, most
-// important then oldest first; otherwise newest first. The period is of
+// important first, then those tried least (an unanswered call goes behind
+// the untried of its kind), then oldest; otherwise newest first. The period is of
 // the queueing time, or of the result's for done and unreachable tasks
 // (as QualitySummary counts them).
 func (s *DB) Callbacks(ctx context.Context, f carehex.QualityFilter) ([]*carehex.Callback, error) {
@@ -170,7 +171,7 @@ func (s *DB) Callbacks(ctx context.Context, f carehex.QualityFilter) ([]*carehex
 	switch carehex.CallbackStatus(f.Status) {
 	case "":
 	case carehex.CallbackOpen:
-		order = ` ORDER BY c.priority, c.create_time, c.id`
+		order = ` ORDER BY c.priority, c.attempts, c.create_time, c.id`
 		fallthrough
 	case carehex.CallbackDone, carehex.CallbackUnreachable:
 		where, args = and(where, "c.status = ?"), append(args, f.Status)
@@ -246,7 +247,7 @@ func (s *DB) NextCallback(ctx context.Context, area string) (*carehex.Callback, 
 		ids, err := queryAll(ctx, s, "next callback", func(sc interface{ Scan(...any) error }) (string, error) {
 			var id string
 			return id, sc.Scan(&id)
-		}, s.rebind(q+` ORDER BY c.priority, c.create_time, c.id LIMIT 5`), args...)
+		}, s.rebind(q+` ORDER BY c.priority, c.attempts, c.create_time, c.id LIMIT 5`), args...)
 		if err != nil {
 			return nil, err
 		}

@@ -197,6 +197,10 @@ func TestCallbackRecord(t *testing.T) {
 		if err != nil || got.Status != carehex.CallbackOpen || got.Attempts != 1 || got.ClaimedBy != "" {
 			t.Fatalf("first unanswered call = %+v, %v; want open, 1 attempt, unclaimed", got, err)
 		}
+		// The unanswered task goes behind the untried one of its kind.
+		if q, err := e.Callbacks(opCtx(), carehex.QualityFilter{Status: string(carehex.CallbackOpen)}); err != nil || len(q) != 2 || q[0].ID != b.ID {
+			t.Errorf("queue after an unanswered call = %v, %v; want %s first", q, err, b.ID)
+		}
 		got, err = e.RecordCallback(opCtx(), a.ID, carehex.CallbackResult{Unreachable: true})
 		if err != nil || got.Status != carehex.CallbackUnreachable || got.Attempts != 2 || got.DoneTime.IsZero() {
 			t.Fatalf("second unanswered call = %+v, %v; want unreachable after 2", got, err)

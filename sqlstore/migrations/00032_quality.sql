@@ -34,8 +34,8 @@ CREATE TABLE callbacks (
 );
 CREATE UNIQUE INDEX callbacks_visit ON callbacks (visit_id) WHERE complaint_id = '';
 CREATE INDEX callbacks_complaint ON callbacks (complaint_id);
--- The queue: open tasks, most important then oldest first.
-CREATE INDEX callbacks_queue ON callbacks (status, priority, create_time);
+-- The queue: open tasks, most important, least tried, then oldest first.
+CREATE INDEX callbacks_queue ON callbacks (status, priority, attempts, create_time);
 CREATE INDEX callbacks_org ON callbacks (org_id, done_time);
 
 CREATE TABLE complaints (
