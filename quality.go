@@ -295,6 +295,7 @@ const AlertComplaintOverdue = "complaint_overdue"
 // QualityFilter narrows the quality lists and figures.
 type QualityFilter struct {
 	Area   string // a district; empty: the whole city
+	Street string // a street of Area; empty: all of it
 	OrgID  string
 	Status string // a CallbackStatus or ComplaintStatus; empty: any
 	// Satisfaction 1..5 lists only done callbacks with that score (the

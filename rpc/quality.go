@@ -36,17 +36,20 @@ func init() {
 	}
 }
 
-// qualityArea is the district a list or summary covers: the one asked for,
-// held to the caller's own area when she has one.
-func qualityArea(ctx context.Context, asked string) (string, error) {
+// qualityArea is the district and street a list or summary covers: the
+// ones asked for, held to the caller's own area when she has one.
+func qualityArea(ctx context.Context, district, street string) (string, string, error) {
+	if street != "" && district == "" {
+		return "", "", carehex.Errorf(carehex.EINVALID, "street", "a street needs its district")
+	}
 	p, _ := carehex.PrincipalFrom(ctx)
 	switch {
 	case p.Area == "":
-		return asked, nil
-	case asked == "" || asked == p.Area:
-		return p.Area, nil
+		return district, street, nil
+	case district == "" || district == p.Area:
+		return p.Area, street, nil
 	}
-	return "", outsideArea("district", p.Area)
+	return "", "", outsideArea("district", p.Area)
 }
 
 func callbackToPB(c *carehex.Callback) *pb.Callback {
@@ -76,7 +79,7 @@ func (s qualityService) ListCallbacks(ctx context.Context, req *pb.ListCallbacks
 	if err != nil {
 		return nil, err
 	}
-	f, err := qualityFilter(ctx, req.District, req.OrgId, req.StartTime, req.EndTime)
+	f, err := qualityFilter(ctx, req.District, req.Street, req.OrgId, req.StartTime, req.EndTime)
 	if err != nil {
 		return nil, err
 	}
@@ -158,7 +161,7 @@ func (s qualityService) ListComplaints(ctx context.Context, req *pb.ListComplain
 	if err != nil {
 		return nil, err
 	}
-	f, err := qualityFilter(ctx, req.District, req.OrgId, req.StartTime, req.EndTime)
+	f, err := qualityFilter(ctx, req.District, req.Street, req.OrgId, req.StartTime, req.EndTime)
 	if err != nil {
 		return nil, err
 	}
@@ -194,10 +197,10 @@ func (s qualityService) MoveComplaint(ctx context.Context, req *pb.MoveComplaint
 
 // qualityFilter reads a list's or summary's district, organisation and
 // period.
-func qualityFilter(ctx context.Context, district, orgID string, start, end *timestamppb.Timestamp) (carehex.QualityFilter, error) {
+func qualityFilter(ctx context.Context, district, street, orgID string, start, end *timestamppb.Timestamp) (carehex.QualityFilter, error) {
 	var f carehex.QualityFilter
 	var err error
-	if f.Area, err = qualityArea(ctx, district); err != nil {
+	if f.Area, f.Street, err = qualityArea(ctx, district, street); err != nil {
 		return f, err
 	}
 	f.OrgID = orgID
@@ -218,7 +221,7 @@ func (s qualityService) GetQualitySummary(ctx context.Context, req *pb.GetQualit
 	if err != nil {
 		return nil, err
 	}
-	f, err := qualityFilter(ctx, req.District, req.OrgId, req.StartTime, req.EndTime)
+	f, err := qualityFilter(ctx, req.District, req.Street, req.OrgId, req.StartTime, req.EndTime)
 	if err != nil {
 		return nil, err
 	}

@@ -169,6 +169,14 @@ func TestQualityService(t *testing.T) {
 			if err != nil || all.Complaints != 2 || all.OpenCallbacks != 1 || len(all.ByOrg) != 1 || all.ByOrg[0].OpenComplaints != 2 {
 				t.Errorf("city summary = %v, %v", all, err)
 			}
+			if st, err := q.GetQualitySummary(sup, &pb.GetQualitySummaryRequest{District: "张店区", Street: "马尚街道"}); err != nil || st.Complaints != 0 || st.Callbacks != 0 {
+				t.Errorf("summary of a street nobody lives in = %v, %v", st, err)
+			}
+			if zd, err := q.GetQualitySummary(sup, &pb.GetQualitySummaryRequest{District: "张店区"}); err != nil || zd.Complaints != 1 || zd.Callbacks != 1 {
+				t.Errorf("summary of 张店区 = %v, %v", zd, err)
+			}
+			_, err = q.GetQualitySummary(sup, &pb.GetQualitySummaryRequest{Street: "马尚街道"})
+			wantCode(t, err, twirp.InvalidArgument, "street")
 			_, err = q.GetQualitySummary(sup, &pb.GetQualitySummaryRequest{StartTime: timestamppb.New(time.Now()), EndTime: timestamppb.New(time.Now().Add(-time.Hour))})
 			wantCode(t, err, twirp.InvalidArgument, "end_time")
 		})

@@ -127,6 +127,9 @@ func qualityWhere(f carehex.QualityFilter, t, timeCol string) (string, []any) {
 	if f.Area != "" {
 		conds, args = append(conds, "p.district = ?"), append(args, f.Area)
 	}
+	if f.Street != "" {
+		conds, args = append(conds, "p.street = ?"), append(args, f.Street)
+	}
 	if f.OrgID != "" {
 		conds, args = append(conds, t+".org_id = ?"), append(args, f.OrgID)
 	}
@@ -681,7 +684,7 @@ func (s *DB) QualitySummary(ctx context.Context, f carehex.QualityFilter) (*care
 			o.Satisfaction = float64(sum) / float64(o.Callbacks)
 		}
 	}
-	openWhere, openArgs := qualityWhere(carehex.QualityFilter{Area: f.Area, OrgID: f.OrgID}, "c", "")
+	openWhere, openArgs := qualityWhere(carehex.QualityFilter{Area: f.Area, Street: f.Street, OrgID: f.OrgID}, "c", "")
 	if err := s.db.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM callbacks c LEFT JOIN residents p ON p.id = c.resident_id`+
 		and(openWhere, "c.status = 'open'")), openArgs...).Scan(&out.Open); err != nil {
 		return nil, s.wrap(err, "callback summary")
@@ -706,7 +709,7 @@ func (s *DB) QualitySummary(ctx context.Context, f carehex.QualityFilter) (*care
 		org(r.org).Complaints += r.n
 	}
 	terminal := []any{string(carehex.ComplaintClosed), string(carehex.ComplaintRejected), string(carehex.ComplaintWithdrawn)}
-	openWhere, openArgs = qualityWhere(carehex.QualityFilter{Area: f.Area, OrgID: f.OrgID}, "k", "")
+	openWhere, openArgs = qualityWhere(carehex.QualityFilter{Area: f.Area, Street: f.Street, OrgID: f.OrgID}, "k", "")
 	_, err = queryAll(ctx, s, "complaint summary", func(sc interface{ Scan(...any) error }) (cmRow, error) {
 		var r cmRow
 		var late int

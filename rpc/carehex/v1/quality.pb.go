@@ -429,7 +429,9 @@ type ListCallbacksRequest struct {
 	StartTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
 	EndTime   *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
 	// 1 to 5: only done callbacks with that score
-	Satisfaction  int32 `protobuf:"varint,7,opt,name=satisfaction,proto3" json:"satisfaction,omitempty"`
+	Satisfaction int32 `protobuf:"varint,7,opt,name=satisfaction,proto3" json:"satisfaction,omitempty"`
+	// a street of the district
+	Street        string `protobuf:"bytes,8,opt,name=street,proto3" json:"street,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -511,6 +513,13 @@ func (x *ListCallbacksRequest) GetSatisfaction() int32 {
 		return x.Satisfaction
 	}
 	return 0
+}
+
+func (x *ListCallbacksRequest) GetStreet() string {
+	if x != nil {
+		return x.Street
+	}
+	return ""
 }
 
 type ListCallbacksResponse struct {
@@ -1000,6 +1009,7 @@ type ListComplaintsRequest struct {
 	StartTime     *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
 	EndTime       *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
 	Limit         int32                  `protobuf:"varint,6,opt,name=limit,proto3" json:"limit,omitempty"`
+	Street        string                 `protobuf:"bytes,7,opt,name=street,proto3" json:"street,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1074,6 +1084,13 @@ func (x *ListComplaintsRequest) GetLimit() int32 {
 		return x.Limit
 	}
 	return 0
+}
+
+func (x *ListComplaintsRequest) GetStreet() string {
+	if x != nil {
+		return x.Street
+	}
+	return ""
 }
 
 type ListComplaintsResponse struct {
@@ -1225,11 +1242,13 @@ func (x *MoveComplaintResponse) GetComplaint() *Complaint {
 }
 
 type GetQualitySummaryRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	StartTime     *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
-	EndTime       *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
-	OrgId         string                 `protobuf:"bytes,3,opt,name=org_id,json=orgId,proto3" json:"org_id,omitempty"`
-	District      string                 `protobuf:"bytes,4,opt,name=district,proto3" json:"district,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	EndTime   *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	OrgId     string                 `protobuf:"bytes,3,opt,name=org_id,json=orgId,proto3" json:"org_id,omitempty"`
+	District  string                 `protobuf:"bytes,4,opt,name=district,proto3" json:"district,omitempty"`
+	// a street of the district
+	Street        string `protobuf:"bytes,5,opt,name=street,proto3" json:"street,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1288,6 +1307,13 @@ func (x *GetQualitySummaryRequest) GetOrgId() string {
 func (x *GetQualitySummaryRequest) GetDistrict() string {
 	if x != nil {
 		return x.District
+	}
+	return ""
+}
+
+func (x *GetQualitySummaryRequest) GetStreet() string {
+	if x != nil {
+		return x.Street
 	}
 	return ""
 }
@@ -1575,7 +1601,7 @@ const file_carehex_v1_quality_proto_rawDesc = "" +
 	"updateTime\x12\x1d\n" +
 	"\n" +
 	"created_by\x18\x13 \x01(\tR\tcreatedBy\x12#\n" +
-	"\rnext_statuses\x18\x14 \x03(\tR\fnextStatuses\"\x8d\x02\n" +
+	"\rnext_statuses\x18\x14 \x03(\tR\fnextStatuses\"\xa5\x02\n" +
 	"\x14ListCallbacksRequest\x12\x16\n" +
 	"\x06status\x18\x01 \x01(\tR\x06status\x12\x15\n" +
 	"\x06org_id\x18\x02 \x01(\tR\x05orgId\x12\x1a\n" +
@@ -1584,7 +1610,8 @@ const file_carehex_v1_quality_proto_rawDesc = "" +
 	"\n" +
 	"start_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
 	"\bend_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12\"\n" +
-	"\fsatisfaction\x18\a \x01(\x05R\fsatisfaction\"K\n" +
+	"\fsatisfaction\x18\a \x01(\x05R\fsatisfaction\x12\x16\n" +
+	"\x06street\x18\b \x01(\tR\x06street\"K\n" +
 	"\x15ListCallbacksResponse\x122\n" +
 	"\tcallbacks\x18\x01 \x03(\v2\x14.carehex.v1.CallbackR\tcallbacks\"&\n" +
 	"\x14ClaimCallbackRequest\x12\x0e\n" +
@@ -1614,7 +1641,7 @@ const file_carehex_v1_quality_proto_rawDesc = "" +
 	"\x13GetComplaintRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"K\n" +
 	"\x14GetComplaintResponse\x123\n" +
-	"\tcomplaint\x18\x01 \x01(\v2\x15.carehex.v1.ComplaintR\tcomplaint\"\xea\x01\n" +
+	"\tcomplaint\x18\x01 \x01(\v2\x15.carehex.v1.ComplaintR\tcomplaint\"\x82\x02\n" +
 	"\x15ListComplaintsRequest\x12\x16\n" +
 	"\x06status\x18\x01 \x01(\tR\x06status\x12\x15\n" +
 	"\x06org_id\x18\x02 \x01(\tR\x05orgId\x12\x1a\n" +
@@ -1622,7 +1649,8 @@ const file_carehex_v1_quality_proto_rawDesc = "" +
 	"\n" +
 	"start_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
 	"\bend_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12\x14\n" +
-	"\x05limit\x18\x06 \x01(\x05R\x05limit\"O\n" +
+	"\x05limit\x18\x06 \x01(\x05R\x05limit\x12\x16\n" +
+	"\x06street\x18\a \x01(\tR\x06street\"O\n" +
 	"\x16ListComplaintsResponse\x125\n" +
 	"\n" +
 	"complaints\x18\x01 \x03(\v2\x15.carehex.v1.ComplaintR\n" +
@@ -1632,13 +1660,14 @@ const file_carehex_v1_quality_proto_rawDesc = "" +
 	"\x06status\x18\x02 \x01(\tR\x06status\x12\x12\n" +
 	"\x04note\x18\x03 \x01(\tR\x04note\"L\n" +
 	"\x15MoveComplaintResponse\x123\n" +
-	"\tcomplaint\x18\x01 \x01(\v2\x15.carehex.v1.ComplaintR\tcomplaint\"\xbf\x01\n" +
+	"\tcomplaint\x18\x01 \x01(\v2\x15.carehex.v1.ComplaintR\tcomplaint\"\xd7\x01\n" +
 	"\x18GetQualitySummaryRequest\x129\n" +
 	"\n" +
 	"start_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
 	"\bend_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12\x15\n" +
 	"\x06org_id\x18\x03 \x01(\tR\x05orgId\x12\x1a\n" +
-	"\bdistrict\x18\x04 \x01(\tR\bdistrict\"\xa5\x02\n" +
+	"\bdistrict\x18\x04 \x01(\tR\bdistrict\x12\x16\n" +
+	"\x06street\x18\x05 \x01(\tR\x06street\"\xa5\x02\n" +
 	"\n" +
 	"OrgQuality\x12\x15\n" +
 	"\x06org_id\x18\x01 \x01(\tR\x05orgId\x12\x19\n" +

@@ -1014,6 +1014,7 @@ export async function call(opts, service, method, body) {
  * @property {string} [start_time] the period: of the result for done and unreachable tasks, else of queueing (as GetQualitySummary counts them)
  * @property {string} [end_time]
  * @property {number} [satisfaction] 1 to 5: only done callbacks with that score
+ * @property {string} [street] a street of the district
  */
 
 /**
@@ -1079,6 +1080,7 @@ export async function call(opts, service, method, body) {
  * @property {string} [start_time]
  * @property {string} [end_time]
  * @property {number} [limit]
+ * @property {string} [street]
  */
 
 /**
@@ -1104,6 +1106,7 @@ export async function call(opts, service, method, body) {
  * @property {string} [end_time]
  * @property {string} [org_id]
  * @property {string} [district]
+ * @property {string} [street] a street of the district
  */
 
 /**
