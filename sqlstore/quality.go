@@ -438,22 +438,28 @@ func (s *DB) Complaint(ctx context.Context, id string) (*carehex.Complaint, erro
 	return c, s.wrap(err, "read complaint")
 }
 
-// ComplaintOverdue is the QualityFilter.Status of complaints past their
-// step's due time.
-const ComplaintOverdue = "overdue"
+// The QualityFilter.Status of complaints past their step's due time, and
+// of those not yet in a final status (what QualitySummary counts open).
+const (
+	ComplaintOverdue = "overdue"
+	ComplaintActive  = "active"
+)
 
 // Complaints lists complaints, newest first; Status is a ComplaintStatus,
-// "overdue", or empty for all.
+// "overdue", "active", or empty for all.
 func (s *DB) Complaints(ctx context.Context, f carehex.QualityFilter) ([]*carehex.Complaint, error) {
 	where, args := qualityWhere(f, "k", "create_time")
 	switch st := carehex.ComplaintStatus(f.Status); {
 	case st == "":
 	case f.Status == ComplaintOverdue:
 		where, args = and(where, "k.due_time > 0 AND k.due_time < ?"), append(args, micros(s.stamp()))
+	case f.Status == ComplaintActive:
+		where, args = and(where, "k.status NOT IN (?, ?, ?)"), append(args, string(carehex.ComplaintClosed),
+			string(carehex.ComplaintRejected), string(carehex.ComplaintWithdrawn))
 	case st.Valid():
 		where, args = and(where, "k.status = ?"), append(args, f.Status)
 	default:
-		return nil, carehex.Errorf(carehex.EINVALID, "status", "status must be a complaint status or overdue, got %q", f.Status).
+		return nil, carehex.Errorf(carehex.EINVALID, "status", "status must be a complaint status, overdue or active, got %q", f.Status).
 			With(carehex.MsgInvalidEnum, "field", "status")
 	}
 	return queryAll(ctx, s, "list complaints", scanComplaint,

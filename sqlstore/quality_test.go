@@ -324,6 +324,9 @@ func TestComplaintWorkflow(t *testing.T) {
 		if late, _ := e.Complaints(ctx, carehex.QualityFilter{Status: ComplaintOverdue}); len(late) != 1 {
 			t.Errorf("overdue complaints = %d, want 1", len(late))
 		}
+		if active, _ := e.Complaints(ctx, carehex.QualityFilter{Status: ComplaintActive}); len(active) != 1 {
+			t.Errorf("active complaints = %d, want 1", len(active))
+		}
 		sum, _ := e.QualitySummary(ctx, carehex.QualityFilter{})
 		if sum.Complaints != 1 || sum.OpenComplaint != 1 || sum.Overdue != 1 {
 			t.Errorf("summary while overdue = %+v", sum)
@@ -385,6 +388,9 @@ func TestComplaintWorkflow(t *testing.T) {
 		}
 		if _, err := e.MoveComplaint(ctx, o.ID, carehex.ComplaintWithdrawn, "老人撤回"); err != nil {
 			t.Fatal(err)
+		}
+		if active, _ := e.Complaints(ctx, carehex.QualityFilter{Status: ComplaintActive}); len(active) != 0 {
+			t.Errorf("active complaints at the end = %d, want 0", len(active))
 		}
 		sum, _ = e.QualitySummary(ctx, carehex.QualityFilter{})
 		if sum.Complaints != 2 || sum.OpenComplaint != 0 || sum.Overdue != 0 {

@@ -54,7 +54,7 @@ type QualityService interface {
 	GetComplaint(context.Context, *GetComplaintRequest) (*GetComplaintResponse, error)
 
 	// ListComplaints lists complaints, newest first; status may also be
-	// "overdue".
+	// "overdue" (past the step's due time) or "active" (not final).
 	ListComplaints(context.Context, *ListComplaintsRequest) (*ListComplaintsResponse, error)
 
 	// MoveComplaint takes the next step of the workflow with a note (the

@@ -1763,7 +1763,7 @@ export class QualityService {
 
   /**
    * ListComplaints lists complaints, newest first; status may also be
-   * "overdue".
+   * "overdue" (past the step's due time) or "active" (not final).
    * @param {carehex.v1.ListComplaintsRequest} [req]
    * @returns {Promise<carehex.v1.ListComplaintsResponse>}
    */
