@@ -43,6 +43,7 @@ const (
 	CallbackOpen        CallbackStatus = "open"        // in the queue (possibly claimed, see Callback.ClaimedBy)
 	CallbackDone        CallbackStatus = "done"        // the resident was reached and the result recorded
 	CallbackUnreachable CallbackStatus = "unreachable" // nobody answered QualityRules.CallbackAttempts times
+	CallbackCancelled   CallbackStatus = "cancelled"   // a complaint's check no longer needed: withdrawn, or the response sent back
 )
 
 // ServiceDone is the resident's answer to "was the service done as logged".

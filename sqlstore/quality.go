@@ -176,10 +176,10 @@ func (s *DB) Callbacks(ctx context.Context, f carehex.QualityFilter) ([]*carehex
 	case carehex.CallbackOpen:
 		order = ` ORDER BY c.priority, c.attempts, c.create_time, c.id`
 		fallthrough
-	case carehex.CallbackDone, carehex.CallbackUnreachable:
+	case carehex.CallbackDone, carehex.CallbackUnreachable, carehex.CallbackCancelled:
 		where, args = and(where, "c.status = ?"), append(args, f.Status)
 	default:
-		return nil, carehex.Errorf(carehex.EINVALID, "status", "status must be open, done or unreachable, got %q", f.Status).
+		return nil, carehex.Errorf(carehex.EINVALID, "status", "status must be open, done, unreachable or cancelled, got %q", f.Status).
 			With(carehex.MsgInvalidEnum, "field", "status")
 	}
 	return queryAll(ctx, s, "list callbacks", scanCallback,
@@ -530,6 +530,23 @@ func (s *DB) moveComplaintTx(ctx context.Context, tx *sql.Tx, id string, to care
 	default:
 		c.Resolution = note
 	}
+	if from == carehex.ComplaintResponded && to != carehex.ComplaintVerified {
+		// Withdrawn, or the response sent back before anyone called: the
+		// check of that response is no longer needed.
+		res, err := tx.ExecContext(ctx, s.rebind(`UPDATE callbacks SET status = ?, claimed_by = '', claim_expire_time = 0, done_time = ?, done_by = ?
+			WHERE complaint_id = ? AND status = ?`), string(carehex.CallbackCancelled), micros(now), actor, id, string(carehex.CallbackOpen))
+		if err != nil {
+			return nil, err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return nil, err
+		} else if n > 0 {
+			if err := s.audit(ctx, tx, &carehex.AuditRecord{Actor: actor, Action: "callback.cancel", ObjectType: "callback", ObjectID: c.CallbackID,
+				Detail: "complaint=" + id + " " + string(from) + "→" + string(to)}); err != nil {
+				return nil, err
+			}
+		}
+	}
 	if to == carehex.ComplaintResponded {
 		// The callback that verifies the response: first in the queue.
 		c.CallbackID = carehex.NewID("cbk")
@@ -657,7 +674,7 @@ func (s *DB) QualitySummary(ctx context.Context, f carehex.QualityFilter) (*care
 		var r cbRow
 		return r, sc.Scan(&r.org, &r.status, &r.sat, &r.done, &r.n)
 	}, s.rebind(`SELECT c.org_id, c.status, c.satisfaction, c.service_done, COUNT(*) FROM callbacks c
-		LEFT JOIN residents p ON p.id = c.resident_id`+and(where, "c.status <> 'open'")+`
+		LEFT JOIN residents p ON p.id = c.resident_id`+and(where, "c.status IN ('done', 'unreachable')")+`
 		GROUP BY c.org_id, c.status, c.satisfaction, c.service_done`), args...)
 	if err != nil {
 		return nil, err

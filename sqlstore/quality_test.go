@@ -386,8 +386,17 @@ func TestComplaintWorkflow(t *testing.T) {
 		if err := e.CreateComplaint(ctx, o); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.MoveComplaint(ctx, o.ID, carehex.ComplaintWithdrawn, "老人撤回"); err != nil {
+		for _, step := range []carehex.ComplaintStatus{carehex.ComplaintReferred, carehex.ComplaintResponded} {
+			if _, err := e.MoveComplaint(ctx, o.ID, step, "已回电解释"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		withdrawn, err := e.MoveComplaint(ctx, o.ID, carehex.ComplaintWithdrawn, "老人撤回")
+		if err != nil {
 			t.Fatal(err)
+		}
+		if cb, err := e.Callback(ctx, withdrawn.CallbackID); err != nil || cb.Status != carehex.CallbackCancelled || cb.VisitID != "" {
+			t.Errorf("the withdrawn complaint's check = %+v, %v; want cancelled", cb, err)
 		}
 		if active, _ := e.Complaints(ctx, carehex.QualityFilter{Status: ComplaintActive}); len(active) != 0 {
 			t.Errorf("active complaints at the end = %d, want 0", len(active))

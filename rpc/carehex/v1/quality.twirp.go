@@ -32,7 +32,7 @@ const _ = twirp.TwirpPackageMinVersion_8_1_0
 // Operators and admins write; supervisors read, and an area-scoped
 // supervisor reads only her district. Statuses and reasons are the words
 // of the root package's quality.go: callback status open, done,
-// unreachable; reason complaint, exception, first_visit, sampled;
+// unreachable, cancelled (a complaint check no longer needed); reason complaint, exception, first_visit, sampled;
 // complaint status open, referred, responded, verified, closed, rejected,
 // withdrawn.
 type QualityService interface {

@@ -19,7 +19,7 @@ const REASONS = {
   first_visit: ["首次服务", "First visit"],
   sampled: ["随机抽查", "Random sample"],
 };
-const CB_STATUS = { open: ["待回访", "To call"], done: ["已回访", "Done"], unreachable: ["联系不上", "Unreachable"] };
+const CB_STATUS = { open: ["待回访", "To call"], done: ["已回访", "Done"], unreachable: ["联系不上", "Unreachable"], cancelled: ["已取消", "Cancelled"] };
 const DONE = { yes: ["属实", "Yes"], partly: ["部分属实", "Partly"], no: ["不属实", "No"] };
 const CM_STATUS = {
   open: ["待处理", "Open"], referred: ["已转服务商", "Referred"], responded: ["服务商已答复", "Responded"],

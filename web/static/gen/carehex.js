@@ -1715,7 +1715,7 @@ export class PlanService {
  * Operators and admins write; supervisors read, and an area-scoped
  * supervisor reads only her district. Statuses and reasons are the words
  * of the root package's quality.go: callback status open, done,
- * unreachable; reason complaint, exception, first_visit, sampled;
+ * unreachable, cancelled (a complaint check no longer needed); reason complaint, exception, first_visit, sampled;
  * complaint status open, referred, responded, verified, closed, rejected,
  * withdrawn.
  * Twirp service carehex.v1.QualityService.
