@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -85,6 +86,13 @@ func (f *DashFact) AcceptLate(t DashTargets) bool {
 // Late: arrived later than its class's target.
 func (f *DashFact) Late(t DashTargets) bool {
 	return f.ArriveS >= 0 && f.ArriveS > t.Arrive[f.Urgency].Seconds()
+}
+
+// SplitArea reads an account's area (Principal.Area): a district, or a
+// district and one of its streets as "district/street".
+func SplitArea(area string) (district, street string) {
+	district, street, _ = strings.Cut(area, "/")
+	return district, street
 }
 
 // DashFigure names a figure whose records can be listed (drill-down).
@@ -184,6 +192,7 @@ type DashLatency struct {
 type DashOrg struct {
 	DashKey
 	OrgID              string
+	Name               string // the organisation's name (read with the panel)
 	Visits, Exceptions int64
 }
 
@@ -191,6 +200,7 @@ type DashOrg struct {
 type DashCarer struct {
 	DashKey
 	ProviderID     string
+	Name           string // the carer's name (read with the panel)
 	Visits         int64
 	WorkS, TravelM int64
 }
@@ -383,6 +393,11 @@ type DashStore interface {
 	// DashboardFacts lists the records behind a figure in creation order,
 	// after the (creation time, id) of pageToken; the next token is "" at
 	// the end.
+	// DashboardSupply counts active providers per DashCellRes cell of
+	// their base, now.
+	DashboardSupply(ctx context.Context) (map[Cell]int64, error)
+	// DashboardAreas lists the districts and streets residents live in.
+	DashboardAreas(ctx context.Context) ([][2]string, error)
 	DashboardFacts(ctx context.Context, q DashQuery, d DashDrill, t DashTargets, pageToken string, limit int) ([]DashFact, string, error)
 }
 

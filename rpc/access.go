@@ -100,6 +100,11 @@ var Access = map[string][]carehex.Role{
 	"PlanService/GetWorkingHours":   staff,
 	"PlanService/RunRoster":         writers,
 
+	// The supervisor's dashboard (issue 13, supervise.go): read-only, not for operators.
+	"SuperviseService/GetDashboard":         overseers,
+	"SuperviseService/ListDashboardRecords": overseers,
+	"SuperviseService/ListDashboardAreas":   overseers,
+
 	// Sessions: each method checks that a non-admin names only themselves.
 	"AccountService/UnlockLogin":    admins,
 	"AccountService/DisableUser":    admins,

@@ -312,13 +312,15 @@ func (s *DB) DashboardPanel(ctx context.Context, p carehex.DashPanel, q carehex.
 	case carehex.PanelOrgs:
 		out.Orgs, err = queryAll(ctx, s, "dashboard organisations", func(r interface{ Scan(...any) error }) (carehex.DashOrg, error) {
 			var o carehex.DashOrg
-			return o, r.Scan(&o.OrgID, &o.Visits, &o.Exceptions)
-		}, s.rebind(`SELECT org_id, SUM(visits), SUM(exceptions) FROM dash_orgs`+where+` GROUP BY org_id ORDER BY org_id`), args...)
+			return o, r.Scan(&o.OrgID, &o.Name, &o.Visits, &o.Exceptions)
+		}, s.rebind(`SELECT x.org_id, COALESCE(o.name, ''), x.v, x.e FROM (SELECT org_id, SUM(visits) AS v, SUM(exceptions) AS e
+			FROM dash_orgs`+where+` GROUP BY org_id) x LEFT JOIN organisations o ON o.id = x.org_id ORDER BY x.org_id`), args...)
 	case carehex.PanelCarers:
 		out.Carers, err = queryAll(ctx, s, "dashboard carers", func(r interface{ Scan(...any) error }) (carehex.DashCarer, error) {
 			var c carehex.DashCarer
-			return c, r.Scan(&c.ProviderID, &c.Visits, &c.WorkS, &c.TravelM)
-		}, s.rebind(`SELECT provider_id, SUM(visits), SUM(work_s), SUM(travel_m) FROM dash_carers`+where+` GROUP BY provider_id ORDER BY provider_id`), args...)
+			return c, r.Scan(&c.ProviderID, &c.Name, &c.Visits, &c.WorkS, &c.TravelM)
+		}, s.rebind(`SELECT x.provider_id, COALESCE(p.name, ''), x.v, x.w, x.t FROM (SELECT provider_id, SUM(visits) AS v, SUM(work_s) AS w,
+			SUM(travel_m) AS t FROM dash_carers`+where+` GROUP BY provider_id) x LEFT JOIN providers p ON p.id = x.provider_id ORDER BY x.provider_id`), args...)
 	case carehex.PanelCells:
 		out.Cells, err = queryAll(ctx, s, "dashboard cells", func(r interface{ Scan(...any) error }) (carehex.DashCellCount, error) {
 			var c carehex.DashCellCount
@@ -378,4 +380,30 @@ func (s *DB) DashboardFacts(ctx context.Context, q carehex.DashQuery, d carehex.
 		day = next
 	}
 	return out, "", nil
+}
+
+// DashboardSupply counts active providers per heatmap cell (carehex.DashStore).
+func (s *DB) DashboardSupply(ctx context.Context) (map[carehex.Cell]int64, error) {
+	cells, err := queryAll(ctx, s, "dashboard supply", func(r interface{ Scan(...any) error }) (int64, error) {
+		var c int64
+		return c, r.Scan(&c)
+	}, `SELECT cell FROM providers WHERE active = 1`)
+	if err != nil {
+		return nil, err
+	}
+	out := map[carehex.Cell]int64{}
+	for _, c := range cells {
+		if p, err := geo.Parent(carehex.Cell(c), carehex.DashCellRes); err == nil {
+			out[p]++
+		}
+	}
+	return out, nil
+}
+
+// DashboardAreas lists the districts and streets residents live in (carehex.DashStore).
+func (s *DB) DashboardAreas(ctx context.Context) ([][2]string, error) {
+	return queryAll(ctx, s, "dashboard areas", func(r interface{ Scan(...any) error }) ([2]string, error) {
+		var a [2]string
+		return a, r.Scan(&a[0], &a[1])
+	}, `SELECT district, street FROM residents WHERE district <> '' GROUP BY district, street ORDER BY district, street`)
 }
