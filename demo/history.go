@@ -48,6 +48,10 @@ func History(ctx context.Context, o HistoryOptions, residents []*carehex.Residen
 		}
 		day := first.AddDate(0, 0, d)
 		b := &carehex.HistoryBatch{}
+		// Fences are negative and unique per carer and day, so histories
+		// written by separate runs never collide (see ImportHistory).
+		clear(fence)
+		base := -(day.Unix() / 86400) * 1000
 		// weekends are quieter; winter a little busier
 		n := o.PerDay
 		if wd := day.Weekday(); wd == time.Saturday || wd == time.Sunday {
@@ -56,7 +60,7 @@ func History(ctx context.Context, o HistoryOptions, residents []*carehex.Residen
 		n = int(float64(n) * (1 + 0.1*math.Cos(2*math.Pi*float64(day.YearDay())/365)))
 		for range n {
 			ri := rng.IntN(len(residents))
-			historyRequest(rng, b, day, residents[ri], near[ri], providers, types[rng.IntN(len(types))], fence)
+			historyRequest(rng, b, day, residents[ri], near[ri], providers, types[rng.IntN(len(types))], fence, base)
 		}
 		if err := emit(day.Format("2006-01-02"), b); err != nil {
 			return fmt.Errorf("demo history %s: %w", day.Format("2006-01-02"), err)
@@ -93,7 +97,7 @@ func expSeconds(rng *rand.Rand, mean float64) time.Duration {
 }
 
 func historyRequest(rng *rand.Rand, b *carehex.HistoryBatch, day time.Time, res *carehex.Resident, near []int,
-	providers []*carehex.Provider, st *carehex.ServiceType, fence map[string]int64) {
+	providers []*carehex.Provider, st *carehex.ServiceType, fence map[string]int64, base int64) {
 	// calls come 07:00–20:00, most in the morning
 	created := day.Add(7*time.Hour + time.Duration(math.Min(rng.ExpFloat64()*4, 13)*float64(time.Hour)) + time.Duration(rng.IntN(3600))*time.Second)
 	r := &carehex.ServiceRequest{ID: carehex.NewID("req"), ResidentID: res.ID, ServiceCode: st.Code,
@@ -134,14 +138,14 @@ func historyRequest(rng *rand.Rand, b *carehex.HistoryBatch, day time.Time, res 
 		return
 	}
 	p := providers[near[rng.IntN(len(near))]]
-	fence[p.ID]--
+	fence[p.ID]++
 	acceptAt := created.Add(accept)
 	start := acceptAt
 	if r.Urgency == carehex.UrgencyScheduled {
 		start = r.WindowStart
 		arrive = time.Duration(rng.NormFloat64()*900) * time.Second
 	}
-	v := &carehex.Visit{ID: carehex.NewID("vis"), RequestID: r.ID, ProviderID: p.ID, Fence: fence[p.ID],
+	v := &carehex.Visit{ID: carehex.NewID("vis"), RequestID: r.ID, ProviderID: p.ID, Fence: base - fence[p.ID],
 		PlannedStart: start.UTC(), PlannedEnd: start.Add(st.DefaultDuration).UTC(), CreateTime: acceptAt.UTC()}
 	r.ProviderID, r.VisitID = p.ID, v.ID
 	actor := "provider:" + p.ID
