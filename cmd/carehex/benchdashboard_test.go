@@ -41,6 +41,11 @@ func TestDemoHistoryAndBenchDashboard(t *testing.T) {
 	if got.Requests < 40 || len(got.City) != len(carehex.DashPanels)+1 {
 		t.Errorf("bench over the history: %+v", got)
 	}
+	out.Reset()
+	if err := run(context.Background(), []string{"dashboard", "rebuild", "--data", dir, "--days", "3"}, env,
+		strings.NewReader(""), &out, &errOut); err != nil || !strings.Contains(out.String(), "rebuilt") {
+		t.Fatalf("dashboard rebuild: %v\n%s", err, out.String())
+	}
 	// Bad input names the setting and writes nothing.
 	for _, args := range [][]string{{"--history", "2h"}, {"--history", "3d", "--per-day", "0"}, {"--history", "3d", "--history-end", "soon"}} {
 		err := run(context.Background(), append([]string{"demo", "seed", "--data", t.TempDir()}, args...), env, strings.NewReader(""), &out, &errOut)

@@ -19,6 +19,7 @@ usage:
   carehex bench dispatch --redis-url URL [--providers N] [--clients N]
   carehex bench idle [--phones N] [--duration D] [--addr URL --username U --password P]
   carehex bench roster [--providers N] [--visits N] [--days N] [--seed N] [--time-limit D]
+  carehex dashboard rebuild [--data DIR] [--days N]   (or CAREHEX_DATABASE_URL)
   carehex bench dashboard [--data DIR] [--days N] [--runs N] [--district NAME]   (or CAREHEX_DATABASE_URL)
   carehex bench load [--rate N] [--duration D] [--database-url URL] [--redis-url URL] [--transport twirp|nethttp|both]
   carehex bench load --addr URL --username U --password P [--rate N] [--duration D]   (a running server; its CPU from /metrics)
@@ -70,6 +71,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return benchIdle(ctx, rest[1:], getenv, stdout, stderr)
 	case cmd == "bench" && len(rest) > 0 && rest[0] == "roster":
 		return benchRoster(ctx, rest[1:], getenv, stdout, stderr)
+	case cmd == "dashboard" && len(rest) > 0 && rest[0] == "rebuild":
+		return dashboardRebuild(ctx, rest[1:], getenv, stdout, stderr)
 	case cmd == "bench" && len(rest) > 0 && rest[0] == "dashboard":
 		return benchDashboard(ctx, rest[1:], getenv, stdout, stderr)
 	case cmd == "bench" && len(rest) > 0 && rest[0] == "load":
