@@ -9,6 +9,7 @@ import (
 
 	"github.com/carehex/carehex"
 	"github.com/carehex/carehex/demo"
+	"github.com/carehex/carehex/internal/testenv"
 )
 
 // dashWorld is a few residents in two districts and three streets, three
@@ -264,4 +265,41 @@ func TestDashboardRollups(t *testing.T) {
 			t.Errorf("a bad date: %v", err)
 		}
 	})
+}
+
+// TestDashboardReplicas runs the catch-up from two replicas (two stores on
+// one PostgreSQL database) at once, many times over: the rollups end as
+// the raw records say, with no pass failing. (SQLite is one process's
+// file: its single writer serialises the passes already.)
+func TestDashboardReplicas(t *testing.T) {
+	dsn := testenv.PostgresURL(t)
+	a, b := openEnv(t, dsn), openEnv(t, dsn)
+	dashWorld(t, a)
+	ctx := context.Background()
+	targets := carehex.DefaultDashTargets()
+	errs := make(chan error, 2)
+	for _, e := range []*env{a, b} {
+		go func() {
+			var err error
+			for range 3 {
+				if _, err = e.RefreshDashboard(ctx, targets); err != nil {
+					break
+				}
+				first := testNow.In(carehex.CST).AddDate(0, 0, -3).Format("2006-01-02")
+				if err = e.RebuildDashboardDays(ctx, []string{first}, targets); err != nil {
+					break
+				}
+			}
+			errs <- err
+		}()
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatalf("a replica's pass failed: %v", err)
+		}
+	}
+	q := carehex.DashQuery{From: testNow.In(carehex.CST).AddDate(0, 0, -3).Format("2006-01-02"), To: testNow.In(carehex.CST).Format("2006-01-02")}
+	if want, got := rawCounts(t, a, q), panelCounts(t, b, q); fmt.Sprint(want) != fmt.Sprint(got) || len(want) == 0 {
+		t.Errorf("after two replicas: rollup %v, raw %v", got, want)
+	}
 }
