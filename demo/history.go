@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/carehex/carehex"
@@ -39,7 +40,7 @@ func History(ctx context.Context, o HistoryOptions, residents []*carehex.Residen
 		return carehex.Errorf(carehex.EINVALID, "history", "history needs residents, providers and the catalogue; seed them first")
 	}
 	rng := newRand(o.Seed, historyStream)
-	near := nearestProviders(residents, providers)
+	near := nearestProviders(rng, residents, providers)
 	first := time.Date(o.End.In(carehex.CST).Year(), o.End.In(carehex.CST).Month(), o.End.In(carehex.CST).Day(), 0, 0, 0, 0, carehex.CST).AddDate(0, 0, -o.Days)
 	fence := map[string]int64{}
 	for d := range o.Days {
@@ -70,8 +71,9 @@ func History(ctx context.Context, o HistoryOptions, residents []*carehex.Residen
 }
 
 // nearestProviders lists, per resident, the indexes of up to 8 providers
-// in the same 0.05° grid square or the squares around it.
-func nearestProviders(residents []*carehex.Resident, providers []*carehex.Provider) [][]int {
+// drawn from the same 0.05° grid square and the squares around it (drawn,
+// so that every carer of a square gets work, not the first 8 found).
+func nearestProviders(rng *rand.Rand, residents []*carehex.Resident, providers []*carehex.Provider) [][]int {
 	type sq struct{ x, y int }
 	key := func(p carehex.LatLng) sq { return sq{int(math.Floor(p.Lat / 0.05)), int(math.Floor(p.Lng / 0.05))} }
 	grid := map[sq][]int{}
@@ -82,12 +84,13 @@ func nearestProviders(residents []*carehex.Resident, providers []*carehex.Provid
 	for i, r := range residents {
 		k := key(r.Location)
 		var c []int
-		for dx := -1; dx <= 1 && len(c) < 8; dx++ {
-			for dy := -1; dy <= 1 && len(c) < 8; dy++ {
+		for dx := -1; dx <= 1; dx++ {
+			for dy := -1; dy <= 1; dy++ {
 				c = append(c, grid[sq{k.x + dx, k.y + dy}]...)
 			}
 		}
-		out[i] = c[:min(len(c), 8)]
+		rng.Shuffle(len(c), func(a, b int) { c[a], c[b] = c[b], c[a] })
+		out[i] = slices.Clone(c[:min(len(c), 8)])
 	}
 	return out
 }
