@@ -184,7 +184,7 @@ type DashLatency struct {
 	DashKey
 	Urgency Urgency
 	Kind    string // "accept" or "arrive"
-	Bucket  int    // index into LatencyBuckets
+	Bucket  int    // index into LatencyBuckets, or BucketOverTarget
 	N       int64
 }
 
@@ -225,6 +225,11 @@ type DashRollup struct {
 // histogram's buckets; the last bucket is everything above the last edge.
 var LatencyBuckets = []float64{30, 60, 120, 180, 300, 420, 600, 900, 1200, 1800, 2700, 3600, 5400, 7200,
 	10800, 14400, 21600, 28800, 43200, 86400, 172800}
+
+// BucketOverTarget is the latency rollup's extra row per urgency and kind
+// counting, exactly, the times over the class's target (the histogram
+// knows them only to a bucket).
+const BucketOverTarget = -1
 
 // LatencyBucket is the bucket of s seconds.
 func LatencyBucket(s float64) int {
@@ -309,12 +314,22 @@ func Rollup(facts []DashFact, t DashTargets) *DashRollup {
 				c.ArriveSumS += int64(math.Round(m.s))
 			}
 			lk := DashLatency{DashKey: k, Urgency: f.Urgency, Kind: m.kind, Bucket: LatencyBucket(m.s)}
-			l := lat[lk]
-			if l == nil {
-				l = &DashLatency{DashKey: k, Urgency: f.Urgency, Kind: m.kind, Bucket: lk.Bucket}
-				lat[lk] = l
+			over := m.s > t.Accept[f.Urgency].Seconds()
+			if m.kind == "arrive" {
+				over = m.s > t.Arrive[f.Urgency].Seconds()
 			}
-			l.N++
+			for _, b := range []int{lk.Bucket, BucketOverTarget} {
+				if b == BucketOverTarget && !over {
+					continue
+				}
+				bk := DashLatency{DashKey: k, Urgency: f.Urgency, Kind: m.kind, Bucket: b}
+				l := lat[bk]
+				if l == nil {
+					l = &DashLatency{DashKey: k, Urgency: f.Urgency, Kind: m.kind, Bucket: b}
+					lat[bk] = l
+				}
+				l.N++
+			}
 		}
 		ek := DashCellCount{DashKey: k, Cell: f.Cell}
 		e := cells[ek]

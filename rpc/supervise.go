@@ -190,16 +190,15 @@ func trend(days []carehex.DashCount) (daily, weekly []*pb.TrendPoint) {
 	return daily, weekly
 }
 
-// latencyFigures reads p50/p90 and the count over target off each
-// urgency's histogram. The count over target is exact only at bucket
-// edges; it is the rollup's late/accept_late counts that are exact, and
-// the histogram serves the percentiles.
+// latencyFigures reads p50/p90 off each urgency's histogram; the count
+// over target is the rollup's exact row (carehex.BucketOverTarget).
 func latencyFigures(rows []carehex.DashLatency, t carehex.DashTargets) []*pb.LatencyFigure {
 	type key struct {
 		u    carehex.Urgency
 		kind string
 	}
 	hist := map[key][]int64{}
+	over := map[key]int64{}
 	var keys []key
 	for _, l := range rows {
 		k := key{l.Urgency, l.Kind}
@@ -207,7 +206,9 @@ func latencyFigures(rows []carehex.DashLatency, t carehex.DashTargets) []*pb.Lat
 			hist[k] = make([]int64, len(carehex.LatencyBuckets)+1)
 			keys = append(keys, k)
 		}
-		if l.Bucket >= 0 && l.Bucket < len(hist[k]) {
+		if l.Bucket == carehex.BucketOverTarget {
+			over[k] += l.N
+		} else if l.Bucket >= 0 && l.Bucket < len(hist[k]) {
 			hist[k][l.Bucket] += l.N
 		}
 	}
@@ -224,16 +225,13 @@ func latencyFigures(rows []carehex.DashLatency, t carehex.DashTargets) []*pb.Lat
 		if k.kind == "arrive" {
 			target = t.Arrive[k.u]
 		}
-		var n, over int64
+		var n int64
 		var sum float64
 		for i, c := range h {
 			n += c
 			lo := 0.0
 			if i > 0 {
 				lo = carehex.LatencyBuckets[i-1]
-			}
-			if lo >= target.Seconds() {
-				over += c
 			}
 			hi := lo * 2
 			if i < len(carehex.LatencyBuckets) {
@@ -243,7 +241,7 @@ func latencyFigures(rows []carehex.DashLatency, t carehex.DashTargets) []*pb.Lat
 		}
 		out = append(out, &pb.LatencyFigure{Urgency: string(k.u), Kind: k.kind, Count: n,
 			P50S: carehex.LatencyQuantile(h, 0.5), P90S: carehex.LatencyQuantile(h, 0.9), MeanS: rate(int64(sum), n),
-			TargetS: int64(target.Seconds()), OverTarget: over})
+			TargetS: int64(target.Seconds()), OverTarget: over[k]})
 	}
 	return out
 }

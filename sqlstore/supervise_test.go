@@ -219,11 +219,27 @@ func TestDashboardRollups(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var accepts int64
+		var accepts, acceptOver, arriveOver int64
 		for _, l := range lat.Latency {
-			if l.Kind == "accept" {
+			switch {
+			case l.Bucket == carehex.BucketOverTarget && l.Kind == "accept":
+				acceptOver += l.N
+			case l.Bucket == carehex.BucketOverTarget:
+				arriveOver += l.N
+			case l.Kind == "accept":
 				accepts += l.N
 			}
+		}
+		cr, err := e.DashboardPanel(ctx, carehex.PanelCounts, city)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var acceptLate, late int64
+		for _, c := range cr.Counts {
+			acceptLate, late = acceptLate+c.AcceptLate, late+c.Late
+		}
+		if acceptOver != acceptLate || arriveOver != late || late == 0 {
+			t.Errorf("over target: latency rows %d accept, %d arrive; counts %d, %d", acceptOver, arriveOver, acceptLate, late)
 		}
 		var filled int64
 		for _, v := range panelCounts(t, e, city) {
