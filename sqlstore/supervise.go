@@ -189,7 +189,87 @@ func (s *DB) RebuildDashboardDays(ctx context.Context, days []string, t carehex.
 			return err
 		}
 	}
+	months := map[string]bool{}
+	for _, day := range days {
+		months[day[:7]] = true
+	}
+	for m := range months {
+		if err := s.inTx(ctx, "rebuild dashboard month", func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, `UPDATE dash_state SET watermark = watermark WHERE name = 'rollup'`); err != nil {
+				return err
+			}
+			for _, r := range dashTables {
+				if _, err := tx.ExecContext(ctx, s.rebind(`DELETE FROM `+r.table+`_month WHERE day = ?`), m); err != nil {
+					return err
+				}
+				sums := "SUM(" + strings.ReplaceAll(r.sums, ", ", "), SUM(") + ")"
+				if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO `+r.table+`_month (day, district, street, `+r.keys+`, `+r.sums+`)
+					SELECT ?, district, street, `+r.keys+`, `+sums+` FROM `+r.table+` WHERE day >= ? AND day <= ?
+					GROUP BY district, street, `+r.keys), m, m+"-01", m+"-31"); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// dashTables are the rollup tables: their keys besides day, district and
+// street, and their summed columns. Each has a _month twin (migration
+// 00031) with the month in day.
+var dashTables = []struct{ table, keys, sums string }{
+	{"dash_counts", "category, urgency", "requests, filled, unfilled, cancelled, completed, accept_late, late, missed, accept_sum_s, arrive_sum_s, accept_n, arrive_n"},
+	{"dash_latency", "urgency, kind, bucket", "n"},
+	{"dash_orgs", "org_id", "visits, exceptions"},
+	{"dash_carers", "provider_id", "visits, work_s, travel_m"},
+	{"dash_cells", "cell", "requests, filled"},
+}
+
+// dashFrom is the rows of rollup table over the period and area: whole
+// months from its _month twin, the days at either end that do not fill a
+// month from the day table. The trend reads days (byDay).
+func dashFrom(table string, q carehex.DashQuery, byDay bool) (string, []any) {
+	area, areaArgs := "", []any{}
+	if q.District != "" {
+		area += ` AND district = ?`
+		areaArgs = append(areaArgs, q.District)
+	}
+	if q.Street != "" {
+		area += ` AND street = ?`
+		areaArgs = append(areaArgs, q.Street)
+	}
+	var parts []string
+	var args []any
+	add := func(t, from, to string) {
+		parts = append(parts, `SELECT * FROM `+t+` WHERE day >= ? AND day <= ?`+area)
+		args = append(append(args, from, to), areaArgs...)
+	}
+	from, _ := time.Parse("2006-01-02", q.From)
+	to, _ := time.Parse("2006-01-02", q.To)
+	// the first whole month on or after from, and the last on or before to
+	first := from
+	if from.Day() != 1 {
+		first = time.Date(from.Year(), from.Month()+1, 1, 0, 0, 0, 0, time.UTC)
+	}
+	end := time.Date(to.Year(), to.Month()+1, 1, 0, 0, 0, 0, time.UTC) // the day after to's month
+	if to.AddDate(0, 0, 1).Before(end) {
+		end = time.Date(to.Year(), to.Month(), 1, 0, 0, 0, 0, time.UTC)
+	}
+	if byDay || !first.Before(end) {
+		add(table, q.From, q.To)
+	} else {
+		if from.Before(first) {
+			add(table, q.From, first.AddDate(0, 0, -1).Format("2006-01-02"))
+		}
+		add(table+"_month", first.Format("2006-01"), end.AddDate(0, 0, -1).Format("2006-01"))
+		if end.Before(to.AddDate(0, 0, 1)) {
+			add(table, end.Format("2006-01-02"), q.To)
+		}
+	}
+	return ` FROM (` + strings.Join(parts, ` UNION ALL `) + `) x`, args
 }
 
 // insertRollup writes rollup rows with multi-row INSERTs.
@@ -247,7 +327,7 @@ func (s *DB) insertRollup(ctx context.Context, tx *sql.Tx, r *carehex.DashRollup
 	})
 }
 
-// dashWhere is the period-and-area condition on a rollup table.
+// dashWhere checks a period and area.
 func dashWhere(q carehex.DashQuery) (string, []any, error) {
 	if _, _, err := dayBounds(q.From); err != nil {
 		return "", nil, carehex.Errorf(carehex.EINVALID, "from", "from must be a date like 2026-12-03, got %q", q.From)
@@ -261,24 +341,15 @@ func dashWhere(q carehex.DashQuery) (string, []any, error) {
 	if q.Street != "" && q.District == "" {
 		return "", nil, carehex.Errorf(carehex.EINVALID, "district", "a street needs its district")
 	}
-	w, args := ` WHERE day >= ? AND day <= ?`, []any{q.From, q.To}
-	if q.District != "" {
-		w += ` AND district = ?`
-		args = append(args, q.District)
-	}
-	if q.Street != "" {
-		w += ` AND street = ?`
-		args = append(args, q.Street)
-	}
-	return w, args, nil
+	return "", nil, nil
 }
 
 // DashboardPanel sums one panel over the period and area (carehex.DashStore).
 func (s *DB) DashboardPanel(ctx context.Context, p carehex.DashPanel, q carehex.DashQuery) (*carehex.DashRollup, error) {
-	where, args, err := dashWhere(q)
-	if err != nil {
+	if _, _, err := dashWhere(q); err != nil {
 		return nil, err
 	}
+	var err error
 	out := &carehex.DashRollup{}
 	sums := `SUM(requests), SUM(filled), SUM(unfilled), SUM(cancelled), SUM(completed), SUM(accept_late), SUM(late), SUM(missed),
 		SUM(accept_sum_s), SUM(arrive_sum_s), SUM(accept_n), SUM(arrive_n)`
@@ -288,47 +359,53 @@ func (s *DB) DashboardPanel(ctx context.Context, p carehex.DashPanel, q carehex.
 	}
 	switch p {
 	case carehex.PanelCounts:
+		f, args := dashFrom("dash_counts", q, false)
 		out.Counts, err = queryAll(ctx, s, "dashboard counts", func(r interface{ Scan(...any) error }) (carehex.DashCount, error) {
 			var c carehex.DashCount
 			var cat, urg string
 			err := scanCount(&c, r, &cat, &urg)
 			c.Category, c.Urgency = carehex.Category(cat), carehex.Urgency(urg)
 			return c, err
-		}, s.rebind(`SELECT category, urgency, `+sums+` FROM dash_counts`+where+` GROUP BY category, urgency ORDER BY category, urgency`), args...)
+		}, s.rebind(`SELECT category, urgency, `+sums+` `+f+` GROUP BY category, urgency ORDER BY category, urgency`), args...)
 	case carehex.PanelTrend:
+		f, args := dashFrom("dash_counts", q, true)
 		out.Counts, err = queryAll(ctx, s, "dashboard trend", func(r interface{ Scan(...any) error }) (carehex.DashCount, error) {
 			var c carehex.DashCount
 			err := scanCount(&c, r, &c.Day)
 			return c, err
-		}, s.rebind(`SELECT day, `+sums+` FROM dash_counts`+where+` GROUP BY day ORDER BY day`), args...)
+		}, s.rebind(`SELECT day, `+sums+` `+f+` GROUP BY day ORDER BY day`), args...)
 	case carehex.PanelLatency:
+		f, args := dashFrom("dash_latency", q, false)
 		out.Latency, err = queryAll(ctx, s, "dashboard latency", func(r interface{ Scan(...any) error }) (carehex.DashLatency, error) {
 			var l carehex.DashLatency
 			var urg string
 			err := r.Scan(&urg, &l.Kind, &l.Bucket, &l.N)
 			l.Urgency = carehex.Urgency(urg)
 			return l, err
-		}, s.rebind(`SELECT urgency, kind, bucket, SUM(n) FROM dash_latency`+where+` GROUP BY urgency, kind, bucket ORDER BY urgency, kind, bucket`), args...)
+		}, s.rebind(`SELECT urgency, kind, bucket, SUM(n) `+f+` GROUP BY urgency, kind, bucket ORDER BY urgency, kind, bucket`), args...)
 	case carehex.PanelOrgs:
+		f, args := dashFrom("dash_orgs", q, false)
 		out.Orgs, err = queryAll(ctx, s, "dashboard organisations", func(r interface{ Scan(...any) error }) (carehex.DashOrg, error) {
 			var o carehex.DashOrg
 			return o, r.Scan(&o.OrgID, &o.Name, &o.Visits, &o.Exceptions)
 		}, s.rebind(`SELECT x.org_id, COALESCE(o.name, ''), x.v, x.e FROM (SELECT org_id, SUM(visits) AS v, SUM(exceptions) AS e
-			FROM dash_orgs`+where+` GROUP BY org_id) x LEFT JOIN organisations o ON o.id = x.org_id ORDER BY x.org_id`), args...)
+			`+f+` GROUP BY org_id) x LEFT JOIN organisations o ON o.id = x.org_id ORDER BY x.org_id`), args...)
 	case carehex.PanelCarers:
+		f, args := dashFrom("dash_carers", q, false)
 		out.Carers, err = queryAll(ctx, s, "dashboard carers", func(r interface{ Scan(...any) error }) (carehex.DashCarer, error) {
 			var c carehex.DashCarer
 			return c, r.Scan(&c.ProviderID, &c.Name, &c.Visits, &c.WorkS, &c.TravelM)
 		}, s.rebind(`SELECT x.provider_id, COALESCE(p.name, ''), x.v, x.w, x.t FROM (SELECT provider_id, SUM(visits) AS v, SUM(work_s) AS w,
-			SUM(travel_m) AS t FROM dash_carers`+where+` GROUP BY provider_id) x LEFT JOIN providers p ON p.id = x.provider_id ORDER BY x.provider_id`), args...)
+			SUM(travel_m) AS t `+f+` GROUP BY provider_id) x LEFT JOIN providers p ON p.id = x.provider_id ORDER BY x.provider_id`), args...)
 	case carehex.PanelCells:
+		f, args := dashFrom("dash_cells", q, false)
 		out.Cells, err = queryAll(ctx, s, "dashboard cells", func(r interface{ Scan(...any) error }) (carehex.DashCellCount, error) {
 			var c carehex.DashCellCount
 			var cell int64
 			err := r.Scan(&cell, &c.Requests, &c.Filled)
 			c.Cell = carehex.Cell(cell)
 			return c, err
-		}, s.rebind(`SELECT cell, SUM(requests), SUM(filled) FROM dash_cells`+where+` GROUP BY cell ORDER BY cell`), args...)
+		}, s.rebind(`SELECT cell, SUM(requests), SUM(filled) `+f+` GROUP BY cell ORDER BY cell`), args...)
 	default:
 		return nil, carehex.Errorf(carehex.EINVALID, "panel", "unknown panel %q", p)
 	}

@@ -103,24 +103,26 @@ func panelCounts(t *testing.T, e *env, q carehex.DashQuery) map[string][4]int64 
 func dumpRollups(t *testing.T, e *env) []string {
 	t.Helper()
 	var out []string
-	for _, table := range []string{"dash_counts", "dash_latency", "dash_orgs", "dash_carers", "dash_cells"} {
-		rows, err := e.db.Query(`SELECT * FROM ` + table)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cols, _ := rows.Columns()
-		for rows.Next() {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
+	for _, r := range dashTables {
+		for _, table := range []string{r.table, r.table + "_month"} {
+			rows, err := e.db.Query(`SELECT * FROM ` + table)
+			if err != nil {
 				t.Fatal(err)
 			}
-			out = append(out, table+fmt.Sprint(vals...))
+			cols, _ := rows.Columns()
+			for rows.Next() {
+				vals := make([]any, len(cols))
+				ptrs := make([]any, len(cols))
+				for i := range vals {
+					ptrs[i] = &vals[i]
+				}
+				if err := rows.Scan(ptrs...); err != nil {
+					t.Fatal(err)
+				}
+				out = append(out, table+fmt.Sprint(vals...))
+			}
+			rows.Close()
 		}
-		rows.Close()
 	}
 	slices.Sort(out)
 	return out
@@ -141,7 +143,11 @@ func TestDashboardRollups(t *testing.T) {
 		areas := []carehex.DashQuery{city,
 			{From: first, To: today, District: "张店区"},
 			{From: first, To: today, District: "张店区", Street: "科苑街道"},
-			{From: first, To: first, District: "淄川区", Street: "般阳路街道"}}
+			{From: first, To: first, District: "淄川区", Street: "般阳路街道"},
+			// whole months (February and March 2025) read the month sums
+			{From: "2025-02-01", To: "2025-03-31"},
+			{From: "2025-01-15", To: "2025-03-31", District: "张店区"},
+			{From: "2025-02-01", To: "2025-03-01", District: "淄川区"}}
 		check := func(stage string) {
 			t.Helper()
 			for _, q := range areas {
