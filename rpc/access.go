@@ -110,6 +110,10 @@ var Access = map[string][]carehex.Role{
 	"QualityService/ListComplaints":    staff,
 	"QualityService/MoveComplaint":     writers,
 	"QualityService/GetQualitySummary": staff,
+	// The supervisor's dashboard (issue 13, supervise.go): read-only, not for operators.
+	"SuperviseService/GetDashboard":         overseers,
+	"SuperviseService/ListDashboardRecords": overseers,
+	"SuperviseService/ListDashboardAreas":   overseers,
 
 	// Sessions: each method checks that a non-admin names only themselves.
 	"AccountService/UnlockLogin":    admins,

@@ -37,19 +37,28 @@ func init() {
 }
 
 // qualityArea is the district and street a list or summary covers: the
-// ones asked for, held to the caller's own area when she has one.
+// ones asked for, held to the caller's own area (a district, or
+// "district/street": carehex.SplitArea) when she has one, as the
+// dashboard's scope is.
 func qualityArea(ctx context.Context, district, street string) (string, string, error) {
 	if street != "" && district == "" {
 		return "", "", carehex.Errorf(carehex.EINVALID, "street", "a street needs its district")
 	}
 	p, _ := carehex.PrincipalFrom(ctx)
-	switch {
-	case p.Area == "":
+	if p.Area == "" {
 		return district, street, nil
-	case district == "" || district == p.Area:
-		return p.Area, street, nil
 	}
-	return "", "", outsideArea("district", p.Area)
+	d, st := carehex.SplitArea(p.Area)
+	if district == "" {
+		district = d
+	}
+	if street == "" {
+		street = st
+	}
+	if district != d || st != "" && street != st {
+		return "", "", outsideArea("district", p.Area)
+	}
+	return district, street, nil
 }
 
 func callbackToPB(c *carehex.Callback) *pb.Callback {

@@ -35,6 +35,7 @@ type Store interface {
 	carehex.RequestNoter
 	carehex.NameStore
 	carehex.PlanStore
+	carehex.DashStore
 }
 
 // Server holds the dependencies of every service.
@@ -65,6 +66,8 @@ type Server struct {
 	ReadPolicy carehex.ReadPolicy
 	// Map is the console map's basemap, boundaries and geocoder (mapservice.go).
 	Map MapSettings
+	// Dash is the supervisor dashboard's targets and freshness (supervise.go); nil is the defaults.
+	Dash *Dashboard
 }
 
 func (s *Server) now() time.Time {
@@ -93,6 +96,7 @@ func (s *Server) Handler() http.Handler {
 		pb.NewMapServiceServer(mapService{s}, opts...),
 		pb.NewPlanServiceServer(planService{s}, opts...),
 		pb.NewQualityServiceServer(qualityService{s}, opts...),
+		pb.NewSuperviseServiceServer(superviseService{s}, opts...),
 	} {
 		mux.Handle(h.PathPrefix(), h)
 	}

@@ -65,6 +65,7 @@ type Config struct {
 	// visits (CAREHEX_PLAN_HORIZON, planconfig.go).
 	PlanHorizon time.Duration
 	Quality     qualityConfig // callbacks and complaints (quality.go)
+	Dash        dashConfig    // the supervisor dashboard's targets and refresh (dashconfig.go)
 
 	offerTTLText    string // CAREHEX_OFFER_TTL as given, parsed by validate
 	deadlineText    string // CAREHEX_EMERGENCY_DEADLINE as given
@@ -109,6 +110,7 @@ func defaultConfig(getenv func(string) string) Config {
 	c.reconcileText = getenv("CAREHEX_RECONCILE")
 	c.Access = defaultAccessConfig(getenv)
 	c.Map = defaultMapConfig(getenv)
+	c.Dash = defaultDashConfig(getenv)
 	set(&c.BackupDir, "CAREHEX_BACKUP_DIR")
 	c.backupEveryText = getenv("CAREHEX_BACKUP_EVERY")
 	c.backupKeepText = getenv("CAREHEX_BACKUP_KEEP")
@@ -197,6 +199,9 @@ func (c *Config) validate() error {
 		return err
 	}
 	if err := c.validatePlan(); err != nil {
+		return err
+	}
+	if err := c.Dash.validate(); err != nil {
 		return err
 	}
 	return c.validateBackups()

@@ -65,6 +65,7 @@ type stack struct {
 	backups    *backups // nil unless CAREHEX_BACKUP_EVERY is set
 	// retention periods of the daily pass (retention.go)
 	gpsRetention, residentRetention time.Duration
+	dashEvery                       time.Duration // the dashboard's catch-up period (dashconfig.go)
 }
 
 // newStack opens the store and Redis named by cfg and wires the parts with
@@ -158,6 +159,8 @@ func (st *stack) wire(cfg *Config, clock carehex.Clock) error {
 	st.API = &rpc.Server{Store: store, Clock: clock, Logger: log, Metrics: reg, Dispatch: engine, Planner: st.Planner,
 		LoginPolicy: cfg.Access.Login, Hasher: auth.NewHasher(cfg.Access.HashConcurrency),
 		FamilyTTL: cfg.Access.FamilyTTL, TrustForwardedFor: cfg.Access.TrustForwardedFor, ReadPolicy: cfg.Access.Reads}
+	st.API.Dash = &rpc.Dashboard{Targets: cfg.Dash.targets()}
+	st.dashEvery = cfg.Dash.Refresh
 	if st.API.Map, err = cfg.Map.settings(); err != nil {
 		return err
 	}
@@ -231,6 +234,9 @@ func (st *stack) Start(ctx context.Context) (stop func()) {
 		"plan": func(ctx context.Context) error { return st.Planner.Run(ctx, planEvery) },
 		"complaints": func(ctx context.Context) error {
 			return runComplaintAlerts(ctx, st.Store, st.clock, max(time.Minute, st.reconcile), st.log)
+		},
+		"dashboard": func(ctx context.Context) error {
+			return runDashboard(ctx, st.API.Dash, st.Store, st.clock, st.dashEvery, st.log)
 		},
 	}
 	if st.backups != nil {

@@ -5,7 +5,9 @@
 //     callback; the operator takes it and records satisfaction 4 and "yes";
 //   - the operator logs the family's complaint against that visit and
 //     refers it to the organisation;
-//   - a supervisor sees both tabs without a single write control.
+//   - a supervisor sees both tabs without a single write control, and the
+//     dashboard's callback and complaint panels count them and drill down
+//     to them.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, test } from "node:test";
@@ -131,6 +133,21 @@ test("a first visit is called back, a complaint is logged and referred; the supe
   await testid(sup, "tab-complaints").click();
   await sup.locator(`[data-testid="complaint"]`, { hasText: "护理员提前半小时离开" }).waitFor();
   for (const id of ["complaint-form", "complaint-note", "complaint-responded", "complaint-withdrawn"]) assert.equal(await testid(sup, id).count(), 0, id);
+
+  // The supervisor's dashboard shows the callback and the complaint, and
+  // drills down to them.
+  await sup.goto(seed.base_url + "/supervise/");
+  await testid(sup, "dashboard").waitFor();
+  const count = testid(sup, "callback-count");
+  await count.waitFor();
+  assert.ok(Number(await count.getAttribute("data-value")) >= 1, "at least this file's callback is counted");
+  assert.ok(Number(await testid(sup, "complaints-open").getAttribute("data-value")) >= 1, "this file's complaint is open");
+  await testid(sup, "drill-complaints-open").click();
+  await testid(sup, "drill-table").locator("tr", { hasText: "护理员提前半小时离开" }).waitFor();
+  await testid(sup, "drill-callbacks").click();
+  await testid(sup, "drill-title").filter({ hasText: "已回访" }).waitFor();
+  assert.ok(await testid(sup, "drill-table").locator("tbody tr").count() >= 1, "the callbacks behind the count are listed");
+  await screenshot(sup, "quality-dashboard.png");
 
   assert.deepEqual(errors.flat(), [], "no console or page errors");
 });
