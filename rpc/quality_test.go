@@ -160,6 +160,23 @@ func TestQualityService(t *testing.T) {
 			} {
 				wantCode(t, call(), twirp.PermissionDenied, "district")
 			}
+			// A supervisor of one street of 张店区, where neither lives.
+			su := &carehex.User{Username: "sup-ms", Role: carehex.RoleSupervisor, PasswordHash: hash, Area: "张店区/马尚街道"}
+			if err := ts.Store.CreateUser(ctx, su); err != nil {
+				t.Fatal(err)
+			}
+			stok, err := auth.Issue(ctx, ts.Store, carehex.Principal{Kind: carehex.KindUser, Subject: su.ID, Role: su.Role, Name: su.Username},
+				time.Now().Add(time.Hour))
+			if err != nil {
+				t.Fatal(err)
+			}
+			street := as(t, stok)
+			if sl, err := q.ListComplaints(street, &pb.ListComplaintsRequest{}); err != nil || len(sl.Complaints) != 0 {
+				t.Errorf("street supervisor's complaints = %v, %v; want none", sl, err)
+			}
+			_, err = q.GetQualitySummary(street, &pb.GetQualitySummaryRequest{District: "张店区", Street: "和平街道"})
+			wantCode(t, err, twirp.PermissionDenied, "district")
+
 			sum, err := q.GetQualitySummary(scoped, &pb.GetQualitySummaryRequest{})
 			if err != nil || sum.Callbacks != 1 || sum.SatisfactionMean != 5 || sum.Complaints != 1 || sum.OpenComplaints != 1 ||
 				sum.OpenCallbacks != 0 || len(sum.SatisfactionCounts) != 5 || sum.SatisfactionCounts[4] != 1 {
