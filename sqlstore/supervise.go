@@ -147,6 +147,12 @@ func (s *DB) RefreshDashboard(ctx context.Context, t carehex.DashTargets) (int, 
 		list = append(list, d)
 	}
 	sort.Strings(list)
+	if len(list) == 0 && stored == targetsKey(t) {
+		// Nothing changed: no write (on SQLite a commit is a disk flush).
+		// The watermark stays; the next pass looks from it again, and
+		// finds what changed since through the update_time indexes.
+		return 0, nil
+	}
 	if err := s.RebuildDashboardDays(ctx, list, t); err != nil {
 		return 0, err
 	}
