@@ -145,6 +145,15 @@ func qualityWhere(f carehex.QualityFilter, t, timeCol string) (string, []any) {
 	return " WHERE " + strings.Join(conds, " AND "), args
 }
 
+// residentsJoin joins the residents (alias p) to table alias t when the
+// filter names an area; without one the figures need no resident.
+func residentsJoin(f carehex.QualityFilter, t string) string {
+	if f.Area == "" && f.Street == "" {
+		return ""
+	}
+	return ` JOIN residents p ON p.id = ` + t + `.resident_id`
+}
+
 func and(where, cond string) string {
 	if where == "" {
 		return " WHERE " + cond
@@ -673,8 +682,8 @@ func (s *DB) QualitySummary(ctx context.Context, f carehex.QualityFilter) (*care
 	cbs, err := queryAll(ctx, s, "callback summary", func(sc interface{ Scan(...any) error }) (cbRow, error) {
 		var r cbRow
 		return r, sc.Scan(&r.org, &r.status, &r.sat, &r.done, &r.n)
-	}, s.rebind(`SELECT c.org_id, c.status, c.satisfaction, c.service_done, COUNT(*) FROM callbacks c
-		LEFT JOIN residents p ON p.id = c.resident_id`+and(where, "c.status IN ('done', 'unreachable')")+`
+	}, s.rebind(`SELECT c.org_id, c.status, c.satisfaction, c.service_done, COUNT(*) FROM callbacks c`+
+		residentsJoin(f, "c")+and(where, "c.done_time > 0")+`
 		GROUP BY c.org_id, c.status, c.satisfaction, c.service_done`), args...)
 	if err != nil {
 		return nil, err
@@ -682,8 +691,14 @@ func (s *DB) QualitySummary(ctx context.Context, f carehex.QualityFilter) (*care
 	sums := map[string]int{}
 	total := 0
 	for _, r := range cbs {
-		if carehex.CallbackStatus(r.status) == carehex.CallbackUnreachable {
+		// Read by the done time alone (the covering index callbacks_done);
+		// cancelled checks are no result.
+		switch carehex.CallbackStatus(r.status) {
+		case carehex.CallbackUnreachable:
 			out.Unreachable += r.n
+			continue
+		case carehex.CallbackDone:
+		default:
 			continue
 		}
 		o := org(r.org)
@@ -708,7 +723,7 @@ func (s *DB) QualitySummary(ctx context.Context, f carehex.QualityFilter) (*care
 		}
 	}
 	openWhere, openArgs := qualityWhere(carehex.QualityFilter{Area: f.Area, Street: f.Street, OrgID: f.OrgID}, "c", "")
-	if err := s.db.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM callbacks c LEFT JOIN residents p ON p.id = c.resident_id`+
+	if err := s.db.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM callbacks c`+residentsJoin(f, "c")+
 		and(openWhere, "c.status = 'open'")), openArgs...).Scan(&out.Open); err != nil {
 		return nil, s.wrap(err, "callback summary")
 	}
@@ -722,8 +737,8 @@ func (s *DB) QualitySummary(ctx context.Context, f carehex.QualityFilter) (*care
 		var r cmRow
 		return r, sc.Scan(&r.org, &r.n)
 	}
-	logged, err := queryAll(ctx, s, "complaint summary", scan, s.rebind(`SELECT k.org_id, COUNT(*) FROM complaints k
-		LEFT JOIN residents p ON p.id = k.resident_id`+where+` GROUP BY k.org_id`), args...)
+	logged, err := queryAll(ctx, s, "complaint summary", scan, s.rebind(`SELECT k.org_id, COUNT(*) FROM complaints k`+
+		residentsJoin(f, "k")+where+` GROUP BY k.org_id`), args...)
 	if err != nil {
 		return nil, err
 	}
@@ -742,8 +757,8 @@ func (s *DB) QualitySummary(ctx context.Context, f carehex.QualityFilter) (*care
 		out.OpenComplaint += r.n
 		out.Overdue += late
 		return r, err
-	}, s.rebind(`SELECT k.org_id, COUNT(*), SUM(CASE WHEN k.due_time > 0 AND k.due_time < ? THEN 1 ELSE 0 END) FROM complaints k
-		LEFT JOIN residents p ON p.id = k.resident_id`+and(openWhere, "k.status NOT IN (?, ?, ?)")+` GROUP BY k.org_id`),
+	}, s.rebind(`SELECT k.org_id, COUNT(*), SUM(CASE WHEN k.due_time > 0 AND k.due_time < ? THEN 1 ELSE 0 END) FROM complaints k`+
+		residentsJoin(f, "k")+and(openWhere, "k.status NOT IN (?, ?, ?)")+` GROUP BY k.org_id`),
 		append(append([]any{now}, openArgs...), terminal...)...)
 	if err != nil {
 		return nil, err
