@@ -134,6 +134,21 @@ var Access = map[string][]carehex.Role{
 	"PlanCareService/ListVisitProgrammes":    staff,
 	"PlanCareService/GetProgrammeCompliance": staff,
 
+	// Callbacks and complaints (issue 13, quality.go): operators and
+	// admins call back and log complaints; supervisors read.
+	"QualityService/ListCallbacks":     staff,
+	"QualityService/ClaimCallback":     writers,
+	"QualityService/RecordCallback":    writers,
+	"QualityService/CreateComplaint":   writers,
+	"QualityService/GetComplaint":      staff,
+	"QualityService/ListComplaints":    staff,
+	"QualityService/MoveComplaint":     writers,
+	"QualityService/GetQualitySummary": staff,
+	// The supervisor's dashboard (issue 13, supervise.go): read-only, not for operators.
+	"SuperviseService/GetDashboard":         overseers,
+	"SuperviseService/ListDashboardRecords": overseers,
+	"SuperviseService/ListDashboardAreas":   overseers,
+
 	// Sessions: each method checks that a non-admin names only themselves.
 	"AccountService/UnlockLogin":    admins,
 	"AccountService/DisableUser":    admins,

@@ -21,6 +21,10 @@ var areaMethods = map[string]func(s *Server, ctx context.Context, area string, r
 	"AccountService/EndSession":       passArea,
 	"AccountService/EndAllSessions":   passArea,
 	"CatalogService/ListServiceTypes": passArea,
+	// The dashboard holds the caller to her area itself (supervise.go dashScope).
+	"SuperviseService/GetDashboard":         passArea,
+	"SuperviseService/ListDashboardRecords": passArea,
+	"SuperviseService/ListDashboardAreas":   passArea,
 
 	"ResidentService/GetResident": func(s *Server, ctx context.Context, area string, _, resp any) (any, error) {
 		r := resp.(*pb.GetResidentResponse)

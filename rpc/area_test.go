@@ -22,6 +22,9 @@ var areaAllowed = []string{
 	"CatalogService/ListServiceTypes",
 	"ResidentService/GetResident", "ResidentService/SearchResidents", "ResidentService/ListFamilyMembers",
 	"IntakeService/GetServiceRequest", "IntakeService/ListServiceRequests", "IntakeService/ListRequestEvents",
+	"QualityService/ListCallbacks", "QualityService/ListComplaints", "QualityService/GetComplaint", "QualityService/GetQualitySummary",
+	// the dashboard, held to the area by its own scope (TestSuperviseScope)
+	"SuperviseService/GetDashboard", "SuperviseService/ListDashboardRecords", "SuperviseService/ListDashboardAreas",
 }
 
 // TestAreaSupervisor checks a supervisor limited to 张店区 on both

@@ -43,6 +43,7 @@ type Store interface {
 	// The roster view (rosterview.go) reads carers' days and check-ins.
 	ProviderDayVisits(ctx context.Context, providerID string, from, to time.Time) ([]*carehex.Visit, error)
 	VisitEvents(ctx context.Context, visitID string) ([]*carehex.VisitEvent, error)
+	carehex.DashStore
 }
 
 // Server holds the dependencies of every service.
@@ -81,6 +82,8 @@ type Server struct {
 	// Cards is the district's service-card key (CAREHEX_CARD_KEY); nil:
 	// the one kept in the database (finance.go).
 	Cards *carehex.CardKey
+	// Dash is the supervisor dashboard's targets and freshness (supervise.go); nil is the defaults.
+	Dash *Dashboard
 }
 
 func (s *Server) now() time.Time {
@@ -114,6 +117,8 @@ func (s *Server) Handler() http.Handler {
 		pb.NewRosterViewServiceServer(rosterViewService{s}, opts...),
 		pb.NewFraudServiceServer(fraudService{s}, opts...),
 		pb.NewPlanCareServiceServer(planCareService{s}, opts...),
+		pb.NewQualityServiceServer(qualityService{s}, opts...),
+		pb.NewSuperviseServiceServer(superviseService{s}, opts...),
 	} {
 		mux.Handle(h.PathPrefix(), h)
 	}

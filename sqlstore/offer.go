@@ -412,10 +412,13 @@ func isUniqueViolation(err error) bool {
 }
 
 // alertSelect reads an alert with its request's resident and service, so
-// that the console can name whom and what it is about; alias a.
+// that the console can name whom and what it is about; alias a. A
+// complaint's alert (carehex.AlertComplaintOverdue) names the complaint in
+// request_id, and its resident is the complaint's.
 const alertSelect = `SELECT a.id, a.request_id, a.visit_id, a.kind, a.message, a.create_time, a.ack_time, a.ack_by,
-	a.code, a.params, a.close_reason, r.resident_id, r.service_code, COALESCE(p.name, '')
-	FROM alerts a JOIN service_requests r ON r.id = a.request_id LEFT JOIN residents p ON p.id = r.resident_id`
+	a.code, a.params, a.close_reason, COALESCE(r.resident_id, k.resident_id, ''), COALESCE(r.service_code, ''), COALESCE(p.name, '')
+	FROM alerts a LEFT JOIN service_requests r ON r.id = a.request_id LEFT JOIN complaints k ON k.id = a.request_id
+	LEFT JOIN residents p ON p.id = COALESCE(r.resident_id, k.resident_id)`
 
 func scanAlert(sc interface{ Scan(...any) error }) (*carehex.Alert, error) {
 	var (

@@ -149,6 +149,9 @@ func (s *DB) EraseResident(ctx context.Context, id string) error {
 			{`UPDATE visit_events SET note = ''
 				WHERE visit_id IN (SELECT v.id FROM visits v JOIN service_requests r ON r.id = v.request_id WHERE r.resident_id = ?)`, []any{id}},
 			{`DELETE FROM personal_reads WHERE resident_id = ?`, []any{id}},
+			// Callbacks and complaints (quality.go) keep their figures, not the words.
+			{`UPDATE callbacks SET notes = '' WHERE resident_id = ?`, []any{id}},
+			{`UPDATE complaints SET complainant_name = '', description = '', response = '', resolution = '' WHERE resident_id = ?`, []any{id}},
 		}
 		for _, st := range stmts {
 			if _, err := tx.ExecContext(ctx, s.rebind(st.q), st.args...); err != nil {

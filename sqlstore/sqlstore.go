@@ -67,6 +67,7 @@ type DB struct {
 	// key file was written when this store opened.
 	keys       *DataKeys
 	keyCreated bool
+	quality    qualityRules // callbacks and complaints (quality.go)
 }
 
 // Option changes how Open opens the store.

@@ -301,6 +301,9 @@ func (s *DB) TransitionVisit(ctx context.Context, visitID string, to carehex.Sta
 		if out, err = s.moveVisit(ctx, tx, visitID, to, actor, reason, precise(at), now); err != nil {
 			return err
 		}
+		if err := s.queueCallbackTx(ctx, tx, out, now); err != nil { // quality.go
+			return err
+		}
 		return tx.QueryRowContext(ctx, s.rebind(`SELECT resident_id FROM service_requests WHERE id = ?`), out.RequestID).
 			Scan(&residentID)
 	})

@@ -224,6 +224,9 @@ func (s *DB) RecordVisitEvent(ctx context.Context, e *carehex.VisitEvent, rules 
 			}
 		}
 		out = &n
+		if err := s.queueCallbackTx(ctx, tx, v, now); err != nil { // a completed visit's callback (quality.go)
+			return err
+		}
 		return s.audit(ctx, tx, &carehex.AuditRecord{Actor: actor, Action: "visit.event", ObjectType: "visit",
 			ObjectID: n.VisitID, Detail: string(n.Type) + " " + n.EventID})
 	})

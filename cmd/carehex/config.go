@@ -75,6 +75,8 @@ type Config struct {
 	// PlanHandOff: a changed planned visit starting sooner than this goes
 	// to on-demand dispatch (CAREHEX_PLAN_HANDOFF, planconfig.go).
 	PlanHandOff time.Duration
+	Quality     qualityConfig // callbacks and complaints (quality.go)
+	Dash        dashConfig    // the supervisor dashboard's targets and refresh (dashconfig.go)
 
 	offerTTLText    string // CAREHEX_OFFER_TTL as given, parsed by validate
 	deadlineText    string // CAREHEX_EMERGENCY_DEADLINE as given
@@ -122,12 +124,14 @@ func defaultConfig(getenv func(string) string) Config {
 	c.Access = defaultAccessConfig(getenv)
 	c.Map = defaultMapConfig(getenv)
 	c.Evidence = defaultEvidenceConfig(getenv)
+	c.Dash = defaultDashConfig(getenv)
 	set(&c.BackupDir, "CAREHEX_BACKUP_DIR")
 	c.backupEveryText = getenv("CAREHEX_BACKUP_EVERY")
 	c.backupKeepText = getenv("CAREHEX_BACKUP_KEEP")
 	c.planHorizonText = getenv("CAREHEX_PLAN_HORIZON")
 	c.OrgRouting = defaultOrgRouting(getenv)
 	c.planHandOffText = getenv("CAREHEX_PLAN_HANDOFF")
+	c.Quality = defaultQualityConfig(getenv)
 	return c
 }
 
@@ -143,6 +147,9 @@ func (c *Config) validate() error {
 		return err
 	}
 	if c.ResidentRetention, err = parseRetention("CAREHEX_RESIDENT_RETENTION", c.residentRetentionText, defaultResidentRetention); err != nil {
+		return err
+	}
+	if err := c.Quality.parse(); err != nil {
 		return err
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
@@ -214,6 +221,9 @@ func (c *Config) validate() error {
 		return err
 	}
 	if err := c.Evidence.validate(c.DataDir); err != nil {
+		return err
+	}
+	if err := c.Dash.validate(); err != nil {
 		return err
 	}
 	return c.validateBackups()

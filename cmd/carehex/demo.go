@@ -119,8 +119,28 @@ func demoSeed(ctx context.Context, args []string, getenv func(string) string, st
 	cfg.storeFlags(fs)
 	residents := fs.Int("residents", cityResidents, "how many residents")
 	providers := fs.Int("providers", cityProviders, "how many providers")
+	historyText := fs.String("history", "", "also write this much past of requests and visits, e.g. 365d, and build the dashboard's rollups (people are seeded first only into an empty database)")
+	perDay := fs.Int("per-day", historyPerDay, "with --history: requests a day on average")
+	endText := fs.String("history-end", "", "with --history: the China day after the last one written (default today), to extend a history backwards")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
+	}
+	var history time.Duration
+	if *historyText != "" {
+		var err error
+		if history, err = parseRetention("--history", *historyText, 0); err != nil {
+			return err
+		}
+		if *perDay < 1 || *perDay > 100_000 {
+			return fmt.Errorf("--per-day must be 1…100000, got %d", *perDay)
+		}
+	}
+	end := time.Now()
+	if *endText != "" {
+		var err error
+		if end, err = time.ParseInLocation("2006-01-02", *endText, carehex.CST); err != nil {
+			return fmt.Errorf("--history-end %q must be a date like 2026-12-03", *endText)
+		}
 	}
 	if err := cfg.validate(); err != nil {
 		return err
@@ -133,6 +153,15 @@ func demoSeed(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer store.Close()
+	if history > 0 {
+		existing, err := store.Providers(ctx, 1)
+		if err != nil {
+			return err
+		}
+		if len(existing) > 0 {
+			return seedHistory(ctx, store, int(history/(24*time.Hour)), *perDay, end, cfg.Dash.targets(), stdout)
+		}
+	}
 	last := -1
 	err = seed(ctx, store, *residents, *providers, func(done, total int) {
 		if pct := done * 100 / max(total, 1); pct/10 != last/10 {
@@ -144,6 +173,9 @@ func demoSeed(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	fmt.Fprintf(stdout, "seeded %d residents and %d providers\n", *residents, *providers)
+	if history > 0 {
+		return seedHistory(ctx, store, int(history/(24*time.Hour)), *perDay, end, cfg.Dash.targets(), stdout)
+	}
 	return nil
 }
 

@@ -15,10 +15,12 @@ usage:
   carehex user unlock|disable|enable --username U [--data DIR]   lift a login lockout; withdraw or restore an account
   carehex backup --out FILE [--data DIR]                    copy the SQLite database while the server runs
   carehex restore --from FILE [--data DIR] [--force]        put a backup in place and check it
-  carehex demo seed [--residents N] [--providers N] [--data DIR]
+  carehex demo seed [--residents N] [--providers N] [--data DIR] [--history 365d [--per-day N] [--history-end DATE]]
   carehex bench dispatch --redis-url URL [--providers N] [--clients N]
   carehex bench idle [--phones N] [--duration D] [--addr URL --username U --password P]
   carehex bench roster [--providers N] [--visits N] [--days N] [--seed N] [--time-limit D]
+  carehex dashboard rebuild [--data DIR] [--days N]   (or CAREHEX_DATABASE_URL)
+  carehex bench dashboard [--data DIR] [--days N] [--runs N] [--district NAME]   (or CAREHEX_DATABASE_URL)
   carehex bench load [--rate N] [--duration D] [--database-url URL] [--redis-url URL] [--transport twirp|nethttp|both]
   carehex bench load --addr URL --username U --password P [--rate N] [--duration D]   (a running server; its CPU from /metrics)
   carehex settle --month YYYY-MM [--data DIR] [--close] [--out DIR]   monthly statements of the organisations
@@ -73,6 +75,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return benchIdle(ctx, rest[1:], getenv, stdout, stderr)
 	case cmd == "bench" && len(rest) > 0 && rest[0] == "roster":
 		return benchRoster(ctx, rest[1:], getenv, stdout, stderr)
+	case cmd == "dashboard" && len(rest) > 0 && rest[0] == "rebuild":
+		return dashboardRebuild(ctx, rest[1:], getenv, stdout, stderr)
+	case cmd == "bench" && len(rest) > 0 && rest[0] == "dashboard":
+		return benchDashboard(ctx, rest[1:], getenv, stdout, stderr)
 	case cmd == "bench" && len(rest) > 0 && rest[0] == "load":
 		return benchLoad(ctx, rest[1:], getenv, stdout, stderr)
 	case cmd == "programme" && len(rest) > 0 && rest[0] == "compliance":

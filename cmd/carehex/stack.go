@@ -67,6 +67,7 @@ type stack struct {
 	gpsRetention, residentRetention time.Duration
 	fraud                           evidenceConfig // the fraud scan's settings (fraudconfig.go)
 	Blobs                           carehex.BlobStore
+	dashEvery                       time.Duration // the dashboard's catch-up period (dashconfig.go)
 }
 
 // newStack opens the store and Redis named by cfg and wires the parts with
@@ -89,6 +90,7 @@ func newStack(ctx context.Context, cfg *Config, clock carehex.Clock, log *slog.L
 		store.Close()
 		return nil, err
 	}
+	store.SetQualityRules(cfg.Quality.Rules())
 	st := &stack{Store: store, Redis: rdb, log: log, clock: clock, closeRedis: closeRedis,
 		gpsRetention: cfg.GPSRetention, residentRetention: cfg.ResidentRetention}
 	if st.gpsRetention == 0 { // a Config not passed through validate (tests)
@@ -181,6 +183,8 @@ func (st *stack) wire(cfg *Config, clock carehex.Clock) error {
 		Cards: cards}
 	st.API.Router = engine
 	st.API.Fraud = rpc.Fraud{Store: store, Blobs: st.Blobs}
+	st.API.Dash = &rpc.Dashboard{Targets: cfg.Dash.targets()}
+	st.dashEvery = cfg.Dash.Refresh
 	if st.API.Map, err = cfg.Map.settings(); err != nil {
 		return err
 	}
@@ -252,6 +256,12 @@ func (st *stack) Start(ctx context.Context) (stop func()) {
 			return runRetention(ctx, st.Store, st.clock, st.gpsRetention, st.residentRetention, st.log)
 		},
 		"plan": func(ctx context.Context) error { return st.Planner.Run(ctx, planEvery) },
+		"complaints": func(ctx context.Context) error {
+			return runComplaintAlerts(ctx, st.Store, st.clock, max(time.Minute, st.reconcile), st.log)
+		},
+		"dashboard": func(ctx context.Context) error {
+			return runDashboard(ctx, st.API.Dash, st.Store, st.clock, st.dashEvery, st.log)
+		},
 	}
 	if st.backups != nil {
 		jobs["backup"] = st.backups.Run

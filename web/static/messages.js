@@ -91,7 +91,15 @@ export default {
     "card_unreadable": ["这不是本系统的服务卡，或卡号输入有误", "not a service card of this system, or the code is mistyped"],
     "card_forged": ["服务卡校验失败：不是本区发放的卡", "the card does not verify: not issued by the district"],
     "card_other_resident": ["这张服务卡属于其他老人，不是本次服务对象", "this card belongs to another elder, not the one this visit is for"],
-    "card_wrong_code": ["卡号与本次服务老人的服务卡不符", "the code is not the one on this elder's card"]
+    "card_wrong_code": ["卡号与本次服务老人的服务卡不符", "the code is not the one on this elder's card"],
+    "satisfaction_range": ["满意度须为 1 至 5 分", "satisfaction must be 1 to 5"],
+    "complaint_target": ["请选择投诉对象：服务记录、服务人员或服务商", "a complaint is against a visit, a carer or an organisation: give one"],
+    "complaint_step": ["投诉当前所处的环节不允许这一步，请刷新后重试", "the complaint's current step does not allow this; reload and retry"],
+    "complaint_overdue": ["投诉处理超期（本环节应于 {due_time} 前完成）", "complaint overdue (this step was due by {due_time})"],
+    "closed_complaint": ["投诉已进入下一环节，自动关闭", "closed: the complaint moved on"],
+    "callback_claimed": ["其他话务员正在回访此老人", "another operator is calling about this visit"],
+    "callback_closed": ["该回访任务已结束", "this callback is finished"],
+    "complaint_needs_call": ["投诉须经回访核实，不能手工标记", "a complaint is verified by its callback, not by hand"]
   },
   "reasons": {
     "caller_cancelled": ["来电人取消", "Caller cancelled"],
@@ -218,7 +226,12 @@ export default {
     "method": ["刷卡方式", "scan method"],
     "month": ["结算月份", "month"],
     "decision": ["审核结论", "decision"],
-    "format": ["导出格式", "export format"]
+    "format": ["导出格式", "export format"],
+    "satisfaction": ["满意度", "satisfaction"],
+    "service_done": ["服务是否属实", "service done as logged"],
+    "complainant": ["投诉人", "complainant"],
+    "complainant_name": ["投诉人姓名", "complainant's name"],
+    "description": ["投诉内容", "description"]
   },
   "roles": {
     "operator": ["话务员", "operator"],

@@ -2748,7 +2748,7 @@ func (s *residentServiceServer) serveRevealResidentFieldProtobuf(ctx context.Con
 }
 
 func (s *residentServiceServer) ServiceDescriptor() ([]byte, int) {
-	return twirpFileDescriptor13, 0
+	return twirpFileDescriptor14, 0
 }
 
 func (s *residentServiceServer) ProtocGenTwirpVersion() string {
@@ -2762,7 +2762,7 @@ func (s *residentServiceServer) PathPrefix() string {
 	return baseServicePath(s.pathPrefix, "carehex.v1", "ResidentService")
 }
 
-var twirpFileDescriptor13 = []byte{
+var twirpFileDescriptor14 = []byte{
 	// 1230 bytes of a gzipped FileDescriptorProto
 	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0xb4, 0x57, 0x4f, 0x6f, 0xdb, 0x36,
 	0x14, 0x87, 0xe3, 0xd8, 0x89, 0x9f, 0x53, 0x27, 0x65, 0x5d, 0x47, 0x51, 0xbb, 0x35, 0x55, 0xbb,

@@ -506,7 +506,7 @@ func (s *rosterViewServiceServer) serveGetRosterDayProtobuf(ctx context.Context,
 }
 
 func (s *rosterViewServiceServer) ServiceDescriptor() ([]byte, int) {
-	return twirpFileDescriptor14, 0
+	return twirpFileDescriptor15, 0
 }
 
 func (s *rosterViewServiceServer) ProtocGenTwirpVersion() string {
@@ -520,7 +520,7 @@ func (s *rosterViewServiceServer) PathPrefix() string {
 	return baseServicePath(s.pathPrefix, "carehex.v1", "RosterViewService")
 }
 
-var twirpFileDescriptor14 = []byte{
+var twirpFileDescriptor15 = []byte{
 	// 742 bytes of a gzipped FileDescriptorProto
 	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0x9c, 0x55, 0xcb, 0x6e, 0xd3, 0x4c,
 	0x14, 0x56, 0x2e, 0xce, 0xe5, 0x24, 0x69, 0xd3, 0xf9, 0x7f, 0x5a, 0x13, 0x40, 0x0d, 0x41, 0x48,

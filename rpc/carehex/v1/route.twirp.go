@@ -1636,7 +1636,7 @@ func (s *orgDispatchServiceServer) serveRerouteRequestProtobuf(ctx context.Conte
 }
 
 func (s *orgDispatchServiceServer) ServiceDescriptor() ([]byte, int) {
-	return twirpFileDescriptor15, 0
+	return twirpFileDescriptor16, 0
 }
 
 func (s *orgDispatchServiceServer) ProtocGenTwirpVersion() string {
@@ -1650,7 +1650,7 @@ func (s *orgDispatchServiceServer) PathPrefix() string {
 	return baseServicePath(s.pathPrefix, "carehex.v1", "OrgDispatchService")
 }
 
-var twirpFileDescriptor15 = []byte{
+var twirpFileDescriptor16 = []byte{
 	// 823 bytes of a gzipped FileDescriptorProto
 	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0x9c, 0x56, 0xed, 0x8e, 0xdb, 0x44,
 	0x14, 0x95, 0x93, 0x4d, 0xec, 0xdc, 0xa4, 0x2b, 0x98, 0xee, 0x86, 0x89, 0xa5, 0x6a, 0x53, 0x43,

@@ -16,6 +16,7 @@ const KINDS = {
   arrival_outside_geofence: ["签到位置偏远", "Check-in far from home"],
   checkout_far_from_home: ["签退位置偏远", "Check-out far from home"],
   short_visit: ["服务时间过短", "Visit too short"],
+  complaint_overdue: ["投诉超期", "Complaint overdue"], // its subject is a complaint, not a request (quality.js)
 };
 
 let onOpen = () => {};
@@ -52,7 +53,7 @@ function item(a) {
     h("p", { dataset: { testid: "alert-text" } }, alertText(a)),
     open ? null : h("p", { class: "muted", dataset: { testid: "alert-closed" } },
       a.close_reason ? msg(a.close_reason) : say("已确认 ", "Acknowledged ") + timeOf(a.ack_time)),
-    a.request_id ? h("button", { type: "button", class: "plain", onclick: () => onOpen(a.request_id) }, say("查看需求", "Open request")) : null,
+    a.request_id && a.kind !== "complaint_overdue" ? h("button", { type: "button", class: "plain", onclick: () => onOpen(a.request_id) }, say("查看需求", "Open request")) : null,
     // Supervisors oversee: acknowledging is the operator's or the
     // organisation dispatcher's (rpc/access.go, rpc/org.go).
     open && canDispatch() ? h("button", {

@@ -2,7 +2,7 @@
 // generated Twirp clients that use it. Nothing else in the console fetches.
 import {
   AuthService, CatalogService, DispatchService, FinanceService, IntakeService, MapService, OrganisationService,
-  OrgDispatchService, PlanService, ProviderService, ResidentService, RosterViewService, TwirpError,
+  OrgDispatchService, PlanService, ProviderService, QualityService, ResidentService, RosterViewService, TwirpError,
 } from "/gen/carehex.js";
 
 const KEY = "carehex.console.session";
@@ -29,6 +29,7 @@ export const organisations = new OrganisationService(opts);
 export const plans = new PlanService(opts);
 export const rosterView = new RosterViewService(opts);
 export const orgDispatch = new OrgDispatchService(opts); // two-tier dispatch (routing.js)
+export const quality = new QualityService(opts); // callbacks and complaints (quality.js)
 
 // isAuthError tells whether the session is gone and the operator must sign in again.
 export function isAuthError(e) {

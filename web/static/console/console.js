@@ -20,6 +20,7 @@ import { refreshRoster, resetRoster } from "./rosterview.js";
 import { refreshEscalations, setupEscalations } from "./escalation.js";
 import { setupRegister } from "./register.js";
 import { canSeeFinance, refreshFinance } from "./finance.js";
+import { refreshCallbacks, refreshComplaints } from "./quality.js";
 import { extension, popCall, setupCall } from "./call.js";
 import { refreshFraud } from "./fraud.js";
 // The one SSE reader of the pages (fetch-based, so the bearer token travels
@@ -37,6 +38,7 @@ const en = {
   urgency: "Urgency", uEmergency: "Emergency", uSoon: "Soon", uScheduled: "Scheduled", windowStart: "From",
   windowEnd: "To", submit: "Submit", tabBoard: "Dispatch board", tabMap: "Map", tabProviders: "Providers",
   tabPlans: "Care plans", tabRoster: "Roster", tabFinance: "Settlement", cardHeading: "Elderly care service card",
+  tabCallbacks: "Callbacks", tabComplaints: "Complaints",
   legendProviders: "Providers", legendRequests: "Open requests", legendBoth: "Both", alertsTitle: "Alerts", alertsHistory: "Show closed alerts", tokenTitle: "Device token",
   tokenHint: "Shown only this once: scan the QR code with the provider's phone, or type the token above.",
   callerPlaceholder: "Phone digits (last four will do) or name", servicePlaceholder: "Service: Chinese or English name, or code",
@@ -108,6 +110,8 @@ function showOrgView(org) {
   byTestId("tab-plans").hidden = org; // planned care is the platform's
   byTestId("tab-roster").hidden = org;
   byTestId("tab-fraud").hidden = org; // payment review is the district's
+  byTestId("tab-callbacks").hidden = org; // callbacks and complaints are the hotline's
+  byTestId("tab-complaints").hidden = org;
   byTestId("tab-statements").hidden = !org;
   byTestId("tab-board").hidden = org;
   byTestId("tab-queue").hidden = !org;
@@ -118,7 +122,7 @@ function showOrgView(org) {
     }).catch(() => {});
     mountAutoDispatch(byTestId("org-name")); // two-tier dispatch (routing.js)
   }
-  if ((org && ["map", "plans", "roster", "fraud"].includes(tab)) || (!org && tab === "statements")) switchTab("board");
+  if ((org && ["map", "plans", "roster", "fraud", "callbacks", "complaints"].includes(tab)) || (!org && tab === "statements")) switchTab("board");
 }
 
 // The console stream: each "changed" event refreshes the board at once.
@@ -164,6 +168,7 @@ let again = false;
 const tabRefresh = {
   board: refreshBoard, map: refreshMap, providers: refreshProviders, statements: refreshStatements,
   plans: refreshPlans, roster: refreshRoster, fraud: refreshFraud, finance: refreshFinance,
+  callbacks: refreshCallbacks, complaints: refreshComplaints,
 };
 
 async function poll() {
