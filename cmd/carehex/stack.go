@@ -260,7 +260,7 @@ func (st *stack) Start(ctx context.Context) (stop func()) {
 			return runComplaintAlerts(ctx, st.Store, st.clock, max(time.Minute, st.reconcile), st.log)
 		},
 		"dashboard": func(ctx context.Context) error {
-			return runDashboard(ctx, st.API.Dash, st.Store, st.clock, st.dashEvery, st.log)
+			return runDashboard(ctx, st.API.Dash, st.Store, st.clock, max(st.dashEvery, st.reconcile), st.log) // never more often than the reconcile (docs/RELIABILITY.md)
 		},
 	}
 	if st.backups != nil {
