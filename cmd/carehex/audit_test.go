@@ -19,84 +19,66 @@ import (
 // exported anchor catches a tail cut off together with the head row and the
 // stored anchors; on the embedded SQLite file and on PostgreSQL.
 func TestAuditCommands(t *testing.T) {
-	for _, be := range []struct {
-		name string
-		env  func(t *testing.T) map[string]string
-	}{
-		{"sqlite", func(t *testing.T) map[string]string { return map[string]string{} }},
-		{"postgres", func(t *testing.T) map[string]string {
-			return map[string]string{"CAREHEX_DATABASE_URL": testenv.PostgresURL(t)}
-		}},
-	} {
-		t.Run(be.name, func(t *testing.T) {
-			ctx := context.Background()
-			env := be.env(t)
-			data := t.TempDir()
-			getenv := func(k string) string { return env[k] }
-			cli := func(args ...string) (string, error) {
-				var out, errOut strings.Builder
-				err := run(ctx, append(args, "--data", data), getenv, strings.NewReader(""), &out, &errOut)
-				return out.String() + errOut.String(), err
-			}
-			if out, err := cli("audit", "verify"); err != nil || !strings.Contains(out, `"intact":true`) {
-				t.Fatalf("fresh database: %v\n%s", err, out)
-			}
+	onEachDatabase(t, func(t *testing.T, ce cliEnv) {
+		ctx, cli, getenv, data := context.Background(), ce.cli, ce.getenv, ce.data
+		if out, err := cli("audit", "verify"); err != nil || !strings.Contains(out, `"intact":true`) {
+			t.Fatalf("fresh database: %v\n%s", err, out)
+		}
 
-			cfg := defaultConfig(getenv)
-			cfg.DataDir = data
-			store, err := openStore(ctx, &cfg, time.Now)
-			if err != nil {
+		cfg := defaultConfig(getenv)
+		cfg.DataDir = data
+		store, err := openStore(ctx, &cfg, time.Now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer store.Close()
+		for _, obj := range []string{"res_1", "res_2", "res_3", "res_4"} {
+			if err := store.Audit(testenv.OpCtx(), &carehex.AuditRecord{Action: "resident.read", ObjectType: "resident", ObjectID: obj}); err != nil {
 				t.Fatal(err)
 			}
-			defer store.Close()
-			for _, obj := range []string{"res_1", "res_2", "res_3", "res_4"} {
-				if err := store.Audit(testenv.OpCtx(), &carehex.AuditRecord{Action: "resident.read", ObjectType: "resident", ObjectID: obj}); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if out, err := cli("audit", "verify", "--from", "2000-01-01"); err != nil || !strings.Contains(out, "audit_records: 4 records") {
-				t.Fatalf("after writes: %v\n%s", err, out)
-			}
-			anchors := filepath.Join(t.TempDir(), "anchors.json")
-			if out, err := cli("audit", "anchor", "--export", anchors); err != nil {
-				t.Fatalf("audit anchor: %v\n%s", err, out)
-			}
-			var exported anchorFile
-			if b, err := os.ReadFile(anchors); err != nil || json.Unmarshal(b, &exported) != nil || len(exported.Anchors) != 2 {
-				t.Fatalf("export = %s, %v; want two anchors", b, err)
-			}
+		}
+		if out, err := cli("audit", "verify", "--from", "2000-01-01"); err != nil || !strings.Contains(out, "audit_records: 4 records") {
+			t.Fatalf("after writes: %v\n%s", err, out)
+		}
+		anchors := filepath.Join(t.TempDir(), "anchors.json")
+		if out, err := cli("audit", "anchor", "--export", anchors); err != nil {
+			t.Fatalf("audit anchor: %v\n%s", err, out)
+		}
+		var exported anchorFile
+		if b, err := os.ReadFile(anchors); err != nil || json.Unmarshal(b, &exported) != nil || len(exported.Anchors) != 2 {
+			t.Fatalf("export = %s, %v; want two anchors", b, err)
+		}
 
-			raw := rawDB(t, cfg.dsn())
-			mustSQL := func(q string) {
-				t.Helper()
-				if _, err := raw.Exec(q); err != nil {
-					t.Fatalf("%s: %v", q, err)
-				}
+		raw := rawDB(t, cfg.dsn())
+		mustSQL := func(q string) {
+			t.Helper()
+			if _, err := raw.Exec(q); err != nil {
+				t.Fatalf("%s: %v", q, err)
 			}
-			// Cut the anchor's audit record and the one before, and hide the cut.
-			mustSQL(`DELETE FROM audit_records WHERE seq > 3`)
-			mustSQL(`UPDATE trail_heads SET seq = 3, hash = (SELECT hash FROM audit_records WHERE seq = 3) WHERE chain = 'audit'`)
-			mustSQL(`DELETE FROM trail_anchors`)
-			out, err := cli("audit", "verify", "--anchors", anchors)
-			if err == nil || !strings.Contains(err.Error(), "audit_records id=- seq=4: truncated") {
-				t.Fatalf("truncated tail with the exported anchor: %v\n%s", err, out)
-			}
+		}
+		// Cut the anchor's audit record and the one before, and hide the cut.
+		mustSQL(`DELETE FROM audit_records WHERE seq > 3`)
+		mustSQL(`UPDATE trail_heads SET seq = 3, hash = (SELECT hash FROM audit_records WHERE seq = 3) WHERE chain = 'audit'`)
+		mustSQL(`DELETE FROM trail_anchors`)
+		out, err := cli("audit", "verify", "--anchors", anchors)
+		if err == nil || !strings.Contains(err.Error(), "audit_records id=- seq=4: truncated") {
+			t.Fatalf("truncated tail with the exported anchor: %v\n%s", err, out)
+		}
 
-			var id string
-			if err := raw.QueryRow(`SELECT id FROM audit_records WHERE seq = 2`).Scan(&id); err != nil {
-				t.Fatal(err)
-			}
-			mustSQL(`UPDATE audit_records SET detail = 'edited' WHERE seq = 2`)
-			out, err = cli("audit", "verify")
-			if err == nil || !strings.Contains(err.Error(), "audit_records id="+id+" seq=2: content changed") ||
-				!strings.Contains(out, `"intact":false`) {
-				t.Fatalf("edited record: %v\n%s", err, out)
-			}
-			if _, err := cli("audit", "verify", "--from", "yesterday"); err == nil || !strings.Contains(err.Error(), "--from") {
-				t.Fatalf("bad --from: %v", err)
-			}
-		})
-	}
+		var id string
+		if err := raw.QueryRow(`SELECT id FROM audit_records WHERE seq = 2`).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		mustSQL(`UPDATE audit_records SET detail = 'edited' WHERE seq = 2`)
+		out, err = cli("audit", "verify")
+		if err == nil || !strings.Contains(err.Error(), "audit_records id="+id+" seq=2: content changed") ||
+			!strings.Contains(out, `"intact":false`) {
+			t.Fatalf("edited record: %v\n%s", err, out)
+		}
+		if _, err := cli("audit", "verify", "--from", "yesterday"); err == nil || !strings.Contains(err.Error(), "--from") {
+			t.Fatalf("bad --from: %v", err)
+		}
+	})
 }
 
 // rawDB opens the database underneath the store without the store, as

@@ -45,88 +45,72 @@ func TestQualityConfig(t *testing.T) {
 // `carehex audit verify` still passes on both databases, and a complaint
 // step edited with plain SQL is named.
 func TestQualityAuditVerify(t *testing.T) {
-	for _, be := range []struct {
-		name string
-		env  func(t *testing.T) map[string]string
-	}{
-		{"sqlite", func(t *testing.T) map[string]string { return map[string]string{} }},
-		{"postgres", func(t *testing.T) map[string]string {
-			return map[string]string{"CAREHEX_DATABASE_URL": testenv.PostgresURL(t)}
-		}},
-	} {
-		t.Run(be.name, func(t *testing.T) {
-			ctx, env, data := context.Background(), be.env(t), t.TempDir()
-			getenv := func(k string) string { return env[k] }
-			cli := func(args ...string) (string, error) {
-				var out, errOut strings.Builder
-				err := run(ctx, append(args, "--data", data), getenv, strings.NewReader(""), &out, &errOut)
-				return out.String() + errOut.String(), err
-			}
-			cfg := defaultConfig(getenv)
-			cfg.DataDir = data
-			store, err := openStore(ctx, &cfg, time.Now)
-			if err != nil {
+	onEachDatabase(t, func(t *testing.T, ce cliEnv) {
+		ctx, cli, getenv, data := context.Background(), ce.cli, ce.getenv, ce.data
+		cfg := defaultConfig(getenv)
+		cfg.DataDir = data
+		store, err := openStore(ctx, &cfg, time.Now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer store.Close()
+		if err := store.SyncCatalog(ctx, testenv.Catalog()); err != nil {
+			t.Fatal(err)
+		}
+		op := testenv.OpCtx()
+		res := &carehex.Resident{Name: "王桂兰", Phone: "13905330011", Address: "张店区华光路56号", Location: testenv.Zibo}
+		if err := store.CreateResident(op, res); err != nil {
+			t.Fatal(err)
+		}
+		p := &carehex.Provider{Name: "刘芳", Phone: "13700000000", Skills: []string{"meals"}, Home: testenv.Zibo}
+		if err := store.CreateProvider(op, p); err != nil {
+			t.Fatal(err)
+		}
+		r, _, err := store.CreateServiceRequest(op, &carehex.ServiceRequest{ResidentID: res.ID, ServiceCode: "meal_delivery", Urgency: carehex.UrgencySoon}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now().Add(time.Hour)
+		_, v, err := store.AssignRequest(ctx, carehex.Assignment{RequestID: r.ID, ProviderID: p.ID, Fence: 1, Start: start, End: start.Add(time.Hour), Actor: "test", Reason: "test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, to := range []carehex.Status{carehex.StatusInProgress, carehex.StatusCompleted} {
+			if v, err = store.TransitionVisit(ctx, v.ID, to, "test", "", time.Time{}); err != nil {
 				t.Fatal(err)
 			}
-			defer store.Close()
-			if err := store.SyncCatalog(ctx, testenv.Catalog()); err != nil {
+		}
+		c := &carehex.Complaint{ResidentID: res.ID, Complainant: carehex.ComplainantElder, VisitID: v.ID, Description: "来晚了"}
+		if err := store.CreateComplaint(op, c); err != nil {
+			t.Fatal(err)
+		}
+		for _, step := range []carehex.ComplaintStatus{carehex.ComplaintReferred, carehex.ComplaintResponded} {
+			if _, err := store.MoveComplaint(op, c.ID, step, "已整改"); err != nil {
 				t.Fatal(err)
 			}
-			op := testenv.OpCtx()
-			res := &carehex.Resident{Name: "王桂兰", Phone: "13905330011", Address: "张店区华光路56号", Location: testenv.Zibo}
-			if err := store.CreateResident(op, res); err != nil {
+		}
+		for _, cb := range []string{"", c.ID} {
+			q, err := store.Callbacks(op, carehex.QualityFilter{Status: string(carehex.CallbackOpen)})
+			if err != nil || len(q) == 0 {
+				t.Fatalf("queue = %v, %v (after %q)", q, err, cb)
+			}
+			if _, err := store.RecordCallback(op, q[0].ID, carehex.CallbackResult{Satisfaction: 4, ServiceDone: carehex.DoneYes}); err != nil {
 				t.Fatal(err)
 			}
-			p := &carehex.Provider{Name: "刘芳", Phone: "13700000000", Skills: []string{"meals"}, Home: testenv.Zibo}
-			if err := store.CreateProvider(op, p); err != nil {
-				t.Fatal(err)
-			}
-			r, _, err := store.CreateServiceRequest(op, &carehex.ServiceRequest{ResidentID: res.ID, ServiceCode: "meal_delivery", Urgency: carehex.UrgencySoon}, "")
-			if err != nil {
-				t.Fatal(err)
-			}
-			start := time.Now().Add(time.Hour)
-			_, v, err := store.AssignRequest(ctx, carehex.Assignment{RequestID: r.ID, ProviderID: p.ID, Fence: 1, Start: start, End: start.Add(time.Hour), Actor: "test", Reason: "test"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, to := range []carehex.Status{carehex.StatusInProgress, carehex.StatusCompleted} {
-				if v, err = store.TransitionVisit(ctx, v.ID, to, "test", "", time.Time{}); err != nil {
-					t.Fatal(err)
-				}
-			}
-			c := &carehex.Complaint{ResidentID: res.ID, Complainant: carehex.ComplainantElder, VisitID: v.ID, Description: "来晚了"}
-			if err := store.CreateComplaint(op, c); err != nil {
-				t.Fatal(err)
-			}
-			for _, step := range []carehex.ComplaintStatus{carehex.ComplaintReferred, carehex.ComplaintResponded} {
-				if _, err := store.MoveComplaint(op, c.ID, step, "已整改"); err != nil {
-					t.Fatal(err)
-				}
-			}
-			for _, cb := range []string{"", c.ID} {
-				q, err := store.Callbacks(op, carehex.QualityFilter{Status: string(carehex.CallbackOpen)})
-				if err != nil || len(q) == 0 {
-					t.Fatalf("queue = %v, %v (after %q)", q, err, cb)
-				}
-				if _, err := store.RecordCallback(op, q[0].ID, carehex.CallbackResult{Satisfaction: 4, ServiceDone: carehex.DoneYes}); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if out, err := cli("audit", "verify"); err != nil || !strings.Contains(out, `"intact":true`) {
-				t.Fatalf("after callbacks and complaints: %v\n%s", err, out)
-			}
-			raw := rawDB(t, cfg.dsn())
-			var id string
-			if err := raw.QueryRow(`SELECT id FROM audit_records WHERE action = 'complaint.referred'`).Scan(&id); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := raw.Exec(`UPDATE audit_records SET detail = 'open→closed' WHERE action = 'complaint.referred'`); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := cli("audit", "verify"); err == nil || !strings.Contains(err.Error(), id) || !strings.Contains(err.Error(), "content changed") {
-				t.Errorf("an edited complaint step: %v, want it named", err)
-			}
-		})
-	}
+		}
+		if out, err := cli("audit", "verify"); err != nil || !strings.Contains(out, `"intact":true`) {
+			t.Fatalf("after callbacks and complaints: %v\n%s", err, out)
+		}
+		raw := rawDB(t, cfg.dsn())
+		var id string
+		if err := raw.QueryRow(`SELECT id FROM audit_records WHERE action = 'complaint.referred'`).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := raw.Exec(`UPDATE audit_records SET detail = 'open→closed' WHERE action = 'complaint.referred'`); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cli("audit", "verify"); err == nil || !strings.Contains(err.Error(), id) || !strings.Contains(err.Error(), "content changed") {
+			t.Errorf("an edited complaint step: %v, want it named", err)
+		}
+	})
 }
