@@ -19,6 +19,7 @@ import (
 	"github.com/carehex/carehex"
 	"github.com/carehex/carehex/auth"
 	"github.com/carehex/carehex/cardprint"
+	"github.com/carehex/carehex/catalog"
 	"github.com/carehex/carehex/internal/testenv"
 	pb "github.com/carehex/carehex/rpc/carehex/v1"
 	"github.com/carehex/carehex/settle"
@@ -28,9 +29,11 @@ import (
 
 // TestCardWalk is issue 12's walk with the service card, on SQLite and
 // PostgreSQL: an operator logs a request for a subsidised elder and sees
-// her allowance; a carer of the contracted organisation is assigned (TODO:
-// through the organisation's dispatcher once two-tier dispatch lands; here
-// the operator assigns the organisation's carer directly); the carer's phone
+// her allowance; the service's category is dispatched via organisations
+// (CAREHEX_DISPATCH_VIA_ORG), so the platform routes the request to the
+// contracted organisation, it waits in that organisation's queue, another
+// organisation's dispatcher cannot assign it, and the organisation's own
+// dispatcher assigns one of its carers; the carer's phone
 // is refused another elder's card and a forged one, then scans hers at
 // arrival (the QR of her printed card) and types its short code at
 // completion; `carehex settle --close` puts the visit on the statement with
@@ -38,25 +41,30 @@ import (
 // never scanned; an admin's approval of that one after the close is an
 // adjustment line in April; and nothing changes the closed statement.
 func TestCardWalk(t *testing.T) {
+	// The walk's service: the catalogue's first "soon" one, whose
+	// category the district dispatches via organisations.
+	types, err := catalog.Load()
+	must(t, err)
+	var svc *carehex.ServiceType
+	for _, ty := range types {
+		if ty.UrgencyClass == carehex.ClassSoon && svc == nil {
+			svc = ty
+		}
+	}
 	for _, be := range []struct {
 		name string
-		set  func(t *testing.T, c *Config, env map[string]string)
+		set  func(t *testing.T, env map[string]string)
 	}{
-		{"sqlite", func(t *testing.T, c *Config, env map[string]string) {
-			c.DataDir = t.TempDir()
-			env["CAREHEX_DATA"] = c.DataDir
-		}},
-		{"postgres", func(t *testing.T, c *Config, env map[string]string) {
-			c.DatabaseURL = testenv.PostgresURL(t)
-			env["CAREHEX_DATABASE_URL"] = c.DatabaseURL
-		}},
+		{"sqlite", func(t *testing.T, env map[string]string) { env["CAREHEX_DATA"] = t.TempDir() }},
+		{"postgres", func(t *testing.T, env map[string]string) { env["CAREHEX_DATABASE_URL"] = testenv.PostgresURL(t) }},
 	} {
 		t.Run(be.name, func(t *testing.T) {
-			cfg := defaultConfig(func(string) string { return "" })
-			env := map[string]string{}
-			be.set(t, &cfg, env)
+			env := map[string]string{"CAREHEX_DISPATCH_VIA_ORG": string(svc.Category)}
+			be.set(t, env)
+			cfg := defaultConfig(func(k string) string { return env[k] })
+			must(t, cfg.validate())
 			cfg.Zone = "z" + randomHex(4)
-			walkCard(t, &cfg, env)
+			walkCard(t, &cfg, env, svc.Code)
 		})
 	}
 }
@@ -64,7 +72,7 @@ func TestCardWalk(t *testing.T) {
 // cst's 09:00 on March 10, 2026: the walk's morning.
 var walkMorning = time.Date(2026, 3, 10, 9, 0, 0, 0, carehex.CST)
 
-func walkCard(t *testing.T, cfg *Config, env map[string]string) {
+func walkCard(t *testing.T, cfg *Config, env map[string]string, service string) {
 	ctx := context.Background()
 	clock := testenv.NewClock(walkMorning)
 	st, err := newStack(ctx, cfg, clock.Now, slog.New(slog.DiscardHandler))
@@ -88,9 +96,12 @@ func walkCard(t *testing.T, cfg *Config, env map[string]string) {
 	}
 	var svc *carehex.ServiceType
 	for _, ty := range types {
-		if ty.UrgencyClass == carehex.ClassSoon && svc == nil {
+		if ty.Code == service {
 			svc = ty
 		}
+	}
+	if svc == nil {
+		t.Fatalf("no service %s in the store", service)
 	}
 	org := &carehex.Organisation{Name: "张店区颐康居家养老服务中心", Kind: carehex.OrgContractor}
 	must(t, store.CreateOrganisation(sys, org))
@@ -106,26 +117,34 @@ func walkCard(t *testing.T, cfg *Config, env map[string]string) {
 	must(t, store.CreateFunding(sys, &carehex.Funding{ResidentID: wang.ID, Kind: carehex.FundingSubsidy, Category: "dibao",
 		ShareBP: 9000, AllowanceFen: 3000, ValidFrom: walkMorning.AddDate(-1, 0, 0)}))
 
-	tokens := map[carehex.Role]string{}
-	for _, role := range []carehex.Role{carehex.RoleOperator, carehex.RoleSupervisor, carehex.RoleAdmin} {
-		u := &carehex.User{Username: string(role) + "-walk", Role: role, PasswordHash: "x"}
+	// Another organisation, a volunteer station with a carer of the same
+	// skill but no contract for the service: it is never routed the walk's
+	// requests, and its dispatcher cannot take them.
+	station := &carehex.Organisation{Name: "华光路志愿服务站", Kind: carehex.OrgVolunteerStation}
+	must(t, store.CreateOrganisation(sys, station))
+	volunteer := &carehex.Provider{Name: "张阿姨", Phone: "13700000003", Skills: []string{svc.RequiredSkill}, OrgID: station.ID, Home: home}
+	must(t, store.CreateProvider(sys, volunteer))
+
+	// account issues a session of a new console account.
+	account := func(name string, role carehex.Role, orgID string) context.Context {
+		u := &carehex.User{Username: name, Role: role, PasswordHash: "x", OrgID: orgID}
 		must(t, store.CreateUser(ctx, u))
-		tok, err := auth.Issue(ctx, store, carehex.Principal{Kind: carehex.KindUser, Subject: u.ID, Role: role, Name: u.Username},
+		tok, err := auth.Issue(ctx, store, carehex.Principal{Kind: carehex.KindUser, Subject: u.ID, Role: role, Name: u.Username, OrgID: orgID},
 			walkMorning.AddDate(1, 0, 0))
 		must(t, err)
-		tokens[role] = tok
-	}
-	as := func(role carehex.Role) context.Context {
-		c, err := twirp.WithHTTPRequestHeaders(ctx, http.Header{"Authorization": {"Bearer " + tokens[role]}})
+		c, err := twirp.WithHTTPRequestHeaders(ctx, http.Header{"Authorization": {"Bearer " + tok}})
 		must(t, err)
 		return c
 	}
-	op, admin, super := as(carehex.RoleOperator), as(carehex.RoleAdmin), as(carehex.RoleSupervisor)
+	op, admin, super := account("operator-walk", carehex.RoleOperator, ""), account("admin-walk", carehex.RoleAdmin, ""),
+		account("supervisor-walk", carehex.RoleSupervisor, "")
+	orgDisp := account("yikang-dispatcher", carehex.RoleOrgDispatcher, org.ID)
+	stationDisp := account("station-dispatcher", carehex.RoleOrgDispatcher, station.ID)
 	intake := pb.NewIntakeServiceJSONClient(srv.URL, srv.Client())
-	dispatch := pb.NewDispatchServiceJSONClient(srv.URL, srv.Client())
 	providers := pb.NewProviderServiceJSONClient(srv.URL, srv.Client())
 	finance := pb.NewFinanceServiceJSONClient(srv.URL, srv.Client())
 	orgs := pb.NewOrganisationServiceJSONClient(srv.URL, srv.Client())
+	routing := pb.NewOrgDispatchServiceJSONClient(srv.URL, srv.Client())
 
 	// Her card, printed from the console, and by the command for the post.
 	card, err := finance.PrintServiceCard(op, &pb.PrintServiceCardRequest{ResidentId: wang.ID})
@@ -161,15 +180,57 @@ func walkCard(t *testing.T, cfg *Config, env map[string]string) {
 	must(t, err)
 	ph := cardPhone{t: t, url: srv.URL, token: phoneToken.Token, clock: clock, home: home}
 
-	// visit logs a request, assigns the carer, and walks it to the door.
+	// visit logs a request, which the platform routes to the organisation;
+	// its dispatcher assigns the carer, who walks to the door.
 	visit := func(key string) string {
 		created, err := intake.CreateServiceRequest(op, &pb.CreateServiceRequestRequest{ResidentId: wang.ID, ServiceCode: svc.Code,
 			Urgency: pb.Urgency_URGENCY_SOON, IdempotencyKey: key})
 		must(t, err)
-		// TODO(orgroute): routed to the organisation, whose dispatcher assigns.
-		assigned, err := dispatch.AssignProvider(op, &pb.AssignProviderRequest{RequestId: created.Request.Id, ProviderId: carer.ID,
-			Phoned: true, Reason: "颐康服务中心派单"})
+		id := created.Request.Id
+		if created.Request.Status != pb.RequestStatus_REQUEST_STATUS_PENDING {
+			t.Fatalf("a request routed to an organisation is %s, want pending", created.Request.Status)
+		}
+		routes, err := routing.ListRequestRoutes(op, &pb.ListRequestRoutesRequest{RequestId: id})
 		must(t, err)
+		if r := routes.Routes; len(r) != 1 || r[0].OrgId != org.ID || r[0].Attempt != 1 || r[0].EndTime != nil ||
+			len(r[0].Ranking) == 0 || r[0].Ranking[0].OrgId != org.ID || !r[0].Ranking[0].Eligible {
+			t.Fatalf("routes of %s = %+v, want one open route to %s", id, r, org.ID)
+		}
+		inQueue := func(who context.Context) bool {
+			q, err := routing.ListOrgQueue(who, &pb.ListOrgQueueRequest{})
+			must(t, err)
+			for _, r := range q.Routes {
+				if r.RequestId == id {
+					return r.ServiceCode == svc.Code
+				}
+			}
+			return false
+		}
+		if !inQueue(orgDisp) || inQueue(stationDisp) {
+			t.Fatalf("request %s: in its organisation's queue %v, in the station's %v; want only its organisation's",
+				id, inQueue(orgDisp), inQueue(stationDisp))
+		}
+		// Another organisation's dispatcher cannot assign it, neither its
+		// own carer nor the organisation's; the operator cannot either.
+		for _, try := range []struct {
+			who      context.Context
+			provider string
+		}{{stationDisp, volunteer.ID}, {stationDisp, carer.ID}, {op, carer.ID}} {
+			if _, err := routing.AssignOrgCarer(try.who, &pb.AssignOrgCarerRequest{RequestId: id, ProviderId: try.provider}); twirpCode(err) != twirp.PermissionDenied {
+				t.Fatalf("assigning %s to %s from outside the organisation: %v, want permission_denied", try.provider, id, err)
+			}
+		}
+		if r, err := store.ServiceRequest(ctx, id); err != nil || r.Status != carehex.StatusPending {
+			t.Fatalf("refused assignments left %s at %+v (%v), want pending", id, r, err)
+		}
+		assigned, err := routing.AssignOrgCarer(orgDisp, &pb.AssignOrgCarerRequest{RequestId: id, ProviderId: carer.ID, Reason: "颐康服务中心派单"})
+		must(t, err)
+		if assigned.Request.Status != pb.RequestStatus_REQUEST_STATUS_ASSIGNED || assigned.Request.ProviderId != carer.ID || assigned.VisitId == "" {
+			t.Fatalf("the organisation's assignment = %+v", assigned)
+		}
+		if inQueue(orgDisp) {
+			t.Fatalf("assigned request %s is still in the organisation's queue", id)
+		}
 		clock.Advance(5 * time.Minute)
 		ph.event(assigned.VisitId, "depart")
 		return assigned.VisitId
