@@ -97,9 +97,7 @@ var platformOnly = map[string]string{
 	"QualityService/ListComplaints":          "callbacks and complaints are the hotline's",
 	"QualityService/MoveComplaint":           "the hotline moves a complaint; an organisation's response is recorded by the operator",
 	"QualityService/RecordCallback":          "callbacks are the hotline's",
-	"SuperviseService/GetDashboard":          "the district's dashboard (an organisation's slice is not built)",
-	"SuperviseService/ListDashboardAreas":    "the district's dashboard",
-	"SuperviseService/ListDashboardRecords":  "the district's dashboard",
+	"SuperviseService/ListDashboardAreas":    "the city's areas (an organisation's slice has no area picker)",
 	"ResidentService/CreateResident":         "residents are the hotline's",
 	"ResidentService/UpdateResident":         "residents are the hotline's",
 	"ResidentService/SearchResidents":        "residents at large",
@@ -236,7 +234,7 @@ func testCrossOrganisation(t *testing.T, be backend) {
 
 	vars := map[string]string{"$HELD_B": heldB.Id, "$OFFERED_B": offeredB.Id, "$P_B": pB.ID, "$P_A": pA.ID,
 		"$OWN_A": ownA.Id, "$ALERT_B": alertB, "$RES_B": resB.Id, "$ORG_B": orgB, "$USER_B": userB.Username,
-		"$SKILL": ds.service().RequiredSkill}
+		"$SKILL": ds.service().RequiredSkill, "$DAY": ds.Clock().In(carehex.CST).Format("2006-01-02")}
 	cases := map[string][]orgCase{
 		"AuthService/Logout":              nil, // ends the caller's own session only
 		"CatalogService/ListServiceTypes": nil, // the district's catalogue, no organisation's data
@@ -275,6 +273,16 @@ func testCrossOrganisation(t *testing.T, be backend) {
 		"OrganisationService/ListContracts":     {{body: `{"org_id":"$ORG_B"}`}},
 		"OrganisationService/ListStatements":    {{body: `{"org_id":"$ORG_B"}`}, {body: `{"month":"2026-03"}`, list: true}},
 		"OrganisationService/GetStatement":      {{body: `{"org_id":"$ORG_B","month":"2026-03"}`}},
+
+		// The dashboard's organisation slice (the administrator's; the
+		// dispatcher is refused all): the city's panels, another's
+		// organisation or carer refused; the drill-down of all requests
+		// keeps to its own.
+		"SuperviseService/GetDashboard": {{body: `{"scope":{"from_date":"$DAY","to_date":"$DAY"},"panels":["counts"]}`},
+			{body: `{"scope":{"from_date":"$DAY","to_date":"$DAY"}}`, list: true}},
+		"SuperviseService/ListDashboardRecords": {{body: `{"scope":{"from_date":"$DAY","to_date":"$DAY"},"figure":"exception","org_id":"$ORG_B"}`},
+			{body: `{"scope":{"from_date":"$DAY","to_date":"$DAY"},"figure":"carer","provider_id":"$P_B"}`},
+			{body: `{"scope":{"from_date":"$DAY","to_date":"$DAY"},"figure":"requests"}`, list: true}},
 
 		// Two-tier dispatch (route.go).
 		"OrgDispatchService/ListOrgQueue":       {{body: `{"org_id":"$ORG_B"}`}, {body: `{}`, list: true}},

@@ -221,6 +221,55 @@ var orgMethods = map[string]orgRule{
 	"OrgDispatchService/ListRequestRoutes": {roles: orgBoth, before: func(s *Server, ctx context.Context, org string, req any) error {
 		return s.requestOfOrg(ctx, org, "request_id", req.(*pb.ListRequestRoutesRequest).GetRequestId())
 	}},
+	// The supervisor's dashboard, its organisation's slice (supervise.go),
+	// for its administrator only: the panels with a per-organisation
+	// dimension (EVV exceptions by organisation, carers' workload) cut to
+	// it and its carers; the city's panels refused; drill-downs held to
+	// its organisation's visits. No area picker: the city's areas are not
+	// its business.
+	"SuperviseService/GetDashboard": {roles: orgAdmin,
+		before: func(_ *Server, _ context.Context, _ string, req any) error {
+			q := req.(*pb.GetDashboardRequest)
+			if len(q.Panels) == 0 {
+				q.Panels = orgPanels
+			}
+			for _, p := range q.Panels {
+				if !slices.Contains(orgPanels, p) {
+					return carehex.Errorf(carehex.EFORBIDDEN, "panels", "panel %q is the district's; an organisation sees %s", p, strings.Join(orgPanels, ", "))
+				}
+			}
+			return nil
+		},
+		after: func(s *Server, ctx context.Context, org string, resp any) (any, error) {
+			r := resp.(*pb.GetDashboardResponse)
+			r.Organisations = slices.DeleteFunc(r.Organisations, func(o *pb.OrganisationFigure) bool { return o.GetOrgId() != org })
+			if r.CarerSpread == nil {
+				return r, nil
+			}
+			mine, err := s.carersOfOrg(ctx, org, func(yield func(string)) {
+				for _, c := range r.Carers {
+					yield(c.GetProviderId())
+				}
+			})
+			r.Carers = slices.DeleteFunc(r.Carers, func(c *pb.CarerFigure) bool { return !mine[c.GetProviderId()] })
+			cs := make([]carehex.DashCarer, 0, len(r.Carers))
+			for _, c := range r.Carers {
+				cs = append(cs, carehex.DashCarer{ProviderID: c.ProviderId, Visits: c.Visits, WorkS: c.WorkS, TravelM: c.TravelM})
+			}
+			r.CarerSpread = spread(cs)
+			return r, err
+		}},
+	"SuperviseService/ListDashboardRecords": {roles: orgAdmin, before: func(s *Server, ctx context.Context, org string, req any) error {
+		q := req.(*pb.ListDashboardRecordsRequest)
+		if q.OrgId != "" && q.OrgId != org {
+			return outsideOrg("org_id")
+		}
+		q.OrgId = org // only visits its carers completed
+		if q.ProviderId != "" {
+			return s.carerOfOrg(ctx, org, "provider_id", q.ProviderId)
+		}
+		return nil
+	}},
 	"OrgDispatchService/AssignOrgCarer": {roles: orgDispatcher, before: func(s *Server, ctx context.Context, org string, req any) error {
 		q := req.(*pb.AssignOrgCarerRequest)
 		if err := s.requestOfOrg(ctx, org, "request_id", q.GetRequestId()); err != nil {
@@ -229,6 +278,9 @@ var orgMethods = map[string]orgRule{
 		return s.carerOfOrg(ctx, org, "provider_id", q.GetProviderId())
 	}},
 }
+
+// orgPanels are the dashboard's panels with a per-organisation dimension.
+var orgPanels = []string{string(carehex.PanelOrgs), string(carehex.PanelCarers)}
 
 // RoleMay reports whether role may call method ("Service/Method"): the
 // platform roles by Access, the organisation roles by their own table.

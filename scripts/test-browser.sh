@@ -69,6 +69,8 @@ supervisor_password="e2e-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
 echo "$supervisor_password" | bin/carehex user add --data "$run" --username e2e-supervisor --role supervisor --password-stdin >/dev/null
 # An organisation's dispatcher (org.test.js), of the default organisation, with the operator's password.
 echo "$password" | bin/carehex user add --data "$run" --username e2e-org --role org_dispatcher --org org_default --password-stdin >/dev/null
+# Its administrator, for her organisation's slice of the dashboard (orgdash.test.js).
+echo "$password" | bin/carehex user add --data "$run" --username e2e-org-admin --role org_admin --org org_default --password-stdin >/dev/null
 
 # An organisation whose contract requires the elder's service card (card.test.js).
 export CAREHEX_E2E_CARD_ORG="服务卡试点服务中心" && bin/carehex org add --data "$run" --name "$CAREHEX_E2E_CARD_ORG" --services DL-MEAL-DELIVERY --price-fen 4000 --requires-card-scan >/dev/null

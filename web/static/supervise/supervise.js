@@ -3,12 +3,14 @@
 // drawn with Apache ECharts (vendored, web/static/vendor/echarts/), the
 // demand-vs-supply heatmap on the console's Leaflet map and basemap, every
 // table exportable as CSV (UTF-8 with a BOM, so Excel reads the Chinese),
-// and each figure's records listed on a click. Supervisors and admins only;
-// nothing on this page changes a record.
+// and each figure's records listed on a click. Supervisors and admins; an
+// organisation's administrator sees her organisation's slice only (its
+// EVV figure and carers: the server refuses her the city's panels and
+// holds her drill-downs to its visits). Nothing on this page changes a record.
 import * as echarts from "/vendor/echarts/echarts.esm.min.js";
 import * as L from "/vendor/leaflet/leaflet-src.esm.js";
 import { SuperviseService } from "/gen/carehex.js";
-import { auth, catalog, isAuthError, session } from "/console/api.js";
+import { auth, catalog, isAuthError, organisations, session } from "/console/api.js";
 import { mapConfig } from "/console/map.js";
 import { byTestId, h, replace } from "/console/dom.js";
 import { categoryName, duration, errorText, lang, metres, registerNames, roleName, setup, statusWord, t } from "/i18n.js";
@@ -29,6 +31,7 @@ let scope = null; // the scope last shown
 let last = null; // the last dashboard answer
 let charts = {}; // ECharts instances by test id
 let heat = null; // { map, layer }
+let orgView = false; // an organisation's administrator: her organisation's slice only
 
 const en = {
   title: "carehex supervision dashboard", logout: "Sign out", loginTitle: "Supervisor sign-in", username: "Username",
@@ -37,6 +40,7 @@ const en = {
   by: "By", byDay: "day", byWeek: "week", orgs: "EVV exception rate by organisation", csv: "Export CSV", carers: "Carer workload and its spread",
   heat: "Demand and supply heatmap (H3 cells)", heatNote: "Colour: demand (requests) over the carers based in the cell; click a cell for its requests.",
   more: "Next page", satisfactionTitle: "Callback satisfaction", complaintsTitle: "Complaints: open and overdue",
+  orgScope: "Organisation", orgSlice: "Your organisation's figures only", refusedOrgText: "This page is for supervisors, admins and organisation admins.",
 };
 setup({ en });
 
@@ -86,9 +90,17 @@ function chart(id, option) {
 function render(d) {
   last = d;
   scope = d.scope;
-  const tot = d.totals || {};
   byTestId("refresh-time").textContent = d.refresh_time
     ? `${t("fresh", "数据更新于")} ${new Date(d.refresh_time).toLocaleString(lang() === "en" ? "en-GB" : "zh-CN")}` : "";
+  if (!orgView) renderCity(d);
+  renderOrgs(d);
+}
+
+// renderCity draws the panels with no per-organisation figures: the city's
+// (or the area's) totals, demand, response times, trend, heatmap, callbacks
+// and complaints.
+function renderCity(d) {
+  const tot = d.totals || {};
   const card = (key, zh, value, figure) => h("button", { type: "button", dataset: { testid: `total-${key}`, value: String(value) },
     onclick: figure ? () => drill({ figure }) : undefined }, h("span", {}, t(key, zh)), h("b", {}, String(value)));
   replace(byTestId("totals"),
@@ -129,7 +141,12 @@ function render(d) {
     }));
 
   renderTrend();
+  renderHeat(d.cells || []);
+  renderQuality(d.scope, qualityUI).catch((e) => { byTestId("board-error").textContent = errorText(e); });
+}
 
+// renderOrgs draws the panels per organisation and per carer.
+function renderOrgs(d) {
   const orgs = d.organisations || [];
   chart("chart-orgs", {
     tooltip: { trigger: "axis" }, xAxis: { type: "category", data: orgs.map((o) => o.name || o.org_id), axisLabel: { rotate: 30 } },
@@ -148,9 +165,6 @@ function render(d) {
   table("carers", [t("carer", "护理员"), t("visits", "完成上门"), t("hours", "工时（小时）"), t("km", "路程（公里）")],
     carers.map((c) => [c.name || id(c.provider_id), drillLink(num(c.visits), { figure: "carer", provider_id: c.provider_id }),
       (num(c.work_s) / 3600).toFixed(1), (num(c.travel_m) / 1000).toFixed(1)]));
-
-  renderHeat(d.cells || []);
-  renderQuality(d.scope, qualityUI).catch((e) => { byTestId("board-error").textContent = errorText(e); });
 }
 
 // What the callback and complaint panels (quality.js) draw with: the same
@@ -284,12 +298,36 @@ async function showBoard() {
   byTestId("login").hidden = true;
   byTestId("logout").hidden = false;
   replace(byTestId("current-user"), h("span", { translate: "no" }, s.username), `（${roleName(s.role)}）`);
-  if (s.role !== "supervisor" && s.role !== "admin") {
+  orgView = s.role === "org_admin";
+  if (s.role !== "supervisor" && s.role !== "admin" && !orgView) {
     const r = byTestId("refused");
     r.hidden = false;
-    r.textContent = t("refusedText", "此页面仅供主管和管理员使用。");
+    r.textContent = t("refusedOrgText", "此页面仅供主管、管理员和机构管理员使用。");
     return;
   }
+  const f = byTestId("scope-form");
+  if (orgView) await showOrgScope();
+  else await showAreas();
+  const today = new Date(Date.now() + 8 * 3600e3).toISOString().slice(0, 10); // China day
+  f.to.value = today;
+  f.from.value = new Date(Date.parse(today) - 29 * 86400e3).toISOString().slice(0, 10);
+  byTestId("dashboard").hidden = false;
+  await show();
+}
+
+// showOrgScope names the organisation as the scope and hides what is the
+// city's: the area picker and the panels without per-organisation figures.
+async function showOrgScope() {
+  const r = await organisations.listOrganisations({});
+  const org = (r.organisations || [])[0] || {};
+  for (const el of document.querySelectorAll("[data-city]")) el.hidden = true;
+  const scopeOrg = byTestId("scope-org");
+  replace(scopeOrg, h("span", {}, `${t("orgScope", "机构")}：`), h("b", { translate: "no", dataset: { testid: "scope-org-name" } }, org.name || org.id || ""),
+    h("span", { class: "muted" }, ` · ${t("orgSlice", "仅本机构数据")}`));
+  scopeOrg.hidden = false;
+}
+
+async function showAreas() {
   const types = await catalog.listServiceTypes({}).catch(() => ({}));
   registerNames("category", types.categories);
   const a = await supervise.listDashboardAreas({});
@@ -298,12 +336,6 @@ async function showBoard() {
   replace(byTestId("scope-district"), a.limited ? [] : h("option", { value: "" }, t("city", "全市")),
     areas.map((x) => h("option", { value: x.district }, x.district)));
   fillStreets();
-  const f = byTestId("scope-form");
-  const today = new Date(Date.now() + 8 * 3600e3).toISOString().slice(0, 10); // China day
-  f.to.value = today;
-  f.from.value = new Date(Date.parse(today) - 29 * 86400e3).toISOString().slice(0, 10);
-  byTestId("dashboard").hidden = false;
-  await show();
 }
 
 function showLogin(msg = "") {
