@@ -75,6 +75,9 @@ func seedDemo(ctx context.Context, store *sqlstore.DB, stdout io.Writer, log *sl
 			return err
 		}
 	}
+	if err := seedHours(ctx, store, stdout); err != nil {
+		return err
+	}
 	orgID, err := demoOrgID(ctx, store)
 	if err != nil {
 		return err
@@ -173,10 +176,28 @@ func demoSeed(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	fmt.Fprintf(stdout, "seeded %d residents and %d providers\n", *residents, *providers)
+	if err := seedHours(ctx, store, stdout); err != nil {
+		return err
+	}
 	if history > 0 {
 		return seedHistory(ctx, store, int(history/(24*time.Hour)), *perDay, end, cfg.Dash.targets(), stdout)
 	}
 	return nil
+}
+
+// seedHours gives every demo carer without working hours the demo's
+// (demo.WorkingHoursFor), so the roster has someone to place planned
+// visits with; carers that have hours keep them.
+func seedHours(ctx context.Context, store *sqlstore.DB, stdout io.Writer) error {
+	ps, err := store.Providers(ctx, cityProviders*10)
+	if err != nil {
+		return err
+	}
+	n, err := demo.SeedWorkingHours(ctx, store, ps)
+	if n > 0 {
+		fmt.Fprintf(stdout, "set working hours of %d carers\n", n)
+	}
+	return err
 }
 
 // serviceCodes lists the catalogue's codes: what the demo contracts cover.

@@ -124,7 +124,7 @@ function visitRow(v) {
 // showFieldError puts the server's refusal beside the field it names (its
 // data-field: the whole path first, then as the form spells it), else at
 // the form's foot.
-function showFieldError(form, err, prefix = "") {
+export function showFieldError(form, err, prefix = "") {
   for (const el of form.querySelectorAll("[aria-invalid]")) el.removeAttribute("aria-invalid");
   for (const el of form.querySelectorAll(".field-error")) el.remove();
   const arg = err?.meta?.argument || "";

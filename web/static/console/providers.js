@@ -8,6 +8,7 @@ import { errorText, skillName } from "/i18n.js";
 import { canManageCarers, providers } from "./api.js";
 import { services } from "./cache.js";
 import { byTestId, h, replace, svg } from "./dom.js";
+import { hoursButton } from "./hours.js";
 import { ago, say, timeOf } from "./labels.js";
 
 const PAGE = 50;
@@ -67,6 +68,7 @@ function build() {
   replace(pane,
     h("div", { class: "roster-bar" }, search, " ", skill, " ", inactive, " ", add),
     h("form", { class: "provider-form", dataset: { testid: "provider-form" }, hidden: true, novalidate: true }),
+    h("form", { class: "provider-form hours-form", dataset: { testid: "hours-form" }, hidden: true, novalidate: true }), // hours.js
     h("p", { class: "muted", dataset: { testid: "providers-total" }, role: "status" }),
     h("div", { class: "roster-table", dataset: { testid: "providers-table" } }),
     h("div", { class: "pager" },
@@ -114,7 +116,7 @@ function row(p, a) {
       h("button", { type: "button", class: "plain small", dataset: { testid: "provider-edit" }, onclick: () => openForm(p) }, say("编辑", "Edit")), " ",
       h("button", { type: "button", class: "plain small", dataset: { testid: "device-token-button" }, onclick: () => showToken(p) }, say("设备令牌", "Device token")), " ",
       deactivate(p),
-    ] : null));
+    ] : null, p.active ? [" ", hoursButton(p)] : null));
 }
 
 // openForm shows the add (p null) or edit form above the table.
