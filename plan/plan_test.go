@@ -35,6 +35,22 @@ type world struct {
 	client  *http.Client // every exchange checked against openapi.yaml
 }
 
+// onEachDSN runs body on a fresh SQLite file and a fresh PostgreSQL
+// database, each a subtest.
+func onEachDSN(t *testing.T, body func(t *testing.T, dsn string)) {
+	for _, be := range []struct {
+		name string
+		dsn  func(testing.TB) string
+	}{{"sqlite", testenv.SQLitePath}, {"postgres", testenv.PostgresURL}} {
+		t.Run(be.name, func(t *testing.T) { body(t, be.dsn(t)) })
+	}
+}
+
+// onEachStore runs body in a fresh world on SQLite and on PostgreSQL.
+func onEachStore(t *testing.T, body func(t *testing.T, w *world)) {
+	onEachDSN(t, func(t *testing.T, dsn string) { body(t, newWorld(t, dsn)) })
+}
+
 func newWorld(t *testing.T, dsn string) *world {
 	t.Helper()
 	ctx := context.Background()
@@ -159,14 +175,9 @@ func (w *world) upcoming(token string) []map[string]any {
 // paused for a hospital stay and resumed, with the family's upcoming visits
 // showing the carers and a change of carer.
 func TestPlannedCareDoneWhen(t *testing.T) {
-	for _, be := range []struct {
-		name string
-		dsn  func(testing.TB) string
-	}{{"sqlite", testenv.SQLitePath}, {"postgres", testenv.PostgresURL}} {
-		t.Run(be.name, func(t *testing.T) {
-			doneWhen(t, newWorld(t, be.dsn(t)))
-		})
-	}
+	onEachDSN(t, func(t *testing.T, dsn string) {
+		doneWhen(t, newWorld(t, dsn))
+	})
 }
 
 func doneWhen(t *testing.T, w *world) {

@@ -18,101 +18,95 @@ import (
 // all start at once. Exactly one wins, and the overlap scan finds
 // nothing, on SQLite and PostgreSQL.
 func TestPlannedOnDemandRace(t *testing.T) {
-	for _, be := range []struct {
-		name string
-		dsn  func(testing.TB) string
-	}{{"sqlite", testenv.SQLitePath}, {"postgres", testenv.PostgresURL}} {
-		t.Run(be.name, func(t *testing.T) {
-			w := newWorld(t, be.dsn(t))
-			ctx := testenv.OpCtx()
-			res := &carehex.Resident{Name: "张桂兰", Phone: "13905330001", Address: "张店区华光路56号", Location: testenv.Zibo}
-			if err := w.db.CreateResident(ctx, res); err != nil {
-				t.Fatal(err)
+	onEachStore(t, func(t *testing.T, w *world) {
+		ctx := testenv.OpCtx()
+		res := &carehex.Resident{Name: "张桂兰", Phone: "13905330001", Address: "张店区华光路56号", Location: testenv.Zibo}
+		if err := w.db.CreateResident(ctx, res); err != nil {
+			t.Fatal(err)
+		}
+		carer, _ := w.carer("王芳", 300)
+		const n = 6 // of each kind per round
+		for round := range 3 {
+			// The carer is free and on the map again for the round.
+			if _, err := w.eng.Heartbeat(ctx, carehex.Heartbeat{ProviderID: carer.ID, Position: carer.Home, AccuracyM: 10,
+				Available: true, Skills: carer.Skills}); err != nil {
+				t.Fatalf("heartbeat: %v", err)
 			}
-			carer, _ := w.carer("王芳", 300)
-			const n = 6 // of each kind per round
-			for round := range 3 {
-				// The carer is free and on the map again for the round.
-				if _, err := w.eng.Heartbeat(ctx, carehex.Heartbeat{ProviderID: carer.ID, Position: carer.Home, AccuracyM: 10,
-					Available: true, Skills: carer.Skills}); err != nil {
-					t.Fatalf("heartbeat: %v", err)
-				}
-				now := w.clock.Now()
-				var onDemand, planned []*carehex.ServiceRequest
-				for range n {
-					r, _, err := w.db.CreateServiceRequest(ctx, &carehex.ServiceRequest{ResidentID: res.ID, ServiceCode: "meal_delivery",
-						Urgency: carehex.UrgencySoon}, "")
-					if err != nil {
-						t.Fatal(err)
-					}
-					onDemand = append(onDemand, r)
-					p, _, err := w.db.CreateServiceRequest(ctx, &carehex.ServiceRequest{ResidentID: res.ID, ServiceCode: "meal_delivery",
-						Urgency: carehex.UrgencyScheduled, WindowStart: now.Add(time.Minute), WindowEnd: now.Add(time.Hour)}, "")
-					if err != nil {
-						t.Fatal(err)
-					}
-					planned = append(planned, p)
-				}
-				var (
-					wg      sync.WaitGroup
-					go_     = make(chan struct{})
-					mu      sync.Mutex
-					winners []string
-				)
-				try := func(kind string, f func() (*carehex.Visit, error)) {
-					defer wg.Done()
-					<-go_
-					v, err := f()
-					switch carehex.ErrorCode(err) {
-					case "":
-						mu.Lock()
-						winners = append(winners, kind+" "+v.ID)
-						mu.Unlock()
-					case carehex.ECONFLICT:
-					default:
-						t.Errorf("%s: %v", kind, err)
-					}
-				}
-				for i := range n {
-					wg.Add(2)
-					go try("on-demand", func() (*carehex.Visit, error) {
-						_, v, err := w.eng.Assign(ctx, onDemand[i].ID, carer.ID, "operator", "race")
-						return v, err
-					})
-					// Planned slots from 12 minutes before now to 8 after,
-					// 30 minutes long: each overlaps every other and the
-					// on-demand slot from now.
-					start := now.Add(time.Duration(i-n/2) * 4 * time.Minute)
-					go try("planned", func() (*carehex.Visit, error) {
-						_, v, err := w.eng.AssignPlanned(ctx, planned[i].ID, carer.ID, start, start.Add(30*time.Minute), "system:plan", "race")
-						return v, err
-					})
-				}
-				close(go_)
-				wg.Wait()
-				// The carer was free: exactly one must win (one claim in
-				// Redis at a time; SQL refuses the stale fence or the overlap).
-				if len(winners) != 1 {
-					t.Fatalf("round %d: %d assignments of one carer in overlapping time won, want 1: %v", round, len(winners), winners)
-				}
-				t.Logf("round %d: %v", round, winners)
-				if pairs, err := w.db.OverlappingVisits(context.Background()); err != nil || len(pairs) != 0 {
-					t.Fatalf("round %d: overlapping visits %v, %v", round, pairs, err)
-				}
-				// Finish the round's winner and move on past its time.
-				vs, _ := w.db.ProviderVisits(context.Background(), carer.ID, true)
-				for _, v := range vs {
-					if _, err := w.db.TransitionVisit(ctx, v.ID, carehex.StatusCancelled, "operator", "next round", time.Time{}); err != nil {
-						t.Fatalf("cancel winner: %v", err)
-					}
-				}
-				if _, err := w.eng.FreeIfDone(ctx, carer.ID); err != nil {
+			now := w.clock.Now()
+			var onDemand, planned []*carehex.ServiceRequest
+			for range n {
+				r, _, err := w.db.CreateServiceRequest(ctx, &carehex.ServiceRequest{ResidentID: res.ID, ServiceCode: "meal_delivery",
+					Urgency: carehex.UrgencySoon}, "")
+				if err != nil {
 					t.Fatal(err)
 				}
-				w.clock.Advance(3 * time.Hour)
+				onDemand = append(onDemand, r)
+				p, _, err := w.db.CreateServiceRequest(ctx, &carehex.ServiceRequest{ResidentID: res.ID, ServiceCode: "meal_delivery",
+					Urgency: carehex.UrgencyScheduled, WindowStart: now.Add(time.Minute), WindowEnd: now.Add(time.Hour)}, "")
+				if err != nil {
+					t.Fatal(err)
+				}
+				planned = append(planned, p)
 			}
-		})
-	}
+			var (
+				wg      sync.WaitGroup
+				go_     = make(chan struct{})
+				mu      sync.Mutex
+				winners []string
+			)
+			try := func(kind string, f func() (*carehex.Visit, error)) {
+				defer wg.Done()
+				<-go_
+				v, err := f()
+				switch carehex.ErrorCode(err) {
+				case "":
+					mu.Lock()
+					winners = append(winners, kind+" "+v.ID)
+					mu.Unlock()
+				case carehex.ECONFLICT:
+				default:
+					t.Errorf("%s: %v", kind, err)
+				}
+			}
+			for i := range n {
+				wg.Add(2)
+				go try("on-demand", func() (*carehex.Visit, error) {
+					_, v, err := w.eng.Assign(ctx, onDemand[i].ID, carer.ID, "operator", "race")
+					return v, err
+				})
+				// Planned slots from 12 minutes before now to 8 after,
+				// 30 minutes long: each overlaps every other and the
+				// on-demand slot from now.
+				start := now.Add(time.Duration(i-n/2) * 4 * time.Minute)
+				go try("planned", func() (*carehex.Visit, error) {
+					_, v, err := w.eng.AssignPlanned(ctx, planned[i].ID, carer.ID, start, start.Add(30*time.Minute), "system:plan", "race")
+					return v, err
+				})
+			}
+			close(go_)
+			wg.Wait()
+			// The carer was free: exactly one must win (one claim in
+			// Redis at a time; SQL refuses the stale fence or the overlap).
+			if len(winners) != 1 {
+				t.Fatalf("round %d: %d assignments of one carer in overlapping time won, want 1: %v", round, len(winners), winners)
+			}
+			t.Logf("round %d: %v", round, winners)
+			if pairs, err := w.db.OverlappingVisits(context.Background()); err != nil || len(pairs) != 0 {
+				t.Fatalf("round %d: overlapping visits %v, %v", round, pairs, err)
+			}
+			// Finish the round's winner and move on past its time.
+			vs, _ := w.db.ProviderVisits(context.Background(), carer.ID, true)
+			for _, v := range vs {
+				if _, err := w.db.TransitionVisit(ctx, v.ID, carehex.StatusCancelled, "operator", "next round", time.Time{}); err != nil {
+					t.Fatalf("cancel winner: %v", err)
+				}
+			}
+			if _, err := w.eng.FreeIfDone(ctx, carer.ID); err != nil {
+				t.Fatal(err)
+			}
+			w.clock.Advance(3 * time.Hour)
+		}
+	})
 }
 
 // TestRosterKeepsOnDemandTime: work already committed (an on-demand visit
@@ -170,82 +164,77 @@ func TestRosterKeepsOnDemandTime(t *testing.T) {
 // on-demand visits (overlapping each other) at most one wins. SQLite and
 // PostgreSQL, three rounds each.
 func TestCantDoRace(t *testing.T) {
-	for _, be := range []struct {
-		name string
-		dsn  func(testing.TB) string
-	}{{"sqlite", testenv.SQLitePath}, {"postgres", testenv.PostgresURL}} {
-		t.Run(be.name, func(t *testing.T) {
-			w := newChangeWorld(t, be.dsn(t))
-			ctx := testenv.OpCtx()
-			if _, err := w.eng.Heartbeat(ctx, carehex.Heartbeat{ProviderID: w.b.ID, Position: w.b.Home, AccuracyM: 10,
-				Available: true, Skills: w.b.Skills}); err != nil {
-				t.Fatal(err)
-			}
-			const n = 4
-			for round, pv := range w.days[1:] {
-				var reqs []*carehex.ServiceRequest
-				for range n {
-					r, _, err := w.db.CreateServiceRequest(ctx, &carehex.ServiceRequest{ResidentID: w.res.ID, ServiceCode: "meal_delivery",
-						Urgency: carehex.UrgencyScheduled, WindowStart: pv.Earliest, WindowEnd: pv.Earliest.Add(30 * time.Minute)}, "")
-					if err != nil {
-						t.Fatal(err)
-					}
-					reqs = append(reqs, r)
+	onEachDSN(t, func(t *testing.T, dsn string) {
+		w := newChangeWorld(t, dsn)
+		ctx := testenv.OpCtx()
+		if _, err := w.eng.Heartbeat(ctx, carehex.Heartbeat{ProviderID: w.b.ID, Position: w.b.Home, AccuracyM: 10,
+			Available: true, Skills: w.b.Skills}); err != nil {
+			t.Fatal(err)
+		}
+		const n = 4
+		for round, pv := range w.days[1:] {
+			var reqs []*carehex.ServiceRequest
+			for range n {
+				r, _, err := w.db.CreateServiceRequest(ctx, &carehex.ServiceRequest{ResidentID: w.res.ID, ServiceCode: "meal_delivery",
+					Urgency: carehex.UrgencyScheduled, WindowStart: pv.Earliest, WindowEnd: pv.Earliest.Add(30 * time.Minute)}, "")
+				if err != nil {
+					t.Fatal(err)
 				}
-				var (
-					wg       sync.WaitGroup
-					go_      = make(chan struct{})
-					mu       sync.Mutex
-					onDemand int
-					change   *plan.Change
-				)
-				wg.Add(n + 1)
+				reqs = append(reqs, r)
+			}
+			var (
+				wg       sync.WaitGroup
+				go_      = make(chan struct{})
+				mu       sync.Mutex
+				onDemand int
+				change   *plan.Change
+			)
+			wg.Add(n + 1)
+			go func() {
+				defer wg.Done()
+				<-go_
+				ch, err := w.planner.CantDo(ctx, w.a.ID, pv.ID, carehex.CantDoUnwell, "")
+				if err != nil {
+					t.Errorf("round %d CantDo: %v", round, err)
+					return
+				}
+				change = ch
+			}()
+			for _, r := range reqs {
 				go func() {
 					defer wg.Done()
 					<-go_
-					ch, err := w.planner.CantDo(ctx, w.a.ID, pv.ID, carehex.CantDoUnwell, "")
-					if err != nil {
-						t.Errorf("round %d CantDo: %v", round, err)
-						return
+					_, _, err := w.eng.Assign(ctx, r.ID, w.b.ID, "operator", "race")
+					switch carehex.ErrorCode(err) {
+					case "":
+						mu.Lock()
+						onDemand++
+						mu.Unlock()
+					case carehex.ECONFLICT:
+					default:
+						t.Errorf("round %d Assign: %v", round, err)
 					}
-					change = ch
 				}()
-				for _, r := range reqs {
-					go func() {
-						defer wg.Done()
-						<-go_
-						_, _, err := w.eng.Assign(ctx, r.ID, w.b.ID, "operator", "race")
-						switch carehex.ErrorCode(err) {
-						case "":
-							mu.Lock()
-							onDemand++
-							mu.Unlock()
-						case carehex.ECONFLICT:
-						default:
-							t.Errorf("round %d Assign: %v", round, err)
-						}
-					}()
-				}
-				close(go_)
-				wg.Wait()
-				if t.Failed() {
-					t.FailNow()
-				}
-				if onDemand > 1 {
-					t.Fatalf("round %d: %d overlapping on-demand visits of one carer won", round, onDemand)
-				}
-				if pairs, err := w.db.OverlappingVisits(context.Background()); err != nil || len(pairs) != 0 {
-					t.Fatalf("round %d: overlapping visits %v, %v", round, pairs, err)
-				}
-				got, _ := w.db.PlannedVisit(ctx, pv.ID)
-				switch {
-				case got.Status == carehex.PlannedAssigned && got.ProviderID == w.b.ID && len(change.Rostered) == 1:
-				case got.Status == carehex.PlannedOpen && len(change.Unplaced) == 1 && change.Unplaced[0].Reason != "":
-				default:
-					t.Fatalf("round %d: planned visit %+v after the race, change %+v", round, got, change)
-				}
-				t.Logf("round %d: on-demand won %d, planned %s (%+v)", round, onDemand, got.Status, change.Unplaced)
 			}
-		})
-	}
+			close(go_)
+			wg.Wait()
+			if t.Failed() {
+				t.FailNow()
+			}
+			if onDemand > 1 {
+				t.Fatalf("round %d: %d overlapping on-demand visits of one carer won", round, onDemand)
+			}
+			if pairs, err := w.db.OverlappingVisits(context.Background()); err != nil || len(pairs) != 0 {
+				t.Fatalf("round %d: overlapping visits %v, %v", round, pairs, err)
+			}
+			got, _ := w.db.PlannedVisit(ctx, pv.ID)
+			switch {
+			case got.Status == carehex.PlannedAssigned && got.ProviderID == w.b.ID && len(change.Rostered) == 1:
+			case got.Status == carehex.PlannedOpen && len(change.Unplaced) == 1 && change.Unplaced[0].Reason != "":
+			default:
+				t.Fatalf("round %d: planned visit %+v after the race, change %+v", round, got, change)
+			}
+			t.Logf("round %d: on-demand won %d, planned %s (%+v)", round, onDemand, got.Status, change.Unplaced)
+		}
+	})
 }

@@ -121,3 +121,22 @@ export async function assertAttr(loc, name, want) {
   }
   throw new Error(`${name} of ${loc}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
 }
+
+// testid finds an element by its data-testid, the pages' one hook for tests.
+export const testid = (page, id) => page.locator(`[data-testid="${id}"]`);
+
+// signInConsole opens a desk-sized browser context, records its page errors
+// in errors under name (see watch), and signs in to the console at base as
+// username; it returns the page once the console shows.
+export async function signInConsole(browser, errors, base, name, username, password, wait) {
+  const context = await browser.newContext({ locale: "zh-CN", timezoneId: "Asia/Shanghai", viewport: { width: 1440, height: 900 } });
+  context.setDefaultTimeout(wait.timeout);
+  errors.push(watch(context, name));
+  const page = await context.newPage();
+  await page.goto(base + "/console/");
+  await testid(page, "login-username").fill(username);
+  await testid(page, "login-password").fill(password);
+  await testid(page, "login-password").press("Enter");
+  await testid(page, "console").waitFor(wait);
+  return page;
+}

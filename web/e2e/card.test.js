@@ -14,7 +14,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, test } from "node:test";
-import { assertNoUntranslated, assertText, launch, screenshot, watch } from "./browser.js";
+import { assertNoUntranslated, assertText, launch, screenshot, testid, watch } from "./browser.js";
 import { AuthService, DispatchService, FinanceService, IntakeService, ProviderService, ResidentService } from "../static/gen/carehex.js";
 
 const seed = JSON.parse(readFileSync(process.env.CAREHEX_E2E_SEED || new URL("./seed.json", import.meta.url), "utf8"));
@@ -24,7 +24,6 @@ let browser;
 before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
 
-const testid = (page, id) => page.locator(`[data-testid="${id}"]`);
 
 test("phone: the service card's short code when the camera is unavailable", { timeout: 300_000 }, async () => {
   const org = process.env.CAREHEX_E2E_CARD_ORG;

@@ -15,11 +15,10 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, test } from "node:test";
 import { AuthService, DispatchService, ProviderService } from "../static/gen/carehex.js";
-import { assertAttr, assertText, assertNoUntranslated, launch, screenshot, watch } from "./browser.js";
+import { assertAttr, assertNoUntranslated, assertText, launch, screenshot, signInConsole, testid, watch } from "./browser.js";
 
 const seed = JSON.parse(readFileSync(process.env.CAREHEX_E2E_SEED || new URL("./seed.json", import.meta.url), "utf8"));
 const WAIT = { timeout: 120_000 };
-const DESK = { viewport: { width: 1440, height: 900 } };
 
 let browser;
 const errors = [];
@@ -42,20 +41,8 @@ after(async () => {
   await browser?.close();
 });
 
-const testid = (page, id) => page.locator(`[data-testid="${id}"]`);
 
-async function signIn(name, username, password) {
-  const context = await browser.newContext({ locale: "zh-CN", timezoneId: "Asia/Shanghai", ...DESK });
-  context.setDefaultTimeout(WAIT.timeout);
-  errors.push(watch(context, name));
-  const page = await context.newPage();
-  await page.goto(seed.base_url + "/console/");
-  await testid(page, "login-username").fill(username);
-  await testid(page, "login-password").fill(password);
-  await testid(page, "login-password").press("Enter");
-  await testid(page, "console").waitFor(WAIT);
-  return page;
-}
+const signIn = (name, username, password) => signInConsole(browser, errors, seed.base_url, name, username, password, WAIT);
 
 test("an emergency nobody accepts escalates; the steps taken are in the timeline; a carer is phoned and assigned by hand", { timeout: 600_000 }, async () => {
   op = await signIn("console-escalation", seed.username, seed.password);

@@ -11,7 +11,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, test } from "node:test";
-import { launch, screenshot, watch } from "./browser.js";
+import { launch, screenshot, testid, watch } from "./browser.js";
 import { AuthService, DispatchService, IntakeService, ProviderService, ResidentService } from "../static/gen/carehex.js";
 
 const seed = JSON.parse(readFileSync(process.env.CAREHEX_E2E_SEED || new URL("./seed.json", import.meta.url), "utf8"));
@@ -23,7 +23,6 @@ let browser;
 before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
 
-const testid = (page, id) => page.locator(`[data-testid="${id}"]`);
 
 test("evidence: the carer's photo reaches the supervisor's request detail", { timeout: 600_000 }, async () => {
   let token = "";

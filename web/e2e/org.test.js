@@ -13,7 +13,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, test } from "node:test";
 import { AuthService, IntakeService, ProviderService, ResidentService } from "../static/gen/carehex.js";
-import { assertAttr, assertNoUntranslated, assertText, launch, screenshot, watch } from "./browser.js";
+import { assertAttr, assertNoUntranslated, assertText, launch, screenshot, testid, watch } from "./browser.js";
 
 const seed = JSON.parse(readFileSync(process.env.CAREHEX_E2E_SEED || new URL("./seed.json", import.meta.url), "utf8"));
 const WAIT = { timeout: 120_000 };
@@ -39,7 +39,6 @@ after(async () => {
   await browser?.close();
 });
 
-const testid = (page, id) => page.locator(`[data-testid="${id}"]`);
 
 test("an organisation's dispatcher sees its own queue, carers, alerts and statements, and assigns its carer", { timeout: 600_000 }, async () => {
   // An elder, a carer of the organisation with her phone on, and a meal

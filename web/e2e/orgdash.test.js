@@ -9,12 +9,11 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, test } from "node:test";
 import { AuthService, OrganisationService, SuperviseService } from "../static/gen/carehex.js";
-import { assertNoUntranslated, launch, screenshot, watch } from "./browser.js";
+import { assertNoUntranslated, launch, screenshot, testid, watch } from "./browser.js";
 
 const seed = JSON.parse(readFileSync(process.env.CAREHEX_E2E_SEED || new URL("./seed.json", import.meta.url), "utf8"));
 const ORG_ADMIN = process.env.E2E_ORG_ADMIN || "e2e-org-admin";
 const WAIT = { timeout: 60_000 };
-const testid = (page, id) => page.locator(`[data-testid="${id}"]`);
 const READS = new Set(["AuthService/Login", "OrganisationService/ListOrganisations", "MapService/GetMapConfig",
   "SuperviseService/GetDashboard", "SuperviseService/ListDashboardRecords"]);
 

@@ -13,7 +13,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, test } from "node:test";
-import { assertAttr, assertText, assertNoUntranslated, launch, screenshot, watch } from "./browser.js";
+import { assertAttr, assertNoUntranslated, assertText, launch, screenshot, testid, watch } from "./browser.js";
 import { AuthService, DispatchService, IntakeService, ProviderService, ResidentService } from "../static/gen/carehex.js";
 import { wgs84ToGcj02 } from "../static/phone/navlinks.js";
 
@@ -30,7 +30,6 @@ after(async () => {
   await browser?.close();
 });
 
-const testid = (page, id) => page.locator(`[data-testid="${id}"]`);
 
 test("phone: reasons, notes, map links, status line, offline reload", { timeout: 900_000 }, async () => {
   let token = "";

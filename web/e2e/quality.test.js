@@ -12,11 +12,10 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, test } from "node:test";
 import { AuthService, CatalogService, DispatchService, IntakeService, ProviderService, ResidentService } from "../static/gen/carehex.js";
-import { launch, screenshot, watch } from "./browser.js";
+import { launch, screenshot, signInConsole, testid, watch } from "./browser.js";
 
 const seed = JSON.parse(readFileSync(process.env.CAREHEX_E2E_SEED || new URL("./seed.json", import.meta.url), "utf8"));
 const WAIT = { timeout: 60_000 };
-const DESK = { viewport: { width: 1440, height: 900 } };
 const home = { lat: 36.7980, lng: 117.8700 }; // Zhoucun district
 
 let browser;
@@ -31,20 +30,8 @@ after(async () => {
   await browser?.close();
 });
 
-const testid = (page, id) => page.locator(`[data-testid="${id}"]`);
 
-async function signIn(name, username, password) {
-  const context = await browser.newContext({ locale: "zh-CN", timezoneId: "Asia/Shanghai", ...DESK });
-  context.setDefaultTimeout(WAIT.timeout);
-  errors.push(watch(context, name));
-  const page = await context.newPage();
-  await page.goto(seed.base_url + "/console/");
-  await testid(page, "login-username").fill(username);
-  await testid(page, "login-password").fill(password);
-  await testid(page, "login-password").press("Enter");
-  await testid(page, "console").waitFor(WAIT);
-  return page;
-}
+const signIn = (name, username, password) => signInConsole(browser, errors, seed.base_url, name, username, password, WAIT);
 
 async function phoneEvent(token, visitId, type, at) {
   const res = await fetch(`${seed.base_url}/m/v1/visits/${visitId}/events`, {

@@ -11,7 +11,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, test } from "node:test";
-import { assertAttr, assertText, launch, screenshot, watch } from "./browser.js";
+import { assertAttr, assertText, launch, screenshot, testid, watch } from "./browser.js";
 
 const seed = JSON.parse(readFileSync(process.env.CAREHEX_E2E_SEED || new URL("./seed.json", import.meta.url), "utf8"));
 const WAIT = { timeout: 120_000 }; // generous: the machine may be slow and busy
@@ -40,7 +40,6 @@ async function open(name, options, path) {
   return page;
 }
 
-const testid = (page, id) => page.locator(`[data-testid="${id}"]`);
 
 test("operator logs an emergency, the provider does the visit, the family sees it done", { timeout: 900_000 }, async () => {
   // (a) Operator: sign in and find the caller by the last four digits.

@@ -10,13 +10,12 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, test } from "node:test";
 import { AuthService, IntakeService } from "../static/gen/carehex.js";
-import { assertNoUntranslated, launch, screenshot, watch } from "./browser.js";
+import { assertNoUntranslated, launch, screenshot, testid, watch } from "./browser.js";
 
 const seed = JSON.parse(readFileSync(process.env.CAREHEX_E2E_SEED || new URL("./seed.json", import.meta.url), "utf8"));
 const supervisor = process.env.E2E_SUPERVISOR;
 const supervisorPassword = process.env.E2E_SUPERVISOR_PASSWORD;
 const WAIT = { timeout: 60_000 };
-const testid = (page, id) => page.locator(`[data-testid="${id}"]`);
 // What the dashboard page may call: reading only.
 const READS = new Set(["AuthService/Login", "CatalogService/ListServiceTypes", "MapService/GetMapConfig",
   "SuperviseService/GetDashboard", "SuperviseService/ListDashboardRecords", "SuperviseService/ListDashboardAreas",
