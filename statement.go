@@ -275,7 +275,10 @@ func BuildStatements(in SettleInput) map[string]*Statement {
 	// Caps and allowances are counted in the visit's own day and month,
 	// so an adjustment for an earlier month draws on that month's.
 	type capKey struct{ resident, contract, day string }
-	type fundKey struct{ funding, month string }
+	// A resident's monthly allowance is hers, not a funding record's: a
+	// category changed mid-month starts from what the month has used
+	// (as GetAllowance shows the operator), never from a fresh allowance.
+	type fundKey struct{ resident, month string }
 	dayUsed := map[capKey]int64{}
 	monthUsed := map[capKey]int64{}
 	allowanceUsed := map[fundKey]int64{}
@@ -283,9 +286,7 @@ func BuildStatements(in SettleInput) map[string]*Statement {
 		t := l.ServiceTime.In(zone)
 		dayUsed[capKey{l.ResidentID, l.ContractID, t.Format("2006-01-02")}] += l.ChargeFen
 		monthUsed[capKey{l.ResidentID, l.ContractID, t.Format("2006-01")}] += l.ChargeFen
-		if f := pickFunding(in.Funding[l.ResidentID], l.ServiceTime); f != nil {
-			allowanceUsed[fundKey{f.ID, t.Format("2006-01")}] += l.SubsidyFen
-		}
+		allowanceUsed[fundKey{l.ResidentID, t.Format("2006-01")}] += l.SubsidyFen
 	}
 
 	settle := func(v *SettleVisit, adjusts string, holdHere bool) {
@@ -324,7 +325,7 @@ func BuildStatements(in SettleInput) map[string]*Statement {
 		t := v.FinishTime.In(zone)
 		dk := capKey{v.ResidentID, c.ID, t.Format("2006-01-02")}
 		mk := capKey{v.ResidentID, c.ID, t.Format("2006-01")}
-		fk := fundKey{f.ID, t.Format("2006-01")}
+		fk := fundKey{v.ResidentID, t.Format("2006-01")}
 		capped := false
 		if c.DayCapFen > 0 && dayUsed[dk]+charge > c.DayCapFen {
 			charge, capped = max(c.DayCapFen-dayUsed[dk], 0), true
