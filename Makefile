@@ -40,8 +40,8 @@ FAULT_TESTS := ^(TestFaultReplicas|TestRedisDown)$$
 # SLOW_TESTS skip under -short: the fault tests, the simulated morning, the
 # cross-replica push test, the login flood's /healthz latency (measured alone,
 # not beside other packages' tests), and the simulated day settled and
-# exported as open data (one day played for both: simulatedDay).
-SLOW_TESTS := ^(TestFaultReplicas|TestRedisDown|TestSimulateSmall|TestPushAcrossReplicas|TestLoginFloodKeepsServerResponsive|TestSimulateThenSettle|TestSimulateThenOpenData)$$
+# exported as open data and judged for fraud (one day played for all three: simulatedDay).
+SLOW_TESTS := ^(TestFaultReplicas|TestRedisDown|TestSimulateSmall|TestPushAcrossReplicas|TestLoginFloodKeepsServerResponsive|TestSimulateThenSettle|TestSimulateThenOpenData|TestSimulatedDayRaisesNoFraud)$$
 ## test-faults: the fault tests alone (replicas paused and killed, Redis and PostgreSQL restarted), with their figures
 test-faults:
 	scripts/test-deps.sh
