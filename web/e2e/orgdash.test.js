@@ -21,7 +21,10 @@ let browser;
 before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
 
-const chinaDay = () => new Date(Date.now() + 8 * 3600e3).toISOString().slice(0, 10);
+// Yesterday and today in Beijing, fixed when the file loads, so the page
+// and the API are asked about the same period even across midnight in China.
+const chinaDay = (t) => new Date(t + 8 * 3600e3).toISOString().slice(0, 10);
+const PERIOD = { from: chinaDay(Date.now() - 24 * 3600e3), to: chinaDay(Date.now()) };
 
 test("an organisation's administrator sees only her organisation's slice of the dashboard", { timeout: 180_000 }, async () => {
   let token = "";
@@ -53,17 +56,17 @@ test("an organisation's administrator sees only her organisation's slice of the 
 
   // The organisation panel: at most its own row, as the server gives it to her.
   await testid(page, "orgs-table").waitFor(WAIT);
-  const d = await new SuperviseService(opts).getDashboard({ scope: { from_date: chinaDay(), to_date: chinaDay() } });
+  const d = await new SuperviseService(opts).getDashboard({ scope: { from_date: PERIOD.from, to_date: PERIOD.to } });
   for (const o of d.organisations || []) assert.equal(o.org_id, own.id, "the server gave her another organisation's figure");
   const f = testid(page, "scope-form");
-  await f.locator('[name="from"]').fill(chinaDay());
-  await f.locator('[name="to"]').fill(chinaDay());
+  await f.locator('[name="from"]').fill(PERIOD.from);
+  await f.locator('[name="to"]').fill(PERIOD.to);
   await testid(page, "scope-show").click();
   await page.waitForLoadState("networkidle");
   const rows = await testid(page, "orgs-table").locator("tbody tr").allTextContents();
   assert.ok(rows.length <= 1, `the organisation panel lists ${rows.length} organisations`);
   const carerRows = await testid(page, "carers-table").locator("tbody tr").count();
-  const again = await new SuperviseService(opts).getDashboard({ scope: { from_date: chinaDay(), to_date: chinaDay() } });
+  const again = await new SuperviseService(opts).getDashboard({ scope: { from_date: PERIOD.from, to_date: PERIOD.to } });
   assert.ok([(d.carers || []).length, (again.carers || []).length].includes(carerRows), "the carers panel lists the server's carers");
 
   for (const c of calls) assert.ok(READS.has(c), `the organisation's dashboard called ${c}`);
