@@ -125,6 +125,11 @@ type Result struct {
 	CPUCores        float64 `json:"cpu_cores"`          // CPUSeconds per second of the run
 	CPUPerRequestMs float64 `json:"cpu_ms_per_request"` // CPUSeconds per created request
 	CPUSource       string  `json:"cpu_source"`         // whose CPU: this process, or the server's own /metrics
+	// PoolWaits and PoolWaitMs: how many database calls waited for a free
+	// connection during the run and for how long in all (in-process runs;
+	// with --addr, the server's go_sql_wait_* metrics say it).
+	PoolWaits  int64   `json:"pool_waits"`
+	PoolWaitMs float64 `json:"pool_wait_ms"`
 	// Target is the figure issue 14's table sets for this rate and its
 	// limit; Pass says whether the run met it with no errors, every request
 	// offered and the rate achieved.

@@ -63,6 +63,7 @@ func PrintTable(w io.Writer, runs []*Result) {
 	row("CPU cores used", func(r *Result) string { return fmt.Sprintf("%.2f", r.CPUCores) })
 	row("CPU measured", func(r *Result) string { return r.CPUSource })
 	row("CPU ms per request", num(func(r *Result) float64 { return r.CPUPerRequestMs }))
+	row("database pool waits", func(r *Result) string { return fmt.Sprintf("%d (%.0f ms in all)", r.PoolWaits, r.PoolWaitMs) })
 	row("generator lag max ms", num(func(r *Result) float64 { return r.GenLagMaxms }))
 	row("target", func(r *Result) string { return fmt.Sprintf("%s ≤ %g", r.Target, r.TargetMs) })
 	row("target met", func(r *Result) string {

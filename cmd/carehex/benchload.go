@@ -3,8 +3,8 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
-
 	"flag"
 	"fmt"
 	"io"
@@ -25,6 +25,7 @@ import (
 	"github.com/carehex/carehex/loadbench"
 	"github.com/carehex/carehex/providers"
 	pb "github.com/carehex/carehex/rpc/carehex/v1"
+	"github.com/carehex/carehex/sqlstore"
 	"github.com/jackc/pgx/v5"
 	"github.com/twitchtv/twirp"
 )
@@ -232,6 +233,7 @@ func (lr *loadRun) one(ctx context.Context, backend, transport string) (*loadben
 		}
 		defer pprof.StopCPUProfile()
 	}
+	waitsBefore := poolWaits(st.Store)
 	res, err := loadbench.Run(ctx, loadbench.Options{
 		BaseURL: base, Transport: transport, Rate: lr.rate, Duration: lr.duration, Drain: lr.drain,
 		OperatorToken: token, Residents: residentIDs, ServiceCodes: loadServiceCodes, Phones: phones,
@@ -241,7 +243,22 @@ func (lr *loadRun) one(ctx context.Context, backend, transport string) (*loadben
 		return nil, err
 	}
 	res.Backend = backend
+	waits := poolWaits(st.Store)
+	res.PoolWaits = waits.WaitCount - waitsBefore.WaitCount
+	res.PoolWaitMs = float64(waits.WaitDuration-waitsBefore.WaitDuration) / float64(time.Millisecond)
 	return res, nil
+}
+
+// poolWaits sums the waits for a connection over the store's pools.
+func poolWaits(db *sqlstore.DB) sql.DBStats {
+	read, write := db.Pools()
+	s := read.Stats()
+	if write != read {
+		w := write.Stats()
+		s.WaitCount += w.WaitCount
+		s.WaitDuration += w.WaitDuration
+	}
+	return s
 }
 
 // seedLoadCity saves the demo city's first providers and residents (the same

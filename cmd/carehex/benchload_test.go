@@ -46,7 +46,7 @@ func TestBenchLoad(t *testing.T) {
 			}
 			for _, r := range rep.Runs {
 				for _, k := range []string{"backend", "transport", "rate", "duration_s", "requests", "errors",
-					"create_p50_ms", "create_p99_ms", "offer_p50_ms", "offer_p99_ms", "errors_by_code", "created"} {
+					"create_p50_ms", "create_p99_ms", "offer_p50_ms", "offer_p99_ms", "errors_by_code", "created", "pool_waits", "pool_wait_ms"} {
 					if _, ok := r[k]; !ok {
 						t.Errorf("run %v/%v lacks %q", r["backend"], r["transport"], k)
 					}

@@ -171,6 +171,14 @@ func (st *stack) wire(cfg *Config, clock carehex.Clock) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// The database pools: go_sql_wait_count_total and
+	// go_sql_wait_duration_seconds_total grow when calls queue for a
+	// connection (db_name "reads" and, on SQLite, "writer").
+	if read, write := store.Pools(); read == write {
+		reg.MustRegister(collectors.NewDBStatsCollector(read, "reads"))
+	} else {
+		reg.MustRegister(collectors.NewDBStatsCollector(read, "reads"), collectors.NewDBStatsCollector(write, "writer"))
+	}
 	// Waiters on this replica's hub: one per open long poll, stream and
 	// dispatcher (per notice it waits for); a leak shows as growth, and a
 	// test knows from it that a long poll is waiting.
