@@ -135,7 +135,7 @@ func (s *Server) familyRequest(w http.ResponseWriter, r *http.Request) {
 // item of /m/v1/family/visits whenever one of the linked resident's requests
 // changes (and each once at the start), until the phone disconnects.
 func (s *Server) familyStream(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.StreamLifetime)
+	ctx, cancel := context.WithTimeout(r.Context(), spread(s.cfg.StreamLifetime))
 	defer cancel()
 	m, err := s.member(ctx, r)
 	if err != nil {

@@ -3,6 +3,7 @@ package mobileapi
 import (
 	"context"
 	"math"
+	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"time"
@@ -65,7 +66,7 @@ func (s *Server) offers(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, carehex.Errorf(carehex.EINVALID, "wait", "wait must be whole seconds from 0 to %d", int(s.cfg.MaxWait/time.Second)))
 			return
 		}
-		wait = time.Duration(n) * time.Second
+		wait = spread(time.Duration(n) * time.Second)
 	}
 	// The server's ReadTimeout would end a long wait: on HTTP/1.1 its
 	// background read fails and cancels the request. This call has no body
@@ -120,7 +121,7 @@ func (s *Server) offers(w http.ResponseWriter, r *http.Request) {
 // "offer" event, with a comment every KeepAlive so proxies keep the line
 // open, until the phone disconnects or the stream's lifetime ends.
 func (s *Server) offerStream(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.StreamLifetime)
+	ctx, cancel := context.WithTimeout(r.Context(), spread(s.cfg.StreamLifetime))
 	defer cancel()
 	pid := subject(r)
 	wake, unsubscribe := s.notices.Subscribe(providerNotice(pid)) // before the first read, as in offers
@@ -258,4 +259,18 @@ func (s *Server) decline(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.writeJSON(w, http.StatusOK, map[string]any{"declined": true})
+}
+
+// spread shortens a long poll's wait or a stream's lifetime by a random part
+// of up to a quarter, so that phones which started together (after a
+// restart of the server or of the network, or a bench's phones) do not all
+// poll again in the same instant: each poll again re-reads the provider's
+// offers from SQL, and 2,000 phones doing so within 100 ms every 10 s held
+// every database connection for tens of milliseconds (docs/LOAD.md,
+// "PostgreSQL at 100/s"). Waits of a few seconds are left alone.
+func spread(d time.Duration) time.Duration {
+	if d < 4*time.Second {
+		return d
+	}
+	return d - rand.N(d/4)
 }
