@@ -261,10 +261,10 @@ func (s *Server) decline(w http.ResponseWriter, r *http.Request) {
 	s.writeJSON(w, http.StatusOK, map[string]any{"declined": true})
 }
 
-// spread shortens a long poll's wait or a stream's lifetime by a random part
-// of up to a quarter, so that phones which started together (after a
-// restart of the server or of the network, or a bench's phones) do not all
-// poll again in the same instant: each poll again re-reads the provider's
+// spread shortens a long poll's wait, a stream's lifetime or a cached
+// token's life by a random part of up to a quarter, so that phones which
+// started together (after a restart of the server or of the network, or a
+// bench's phones) do not all come back in the same instant: each poll again re-reads the provider's
 // offers from SQL, and 2,000 phones doing so within 100 ms every 10 s held
 // every database connection for tens of milliseconds (docs/LOAD.md,
 // "PostgreSQL at 100/s"). Waits of a few seconds are left alone.

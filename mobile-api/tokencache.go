@@ -96,7 +96,9 @@ func (c *tokenCache) put(hash string, p carehex.Principal, now time.Time, ttl ti
 			return
 		}
 	}
-	c.entries[hash] = &cachedToken{p: p, until: now.Add(ttl), wake: wake, cancel: cancel}
+	// Spread like the long polls: tokens cached together (every phone's
+	// first call after a restart) expire apart, not in one herd of reads.
+	c.entries[hash] = &cachedToken{p: p, until: now.Add(spread(ttl)), wake: wake, cancel: cancel}
 }
 
 // stale: past its time, or the provider's notice came.
