@@ -107,8 +107,10 @@ func TestSuperviseOrgSlice(t *testing.T) {
 				t.Fatalf("the records give organisation A %d visits by %d carers; the test made 3 by 2", wantOrg, len(wantCarer))
 			}
 
-			today := time.Now().In(carehex.CST).Format("2006-01-02")
-			scope := &pb.DashboardScope{FromDate: today, ToDate: today}
+			// Yesterday and today in China: the records were made a moment
+			// ago, perhaps just before midnight there.
+			yesterday, today := time.Now().Add(-24*time.Hour).In(carehex.CST).Format("2006-01-02"), time.Now().In(carehex.CST).Format("2006-01-02")
+			scope := &pb.DashboardScope{FromDate: yesterday, ToDate: today}
 			city, err := sup.GetDashboard(admin, &pb.GetDashboardRequest{Scope: scope})
 			if err != nil || len(city.Organisations) != 2 || city.Totals.GetRequests() != 6 {
 				t.Fatalf("the platform's admin sees %v, %v; want both organisations and 6 requests", city, err)

@@ -39,9 +39,11 @@ func TestSuperviseScope(t *testing.T) {
 			mk(3, "13800138001", "张店区", "车站街道")
 			mk(2, "13800138002", "张店区", "科苑街道")
 			mk(1, "13800138003", "淄川区", "般阳路街道")
-			today := time.Now().In(carehex.CST).Format("2006-01-02")
+			// Yesterday and today in China: the records were made a moment
+			// ago, perhaps just before midnight there.
+			yesterday, today := time.Now().Add(-24*time.Hour).In(carehex.CST).Format("2006-01-02"), time.Now().In(carehex.CST).Format("2006-01-02")
 			scope := func(d, s string) *pb.DashboardScope {
-				return &pb.DashboardScope{FromDate: today, ToDate: today, District: d, Street: s}
+				return &pb.DashboardScope{FromDate: yesterday, ToDate: today, District: d, Street: s}
 			}
 
 			for _, role := range []carehex.Role{carehex.RoleOperator} {

@@ -131,12 +131,20 @@ func (s *DB) CreateOffers(ctx context.Context, offers []*carehex.Offer, actor st
 		if n.ID == "" {
 			n.ID = carehex.NewID("ofr")
 		}
-		n.Status, n.Reason, n.CreateTime, n.CloseTime = carehex.OfferOpen, "", now, time.Time{}
+		n.Status, n.Reason, n.CloseTime = carehex.OfferOpen, "", time.Time{}
 		n.ExpireTime = precise(n.ExpireTime)
 		ids[i] = n.ProviderID
 		names[i] = n.ProviderID
 	}
 	err := s.inTx(ctx, "create offers", func(tx *sql.Tx) error {
+		// Stamped once the transaction holds its connection (SQLite's one
+		// writer, or one of PostgreSQL's pool), so an offer's create time is
+		// when it was written, not when it began to queue for the writer:
+		// the phone's wakeup is measured from it (bench idle).
+		now = s.stamp()
+		for i := range out {
+			out[i].CreateTime = now
+		}
 		var (
 			from                 carehex.Status
 			code, urgency, class string
