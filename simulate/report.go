@@ -12,8 +12,10 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/carehex/carehex"
 	"github.com/carehex/carehex/internal/stats"
 	"github.com/carehex/carehex/matching"
+	"github.com/carehex/carehex/settle"
 )
 
 // Result is what a simulated day came to.
@@ -36,6 +38,10 @@ type Result struct {
 	DoubleBookings int
 	LostRequests   int
 	Lost           []string // the lost requests, for the report
+
+	// Settlement is the day's month settled as `carehex settle --month`
+	// would, when the run had the system of record (nil otherwise).
+	Settlement *settle.Figures
 }
 
 func newResult(cfg Config, w *World) *Result {
@@ -108,6 +114,9 @@ type Summary struct {
 	// RosterRequests are the service requests the week's roster made
 	// (beside the calls' Requests): one per placed planned visit.
 	RosterRequests int `json:"roster_requests"`
+	// Settlement is `carehex settle`'s figures for the day's month
+	// (statements left open); its mismatches must be 0.
+	Settlement *settle.Figures `json:"settlement,omitempty"`
 }
 
 func round1(v float64) float64 { return stats.Round(v, 1) }
@@ -139,7 +148,8 @@ func (r *Result) Summary() Summary {
 		ArriveP50S: round1(stats.Percentile(arr, 50)), ArriveP95S: round1(stats.Percentile(arr, 95)),
 		Unfilled: unfilled, DoubleBookings: r.DoubleBookings, LostRequests: r.LostRequests,
 		Residents: len(r.world.Residents), Providers: len(r.world.Providers), Heartbeats: r.heartbeats,
-		SimulatedS: (r.cfg.End - r.cfg.Start + r.cfg.Drain).Seconds(), Seed: r.cfg.Seed, Clock: "simulated"}
+		SimulatedS: (r.cfg.End - r.cfg.Start + r.cfg.Drain).Seconds(), Seed: r.cfg.Seed, Clock: "simulated",
+		Settlement: r.Settlement}
 	if pd := r.planned; pd != nil {
 		var onTime, util float64
 		s.PlannedVisits, s.PlannedCompleted, onTime, util = pd.summary()
@@ -204,6 +214,11 @@ func (r *Result) Report(w io.Writer) error {
 	fmt.Fprintf(tw, "carer utilisation\t%.1f%%\t(time in visits / time on shift)\n", 100*s.Utilisation)
 	fmt.Fprintf(tw, "double bookings\t%s\n", scan(s.DoubleBookings))
 	fmt.Fprintf(tw, "lost requests\t%s\n", scan(s.LostRequests))
+	if f := s.Settlement; f != nil {
+		fmt.Fprintf(tw, "settlement %s (open)\t%d organisations, %d lines, %d held back\ttotal ¥%s (subsidy ¥%s, co-pay ¥%s), mismatches %d\n",
+			f.Month, f.Orgs, f.Lines, f.HeldBack, carehex.FormatFen(f.TotalFen), carehex.FormatFen(f.SubsidyFen),
+			carehex.FormatFen(f.CopayFen), f.Mismatches)
+	}
 	tw.Flush()
 
 	// By urgency.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/carehex/carehex"
 	"github.com/carehex/carehex/settle"
+	"github.com/carehex/carehex/sqlstore"
 )
 
 // settleZone is the district's clock for settlement: a visit belongs to
@@ -43,12 +44,7 @@ func settleMonth(ctx context.Context, args []string, getenv func(string) string,
 		return err
 	}
 	defer store.Close()
-	// Signals first: a visit flagged now is held back on this statement.
-	from, to := month.Bounds(settleZone)
-	if err := scanFraud(ctx, store, cfg.Evidence.Fraud, from, to, stdout); err != nil {
-		return err
-	}
-	res, err := settle.Month(ctx, store, month, settleZone, *closeFlag)
+	res, err := settleBuild(ctx, store, cfg.Evidence.Fraud, month, *closeFlag, stdout)
 	if err != nil {
 		return err
 	}
@@ -73,4 +69,17 @@ func settleMonth(ctx context.Context, args []string, getenv func(string) string,
 		return fmt.Errorf("%d settlement mismatches: completed visits not on exactly one line or held back, or lines with no visit", res.Mismatches)
 	}
 	return nil
+}
+
+// settleBuild is what `carehex settle` does to a month, and what
+// `carehex simulate` does to its day's month at the end: scan the month
+// for fraud signals first (a visit flagged now is held back on this
+// statement; the count goes to w), then build every organisation's
+// statement, closing it with close.
+func settleBuild(ctx context.Context, store *sqlstore.DB, fraud carehex.FraudSettings, month carehex.Month, close bool, w io.Writer) (*settle.Result, error) {
+	from, to := month.Bounds(settleZone)
+	if err := scanFraud(ctx, store, fraud, from, to, w); err != nil {
+		return nil, err
+	}
+	return settle.Month(ctx, store, month, settleZone, close)
 }

@@ -58,12 +58,6 @@ func TestSimulateThenSettle(t *testing.T) {
 	dir, day := simulatedDay(t)
 	out := t.TempDir()
 	var stdout, stderr bytes.Buffer
-	var sim struct {
-		Completed        int `json:"completed"`
-		PlannedCompleted int `json:"planned_completed"` // planned visits are visits too
-	}
-	lastJSON(t, day, &sim)
-
 	type figures struct {
 		Month           string `json:"month"`
 		Orgs            int    `json:"orgs"`
@@ -75,6 +69,12 @@ func TestSimulateThenSettle(t *testing.T) {
 		CopayFen        int64  `json:"copay_fen"`
 		Mismatches      *int   `json:"mismatches"`
 	}
+	var sim struct {
+		Completed        int      `json:"completed"`
+		PlannedCompleted int      `json:"planned_completed"` // planned visits are visits too
+		Settlement       *figures `json:"settlement"`        // the month settled at the end of simulate
+	}
+	lastJSON(t, day, &sim)
 	settleOnce := func(args ...string) figures {
 		t.Helper()
 		stdout.Reset()
@@ -90,6 +90,15 @@ func TestSimulateThenSettle(t *testing.T) {
 	}
 	open := settleOnce()
 	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	// simulate ends with the same month's statements (left open), so a
+	// settle run afterwards, with nothing happened between, agrees with it.
+	if sim.Settlement == nil || sim.Settlement.Mismatches == nil || *sim.Settlement.Mismatches != 0 {
+		t.Fatalf("simulate's summary has no settlement with 0 mismatches: %+v", sim.Settlement)
+	}
+	if a, b := *sim.Settlement, open; a.Month != b.Month || a.Orgs != b.Orgs || a.VisitsCompleted != b.VisitsCompleted ||
+		a.Lines != b.Lines || a.HeldBack != b.HeldBack || a.TotalFen != b.TotalFen || a.SubsidyFen != b.SubsidyFen || a.CopayFen != b.CopayFen {
+		t.Fatalf("simulate's settlement %+v, carehex settle afterwards %+v: want the same figures", a, b)
+	}
 	t.Logf("simulate completed %d calls' and %d planned visits; settle: %s", sim.Completed, sim.PlannedCompleted, lines[len(lines)-1])
 	switch {
 	case open.Mismatches == nil || *open.Mismatches != 0:

@@ -312,6 +312,14 @@ func simulateLocal(ctx context.Context, cfg Config, scfg sim.Config, dataSet boo
 		fmt.Fprint(stderr, out.String())
 		return nil, err
 	}
+	// The day's month settled as `carehex settle --month` would (open
+	// statements, not closed), its figures in the report and the summary.
+	sres, err := settleBuild(ctx, st.Store, cfg.Evidence.Fraud, carehex.MonthOf(scfg.Date, settleZone), false, nil)
+	if err != nil {
+		return nil, fmt.Errorf("settle the simulated month: %w", err)
+	}
+	f := sres.Figures
+	res.Settlement = &f
 	return res, nil
 }
 
