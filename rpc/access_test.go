@@ -78,9 +78,17 @@ func TestAccessTableCoversEveryMethod(t *testing.T) {
 }
 
 // TestAccessMatrix calls every method with every kind of credential and
-// checks the edge answers exactly as rpc.Public and rpc.Access say.
+// checks the edge answers exactly as rpc.Public and rpc.Access say, on
+// SQLite and PostgreSQL: the organisation roles' filters are SQL.
 func TestAccessMatrix(t *testing.T) {
-	ts := newServer(t, sqlite)
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) { accessMatrix(t, be) })
+	}
+}
+
+// accessMatrix is TestAccessMatrix on one database.
+func accessMatrix(t *testing.T, be backend) {
+	ts := newServer(t, be)
 	ctx := context.Background()
 	admin := ts.ctx(t, carehex.RoleAdmin)
 
