@@ -39,7 +39,7 @@ type User struct {
 	PasswordHash string
 	CreateTime   time.Time
 	Disabled     bool   // refused at login; its tokens were revoked when disabled
-	Area         string // a supervisor's district, "" for the whole city (Principal.Area)
+	Area         string // a supervisor's district or "district/street", "" for the whole city (Principal.Area)
 	OrgID        string // an organisation role's organisation; "" for platform roles (Principal.OrgID)
 }
 
@@ -58,8 +58,9 @@ type Principal struct {
 	Subject string // user, provider or family member ID
 	Role    Role   // for KindUser only
 	Name    string
-	// Area, for a supervisor limited to one district, is that district; ""
-	// is the whole city (rpc/area.go enforces it).
+	// Area, for a supervisor limited to one district or street, is that
+	// district or "district/street" (carehex.InArea); "" is the whole city
+	// (rpc/area.go enforces it).
 	Area string
 	// OrgID, for an organisation role (Role.OrgRole), is its organisation;
 	// "" for platform accounts. Read from the account at every call, so a

@@ -95,6 +95,16 @@ func SplitArea(area string) (district, street string) {
 	return district, street
 }
 
+// InArea says whether a resident of district and street lives in area (a
+// district, or "district/street"; "" is the whole city).
+func InArea(area, district, street string) bool {
+	if area == "" {
+		return true
+	}
+	d, s := SplitArea(area)
+	return district == d && (s == "" || street == s)
+}
+
 // DashFigure names a figure whose records can be listed (drill-down).
 type DashFigure string
 

@@ -28,7 +28,7 @@ var areaMethods = map[string]func(s *Server, ctx context.Context, area string, r
 
 	"ResidentService/GetResident": func(s *Server, ctx context.Context, area string, _, resp any) (any, error) {
 		r := resp.(*pb.GetResidentResponse)
-		if r.GetResident().GetDistrict() != area {
+		if !carehex.InArea(area, r.GetResident().GetDistrict(), r.GetResident().GetStreet()) {
 			return nil, outsideArea("id", area)
 		}
 		return r, nil
@@ -37,7 +37,7 @@ var areaMethods = map[string]func(s *Server, ctx context.Context, area string, r
 		r := resp.(*pb.SearchResidentsResponse)
 		kept := r.Residents[:0]
 		for _, x := range r.Residents {
-			if x.GetDistrict() == area {
+			if carehex.InArea(area, x.GetDistrict(), x.GetStreet()) {
 				kept = append(kept, x)
 			}
 		}
@@ -89,7 +89,7 @@ func (s *Server) residentInArea(ctx context.Context, area, field, residentID str
 	if err != nil {
 		return err
 	}
-	if r.District != area {
+	if !carehex.InArea(area, r.District, r.Street) {
 		return outsideArea(field, area)
 	}
 	return nil

@@ -151,3 +151,67 @@ func TestAreaSupervisor(t *testing.T) {
 		})
 	}
 }
+
+// TestStreetSupervisor: a supervisor limited to one street of a district
+// ("张店区/车站街道") sees that street's residents and their requests, and
+// none of a neighbouring street's in the same district, by search or by ID.
+func TestStreetSupervisor(t *testing.T) {
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) {
+			ts := newServer(t, be)
+			ctx := context.Background()
+			op := ts.ctx(t, carehex.RoleOperator)
+			hash, err := passwordHash()
+			if err != nil {
+				t.Fatal(err)
+			}
+			u := &carehex.User{Username: "sup-chezhan", Role: carehex.RoleSupervisor, PasswordHash: hash, Area: "张店区/车站街道"}
+			if err := ts.Store.CreateUser(ctx, u); err != nil {
+				t.Fatal(err)
+			}
+			tok, err := auth.Issue(ctx, ts.Store, carehex.Principal{Kind: carehex.KindUser, Subject: u.ID, Role: u.Role, Name: u.Username, Area: u.Area},
+				time.Now().Add(time.Hour))
+			if err != nil {
+				t.Fatal(err)
+			}
+			scoped := as(t, tok)
+			mk := func(name, phone, street string) (*pb.Resident, *pb.ServiceRequest) {
+				r, err := ts.residents().CreateResident(op, &pb.CreateResidentRequest{Name: name, Phone: phone,
+					Address: "张店区" + street + "某路 1 号", District: "张店区", Street: street, Location: zibo})
+				if err != nil {
+					t.Fatal(err)
+				}
+				q, err := ts.intake().CreateServiceRequest(op, &pb.CreateServiceRequestRequest{ResidentId: r.Resident.Id,
+					ServiceCode: ts.service().Code, Urgency: pb.Urgency_URGENCY_SOON})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return r.Resident, q.Request
+			}
+			inRes, inReq := mk("张桂兰", "13800138011", "车站街道")
+			outRes, outReq := mk("李凤英", "13800138012", "公园街道")
+
+			if _, err := ts.residents().GetResident(scoped, &pb.GetResidentRequest{Id: inRes.Id}); err != nil {
+				t.Fatalf("her street's resident: %v", err)
+			}
+			_, err = ts.residents().GetResident(scoped, &pb.GetResidentRequest{Id: outRes.Id})
+			wantCode(t, err, twirp.PermissionDenied, "id")
+			if _, err := ts.intake().GetServiceRequest(scoped, &pb.GetServiceRequestRequest{Id: inReq.Id}); err != nil {
+				t.Fatalf("her street's request: %v", err)
+			}
+			_, err = ts.intake().GetServiceRequest(scoped, &pb.GetServiceRequestRequest{Id: outReq.Id})
+			wantCode(t, err, twirp.PermissionDenied, "id")
+			found, err := ts.residents().SearchResidents(scoped, &pb.SearchResidentsRequest{Query: "138001380"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, r := range found.Residents {
+				got = append(got, r.Id)
+			}
+			if !slices.Equal(got, []string{inRes.Id}) {
+				t.Fatalf("search = %v, want only her street's %s", got, inRes.Id)
+			}
+		})
+	}
+}

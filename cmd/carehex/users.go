@@ -21,7 +21,7 @@ func userAdd(ctx context.Context, args []string, getenv func(string) string, std
 	cfg.storeFlags(fs)
 	username := fs.String("username", "", "login name")
 	role := fs.String("role", "", "operator, supervisor, admin, org_dispatcher or org_admin")
-	area := fs.String("area", "", "with --role supervisor: the one district (e.g. 张店区) the account sees; default the whole city")
+	area := fs.String("area", "", "with --role supervisor: the one district (e.g. 张店区) or street (张店区/车站街道) the account sees; default the whole city")
 	org := fs.String("org", "", "with --role org_dispatcher or org_admin: the organisation ID (org_…) the account belongs to")
 	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
 	if err := parseFlags(fs, args, stderr); err != nil {
