@@ -37,8 +37,10 @@ type Config struct {
 	// the same kind for the same request again once an operator has
 	// acknowledged it (the store keeps one unacknowledged alert anyway).
 	RealertAfter time.Duration
-	// SpeedKmh turns distance into the travel-time estimate: an e-bike in
-	// town, ~15 km/h door to door.
+	// SpeedKmh turns distance into the travel-time estimate of a carer
+	// with no working hours on record: an e-bike in town, ~15 km/h door to
+	// door. A carer with working hours travels at their mode's speed
+	// (carehex.TravelMode.SpeedKMH; eta in hours.go).
 	SpeedKmh float64
 	// Batch bounds the requests, and the due offers, one Tick handles;
 	// the rest wait for the next one.

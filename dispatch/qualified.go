@@ -80,6 +80,10 @@ func (e *Engine) Qualified(ctx context.Context, requestID string) ([]carehex.Can
 	if err != nil {
 		return nil, err
 	}
+	hours, err := e.d.Store.WorkingHoursOf(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
 	var rest []carehex.Candidate
 	for i, p := range near {
 		c := carehex.Candidate{ProviderID: p.ID, Name: p.Name, Status: carehex.LiveOffline,
@@ -95,7 +99,7 @@ func (e *Engine) Qualified(ctx context.Context, requestID string) ([]carehex.Can
 		if c.DistanceM > j.cc.MaxRadiusM {
 			continue
 		}
-		c.ETA = time.Duration(c.DistanceM / (e.cfg.SpeedKmh * 1000 / 3600) * float64(time.Second)).Round(time.Second)
+		c.ETA = e.eta(c.DistanceM, hours[p.ID]).Round(time.Second)
 		if a := offers[p.ID]; a != nil {
 			c.Declined, c.NoAnswer = a.declined, a.noAnswer
 			c.OfferedThis = a.open && c.Status == carehex.LiveOffered

@@ -126,8 +126,8 @@ func (e *Engine) Rank(ctx context.Context, requestID string) ([]carehex.Candidat
 // available (not offline, offered or busy), whose last heartbeat is fresh,
 // and who are not excluded (blocked by the resident, or offered this request
 // before, whatever came of it). The roster then drops providers who are
-// inactive or lack the skill on record. Working hours are not checked: the
-// roster keeps none yet, so "on shift" means "says available on the phone".
+// inactive or lack the skill on record, and then those with working hours
+// who are off shift at the request's start (onShift; not for emergencies).
 //
 // The search starts at the class's start radius and doubles it, up to the
 // maximum, until Enough providers qualify: a nearby helper is not passed
@@ -173,7 +173,8 @@ func (e *Engine) rank(ctx context.Context, j *job, now time.Time) ([]carehex.Can
 		return nil, err
 	}
 	start, _ := slot(j.req, j.svc, now)
-	if found, err = e.onShift(ctx, j, found, start); err != nil || len(found) == 0 {
+	found, hours, err := e.onShift(ctx, j, found, start)
+	if err != nil || len(found) == 0 {
 		return nil, err
 	}
 	ids := make([]string, len(found))
@@ -187,7 +188,7 @@ func (e *Engine) rank(ctx context.Context, j *job, now time.Time) ([]carehex.Can
 	out := make([]carehex.Candidate, 0, len(found))
 	for _, c := range found {
 		p := roster[c.ProviderID]
-		out = append(out, e.score(j, p, c.DistanceM, served[p.ID], today[p.ID]))
+		out = append(out, e.score(j, p, c.DistanceM, e.eta(c.DistanceM, hours[p.ID]), served[p.ID], today[p.ID]))
 	}
 	slices.SortFunc(out, func(a, b carehex.Candidate) int {
 		if c := cmp.Compare(b.Score, a.Score); c != 0 {
@@ -202,9 +203,9 @@ func (e *Engine) rank(ctx context.Context, j *job, now time.Time) ([]carehex.Can
 }
 
 // score adds up the soft factors of one candidate.
-func (e *Engine) score(j *job, p *carehex.Provider, distanceM float64, servedBefore bool, visitsToday int) carehex.Candidate {
+// eta is the carer's journey at their travel mode's speed.
+func (e *Engine) score(j *job, p *carehex.Provider, distanceM float64, eta time.Duration, servedBefore bool, visitsToday int) carehex.Candidate {
 	w := e.cfg.Weights
-	eta := time.Duration(distanceM / (e.cfg.SpeedKmh * 1000 / 3600) * float64(time.Second))
 	prefs := j.res.Preferences
 	b := func(ok bool) float64 {
 		if ok {
