@@ -244,7 +244,9 @@ func (st *stack) healthz(w http.ResponseWriter, r *http.Request) {
 // Start runs the background work: the dispatcher's pass (expiring offers,
 // re-dispatching, alerts, rebuilding Redis), the late/missed visit watch, the
 // notification relay, the notice bridge to the other replicas, the phones'
-// reconcile, and the trail's daily anchor. Every replica runs all six; with
+// reconcile, the trail's daily anchor, retention, the planner, overdue
+// complaints, the dashboard's catch-up and the fraud scan (every loop and
+// its timer: docs/RELIABILITY.md). Every replica runs them all; with
 // CAREHEX_BACKUP_EVERY, the scheduled copies of the SQLite file as well. The
 // returned func stops them and waits; call it before Close.
 func (st *stack) Start(ctx context.Context) (stop func()) {
@@ -274,7 +276,13 @@ func (st *stack) Start(ctx context.Context) (stop func()) {
 	if st.backups != nil {
 		jobs["backup"] = st.backups.Run
 	}
-	jobs["fraud"] = func(ctx context.Context) error { return runFraud(ctx, st.Store, st.clock, st.fraud, st.log) }
+	jobs["fraud"] = func(ctx context.Context) error {
+		e := st.fraud
+		if e.FraudEvery > 0 {
+			e.FraudEvery = max(e.FraudEvery, st.reconcile) // never more often than the reconcile, like the dashboard
+		}
+		return runFraud(ctx, st.Store, st.clock, e, st.log)
+	}
 	for name, run := range jobs {
 		workers.Add(1)
 		go func() {
