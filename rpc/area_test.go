@@ -159,22 +159,8 @@ func TestStreetSupervisor(t *testing.T) {
 	for _, be := range backends {
 		t.Run(be.name, func(t *testing.T) {
 			ts := newServer(t, be)
-			ctx := context.Background()
 			op := ts.ctx(t, carehex.RoleOperator)
-			hash, err := passwordHash()
-			if err != nil {
-				t.Fatal(err)
-			}
-			u := &carehex.User{Username: "sup-chezhan", Role: carehex.RoleSupervisor, PasswordHash: hash, Area: "张店区/车站街道"}
-			if err := ts.Store.CreateUser(ctx, u); err != nil {
-				t.Fatal(err)
-			}
-			tok, err := auth.Issue(ctx, ts.Store, carehex.Principal{Kind: carehex.KindUser, Subject: u.ID, Role: u.Role, Name: u.Username, Area: u.Area},
-				time.Now().Add(time.Hour))
-			if err != nil {
-				t.Fatal(err)
-			}
-			scoped := as(t, tok)
+			scoped := ts.areaSupervisor(t, "sup-chezhan", "张店区/车站街道")
 			mk := func(name, phone, street string) (*pb.Resident, *pb.ServiceRequest) {
 				r, err := ts.residents().CreateResident(op, &pb.CreateResidentRequest{Name: name, Phone: phone,
 					Address: "张店区" + street + "某路 1 号", District: "张店区", Street: street, Location: zibo})
@@ -194,7 +180,7 @@ func TestStreetSupervisor(t *testing.T) {
 			if _, err := ts.residents().GetResident(scoped, &pb.GetResidentRequest{Id: inRes.Id}); err != nil {
 				t.Fatalf("her street's resident: %v", err)
 			}
-			_, err = ts.residents().GetResident(scoped, &pb.GetResidentRequest{Id: outRes.Id})
+			_, err := ts.residents().GetResident(scoped, &pb.GetResidentRequest{Id: outRes.Id})
 			wantCode(t, err, twirp.PermissionDenied, "id")
 			if _, err := ts.intake().GetServiceRequest(scoped, &pb.GetServiceRequestRequest{Id: inReq.Id}); err != nil {
 				t.Fatalf("her street's request: %v", err)

@@ -165,6 +165,27 @@ func (ts *testServer) issue(tb testing.TB, role carehex.Role) string {
 func (ts *testServer) service() *carehex.ServiceType { return ts.Types[0] }
 
 // as returns a context whose Twirp calls carry token; none when it is "".
+// areaSupervisor creates a supervisor limited to area (a district, or
+// "district/street") and returns a context carrying a session of hers.
+func (ts *testServer) areaSupervisor(tb testing.TB, username, area string) context.Context {
+	tb.Helper()
+	hash, err := passwordHash()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ctx := context.Background()
+	u := &carehex.User{Username: username, Role: carehex.RoleSupervisor, PasswordHash: hash, Area: area}
+	if err := ts.Store.CreateUser(ctx, u); err != nil {
+		tb.Fatal(err)
+	}
+	tok, err := auth.Issue(ctx, ts.Store, carehex.Principal{Kind: carehex.KindUser, Subject: u.ID, Role: u.Role, Name: u.Username},
+		time.Now().Add(time.Hour))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return as(tb, tok)
+}
+
 func as(tb testing.TB, token string) context.Context {
 	tb.Helper()
 	if token == "" {

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/carehex/carehex"
-	"github.com/carehex/carehex/auth"
 	pb "github.com/carehex/carehex/rpc/carehex/v1"
 	"github.com/twitchtv/twirp"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -117,20 +116,7 @@ func TestQualityService(t *testing.T) {
 			}
 
 			// The district's supervisor.
-			hash, err := passwordHash()
-			if err != nil {
-				t.Fatal(err)
-			}
-			u := &carehex.User{Username: "sup-zd", Role: carehex.RoleSupervisor, PasswordHash: hash, Area: "张店区"}
-			if err := ts.Store.CreateUser(ctx, u); err != nil {
-				t.Fatal(err)
-			}
-			tok, err := auth.Issue(ctx, ts.Store, carehex.Principal{Kind: carehex.KindUser, Subject: u.ID, Role: u.Role, Name: u.Username},
-				time.Now().Add(time.Hour))
-			if err != nil {
-				t.Fatal(err)
-			}
-			scoped := as(t, tok)
+			scoped := ts.areaSupervisor(t, "sup-zd", "张店区")
 			cl, err := q.ListComplaints(scoped, &pb.ListComplaintsRequest{})
 			if err != nil || len(cl.Complaints) != 1 || cl.Complaints[0].Id != in.Complaint.Id {
 				t.Errorf("scoped complaints = %v, %v; want only %s", cl, err, in.Complaint.Id)
@@ -161,16 +147,7 @@ func TestQualityService(t *testing.T) {
 				wantCode(t, call(), twirp.PermissionDenied, "district")
 			}
 			// A supervisor of one street of 张店区, where neither lives.
-			su := &carehex.User{Username: "sup-ms", Role: carehex.RoleSupervisor, PasswordHash: hash, Area: "张店区/马尚街道"}
-			if err := ts.Store.CreateUser(ctx, su); err != nil {
-				t.Fatal(err)
-			}
-			stok, err := auth.Issue(ctx, ts.Store, carehex.Principal{Kind: carehex.KindUser, Subject: su.ID, Role: su.Role, Name: su.Username},
-				time.Now().Add(time.Hour))
-			if err != nil {
-				t.Fatal(err)
-			}
-			street := as(t, stok)
+			street := ts.areaSupervisor(t, "sup-ms", "张店区/马尚街道")
 			if sl, err := q.ListComplaints(street, &pb.ListComplaintsRequest{}); err != nil || len(sl.Complaints) != 0 {
 				t.Errorf("street supervisor's complaints = %v, %v; want none", sl, err)
 			}

@@ -1,12 +1,10 @@
 package rpc_test
 
 import (
-	"context"
 	"testing"
 	"time"
 
 	"github.com/carehex/carehex"
-	"github.com/carehex/carehex/auth"
 	pb "github.com/carehex/carehex/rpc/carehex/v1"
 	"github.com/twitchtv/twirp"
 )
@@ -20,7 +18,6 @@ func TestSuperviseScope(t *testing.T) {
 	for _, be := range backends {
 		t.Run(be.name, func(t *testing.T) {
 			ts := newServer(t, be)
-			ctx := context.Background()
 			op := ts.ctx(t, carehex.RoleOperator)
 			sup := pb.NewSuperviseServiceJSONClient(ts.URL, ts.Client)
 			mk := func(n int, phone, district, street string) {
@@ -67,20 +64,7 @@ func TestSuperviseScope(t *testing.T) {
 				}
 			}
 
-			hash, err := passwordHash()
-			if err != nil {
-				t.Fatal(err)
-			}
-			u := &carehex.User{Username: "sup-chezhan", Role: carehex.RoleSupervisor, PasswordHash: hash, Area: "张店区/车站街道"}
-			if err := ts.Store.CreateUser(ctx, u); err != nil {
-				t.Fatal(err)
-			}
-			tok, err := auth.Issue(ctx, ts.Store, carehex.Principal{Kind: carehex.KindUser, Subject: u.ID, Role: u.Role, Name: u.Username},
-				time.Now().Add(time.Hour))
-			if err != nil {
-				t.Fatal(err)
-			}
-			street := as(t, tok)
+			street := ts.areaSupervisor(t, "sup-chezhan", "张店区/车站街道")
 			d, err := sup.GetDashboard(street, &pb.GetDashboardRequest{Scope: scope("", "")})
 			if err != nil {
 				t.Fatalf("street supervisor: GetDashboard: %v", err)
