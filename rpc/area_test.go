@@ -61,21 +61,8 @@ func TestAreaSupervisor(t *testing.T) {
 			scoped := as(t, issue(t))
 			city := ts.ctx(t, carehex.RoleSupervisor)
 
-			mk := func(name, phone, district string) (*pb.Resident, *pb.ServiceRequest) {
-				r, err := ts.residents().CreateResident(op, &pb.CreateResidentRequest{Name: name, Phone: phone,
-					Address: district + "某路 1 号", District: district, Location: zibo})
-				if err != nil {
-					t.Fatal(err)
-				}
-				q, err := ts.intake().CreateServiceRequest(op, &pb.CreateServiceRequestRequest{ResidentId: r.Resident.Id,
-					ServiceCode: ts.service().Code, Urgency: pb.Urgency_URGENCY_SOON})
-				if err != nil {
-					t.Fatal(err)
-				}
-				return r.Resident, q.Request
-			}
-			inRes, inReq := mk("张桂兰", "13800138001", "张店区")
-			outRes, outReq := mk("王秀英", "13800138002", "淄川区")
+			inRes, inReq := ts.residentWithRequest(t, op, "张桂兰", "13800138001", "张店区", "")
+			outRes, outReq := ts.residentWithRequest(t, op, "王秀英", "13800138002", "淄川区", "")
 			if _, err := ts.residents().LinkFamilyMember(op, &pb.LinkFamilyMemberRequest{ResidentId: outRes.Id, Name: "王强", Phone: "13900139000", Relation: "son"}); err != nil {
 				t.Fatal(err)
 			}
@@ -161,21 +148,8 @@ func TestStreetSupervisor(t *testing.T) {
 			ts := newServer(t, be)
 			op := ts.ctx(t, carehex.RoleOperator)
 			scoped := ts.areaSupervisor(t, "sup-chezhan", "张店区/车站街道")
-			mk := func(name, phone, street string) (*pb.Resident, *pb.ServiceRequest) {
-				r, err := ts.residents().CreateResident(op, &pb.CreateResidentRequest{Name: name, Phone: phone,
-					Address: "张店区" + street + "某路 1 号", District: "张店区", Street: street, Location: zibo})
-				if err != nil {
-					t.Fatal(err)
-				}
-				q, err := ts.intake().CreateServiceRequest(op, &pb.CreateServiceRequestRequest{ResidentId: r.Resident.Id,
-					ServiceCode: ts.service().Code, Urgency: pb.Urgency_URGENCY_SOON})
-				if err != nil {
-					t.Fatal(err)
-				}
-				return r.Resident, q.Request
-			}
-			inRes, inReq := mk("张桂兰", "13800138011", "车站街道")
-			outRes, outReq := mk("李凤英", "13800138012", "公园街道")
+			inRes, inReq := ts.residentWithRequest(t, op, "张桂兰", "13800138011", "张店区", "车站街道")
+			outRes, outReq := ts.residentWithRequest(t, op, "李凤英", "13800138012", "张店区", "公园街道")
 
 			if _, err := ts.residents().GetResident(scoped, &pb.GetResidentRequest{Id: inRes.Id}); err != nil {
 				t.Fatalf("her street's resident: %v", err)

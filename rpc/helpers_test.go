@@ -165,6 +165,23 @@ func (ts *testServer) issue(tb testing.TB, role carehex.Role) string {
 func (ts *testServer) service() *carehex.ServiceType { return ts.Types[0] }
 
 // as returns a context whose Twirp calls carry token; none when it is "".
+// residentWithRequest registers a resident of district (and street, if
+// given) and logs a request for her, as op.
+func (ts *testServer) residentWithRequest(t *testing.T, op context.Context, name, phone, district, street string) (*pb.Resident, *pb.ServiceRequest) {
+	t.Helper()
+	r, err := ts.residents().CreateResident(op, &pb.CreateResidentRequest{Name: name, Phone: phone,
+		Address: district + street + "某路 1 号", District: district, Street: street, Location: zibo})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := ts.intake().CreateServiceRequest(op, &pb.CreateServiceRequestRequest{ResidentId: r.Resident.Id,
+		ServiceCode: ts.service().Code, Urgency: pb.Urgency_URGENCY_SOON})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r.Resident, q.Request
+}
+
 // areaSupervisor creates a supervisor limited to area (a district, or
 // "district/street") and returns a context carrying a session of hers.
 func (ts *testServer) areaSupervisor(tb testing.TB, username, area string) context.Context {

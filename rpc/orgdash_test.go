@@ -48,17 +48,8 @@ func TestSuperviseOrgSlice(t *testing.T) {
 
 			var fence int64
 			request := func(phone string) string {
-				r, err := ts.residents().CreateResident(op, &pb.CreateResidentRequest{Name: "住户" + phone[7:], Phone: phone,
-					Address: "张店区车站街道某路 1 号", District: "张店区", Street: "车站街道", Location: zibo})
-				if err != nil {
-					t.Fatal(err)
-				}
-				req, err := ts.intake().CreateServiceRequest(op, &pb.CreateServiceRequestRequest{ResidentId: r.Resident.Id,
-					ServiceCode: ts.service().Code, Urgency: pb.Urgency_URGENCY_SOON})
-				if err != nil {
-					t.Fatal(err)
-				}
-				return req.Request.Id
+				_, req := ts.residentWithRequest(t, op, "住户"+phone[7:], phone, "张店区", "车站街道")
+				return req.Id
 			}
 			var visits []string
 			complete := func(phone, provider string) {

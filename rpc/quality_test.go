@@ -33,18 +33,9 @@ func TestQualityService(t *testing.T) {
 			}
 			// A completed first visit for a resident of each district.
 			visit := func(name, phone, district string, fence int64) (*pb.Resident, *carehex.Visit) {
-				r, err := ts.residents().CreateResident(op, &pb.CreateResidentRequest{Name: name, Phone: phone,
-					Address: district + "某路 1 号", District: district, Location: zibo})
-				if err != nil {
-					t.Fatal(err)
-				}
-				req, err := ts.intake().CreateServiceRequest(op, &pb.CreateServiceRequestRequest{ResidentId: r.Resident.Id,
-					ServiceCode: ts.service().Code, Urgency: pb.Urgency_URGENCY_SOON})
-				if err != nil {
-					t.Fatal(err)
-				}
+				res, req := ts.residentWithRequest(t, op, name, phone, district, "")
 				start := time.Now().Add(time.Duration(fence) * 3 * time.Hour)
-				_, v, err := ts.Store.AssignRequest(ctx, carehex.Assignment{RequestID: req.Request.Id, ProviderID: prov.Provider.Id,
+				_, v, err := ts.Store.AssignRequest(ctx, carehex.Assignment{RequestID: req.Id, ProviderID: prov.Provider.Id,
 					Fence: fence, Start: start, End: start.Add(time.Hour), Actor: "test", Reason: "test"})
 				if err != nil {
 					t.Fatal(err)
@@ -54,7 +45,7 @@ func TestQualityService(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
-				return r.Resident, v
+				return res, v
 			}
 			inRes, inVisit := visit("张桂兰", "13800138001", "张店区", 1)
 			outRes, _ := visit("王秀英", "13800138002", "淄川区", 2)
