@@ -166,12 +166,14 @@ var Access = map[string][]carehex.Role{
 	"FraudService/SetContractPhotos": admins,
 	// Settlement's finance view (issue 12, wt/cardscan): the district's
 	// supervisors and admins read statements (OrganisationService) and
-	// export them, admins act on them; the operator sees a resident's
+	// export them, admins settle them; the operator rules on a visit's EVV
+	// exceptions (approve with a reason, or reject) from its alert, as an
+	// admin may from the finance view; the operator sees a resident's
 	// allowance at intake and prints the resident's service card (every
-	// print is in the trail).
+	// ruling and print is in the trail).
 	"FinanceService/ExportStatement":  overseers,
 	"FinanceService/SettleMonth":      admins,
-	"FinanceService/ReviewVisit":      admins,
+	"FinanceService/ReviewVisit":      writers,
 	"FinanceService/GetAllowance":     staff,
 	"FinanceService/PrintServiceCard": writers,
 }

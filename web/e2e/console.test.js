@@ -227,7 +227,7 @@ async function operatorAPI() {
 
 // WRITES are the console's controls that change something.
 const WRITES = ["request-submit", "register-new", "register-submit", "resident-edit", "resident-deactivate", "reveal-phone",
-  "alert-ack", "cancel-request", "mark-unfilled", "retry", "assign", "assign-phoned", "escalation-called-120",
+  "alert-ack", "alert-approve", "alert-reject", "cancel-request", "mark-unfilled", "retry", "assign", "assign-phoned", "escalation-called-120",
   "escalation-called-contact", "escalation-assign", "provider-add", "provider-edit", "provider-deactivate",
   "device-token-button", "call-pickup"];
 

@@ -152,6 +152,19 @@ test("operator acknowledges an alert, assigns by hand from the explained candida
   await alert.locator('[data-testid="alert-ack"]').click();
   await alert.waitFor({ state: "detached", ...WAIT });
 
+  // The first test's visit was completed right after arrival: a short
+  // visit, held back from payment until ruled on. The operator rules on it
+  // from its alert, with a reason; the ruling closes the alert.
+  const short = op.locator('[data-testid="alert"][data-kind="short_visit"]', {
+    has: op.locator('[data-testid="alert-resident"]', { hasText: seed.resident.name }),
+  }).first();
+  await short.waitFor(WAIT);
+  const shortId = await short.getAttribute("data-alert-id");
+  const ruled = op.locator(`[data-testid="alert"][data-alert-id="${shortId}"]`);
+  await ruled.locator('[data-testid="alert-review-reason"]').fill("电话回访老人，确认已上门服务");
+  await ruled.locator('[data-testid="alert-approve"]').click();
+  await ruled.waitFor({ state: "detached", ...WAIT });
+
   // A meal: the dispatcher offers it to the nearest provider (the phone);
   // the second, farther off, stays a candidate. Assign the second by hand
   // from the ranking, and the offer to the phone is withdrawn.
