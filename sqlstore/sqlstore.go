@@ -173,15 +173,15 @@ func Open(ctx context.Context, dsn string, clock carehex.Clock, opts ...Option) 
 	return s, nil
 }
 
-// postgresPoolSize is four connections per CPU of this process, at least 8
-// and at most 32: enough to keep the database busy while some wait on the
-// network or a lock.
 // Pools returns the connection pools: the one reads use and the one write
 // transactions use (the same pool on PostgreSQL, SQLite's one writer
 // connection on SQLite), for their statistics: a request that waited for a
 // connection shows in WaitCount and WaitDuration.
 func (s *DB) Pools() (read, write *sql.DB) { return s.db, s.w }
 
+// postgresPoolSize is four connections per CPU of this process, at least 8
+// and at most 32: enough to keep the database busy while some wait on the
+// network or a lock.
 func postgresPoolSize() int {
 	return min(max(4*runtime.GOMAXPROCS(0), 8), 32)
 }
