@@ -147,7 +147,7 @@ func TestStreetSupervisor(t *testing.T) {
 		t.Run(be.name, func(t *testing.T) {
 			ts := newServer(t, be)
 			op := ts.ctx(t, carehex.RoleOperator)
-			scoped := ts.areaSupervisor(t, "sup-chezhan", "张店区/车站街道")
+			scoped := as(t, ts.areaSupervisor(t, "sup-chezhan", "张店区/车站街道"))
 			inRes, inReq := ts.residentWithRequest(t, op, "张桂兰", "13800138011", "张店区", "车站街道")
 			outRes, outReq := ts.residentWithRequest(t, op, "李凤英", "13800138012", "张店区", "公园街道")
 

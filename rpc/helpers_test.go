@@ -183,8 +183,9 @@ func (ts *testServer) residentWithRequest(t *testing.T, op context.Context, name
 }
 
 // areaSupervisor creates a supervisor limited to area (a district, or
-// "district/street") and returns a context carrying a session of hers.
-func (ts *testServer) areaSupervisor(tb testing.TB, username, area string) context.Context {
+// "district/street") and returns a session token of hers, valid for an
+// hour of the server's clock.
+func (ts *testServer) areaSupervisor(tb testing.TB, username, area string) string {
 	tb.Helper()
 	hash, err := passwordHash()
 	if err != nil {
@@ -196,11 +197,11 @@ func (ts *testServer) areaSupervisor(tb testing.TB, username, area string) conte
 		tb.Fatal(err)
 	}
 	tok, err := auth.Issue(ctx, ts.Store, carehex.Principal{Kind: carehex.KindUser, Subject: u.ID, Role: u.Role, Name: u.Username},
-		time.Now().Add(time.Hour))
+		ts.Clock().Add(time.Hour))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return as(tb, tok)
+	return tok
 }
 
 func as(tb testing.TB, token string) context.Context {

@@ -107,7 +107,7 @@ func TestQualityService(t *testing.T) {
 			}
 
 			// The district's supervisor.
-			scoped := ts.areaSupervisor(t, "sup-zd", "张店区")
+			scoped := as(t, ts.areaSupervisor(t, "sup-zd", "张店区"))
 			cl, err := q.ListComplaints(scoped, &pb.ListComplaintsRequest{})
 			if err != nil || len(cl.Complaints) != 1 || cl.Complaints[0].Id != in.Complaint.Id {
 				t.Errorf("scoped complaints = %v, %v; want only %s", cl, err, in.Complaint.Id)
@@ -138,7 +138,7 @@ func TestQualityService(t *testing.T) {
 				wantCode(t, call(), twirp.PermissionDenied, "district")
 			}
 			// A supervisor of one street of 张店区, where neither lives.
-			street := ts.areaSupervisor(t, "sup-ms", "张店区/马尚街道")
+			street := as(t, ts.areaSupervisor(t, "sup-ms", "张店区/马尚街道"))
 			if sl, err := q.ListComplaints(street, &pb.ListComplaintsRequest{}); err != nil || len(sl.Complaints) != 0 {
 				t.Errorf("street supervisor's complaints = %v, %v; want none", sl, err)
 			}

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/carehex/carehex"
-	"github.com/carehex/carehex/auth"
 	"github.com/carehex/carehex/internal/testenv"
 	pb "github.com/carehex/carehex/rpc/carehex/v1"
 	"github.com/twitchtv/twirp"
@@ -170,19 +169,7 @@ func TestRosterDay(t *testing.T) {
 
 			// Crossing the lines: a district supervisor (the view covers the
 			// city), a family member, a phone.
-			hash, err := passwordHash()
-			if err != nil {
-				t.Fatal(err)
-			}
-			u := &carehex.User{Username: "sup-area", Role: carehex.RoleSupervisor, PasswordHash: hash, Area: "张店区"}
-			if err := ds.Store.CreateUser(ctx, u); err != nil {
-				t.Fatal(err)
-			}
-			areaTok, err := auth.Issue(ctx, ds.Store, carehex.Principal{Kind: carehex.KindUser, Subject: u.ID, Role: u.Role, Name: u.Username},
-				clock.Now().Add(time.Hour))
-			if err != nil {
-				t.Fatal(err)
-			}
+			areaTok := ds.areaSupervisor(t, "sup-area", "张店区")
 			fam, err := ds.residents().LinkFamilyMember(op, &pb.LinkFamilyMemberRequest{ResidentId: a.Id, Name: "李明", Phone: "13800000001", Relation: "儿子"})
 			if err != nil {
 				t.Fatal(err)

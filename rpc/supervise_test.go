@@ -64,7 +64,7 @@ func TestSuperviseScope(t *testing.T) {
 				}
 			}
 
-			street := ts.areaSupervisor(t, "sup-chezhan", "张店区/车站街道")
+			street := as(t, ts.areaSupervisor(t, "sup-chezhan", "张店区/车站街道"))
 			d, err := sup.GetDashboard(street, &pb.GetDashboardRequest{Scope: scope("", "")})
 			if err != nil {
 				t.Fatalf("street supervisor: GetDashboard: %v", err)
